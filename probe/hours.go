@@ -1,0 +1,199 @@
+package probe
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// HoursSpec is a vendor's business week as written in the configuration and stored with
+// each probe: the zone, the open days, the daily opening and closing times ("09:00",
+// "18:00"; "24:00" closes at midnight), and holidays as dates ("2026-12-25") in that zone.
+// Empty Days means the vendor is open around the clock, every day, holidays included.
+type HoursSpec struct {
+	Zone     string   `json:"zone"`
+	Days     []string `json:"days,omitempty"`
+	Open     string   `json:"open,omitempty"`
+	Close    string   `json:"close,omitempty"`
+	Holidays []string `json:"holidays,omitempty"`
+}
+
+// BusinessHours answers "is the vendor open" and "how much business time passed" in the
+// vendor's zone. Build one with NewBusinessHours; the zero value is not usable.
+type BusinessHours struct {
+	spec     HoursSpec
+	loc      *time.Location
+	always   bool
+	days     [7]bool
+	open     time.Duration // since local midnight
+	close    time.Duration
+	holidays map[string]bool // "2006-01-02" in loc
+}
+
+var weekdayNames = map[string]time.Weekday{
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+}
+
+// NewBusinessHours validates spec and returns its compiled form. Errors name the field
+// and the bad value.
+func NewBusinessHours(spec HoursSpec) (BusinessHours, error) {
+	loc, err := time.LoadLocation(spec.Zone)
+	if err != nil || spec.Zone == "" {
+		return BusinessHours{}, fmt.Errorf("unknown time zone %q", spec.Zone)
+	}
+	h := BusinessHours{spec: spec, loc: loc, holidays: map[string]bool{}}
+	if len(spec.Days) == 0 && spec.Open == "" && spec.Close == "" {
+		h.always = true
+		return h, nil
+	}
+	if len(spec.Days) == 0 {
+		return BusinessHours{}, fmt.Errorf("days: none given (list them, e.g. [mon, tue, wed, thu, fri])")
+	}
+	for _, d := range spec.Days {
+		wd, ok := weekdayNames[strings.ToLower(strings.TrimSpace(d))]
+		if !ok {
+			return BusinessHours{}, fmt.Errorf("days: unknown day %q (want mon, tue, wed, thu, fri, sat or sun)", d)
+		}
+		h.days[wd] = true
+	}
+	if h.open, err = parseClock(spec.Open); err != nil {
+		return BusinessHours{}, fmt.Errorf("open: %w", err)
+	}
+	if h.close, err = parseClock(spec.Close); err != nil {
+		return BusinessHours{}, fmt.Errorf("close: %w", err)
+	}
+	if h.close <= h.open {
+		return BusinessHours{}, fmt.Errorf("close %q is not after open %q", spec.Close, spec.Open)
+	}
+	for _, d := range spec.Holidays {
+		t, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			return BusinessHours{}, fmt.Errorf("holidays: bad date %q (want YYYY-MM-DD)", d)
+		}
+		h.holidays[t.Format(time.DateOnly)] = true
+	}
+	return h, nil
+}
+
+// MustBusinessHours is NewBusinessHours for specs known to be valid, such as literals in
+// tests; it panics on an invalid spec.
+func MustBusinessHours(spec HoursSpec) BusinessHours {
+	h, err := NewBusinessHours(spec)
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
+func parseClock(s string) (time.Duration, error) {
+	var hh, mm int
+	if n, err := fmt.Sscanf(s, "%d:%d", &hh, &mm); n != 2 || err != nil || len(s) != 5 ||
+		hh < 0 || mm < 0 || mm > 59 || hh > 24 || (hh == 24 && mm != 0) {
+		return 0, fmt.Errorf("bad time of day %q (want HH:MM, 00:00 to 24:00)", s)
+	}
+	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, nil
+}
+
+// Spec returns the specification h was built from.
+func (h BusinessHours) Spec() HoursSpec { return h.spec }
+
+// Location returns the vendor's zone.
+func (h BusinessHours) Location() *time.Location { return h.loc }
+
+// AlwaysOpen reports whether the vendor keeps no business hours (24x7).
+func (h BusinessHours) AlwaysOpen() bool { return h.always }
+
+// window returns the business interval of the local calendar day holding t, and false if
+// that day is closed.
+func (h BusinessHours) window(y int, m time.Month, d int) (start, end time.Time, ok bool) {
+	day := time.Date(y, m, d, 0, 0, 0, 0, h.loc)
+	if !h.days[day.Weekday()] || h.holidays[day.Format(time.DateOnly)] {
+		return time.Time{}, time.Time{}, false
+	}
+	// Built from wall-clock fields so a DST change on that day moves the window's instants
+	// with the local clock, as the vendor's staff would.
+	start = time.Date(y, m, d, int(h.open/time.Hour), int(h.open%time.Hour/time.Minute), 0, 0, h.loc)
+	end = time.Date(y, m, d, int(h.close/time.Hour), int(h.close%time.Hour/time.Minute), 0, 0, h.loc)
+	return start, end, true
+}
+
+// IsOpen reports whether t falls inside the vendor's business hours.
+func (h BusinessHours) IsOpen(t time.Time) bool {
+	if h.always {
+		return true
+	}
+	lt := t.In(h.loc)
+	start, end, ok := h.window(lt.Date())
+	return ok && !t.Before(start) && t.Before(end)
+}
+
+// Between returns the business time elapsed from a to b: the total length of the parts
+// of [a, b) inside business hours. It is zero when b is not after a.
+func (h BusinessHours) Between(a, b time.Time) time.Duration {
+	if !b.After(a) {
+		return 0
+	}
+	if h.always {
+		return b.Sub(a)
+	}
+	var total time.Duration
+	la := a.In(h.loc)
+	y, m, d := la.Date()
+	for day := time.Date(y, m, d, 0, 0, 0, 0, h.loc); day.Before(b); day = time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, h.loc) {
+		start, end, ok := h.window(day.Date())
+		if !ok {
+			continue
+		}
+		if start.Before(a) {
+			start = a
+		}
+		if end.After(b) {
+			end = b
+		}
+		if end.After(start) {
+			total += end.Sub(start)
+		}
+	}
+	return total
+}
+
+// Add returns the instant at which d of business time has passed since a. For an
+// always-open vendor that is a+d. It gives up and returns the zero time if no business
+// hour exists within ten years (a week with no open day cannot be built, so this only
+// guards against a calendar made of holidays).
+func (h BusinessHours) Add(a time.Time, d time.Duration) time.Time {
+	if h.always || d <= 0 {
+		return a.Add(max(d, 0))
+	}
+	la := a.In(h.loc)
+	y, m, dd := la.Date()
+	limit := a.AddDate(10, 0, 0)
+	for day := time.Date(y, m, dd, 0, 0, 0, 0, h.loc); day.Before(limit); day = time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, h.loc) {
+		start, end, ok := h.window(day.Date())
+		if !ok || !end.After(a) {
+			continue
+		}
+		if start.Before(a) {
+			start = a
+		}
+		if avail := end.Sub(start); d <= avail {
+			return start.Add(d)
+		} else {
+			d -= avail
+		}
+	}
+	return time.Time{}
+}
+
+// OpenDays returns the open weekdays in order from Sunday, for display.
+func (h BusinessHours) OpenDays() []time.Weekday {
+	var out []time.Weekday
+	for wd := time.Sunday; wd <= time.Saturday; wd++ {
+		if h.always || h.days[wd] {
+			out = append(out, wd)
+		}
+	}
+	return slices.Clip(out)
+}

@@ -1,0 +1,119 @@
+package probe
+
+import (
+	"time"
+)
+
+// State is where a probe's sending stands. It is stored; the richer Status shown to users
+// is derived from it and the replies by Measure.
+type State string
+
+// The sending states. A probe is written as StateSending (with its Message-ID) before SMTP
+// DATA and as StateSent (with SentAt) after the server's 250, so a crash between the two
+// leaves StateSending, which startup resolves to StateSent or StateUnknown; it is never
+// re-sent automatically.
+const (
+	StateSending State = "sending"
+	StateSent    State = "sent"
+	StateFailed  State = "failed"
+	StateUnknown State = "unknown"
+)
+
+// Probe is one inquiry sent to one vendor, with the terms in force when it was created
+// and every reply matched to it.
+type Probe struct {
+	ID       string   `json:"id"`
+	Token    string   `json:"token"` // short reference code in the body footer and plus-address
+	Vendor   string   `json:"vendor"`
+	Script   string   `json:"script"`
+	Priority Priority `json:"priority"`
+	Language string   `json:"language"`
+	From     string   `json:"from"`
+	To       []string `json:"to"`
+	Subject  string   `json:"subject"`
+	// MessageID is our Message-ID without angle brackets.
+	MessageID string `json:"message_id"`
+	// CreatedAt is when the probe record was first written; history is ordered by it.
+	CreatedAt time.Time `json:"created_at"`
+	// ScheduledAt is the cron fire time before jitter; zero for a probe sent by hand.
+	ScheduledAt time.Time `json:"scheduled_at"`
+	// SentAt is when the SMTP server accepted the message, on our clock; zero until sent.
+	SentAt time.Time `json:"sent_at"`
+	State  State     `json:"state"`
+	// FailReason holds the server's text or the error for a failed or unknown probe.
+	FailReason string `json:"fail_reason,omitempty"`
+	// ClockSkew is the IMAP server's clock minus ours, measured when the sent copy was
+	// appended; SkewMeasured says whether it was.
+	ClockSkew    time.Duration `json:"clock_skew"`
+	SkewMeasured bool          `json:"skew_measured"`
+	// LateBy is how long after ScheduledAt (plus jitter) a fire missed during downtime
+	// was sent; zero for a probe sent on time.
+	LateBy  time.Duration `json:"late_by,omitempty"`
+	Terms   Terms         `json:"terms"`
+	Replies []Reply       `json:"replies,omitempty"`
+}
+
+// Kind is what a piece of inbound mail is.
+type Kind string
+
+// The kinds of inbound mail.
+const (
+	KindHuman       Kind = "human"         // a person's first-hand answer
+	KindAutoAck     Kind = "auto_ack"      // "ticket created", "request received"
+	KindOutOfOffice Kind = "out_of_office" // vacation and absence notices
+	KindBounce      Kind = "bounce"        // delivery failure reports
+	KindOther       Kind = "other"         // newsletters, verification mails, ...
+)
+
+// Kinds lists every kind, for validation and help text.
+var Kinds = []Kind{KindHuman, KindAutoAck, KindOutOfOffice, KindBounce, KindOther}
+
+// Rung names the step of the matching ladder that tied a reply to its probe, strongest
+// first.
+type Rung string
+
+// The matching rungs, strongest first, then a manual link.
+const (
+	RungMessageID   Rung = "message_id"   // our Message-ID in In-Reply-To or References
+	RungPlusAddress Rung = "plus_address" // the token in probe+TOKEN@ in To/Cc/Delivered-To
+	RungThread      Rung = "thread"       // a message ID already in the probe's thread
+	RungTicketKey   Rung = "ticket_key"   // the vendor's ticket key learned earlier
+	RungToken       Rung = "token"        // the token in the subject or body
+	RungManual      Rung = "manual"       // linked by a person from the CLI
+)
+
+// Override is a person's decision about a reply, which wins over the classifier.
+type Override struct {
+	Kind Kind      `json:"kind"`
+	Note string    `json:"note,omitempty"`
+	At   time.Time `json:"at"`
+}
+
+// Reply is one inbound mail matched to a probe.
+type Reply struct {
+	ID        string `json:"id"`
+	ProbeID   string `json:"probe_id"`
+	MessageID string `json:"message_id"`
+	Folder    string `json:"folder"`
+	UID       uint32 `json:"uid"`
+	// ReceivedAt is the IMAP INTERNALDATE, on the server's clock.
+	ReceivedAt time.Time `json:"received_at"`
+	// HeaderDate is the sender-controlled Date header, kept for the record only.
+	HeaderDate time.Time `json:"header_date"`
+	// DetectedAt is when we saw the mail, on our clock.
+	DetectedAt time.Time `json:"detected_at"`
+	From       string    `json:"from"`
+	Subject    string    `json:"subject"`
+	Kind       Kind      `json:"kind"`
+	Reason     string    `json:"reason"`
+	MatchedBy  Rung      `json:"matched_by"`
+	Override   *Override `json:"override,omitempty"`
+}
+
+// EffectiveKind is the kind that counts: the manual override when there is one.
+func (r Reply) EffectiveKind() Kind {
+	if r.Override != nil {
+		return r.Override.Kind
+	}
+	return r.Kind
+}

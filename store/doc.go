@@ -1,0 +1,39 @@
+// Package store keeps supportprobe's history in one bbolt file: every probe with the terms
+// it was measured against, every reply with its decided kind, reason and matching rung,
+// the raw bytes of every inquiry as sent and every reply as fetched, unmatched mail, the
+// IMAP sync position of each folder, and the weekly summaries already sent.
+//
+// Nothing derived (status, latency, SLA state) is stored: probe.Measure recomputes it from
+// what is here, so a manual correction or a fix to the arithmetic changes every figure
+// consistently, and every figure can be reproduced from the file.
+//
+// # Buckets
+//
+//	meta                       schema_version → uint64 BE
+//	probes                     created_at ns (8 B BE) | seq (8 B BE) → probe JSON (no replies)
+//	probe_ids                  probe id → probes key
+//	idx_vendor_time            vendor | 0x00 | probes key → (empty)
+//	idx_message_id             message ID (lower case, no brackets) → probe id
+//	                           (ours, and every vendor ID in the probe's thread)
+//	idx_token                  probe token → probe id
+//	idx_ticket                 vendor | 0x00 | ticket key → probe id
+//	replies                    probes key | seq (8 B BE) → reply JSON
+//	reply_ids                  reply id → replies key
+//	seen                       inbound Message-ID → reply or unmatched id (one record per
+//	                           message, even when it sits in two folders)
+//	unmatched                  detected_at ns (8 B BE) | seq (8 B BE) → unmatched JSON
+//	unmatched_ids              unmatched id → unmatched key
+//	raw                        "inquiry/" probe id | "reply/" reply id | "unmatched/" id
+//	                           → raw message (see EncodeRaw)
+//	mailboxes                  folder name → {uidvalidity, last_uid} JSON
+//	summaries                  ISO week ("2026-W48") → summary JSON
+//
+// Keys that must sort by time are fixed-width big-endian integers, so a time range is one
+// cursor seek and a forward scan. Values are copied out before a transaction ends.
+//
+// # Versions
+//
+// The meta bucket holds the schema version. Opening runs the pending migrations, in
+// order, in one transaction; a file written by a newer supportprobe is refused with
+// ErrTooNew rather than misread.
+package store

@@ -1,0 +1,339 @@
+package store
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"supportprobe/probe"
+)
+
+// DefaultRawCap is the most raw bytes kept per message; a longer message is cut there
+// and the cut recorded (Raw.Truncated, Raw.Size).
+const DefaultRawCap = 4 << 20
+
+// Raw is a stored message as it was sent or fetched, possibly cut at the cap.
+type Raw struct {
+	Data      []byte // the bytes kept
+	Size      int    // the message's full size
+	Truncated bool   // Data holds only the first part of the message
+}
+
+// rawFormat marks the value layout of the raw bucket: format byte, full size (uvarint),
+// truncated flag byte, gzip of the kept bytes.
+const rawFormat = 1
+
+// EncodeRaw compresses the first limit bytes of data (all of it when limit ≤ 0) into the
+// raw bucket's value layout.
+func EncodeRaw(data []byte, limit int) []byte {
+	kept, truncated := data, false
+	if limit > 0 && len(data) > limit {
+		kept, truncated = data[:limit], true
+	}
+	var buf bytes.Buffer
+	buf.WriteByte(rawFormat)
+	buf.Write(binary.AppendUvarint(nil, uint64(len(data))))
+	if truncated {
+		buf.WriteByte(1)
+	} else {
+		buf.WriteByte(0)
+	}
+	zw := gzip.NewWriter(&buf)
+	zw.Write(kept) // writes to a bytes.Buffer cannot fail
+	zw.Close()
+	return buf.Bytes()
+}
+
+// DecodeRaw reverses EncodeRaw.
+func DecodeRaw(v []byte) (Raw, error) {
+	if len(v) < 3 || v[0] != rawFormat {
+		return Raw{}, fmt.Errorf("raw message: unknown format")
+	}
+	size, n := binary.Uvarint(v[1:])
+	if n <= 0 || len(v) < 2+n {
+		return Raw{}, fmt.Errorf("raw message: bad size field")
+	}
+	r := Raw{Size: int(size), Truncated: v[1+n] == 1}
+	zr, err := gzip.NewReader(bytes.NewReader(v[2+n:]))
+	if err != nil {
+		return Raw{}, fmt.Errorf("raw message: %w", err)
+	}
+	if r.Data, err = io.ReadAll(zr); err != nil {
+		return Raw{}, fmt.Errorf("raw message: %w", err)
+	}
+	return r, nil
+}
+
+// PutInquiryRaw stores the inquiry of probe id exactly as it was handed to SMTP.
+func (db *DB) PutInquiryRaw(id string, data []byte) error {
+	return db.bolt.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bRaw).Put([]byte("inquiry/"+id), EncodeRaw(data, DefaultRawCap))
+	})
+}
+
+// InquiryRaw returns the inquiry of probe id as sent, or an error wrapping ErrNotFound.
+func (db *DB) InquiryRaw(id string) (Raw, error) { return db.raw("inquiry/" + id) }
+
+// ReplyRaw returns reply id as fetched, or an error wrapping ErrNotFound.
+func (db *DB) ReplyRaw(id string) (Raw, error) { return db.raw("reply/" + id) }
+
+// UnmatchedRaw returns unmatched mail id as fetched, or an error wrapping ErrNotFound.
+func (db *DB) UnmatchedRaw(id string) (Raw, error) { return db.raw("unmatched/" + id) }
+
+func (db *DB) raw(key string) (Raw, error) {
+	var v []byte
+	db.bolt.View(func(tx *bbolt.Tx) error { v = lookup(tx.Bucket(bRaw), []byte(key)); return nil })
+	if v == nil {
+		return Raw{}, fmt.Errorf("raw message %s: %w", key, ErrNotFound)
+	}
+	return DecodeRaw(v)
+}
+
+// AddReply records r (matched to r.ProbeID) with its raw bytes, assigns its ID ("R" and
+// a sequence number) and returns it. A message whose Message-ID was already recorded,
+// matched or not, is refused with ErrDuplicate, so the same mail in two folders or seen
+// again after a restart counts once.
+func (db *DB) AddReply(r probe.Reply, raw []byte) (probe.Reply, error) {
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		pkey := tx.Bucket(bProbeIDs).Get([]byte(r.ProbeID))
+		if pkey == nil {
+			return fmt.Errorf("probe %s: %w", r.ProbeID, ErrNotFound)
+		}
+		pkey = bytes.Clone(pkey)
+		if err := markSeen(tx, r.MessageID, func(b *bbolt.Bucket) (string, error) {
+			id, _, err := newID("R", b)
+			r.ID = id
+			return id, err
+		}, tx.Bucket(bReplies)); err != nil {
+			return err
+		}
+		seq := tx.Bucket(bReplies).Sequence()
+		key := join(pkey, u64(seq))
+		if err := putJSON(tx.Bucket(bReplies), key, r); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bReplyIDs).Put([]byte(r.ID), key); err != nil {
+			return err
+		}
+		return tx.Bucket(bRaw).Put([]byte("reply/"+r.ID), EncodeRaw(raw, DefaultRawCap))
+	})
+	if err != nil {
+		return probe.Reply{}, fmt.Errorf("record reply %s to probe %s: %w", r.MessageID, r.ProbeID, err)
+	}
+	return r, nil
+}
+
+// markSeen claims messageID in the seen bucket for the id that newID produces from
+// seqBucket, or fails with ErrDuplicate. Mail without a Message-ID cannot be recognised
+// again and is always accepted.
+func markSeen(tx *bbolt.Tx, messageID string, newID func(*bbolt.Bucket) (string, error), seqBucket *bbolt.Bucket) error {
+	k := []byte(NormalizeMessageID(messageID))
+	seen := tx.Bucket(bSeen)
+	if len(k) > 0 {
+		if have := seen.Get(k); have != nil {
+			return fmt.Errorf("already recorded as %s: %w", have, ErrDuplicate)
+		}
+	}
+	id, err := newID(seqBucket)
+	if err != nil {
+		return err
+	}
+	if len(k) == 0 {
+		return nil
+	}
+	return seen.Put(k, []byte(id))
+}
+
+// Seen reports whether an inbound message with messageID was already recorded, matched
+// or unmatched, and under which id.
+func (db *DB) Seen(messageID string) (string, bool, error) {
+	id, err := db.indexGet(bSeen, []byte(NormalizeMessageID(messageID)))
+	return id, id != "", err
+}
+
+// Reply returns reply id, or an error wrapping ErrNotFound.
+func (db *DB) Reply(id string) (probe.Reply, error) {
+	var r probe.Reply
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		key := tx.Bucket(bReplyIDs).Get([]byte(id))
+		if key == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(tx.Bucket(bReplies).Get(key), &r)
+	})
+	if err != nil {
+		return probe.Reply{}, fmt.Errorf("reply %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// SetOverride records a person's decision about reply id's kind; it wins over the
+// classifier from then on. A zero o.At is set to now.
+func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
+	if o.At.IsZero() {
+		o.At = db.now().UTC()
+	}
+	var r probe.Reply
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		key := tx.Bucket(bReplyIDs).Get([]byte(id))
+		if key == nil {
+			return ErrNotFound
+		}
+		b := tx.Bucket(bReplies)
+		if err := json.Unmarshal(b.Get(key), &r); err != nil {
+			return err
+		}
+		r.Override = &o
+		return putJSON(b, bytes.Clone(key), r)
+	})
+	if err != nil {
+		return probe.Reply{}, fmt.Errorf("reply %s: set kind %s: %w", id, o.Kind, err)
+	}
+	return r, nil
+}
+
+// Unmatched is inbound mail that matched no probe, kept for review and manual linking.
+type Unmatched struct {
+	ID         string     `json:"id"`
+	MessageID  string     `json:"message_id"`
+	Folder     string     `json:"folder"`
+	UID        uint32     `json:"uid"`
+	ReceivedAt time.Time  `json:"received_at"`
+	DetectedAt time.Time  `json:"detected_at"`
+	From       string     `json:"from"`
+	Subject    string     `json:"subject"`
+	Kind       probe.Kind `json:"kind"`
+	Reason     string     `json:"reason"`
+}
+
+// AddUnmatched records mail that matched no probe, with its raw bytes, assigns its ID
+// ("U" and a sequence number), and refuses a Message-ID already recorded with
+// ErrDuplicate.
+func (db *DB) AddUnmatched(u Unmatched, raw []byte) (Unmatched, error) {
+	if u.DetectedAt.IsZero() {
+		u.DetectedAt = db.now()
+	}
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bUnmatched)
+		if err := markSeen(tx, u.MessageID, func(b *bbolt.Bucket) (string, error) {
+			id, _, err := newID("U", b)
+			u.ID = id
+			return id, err
+		}, b); err != nil {
+			return err
+		}
+		key := join(timeKey(u.DetectedAt), u64(b.Sequence()))
+		if err := putJSON(b, key, u); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bUnmatchedIDs).Put([]byte(u.ID), key); err != nil {
+			return err
+		}
+		return tx.Bucket(bRaw).Put([]byte("unmatched/"+u.ID), EncodeRaw(raw, DefaultRawCap))
+	})
+	if err != nil {
+		return Unmatched{}, fmt.Errorf("record unmatched mail %s: %w", u.MessageID, err)
+	}
+	return u, nil
+}
+
+// UnmatchedMail returns the unmatched mail detected in [since, until), oldest first;
+// zero bounds are open.
+func (db *DB) UnmatchedMail(since, until time.Time) ([]Unmatched, error) {
+	var out []Unmatched
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bUnmatched).Cursor()
+		for k, v := c.Seek(timeKey(since)); k != nil; k, v = c.Next() {
+			if !until.IsZero() && bytes.Compare(k[:8], timeKey(until)) >= 0 {
+				break
+			}
+			var u Unmatched
+			if err := json.Unmarshal(v, &u); err != nil {
+				return fmt.Errorf("decode unmatched at key %x: %w", k, err)
+			}
+			out = append(out, u)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// MailboxState is how far one IMAP folder has been read.
+type MailboxState struct {
+	UIDValidity uint32 `json:"uidvalidity"`
+	LastUID     uint32 `json:"last_uid"`
+}
+
+// Mailbox returns the stored position of folder; ok is false before the first sync.
+func (db *DB) Mailbox(folder string) (s MailboxState, ok bool, err error) {
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bMailboxes).Get([]byte(folder))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(v, &s)
+	})
+	if err != nil {
+		return MailboxState{}, false, fmt.Errorf("mailbox %s: read sync position: %w", folder, err)
+	}
+	return s, ok, nil
+}
+
+// SetMailbox stores the position of folder.
+func (db *DB) SetMailbox(folder string, s MailboxState) error {
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		return putJSON(tx.Bucket(bMailboxes), []byte(folder), s)
+	})
+	if err != nil {
+		return fmt.Errorf("mailbox %s: store sync position: %w", folder, err)
+	}
+	return nil
+}
+
+// Summary records one weekly summary that went out.
+type Summary struct {
+	Week      string    `json:"week"` // ISO week, "2026-W48"
+	SentAt    time.Time `json:"sent_at"`
+	MessageID string    `json:"message_id"`
+	To        []string  `json:"to"`
+}
+
+// ErrSummarySent means the summary for that week was already recorded as sent.
+var ErrSummarySent = errors.New("summary already sent")
+
+// RecordSummary records that the summary for s.Week went out; a week already recorded is
+// refused with ErrSummarySent, so a restart never sends it twice.
+func (db *DB) RecordSummary(s Summary) error {
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bSummaries)
+		if b.Get([]byte(s.Week)) != nil {
+			return ErrSummarySent
+		}
+		return putJSON(b, []byte(s.Week), s)
+	})
+	if err != nil {
+		return fmt.Errorf("summary %s: %w", s.Week, err)
+	}
+	return nil
+}
+
+// SummaryFor returns the summary recorded for an ISO week; ok is false if none was sent.
+func (db *DB) SummaryFor(week string) (s Summary, ok bool, err error) {
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bSummaries).Get([]byte(week))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(v, &s)
+	})
+	return s, ok, err
+}

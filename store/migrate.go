@@ -1,0 +1,79 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+)
+
+// migrations bring a database from version i to i+1; the schema version of a fully
+// migrated file is len(migrations). Append only: a released migration never changes.
+var migrations = []func(*bbolt.Tx) error{
+	// 1: the initial bucket tree.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{
+			bProbes, bProbeIDs, bVendorTime, bMessageID, bToken, bTicket,
+			bReplies, bReplyIDs, bSeen, bUnmatched, bUnmatchedIDs, bRaw,
+			bMailboxes, bSummaries,
+		} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+}
+
+// SchemaVersion is the schema version this binary writes and understands.
+func SchemaVersion() uint64 { return uint64(len(migrations)) }
+
+// readVersion returns the stored schema version, 0 for a new file.
+func readVersion(tx *bbolt.Tx) uint64 {
+	meta := tx.Bucket(bMeta)
+	if meta == nil {
+		return 0
+	}
+	v := meta.Get(keySchemaVersion)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// migrate refuses a newer file and, unless read-only, runs the pending migrations in one
+// transaction, so a crash mid-way leaves the file at its old version.
+func (db *DB) migrate() error {
+	var have uint64
+	if err := db.bolt.View(func(tx *bbolt.Tx) error { have = readVersion(tx); return nil }); err != nil {
+		return fmt.Errorf("database %s: read schema version: %w", db.path, err)
+	}
+	want := SchemaVersion()
+	switch {
+	case have > want:
+		return fmt.Errorf("database %s has schema version %d but this supportprobe understands up to %d: %w; upgrade supportprobe, or restore a backup made by this version", db.path, have, want, ErrTooNew)
+	case have == want:
+		return nil
+	case db.readOnly:
+		if have == 0 {
+			return fmt.Errorf("database %s is empty: %w", db.path, ErrNoDatabase)
+		}
+		return fmt.Errorf("database %s has schema version %d, older than this supportprobe's %d: run `supportprobe run` once to migrate it", db.path, have, want)
+	}
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		for v := have; v < want; v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+			}
+		}
+		meta, err := tx.CreateBucketIfNotExists(bMeta)
+		if err != nil {
+			return err
+		}
+		return meta.Put(keySchemaVersion, u64(want))
+	})
+	if err != nil {
+		return fmt.Errorf("database %s: %w", db.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"supportprobe/probe"
+)
+
+// CreateProbe writes a new probe, assigns its ID ("P" and a sequence number) and
+// CreatedAt (when zero), indexes its token and Message-ID, and returns the stored probe.
+// p.Replies is ignored: replies are added with AddReply.
+func (db *DB) CreateProbe(p probe.Probe) (probe.Probe, error) {
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = db.now()
+	}
+	p.CreatedAt = p.CreatedAt.UTC()
+	p.Replies = nil
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		probes := tx.Bucket(bProbes)
+		id, seq, err := newID("P", probes)
+		if err != nil {
+			return err
+		}
+		p.ID = id
+		key := join(timeKey(p.CreatedAt), u64(seq))
+		if err := putJSON(probes, key, p); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bProbeIDs).Put([]byte(id), key); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bVendorTime).Put(join(vendorPrefix(p.Vendor), key), nil); err != nil {
+			return err
+		}
+		if p.Token != "" {
+			if err := tx.Bucket(bToken).Put([]byte(p.Token), []byte(id)); err != nil {
+				return err
+			}
+		}
+		if p.MessageID != "" {
+			return tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return probe.Probe{}, fmt.Errorf("create probe for vendor %s: %w", p.Vendor, err)
+	}
+	return p, nil
+}
+
+// UpdateProbe loads probe id, applies fn to it and writes it back, in one transaction.
+// fn must not change the ID, vendor or CreatedAt; a changed MessageID or Token is
+// indexed. It returns the stored probe, or ErrNotFound.
+func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, error) {
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		key := tx.Bucket(bProbeIDs).Get([]byte(id))
+		if key == nil {
+			return ErrNotFound
+		}
+		key = bytes.Clone(key)
+		var p probe.Probe
+		if err := json.Unmarshal(tx.Bucket(bProbes).Get(key), &p); err != nil {
+			return err
+		}
+		before := p
+		if err := fn(&p); err != nil {
+			return err
+		}
+		if p.ID != before.ID || p.Vendor != before.Vendor || !p.CreatedAt.Equal(before.CreatedAt) {
+			return fmt.Errorf("id, vendor and created_at cannot change")
+		}
+		p.Replies = nil
+		if p.Token != before.Token && p.Token != "" {
+			if err := tx.Bucket(bToken).Put([]byte(p.Token), []byte(id)); err != nil {
+				return err
+			}
+		}
+		if p.MessageID != before.MessageID && p.MessageID != "" {
+			if err := tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id)); err != nil {
+				return err
+			}
+		}
+		return putJSON(tx.Bucket(bProbes), key, p)
+	})
+	if err != nil {
+		return probe.Probe{}, fmt.Errorf("update probe %s: %w", id, err)
+	}
+	return db.Probe(id)
+}
+
+// Probe returns probe id with its replies, or an error wrapping ErrNotFound.
+func (db *DB) Probe(id string) (probe.Probe, error) {
+	var p probe.Probe
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		key := tx.Bucket(bProbeIDs).Get([]byte(id))
+		if key == nil {
+			return ErrNotFound
+		}
+		var err error
+		p, err = loadProbe(tx, key)
+		return err
+	})
+	if err != nil {
+		return probe.Probe{}, fmt.Errorf("probe %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// loadProbe decodes the probe under key and its replies; decoding copies, so the result
+// outlives the transaction.
+func loadProbe(tx *bbolt.Tx, key []byte) (probe.Probe, error) {
+	var p probe.Probe
+	v := tx.Bucket(bProbes).Get(key)
+	if v == nil {
+		return p, ErrNotFound
+	}
+	if err := json.Unmarshal(v, &p); err != nil {
+		return p, fmt.Errorf("decode probe at key %x: %w", key, err)
+	}
+	c := tx.Bucket(bReplies).Cursor()
+	for k, v := c.Seek(key); k != nil && bytes.HasPrefix(k, key); k, v = c.Next() {
+		var r probe.Reply
+		if err := json.Unmarshal(v, &r); err != nil {
+			return p, fmt.Errorf("probe %s: decode reply at key %x: %w", p.ID, k, err)
+		}
+		p.Replies = append(p.Replies, r)
+	}
+	return p, nil
+}
+
+// Filter selects probes by vendor and creation time. Zero fields select everything.
+type Filter struct {
+	Vendor string
+	Since  time.Time // inclusive
+	Until  time.Time // exclusive
+}
+
+// Probes returns the probes that match f, oldest first, each with its replies. A vendor
+// filter scans only that vendor's index range, and a time filter starts with a seek, so
+// the cost follows the size of the answer, not of the file.
+func (db *DB) Probes(f Filter) ([]probe.Probe, error) {
+	var out []probe.Probe
+	start := timeKey(f.Since)
+	inRange := func(key []byte) bool {
+		return f.Until.IsZero() || bytes.Compare(key[:8], timeKey(f.Until)) < 0
+	}
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		if f.Vendor != "" {
+			prefix := vendorPrefix(f.Vendor)
+			c := tx.Bucket(bVendorTime).Cursor()
+			for k, _ := c.Seek(join(prefix, start)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				key := k[len(prefix):]
+				if !inRange(key) {
+					break
+				}
+				p, err := loadProbe(tx, key)
+				if err != nil {
+					return err
+				}
+				out = append(out, p)
+			}
+			return nil
+		}
+		c := tx.Bucket(bProbes).Cursor()
+		for k, _ := c.Seek(start); k != nil; k, _ = c.Next() {
+			if !inRange(k) {
+				break
+			}
+			p, err := loadProbe(tx, k)
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list probes: %w", err)
+	}
+	return out, nil
+}
+
+// AddThreadIDs records message IDs as belonging to probe id's thread (the matching
+// ladder's third rung). An ID already indexed to another probe is left alone and
+// reported in the returned conflicts, so a mail citing two probes is never silently
+// re-pointed.
+func (db *DB) AddThreadIDs(id string, messageIDs ...string) (conflicts []string, err error) {
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bProbeIDs).Get([]byte(id)) == nil {
+			return ErrNotFound
+		}
+		idx := tx.Bucket(bMessageID)
+		for _, m := range messageIDs {
+			k := []byte(NormalizeMessageID(m))
+			if len(k) == 0 {
+				continue
+			}
+			switch have := idx.Get(k); {
+			case have == nil:
+				if err := idx.Put(k, []byte(id)); err != nil {
+					return err
+				}
+			case string(have) != id:
+				conflicts = append(conflicts, string(k))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("probe %s: add thread IDs: %w", id, err)
+	}
+	return conflicts, nil
+}
+
+// ProbeByMessageID returns the id of the probe whose thread holds messageID, or "".
+func (db *DB) ProbeByMessageID(messageID string) (string, error) {
+	return db.indexGet(bMessageID, []byte(NormalizeMessageID(messageID)))
+}
+
+// ProbeByToken returns the id of the probe with the given token, or "".
+func (db *DB) ProbeByToken(token string) (string, error) {
+	return db.indexGet(bToken, []byte(token))
+}
+
+// AddTicketKey records that vendor's ticket key belongs to probe id. A key already held
+// by another probe is left alone and false is returned.
+func (db *DB) AddTicketKey(vendor, ticket, id string) (bool, error) {
+	added := false
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bTicket)
+		k := join(vendorPrefix(vendor), []byte(ticket))
+		if have := b.Get(k); have != nil {
+			added = string(have) == id
+			return nil
+		}
+		added = true
+		return b.Put(k, []byte(id))
+	})
+	if err != nil {
+		return false, fmt.Errorf("vendor %s: record ticket key %q for probe %s: %w", vendor, ticket, id, err)
+	}
+	return added, nil
+}
+
+// ProbeByTicketKey returns the id of the probe that vendor's ticket key belongs to, or "".
+func (db *DB) ProbeByTicketKey(vendor, ticket string) (string, error) {
+	return db.indexGet(bTicket, join(vendorPrefix(vendor), []byte(ticket)))
+}
+
+func (db *DB) indexGet(bucket, key []byte) (string, error) {
+	var id string
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		id = string(tx.Bucket(bucket).Get(key))
+		return nil
+	})
+	return id, err
+}
