@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"supportprobe/configs"
+	"supportprobe/probe"
+	"supportprobe/schedule"
+)
+
+const checkSynopsis = `check [--config FILE] [--next N]
+
+Validates the configuration and prints each vendor, its schedules and their next fire
+times in UTC and in the schedule's own zone. Passwords that are not set up yet are
+warnings here (and errors for run). Exits 3 when the file is invalid, naming every
+problem with its line or path.`
+
+const checkExample = `  supportprobe check --config configs/supportprobe.example.yaml`
+
+type checkOpts struct {
+	next int
+}
+
+func checkCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "check", checkSynopsis, checkExample)
+	load := configFlag(fs, e)
+	var o checkOpts
+	fs.IntVar(&o.next, "next", 3, "how many upcoming fire times to list per schedule")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q; check takes only flags", fs.Arg(0))
+	}
+	if o.next < 0 {
+		return usagef("--next %d: want 0 or more", o.next)
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	return runCheck(cfg, o, e)
+}
+
+func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
+	out := e.stdout
+	now := e.now()
+	fmt.Fprintf(out, "Configuration %s is valid.\n", cfg.Path)
+	fmt.Fprintf(out, "State directory: %s\n", cfg.StateDir)
+	fmt.Fprintf(out, "From: %s  (SMTP %s, %s; IMAP %s, %s, folders %s)\n\n", cfg.Mail.From.String(),
+		cfg.Mail.SMTP.Addr(), cfg.Mail.SMTP.Security, cfg.Mail.IMAP.Addr(), cfg.Mail.IMAP.Security,
+		strings.Join(cfg.Mail.IMAP.Folders, ", "))
+	for _, v := range cfg.Vendors {
+		hours := "24x7"
+		if !v.Hours.AlwaysOpen() {
+			sp := v.Hours.Spec()
+			hours = fmt.Sprintf("%s %s-%s", strings.Join(sp.Days, ","), sp.Open, sp.Close)
+			if n := len(sp.Holidays); n > 0 {
+				hours += fmt.Sprintf(", %d holidays", n)
+			}
+		}
+		fmt.Fprintf(out, "Vendor %s  to %s  zone %s, hours %s, deadline %s\n", v.Name, strings.Join(v.To, ", "),
+			v.Hours.Location(), hours, v.Deadline)
+		for _, p := range probe.Priorities {
+			if t, ok := v.SLA[p]; ok {
+				fmt.Fprintf(out, "  SLA %s: first response within %s (%s time)\n", p, t.FirstResponse, t.Clock)
+			}
+		}
+		for i, s := range v.Schedules {
+			spec, err := schedule.Parse(s.Spec, s.Location)
+			if err != nil {
+				return fmt.Errorf("%w: vendor %s: schedules[%d]: %w", errConfig, v.Name, i, err)
+			}
+			fmt.Fprintf(out, "  Schedule %d: %q in %s, scripts %s, jitter up to %s\n", i, s.Spec, s.Location,
+				strings.Join(s.Scripts, ", "), s.Jitter)
+			writeUpcoming(e, spec, now, o.next)
+		}
+		fmt.Fprintln(out)
+	}
+	if s := cfg.Summary; s != nil {
+		spec, err := schedule.Parse(s.Spec, s.Location)
+		if err != nil {
+			return fmt.Errorf("%w: summary: %w", errConfig, err)
+		}
+		fmt.Fprintf(out, "Summary %q in %s to %s\n", s.Spec, s.Location, strings.Join(s.To, ", "))
+		writeUpcoming(e, spec, now, o.next)
+	}
+	problems := cfg.SecretProblems()
+	for _, p := range problems {
+		fmt.Fprintf(e.stderr, "warning: %v\n", p)
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(e.stderr, "warning: %d secret(s) not set up; `supportprobe run` will refuse to start until they are\n", len(problems))
+	}
+	return nil
+}
+
+func writeUpcoming(e *env, spec schedule.Spec, now time.Time, n int) {
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	for _, t := range spec.Upcoming(now, n) {
+		fmt.Fprintf(tw, "    next\t%s UTC\t%s\n", t.UTC().Format("Mon 2006-01-02 15:04"), t.Format("Mon 2006-01-02 15:04 MST"))
+	}
+	tw.Flush()
+}

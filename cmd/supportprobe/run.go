@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"supportprobe/probe/daemon"
+)
+
+const runSynopsis = `run [--config FILE] [--log-format text|json] [--log-level debug|info|warn|error]
+
+Starts the daemon in the foreground. It owns the state directory: it locks it, keeps the
+database open, and answers the other subcommands over a control socket there. A second
+run on the same state directory fails at once, naming the pid that holds it. SIGINT or
+SIGTERM stops it within a bounded time. Unlike check, run refuses to start while a
+password file or variable is missing.`
+
+const runExample = `  SUPPORTPROBE_IMAP_PASSWORD=… supportprobe run --config /etc/supportprobe/supportprobe.yaml`
+
+func runCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "run", runSynopsis, runExample)
+	load := configFlag(fs, e)
+	logFormat := fs.String("log-format", "text", "log `format`: text or json")
+	logLevel := fs.String("log-level", "info", "least `level` logged: debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q; run takes only flags", fs.Arg(0))
+	}
+	logger, err := newLogger(e, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	if problems := cfg.SecretProblems(); len(problems) > 0 {
+		return fmt.Errorf("%w: passwords not set up: %w", errConfig, errors.Join(problems...))
+	}
+	d, err := daemon.New(cfg, daemon.Options{Logger: logger, Now: e.now})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Run(ctx); err != nil {
+		return err
+	}
+	return d.Close()
+}
+
+func newLogger(e *env, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
+}

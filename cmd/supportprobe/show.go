@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+
+	"supportprobe/probe/view"
+)
+
+const showSynopsis = `show [--config FILE] [--format text|json] PROBE-ID
+
+Prints one probe and its whole thread in time order: every reply with its kind, the rung
+of the matching ladder that tied it to the probe, and the reason for its kind.`
+
+const showExample = `  supportprobe show P17
+  supportprobe show --format json P17`
+
+func showCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "show", showSynopsis, showExample)
+	load := configFlag(fs, e)
+	format := fs.String("format", "text", "output `format`: text or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want exactly one probe id, e.g. `supportprobe show P17` (list them with `supportprobe history`)")
+	}
+	if *format != "text" && *format != "json" {
+		return usagef("--format %q: want text or json", *format)
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	src, err := openSource(ctx, e, cfg)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	p, err := src.Probe(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	rec, err := view.NewRecord(p, e.now())
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rec)
+	}
+	return view.WriteThread(e.stdout, rec)
+}

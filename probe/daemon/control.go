@@ -1,0 +1,233 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"syscall"
+	"time"
+
+	"supportprobe/probe"
+	"supportprobe/store"
+)
+
+// Source is where the CLI reads history from: the running daemon or the file itself.
+// Callers must call Close.
+type Source interface {
+	// Probes returns the probes matching f, oldest first, with their replies.
+	Probes(ctx context.Context, f store.Filter) ([]probe.Probe, error)
+	// Probe returns one probe with its replies, or an error wrapping store.ErrNotFound.
+	Probe(ctx context.Context, id string) (probe.Probe, error)
+	// Via says which way the data comes, for messages: "daemon pid N" or the file path.
+	Via() string
+	Close() error
+}
+
+// Status is what the daemon reports about itself.
+type Status struct {
+	PID       int       `json:"pid"`
+	StartedAt time.Time `json:"started_at"`
+	StateDir  string    `json:"state_dir"`
+	Database  string    `json:"database"`
+}
+
+type apiError struct {
+	Error    string `json:"error"`
+	NotFound bool   `json:"not_found,omitempty"`
+}
+
+func (d *Daemon) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, Status{PID: os.Getpid(), StartedAt: d.started, StateDir: d.cfg.StateDir, Database: d.db.Path()})
+	})
+	mux.HandleFunc("GET /v1/probes", func(w http.ResponseWriter, r *http.Request) {
+		f, err := filterFromQuery(r.URL.Query())
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+			return
+		}
+		ps, err := d.db.Probes(f)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, ps)
+	})
+	mux.HandleFunc("GET /v1/probes/{id}", func(w http.ResponseWriter, r *http.Request) {
+		p, err := d.db.Probe(r.PathValue("id"))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			writeJSON(w, http.StatusNotFound, apiError{Error: err.Error(), NotFound: true})
+		case err != nil:
+			writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
+		default:
+			writeJSON(w, http.StatusOK, p)
+		}
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func filterFromQuery(q url.Values) (store.Filter, error) {
+	f := store.Filter{Vendor: q.Get("vendor")}
+	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if s := q.Get(name); s != "" {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return f, fmt.Errorf("%s: %w", name, err)
+			}
+			*dst = t
+		}
+	}
+	return f, nil
+}
+
+func filterToQuery(f store.Filter) url.Values {
+	q := url.Values{}
+	if f.Vendor != "" {
+		q.Set("vendor", f.Vendor)
+	}
+	if !f.Since.IsZero() {
+		q.Set("since", f.Since.Format(time.RFC3339Nano))
+	}
+	if !f.Until.IsZero() {
+		q.Set("until", f.Until.Format(time.RFC3339Nano))
+	}
+	return q
+}
+
+// ErrNotRunning means no daemon answers on the state directory's control socket.
+var ErrNotRunning = errors.New("no daemon is running")
+
+// Client talks to a running daemon over its control socket. It implements Source.
+type Client struct {
+	http     *http.Client
+	stateDir string
+	pid      int
+}
+
+// Dial connects to the daemon of stateDir and asks for its status, within a few
+// seconds. It returns an error wrapping ErrNotRunning when no socket exists or nobody
+// listens on it.
+func Dial(ctx context.Context, stateDir string) (*Client, error) {
+	sock := SocketPath(stateDir)
+	dialer := &net.Dialer{Timeout: 2 * time.Second}
+	c := &Client{stateDir: stateDir, http: &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, "unix", sock)
+		}},
+	}}
+	var st Status
+	if err := c.get(ctx, "/v1/status", nil, &st); err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
+			return nil, fmt.Errorf("control socket %s: %w", sock, ErrNotRunning)
+		}
+		return nil, fmt.Errorf("control socket %s: %w", sock, err)
+	}
+	c.pid = st.PID
+	return c, nil
+}
+
+func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
+	u := "http://supportprobe" + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e apiError
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+			return fmt.Errorf("daemon answered %s", resp.Status)
+		}
+		if e.NotFound {
+			return fmt.Errorf("%s: %w", e.Error, store.ErrNotFound)
+		}
+		return errors.New(e.Error)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Probes implements Source.
+func (c *Client) Probes(ctx context.Context, f store.Filter) ([]probe.Probe, error) {
+	var ps []probe.Probe
+	err := c.get(ctx, "/v1/probes", filterToQuery(f), &ps)
+	return ps, err
+}
+
+// Probe implements Source.
+func (c *Client) Probe(ctx context.Context, id string) (probe.Probe, error) {
+	var p probe.Probe
+	err := c.get(ctx, "/v1/probes/"+url.PathEscape(id), nil, &p)
+	return p, err
+}
+
+// Via implements Source.
+func (c *Client) Via() string { return fmt.Sprintf("daemon pid %d", c.pid) }
+
+// Close implements Source.
+func (c *Client) Close() error { c.http.CloseIdleConnections(); return nil }
+
+// local reads the database file directly; it implements Source.
+type local struct{ db *store.DB }
+
+func (l local) Probes(_ context.Context, f store.Filter) ([]probe.Probe, error) {
+	return l.db.Probes(f)
+}
+func (l local) Probe(_ context.Context, id string) (probe.Probe, error) { return l.db.Probe(id) }
+func (l local) Via() string                                             { return l.db.Path() }
+func (l local) Close() error                                            { return l.db.Close() }
+
+// empty stands in for a database that does not exist yet.
+type empty struct{ path string }
+
+func (e empty) Probes(context.Context, store.Filter) ([]probe.Probe, error) { return nil, nil }
+func (e empty) Probe(_ context.Context, id string) (probe.Probe, error) {
+	return probe.Probe{}, fmt.Errorf("probe %s: %w (no database at %s yet)", id, store.ErrNotFound, e.path)
+}
+func (e empty) Via() string  { return e.path + " (not created yet)" }
+func (e empty) Close() error { return nil }
+
+// NotCreated reports whether src stands for a database that does not exist yet.
+func NotCreated(src Source) bool { _, ok := src.(empty); return ok }
+
+// OpenSource returns the way to read stateDir's history: the running daemon when one
+// answers on the control socket, else the database file opened read-only, else (no file
+// yet) an empty history. Errors name the socket or the file.
+func OpenSource(ctx context.Context, stateDir string) (Source, error) {
+	c, err := Dial(ctx, stateDir)
+	if err == nil {
+		return c, nil
+	}
+	if !errors.Is(err, ErrNotRunning) {
+		return nil, err
+	}
+	path := DatabasePath(stateDir)
+	db, err := store.Open(path, store.Options{ReadOnly: true, LockTimeout: 2 * time.Second})
+	if errors.Is(err, store.ErrNoDatabase) {
+		return empty{path: path}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return local{db: db}, nil
+}

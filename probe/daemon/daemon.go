@@ -1,0 +1,161 @@
+// Package daemon is the long-running supportprobe process and the CLI's way to reach its
+// data.
+//
+// # One owner of the database
+//
+// bbolt locks its file, so one process owns it. While `supportprobe run` is active the
+// Daemon holds an exclusive lock on state_dir/supportprobe.pid (which names its pid),
+// keeps the database open, and answers the CLI over HTTP on a unix socket,
+// state_dir/control.sock (mode 0600, in a 0700 directory). OpenSource gives the CLI a
+// Source either way: through the socket when a daemon answers there, or by opening the
+// file read-only itself. No subcommand hangs: the socket dial and bbolt's lock wait are
+// both bounded.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"supportprobe/configs"
+	"supportprobe/store"
+)
+
+// Options tunes a Daemon; the zero value is the production setting.
+type Options struct {
+	// Logger receives the daemon's logs; default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// ShutdownTimeout bounds how long Run waits for work in progress once its context
+	// ends; default 10 s.
+	ShutdownTimeout time.Duration
+}
+
+// Daemon owns one state directory: its lock, its database and its control socket.
+// Create it with New, then call Run; always call Close.
+type Daemon struct {
+	cfg     *configs.Config
+	opts    Options
+	log     *slog.Logger
+	lock    *stateLock
+	db      *store.DB
+	ln      net.Listener
+	srv     *http.Server
+	started time.Time
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// DatabasePath returns the database file in stateDir.
+func DatabasePath(stateDir string) string { return filepath.Join(stateDir, "supportprobe.db") }
+
+// SocketPath returns the control socket in stateDir.
+func SocketPath(stateDir string) string { return filepath.Join(stateDir, "control.sock") }
+
+// maxSocketPath is the longest unix socket path Linux accepts (sun_path less its NUL).
+const maxSocketPath = 107
+
+// New takes ownership of cfg.StateDir: it locks it (ErrBusy, naming the holder's pid,
+// when another daemon has it), opens or creates the database, and listens on the
+// control socket. It does not start any work; Run does.
+func New(cfg *configs.Config, opts Options) (*Daemon, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 10 * time.Second
+	}
+	sock := SocketPath(cfg.StateDir)
+	if len(sock) > maxSocketPath {
+		return nil, fmt.Errorf("control socket path %s is %d bytes, over the system's limit of %d: choose a shorter state_dir", sock, len(sock), maxSocketPath)
+	}
+	d := &Daemon{cfg: cfg, opts: opts, log: opts.Logger}
+	var err error
+	if d.lock, err = acquireLock(cfg.StateDir); err != nil {
+		return nil, err
+	}
+	if d.db, err = store.Open(DatabasePath(cfg.StateDir), store.Options{Now: opts.Now}); err != nil {
+		d.Close()
+		return nil, err
+	}
+	// We hold the state lock, so a socket file left here is from a dead daemon.
+	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.Close()
+		return nil, fmt.Errorf("remove stale control socket %s: %w", sock, err)
+	}
+	if d.ln, err = net.Listen("unix", sock); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("listen on control socket %s: %w", sock, err)
+	}
+	if err := os.Chmod(sock, 0o600); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("restrict control socket %s to its owner: %w", sock, err)
+	}
+	d.srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 5 * time.Second}
+	return d, nil
+}
+
+// DB returns the daemon's database, for the parts of the program it runs.
+func (d *Daemon) DB() *store.DB { return d.db }
+
+// Run serves the control socket and runs the daemon's work until ctx ends, then shuts
+// down within Options.ShutdownTimeout. It returns nil after a clean shutdown.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.started = d.opts.Now()
+	d.log.Info("daemon started", "state_dir", d.cfg.StateDir, "pid", os.Getpid(), "vendors", len(d.cfg.Vendors))
+	errc := make(chan error, 1)
+	go func() { errc <- d.srv.Serve(d.ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("control socket %s: %w", SocketPath(d.cfg.StateDir), err)
+	case <-ctx.Done():
+	}
+	d.log.Info("daemon stopping", "reason", context.Cause(ctx))
+	sctx, cancel := context.WithTimeout(context.Background(), d.opts.ShutdownTimeout)
+	defer cancel()
+	if err := d.srv.Shutdown(sctx); err != nil {
+		d.log.Warn("control socket did not drain in time", "err", err)
+	}
+	return nil
+}
+
+// Close releases the socket, the database and the state lock, in that order. It is safe
+// to call more than once and after a failed New.
+func (d *Daemon) Close() error {
+	d.closeOnce.Do(func() {
+		var errs []error
+		if d.srv != nil {
+			errs = append(errs, ignoreClosed(d.srv.Close()))
+		} else if d.ln != nil {
+			errs = append(errs, ignoreClosed(d.ln.Close()))
+		}
+		if d.ln != nil {
+			os.Remove(SocketPath(d.cfg.StateDir))
+		}
+		if d.db != nil {
+			errs = append(errs, d.db.Close())
+		}
+		errs = append(errs, d.lock.release())
+		d.closeErr = errors.Join(errs...)
+	})
+	return d.closeErr
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}

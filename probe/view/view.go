@@ -1,0 +1,316 @@
+// Package view turns probes into what the CLI prints: the history records whose JSON
+// form is a contract with scripts (field names never change meaning), tables for people,
+// CSV for spreadsheets, and the thread of one probe.
+package view
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"supportprobe/probe"
+)
+
+// Record is one probe as `history --format json` prints it. Times are RFC 3339 in UTC;
+// absent values are null. Latencies are seconds, to the millisecond.
+type Record struct {
+	ID                     string         `json:"id"`
+	Vendor                 string         `json:"vendor"`
+	Script                 string         `json:"script"`
+	Priority               probe.Priority `json:"priority"`
+	Language               string         `json:"language"`
+	To                     []string       `json:"to"`
+	Subject                string         `json:"subject"`
+	Token                  string         `json:"token"`
+	ScheduledAt            *time.Time     `json:"scheduled_at"`
+	SentAt                 *time.Time     `json:"sent_at"`
+	MessageID              *string        `json:"message_id"`
+	Status                 probe.Status   `json:"status"`
+	FailReason             *string        `json:"fail_reason"`
+	AfterHours             *bool          `json:"after_hours"`
+	Deadline               *time.Time     `json:"deadline"`
+	ClockSkewSeconds       *float64       `json:"clock_skew_seconds"`
+	FirstAckAt             *time.Time     `json:"first_ack_at"`
+	AckLatencySeconds      *float64       `json:"ack_latency_seconds"`
+	FirstResponseAt        *time.Time     `json:"first_response_at"`
+	ResponseLatencySeconds *float64       `json:"response_latency_seconds"`
+	BusinessLatencySeconds *float64       `json:"business_latency_seconds"`
+	SLA                    probe.SLAState `json:"sla"`
+	SLATargetSeconds       *float64       `json:"sla_target_seconds"`
+	SLAClock               *probe.Clock   `json:"sla_clock"`
+	Replies                []ReplyRecord  `json:"replies"`
+}
+
+// ReplyRecord is one reply inside a Record.
+type ReplyRecord struct {
+	ID         string          `json:"id"`
+	MessageID  string          `json:"message_id"`
+	ReceivedAt time.Time       `json:"received_at"`
+	DetectedAt *time.Time      `json:"detected_at"`
+	HeaderDate *time.Time      `json:"header_date"`
+	From       string          `json:"from"`
+	Subject    string          `json:"subject"`
+	Kind       probe.Kind      `json:"kind"`
+	MatchedBy  probe.Rung      `json:"matched_by"`
+	Reason     string          `json:"reason"`
+	Late       bool            `json:"late"`
+	Override   *probe.Override `json:"override"`
+}
+
+func utc(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func seconds(d *time.Duration) *float64 {
+	if d == nil {
+		return nil
+	}
+	s := math.Round(d.Seconds()*1000) / 1000
+	return &s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// NewRecord measures p as of now and returns its record. A reply's Kind is its
+// effective kind (the override, when a person set one); the classifier's own verdict
+// stays visible in Reason and Override.
+func NewRecord(p probe.Probe, now time.Time) (Record, error) {
+	m, err := probe.Measure(p, now)
+	if err != nil {
+		return Record{}, err
+	}
+	r := Record{
+		ID: p.ID, Vendor: p.Vendor, Script: p.Script, Priority: p.Priority, Language: p.Language,
+		To: p.To, Subject: p.Subject, Token: p.Token,
+		ScheduledAt: utc(p.ScheduledAt), SentAt: utc(p.SentAt),
+		Status: m.Status, SLA: m.SLA, Replies: []ReplyRecord{},
+	}
+	if r.To == nil {
+		r.To = []string{}
+	}
+	if p.MessageID != "" {
+		r.MessageID = ptr(p.MessageID)
+	}
+	if p.FailReason != "" {
+		r.FailReason = ptr(p.FailReason)
+	}
+	if !p.SentAt.IsZero() {
+		r.AfterHours = ptr(m.AfterHours)
+		r.Deadline = utc(m.Deadline)
+	}
+	if p.SkewMeasured {
+		r.ClockSkewSeconds = seconds(ptr(p.ClockSkew))
+	}
+	if t := p.Terms.SLA; t != nil {
+		r.SLATargetSeconds = seconds(ptr(t.FirstResponse))
+		r.SLAClock = ptr(t.Clock)
+	}
+	if m.FirstAck != nil {
+		r.FirstAckAt = utc(m.FirstAck.ReceivedAt)
+		r.AckLatencySeconds = seconds(m.AckLatency)
+	}
+	if m.FirstResponse != nil {
+		r.FirstResponseAt = utc(m.FirstResponse.ReceivedAt)
+		r.ResponseLatencySeconds = seconds(m.ResponseLatency)
+		r.BusinessLatencySeconds = seconds(m.BusinessLatency)
+	}
+	replies := slices.Clone(p.Replies)
+	slices.SortStableFunc(replies, func(a, b probe.Reply) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
+	for _, rp := range replies {
+		r.Replies = append(r.Replies, ReplyRecord{
+			ID: rp.ID, MessageID: rp.MessageID, ReceivedAt: rp.ReceivedAt.UTC(),
+			DetectedAt: utc(rp.DetectedAt), HeaderDate: utc(rp.HeaderDate),
+			From: rp.From, Subject: rp.Subject, Kind: rp.EffectiveKind(),
+			MatchedBy: rp.MatchedBy, Reason: rp.Reason, Late: p.IsLate(rp), Override: rp.Override,
+		})
+	}
+	return r, nil
+}
+
+// Records measures every probe as of now.
+func Records(ps []probe.Probe, now time.Time) ([]Record, error) {
+	out := make([]Record, 0, len(ps))
+	for _, p := range ps {
+		r, err := NewRecord(p, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// WriteJSON writes records as one indented JSON array ("[]" when empty).
+func WriteJSON(w io.Writer, rs []Record) error {
+	if rs == nil {
+		rs = []Record{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rs)
+}
+
+// csvHeader is the CSV column order; it is part of the contract, so columns are only
+// ever appended.
+var csvHeader = []string{
+	"id", "vendor", "script", "priority", "language", "to", "scheduled_at", "sent_at",
+	"message_id", "status", "after_hours", "first_ack_at", "ack_latency_seconds",
+	"first_response_at", "response_latency_seconds", "business_latency_seconds", "sla",
+	"replies",
+}
+
+// WriteCSV writes records with a header row; absent values are empty cells.
+func WriteCSV(w io.Writer, rs []Record) error {
+	cw := csv.NewWriter(w)
+	cw.Write(csvHeader)
+	for _, r := range rs {
+		cw.Write([]string{
+			r.ID, r.Vendor, r.Script, string(r.Priority), r.Language, strings.Join(r.To, " "),
+			timeCell(r.ScheduledAt), timeCell(r.SentAt), strCell(r.MessageID), string(r.Status),
+			boolCell(r.AfterHours), timeCell(r.FirstAckAt), numCell(r.AckLatencySeconds),
+			timeCell(r.FirstResponseAt), numCell(r.ResponseLatencySeconds),
+			numCell(r.BusinessLatencySeconds), string(r.SLA), strconv.Itoa(len(r.Replies)),
+		})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func timeCell(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(time.RFC3339)
+}
+
+func strCell(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func boolCell(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b)
+}
+
+func numCell(f *float64) string {
+	if f == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*f, 'f', -1, 64)
+}
+
+// Duration formats a latency for people: "45s", "3m20s", "2h05m", "3d04h".
+func Duration(secs *float64) string {
+	if secs == nil {
+		return "-"
+	}
+	d := time.Duration(*secs * float64(time.Second)).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
+}
+
+// WriteTable writes records as an aligned table for a terminal, times in UTC.
+func WriteTable(w io.Writer, rs []Record) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tVENDOR\tSCRIPT\tPRI\tSENT (UTC)\tSTATUS\tACK\tRESPONSE\tBUSINESS\tSLA")
+	for _, r := range rs {
+		sent := "-"
+		if r.SentAt != nil {
+			sent = r.SentAt.Format("2006-01-02 15:04")
+			if r.AfterHours != nil && *r.AfterHours {
+				sent += "*"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Vendor, r.Script, r.Priority,
+			sent, r.Status, Duration(r.AckLatencySeconds), Duration(r.ResponseLatencySeconds),
+			Duration(r.BusinessLatencySeconds), r.SLA)
+	}
+	if len(rs) == 0 {
+		fmt.Fprintln(tw, "(no probes)")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(rs) > 0 {
+		_, err := fmt.Fprintln(w, "* sent outside the vendor's business hours")
+		return err
+	}
+	return nil
+}
+
+// WriteThread writes one probe and its replies in time order, for `show`.
+func WriteThread(w io.Writer, r Record) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row("Probe", r.ID)
+	row("Vendor", r.Vendor)
+	row("Script", fmt.Sprintf("%s (%s, %s)", r.Script, r.Priority, r.Language))
+	row("To", strings.Join(r.To, ", "))
+	row("Subject", r.Subject)
+	row("Token", r.Token)
+	row("Message-ID", strCell(r.MessageID))
+	row("Scheduled", orDash(timeCell(r.ScheduledAt)))
+	row("Sent", orDash(timeCell(r.SentAt)))
+	row("Status", string(r.Status))
+	if r.FailReason != nil {
+		row("Reason", *r.FailReason)
+	}
+	if r.AfterHours != nil {
+		row("After hours", strconv.FormatBool(*r.AfterHours))
+	}
+	row("Deadline", orDash(timeCell(r.Deadline)))
+	row("First ack", fmt.Sprintf("%s (%s)", orDash(timeCell(r.FirstAckAt)), Duration(r.AckLatencySeconds)))
+	row("First response", fmt.Sprintf("%s (%s; business %s)", orDash(timeCell(r.FirstResponseAt)), Duration(r.ResponseLatencySeconds), Duration(r.BusinessLatencySeconds)))
+	sla := string(r.SLA)
+	if r.SLATargetSeconds != nil {
+		sla += fmt.Sprintf(" (target %s, %s clock)", Duration(r.SLATargetSeconds), *r.SLAClock)
+	}
+	row("SLA", sla)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nThread (%d replies):\n", len(r.Replies))
+	for _, rp := range r.Replies {
+		late := ""
+		if rp.Late {
+			late = " LATE"
+		}
+		fmt.Fprintf(w, "  %s  %s  %s%s  matched by %s\n", rp.ReceivedAt.Format(time.RFC3339), rp.ID, rp.Kind, late, rp.MatchedBy)
+		fmt.Fprintf(w, "      From: %s\n      Subject: %s\n      Why: %s\n", rp.From, rp.Subject, rp.Reason)
+		if rp.Override != nil {
+			fmt.Fprintf(w, "      Set by hand at %s: %s\n", rp.Override.At.UTC().Format(time.RFC3339), rp.Override.Note)
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
