@@ -44,6 +44,15 @@ func NewBusinessHours(spec HoursSpec) (BusinessHours, error) {
 		return BusinessHours{}, fmt.Errorf("unknown time zone %q", spec.Zone)
 	}
 	h := BusinessHours{spec: spec, loc: loc, holidays: map[string]bool{}}
+	// Holidays are checked before the 24x7 return, so a malformed date is reported even
+	// for a vendor that ignores them.
+	for _, d := range spec.Holidays {
+		t, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			return BusinessHours{}, fmt.Errorf("holidays: bad date %q (want YYYY-MM-DD)", d)
+		}
+		h.holidays[t.Format(time.DateOnly)] = true
+	}
 	if len(spec.Days) == 0 && spec.Open == "" && spec.Close == "" {
 		h.always = true
 		return h, nil
@@ -67,13 +76,6 @@ func NewBusinessHours(spec HoursSpec) (BusinessHours, error) {
 	if h.close <= h.open {
 		return BusinessHours{}, fmt.Errorf("close %q is not after open %q", spec.Close, spec.Open)
 	}
-	for _, d := range spec.Holidays {
-		t, err := time.Parse(time.DateOnly, d)
-		if err != nil {
-			return BusinessHours{}, fmt.Errorf("holidays: bad date %q (want YYYY-MM-DD)", d)
-		}
-		h.holidays[t.Format(time.DateOnly)] = true
-	}
 	return h, nil
 }
 
@@ -89,11 +91,25 @@ func MustBusinessHours(spec HoursSpec) BusinessHours {
 
 func parseClock(s string) (time.Duration, error) {
 	var hh, mm int
+	// Sscanf alone accepted "09:3O" (as 09:03, ignoring the rest) and "+9:00", so the
+	// shape is checked first: two digits, a colon, two digits.
+	if len(s) != 5 || s[2] != ':' || !isDigits(s[:2]) || !isDigits(s[3:]) {
+		return 0, fmt.Errorf("bad time of day %q (want HH:MM, 00:00 to 24:00)", s)
+	}
 	if n, err := fmt.Sscanf(s, "%d:%d", &hh, &mm); n != 2 || err != nil || len(s) != 5 ||
 		hh < 0 || mm < 0 || mm > 59 || hh > 24 || (hh == 24 && mm != 0) {
 		return 0, fmt.Errorf("bad time of day %q (want HH:MM, 00:00 to 24:00)", s)
 	}
 	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, nil
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Spec returns the specification h was built from.
@@ -105,10 +121,13 @@ func (h BusinessHours) Location() *time.Location { return h.loc }
 // AlwaysOpen reports whether the vendor keeps no business hours (24x7).
 func (h BusinessHours) AlwaysOpen() bool { return h.always }
 
-// window returns the business interval of the local calendar day holding t, and false if
+// window returns the business interval of the local calendar day y-m-d, and false if
 // that day is closed.
 func (h BusinessHours) window(y int, m time.Month, d int) (start, end time.Time, ok bool) {
-	day := time.Date(y, m, d, 0, 0, 0, 0, h.loc)
+	// The weekday and the holiday key come from the civil date, not from local midnight:
+	// where a DST change happens at 00:00 (America/Santiago, America/Havana) that day has
+	// no midnight and time.Date returns 23:00 of the day before.
+	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	if !h.days[day.Weekday()] || h.holidays[day.Format(time.DateOnly)] {
 		return time.Time{}, time.Time{}, false
 	}
@@ -139,9 +158,11 @@ func (h BusinessHours) Between(a, b time.Time) time.Duration {
 		return b.Sub(a)
 	}
 	var total time.Duration
-	la := a.In(h.loc)
-	y, m, d := la.Date()
-	for day := time.Date(y, m, d, 0, 0, 0, 0, h.loc); day.Before(b); day = time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, h.loc) {
+	y, m, d := a.In(h.loc).Date()
+	// Step through civil dates (kept in UTC, where every day has a midnight) rather than
+	// local midnights: on a day without a local midnight, time.Date normalises back to
+	// the previous day and the loop never advanced.
+	for day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC); h.startOf(day).Before(b); day = day.AddDate(0, 0, 1) {
 		start, end, ok := h.window(day.Date())
 		if !ok {
 			continue
@@ -167,10 +188,10 @@ func (h BusinessHours) Add(a time.Time, d time.Duration) time.Time {
 	if h.always || d <= 0 {
 		return a.Add(max(d, 0))
 	}
-	la := a.In(h.loc)
-	y, m, dd := la.Date()
+	y, m, dd := a.In(h.loc).Date()
 	limit := a.AddDate(10, 0, 0)
-	for day := time.Date(y, m, dd, 0, 0, 0, 0, h.loc); day.Before(limit); day = time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, h.loc) {
+	// Civil dates, as in Between.
+	for day := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC); h.startOf(day).Before(limit); day = day.AddDate(0, 0, 1) {
 		start, end, ok := h.window(day.Date())
 		if !ok || !end.After(a) {
 			continue
@@ -185,6 +206,12 @@ func (h BusinessHours) Add(a time.Time, d time.Duration) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// startOf returns the first instant of the civil date day (a UTC midnight) in h's zone,
+// or about then on a day without a local midnight.
+func (h BusinessHours) startOf(day time.Time) time.Time {
+	return time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, h.loc)
 }
 
 // OpenDays returns the open weekdays in order from Sunday, for display.

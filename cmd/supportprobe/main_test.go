@@ -341,4 +341,3 @@ func TestEmptyStateDir(t *testing.T) {
 		t.Errorf("history on empty state dir: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
-
