@@ -1,6 +1,17 @@
 // Package schedule decides when inquiries go out: cron specs evaluated in each
 // schedule's own time zone (robfig/cron v3), with the zone given as its own field and
 // the CRON_TZ= prefix built here, never typed by the user.
+//
+// # Daylight saving
+//
+// robfig/cron evaluates a spec on real instants, so a wall time inside a spring-forward
+// gap (02:30 on the night clocks jump from 02:00 to 03:00) never matches and the fire is
+// skipped, and a wall time inside a repeated fall-back hour matches twice. A probe that
+// silently skips the one night it was meant for, or goes out twice, is wrong evidence.
+// Spec therefore evaluates the cron fields on the wall clock of its zone and maps each
+// wall time back to an instant: a wall time that does not exist fires once at the first
+// instant after the gap (03:00), and a repeated wall time fires once, at its first
+// occurrence.
 package schedule
 
 import (
@@ -29,11 +40,46 @@ func Parse(spec string, loc *time.Location) (Spec, error) {
 	if up := strings.ToUpper(trimmed); strings.HasPrefix(up, "TZ=") || strings.HasPrefix(up, "CRON_TZ=") {
 		return Spec{}, fmt.Errorf("cron %q: remove the TZ= prefix and set the schedule's timezone field instead", spec)
 	}
-	s, err := cron.ParseStandard("CRON_TZ=" + loc.String() + " " + trimmed)
+	// Validate in the real zone, as the user wrote it, then evaluate on the wall clock:
+	// the fields parsed in UTC, where no day has a gap or a repeated hour.
+	if _, err := cron.ParseStandard("CRON_TZ=" + loc.String() + " " + trimmed); err != nil {
+		return Spec{}, fmt.Errorf("cron %q: %w", spec, err)
+	}
+	wall, err := cron.ParseStandard("CRON_TZ=UTC " + trimmed)
 	if err != nil {
 		return Spec{}, fmt.Errorf("cron %q: %w", spec, err)
 	}
-	return Spec{text: trimmed, loc: loc, sched: s}, nil
+	return Spec{text: trimmed, loc: loc, sched: wall}, nil
+}
+
+// toWall returns t's wall-clock reading in loc as a UTC time.
+func toWall(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
+}
+
+// fromWall returns the instant at which loc's clock first reads w, or, when w falls in a
+// gap, the first instant after the gap.
+func fromWall(w time.Time, loc *time.Location) time.Time {
+	t := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), loc)
+	switch got := toWall(t, loc); {
+	case got.Equal(w):
+		// time.Date picks one of two instants for a repeated wall time; take the earlier.
+		// Shifts are 30 minutes (Lord Howe), an hour, or two (historic double summer time).
+		for _, d := range []time.Duration{2 * time.Hour, time.Hour, 30 * time.Minute} {
+			if earlier := t.Add(-d); toWall(earlier, loc).Equal(w) {
+				return earlier
+			}
+		}
+		return t
+	case got.Before(w):
+		// Normalised to before the gap: the gap ends where the zone in force at t ends.
+		_, end := t.ZoneBounds()
+		return end
+	default:
+		start, _ := t.ZoneBounds()
+		return start
+	}
 }
 
 // String returns the spec as written.
@@ -42,8 +88,24 @@ func (s Spec) String() string { return s.text }
 // Location returns the zone the spec is evaluated in.
 func (s Spec) Location() *time.Location { return s.loc }
 
-// Next returns the first fire time strictly after t, in the spec's zone.
-func (s Spec) Next(t time.Time) time.Time { return s.sched.Next(t).In(s.loc) }
+// Next returns the first fire time strictly after t, in the spec's zone, or the zero
+// time if the spec never fires again (cron gives up after five years). It implements
+// cron.Schedule.
+func (s Spec) Next(t time.Time) time.Time {
+	w := toWall(t, s.loc)
+	for range 1000 {
+		w = s.sched.Next(w)
+		if w.IsZero() {
+			return time.Time{}
+		}
+		// Several wall times in a gap map to the same instant, and wall times in a
+		// repeated hour map to instants already passed: skip those, so each fires once.
+		if at := fromWall(w, s.loc); at.After(t) {
+			return at.In(s.loc)
+		}
+	}
+	return time.Time{}
+}
 
 // Upcoming returns the next n fire times after t.
 func (s Spec) Upcoming(t time.Time, n int) []time.Time {
