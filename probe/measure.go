@@ -75,13 +75,18 @@ func Measure(p Probe, now time.Time) (Measurement, error) {
 	m.AfterHours = !hours.IsOpen(p.SentAt)
 	m.Deadline = p.SentAt.Add(p.Terms.Deadline)
 
-	replies := slices.Clone(p.Replies)
-	slices.SortStableFunc(replies, func(a, b Reply) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
+	// Sort indices, not copies, and point into p.Replies so callers can identify the
+	// reply. (Looking the sorted copy up by ID picked the wrong reply when IDs were empty
+	// or repeated, as for replies not yet stored.)
+	order := make([]int, len(p.Replies))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return p.Replies[i].ReceivedAt.Compare(p.Replies[j].ReceivedAt) })
 	bounced := false
-	for _, r := range replies {
-		// Point into p.Replies, not the sorted copy, so callers can identify the reply.
-		idx := slices.IndexFunc(p.Replies, func(x Reply) bool { return x.ID == r.ID })
+	for _, idx := range order {
 		rp := &p.Replies[idx]
+		r := *rp
 		switch r.EffectiveKind() {
 		case KindAutoAck:
 			if m.FirstAck == nil {

@@ -1,0 +1,446 @@
+package probe_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"supportprobe/probe"
+)
+
+func mustLoc(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatalf("LoadLocation(%q) = %v", name, err)
+	}
+	return loc
+}
+
+func mustHours(t *testing.T, spec probe.HoursSpec) probe.BusinessHours {
+	t.Helper()
+	h, err := probe.NewBusinessHours(spec)
+	if err != nil {
+		t.Fatalf("NewBusinessHours(%+v) = %v", spec, err)
+	}
+	return h
+}
+
+// wall returns the instant at which clocks in loc show s ("2006-01-02 15:04[:05]"). Wall
+// times that occur twice or never on a DST day are written with instant instead.
+func wall(t *testing.T, loc *time.Location, s string) time.Time {
+	t.Helper()
+	layout := "2006-01-02 15:04"
+	if len(s) == len(layout)+3 {
+		layout += ":05"
+	}
+	v, err := time.ParseInLocation(layout, s, loc)
+	if err != nil {
+		t.Fatalf("ParseInLocation(%q) = %v", s, err)
+	}
+	return v
+}
+
+// instant parses a time with an explicit offset, "2006-01-02 15:04 -0700".
+func instant(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse("2006-01-02 15:04 -0700", s)
+	if err != nil {
+		t.Fatalf("Parse(%q) = %v", s, err)
+	}
+	return v
+}
+
+var (
+	weekdays = []string{"mon", "tue", "wed", "thu", "fri"}
+	allWeek  = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+)
+
+// officeHours is Mon–Fri 09:00–18:00 in zone, with Christmas 2026 (a Friday) off.
+func officeHours(zone string) probe.HoursSpec {
+	return probe.HoursSpec{Zone: zone, Days: weekdays, Open: "09:00", Close: "18:00", Holidays: []string{"2026-12-25"}}
+}
+
+// TestBusinessHoursBetweenOffice runs the same wall-clock intervals in a zone with daylight
+// saving time (no change falls in these weeks: LA is on PDT all June and PST all
+// December) and in one without, so each want is the same in both.
+// 2026-06-01 is a Monday, 2026-06-05 a Friday, 2026-12-25 a Friday.
+func TestBusinessHoursBetweenOffice(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b string
+		want time.Duration
+	}{
+		// 10:00 → 11:30 Monday, all inside 09:00–18:00.
+		{"inside one window", "2026-06-01 10:00", "2026-06-01 11:30", 90 * time.Minute},
+		// 07:00 → 09:00 is closed, 09:00 → 10:00 counts.
+		{"starts before opening", "2026-06-01 07:00", "2026-06-01 10:00", time.Hour},
+		// 17:00 → 18:00 counts, 18:00 → 20:00 is closed.
+		{"ends after closing", "2026-06-01 17:00", "2026-06-01 20:00", time.Hour},
+		// Only 09:00–18:00 counts.
+		{"spans a whole day", "2026-06-01 07:00", "2026-06-01 20:00", 9 * time.Hour},
+		{"opening to closing", "2026-06-01 09:00", "2026-06-01 18:00", 9 * time.Hour},
+		// Monday evening to Tuesday morning touches no window.
+		{"overnight outside", "2026-06-01 19:00", "2026-06-02 08:00", 0},
+		// Fri 17:00–18:00 (1h) + Sat, Sun closed + Mon 09:00–10:00 (1h).
+		{"across the weekend", "2026-06-05 17:00", "2026-06-08 10:00", 2 * time.Hour},
+		{"weekend only", "2026-06-06 09:00", "2026-06-07 18:00", 0},
+		// Five days of 9h.
+		{"a whole week", "2026-06-01 00:00", "2026-06-08 00:00", 45 * time.Hour},
+		// Thu 17:00–18:00 (1h) + Fri 25 Dec holiday + weekend + Mon 09:00–10:00 (1h).
+		{"across a holiday", "2026-12-24 17:00", "2026-12-28 10:00", 2 * time.Hour},
+		{"inside a holiday", "2026-12-25 10:00", "2026-12-25 12:00", 0},
+		// Mon 21 – Thu 24 Dec, four days of 9h; Friday is the holiday.
+		{"holiday week", "2026-12-21 00:00", "2026-12-28 00:00", 36 * time.Hour},
+		{"b before a", "2026-06-01 11:00", "2026-06-01 10:00", 0},
+		{"b equals a", "2026-06-01 10:00", "2026-06-01 10:00", 0},
+	}
+	for _, zone := range []string{"America/Los_Angeles", "Asia/Shanghai"} {
+		h := mustHours(t, officeHours(zone))
+		loc := h.Location()
+		for _, tt := range tests {
+			t.Run(zone+"/"+tt.name, func(t *testing.T) {
+				a, b := wall(t, loc, tt.a), wall(t, loc, tt.b)
+				if got := h.Between(a, b); got != tt.want {
+					t.Errorf("Between(%v, %v) = %v, want %v", a, b, got, tt.want)
+				}
+			})
+		}
+	}
+}
+
+func TestBusinessHoursBetween(t *testing.T) {
+	la := mustLoc(t, "America/Los_Angeles")
+	utc := time.UTC
+	tests := []struct {
+		name string
+		spec probe.HoursSpec
+		a, b time.Time
+		want time.Duration
+	}{
+		// One UTC interval, two zones: 2026-06-01 00:00Z–12:00Z is Mon 08:00–20:00 in
+		// Shanghai (UTC+8), so 09:00–18:00 = 9h; in LA (UTC−7) it is Sun 17:00 – Mon 05:00,
+		// entirely closed.
+		{"same UTC interval in Shanghai", officeHours("Asia/Shanghai"),
+			wall(t, utc, "2026-06-01 00:00"), wall(t, utc, "2026-06-01 12:00"), 9 * time.Hour},
+		{"same UTC interval in LA", officeHours("America/Los_Angeles"),
+			wall(t, utc, "2026-06-01 00:00"), wall(t, utc, "2026-06-01 12:00"), 0},
+		// 16:00Z–01:00Z next day is Mon 09:00–18:00 PDT (9h), but Tue 00:00–09:00 in
+		// Shanghai, ending at its opening instant (0).
+		{"LA day in LA", officeHours("America/Los_Angeles"),
+			wall(t, utc, "2026-06-01 16:00"), wall(t, utc, "2026-06-02 01:00"), 9 * time.Hour},
+		{"LA day in Shanghai", officeHours("Asia/Shanghai"),
+			wall(t, utc, "2026-06-01 16:00"), wall(t, utc, "2026-06-02 01:00"), 0},
+
+		// "24:00" closes at midnight: Mon 23:00–24:00 (1h) + Tue 09:00–10:00 (1h).
+		{"24:00 close across midnight", probe.HoursSpec{Zone: "America/Los_Angeles", Days: weekdays, Open: "09:00", Close: "24:00"},
+			wall(t, la, "2026-06-01 23:00"), wall(t, la, "2026-06-02 10:00"), 2 * time.Hour},
+		// Fri 20:00–24:00 (4h) + weekend + Mon 09:00–09:30.
+		{"24:00 close across weekend", probe.HoursSpec{Zone: "America/Los_Angeles", Days: weekdays, Open: "09:00", Close: "24:00"},
+			wall(t, la, "2026-06-05 20:00"), wall(t, la, "2026-06-08 09:30"), 4*time.Hour + 30*time.Minute},
+		{"24:00 close whole day", probe.HoursSpec{Zone: "America/Los_Angeles", Days: weekdays, Open: "09:00", Close: "24:00"},
+			wall(t, la, "2026-06-01 00:00"), wall(t, la, "2026-06-02 00:00"), 15 * time.Hour},
+
+		// 24x7 (no Days): business time is calendar time, holidays ignored.
+		// Fri 17:00 → Mon 10:00 = 3 × 24h − 7h = 65h.
+		{"24x7 across weekend", probe.HoursSpec{Zone: "America/Los_Angeles"},
+			wall(t, la, "2026-06-05 17:00"), wall(t, la, "2026-06-08 10:00"), 65 * time.Hour},
+		// Thu 17:00 → Mon 10:00 = 4 × 24h − 7h = 89h; the listed holiday does not count.
+		{"24x7 ignores holidays", probe.HoursSpec{Zone: "America/Los_Angeles", Holidays: []string{"2026-12-25"}},
+			wall(t, la, "2026-12-24 17:00"), wall(t, la, "2026-12-28 10:00"), 89 * time.Hour},
+		// Fall-back Sunday: midnight PDT (07:00Z) to midnight PST (08:00Z next day).
+		{"24x7 fall-back day", probe.HoursSpec{Zone: "America/Los_Angeles"},
+			instant(t, "2026-11-01 00:00 -0700"), instant(t, "2026-11-02 00:00 -0800"), 25 * time.Hour},
+		{"24x7 b before a", probe.HoursSpec{Zone: "America/Los_Angeles"},
+			wall(t, la, "2026-06-08 10:00"), wall(t, la, "2026-06-05 17:00"), 0},
+
+		// Daylight saving with a seven-day week, so the change falls on a business day.
+		// LA 2027-03-14 (Sun): 02:00 PST → 03:00 PDT, a 23-hour day.
+		{"LA spring-forward day 00:00–24:00", probe.HoursSpec{Zone: "America/Los_Angeles", Days: allWeek, Open: "00:00", Close: "24:00"},
+			instant(t, "2027-03-14 00:00 -0800"), instant(t, "2027-03-15 00:00 -0700"), 23 * time.Hour},
+		// Sat 12:00–24:00 (12h) + Sun (23h) + Mon 00:00–12:00 (12h).
+		{"LA spring-forward weekend 00:00–24:00", probe.HoursSpec{Zone: "America/Los_Angeles", Days: allWeek, Open: "00:00", Close: "24:00"},
+			instant(t, "2027-03-13 12:00 -0800"), instant(t, "2027-03-15 12:00 -0700"), 47 * time.Hour},
+		// LA 2026-11-01 (Sun): 02:00 PDT → 01:00 PST, a 25-hour day.
+		{"LA fall-back day 00:00–24:00", probe.HoursSpec{Zone: "America/Los_Angeles", Days: allWeek, Open: "00:00", Close: "24:00"},
+			instant(t, "2026-11-01 00:00 -0700"), instant(t, "2026-11-02 00:00 -0800"), 25 * time.Hour},
+		// 01:00 PST (09:00Z) to 04:00 PDT (11:00Z): the skipped hour is not worked.
+		{"LA spring-forward day 01:00–04:00", probe.HoursSpec{Zone: "America/Los_Angeles", Days: allWeek, Open: "01:00", Close: "04:00"},
+			instant(t, "2027-03-14 00:00 -0800"), instant(t, "2027-03-15 00:00 -0700"), 2 * time.Hour},
+		// 01:00 occurs twice; the window opens at the first (PDT, 08:00Z) and closes at
+		// 04:00 PST (12:00Z): the repeated hour is worked twice.
+		{"LA fall-back day 01:00–04:00", probe.HoursSpec{Zone: "America/Los_Angeles", Days: allWeek, Open: "01:00", Close: "04:00"},
+			instant(t, "2026-11-01 00:00 -0700"), instant(t, "2026-11-02 00:00 -0800"), 4 * time.Hour},
+		{"LA ordinary day 01:00–04:00", probe.HoursSpec{Zone: "America/Los_Angeles", Days: allWeek, Open: "01:00", Close: "04:00"},
+			wall(t, la, "2026-06-01 00:00"), wall(t, la, "2026-06-02 00:00"), 3 * time.Hour},
+		// Lord Howe shifts by 30 minutes at 02:00. 2026-10-04 (Sun): 02:00 +10:30 → 02:30 +11.
+		{"Lord Howe spring-forward day 00:00–24:00", probe.HoursSpec{Zone: "Australia/Lord_Howe", Days: allWeek, Open: "00:00", Close: "24:00"},
+			instant(t, "2026-10-04 00:00 +1030"), instant(t, "2026-10-05 00:00 +1100"), 23*time.Hour + 30*time.Minute},
+		// 2026-04-05 (Sun): 02:00 +11 → 01:30 +10:30.
+		{"Lord Howe fall-back day 00:00–24:00", probe.HoursSpec{Zone: "Australia/Lord_Howe", Days: allWeek, Open: "00:00", Close: "24:00"},
+			instant(t, "2026-04-05 00:00 +1100"), instant(t, "2026-04-06 00:00 +1030"), 24*time.Hour + 30*time.Minute},
+		// 01:00 +10:30 (Oct 3 14:30Z) to 04:00 +11 (17:00Z).
+		{"Lord Howe spring-forward day 01:00–04:00", probe.HoursSpec{Zone: "Australia/Lord_Howe", Days: allWeek, Open: "01:00", Close: "04:00"},
+			instant(t, "2026-10-04 00:00 +1030"), instant(t, "2026-10-05 00:00 +1100"), 2*time.Hour + 30*time.Minute},
+		// 01:00 +11 (Apr 4 14:00Z) to 04:00 +10:30 (17:30Z).
+		{"Lord Howe fall-back day 01:00–04:00", probe.HoursSpec{Zone: "Australia/Lord_Howe", Days: allWeek, Open: "01:00", Close: "04:00"},
+			instant(t, "2026-04-05 00:00 +1100"), instant(t, "2026-04-06 00:00 +1030"), 3*time.Hour + 30*time.Minute},
+		// Santiago springs forward at midnight: 2026-09-06 (Sun) 00:00 −04 → 01:00 −03, so
+		// that day has no 00:00. Sat 12:00–18:00 (6h) + Sun 09:00–18:00 (9h) + Mon
+		// 09:00–12:00 (3h).
+		{"Santiago midnight spring-forward, seven days", probe.HoursSpec{Zone: "America/Santiago", Days: allWeek, Open: "09:00", Close: "18:00"},
+			instant(t, "2026-09-05 12:00 -0400"), instant(t, "2026-09-07 12:00 -0300"), 18 * time.Hour},
+		// Fri 17:00–18:00 (1h) + weekend + Mon 09:00–10:00 (1h).
+		{"Santiago midnight spring-forward, weekdays", probe.HoursSpec{Zone: "America/Santiago", Days: weekdays, Open: "09:00", Close: "18:00"},
+			instant(t, "2026-09-04 17:00 -0400"), instant(t, "2026-09-07 10:00 -0300"), 2 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := mustHours(t, tt.spec)
+			if got := h.Between(tt.a, tt.b); got != tt.want {
+				t.Errorf("Between(%v, %v) = %v, want %v", tt.a, tt.b, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBusinessHoursIsOpen(t *testing.T) {
+	la := mustLoc(t, "America/Los_Angeles")
+	utc := time.UTC
+	lateClose := probe.HoursSpec{Zone: "America/Los_Angeles", Days: weekdays, Open: "09:00", Close: "24:00"}
+	tests := []struct {
+		name string
+		spec probe.HoursSpec
+		t    time.Time
+		want bool
+	}{
+		// The window is [open, close).
+		{"at opening", officeHours("America/Los_Angeles"), wall(t, la, "2026-06-01 09:00"), true},
+		{"just before opening", officeHours("America/Los_Angeles"), wall(t, la, "2026-06-01 08:59:59"), false},
+		{"just before closing", officeHours("America/Los_Angeles"), wall(t, la, "2026-06-01 17:59:59"), true},
+		{"at closing", officeHours("America/Los_Angeles"), wall(t, la, "2026-06-01 18:00"), false},
+		{"3 a.m.", officeHours("America/Los_Angeles"), wall(t, la, "2026-06-02 03:00"), false},
+		{"Saturday noon", officeHours("America/Los_Angeles"), wall(t, la, "2026-06-06 12:00"), false},
+		{"holiday noon", officeHours("America/Los_Angeles"), wall(t, la, "2026-12-25 12:00"), false},
+		{"day before holiday", officeHours("America/Los_Angeles"), wall(t, la, "2026-12-24 12:00"), true},
+		// 16:00Z is Mon 09:00 PDT but Tue 00:00 CST.
+		{"16:00Z in LA", officeHours("America/Los_Angeles"), wall(t, utc, "2026-06-01 16:00"), true},
+		{"16:00Z in Shanghai", officeHours("Asia/Shanghai"), wall(t, utc, "2026-06-01 16:00"), false},
+		// 01:00Z is Tue 09:00 CST.
+		{"01:00Z in Shanghai", officeHours("Asia/Shanghai"), wall(t, utc, "2026-06-02 01:00"), true},
+		{"24:00 close, last second", lateClose, wall(t, la, "2026-06-01 23:59:59"), true},
+		{"24:00 close, midnight", lateClose, wall(t, la, "2026-06-02 00:00"), false},
+		{"24:00 close, Friday night into Saturday", lateClose, wall(t, la, "2026-06-06 00:30"), false},
+		{"24x7 Sunday 3 a.m.", probe.HoursSpec{Zone: "America/Los_Angeles"}, wall(t, la, "2026-06-07 03:00"), true},
+		{"24x7 on a listed holiday", probe.HoursSpec{Zone: "America/Los_Angeles", Holidays: []string{"2026-12-25"}}, wall(t, la, "2026-12-25 03:00"), true},
+		// Lord Howe 2026-10-04: 02:45 +11 is after the jump (15:45Z), inside 01:00–04:00.
+		{"Lord Howe after the jump", probe.HoursSpec{Zone: "Australia/Lord_Howe", Days: allWeek, Open: "01:00", Close: "04:00"},
+			instant(t, "2026-10-04 02:45 +1100"), true},
+		{"Lord Howe closing after the jump", probe.HoursSpec{Zone: "Australia/Lord_Howe", Days: allWeek, Open: "01:00", Close: "04:00"},
+			instant(t, "2026-10-04 04:00 +1100"), false},
+		// Santiago 2026-09-06 (Sun) has no local midnight; it is still a Sunday, closed
+		// for a Mon–Sat vendor, and Saturday stays open.
+		{"Santiago Sunday without midnight", probe.HoursSpec{Zone: "America/Santiago", Days: []string{"mon", "tue", "wed", "thu", "fri", "sat"}, Open: "09:00", Close: "18:00"},
+			instant(t, "2026-09-06 10:00 -0300"), false},
+		{"Santiago Saturday before", probe.HoursSpec{Zone: "America/Santiago", Days: []string{"mon", "tue", "wed", "thu", "fri", "sat"}, Open: "09:00", Close: "18:00"},
+			instant(t, "2026-09-05 10:00 -0400"), true},
+		// A holiday on Saturday 5 Sep must not close Sunday 6 Sep.
+		{"Santiago holiday is its own date", probe.HoursSpec{Zone: "America/Santiago", Days: allWeek, Open: "09:00", Close: "18:00", Holidays: []string{"2026-09-05"}},
+			instant(t, "2026-09-06 10:00 -0300"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := mustHours(t, tt.spec)
+			if got := h.IsOpen(tt.t); got != tt.want {
+				t.Errorf("IsOpen(%v) = %v, want %v", tt.t, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBusinessHoursAdd(t *testing.T) {
+	la := mustLoc(t, "America/Los_Angeles")
+	utc := time.UTC
+	office := officeHours("America/Los_Angeles")
+	early := probe.HoursSpec{Zone: "America/Los_Angeles", Days: allWeek, Open: "01:00", Close: "04:00"}
+	lordHowe := probe.HoursSpec{Zone: "Australia/Lord_Howe", Days: allWeek, Open: "01:00", Close: "04:00"}
+
+	// Only Mondays are open, and every Monday for more than ten years is a holiday.
+	mondaysOff := probe.HoursSpec{Zone: "America/Los_Angeles", Days: []string{"mon"}, Open: "09:00", Close: "18:00"}
+	for d := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2038; d = d.AddDate(0, 0, 7) {
+		mondaysOff.Holidays = append(mondaysOff.Holidays, d.Format(time.DateOnly))
+	}
+
+	tests := []struct {
+		name string
+		spec probe.HoursSpec
+		a    time.Time
+		d    time.Duration
+		want time.Time
+	}{
+		// Fri 17:00–18:00 uses 1h, the second hour is Mon 09:00–10:00.
+		{"across the weekend", office, wall(t, la, "2026-06-05 17:00"), 2 * time.Hour, wall(t, la, "2026-06-08 10:00")},
+		// Exactly the rest of Friday: the answer is Friday's closing, not Monday's opening.
+		{"ends at closing", office, wall(t, la, "2026-06-05 17:00"), time.Hour, wall(t, la, "2026-06-05 18:00")},
+		{"one minute past closing", office, wall(t, la, "2026-06-05 17:00"), time.Hour + time.Minute, wall(t, la, "2026-06-08 09:01")},
+		{"from a closed Saturday", office, wall(t, la, "2026-06-06 12:00"), 30 * time.Minute, wall(t, la, "2026-06-08 09:30")},
+		{"from before opening", office, wall(t, la, "2026-06-01 07:00"), 9 * time.Hour, wall(t, la, "2026-06-01 18:00")},
+		// Five days of 9h end Friday at closing.
+		{"a whole week", office, wall(t, la, "2026-06-01 07:00"), 45 * time.Hour, wall(t, la, "2026-06-05 18:00")},
+		// Thu 17:00–18:00 (1h), Fri 25 Dec holiday, Mon 09:00–10:00 (1h).
+		{"across a holiday", office, wall(t, la, "2026-12-24 17:00"), 2 * time.Hour, wall(t, la, "2026-12-28 10:00")},
+		{"zero", office, wall(t, la, "2026-06-06 12:00"), 0, wall(t, la, "2026-06-06 12:00")},
+		{"negative", office, wall(t, la, "2026-06-06 12:00"), -time.Hour, wall(t, la, "2026-06-06 12:00")},
+		// 00:00Z is Mon 08:00 CST; one business hour ends 10:00 CST = 02:00Z.
+		{"Shanghai from a UTC instant", officeHours("Asia/Shanghai"), wall(t, utc, "2026-06-01 00:00"), time.Hour, wall(t, utc, "2026-06-01 02:00")},
+		// Mon 23:00–24:00 (1h) + Tue 09:00–10:00 (1h).
+		{"24:00 close", probe.HoursSpec{Zone: "America/Los_Angeles", Days: weekdays, Open: "09:00", Close: "24:00"},
+			wall(t, la, "2026-06-01 23:00"), 2 * time.Hour, wall(t, la, "2026-06-02 10:00")},
+		{"24x7", probe.HoursSpec{Zone: "America/Los_Angeles"}, wall(t, la, "2026-06-05 17:00"), 65 * time.Hour, wall(t, la, "2026-06-08 10:00")},
+		// 24 hours after midnight PDT on the 25-hour day is 23:00 PST the same day.
+		{"24x7 fall-back day", probe.HoursSpec{Zone: "America/Los_Angeles"},
+			instant(t, "2026-11-01 00:00 -0700"), 24 * time.Hour, instant(t, "2026-11-01 23:00 -0800")},
+		// Sat 03:00–04:00 PST (1h) + Sun 01:00 PST–04:00 PDT (2h, 02:00–03:00 skipped).
+		{"spring-forward skips the missing hour", early, instant(t, "2027-03-13 03:00 -0800"), 3 * time.Hour, instant(t, "2027-03-14 04:00 -0700")},
+		// One hour after 01:30 PST is 02:30 PST = 03:30 PDT.
+		{"spring-forward inside the window", early, instant(t, "2027-03-14 01:30 -0800"), time.Hour, instant(t, "2027-03-14 03:30 -0700")},
+		// Sat 03:00–04:00 PDT (1h) + Sun 01:00 PDT–04:00 PST (4h).
+		{"fall-back counts the repeated hour", early, instant(t, "2026-10-31 03:00 -0700"), 5 * time.Hour, instant(t, "2026-11-01 04:00 -0800")},
+		// 01:00 +10:30 to 04:00 +11 is 2h30m; one more minute is Monday 01:01.
+		{"Lord Howe spring-forward", lordHowe, instant(t, "2026-10-04 01:00 +1030"), 2*time.Hour + 30*time.Minute, instant(t, "2026-10-04 04:00 +1100")},
+		{"Lord Howe past the short window", lordHowe, instant(t, "2026-10-04 01:00 +1030"), 2*time.Hour + 31*time.Minute, instant(t, "2026-10-05 01:01 +1100")},
+		// Sat 17:00–18:00 −04 (1h) + Sun 09:00–10:00 −03 (1h), across the midnight jump.
+		{"Santiago midnight spring-forward", probe.HoursSpec{Zone: "America/Santiago", Days: allWeek, Open: "09:00", Close: "18:00"},
+			instant(t, "2026-09-05 17:00 -0400"), 2 * time.Hour, instant(t, "2026-09-06 10:00 -0300")},
+		{"gives up on a calendar of holidays", mondaysOff, wall(t, la, "2026-06-01 00:00"), time.Hour, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := mustHours(t, tt.spec)
+			if got := h.Add(tt.a, tt.d); !got.Equal(tt.want) {
+				t.Errorf("Add(%v, %v) = %v, want %v", tt.a, tt.d, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestBusinessHoursAddInvertsBetween checks Between(a, Add(a, d)) == d on a grid of
+// starts (every 7 hours over five weeks, spanning weekends, DST changes and a holiday).
+func TestBusinessHoursAddInvertsBetween(t *testing.T) {
+	specs := map[string]probe.HoursSpec{
+		"LA office":         {Zone: "America/Los_Angeles", Days: weekdays, Open: "09:00", Close: "18:00", Holidays: []string{"2026-11-02"}},
+		"LA early":          {Zone: "America/Los_Angeles", Days: allWeek, Open: "01:00", Close: "04:00"},
+		"LA 24:00 close":    {Zone: "America/Los_Angeles", Days: []string{"sun", "sat"}, Open: "20:30", Close: "24:00"},
+		"Lord Howe early":   {Zone: "Australia/Lord_Howe", Days: allWeek, Open: "01:00", Close: "04:00"},
+		"Santiago office":   {Zone: "America/Santiago", Days: allWeek, Open: "09:00", Close: "18:00"},
+		"Shanghai office":   officeHours("Asia/Shanghai"),
+		"LA 24x7 (no days)": {Zone: "America/Los_Angeles"},
+	}
+	starts := map[string]time.Time{
+		"LA office":         time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC),
+		"LA early":          time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC),
+		"LA 24:00 close":    time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC),
+		"Lord Howe early":   time.Date(2026, 9, 20, 0, 0, 0, 0, time.UTC),
+		"Santiago office":   time.Date(2026, 8, 20, 0, 0, 0, 0, time.UTC),
+		"Shanghai office":   time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC),
+		"LA 24x7 (no days)": time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC),
+	}
+	durations := []time.Duration{time.Minute, 90 * time.Minute, 5 * time.Hour, 23 * time.Hour, 50 * time.Hour}
+	for name, spec := range specs {
+		t.Run(name, func(t *testing.T) {
+			h := mustHours(t, spec)
+			for a := starts[name]; a.Before(starts[name].AddDate(0, 0, 35)); a = a.Add(7 * time.Hour) {
+				for _, d := range durations {
+					b := h.Add(a, d)
+					if got := h.Between(a, b); got != d {
+						t.Errorf("Between(%v, Add(a, %v) = %v) = %v, want %v", a, d, b, got, d)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestNewBusinessHoursErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		spec probe.HoursSpec
+		want []string // substrings of the error: the field and the bad value
+	}{
+		{"unknown zone", probe.HoursSpec{Zone: "Mars/Olympus_Mons", Days: weekdays, Open: "09:00", Close: "18:00"}, []string{"zone", `"Mars/Olympus_Mons"`}},
+		{"empty zone", probe.HoursSpec{Days: weekdays, Open: "09:00", Close: "18:00"}, []string{"zone", `""`}},
+		{"unknown day", probe.HoursSpec{Zone: "UTC", Days: []string{"mon", "funday"}, Open: "09:00", Close: "18:00"}, []string{"days:", `"funday"`}},
+		{"hours without days", probe.HoursSpec{Zone: "UTC", Open: "09:00", Close: "18:00"}, []string{"days:"}},
+		{"open without leading zero", probe.HoursSpec{Zone: "UTC", Days: weekdays, Open: "9:00", Close: "18:00"}, []string{"open:", `"9:00"`}},
+		{"open missing", probe.HoursSpec{Zone: "UTC", Days: weekdays, Close: "18:00"}, []string{"open:", `""`}},
+		{"open with a dash", probe.HoursSpec{Zone: "UTC", Days: weekdays, Open: "09-00", Close: "18:00"}, []string{"open:", `"09-00"`}},
+		{"open minute 60", probe.HoursSpec{Zone: "UTC", Days: weekdays, Open: "09:60", Close: "18:00"}, []string{"open:", `"09:60"`}},
+		// A letter O for a zero: Sscanf would read "09:3" and ignore the rest.
+		{"open with a letter", probe.HoursSpec{Zone: "UTC", Days: weekdays, Open: "09:3O", Close: "18:00"}, []string{"open:", `"09:3O"`}},
+		{"open with a sign", probe.HoursSpec{Zone: "UTC", Days: weekdays, Open: "+9:00", Close: "18:00"}, []string{"open:", `"+9:00"`}},
+		{"close hour 25", probe.HoursSpec{Zone: "UTC", Days: weekdays, Open: "09:00", Close: "25:00"}, []string{"close:", `"25:00"`}},
+		{"close past 24:00", probe.HoursSpec{Zone: "UTC", Days: weekdays, Open: "09:00", Close: "24:30"}, []string{"close:", `"24:30"`}},
+		{"close before open", probe.HoursSpec{Zone: "UTC", Days: weekdays, Open: "18:00", Close: "09:00"}, []string{"close", `"09:00"`, `"18:00"`}},
+		{"close equals open", probe.HoursSpec{Zone: "UTC", Days: weekdays, Open: "09:00", Close: "09:00"}, []string{"close", `"09:00"`}},
+		{"holiday that does not exist", probe.HoursSpec{Zone: "UTC", Days: weekdays, Open: "09:00", Close: "18:00", Holidays: []string{"2026-02-30"}}, []string{"holidays:", `"2026-02-30"`}},
+		{"holiday in another format", probe.HoursSpec{Zone: "UTC", Days: weekdays, Open: "09:00", Close: "18:00", Holidays: []string{"25/12/2026"}}, []string{"holidays:", `"25/12/2026"`}},
+		// A 24x7 vendor ignores holidays, but a malformed one is still a configuration error.
+		{"bad holiday on a 24x7 vendor", probe.HoursSpec{Zone: "UTC", Holidays: []string{"2026-13-01"}}, []string{"holidays:", `"2026-13-01"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := probe.NewBusinessHours(tt.spec)
+			if err == nil {
+				t.Fatalf("NewBusinessHours(%+v) = nil error, want one containing %q", tt.spec, tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("NewBusinessHours(%+v) = %q, want it to contain %q", tt.spec, err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestNewBusinessHoursValid(t *testing.T) {
+	tests := []struct {
+		name       string
+		spec       probe.HoursSpec
+		wantAlways bool
+		wantDays   []time.Weekday
+	}{
+		{"weekdays", officeHours("Asia/Shanghai"), false,
+			[]time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}},
+		{"day names ignore case and spaces", probe.HoursSpec{Zone: "UTC", Days: []string{" Mon ", "TUE", "sun"}, Open: "00:00", Close: "24:00"}, false,
+			[]time.Weekday{time.Sunday, time.Monday, time.Tuesday}},
+		{"24x7", probe.HoursSpec{Zone: "Australia/Lord_Howe"}, true,
+			[]time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := mustHours(t, tt.spec)
+			if got := h.AlwaysOpen(); got != tt.wantAlways {
+				t.Errorf("AlwaysOpen() = %v, want %v", got, tt.wantAlways)
+			}
+			if got := h.OpenDays(); !slices.Equal(got, tt.wantDays) {
+				t.Errorf("OpenDays() = %v, want %v", got, tt.wantDays)
+			}
+			if got := h.Location().String(); got != tt.spec.Zone {
+				t.Errorf("Location() = %v, want %v", got, tt.spec.Zone)
+			}
+			if got := h.Spec(); got.Zone != tt.spec.Zone || !slices.Equal(got.Days, tt.spec.Days) || got.Open != tt.spec.Open || got.Close != tt.spec.Close {
+				t.Errorf("Spec() = %+v, want %+v", got, tt.spec)
+			}
+		})
+	}
+}
+
+func TestMustBusinessHoursPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Errorf("MustBusinessHours(bad zone) did not panic")
+		}
+	}()
+	probe.MustBusinessHours(probe.HoursSpec{Zone: "Nowhere/Nothing"})
+}
