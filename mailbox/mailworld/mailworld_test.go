@@ -271,13 +271,13 @@ func TestStartRealDirectory(t *testing.T) {
 	}
 
 	t.Run("too long", func(t *testing.T) {
-		dir := "/tmp/" + strings.Repeat("d", 80)
+		dir := filepath.Join(os.TempDir(), strings.Repeat("d", 100))
 		if _, err := mailworld.StartReal(dir, lin); err == nil || !strings.Contains(err.Error(), "unix sockets") {
 			t.Errorf("StartReal(%d-byte path) = %v, want an error about unix sockets", len(dir), err)
 		}
 	})
 	t.Run("unsearchable ancestor", func(t *testing.T) {
-		parent, err := os.MkdirTemp("/tmp", "mw")
+		parent, err := os.MkdirTemp(os.TempDir(), "mw")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +289,7 @@ func TestStartRealDirectory(t *testing.T) {
 	})
 	t.Run("reuse", func(t *testing.T) {
 		t.Parallel()
-		dir, err := os.MkdirTemp("/tmp", "mw")
+		dir, err := os.MkdirTemp(os.TempDir(), "mw")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,7 +27,6 @@ import (
 // skip when this machine cannot run a real mail world.
 const EnvRequireReal = "SUPPORTPROBE_REAL_MAIL"
 
-
 // Memory starts an in-process mail world with users and closes it when the test ends. It
 // calls t.Fatal if the world cannot start.
 func Memory(t testing.TB, users ...mailworld.User) *mailworld.Memory {
