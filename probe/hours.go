@@ -40,7 +40,9 @@ var weekdayNames = map[string]time.Weekday{
 // and the bad value.
 func NewBusinessHours(spec HoursSpec) (BusinessHours, error) {
 	loc, err := time.LoadLocation(spec.Zone)
-	if err != nil || spec.Zone == "" {
+	// "Local" means different things on different machines, so stored terms naming it
+	// could not be reproduced; configuration refuses it too.
+	if err != nil || spec.Zone == "" || spec.Zone == "Local" {
 		return BusinessHours{}, fmt.Errorf("unknown time zone %q", spec.Zone)
 	}
 	h := BusinessHours{spec: spec, loc: loc, holidays: map[string]bool{}}

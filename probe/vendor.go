@@ -70,7 +70,8 @@ type Schedule struct {
 // Vendor is one support organisation under evaluation and the terms it promised.
 type Vendor struct {
 	Name string
-	// To are the support addresses inquiries are sent to.
+	// To are the support addresses inquiries are sent to: RFC 5322 addresses as written
+	// in the configuration, possibly with display names ("Lotus Support <support@…>").
 	To []string
 	// Domains are the mail domains the vendor answers from (its own and its help desk's).
 	Domains   []string

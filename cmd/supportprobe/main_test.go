@@ -283,7 +283,8 @@ func TestCheckInvalidFilesExitConfig(t *testing.T) {
 				t.Errorf("check %s: exit %d, want %d; stderr %s", f, code, exitConfig, stderr)
 			}
 			data, _ := os.ReadFile(f)
-			want := strings.TrimPrefix(strings.SplitN(string(data), "\n", 2)[0], "# want: ")
+			// The file's want line names the source as Parse sees it; check prints the path.
+			want := strings.TrimPrefix(strings.SplitN(string(data), "\n", 2)[0], "# want: supportprobe.yaml: ")
 			if !strings.Contains(stderr, firstLine(want)) {
 				t.Errorf("check %s: stderr %q lacks %q", f, stderr, want)
 			}

@@ -1,0 +1,227 @@
+package configs
+
+import (
+	_ "embed"
+	"fmt"
+	"net"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	_ "time/tzdata" // vendor zones must resolve in a bare container without /usr/share/zoneinfo
+
+	"supportprobe/probe"
+)
+
+// Example is a commented, valid configuration: what `supportprobe init` writes and what
+// a newcomer edits. Parse accepts it with no errors; its passwords come from files and
+// environment variables that will not exist until they are set up.
+//
+//go:embed supportprobe.example.yaml
+var Example []byte
+
+// Defaults applied when a key is omitted.
+const (
+	// DefaultStateDir holds the database and the daemon's control socket.
+	DefaultStateDir = "/var/lib/supportprobe"
+	// DefaultDeadline is how long a probe waits for a human reply before it counts as
+	// unanswered.
+	DefaultDeadline = 7 * day
+	// DefaultTimeout bounds each dial, login and command on the mail servers.
+	DefaultTimeout = 30 * time.Second
+	// DefaultSentFolder is the IMAP folder sent probes are appended to.
+	DefaultSentFolder = "Sent"
+)
+
+// DefaultFolders are the IMAP folders watched for replies when mail.imap.folders is
+// omitted: replies from help desks often land in spam.
+var DefaultFolders = []string{"INBOX", "Junk"}
+
+// Config is a validated configuration. Every value in it has been checked; nothing in it
+// is a secret (see Secret). Build one with Load or Parse.
+type Config struct {
+	// Path is the file the configuration was loaded from, or "" when it came from Parse.
+	Path string
+	// StateDir holds the database and the control socket; DefaultStateDir if omitted.
+	StateDir string
+	// Mail is how probes are sent and replies read.
+	Mail Mail
+	// Scripts are the inquiries, in file order.
+	Scripts []probe.Script
+	// Vendors are the support organisations under evaluation, in file order.
+	Vendors []probe.Vendor
+	// Summary is the periodic summary mail, nil when the file has none.
+	Summary *Summary
+
+	source string         // the name errors use: Path, or Parse's source
+	lines  map[string]int // line of each secret key, by path ("mail.smtp.password_file")
+}
+
+// Mail is the mailbox the probes are sent from and replies arrive in.
+type Mail struct {
+	// From is the sender of every probe: a person's address, never a role address.
+	From mail.Address
+	// PlusAddressing sets Reply-To to From's address with "+TOKEN" added to the local
+	// part (lin.wei+K3F9QZ@example.com), so replies carry the probe's token even when a
+	// help desk drops In-Reply-To. The mail server must deliver plus addresses to From.
+	PlusAddressing bool
+	// SMTP sends the probes.
+	SMTP Server
+	// IMAP is watched for the replies.
+	IMAP IMAP
+}
+
+// Security is how a connection to a mail server is protected.
+type Security string
+
+// The security settings a server may use.
+const (
+	// SecurityTLS is TLS from the first byte (SMTP submissions on 465, IMAP on 993).
+	SecurityTLS Security = "tls"
+	// SecurityStartTLS upgrades a plain connection with STARTTLS and fails if the
+	// server does not offer it (SMTP on 587, IMAP on 143).
+	SecurityStartTLS Security = "starttls"
+	// SecurityNone sends everything, passwords included, in the clear. Parse allows it
+	// only for loopback hosts (a local relay, a test server).
+	SecurityNone Security = "none"
+)
+
+// Server is a mail server and how to log in to it.
+type Server struct {
+	// Host is a name or IP address, without a port.
+	Host string
+	// Port is 1 to 65535; when omitted it follows Security (SMTP: 465 for tls, 587 for
+	// starttls, 25 for none; IMAP: 993 for tls, else 143).
+	Port int
+	// Security defaults to SecurityTLS.
+	Security Security
+	// Username is the login name; empty for an SMTP server that takes mail without
+	// authentication, in which case Password is zero too. Always set for IMAP.
+	Username string
+	// Password says where the password is kept; call Value to read it.
+	Password Secret
+	// Timeout bounds each dial, login and command; DefaultTimeout if omitted.
+	Timeout time.Duration
+}
+
+// Addr returns "host:port", ready for net.Dial.
+func (s Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+// IMAP is the IMAP server and the folders supportprobe uses on it.
+type IMAP struct {
+	Server
+	// Folders are watched for replies, in order; DefaultFolders if omitted.
+	Folders []string
+	// SentFolder receives a copy of each probe when AppendSent is set; the copy's
+	// INTERNALDATE measures the skew between our clock and the server's.
+	SentFolder string
+	// AppendSent says whether to append sent probes to SentFolder (yaml key
+	// append_sent); true if omitted. Turn it off when the SMTP server already files a
+	// copy there, as Gmail does.
+	AppendSent bool
+}
+
+// Summary is the periodic summary mail.
+type Summary struct {
+	// Spec is the five-field cron spec as written, without a CRON_TZ= prefix; pass it
+	// through CronSpec with Location before handing it to robfig/cron.
+	Spec string
+	// Location is the zone Spec is evaluated in.
+	Location *time.Location
+	// To are the recipients, each a valid RFC 5322 address.
+	To []string
+}
+
+// Load reads and validates the configuration file at path. Relative password_file and
+// state_dir paths are taken relative to the file's directory, so the configuration means
+// the same whatever the working directory. The error is a *Error for an unreadable file,
+// or every problem found, each an *Error, joined in file order.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Source: path, Err: fmt.Errorf("read configuration: %w", err)}
+	}
+	c, err := parse(data, path, filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	c.Path = path
+	return c, nil
+}
+
+// Parse validates a configuration held in memory. source names it in errors (a file
+// name, "example", "-"); relative paths in it are kept as written, relative to the
+// working directory. It returns every problem found, each an *Error, joined with
+// errors.Join in file order; no problem means a fully validated Config.
+func Parse(data []byte, source string) (*Config, error) {
+	return parse(data, source, "")
+}
+
+func parse(data []byte, source, dir string) (*Config, error) {
+	p := &problems{source: source}
+	raw, root := decode(data, p)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	c := validate(raw, root, p, dir)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	c.source = source
+	return c, nil
+}
+
+// Script returns the script with the given id.
+func (c *Config) Script(id string) (probe.Script, bool) {
+	for _, s := range c.Scripts {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return probe.Script{}, false
+}
+
+// Vendor returns the vendor with the given name.
+func (c *Config) Vendor(name string) (probe.Vendor, bool) {
+	for _, v := range c.Vendors {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return probe.Vendor{}, false
+}
+
+// SecretProblems reads every configured password and returns one *Error for each that
+// cannot be read: an unset or empty environment variable, a missing, unreadable or empty
+// file. Each names the key (`mail.smtp.password_env`) and the variable or file. `check`
+// prints them as warnings, since the file itself is valid; `run` refuses to start with
+// any. It returns nil when every password is readable. The passwords themselves are
+// discarded.
+func (c *Config) SecretProblems() []error {
+	var out []error
+	for _, s := range []struct {
+		path   string
+		secret Secret
+	}{
+		{"mail.smtp", c.Mail.SMTP.Password},
+		{"mail.imap", c.Mail.IMAP.Password},
+	} {
+		if s.secret.IsZero() {
+			continue
+		}
+		if _, err := s.secret.Value(); err != nil {
+			key := s.path + ".password_env"
+			if s.secret.File != "" {
+				key = s.path + ".password_file"
+			}
+			source := c.source
+			if source == "" {
+				source = c.Path
+			}
+			out = append(out, &Error{Source: source, Line: c.lines[key], Path: key, Err: err})
+		}
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package configs
+
+// The raw types mirror the file as written. Decoding fills them strictly (an unknown key
+// is an error); validate turns them into the exported, checked values. Durations, zones
+// and the like stay strings here so that their errors can name the path and the value.
+// Pointers mark keys whose absence means a default rather than a zero.
+
+type rawConfig struct {
+	StateDir string      `yaml:"state_dir"`
+	Mail     *rawMail    `yaml:"mail"`
+	Scripts  []rawScript `yaml:"scripts"`
+	Vendors  []rawVendor `yaml:"vendors"`
+	Summary  *rawSummary `yaml:"summary"`
+}
+
+type rawMail struct {
+	From           string     `yaml:"from"`
+	PlusAddressing bool       `yaml:"plus_addressing"`
+	SMTP           *rawServer `yaml:"smtp"`
+	IMAP           *rawIMAP   `yaml:"imap"`
+}
+
+type rawServer struct {
+	Host     string `yaml:"host"`
+	Port     *int   `yaml:"port"`
+	Security string `yaml:"security"`
+	Username string `yaml:"username"`
+	// Password is accepted by the decoder only so that validation can explain that
+	// secrets belong in password_file or password_env.
+	Password     *string `yaml:"password"`
+	PasswordFile string  `yaml:"password_file"`
+	PasswordEnv  string  `yaml:"password_env"`
+	Timeout      string  `yaml:"timeout"`
+}
+
+type rawIMAP struct {
+	rawServer  `yaml:",inline"`
+	Folders    []string `yaml:"folders"`
+	SentFolder *string  `yaml:"sent_folder"`
+	AppendSent *bool    `yaml:"append_sent"`
+}
+
+type rawScript struct {
+	ID       string            `yaml:"id"`
+	Language string            `yaml:"language"`
+	Priority string            `yaml:"priority"`
+	Subject  string            `yaml:"subject"`
+	Body     string            `yaml:"body"`
+	Vars     map[string]string `yaml:"vars"`
+}
+
+type rawVendor struct {
+	Name          string            `yaml:"name"`
+	To            []string          `yaml:"to"`
+	Domains       []string          `yaml:"domains"`
+	Timezone      string            `yaml:"timezone"`
+	BusinessHours *rawHours         `yaml:"business_hours"`
+	SLA           map[string]rawSLA `yaml:"sla"`
+	Deadline      string            `yaml:"deadline"`
+	TicketKey     string            `yaml:"ticket_key"`
+	Schedules     []rawSchedule     `yaml:"schedules"`
+	Limits        *rawLimits        `yaml:"limits"`
+}
+
+type rawHours struct {
+	Days     []string `yaml:"days"`
+	Open     string   `yaml:"open"`
+	Close    string   `yaml:"close"`
+	Holidays []string `yaml:"holidays"`
+}
+
+type rawSLA struct {
+	FirstResponse string `yaml:"first_response"`
+	Clock         string `yaml:"clock"`
+}
+
+type rawSchedule struct {
+	Cron     string   `yaml:"cron"`
+	Timezone string   `yaml:"timezone"`
+	Scripts  []string `yaml:"scripts"`
+	Jitter   string   `yaml:"jitter"`
+}
+
+type rawLimits struct {
+	MaxPerDay  int    `yaml:"max_per_day"`
+	MaxPerWeek int    `yaml:"max_per_week"`
+	MinSpacing string `yaml:"min_spacing"`
+}
+
+type rawSummary struct {
+	Cron     string   `yaml:"cron"`
+	Timezone string   `yaml:"timezone"`
+	To       []string `yaml:"to"`
+}
