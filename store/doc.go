@@ -10,6 +10,7 @@
 // # Buckets
 //
 //	meta                       schema_version → uint64 BE
+//	                           message_id_key → 32 random bytes (HMAC key of our Message-IDs)
 //	probes                     created_at ns (8 B BE) | seq (8 B BE) → probe JSON (no replies)
 //	probe_ids                  probe id → probes key
 //	idx_vendor_time            vendor | 0x00 | probes key → (empty)
@@ -27,6 +28,9 @@
 //	                           → raw message (see EncodeRaw)
 //	mailboxes                  folder name → {uidvalidity, last_uid} JSON
 //	summaries                  ISO week ("2026-W48") → summary JSON
+//	fires                      job | 0x00 | scheduled_at ns (8 B BE) → probe.Fire JSON
+//	fire_marks                 job → ns (8 B BE): fires up to here were handled
+//	pending                    probe id → (empty), while the probe is in state sending
 //
 // Keys that must sort by time are fixed-width big-endian integers, so a time range is one
 // cursor seek and a forward scan. Values are copied out before a transaction ends.

@@ -23,6 +23,16 @@ var migrations = []func(*bbolt.Tx) error{
 		}
 		return nil
 	},
+	// 2: scheduled fires and their watermarks, the index of probes caught mid-send, and
+	// the Message-ID secret.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bFires, bFireMarks, bPending} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the schema version this binary writes and understands.

@@ -42,6 +42,9 @@ func (db *DB) CreateProbe(p probe.Probe) (probe.Probe, error) {
 				return err
 			}
 		}
+		if err := setPending(tx, id, p.State); err != nil {
+			return err
+		}
 		if p.MessageID != "" {
 			return tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id))
 		}
@@ -75,6 +78,9 @@ func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, 
 			return fmt.Errorf("id, vendor and created_at cannot change")
 		}
 		p.Replies = nil
+		if err := setPending(tx, id, p.State); err != nil {
+			return err
+		}
 		if p.Token != before.Token && p.Token != "" {
 			if err := tx.Bucket(bToken).Put([]byte(p.Token), []byte(id)); err != nil {
 				return err
@@ -259,4 +265,33 @@ func (db *DB) indexGet(bucket, key []byte) (string, error) {
 		return nil
 	})
 	return id, err
+}
+
+// setPending keeps the pending index in step with a probe's state.
+func setPending(tx *bbolt.Tx, id string, st probe.State) error {
+	if st == probe.StateSending {
+		return tx.Bucket(bPending).Put([]byte(id), nil)
+	}
+	return tx.Bucket(bPending).Delete([]byte(id))
+}
+
+// PendingProbes returns the probes left in state sending, which only a crash between
+// the two writes around SMTP leaves behind once the daemon is not running.
+func (db *DB) PendingProbes() ([]probe.Probe, error) {
+	var ids []string
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bPending).ForEach(func(k, _ []byte) error {
+			ids = append(ids, string(k))
+			return nil
+		})
+	})
+	out := make([]probe.Probe, 0, len(ids))
+	for _, id := range ids {
+		p, err := db.Probe(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

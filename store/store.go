@@ -46,7 +46,12 @@ var (
 	bMailboxes    = []byte("mailboxes")
 	bSummaries    = []byte("summaries")
 
+	bFires     = []byte("fires")
+	bFireMarks = []byte("fire_marks")
+	bPending   = []byte("pending")
+
 	keySchemaVersion = []byte("schema_version")
+	keyMessageIDKey  = []byte("message_id_key")
 )
 
 // DB is an open supportprobe database. It is safe for concurrent use. Callers must call

@@ -276,3 +276,50 @@ func TestUpdateProbe(t *testing.T) {
 		t.Errorf("UpdateProbe(missing) = %v, want ErrNotFound", err)
 	}
 }
+
+func TestFiresAndMarks(t *testing.T) {
+	db := mustOpen(t)
+	if _, ok, _ := db.LastHandled("acme/0"); ok {
+		t.Error("LastHandled(new job) ok = true")
+	}
+	for i, job := range []string{"acme/0", "acme/0", "acme/01", "acme/0"} {
+		f := probe.Fire{Job: job, Vendor: "acme", ScheduledAt: t0.Add(time.Duration(i) * time.Hour), Outcome: probe.FireSent}
+		if err := db.RecordFire(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if last, ok, _ := db.LastHandled("acme/0"); !ok || !last.Equal(t0.Add(3*time.Hour)) {
+		t.Errorf("LastHandled = %v, %v; want %v", last, ok, t0.Add(3*time.Hour))
+	}
+	if last, _, _ := db.LastHandled("acme/01"); !last.Equal(t0.Add(2 * time.Hour)) {
+		t.Errorf("LastHandled(acme/01) = %v; job prefixes leak", last)
+	}
+	db.MarkHandled("acme/0", t0.Add(5*time.Hour))
+	if last, _, _ := db.LastHandled("acme/0"); !last.Equal(t0.Add(5 * time.Hour)) {
+		t.Errorf("LastHandled after mark = %v, want the mark", last)
+	}
+	fires, _ := db.Fires("acme/0", t0.Add(time.Hour), t0.Add(3*time.Hour))
+	if len(fires) != 1 || !fires[0].ScheduledAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("Fires([+1h, +3h)) = %+v, want the fire at +1h", fires)
+	}
+}
+
+func TestPendingAndKey(t *testing.T) {
+	db := mustOpen(t)
+	p := mustCreate(t, db, probe.Probe{Vendor: "acme", State: probe.StateSending})
+	mustCreate(t, db, probe.Probe{Vendor: "acme", State: probe.StateSent})
+	if ps, _ := db.PendingProbes(); len(ps) != 1 || ps[0].ID != p.ID {
+		t.Errorf("PendingProbes = %+v, want %s", ps, p.ID)
+	}
+	db.UpdateProbe(p.ID, func(p *probe.Probe) error { p.State = probe.StateSent; return nil })
+	if ps, _ := db.PendingProbes(); len(ps) != 0 {
+		t.Errorf("PendingProbes after sent = %+v, want none", ps)
+	}
+	k1, err := db.MessageIDKey()
+	if err != nil || len(k1) != 32 {
+		t.Fatalf("MessageIDKey = %x, %v", k1, err)
+	}
+	if k2, _ := db.MessageIDKey(); !bytes.Equal(k1, k2) {
+		t.Error("MessageIDKey changed between calls")
+	}
+}
