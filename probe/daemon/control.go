@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -70,7 +72,32 @@ func (d *Daemon) handler() http.Handler {
 			writeJSON(w, http.StatusOK, p)
 		}
 	})
+	mux.HandleFunc("POST /v1/send", func(w http.ResponseWriter, r *http.Request) {
+		var req SendRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode send request: " + err.Error()})
+			return
+		}
+		// The send outlives a client that hangs up: the probe is already recorded.
+		p, err := d.Send(context.WithoutCancel(r.Context()), req)
+		switch {
+		case errors.Is(err, ErrUnknownVendor):
+			writeJSON(w, http.StatusNotFound, apiError{Error: err.Error(), NotFound: true})
+		case err != nil && p.ID == "":
+			writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
+		case err != nil:
+			writeJSON(w, http.StatusBadGateway, sendResponse{Probe: p, Error: err.Error()})
+		default:
+			writeJSON(w, http.StatusOK, sendResponse{Probe: p})
+		}
+	})
 	return mux
+}
+
+// sendResponse carries the probe a send created, and the error when sending failed.
+type sendResponse struct {
+	Probe probe.Probe `json:"probe"`
+	Error string      `json:"error,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -179,6 +206,46 @@ func (c *Client) Probe(ctx context.Context, id string) (probe.Probe, error) {
 	var p probe.Probe
 	err := c.get(ctx, "/v1/probes/"+url.PathEscape(id), nil, &p)
 	return p, err
+}
+
+// Send asks the daemon to send one probe now and returns it. When the inquiry could
+// not be sent the probe comes back too (stored as failed) with an error; an unknown
+// vendor or script is an error wrapping store.ErrNotFound.
+func (c *Client) Send(ctx context.Context, req SendRequest) (probe.Probe, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return probe.Probe{}, err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://supportprobe/v1/send", bytes.NewReader(body))
+	if err != nil {
+		return probe.Probe{}, err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	// Retries within the SMTP retry window can take minutes: no client timeout here.
+	hc := *c.http
+	hc.Timeout = 0
+	resp, err := hc.Do(hreq)
+	if err != nil {
+		return probe.Probe{}, fmt.Errorf("daemon pid %d: send: %w", c.pid, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var sr sendResponse
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusBadGateway {
+		if err := json.Unmarshal(data, &sr); err != nil {
+			return probe.Probe{}, fmt.Errorf("daemon pid %d: send: bad answer: %w", c.pid, err)
+		}
+		if sr.Error != "" {
+			return sr.Probe, errors.New(sr.Error)
+		}
+		return sr.Probe, nil
+	}
+	var e apiError
+	json.Unmarshal(data, &e)
+	if e.NotFound {
+		return probe.Probe{}, fmt.Errorf("%s: %w", e.Error, store.ErrNotFound)
+	}
+	return probe.Probe{}, fmt.Errorf("daemon pid %d: send: %s", c.pid, e.Error)
 }
 
 // Via implements Source.

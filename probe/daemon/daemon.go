@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"supportprobe/configs"
+	"supportprobe/probe"
 	"supportprobe/store"
 )
 
@@ -37,6 +38,11 @@ type Options struct {
 	// ShutdownTimeout bounds how long Run waits for work in progress once its context
 	// ends; default 10 s.
 	ShutdownTimeout time.Duration
+	// Sender sends inquiries; nil builds one from the configuration's SMTP server.
+	Sender probe.Sender
+	// SentFolder files sent copies; nil builds one from the configuration's IMAP server
+	// when append_sent is on.
+	SentFolder probe.SentFolder
 }
 
 // Daemon owns one state directory: its lock, its database and its control socket.
@@ -50,6 +56,9 @@ type Daemon struct {
 	ln      net.Listener
 	srv     *http.Server
 	started time.Time
+	sender  probe.Sender
+	sent    probe.SentFolder
+	key     []byte // signs our Message-IDs
 
 	closeOnce sync.Once
 	closeErr  error
@@ -103,6 +112,11 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 		d.Close()
 		return nil, fmt.Errorf("restrict control socket %s to its owner: %w", sock, err)
 	}
+	if d.key, err = d.db.MessageIDKey(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.sender, d.sent = opts.Sender, opts.SentFolder
 	d.srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 5 * time.Second}
 	return d, nil
 }
@@ -110,25 +124,58 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 // DB returns the daemon's database, for the parts of the program it runs.
 func (d *Daemon) DB() *store.DB { return d.db }
 
-// Run serves the control socket and runs the daemon's work until ctx ends, then shuts
-// down within Options.ShutdownTimeout. It returns nil after a clean shutdown.
+// Run settles probes a crash left mid-send, then fires the vendors' schedules and
+// serves the control socket until ctx ends, then shuts down within
+// Options.ShutdownTimeout. It returns nil after a clean shutdown.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.started = d.opts.Now()
-	d.log.Info("daemon started", "state_dir", d.cfg.StateDir, "pid", os.Getpid(), "vendors", len(d.cfg.Vendors))
-	errc := make(chan error, 1)
-	go func() { errc <- d.srv.Serve(d.ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("control socket %s: %w", SocketPath(d.cfg.StateDir), err)
-	case <-ctx.Done():
+	if err := d.resolvePending(ctx); err != nil {
+		return err
 	}
-	d.log.Info("daemon stopping", "reason", context.Cause(ctx))
+	runner, err := d.newRunner()
+	if err != nil {
+		return err
+	}
+	d.log.Info("daemon started", "state_dir", d.cfg.StateDir, "pid", os.Getpid(), "vendors", len(d.cfg.Vendors))
+
+	runCtx, stopRunner := context.WithCancel(ctx)
+	defer stopRunner()
+	runnerDone := make(chan error, 1)
+	go func() { runnerDone <- runner.Run(runCtx) }()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- d.srv.Serve(d.ln) }()
+
+	var runErr, runnerErr error
+	runnerStopped := false
+	select {
+	case err := <-serveDone:
+		runErr = fmt.Errorf("control socket %s: %w", SocketPath(d.cfg.StateDir), err)
+	case runnerErr = <-runnerDone:
+		runnerStopped = true
+	case <-ctx.Done():
+		d.log.Info("daemon stopping", "reason", context.Cause(ctx))
+	}
+	stopRunner()
 	sctx, cancel := context.WithTimeout(context.Background(), d.opts.ShutdownTimeout)
 	defer cancel()
 	if err := d.srv.Shutdown(sctx); err != nil {
 		d.log.Warn("control socket did not drain in time", "err", err)
 	}
-	return nil
+	if !runnerStopped {
+		select {
+		case runnerErr = <-runnerDone:
+		case <-sctx.Done():
+			d.log.Warn("scheduler did not stop in time; sends still running will not be recorded")
+		}
+	}
+	if runnerErr != nil {
+		if ctx.Err() == nil && runErr == nil {
+			runErr = fmt.Errorf("scheduler: %w", runnerErr)
+		} else {
+			d.log.Warn("scheduler stopped with an error", "err", runnerErr)
+		}
+	}
+	return runErr
 }
 
 // Close releases the socket, the database and the state lock, in that order. It is safe

@@ -1,0 +1,215 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"supportprobe/probe"
+	"supportprobe/store"
+)
+
+// ErrUnknownVendor means a send named a vendor or script the configuration lacks.
+var ErrUnknownVendor = errors.New("not in the configuration")
+
+// pickScript chooses the script for the next probe of vendor v among names: the one
+// used least recently for that vendor (never used first, then file order), so a
+// schedule that lists several scripts rotates through them, and the rotation survives
+// restarts because it is read from the stored probes.
+func (d *Daemon) pickScript(v probe.Vendor, names []string) (probe.Script, error) {
+	if len(names) == 0 {
+		return probe.Script{}, fmt.Errorf("vendor %s: no script to send", v.Name)
+	}
+	ps, err := d.db.Probes(store.Filter{Vendor: v.Name, Since: d.opts.Now().AddDate(0, 0, -90)})
+	if err != nil {
+		return probe.Script{}, err
+	}
+	lastUse := map[string]int{}
+	for i, p := range ps {
+		lastUse[p.Script] = i + 1
+	}
+	best := slices.MinFunc(names, func(a, b string) int { return lastUse[a] - lastUse[b] })
+	s, ok := d.cfg.Script(best)
+	if !ok {
+		return probe.Script{}, fmt.Errorf("vendor %s: script %q %w", v.Name, best, ErrUnknownVendor)
+	}
+	return s, nil
+}
+
+// SendRequest asks for one probe now.
+type SendRequest struct {
+	Vendor string `json:"vendor"`
+	// Script is the script's id; "" picks the next in the rotation of the vendor's
+	// first schedule (or the first script in the file when it has none).
+	Script string `json:"script,omitempty"`
+	// ScheduledAt is the cron time that caused the send; zero for a send by hand.
+	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
+	// LateBy is how late a catch-up send is.
+	LateBy time.Duration `json:"late_by,omitempty"`
+	// Scripts restricts the rotation to these ids (a schedule's list).
+	Scripts []string `json:"scripts,omitempty"`
+}
+
+// Send sends one inquiry and returns the stored probe. The probe is written in state
+// sending with its Message-ID before SMTP and as sent, with sent_at, after the server's
+// 250; a send that fails is stored as failed with the server's text, and an error is
+// returned with the probe. A copy goes to the sent folder when configured, and its
+// INTERNALDATE gives the clock skew stored with the probe.
+func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error) {
+	v, ok := d.cfg.Vendor(req.Vendor)
+	if !ok {
+		return probe.Probe{}, fmt.Errorf("vendor %q %w (see `supportprobe check`)", req.Vendor, ErrUnknownVendor)
+	}
+	var s probe.Script
+	var err error
+	switch {
+	case req.Script != "":
+		if s, ok = d.cfg.Script(req.Script); !ok {
+			return probe.Probe{}, fmt.Errorf("script %q %w (see `supportprobe check`)", req.Script, ErrUnknownVendor)
+		}
+	case len(req.Scripts) > 0:
+		s, err = d.pickScript(v, req.Scripts)
+	case len(v.Schedules) > 0:
+		s, err = d.pickScript(v, v.Schedules[0].Scripts)
+	default:
+		s, err = d.pickScript(v, []string{d.cfg.Scripts[0].ID})
+	}
+	if err != nil {
+		return probe.Probe{}, err
+	}
+	if d.sender == nil {
+		return probe.Probe{}, fmt.Errorf("vendor %s: no SMTP sender configured", v.Name)
+	}
+
+	token, err := d.uniqueToken()
+	if err != nil {
+		return probe.Probe{}, err
+	}
+	p, err := d.db.CreateProbe(probe.Probe{
+		Token: token, Vendor: v.Name, Script: s.ID, Priority: s.Priority, Language: s.Language,
+		From: d.cfg.Mail.From.String(), To: v.To, ScheduledAt: req.ScheduledAt, LateBy: req.LateBy,
+		State: probe.StateSending, Terms: v.Terms(s.Priority),
+	})
+	if err != nil {
+		return probe.Probe{}, err
+	}
+	log := d.log.With("vendor", v.Name, "probe", p.ID, "script", s.ID)
+	in, err := probe.Compose(p, s, v, probe.Composition{From: d.cfg.Mail.From, PlusAddressing: d.cfg.Mail.PlusAddressing, Key: d.key, Now: d.opts.Now()})
+	if err != nil {
+		return d.fail(p, err)
+	}
+	if p, err = d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+		p.MessageID, p.Subject = in.MessageID, in.Subject
+		return nil
+	}); err != nil {
+		return p, err
+	}
+	res, err := d.sender.Send(ctx, in)
+	if err != nil {
+		log.Warn("inquiry not sent", "err", err)
+		return d.fail(p, err)
+	}
+	if err := d.db.PutInquiryRaw(p.ID, res.Raw); err != nil {
+		log.Error("store raw inquiry", "err", err)
+	}
+	if p, err = d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+		p.State, p.SentAt = probe.StateSent, res.AcceptedAt.UTC()
+		return nil
+	}); err != nil {
+		return p, err
+	}
+	log.Info("inquiry sent", "message_id", p.MessageID, "attempts", res.Attempts, "late_by", req.LateBy)
+	if d.sent != nil {
+		skew, err := d.sent.AppendSent(ctx, res.Raw)
+		if err != nil {
+			log.Warn("sent copy not filed; latencies use our clock without a skew correction", "err", err)
+			return p, nil
+		}
+		p, err = d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+			p.ClockSkew, p.SkewMeasured = skew, true
+			return nil
+		})
+		if err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// fail records p as failed with cause and returns cause, wrapped with the probe.
+func (d *Daemon) fail(p probe.Probe, cause error) (probe.Probe, error) {
+	p2, err := d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+		p.State, p.FailReason = probe.StateFailed, cause.Error()
+		return nil
+	})
+	if err != nil {
+		return p, errors.Join(cause, err)
+	}
+	return p2, fmt.Errorf("probe %s to %s: %w", p.ID, p.Vendor, cause)
+}
+
+func (d *Daemon) uniqueToken() (string, error) {
+	for range 10 {
+		t := probe.NewToken()
+		id, err := d.db.ProbeByToken(t)
+		if err != nil {
+			return "", err
+		}
+		if id == "" {
+			return t, nil
+		}
+	}
+	return "", errors.New("could not draw an unused probe token in 10 tries")
+}
+
+// resolvePending settles probes a crash left in state sending. A probe without a
+// Message-ID never reached SMTP and is failed. Otherwise the sent folder decides: a
+// copy there means it went out (sent, at the copy's time, corrected by nothing: the
+// copy's INTERNALDATE is the server's clock); no copy, or no way to look, makes it
+// unknown. Nothing is re-sent automatically: a duplicate inquiry would spoil the
+// measurement and annoy the vendor.
+func (d *Daemon) resolvePending(ctx context.Context) error {
+	ps, err := d.db.PendingProbes()
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		log := d.log.With("vendor", p.Vendor, "probe", p.ID)
+		var update func(*probe.Probe) error
+		switch {
+		case p.MessageID == "":
+			update = func(p *probe.Probe) error {
+				p.State, p.FailReason = probe.StateFailed, "interrupted before the inquiry reached SMTP"
+				return nil
+			}
+		case d.sent == nil:
+			update = func(p *probe.Probe) error {
+				p.State, p.FailReason = probe.StateUnknown, "interrupted during SMTP; no sent folder to check"
+				return nil
+			}
+		default:
+			at, found, err := d.sent.FindSent(ctx, p.MessageID)
+			if err != nil {
+				log.Warn("cannot check the sent folder for an interrupted probe; will retry at next start", "err", err)
+				continue
+			}
+			update = func(p *probe.Probe) error {
+				if found {
+					p.State, p.SentAt = probe.StateSent, at.UTC()
+					p.FailReason = "interrupted during SMTP; sent_at is the sent copy's INTERNALDATE"
+				} else {
+					p.State, p.FailReason = probe.StateUnknown, "interrupted during SMTP; no copy in the sent folder"
+				}
+				return nil
+			}
+		}
+		q, err := d.db.UpdateProbe(p.ID, update)
+		if err != nil {
+			return err
+		}
+		log.Warn("resolved a probe interrupted while sending", "state", q.State, "reason", q.FailReason)
+	}
+	return nil
+}
