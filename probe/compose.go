@@ -101,8 +101,9 @@ type Composition struct {
 }
 
 // Compose renders script for probe p (which must have its ID and Token) to vendor v.
-// The body ends in a signature with the probe's reference code, which survives quoting
-// and ticket systems that rewrite subjects.
+// When the script's body does not quote the token itself ({{.Token}}), a footer line
+// "Ref: TOKEN" is appended: a reference code at the end of the body survives quoting and
+// ticket systems that rewrite subjects.
 func Compose(p Probe, s Script, v Vendor, c Composition) (Inquiry, error) {
 	if p.ID == "" || p.Token == "" {
 		return Inquiry{}, fmt.Errorf("compose probe for vendor %s: the probe has no ID or token yet", v.Name)
@@ -111,12 +112,16 @@ func Compose(p Probe, s Script, v Vendor, c Composition) (Inquiry, error) {
 	if err != nil {
 		return Inquiry{}, fmt.Errorf("probe %s: script %s: %w", p.ID, s.ID, err)
 	}
+	body = strings.TrimRight(body, "\n") + "\n"
+	if !strings.Contains(body, p.Token) {
+		body += "\nRef: " + p.Token + "\n"
+	}
 	_, domain, _ := strings.Cut(c.From.Address, "@")
 	in := Inquiry{
 		From:      c.From.String(),
 		To:        v.To,
 		Subject:   subject,
-		Body:      strings.TrimRight(body, "\n") + "\n\n" + signature(c.From, p.Token),
+		Body:      body,
 		MessageID: NewMessageID(c.Key, p.ID, p.Token, domain, c.Now),
 		Date:      c.Now,
 	}
@@ -124,14 +129,4 @@ func Compose(p Probe, s Script, v Vendor, c Composition) (Inquiry, error) {
 		in.ReplyTo = (&mail.Address{Name: c.From.Name, Address: PlusAddress(c.From.Address, p.Token)}).String()
 	}
 	return in, nil
-}
-
-// signature is the footer: the sender's name and the reference code, as a person who
-// files tickets for a living would write it.
-func signature(from mail.Address, token string) string {
-	name := from.Name
-	if name == "" {
-		name, _, _ = strings.Cut(from.Address, "@")
-	}
-	return fmt.Sprintf("Thanks,\n%s\n\nRef: %s\n", name, token)
 }

@@ -86,8 +86,12 @@ func TestCompose(t *testing.T) {
 	if !strings.Contains(in.Body, "03:02 起") {
 		t.Errorf("body does not use the vendor's local time (03:02 in Shanghai):\n%s", in.Body)
 	}
-	if !strings.HasSuffix(in.Body, "Thanks,\nLin Wei\n\nRef: K7Q2MX\n") {
-		t.Errorf("body lacks the signature with the reference code:\n%s", in.Body)
+	if !strings.HasSuffix(in.Body, "起无法推流。\n\nRef: K7Q2MX\n") {
+		t.Errorf("body lacks the footer with the reference code:\n%s", in.Body)
+	}
+	quoting, _ := NewScript("quotes", "en", P1, "s", "Thanks,\nLin\n(our ref {{.Token}})", nil)
+	if in, _ := Compose(Probe{ID: "P3", Token: "K7Q2MX"}, quoting, v, c); strings.Count(in.Body, "K7Q2MX") != 1 {
+		t.Errorf("a body that quotes the token got a second one:\n%s", in.Body)
 	}
 	if _, _, ok := VerifyMessageID(c.Key, in.MessageID); !ok {
 		t.Errorf("MessageID %q does not verify", in.MessageID)

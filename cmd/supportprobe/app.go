@@ -48,7 +48,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &ce), errors.Is(err, errConfig):
 		return exitConfig
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, daemon.ErrUnknownVendor):
 		return exitNotFound
 	case errors.Is(err, daemon.ErrBusy), errors.Is(err, store.ErrLocked):
 		return exitBusy
@@ -76,6 +76,7 @@ func commands() []command {
 	return []command{
 		{"run", "start the daemon: probe on schedule, watch for replies", runCmd},
 		{"check", "validate the configuration and show upcoming probes", checkCmd},
+		{"send", "send one inquiry to a vendor now", sendCmd},
 		{"history", "list probes with their status and latencies", historyCmd},
 		{"show", "print one probe and its whole thread", showCmd},
 	}

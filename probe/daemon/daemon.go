@@ -117,6 +117,12 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.sender, d.sent = opts.Sender, opts.SentFolder
+	if cfg.Mail.SMTP.Host != "" {
+		if err := d.buildMail(); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	d.srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 5 * time.Second}
 	return d, nil
 }

@@ -17,7 +17,7 @@ import (
 
 func mustDaemon(t *testing.T, stateDir string) *Daemon {
 	t.Helper()
-	d, err := New(&configs.Config{StateDir: stateDir}, Options{})
+	d, err := New(&configs.Config{StateDir: stateDir}, Options{Logger: quiet})
 	if err != nil {
 		t.Fatalf("New() = %v", err)
 	}
@@ -28,7 +28,7 @@ func mustDaemon(t *testing.T, stateDir string) *Daemon {
 func TestSecondDaemonNamesHolder(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	mustDaemon(t, dir)
-	_, err := New(&configs.Config{StateDir: dir}, Options{})
+	_, err := New(&configs.Config{StateDir: dir}, Options{Logger: quiet})
 	if !errors.Is(err, ErrBusy) {
 		t.Fatalf("second New() = %v, want ErrBusy", err)
 	}
@@ -101,7 +101,7 @@ func TestRunServesAndStops(t *testing.T) {
 
 func TestSocketPathTooLong(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 120))
-	_, err := New(&configs.Config{StateDir: dir}, Options{})
+	_, err := New(&configs.Config{StateDir: dir}, Options{Logger: quiet})
 	if err == nil || !strings.Contains(err.Error(), "shorter state_dir") {
 		t.Errorf("New(long state dir) = %v, want advice to shorten it", err)
 	}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,7 +19,7 @@ mail:
   from: "Lin Wei <lin.wei@example.com>"
   plus_addressing: true
   smtp: {host: 127.0.0.1, port: 2525, security: none}
-  imap: {host: 127.0.0.1, port: 1143, security: none, username: lin.wei@example.com, password_env: SP_UNUSED}
+  imap: {host: 127.0.0.1, port: 1143, security: none, username: lin.wei@example.com, password_env: SP_UNUSED, append_sent: false}
 scripts:
   - {id: outage-en, language: en, priority: P1, subject: "Streams failing", body: "Hello {{.Vendor}}"}
   - {id: invoice-zh, language: zh, priority: P3, subject: "关于发票的问题", body: "您好"}
@@ -65,6 +66,9 @@ func (f *fakeSentFolder) FindSent(_ context.Context, id string) (time.Time, bool
 	return t, ok, f.err
 }
 
+// quiet keeps the daemon's logs out of test output.
+var quiet = slog.New(slog.DiscardHandler)
+
 var clock = time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
 
 func mustProbingDaemon(t *testing.T, s probe.Sender, sf probe.SentFolder) *Daemon {
@@ -74,7 +78,7 @@ func mustProbingDaemon(t *testing.T, s probe.Sender, sf probe.SentFolder) *Daemo
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(cfg, Options{Sender: s, SentFolder: sf, Now: func() time.Time { return clock }})
+	d, err := New(cfg, Options{Sender: s, SentFolder: sf, Now: func() time.Time { return clock }, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

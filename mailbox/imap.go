@@ -1,0 +1,107 @@
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// DialIMAP connects to the IMAP server s, protects the connection as s.Security says,
+// waits for the greeting and logs in with s.Username and s.Password. It returns a client
+// in the authenticated state; the caller must Close it (after Logout, if it likes).
+//
+// ctx and s.Timeout bound each of the dial, the handshake, the greeting and the login;
+// afterwards ctx no longer matters and go-imap's own deadlines apply (30 s for a reply,
+// none while idle), so the client suits long IDLEs.
+//
+// Errors name the server as "imap host:port" and the step that failed: "DNS lookup of
+// HOST", "TCP connect", "TLS handshake", "STARTTLS", "greeting" or "login as USER"; a
+// refused login reads "authentication failed for USER" and wraps ErrAuthFailed, an
+// untrusted certificate wraps ErrUntrustedCertificate.
+func DialIMAP(ctx context.Context, s Server) (*imapclient.Client, error) {
+	return DialIMAPWithOptions(ctx, s, nil)
+}
+
+// DialIMAPWithOptions is DialIMAP with client options, such as the unilateral-data
+// handler an IDLE watcher needs (it can only be set when the client is created). opts
+// may be nil; its TLSConfig and Dialer are ignored: s decides those.
+func DialIMAPWithOptions(ctx context.Context, s Server, opts *imapclient.Options) (*imapclient.Client, error) {
+	if err := s.check("imap"); err != nil {
+		return nil, err
+	}
+	if s.Username == "" {
+		return nil, fmt.Errorf("imap %s: no username", s.Addr())
+	}
+	fail := func(err error) (*imapclient.Client, error) {
+		return nil, fmt.Errorf("imap %s: %w", s.Addr(), err)
+	}
+
+	conn, err := dial(ctx, s)
+	if err != nil {
+		return fail(err)
+	}
+	var o imapclient.Options
+	if opts != nil {
+		o = *opts
+	}
+	o.Dialer = nil
+	o.TLSConfig = s.tlsConfig()
+
+	// go-imap sets its own deadlines (30 s for a reply, none while idle) and its commands
+	// take no context: a watchdog that closes the connection bounds each step instead.
+	var c *imapclient.Client
+	if s.security() == SecurityStartTLS {
+		stop := watchdog(ctx, s.timeout(), conn)
+		c, err = imapclient.NewStartTLS(conn, &o)
+		if err := stop(err); err != nil {
+			conn.Close()
+			return fail(&stepError{"STARTTLS", describeTLSError(err, o.TLSConfig.ServerName)})
+		}
+	} else {
+		c = imapclient.New(conn, &o)
+	}
+	stop := watchdog(ctx, s.timeout(), c)
+	if err := stop(c.WaitGreeting()); err != nil {
+		c.Close()
+		return fail(&stepError{"greeting", err})
+	}
+	stop = watchdog(ctx, s.timeout(), c)
+	if err := stop(c.Login(s.Username, s.Password).Wait()); err != nil {
+		c.Close()
+		var ie *imap.Error
+		if errors.As(err, &ie) {
+			return fail(&authError{user: s.Username, err: err})
+		}
+		return fail(&stepError{"login as " + s.Username, err})
+	}
+	return c, nil
+}
+
+// watchdog closes c when ctx ends or d passes, unless the returned stop is called first.
+// stop takes the step's error and returns it, or, if the watchdog fired, an error that
+// says why (ctx's error, or a timeout wrapping os.ErrDeadlineExceeded) and wraps both.
+func watchdog(ctx context.Context, d time.Duration, c io.Closer) (stop func(error) error) {
+	wctx, cancel := context.WithTimeout(ctx, d)
+	after := context.AfterFunc(wctx, func() { c.Close() })
+	return func(err error) error {
+		fired := !after()
+		cancel()
+		if !fired {
+			return err
+		}
+		why := ctx.Err()
+		if why == nil {
+			why = fmt.Errorf("no reply within %v: %w", d, os.ErrDeadlineExceeded)
+		}
+		if err == nil {
+			return why
+		}
+		return fmt.Errorf("%w (%w)", why, err)
+	}
+}

@@ -1,0 +1,211 @@
+package mailbox
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The values of Server.Security.
+const (
+	// SecurityTLS speaks TLS from the first byte (SMTP submission on 465, IMAP on 993).
+	SecurityTLS = "tls"
+	// SecurityStartTLS connects in plain text and upgrades with STARTTLS before anything
+	// else, failing if the server does not offer it (SMTP on 587, IMAP on 143).
+	SecurityStartTLS = "starttls"
+	// SecurityNone never encrypts. It is meant for a server on the same machine: the
+	// package refuses to send a password over it to a host that is not loopback.
+	SecurityNone = "none"
+)
+
+// DefaultTimeout bounds each dial, handshake, login and command when Server.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// Errors that callers branch on; test for them with errors.Is. The errors that wrap them
+// carry the host, the step and the server's own words.
+var (
+	// ErrAuthFailed means the server refused the username or password (SMTP AUTH 535,
+	// IMAP LOGIN NO). Retrying will not help; the configuration must change.
+	ErrAuthFailed = errors.New("authentication failed")
+	// ErrUntrustedCertificate means the server's TLS certificate did not verify: signed
+	// by an unknown authority, issued for another name, or expired.
+	ErrUntrustedCertificate = errors.New("untrusted TLS certificate")
+)
+
+// Server says how to reach an SMTP or IMAP server and log in. The zero Timeout means
+// DefaultTimeout; the empty Security means SecurityTLS.
+type Server struct {
+	// Host is a DNS name or an IP address; it is also the name the TLS certificate
+	// must carry unless TLSConfig.ServerName says otherwise.
+	Host string
+	// Port is 1 to 65535.
+	Port int
+	// Security is SecurityTLS ("tls", implicit), SecurityStartTLS ("starttls", required)
+	// or SecurityNone ("none", loopback only when a password is sent).
+	Security string
+	// Username and Password log in (SMTP AUTH PLAIN or LOGIN; IMAP LOGIN). An empty
+	// Username sends mail without AUTH; IMAP always needs one.
+	Username, Password string
+	// Timeout bounds each dial, TLS handshake, login and command.
+	Timeout time.Duration
+	// TLSConfig is optional; it is cloned, never modified. Tests set RootCAs to trust
+	// their own CA. ServerName defaults to Host and MinVersion to TLS 1.2.
+	TLSConfig *tls.Config
+}
+
+// Addr returns "host:port", the form every error of this package names the server by.
+func (s Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+func (s Server) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (s Server) security() string {
+	if s.Security == "" {
+		return SecurityTLS
+	}
+	return strings.ToLower(s.Security)
+}
+
+// check reports a Server that cannot be used; proto ("smtp", "imap") prefixes the message.
+func (s Server) check(proto string) error {
+	switch {
+	case s.Host == "":
+		return fmt.Errorf("%s: no host", proto)
+	case s.Port < 1 || s.Port > 65535:
+		return fmt.Errorf("%s %s: port %d is not 1 to 65535", proto, s.Addr(), s.Port)
+	}
+	switch s.security() {
+	case SecurityTLS, SecurityStartTLS:
+	case SecurityNone:
+		// The configuration refuses this already; a second check costs nothing and keeps
+		// a password off the wire if some other caller forgets.
+		if s.Username != "" && !isLoopback(s.Host) {
+			return fmt.Errorf("%s %s: security none would send the password in the clear to a host that is not loopback; use tls or starttls", proto, s.Addr())
+		}
+	default:
+		return fmt.Errorf("%s %s: unknown security %q (want tls, starttls or none)", proto, s.Addr(), s.Security)
+	}
+	return nil
+}
+
+func (s Server) tlsConfig() *tls.Config {
+	var c *tls.Config
+	if s.TLSConfig != nil {
+		c = s.TLSConfig.Clone()
+	} else {
+		c = &tls.Config{}
+	}
+	if c.ServerName == "" {
+		c.ServerName = s.Host
+	}
+	if c.MinVersion == 0 {
+		c.MinVersion = tls.VersionTLS12
+	}
+	return c
+}
+
+// isLoopback reports whether host is "localhost" or a loopback IP literal.
+func isLoopback(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" {
+		return true
+	}
+	addr, err := netip.ParseAddr(strings.Trim(h, "[]"))
+	return err == nil && addr.Unmap().IsLoopback()
+}
+
+// stepError is a failure of one step of talking to a server ("connect", "TLS handshake",
+// "RCPT TO <x@y>"). Its message is the step and the cause; the caller adds the server.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+// dial connects to s.Addr() and, for SecurityTLS, completes the TLS handshake. Its
+// errors are *stepError naming the step: "DNS lookup of HOST", "TCP connect" or "TLS
+// handshake"; an untrusted certificate wraps ErrUntrustedCertificate and says what to do.
+func dial(ctx context.Context, s Server) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", s.Addr())
+	if err != nil {
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) {
+			return nil, &stepError{"DNS lookup of " + s.Host, err}
+		}
+		return nil, &stepError{"TCP connect", err}
+	}
+	if s.security() != SecurityTLS {
+		return conn, nil
+	}
+	cfg := s.tlsConfig()
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, &stepError{"TLS handshake", describeTLSError(err, cfg.ServerName)}
+	}
+	return tc, nil
+}
+
+// describeTLSError turns a certificate verification failure into a *certError, which
+// names the server, says what to do and wraps ErrUntrustedCertificate. Other errors come
+// back as they are.
+func describeTLSError(err error, serverName string) error {
+	if !isCertError(err) {
+		return err
+	}
+	return &certError{name: serverName, err: err}
+}
+
+type certError struct {
+	name string
+	err  error
+}
+
+func (e *certError) Error() string {
+	return fmt.Sprintf("the certificate presented for %s is not trusted (%v); check that %s is the name on the server's certificate "+
+		"and that this machine's clock is right, and if the server uses a private CA, install that CA in the system trust store",
+		e.name, e.err, e.name)
+}
+
+func (e *certError) Unwrap() []error { return []error{ErrUntrustedCertificate, e.err} }
+
+// authError is a refused login: it names the user and wraps ErrAuthFailed and the
+// server's reply.
+type authError struct {
+	user string
+	err  error
+}
+
+func (e *authError) Error() string {
+	return fmt.Sprintf("authentication failed for %s: %v", e.user, e.err)
+}
+
+func (e *authError) Unwrap() []error { return []error{ErrAuthFailed, e.err} }
+
+func isCertError(err error) bool {
+	var (
+		verify    *tls.CertificateVerificationError
+		unknown   x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		systemErr x509.SystemRootsError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &systemErr)
+}
