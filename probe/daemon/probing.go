@@ -122,7 +122,10 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	}
 	log.Info("inquiry sent", "message_id", p.MessageID, "attempts", res.Attempts, "late_by", req.LateBy)
 	if d.sent != nil {
-		skew, err := d.sent.AppendSent(ctx, res.Raw)
+		// The inquiry is out: finish its record even if shutdown has begun, within a bound.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		skew, err := d.sent.AppendSent(actx, res.Raw)
 		if err != nil {
 			log.Warn("sent copy not filed; latencies use our clock without a skew correction", "err", err)
 			return p, nil
