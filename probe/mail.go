@@ -1,0 +1,75 @@
+package probe
+
+import (
+	"strings"
+	"time"
+)
+
+// Mail is one inbound message as the instrument sees it: decoded headers and text, with
+// the IMAP server's arrival time. mailbox.Parse builds it from raw bytes; matching and
+// classification work on it alone, so both are pure functions of what is stored.
+type Mail struct {
+	// MessageID, InReplyTo and References are message IDs without angle brackets, as
+	// found (parsed tolerantly: commas, missing brackets, folded lines).
+	MessageID  string
+	InReplyTo  []string
+	References []string
+	// From is the sender's address (lower case) and FromName its display name.
+	From     string
+	FromName string
+	// To, Cc and DeliveredTo are addresses, lower case.
+	To          []string
+	Cc          []string
+	DeliveredTo []string
+	// Subject is decoded (RFC 2047, adjacent encoded-words joined).
+	Subject string
+	// HeaderDate is the sender-controlled Date header; zero when absent or unparsable.
+	HeaderDate time.Time
+	// ReceivedAt is the IMAP INTERNALDATE; set by the watcher, not by parsing.
+	ReceivedAt time.Time
+	// Header holds the header fields classification looks at (Auto-Submitted,
+	// X-Autoreply, X-Autorespond, Precedence, X-Auto-Response-Suppress, List-Id,
+	// List-Unsubscribe, Return-Path, Content-Type, X-Mailer, …), keys in canonical form
+	// ("Auto-Submitted"), values decoded and trimmed.
+	Header map[string][]string
+	// NewText is the text the sender wrote in this message: quoted text, "reply above
+	// this line" markers and the quoted original removed. FullText is all decoded text,
+	// quotes included, for token search. Both come from text/plain, or from HTML
+	// converted to text when there is no plain part.
+	NewText  string
+	FullText string
+	// Report is set for a delivery status notification (multipart/report;
+	// report-type=delivery-status, or a recognisable bounce).
+	Report *DeliveryReport
+	// Size is the raw message's size; Truncated says the fetched text was cut at the cap.
+	Size      int
+	Truncated bool
+}
+
+// DeliveryReport is what a bounce says about the message it returns.
+type DeliveryReport struct {
+	// OriginalMessageID is the Message-ID of the returned message (from the attached
+	// original or its headers), without brackets; "" when the report does not carry it.
+	OriginalMessageID string
+	// Action is the DSN action ("failed", "delayed", "delivered", …), lower case.
+	Action string
+	// Status is the DSN status code ("5.1.1") and Diagnostic the remote server's text.
+	Status     string
+	Diagnostic string
+}
+
+// HeaderValue returns the first value of the header field name (any case), or "".
+func (m Mail) HeaderValue(name string) string {
+	for k, v := range m.Header {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+// FromDomain returns the domain of the sender's address, lower case.
+func (m Mail) FromDomain() string {
+	_, d, _ := strings.Cut(m.From, "@")
+	return strings.ToLower(d)
+}
