@@ -211,6 +211,9 @@ type Unmatched struct {
 	Subject    string     `json:"subject"`
 	Kind       probe.Kind `json:"kind"`
 	Reason     string     `json:"reason"`
+	HeaderDate time.Time  `json:"header_date"`
+	// Why says why no probe matched: no evidence, or the candidates of an ambiguity.
+	Why string `json:"why"`
 }
 
 // AddUnmatched records mail that matched no probe, with its raw bytes, assigns its ID

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,5 +322,63 @@ func TestPendingAndKey(t *testing.T) {
 	}
 	if k2, _ := db.MessageIDKey(); !bytes.Equal(k1, k2) {
 		t.Error("MessageIDKey changed between calls")
+	}
+}
+
+func TestLink(t *testing.T) {
+	db := mustOpen(t)
+	p1 := mustCreate(t, db, probe.Probe{Vendor: "acme"})
+	p2 := mustCreate(t, db, probe.Probe{Vendor: "acme"})
+	u, err := db.AddUnmatched(Unmatched{MessageID: "<lost@acme.example>", Kind: probe.KindHuman, Reason: "new text", From: "dana@acme.example"}, []byte("raw lost"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Link("lost@acme.example", p1.ID, "ticket number in the signature")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.MatchedBy != probe.RungManual || r.ProbeID != p1.ID || !strings.Contains(r.Reason, "ticket number in the signature") {
+		t.Errorf("Link() = %+v, want a manual reply of %s with the note", r, p1.ID)
+	}
+	if um, _ := db.UnmatchedMail(time.Time{}, time.Time{}); len(um) != 0 {
+		t.Errorf("unmatched after link = %+v, want none", um)
+	}
+	if _, err := db.UnmatchedRaw(u.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unmatched raw still there: %v", err)
+	}
+	if raw, err := db.ReplyRaw(r.ID); err != nil || string(raw.Data) != "raw lost" {
+		t.Errorf("ReplyRaw(linked) = %q, %v; want the raw bytes moved", raw.Data, err)
+	}
+	if id, _ := db.ProbeByMessageID("lost@acme.example"); id != p1.ID {
+		t.Errorf("linked Message-ID not in the thread of %s: %q", p1.ID, id)
+	}
+	// Relink to the other probe: the reply moves.
+	r2, err := db.Link("<lost@acme.example>", p2.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Probe(p1.ID); len(got.Replies) != 0 {
+		t.Errorf("%s keeps %d replies after relink", p1.ID, len(got.Replies))
+	}
+	if got, _ := db.Probe(p2.ID); len(got.Replies) != 1 || got.Replies[0].ID != r2.ID {
+		t.Errorf("%s replies = %+v, want the moved reply", p2.ID, got.Replies)
+	}
+	if _, err := db.Link("nobody@x", p1.ID, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Link(unknown message) = %v, want ErrNotFound", err)
+	}
+	if _, err := db.Link("lost@acme.example", "P99", ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Link(unknown probe) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestOldestOpen(t *testing.T) {
+	db := mustOpen(t)
+	terms := probe.Terms{Hours: probe.HoursSpec{Zone: "UTC"}, Deadline: 48 * time.Hour}
+	mustCreate(t, db, probe.Probe{Vendor: "a", State: probe.StateSent, CreatedAt: t0, SentAt: t0, Terms: terms})                                                 // past deadline at now
+	open := mustCreate(t, db, probe.Probe{Vendor: "a", State: probe.StateSent, CreatedAt: t0.Add(50 * time.Hour), SentAt: t0.Add(50 * time.Hour), Terms: terms}) // open
+	now := t0.Add(60 * time.Hour)
+	got, ok, err := db.OldestOpen(now, 7*24*time.Hour)
+	if err != nil || !ok || !got.Equal(open.CreatedAt) {
+		t.Errorf("OldestOpen = %v, %v, %v; want %v", got, ok, err, open.CreatedAt)
 	}
 }
