@@ -196,7 +196,7 @@ func TestParseDecodeErrors(t *testing.T) {
 		{"top-level unknown key", []byte("stat_dir: /x\n" + minimal),
 			`supportprobe.yaml: line 1: unknown key "stat_dir" (did you mean "state_dir"?)`},
 		{"unknown key far from any known one", edit(t, "    timezone: America/Los_Angeles", "    timezone: America/Los_Angeles\n    colour: blue"),
-			`supportprobe.yaml: line 20: vendors[0] "acme-cloud": unknown key "colour" (known keys: name, to, domains, timezone, business_hours, sla, deadline, ticket_key, schedules, limits)`},
+			`supportprobe.yaml: line 20: vendors[0] "acme-cloud": unknown key "colour" (known keys: name, to, domains, timezone, business_hours, sla, deadline, ticket_key, schedules, limits, rules)`},
 		{"every unknown key at once", edit(t, "    host: smtp.example.com", "    hots: smtp.example.com", "    host: imap.example.com", "    hots: imap.example.com"),
 			"supportprobe.yaml: line 5: mail.smtp: unknown key \"hots\" (did you mean \"host\"?)\n" +
 				"supportprobe.yaml: line 10: mail.imap: unknown key \"hots\" (did you mean \"host\"?)"},

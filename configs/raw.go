@@ -60,6 +60,14 @@ type rawVendor struct {
 	TicketKey     string            `yaml:"ticket_key"`
 	Schedules     []rawSchedule     `yaml:"schedules"`
 	Limits        *rawLimits        `yaml:"limits"`
+	Rules         []rawRule         `yaml:"rules"`
+}
+
+type rawRule struct {
+	Name    string `yaml:"name"`
+	From    string `yaml:"from"`
+	Subject string `yaml:"subject"`
+	Kind    string `yaml:"kind"`
 }
 
 type rawHours struct {

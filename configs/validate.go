@@ -474,7 +474,43 @@ func (v *validator) vendor(a at, r rawVendor, scripts map[string]bool) (probe.Ve
 	if r.Limits != nil {
 		vd.Limits = v.limits(a.key("limits"), *r.Limits)
 	}
+
+	ra := a.key("rules")
+	for i, rr := range r.Rules {
+		if rule, ok := v.rule(ra.item(i, rr.Name), rr); ok {
+			vd.Rules = append(vd.Rules, rule)
+		}
+	}
 	return vd, len(v.p.list) == nerr
+}
+
+// rule validates one classification override: a name, at least one condition, and a
+// kind the classifier knows.
+func (v *validator) rule(a at, r rawRule) (probe.Rule, bool) {
+	nerr := len(v.p.list)
+	out := probe.Rule{Name: r.Name, From: strings.ToLower(strings.TrimSpace(r.From))}
+	if r.Name == "" {
+		v.p.addf(a, "name: required: it is quoted in the reason of every decision the rule makes")
+	}
+	if r.From == "" && r.Subject == "" {
+		v.p.addf(a, "give from (an address or @domain) or subject (a regular expression), or both; a rule without a condition would decide every mail")
+	}
+	if out.From != "" && !strings.Contains(out.From, "@") {
+		v.p.addf(a.key("from"), "%q: want an address (agent@acme.example) or a domain written @acme.example", r.From)
+	}
+	if r.Subject != "" {
+		re, err := regexp.Compile(r.Subject)
+		if err != nil {
+			v.p.addf(a.key("subject"), "bad regular expression %q: %v", r.Subject, err)
+		} else {
+			out.Subject = re
+		}
+	}
+	out.Kind = probe.Kind(r.Kind)
+	if !slices.Contains(probe.Kinds, out.Kind) {
+		v.p.addf(a.key("kind"), "unknown kind %q (want human, auto_ack, out_of_office, bounce or other)", r.Kind)
+	}
+	return out, len(v.p.list) == nerr
 }
 
 // compileTicketKey compiles a vendor's ticket-key pattern, which must capture the key in

@@ -107,7 +107,9 @@ type Reply struct {
 	Kind       Kind      `json:"kind"`
 	Reason     string    `json:"reason"`
 	MatchedBy  Rung      `json:"matched_by"`
-	Override   *Override `json:"override,omitempty"`
+	// MatchDetail says what evidence the rung found (the reference, the token, the key).
+	MatchDetail string    `json:"match_detail,omitempty"`
+	Override    *Override `json:"override,omitempty"`
 }
 
 // EffectiveKind is the kind that counts: the manual override when there is one.

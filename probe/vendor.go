@@ -81,6 +81,8 @@ type Vendor struct {
 	TicketKey *regexp.Regexp // nil: only the default ticket-key patterns
 	Schedules []Schedule
 	Limits    Limits
+	// Rules override the classifier for this vendor's mail, first match wins.
+	Rules []Rule
 }
 
 // Terms returns the part of v that figures are computed from, for priority p, to be

@@ -79,6 +79,9 @@ func commands() []command {
 		{"send", "send one inquiry to a vendor now", sendCmd},
 		{"history", "list probes with their status and latencies", historyCmd},
 		{"show", "print one probe and its whole thread", showCmd},
+		{"inbox", "list inbound mail; --unmatched for mail no probe matched", inboxCmd},
+		{"mark", "correct a reply's kind by hand", markCmd},
+		{"link", "tie an inbound message to a probe by hand", linkCmd},
 	}
 }
 
@@ -206,9 +209,10 @@ func parseTimeFlag(name, s string) (time.Time, error) {
 }
 
 // openSource reaches the history of cfg's state directory, through the daemon when it
-// runs, and tells stderr when the database does not exist yet.
-func openSource(ctx context.Context, e *env, cfg *configs.Config) (daemon.Source, error) {
-	src, err := daemon.OpenSource(ctx, cfg.StateDir)
+// runs (write: the file is opened for writing otherwise), and tells stderr when the
+// database does not exist yet.
+func openSource(ctx context.Context, e *env, cfg *configs.Config, write bool) (daemon.Source, error) {
+	src, err := daemon.OpenSource(ctx, cfg.StateDir, write)
 	if err != nil {
 		return nil, err
 	}

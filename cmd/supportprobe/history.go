@@ -70,7 +70,7 @@ func historyCmd(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "supportprobe: note: vendor %q is not in %s\n", o.filter.Vendor, cfg.Path)
 		}
 	}
-	src, err := openSource(ctx, e, cfg)
+	src, err := openSource(ctx, e, cfg, false)
 	if err != nil {
 		return err
 	}

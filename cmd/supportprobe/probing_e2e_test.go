@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,16 +64,28 @@ func mustWorldConfig(t *testing.T, w mailworld.World) (cfgPath, stateDir string)
 }
 
 // startDaemon runs `supportprobe run` in-process until the test ends.
-func startDaemon(t *testing.T, cfgPath, stateDir string) {
+func startDaemon(t *testing.T, cfgPath, stateDir string, args ...string) {
+	t.Helper()
+	startDaemonStoppable(t, cfgPath, stateDir, args...)
+}
+
+// startDaemonStoppable runs `supportprobe run` in-process and returns a function that
+// stops it and waits for it to exit; the test's end stops it too.
+func startDaemonStoppable(t *testing.T, cfgPath, stateDir string, args ...string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var logs bytes.Buffer
+	var logs syncBuffer
 	go func() {
 		e := &env{stdout: &bytes.Buffer{}, stderr: &logs, now: time.Now, getenv: os.Getenv}
-		done <- e.run(ctx, []string{"run", "--config", cfgPath})
+		done <- e.run(ctx, append([]string{"run", "--config", cfgPath}, args...))
 	}()
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		select {
 		case code := <-done:
@@ -82,19 +95,38 @@ func startDaemon(t *testing.T, cfgPath, stateDir string) {
 		case <-time.After(30 * time.Second):
 			t.Error("run did not stop within 30 s")
 		}
-	})
+	}
+	t.Cleanup(stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := daemon.Dial(context.Background(), stateDir)
 		if err == nil {
 			c.Close()
-			return
+			return stop
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("daemon did not come up: %v\n%s", err, logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the daemon's logger and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // delivered is one message in a mailbox, as fetched.

@@ -25,6 +25,7 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 	load := configFlag(fs, e)
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	logLevel := fs.String("log-level", "info", "least `level` logged: debug, info, warn or error")
+	noSchedules := fs.Bool("no-schedules", false, "send nothing on schedule; only watch for replies and serve the CLI (after a trial, to collect late replies)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 	if problems := cfg.SecretProblems(); len(problems) > 0 {
 		return fmt.Errorf("%w: passwords not set up: %w", errConfig, errors.Join(problems...))
 	}
-	d, err := daemon.New(cfg, daemon.Options{Logger: logger, Now: e.now})
+	d, err := daemon.New(cfg, daemon.Options{Logger: logger, Now: e.now, NoSchedules: *noSchedules})
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func showCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	src, err := openSource(ctx, e, cfg)
+	src, err := openSource(ctx, e, cfg, false)
 	if err != nil {
 		return err
 	}

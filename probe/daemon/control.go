@@ -25,9 +25,27 @@ type Source interface {
 	Probes(ctx context.Context, f store.Filter) ([]probe.Probe, error)
 	// Probe returns one probe with its replies, or an error wrapping store.ErrNotFound.
 	Probe(ctx context.Context, id string) (probe.Probe, error)
+	// Unmatched returns the mail no probe matched, detected at or after since.
+	Unmatched(ctx context.Context, since time.Time) ([]store.Unmatched, error)
+	// Mark records a person's decision about a reply's kind.
+	Mark(ctx context.Context, replyID string, o probe.Override) (probe.Reply, error)
+	// Link ties an inbound message to a probe by hand.
+	Link(ctx context.Context, messageID, probeID, note string) (probe.Reply, error)
 	// Via says which way the data comes, for messages: "daemon pid N" or the file path.
 	Via() string
 	Close() error
+}
+
+// markRequest and linkRequest are the bodies of POST /v1/mark and /v1/link.
+type markRequest struct {
+	Reply    string         `json:"reply"`
+	Override probe.Override `json:"override"`
+}
+
+type linkRequest struct {
+	MessageID string `json:"message_id"`
+	Probe     string `json:"probe"`
+	Note      string `json:"note"`
 }
 
 // Status is what the daemon reports about itself.
@@ -72,6 +90,33 @@ func (d *Daemon) handler() http.Handler {
 			writeJSON(w, http.StatusOK, p)
 		}
 	})
+	mux.HandleFunc("GET /v1/unmatched", func(w http.ResponseWriter, r *http.Request) {
+		f, err := filterFromQuery(r.URL.Query())
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+			return
+		}
+		um, err := d.db.UnmatchedMail(f.Since, time.Time{})
+		writeResult(w, um, err)
+	})
+	mux.HandleFunc("POST /v1/mark", func(w http.ResponseWriter, r *http.Request) {
+		var req markRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode mark request: " + err.Error()})
+			return
+		}
+		rep, err := d.db.SetOverride(req.Reply, req.Override)
+		writeResult(w, rep, err)
+	})
+	mux.HandleFunc("POST /v1/link", func(w http.ResponseWriter, r *http.Request) {
+		var req linkRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode link request: " + err.Error()})
+			return
+		}
+		rep, err := d.db.Link(req.MessageID, req.Probe, req.Note)
+		writeResult(w, rep, err)
+	})
 	mux.HandleFunc("POST /v1/send", func(w http.ResponseWriter, r *http.Request) {
 		var req SendRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -98,6 +143,18 @@ func (d *Daemon) handler() http.Handler {
 type sendResponse struct {
 	Probe probe.Probe `json:"probe"`
 	Error string      `json:"error,omitempty"`
+}
+
+// writeResult writes v, or err with the status that tells the client what happened.
+func writeResult(w http.ResponseWriter, v any, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error(), NotFound: true})
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, v)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -208,6 +265,53 @@ func (c *Client) Probe(ctx context.Context, id string) (probe.Probe, error) {
 	return p, err
 }
 
+func (c *Client) post(ctx context.Context, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://supportprobe"+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("daemon pid %d: %w", c.pid, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e apiError
+		json.NewDecoder(resp.Body).Decode(&e)
+		if e.NotFound {
+			return fmt.Errorf("%s: %w", e.Error, store.ErrNotFound)
+		}
+		return fmt.Errorf("daemon pid %d: %s", c.pid, e.Error)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Unmatched implements Source.
+func (c *Client) Unmatched(ctx context.Context, since time.Time) ([]store.Unmatched, error) {
+	var um []store.Unmatched
+	err := c.get(ctx, "/v1/unmatched", filterToQuery(store.Filter{Since: since}), &um)
+	return um, err
+}
+
+// Mark implements Source.
+func (c *Client) Mark(ctx context.Context, replyID string, o probe.Override) (probe.Reply, error) {
+	var r probe.Reply
+	err := c.post(ctx, "/v1/mark", markRequest{Reply: replyID, Override: o}, &r)
+	return r, err
+}
+
+// Link implements Source.
+func (c *Client) Link(ctx context.Context, messageID, probeID, note string) (probe.Reply, error) {
+	var r probe.Reply
+	err := c.post(ctx, "/v1/link", linkRequest{MessageID: messageID, Probe: probeID, Note: note}, &r)
+	return r, err
+}
+
 // Send asks the daemon to send one probe now and returns it. When the inquiry could
 // not be sent the probe comes back too (stored as failed) with an error; an unknown
 // vendor or script is an error wrapping store.ErrNotFound.
@@ -261,8 +365,17 @@ func (l local) Probes(_ context.Context, f store.Filter) ([]probe.Probe, error) 
 	return l.db.Probes(f)
 }
 func (l local) Probe(_ context.Context, id string) (probe.Probe, error) { return l.db.Probe(id) }
-func (l local) Via() string                                             { return l.db.Path() }
-func (l local) Close() error                                            { return l.db.Close() }
+func (l local) Unmatched(_ context.Context, since time.Time) ([]store.Unmatched, error) {
+	return l.db.UnmatchedMail(since, time.Time{})
+}
+func (l local) Mark(_ context.Context, id string, o probe.Override) (probe.Reply, error) {
+	return l.db.SetOverride(id, o)
+}
+func (l local) Link(_ context.Context, messageID, probeID, note string) (probe.Reply, error) {
+	return l.db.Link(messageID, probeID, note)
+}
+func (l local) Via() string  { return l.db.Path() }
+func (l local) Close() error { return l.db.Close() }
 
 // empty stands in for a database that does not exist yet.
 type empty struct{ path string }
@@ -271,16 +384,24 @@ func (e empty) Probes(context.Context, store.Filter) ([]probe.Probe, error) { re
 func (e empty) Probe(_ context.Context, id string) (probe.Probe, error) {
 	return probe.Probe{}, fmt.Errorf("probe %s: %w (no database at %s yet)", id, store.ErrNotFound, e.path)
 }
+func (e empty) Unmatched(context.Context, time.Time) ([]store.Unmatched, error) { return nil, nil }
+func (e empty) Mark(_ context.Context, id string, _ probe.Override) (probe.Reply, error) {
+	return probe.Reply{}, fmt.Errorf("reply %s: %w (no database at %s yet)", id, store.ErrNotFound, e.path)
+}
+func (e empty) Link(_ context.Context, messageID, _, _ string) (probe.Reply, error) {
+	return probe.Reply{}, fmt.Errorf("message %s: %w (no database at %s yet)", messageID, store.ErrNotFound, e.path)
+}
 func (e empty) Via() string  { return e.path + " (not created yet)" }
 func (e empty) Close() error { return nil }
 
 // NotCreated reports whether src stands for a database that does not exist yet.
 func NotCreated(src Source) bool { _, ok := src.(empty); return ok }
 
-// OpenSource returns the way to read stateDir's history: the running daemon when one
-// answers on the control socket, else the database file opened read-only, else (no file
-// yet) an empty history. Errors name the socket or the file.
-func OpenSource(ctx context.Context, stateDir string) (Source, error) {
+// OpenSource returns the way to reach stateDir's history: the running daemon when one
+// answers on the control socket, else the database file (read-only unless write is set:
+// mark and link write), else (no file yet) an empty history. Errors name the socket or
+// the file; a writer that finds the file locked gets store.ErrLocked after 2 s.
+func OpenSource(ctx context.Context, stateDir string, write bool) (Source, error) {
 	c, err := Dial(ctx, stateDir)
 	if err == nil {
 		return c, nil
@@ -289,7 +410,7 @@ func OpenSource(ctx context.Context, stateDir string) (Source, error) {
 		return nil, err
 	}
 	path := DatabasePath(stateDir)
-	db, err := store.Open(path, store.Options{ReadOnly: true, LockTimeout: 2 * time.Second})
+	db, err := store.Open(path, store.Options{ReadOnly: !write, LockTimeout: 2 * time.Second})
 	if errors.Is(err, store.ErrNoDatabase) {
 		return empty{path: path}, nil
 	}

@@ -43,6 +43,9 @@ type Options struct {
 	// SentFolder files sent copies; nil builds one from the configuration's IMAP server
 	// when append_sent is on.
 	SentFolder probe.SentFolder
+	// NoSchedules keeps the schedules from firing: the daemon only watches for replies
+	// and serves the CLI (sends by hand still work).
+	NoSchedules bool
 }
 
 // Daemon owns one state directory: its lock, its database and its control socket.
@@ -58,7 +61,8 @@ type Daemon struct {
 	started time.Time
 	sender  probe.Sender
 	sent    probe.SentFolder
-	key     []byte // signs our Message-IDs
+	key     []byte                  // signs our Message-IDs
+	rules   map[string][]probe.Rule // per-vendor classification overrides
 
 	closeOnce sync.Once
 	closeErr  error
@@ -117,6 +121,10 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.sender, d.sent = opts.Sender, opts.SentFolder
+	d.rules = map[string][]probe.Rule{}
+	for _, v := range cfg.Vendors {
+		d.rules[v.Name] = v.Rules
+	}
 	if cfg.Mail.SMTP.Host != "" {
 		if err := d.buildMail(); err != nil {
 			d.Close()
@@ -148,6 +156,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer stopRunner()
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- runner.Run(runCtx) }()
+	watchDone := make(chan struct{})
+	if d.cfg.Mail.IMAP.Host != "" {
+		w, err := d.newWatcher()
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer close(watchDone)
+			// The watcher reconnects on every error by itself; it returns when ctx ends.
+			if err := w.Run(runCtx); err != nil && runCtx.Err() == nil {
+				d.log.Error("inbox watcher stopped", "err", err)
+			}
+		}()
+	} else {
+		close(watchDone)
+	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- d.srv.Serve(d.ln) }()
 
@@ -173,6 +197,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-sctx.Done():
 			d.log.Warn("scheduler did not stop in time; sends still running will not be recorded")
 		}
+	}
+	select {
+	case <-watchDone:
+	case <-sctx.Done():
+		d.log.Warn("inbox watcher did not stop in time")
 	}
 	if runnerErr != nil {
 		if ctx.Err() == nil && runErr == nil {

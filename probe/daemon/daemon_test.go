@@ -59,7 +59,7 @@ func TestRunServesAndStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 
-	src, err := OpenSource(context.Background(), dir)
+	src, err := OpenSource(context.Background(), dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestRunServesAndStops(t *testing.T) {
 	}
 	d.Close()
 
-	src, err = OpenSource(context.Background(), dir)
+	src, err = OpenSource(context.Background(), dir, false)
 	if err != nil {
 		t.Fatalf("OpenSource after stop = %v", err)
 	}

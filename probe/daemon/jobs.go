@@ -18,6 +18,9 @@ func (d *Daemon) newRunner() (*schedule.Runner, error) {
 	scripts := map[string][]string{}
 	limits := map[string]schedule.VendorLimits{}
 	for _, v := range d.cfg.Vendors {
+		if d.opts.NoSchedules {
+			break
+		}
 		limits[v.Name] = schedule.VendorLimits{Limits: v.Limits, Location: v.Hours.Location()}
 		for i, s := range v.Schedules {
 			spec, err := schedule.Parse(s.Spec, s.Location)

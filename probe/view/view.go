@@ -50,18 +50,20 @@ type Record struct {
 
 // ReplyRecord is one reply inside a Record.
 type ReplyRecord struct {
-	ID         string          `json:"id"`
-	MessageID  string          `json:"message_id"`
-	ReceivedAt time.Time       `json:"received_at"`
-	DetectedAt *time.Time      `json:"detected_at"`
-	HeaderDate *time.Time      `json:"header_date"`
-	From       string          `json:"from"`
-	Subject    string          `json:"subject"`
-	Kind       probe.Kind      `json:"kind"`
-	MatchedBy  probe.Rung      `json:"matched_by"`
-	Reason     string          `json:"reason"`
-	Late       bool            `json:"late"`
-	Override   *probe.Override `json:"override"`
+	ID         string     `json:"id"`
+	MessageID  string     `json:"message_id"`
+	ReceivedAt time.Time  `json:"received_at"`
+	DetectedAt *time.Time `json:"detected_at"`
+	HeaderDate *time.Time `json:"header_date"`
+	From       string     `json:"from"`
+	Subject    string     `json:"subject"`
+	Kind       probe.Kind `json:"kind"`
+	MatchedBy  probe.Rung `json:"matched_by"`
+	// MatchDetail is the evidence the rung found.
+	MatchDetail string          `json:"match_detail"`
+	Reason      string          `json:"reason"`
+	Late        bool            `json:"late"`
+	Override    *probe.Override `json:"override"`
 }
 
 func utc(t time.Time) *time.Time {
@@ -132,7 +134,7 @@ func NewRecord(p probe.Probe, now time.Time) (Record, error) {
 			ID: rp.ID, MessageID: rp.MessageID, ReceivedAt: rp.ReceivedAt.UTC(),
 			DetectedAt: utc(rp.DetectedAt), HeaderDate: utc(rp.HeaderDate),
 			From: rp.From, Subject: rp.Subject, Kind: rp.EffectiveKind(),
-			MatchedBy: rp.MatchedBy, Reason: rp.Reason, Late: p.IsLate(rp), Override: rp.Override,
+			MatchedBy: rp.MatchedBy, MatchDetail: rp.MatchDetail, Reason: rp.Reason, Late: p.IsLate(rp), Override: rp.Override,
 		})
 	}
 	return r, nil
@@ -236,7 +238,7 @@ func Duration(secs *float64) string {
 // WriteTable writes records as an aligned table for a terminal, times in UTC.
 func WriteTable(w io.Writer, rs []Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tVENDOR\tSCRIPT\tPRI\tSENT (UTC)\tSTATUS\tACK\tRESPONSE\tBUSINESS\tSLA")
+	fmt.Fprintln(tw, "ID\tVENDOR\tSCRIPT\tPRI\tSENT (UTC)\tSTATUS\tACK\tRESPONSE\tBUSINESS\tSLA\tREPLIES (kind/rung)")
 	for _, r := range rs {
 		sent := "-"
 		if r.SentAt != nil {
@@ -245,9 +247,13 @@ func WriteTable(w io.Writer, rs []Record) error {
 				sent += "*"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Vendor, r.Script, r.Priority,
+		var replies []string
+		for _, rp := range r.Replies {
+			replies = append(replies, string(rp.Kind)+"/"+string(rp.MatchedBy))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Vendor, r.Script, r.Priority,
 			sent, r.Status, Duration(r.AckLatencySeconds), Duration(r.ResponseLatencySeconds),
-			Duration(r.BusinessLatencySeconds), r.SLA)
+			Duration(r.BusinessLatencySeconds), r.SLA, orDash(strings.Join(replies, " ")))
 	}
 	if len(rs) == 0 {
 		fmt.Fprintln(tw, "(no probes)")
@@ -299,7 +305,11 @@ func WriteThread(w io.Writer, r Record) error {
 		if rp.Late {
 			late = " LATE"
 		}
-		fmt.Fprintf(w, "  %s  %s  %s%s  matched by %s\n", rp.ReceivedAt.Format(time.RFC3339), rp.ID, rp.Kind, late, rp.MatchedBy)
+		fmt.Fprintf(w, "  %s  %s  %s%s  matched by %s", rp.ReceivedAt.Format(time.RFC3339), rp.ID, rp.Kind, late, rp.MatchedBy)
+		if rp.MatchDetail != "" {
+			fmt.Fprintf(w, " (%s)", rp.MatchDetail)
+		}
+		fmt.Fprintln(w)
 		fmt.Fprintf(w, "      From: %s\n      Subject: %s\n      Why: %s\n", rp.From, rp.Subject, rp.Reason)
 		if rp.Override != nil {
 			fmt.Fprintf(w, "      Set by hand at %s: %s\n", rp.Override.At.UTC().Format(time.RFC3339), rp.Override.Note)
