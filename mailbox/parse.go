@@ -1038,8 +1038,8 @@ func normalizeText(s string) string {
 	return strings.ReplaceAll(s, "\x00", "")
 }
 
-// capPiece cuts one part's text at the cap, so that a huge part costs no more memory
-// than the cap.
+// capPiece cuts one part's text at the cap, so that what is kept of a huge part, and the
+// work on it after decoding (joining, quote stripping), is bounded by the cap.
 func (w *walker) capPiece(s string) string {
 	s, cut := capText(s, w.max)
 	w.truncated = w.truncated || cut

@@ -4,13 +4,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 // FuzzParse feeds Parse arbitrary bytes, seeded with the messages in testdata/mail. Parse
 // must not fail inside (a recovered panic comes back wrapping errInternal), every string
 // it returns must be valid UTF-8, the text must respect the cap, and NewText, being cut
-// from the text, must not be longer than FullText.
+// from the text, must not be longer than FullText and (unless the text was truncated)
+// hold no line FullText lacks.
 func FuzzParse(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "mail", "*.eml"))
 	if err != nil {
@@ -39,6 +41,13 @@ func FuzzParse(f *testing.F) {
 			if len(m.NewText) > len(m.FullText) {
 				t.Errorf("len(NewText) = %d > len(FullText) = %d\nNewText: %q\nFullText: %q",
 					len(m.NewText), len(m.FullText), m.NewText, m.FullText)
+			}
+			if !m.Truncated {
+				for _, l := range strings.Split(m.NewText, "\n") {
+					if !strings.Contains(m.FullText, l) {
+						t.Errorf("NewText line %q is not in FullText %q", l, m.FullText)
+					}
+				}
 			}
 			limit := max
 			if limit == 0 {
