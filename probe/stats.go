@@ -1,0 +1,580 @@
+package probe
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// This file holds the statistics over many probes: the Kaplan–Meier estimate of the
+// latency distributions, Wilson intervals for SLA attainment, and the per-group figures
+// that reports print. Everything here is a pure function of the probes and an instant.
+//
+// Why censoring: a probe that nobody answered, or that is still waiting, has not got a
+// latency, but it is not missing either: it tells us the latency is longer than what was
+// observed. Leaving such probes out (a median over the answered ones alone) makes a
+// vendor that ignores half its mail look fast. The Kaplan–Meier estimate counts them as
+// right-censored observations, as DESIGN.md requires.
+
+// Observation is one probe's contribution to a latency distribution. Event true means the
+// latency was observed and is Duration; Event false means it is only known to exceed
+// Duration (right-censored there: the deadline passed, or the probe is still open).
+type Observation struct {
+	Duration time.Duration
+	Event    bool
+}
+
+// Step is one distinct observed time of a Kaplan–Meier estimate: AtRisk observations
+// were still running just before At, Events of them ended there and Censored were
+// censored there, and S is the estimated survival (the share still without an event)
+// from At until the next step. A step with no events leaves S unchanged; it is kept so a
+// plot can mark the censoring.
+type Step struct {
+	At       time.Duration
+	S        float64
+	AtRisk   int
+	Events   int
+	Censored int
+}
+
+// Survival is a Kaplan–Meier estimate, built by KaplanMeier. The zero value is the
+// estimate over no observations: nothing is reached.
+type Survival struct {
+	steps []Step
+}
+
+// survivalTolerance absorbs the rounding of the running product, so that a survival of
+// exactly 1−q (say 4/8 computed as 7/8·6/7·…) counts as reaching it.
+const survivalTolerance = 1e-9
+
+// KaplanMeier returns the product-limit estimate of the survival function from obs:
+// S(t) = Π over event times tᵢ ≤ t of (1 − dᵢ/nᵢ), where dᵢ observations ended at tᵢ and
+// nᵢ were at risk just before tᵢ. When events and censorings share a time, the events
+// are taken first: the censored observations are still at risk at that time (the usual
+// convention, as in R's survival package; censoring is assumed to happen just after).
+// obs is not modified.
+func KaplanMeier(obs []Observation) Survival {
+	sorted := slices.Clone(obs)
+	slices.SortFunc(sorted, func(a, b Observation) int { return cmp.Compare(a.Duration, b.Duration) })
+	var steps []Step
+	atRisk, s := len(sorted), 1.0
+	for i := 0; i < len(sorted); {
+		st := Step{At: sorted[i].Duration, AtRisk: atRisk}
+		for ; i < len(sorted) && sorted[i].Duration == st.At; i++ {
+			if sorted[i].Event {
+				st.Events++
+			} else {
+				st.Censored++
+			}
+		}
+		if st.Events > 0 {
+			s *= 1 - float64(st.Events)/float64(atRisk)
+		}
+		st.S = s
+		steps = append(steps, st)
+		atRisk -= st.Events + st.Censored
+	}
+	return Survival{steps: steps}
+}
+
+// Steps returns the estimate's steps in time order, one per distinct observed time; nil
+// for no observations. The slice is the caller's.
+func (s Survival) Steps() []Step { return slices.Clone(s.steps) }
+
+// At returns the estimated survival S(t): the share of latencies longer than t. It is 1
+// before the first event and stays at its last value after the last observation.
+func (s Survival) At(t time.Duration) float64 {
+	v := 1.0
+	for _, st := range s.steps {
+		if st.At > t {
+			break
+		}
+		v = st.S
+	}
+	return v
+}
+
+// Quantile returns the estimated q-quantile: the smallest observed time t with
+// S(t) ≤ 1−q, and reached true. If the estimate never falls that low (too many probes
+// censored), reached is false and d is the largest observed time, so the quantile is
+// only known to exceed d and is printed "> d". q must be in (0, 1]; otherwise, and for
+// no observations, it returns 0 and false.
+//
+// When S equals 1−q exactly over an interval, this is the interval's start; R's survfit
+// would take the midpoint to the next event time. The start is always an observed
+// latency, which a report can point to.
+func (s Survival) Quantile(q float64) (d time.Duration, reached bool) {
+	if !(q > 0 && q <= 1) || len(s.steps) == 0 {
+		return 0, false
+	}
+	for _, st := range s.steps {
+		if st.Events > 0 && st.S <= 1-q+survivalTolerance {
+			return st.At, true
+		}
+	}
+	return s.steps[len(s.steps)-1].At, false
+}
+
+// Median is Quantile(0.5).
+func (s Survival) Median() (d time.Duration, reached bool) { return s.Quantile(0.5) }
+
+// Max returns the largest observed time. reached is true when that observation is an
+// event, so d is the largest latency; it is false when any observation at the largest
+// time is censored (or there are none), and then the largest latency is only known to
+// exceed d ("> d"), which says more than the largest event time would. MaxEvent gives
+// that one.
+func (s Survival) Max() (d time.Duration, reached bool) {
+	if len(s.steps) == 0 {
+		return 0, false
+	}
+	last := s.steps[len(s.steps)-1]
+	return last.At, last.Censored == 0
+}
+
+// MaxEvent returns the largest observed event time, and false if there is no event.
+func (s Survival) MaxEvent() (d time.Duration, ok bool) {
+	for i := len(s.steps) - 1; i >= 0; i-- {
+		if s.steps[i].Events > 0 {
+			return s.steps[i].At, true
+		}
+	}
+	return 0, false
+}
+
+// Wilson95 is the z value of a two-sided 95% interval: the 0.975 quantile of the standard
+// normal distribution.
+const Wilson95 = 1.959963984540054
+
+// Wilson returns the observed share p = successes/n and the Wilson score interval
+// [lo, hi] for the underlying rate at the confidence given by z (Wilson95 for 95%):
+//
+//	centre = (p + z²/2n) / (1 + z²/n)
+//	half   = z/(1 + z²/n) · √(p(1−p)/n + z²/4n²)
+//
+// Unlike p ± z√(p(1−p)/n) it stays inside [0, 1] and does not collapse to a point at 0/n
+// or n/n, which matters for the few dozen probes of a trial.
+//
+// For n = 0 there is no share: p is NaN and the interval is the whole [0, 1], so a
+// careless caller prints "NaN" rather than a plausible 0%; check n first, and note that
+// encoding/json refuses NaN. Negative counts or successes > n give NaN for all three.
+func Wilson(successes, n int, z float64) (p, lo, hi float64) {
+	switch {
+	case n < 0 || successes < 0 || successes > n:
+		return math.NaN(), math.NaN(), math.NaN()
+	case n == 0:
+		return math.NaN(), 0, 1
+	}
+	z = math.Abs(z)
+	nf := float64(n)
+	p = float64(successes) / nf
+	z2 := z * z
+	denom := 1 + z2/nf
+	centre := (p + z2/(2*nf)) / denom
+	half := z / denom * math.Sqrt(p*(1-p)/nf+z2/(4*nf*nf))
+	lo, hi = max(centre-half, 0), min(centre+half, 1)
+	// Mathematically exact at the ends; rounding would leave 1e-17 off.
+	if successes == 0 {
+		lo = 0
+	}
+	if successes == n {
+		hi = 1
+	}
+	return p, lo, hi
+}
+
+// Estimate is a duration read off a Kaplan–Meier estimate. Reached false means the
+// estimate never got there and the true value only exceeds D.
+type Estimate struct {
+	D       time.Duration
+	Reached bool
+}
+
+// String prints D rounded to the second without zero trailing units ("3h20m", "45s"),
+// prefixed with "> " when the estimate was not reached. Over no observations an
+// Estimate is {0, false} and prints "> 0s": check Summary.N before printing.
+func (e Estimate) String() string {
+	s := shortDuration(e.D)
+	if !e.Reached {
+		return "> " + s
+	}
+	return s
+}
+
+// shortDuration is Duration.String rounded to the second, without "0s" or "0m" tails.
+func shortDuration(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// Summary describes one latency distribution: N observations, Events of them observed
+// latencies and the rest censored, and the estimates read off their Kaplan–Meier curve.
+// Curve holds its steps, for plotting.
+type Summary struct {
+	N      int
+	Events int
+	Median Estimate
+	P90    Estimate
+	Max    Estimate
+	Curve  []Step
+}
+
+// Summarize estimates the distribution of obs with KaplanMeier.
+func Summarize(obs []Observation) Summary {
+	km := KaplanMeier(obs)
+	s := Summary{N: len(obs), Curve: km.Steps()}
+	for _, o := range obs {
+		if o.Event {
+			s.Events++
+		}
+	}
+	s.Median.D, s.Median.Reached = km.Median()
+	s.P90.D, s.P90.Reached = km.Quantile(0.9)
+	s.Max.D, s.Max.Reached = km.Max()
+	return s
+}
+
+// Attainment is how far a vendor kept its SLA for one priority. Met probes were answered
+// within the target. Decided counts the probes whose outcome is known: met, breached
+// (answered late or not at all) and open-breached (no answer yet but already past the
+// target, so it can no longer be met). Leaving those last ones out would drop exactly the
+// slow probes and flatter the vendor. Open counts probes still within their target; they
+// are left out of the rate. Rate = Met/Decided with its Wilson 95% interval [Lo, Hi];
+// Rate is NaN when Decided is 0 (see Wilson).
+type Attainment struct {
+	Met, Decided, Open int
+	Rate, Lo, Hi       float64
+}
+
+// Figures are the statistics of a set of probes at one instant.
+//
+// The counts partition the probes: Total = Sent + Failed + Unknown, and
+// Sent = Answered + Unanswered + Open + Bounced, each by the probe's Status (Open is
+// "sent" or "acknowledged": no person yet, deadline not passed; Unanswered includes
+// answers that came after the deadline). Unknown counts probes not known to have
+// reached our SMTP server (still sending, or hidden by a crash). AckOnly is not part of
+// the partition: it counts the Open and Unanswered probes that got an automatic
+// acknowledgement by their deadline (by now, for an open one): the vendor's system took
+// the mail but no person answered in time.
+//
+// Ack, Response and BusinessResponse summarise the time to first acknowledgement, and
+// to first response in calendar and in the vendor's business time, over the Answered,
+// Unanswered and Open probes (see Compute for the censoring). SLA holds an entry for
+// each priority that has an SLA target among those probes. Breaches lists the IDs of the
+// probes that breached their target, OpenBreached those with no answer yet that are
+// already past it; both ordered by SentAt, then ID.
+type Figures struct {
+	Total      int
+	Sent       int
+	Answered   int
+	AckOnly    int
+	Unanswered int
+	Open       int
+	Bounced    int
+	Failed     int
+	Unknown    int
+
+	Ack              Summary
+	Response         Summary
+	BusinessResponse Summary
+
+	SLA          map[Priority]Attainment
+	Breaches     []string
+	OpenBreached []string
+}
+
+// AnsweredRate returns the share of the probes with a known outcome that a person
+// answered by the deadline: Answered / (Answered + Unanswered). Open and bounced probes
+// are left out. ok is false when no probe has a known outcome.
+func (f Figures) AnsweredRate() (rate float64, ok bool) {
+	n := f.Answered + f.Unanswered
+	if n == 0 {
+		return 0, false
+	}
+	return float64(f.Answered) / float64(n), true
+}
+
+// measured is a probe with its figures and its business hours, measured once.
+type measured struct {
+	p     Probe
+	m     Measurement
+	hours BusinessHours
+}
+
+func measureAll(ps []Probe, now time.Time) ([]measured, error) {
+	out := make([]measured, 0, len(ps))
+	for _, p := range ps {
+		m, err := Measure(p, now)
+		if err != nil {
+			return nil, err
+		}
+		// Measure has just accepted the same spec, so this cannot fail.
+		hours, err := NewBusinessHours(p.Terms.Hours)
+		if err != nil {
+			return nil, fmt.Errorf("probe %s: business hours: %w", p.ID, err)
+		}
+		out = append(out, measured{p: p, m: m, hours: hours})
+	}
+	return out, nil
+}
+
+// Compute returns the figures of ps as of now, from Measure applied to each probe; the
+// error is Measure's (terms that cannot be interpreted, naming the probe).
+//
+// Latencies come only from probes that reached the vendor: failed, sending, unknown and
+// bounced probes are counted but never enter a latency. Each of the rest gives one
+// observation per distribution, within its observation window, which ends at its
+// deadline, or at now if that comes first (never before SentAt):
+//
+//   - Response: an Answered probe is an event at its response latency. An Unanswered
+//     probe is censored at its deadline (Terms.Deadline), also when a person answered
+//     later: DESIGN.md defines the late answer as unanswered, and counting its latency
+//     as an event would let late answers pull the estimate down. An Open probe is
+//     censored at now − SentAt (never below zero).
+//   - BusinessResponse: the same in the vendor's business time: the business latency of
+//     an answer, else the business time from SentAt to the deadline or to now.
+//   - Ack: time to the first auto_ack only (DESIGN.md's definition); a person's reply
+//     is not taken for an acknowledgement, so a vendor that answers but never
+//     acknowledges shows an ack time "not reached". An ack within the window is an
+//     event; otherwise the probe is censored at the end of its window.
+func Compute(ps []Probe, now time.Time) (Figures, error) {
+	ms, err := measureAll(ps, now)
+	if err != nil {
+		return Figures{}, err
+	}
+	return compute(ms, now), nil
+}
+
+func compute(ms []measured, now time.Time) Figures {
+	f := Figures{Total: len(ms), SLA: map[Priority]Attainment{}}
+	var ack, resp, biz []Observation
+	var breaches, openBreached []measured
+	for _, x := range ms {
+		p, m := x.p, x.m
+		switch m.Status {
+		case StatusFailed:
+			f.Failed++
+			continue
+		case StatusSending, StatusUnknown:
+			f.Unknown++
+			continue
+		case StatusBounced:
+			f.Sent++
+			f.Bounced++
+			continue
+		case StatusAnswered:
+			f.Answered++
+		case StatusUnanswered:
+			f.Unanswered++
+		case StatusSent, StatusAcknowledged:
+			f.Open++
+		default:
+			// A status this code does not know would otherwise pass for a sent probe.
+			f.Unknown++
+			continue
+		}
+		f.Sent++
+
+		// The end of the observation window: the deadline, or now if that comes first
+		// (an open probe, or an answered one whose ack may still come). An unanswered
+		// probe is censored at its deadline, as DESIGN.md defines.
+		end := m.Deadline
+		if m.Status != StatusUnanswered && now.Before(end) {
+			end = now
+		}
+		if end.Before(p.SentAt) {
+			end = p.SentAt
+		}
+		window := end.Sub(p.SentAt)
+		bizWindow := x.hours.Between(p.SentAt, end)
+
+		if m.Status == StatusAnswered {
+			resp = append(resp, Observation{Duration: *m.ResponseLatency, Event: true})
+			biz = append(biz, Observation{Duration: *m.BusinessLatency, Event: true})
+		} else {
+			resp = append(resp, Observation{Duration: window})
+			biz = append(biz, Observation{Duration: bizWindow})
+		}
+		if m.AckLatency != nil && *m.AckLatency <= window {
+			ack = append(ack, Observation{Duration: *m.AckLatency, Event: true})
+			if m.Status != StatusAnswered {
+				f.AckOnly++
+			}
+		} else {
+			ack = append(ack, Observation{Duration: window})
+		}
+
+		if p.Terms.SLA == nil {
+			continue
+		}
+		a := f.SLA[p.Priority]
+		switch m.SLA {
+		case SLAMet:
+			a.Met++
+			a.Decided++
+		case SLABreached:
+			a.Decided++
+			breaches = append(breaches, x)
+		case SLAOpenBreached:
+			a.Decided++
+			openBreached = append(openBreached, x)
+		case SLAOpen:
+			a.Open++
+		}
+		f.SLA[p.Priority] = a
+	}
+	for pr, a := range f.SLA {
+		a.Rate, a.Lo, a.Hi = Wilson(a.Met, a.Decided, Wilson95)
+		f.SLA[pr] = a
+	}
+	f.Ack, f.Response, f.BusinessResponse = Summarize(ack), Summarize(resp), Summarize(biz)
+	f.Breaches, f.OpenBreached = probeIDs(breaches), probeIDs(openBreached)
+	return f
+}
+
+// probeIDs returns the IDs of ms ordered by SentAt, then ID.
+func probeIDs(ms []measured) []string {
+	slices.SortFunc(ms, func(a, b measured) int {
+		return cmp.Or(a.p.SentAt.Compare(b.p.SentAt), cmp.Compare(a.p.ID, b.p.ID))
+	})
+	var ids []string
+	for _, x := range ms {
+		ids = append(ids, x.p.ID)
+	}
+	return ids
+}
+
+// Breakdown groups ps by the key that by returns for each probe and its measurement as of
+// now, and returns the figures of each group, as Compute would give them for the group
+// alone. Every probe lands in the group its key names, the empty key included. The error
+// is Measure's.
+func Breakdown(ps []Probe, now time.Time, by func(Probe, Measurement) string) (map[string]Figures, error) {
+	ms, err := measureAll(ps, now)
+	if err != nil {
+		return nil, err
+	}
+	groups := map[string][]measured{}
+	for _, x := range ms {
+		k := by(x.p, x.m)
+		groups[k] = append(groups[k], x)
+	}
+	out := make(map[string]Figures, len(groups))
+	for k, g := range groups {
+		out[k] = compute(g, now)
+	}
+	return out, nil
+}
+
+// ByVendor keys a probe by its vendor's name, for Breakdown.
+func ByVendor(p Probe, _ Measurement) string { return p.Vendor }
+
+// ByPriority keys a probe by its priority ("P1"), for Breakdown.
+func ByPriority(p Probe, _ Measurement) string { return string(p.Priority) }
+
+// ByLanguage keys a probe by its script's language, for Breakdown.
+func ByLanguage(p Probe, _ Measurement) string { return p.Language }
+
+// ByScript keys a probe by its script's ID, for Breakdown.
+func ByScript(p Probe, _ Measurement) string { return p.Script }
+
+// The keys ByAfterHours returns.
+const (
+	KeyAfterHours    = "after hours"
+	KeyBusinessHours = "business hours"
+)
+
+// ByAfterHours keys a probe by whether it was sent outside the vendor's business hours
+// (KeyAfterHours) or inside them (KeyBusinessHours), for Breakdown. A probe never
+// confirmed sent (failed, unknown, sending) is judged at the instant it was attempted
+// (see ByHourOfDay), so our own failures at night show up among the night's probes; it
+// gets the empty key if it holds no time at all.
+func ByAfterHours(p Probe, m Measurement) string {
+	at := attemptedAt(p)
+	if at.IsZero() {
+		return ""
+	}
+	after := m.AfterHours
+	if p.SentAt.IsZero() {
+		hours, err := NewBusinessHours(p.Terms.Hours)
+		if err != nil {
+			return ""
+		}
+		after = !hours.IsOpen(at)
+	}
+	if after {
+		return KeyAfterHours
+	}
+	return KeyBusinessHours
+}
+
+// ByHourOfDay keys a probe by the hour of day ("00" to "23") at which it was sent, on the
+// wall clock of the vendor's zone (Terms.Hours.Zone), for Breakdown: a probe sent at 3
+// a.m. local time is "03" in summer and in winter alike. A probe never confirmed sent is
+// keyed by when it was attempted: ScheduledAt, else CreatedAt. It gets the empty key if
+// it holds no time at all or its zone is unknown.
+func ByHourOfDay(p Probe, _ Measurement) string {
+	at := attemptedAt(p)
+	loc, err := time.LoadLocation(p.Terms.Hours.Zone)
+	if at.IsZero() || err != nil || p.Terms.Hours.Zone == "" {
+		return ""
+	}
+	return fmt.Sprintf("%02d", at.In(loc).Hour())
+}
+
+// attemptedAt returns when p was sent, or for a probe never confirmed sent, when it was
+// attempted; zero if p holds no time.
+func attemptedAt(p Probe) time.Time {
+	for _, t := range []time.Time{p.SentAt, p.ScheduledAt, p.CreatedAt} {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// Delta is the change of the headline figures from one period to the next, cur minus
+// prev. A field is nil (or a priority absent) when either period lacks the figure, so a
+// change is never made up from a missing value.
+type Delta struct {
+	// AnsweredRate is the change of Figures.AnsweredRate, as a fraction (0.1 is ten
+	// percentage points).
+	AnsweredRate *float64
+	// MedianResponse is the change of the calendar median time to first response; nil
+	// unless both medians were reached.
+	MedianResponse *time.Duration
+	// SLARate is the change of the SLA attainment rate per priority, as a fraction, for
+	// the priorities with decided probes in both periods.
+	SLARate map[Priority]float64
+}
+
+// Change compares two periods' figures. It accepts zero Figures.
+func Change(prev, cur Figures) Delta {
+	var d Delta
+	if a, ok := prev.AnsweredRate(); ok {
+		if b, ok := cur.AnsweredRate(); ok {
+			v := b - a
+			d.AnsweredRate = &v
+		}
+	}
+	if prev.Response.N > 0 && cur.Response.N > 0 && prev.Response.Median.Reached && cur.Response.Median.Reached {
+		v := cur.Response.Median.D - prev.Response.Median.D
+		d.MedianResponse = &v
+	}
+	for pr, b := range cur.SLA {
+		if a, ok := prev.SLA[pr]; ok && a.Decided > 0 && b.Decided > 0 {
+			if d.SLARate == nil {
+				d.SLARate = map[Priority]float64{}
+			}
+			d.SLARate[pr] = b.Rate - a.Rate
+		}
+	}
+	return d
+}
