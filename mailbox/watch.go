@@ -148,10 +148,14 @@ type WatchState struct {
 // of the UIDs above the stored position (a cheap range, whatever the folder's size), then
 // the bodies in small batches, calling the Handler and saving the position after each
 // message. The first folder is read last, so that it stays selected; then, if the server
-// has IDLE, the Watcher idles on it until the server reports new mail (EXISTS), the sweep
-// timer fires or SyncNow is called, and syncs again. New mail in the other folders (Junk)
-// is therefore seen at the next sweep, or together with new mail in the first folder.
-// Without IDLE it syncs every PollInterval.
+// has IDLE, the Watcher sends a NOOP (which reports mail that arrived during the sync)
+// and idles on that folder until the server reports new mail (EXISTS), the sweep timer
+// fires or SyncNow is called, and syncs again. The EXISTS only signals a channel from
+// go-imap's read loop; the IDLE is ended and the sync run from Run's goroutine. One
+// second into the IDLE that follows a wake-up it syncs once more, for servers that miss
+// mail arriving just as IDLE starts (see recheckDelay). New mail in the other folders
+// (Junk) is seen at the next sweep or wake-up, not pushed. Without IDLE the Watcher syncs
+// every PollInterval.
 //
 // A folder's first sync (no stored position, or a changed UIDVALIDITY) finds what arrived
 // since WatchOptions.Since with one UID SEARCH SINCE over the UIDs below UIDNEXT (the

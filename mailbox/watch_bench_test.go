@@ -76,8 +76,9 @@ func fillMaildir(b *testing.B, w *mailworld.Real, u mailworld.User, old, recent 
 	}
 	uid, _ := strconv.Atoi(mu.Uid)
 	gid, _ := strconv.Atoi(mu.Gid)
-	root := filepath.Join(w.Dir(), "mail", u.Address, "Maildir")
-	for _, d := range []string{root, filepath.Join(root, "new"), filepath.Join(root, "cur"), filepath.Join(root, "tmp")} {
+	home := filepath.Join(w.Dir(), "mail", u.Address)
+	root := filepath.Join(home, "Maildir")
+	for _, d := range []string{home, root, filepath.Join(root, "new"), filepath.Join(root, "cur"), filepath.Join(root, "tmp")} {
 		os.MkdirAll(d, 0o700)
 		os.Chown(d, uid, gid)
 	}

@@ -142,16 +142,21 @@ func testWatchDeliverAndRestart(t *testing.T, w mailworld.World, u mailworld.Use
 func testWatchIdleDelay(t *testing.T, w mailworld.World, u mailworld.User) {
 	srv := imapServer(t, w, u)
 	rec := newRecorder()
-	// Sweeps and polls far away: only IDLE can report the message in time.
+	// Sweeps and polls far away, and the recheck that follows each sync over before
+	// sending: only the server's push can report the message in time.
 	watcher, _ := runWatcher(t, srv, newMemPositions(), rec.handle, WatchOptions{SweepInterval: time.Minute, PollInterval: time.Minute})
-	waitUntil(t, "IDLE", 5*time.Second, func() bool { return watcher.State().Idling })
 	for i := range 2 {
+		waitUntil(t, "IDLE", 5*time.Second, func() bool { return watcher.State().Idling })
+		time.Sleep(recheckDelay + 200*time.Millisecond)
+		waitUntil(t, "IDLE after the recheck", 5*time.Second, func() bool { return watcher.State().Idling })
 		sendMail(t, w, u, fmt.Sprintf("idle %d", i), fmt.Sprintf("idle%d@vendor.example", i))
 		accepted := time.Now()
 		rec.wait(t, i+1, 3*time.Second)
 		delay := rec.calledAt(i).Sub(accepted)
 		t.Logf("IDLE detection delay (SMTP 250 to handler call), message %d: %v", i, delay.Round(time.Millisecond))
-		waitUntil(t, "IDLE again", 5*time.Second, func() bool { return watcher.State().Idling })
+		if delay > recheckDelay {
+			t.Errorf("IDLE detection delay %v, want well under the 1 min sweep: a push", delay)
+		}
 	}
 }
 
@@ -274,18 +279,17 @@ func testWatchHandlerError(t *testing.T, w mailworld.World, u mailworld.User) {
 		t.Errorf("handled = %q, want [A B C] (X is older than Since)", got)
 	}
 
-	// The same in a steady-state batch.
+	// The same in a steady-state sync. (E is sent after D's failure: mail that lands
+	// together gets its UIDs in maildir's directory order, not in the order sent.)
 	sendMail(t, w, u, "D", "d@vendor.example")
-	sendMail(t, w, u, "E", "e@vendor.example")
 	waitUntil(t, "D's failure", 5*time.Second, func() bool { return slices.Contains(rec.attempts(), "D") })
 	waitUntil(t, "IDLE after the failure", 5*time.Second, func() bool { return watcher.State().Idling })
-	watcher.SyncNow()
+	sendMail(t, w, u, "E", "e@vendor.example")
 	rec.wait(t, 5, 5*time.Second)
 	syncAndSettle(t, watcher)
 	if got := subjects(rec.all()); !slices.Equal(got, []string{"A", "B", "C", "D", "E"}) {
 		t.Errorf("handled = %q, want [A B C D E]", got)
 	}
-	// Whether E arrived in D's failed batch or after it, D is tried again before E.
 	if got := rec.attempts(); !slices.Equal(got, []string{"A", "B", "B", "C", "D", "D", "E"}) {
 		t.Errorf("attempts = %q, want [A B B C D D E]", got)
 	}
@@ -316,10 +320,12 @@ func testWatchReconnect(t *testing.T, w mailworld.World, u mailworld.User) {
 	proxy := startProxy(t, w.IMAPAddr(), false)
 	srv := serverAt(t, proxy.addr(), SecurityNone, u)
 	rec := newRecorder()
+	logs := newLogCapture(t)
 	watcher, _ := runWatcher(t, srv, newMemPositions(), rec.handle, WatchOptions{
 		SweepInterval: time.Minute,
 		Backoff:       20 * time.Millisecond,
 		MaxBackoff:    100 * time.Millisecond,
+		Logger:        logs.logger(),
 	})
 	waitUntil(t, "IDLE", 5*time.Second, func() bool { return watcher.State().Idling })
 
@@ -345,6 +351,18 @@ func testWatchReconnect(t *testing.T, w mailworld.World, u mailworld.User) {
 	got = rec.wait(t, 2, 5*time.Second)
 	if subject(got[1]) != "after reconnect" {
 		t.Errorf("handler got %s", describe(got[1]))
+	}
+	// A dead connection that had synced retries after Backoff; refusals double it.
+	if r := logs.retries(); len(r) < 3 || !slices.Equal(r[:3], []time.Duration{20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}) {
+		t.Errorf("logged retry_in = %v, want it to start [20ms 40ms 80ms]", r)
+	}
+
+	// A second cut after a successful sync starts over from Backoff.
+	n := len(logs.retries())
+	proxy.cut()
+	waitUntil(t, "a reconnection", 5*time.Second, func() bool { return len(logs.retries()) > n })
+	if r := logs.retries()[n]; r != 20*time.Millisecond {
+		t.Errorf("retry_in after a cut that followed a successful sync = %v, want 20ms", r)
 	}
 }
 
@@ -411,8 +429,9 @@ func TestWatcherBacksOffWhileTheServerIsDown(t *testing.T) {
 		}
 	}()
 	srv := serverAt(t, ln.Addr().String(), SecurityNone, lin)
+	logs := newLogCapture(t)
 	watcher, stop := runWatcher(t, srv, newMemPositions(), func(context.Context, Fetched) error { return nil },
-		WatchOptions{Backoff: 20 * time.Millisecond, MaxBackoff: 80 * time.Millisecond})
+		WatchOptions{Backoff: 20 * time.Millisecond, MaxBackoff: 80 * time.Millisecond, Logger: logs.logger()})
 	waitUntil(t, "6 dials", 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(dials) >= 6 })
 	stop()
 	if st := watcher.State(); st.Connected || st.LastError == nil || !st.LastSync.IsZero() {
@@ -420,13 +439,17 @@ func TestWatcherBacksOffWhileTheServerIsDown(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	// Waits of 20, 40, 80, 80, 80 ms: each gap at least its backoff, capped at MaxBackoff.
+	// Waits of 20, 40, 80, 80, 80 ms: doubling, capped at MaxBackoff, never reset
+	// (no sync got through).
 	want := []time.Duration{20, 40, 80, 80, 80}
 	for i, d := range want {
-		gap := dials[i+1].Sub(dials[i])
-		if gap < d*time.Millisecond {
-			t.Errorf("gap before dial %d = %v, want at least %v", i+2, gap, d*time.Millisecond)
+		d *= time.Millisecond
+		if gap := dials[i+1].Sub(dials[i]); gap < d {
+			t.Errorf("gap before dial %d = %v, want at least %v", i+2, gap, d)
 		}
+	}
+	if got := logs.retries(); len(got) < len(want) || !slices.Equal(got[:len(want)], scaled(want, time.Millisecond)) {
+		t.Errorf("logged retry_in = %v, want it to start %v ms", got, want)
 	}
 }
 
@@ -557,6 +580,57 @@ func runWatcher(t *testing.T, s Server, pos Positions, h Handler, opts WatchOpti
 }
 
 type testWriter struct{ t *testing.T }
+
+// logCapture is a logger for a Watcher that logs to the test and keeps every retry_in.
+type logCapture struct {
+	slog.Handler
+	mu    *sync.Mutex
+	waits *[]time.Duration
+}
+
+func newLogCapture(t *testing.T) *logCapture {
+	return &logCapture{
+		Handler: slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}),
+		mu:      new(sync.Mutex),
+		waits:   new([]time.Duration),
+	}
+}
+
+func (l *logCapture) logger() *slog.Logger { return slog.New(l) }
+
+func (l *logCapture) Handle(ctx context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "retry_in" {
+			l.mu.Lock()
+			*l.waits = append(*l.waits, a.Value.Duration())
+			l.mu.Unlock()
+		}
+		return true
+	})
+	return l.Handler.Handle(ctx, r)
+}
+
+func (l *logCapture) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &logCapture{Handler: l.Handler.WithAttrs(attrs), mu: l.mu, waits: l.waits}
+}
+
+func (l *logCapture) WithGroup(name string) slog.Handler {
+	return &logCapture{Handler: l.Handler.WithGroup(name), mu: l.mu, waits: l.waits}
+}
+
+func (l *logCapture) retries() []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(*l.waits)
+}
+
+func scaled(ds []time.Duration, unit time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d * unit
+	}
+	return out
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(p), "\n"))
