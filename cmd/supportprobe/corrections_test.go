@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"supportprobe/probe"
+	"supportprobe/probe/daemon"
+	"supportprobe/store"
+)
+
+// TestMarkAndLink corrects the record by hand, without a daemon and then through one:
+// mark turns the acknowledgement into a person's answer (the response latency follows),
+// and link ties an unmatched mail to its probe.
+func TestMarkAndLink(t *testing.T) {
+	cfg, stateDir := mustConfig(t)
+	seed(t, stateDir)
+	db, err := store.Open(daemon.DatabasePath(stateDir), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddUnmatched(store.Unmatched{MessageID: "<lost@acme.example>", From: "Dana <dana@acme.example>",
+		Subject: "about your streams", ReceivedAt: sentAt.Add(time.Hour + 30*time.Minute), Kind: probe.KindHuman,
+		Reason: "human: 120 chars of new text", Why: "no evidence"}, []byte("raw")); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	code, stdout, stderr := invoke(t, now, "inbox", "--config", cfg, "--unmatched", "--since", "2026-11-01")
+	if code != exitOK || !strings.Contains(stdout, "U1") || !strings.Contains(stdout, "no evidence") {
+		t.Errorf("inbox --unmatched: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = invoke(t, now, "mark", "--config", cfg, "--note", "agent signed it", "R1", "human")
+	if code != exitOK || !strings.Contains(stdout, "R1 of probe P1 is now human") {
+		t.Fatalf("mark: exit %d, %s%s", code, stdout, stderr)
+	}
+	code, _, stderr = invoke(t, now, "mark", "--config", cfg, "R1", "person")
+	if code != exitUsage || !strings.Contains(stderr, "unknown kind") {
+		t.Errorf("mark with a bad kind: exit %d, %s", code, stderr)
+	}
+	code, _, _ = invoke(t, now, "mark", "--config", cfg, "R99", "human")
+	if code != exitNotFound {
+		t.Errorf("mark R99: exit %d, want %d", code, exitNotFound)
+	}
+
+	t.Setenv("SP_TEST_IMAP_PASSWORD", "secret")
+	startDaemon(t, cfg, stateDir, "--no-schedules")
+	code, stdout, stderr = invoke(t, now, "link", "--config", cfg, "--note", "from a personal address", "lost@acme.example", "P2")
+	if code != exitOK || !strings.Contains(stdout, "probe P2") {
+		t.Fatalf("link through the daemon: exit %d, %s%s", code, stdout, stderr)
+	}
+
+	_, stdout, _ = invoke(t, now, "history", "--config", cfg, "--format", "json")
+	var hist []struct {
+		ID                     string   `json:"id"`
+		Status                 string   `json:"status"`
+		ResponseLatencySeconds *float64 `json:"response_latency_seconds"`
+		Replies                []struct {
+			ID        string          `json:"id"`
+			Kind      string          `json:"kind"`
+			MatchedBy string          `json:"matched_by"`
+			Reason    string          `json:"reason"`
+			Override  *probe.Override `json:"override"`
+		} `json:"replies"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &hist); err != nil {
+		t.Fatal(err)
+	}
+	if p := hist[0]; p.ResponseLatencySeconds == nil || *p.ResponseLatencySeconds != 2 || p.Replies[0].Override == nil || p.Replies[0].Override.Note != "agent signed it" {
+		t.Errorf("P1 after mark: response %v, first reply %+v; want 2 s from the marked reply, with the note", p.ResponseLatencySeconds, p.Replies[0])
+	}
+	if p := hist[1]; len(p.Replies) != 1 || p.Replies[0].MatchedBy != "manual" || !strings.Contains(p.Replies[0].Reason, "from a personal address") {
+		t.Errorf("P2 after link: %+v; want one manual reply with the note", p.Replies)
+	}
+	code, stdout, _ = invoke(t, now, "inbox", "--config", cfg, "--unmatched", "--since", "2026-11-01", "--format", "json")
+	if code != exitOK || strings.TrimSpace(stdout) != "[]" {
+		t.Errorf("inbox --unmatched after link = %s, want []", stdout)
+	}
+}
