@@ -114,6 +114,12 @@ func (s *Sender) Send(ctx context.Context, in probe.Inquiry) (probe.SendResult, 
 		return probe.SendResult{}, fmt.Errorf("smtp %s: message %s: %w", s.srv.Addr(), in.MessageID, err)
 	}
 
+	return s.sendRaw(ctx, env, raw, in.MessageID)
+}
+
+// sendRaw sends raw to env's recipients, retrying transient failures with backoff
+// within the retry window; messageID names the message in logs.
+func (s *Sender) sendRaw(ctx context.Context, env envelope, raw []byte, messageID string) (probe.SendResult, error) {
 	start := s.opts.Now()
 	delay := s.opts.Backoff
 	for attempt := 1; ; attempt++ {
@@ -133,7 +139,7 @@ func (s *Sender) Send(ctx context.Context, in probe.Inquiry) (probe.SendResult, 
 			se.window = s.opts.RetryWindow
 			return probe.SendResult{}, se
 		}
-		s.opts.Logger.Warn("smtp transient failure, will retry", "smtp", s.srv.Addr(), "message_id", in.MessageID,
+		s.opts.Logger.Warn("smtp transient failure, will retry", "smtp", s.srv.Addr(), "message_id", messageID,
 			"attempt", attempt, "delay", delay, "err", se.Error())
 		if err := s.opts.Sleep(ctx, delay); err != nil {
 			se.stopped = err
