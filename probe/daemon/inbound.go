@@ -51,7 +51,7 @@ func (d *Daemon) watchSince() time.Time {
 
 // newWatcher builds the inbox watcher from the configuration.
 func (d *Daemon) newWatcher() (*mailbox.Watcher, error) {
-	srv, err := mailServer("imap", d.cfg.Mail.IMAP.Server)
+	srv, err := MailServer("imap", d.cfg.Mail.IMAP.Server)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,9 @@ import (
 // configuration keeps the schedule's position.
 func jobID(vendor string, i int) string { return fmt.Sprintf("%s/%d", vendor, i) }
 
+// summaryJob is the fire-log name of the weekly summary.
+const summaryJob = "summary"
+
 // newRunner builds the scheduler over every vendor schedule in the configuration.
 func (d *Daemon) newRunner() (*schedule.Runner, error) {
 	var jobs []schedule.Job
@@ -32,7 +35,17 @@ func (d *Daemon) newRunner() (*schedule.Runner, error) {
 			scripts[id] = s.Scripts
 		}
 	}
+	if sm := d.cfg.Summary; sm != nil && !d.opts.NoSchedules {
+		spec, err := schedule.Parse(sm.Spec, sm.Location)
+		if err != nil {
+			return nil, fmt.Errorf("summary: %w", err)
+		}
+		jobs = append(jobs, schedule.Job{ID: summaryJob, Spec: spec})
+	}
 	fire := func(ctx context.Context, job schedule.Job, scheduledAt time.Time, lateBy time.Duration) (string, error) {
+		if job.ID == summaryJob {
+			return "", d.sendSummary(ctx, scheduledAt)
+		}
 		p, err := d.Send(ctx, SendRequest{Vendor: job.Vendor, Scripts: scripts[job.ID], ScheduledAt: scheduledAt, LateBy: lateBy})
 		return p.ID, err
 	}

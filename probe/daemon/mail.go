@@ -7,8 +7,8 @@ import (
 	"supportprobe/mailbox"
 )
 
-// mailServer turns a configured server into mailbox's form, reading its password.
-func mailServer(name string, s configs.Server) (mailbox.Server, error) {
+// MailServer turns a configured server into mailbox's form, reading its password.
+func MailServer(name string, s configs.Server) (mailbox.Server, error) {
 	out := mailbox.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Username: s.Username, Timeout: s.Timeout}
 	if !s.Password.IsZero() {
 		pw, err := s.Password.Value()
@@ -24,14 +24,14 @@ func mailServer(name string, s configs.Server) (mailbox.Server, error) {
 // configuration.
 func (d *Daemon) buildMail() error {
 	if d.sender == nil {
-		smtp, err := mailServer("smtp", d.cfg.Mail.SMTP)
+		smtp, err := MailServer("smtp", d.cfg.Mail.SMTP)
 		if err != nil {
 			return err
 		}
 		d.sender = mailbox.NewSender(smtp, mailbox.SenderOptions{Now: d.opts.Now, Logger: d.log})
 	}
 	if d.sent == nil && d.cfg.Mail.IMAP.AppendSent {
-		imap, err := mailServer("imap", d.cfg.Mail.IMAP.Server)
+		imap, err := MailServer("imap", d.cfg.Mail.IMAP.Server)
 		if err != nil {
 			return err
 		}

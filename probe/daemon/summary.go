@@ -1,0 +1,136 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"supportprobe/configs"
+	"supportprobe/mailbox"
+	"supportprobe/probe"
+	"supportprobe/probe/report"
+	"supportprobe/store"
+)
+
+// ISOWeek names the ISO week holding t ("2026-W48").
+func ISOWeek(t time.Time) string {
+	y, w := t.ISOWeek()
+	return fmt.Sprintf("%d-W%02d", y, w)
+}
+
+// WeekStart returns Monday 00:00 in loc of the ISO week holding t.
+func WeekStart(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	offset := (int(l.Weekday()) + 6) % 7 // days since Monday
+	return time.Date(l.Year(), l.Month(), l.Day()-offset, 0, 0, 0, 0, loc)
+}
+
+// ParseWeek parses "2026-W48" and returns that week's Monday 00:00 and the next
+// Monday 00:00 in loc.
+func ParseWeek(s string, loc *time.Location) (since, until time.Time, err error) {
+	ys, ws, ok := strings.Cut(strings.ToUpper(strings.TrimSpace(s)), "-W")
+	y, yerr := strconv.Atoi(ys)
+	w, werr := strconv.Atoi(ws)
+	if !ok || yerr != nil || werr != nil || w < 1 || w > 53 {
+		return time.Time{}, time.Time{}, fmt.Errorf("week %q: want an ISO week such as 2026-W48", s)
+	}
+	// 4 January is always in week 1.
+	monday := WeekStart(time.Date(y, 1, 4, 12, 0, 0, 0, loc), loc)
+	since = time.Date(monday.Year(), monday.Month(), monday.Day()+7*(w-1), 0, 0, 0, 0, loc)
+	if ISOWeek(since) != fmt.Sprintf("%d-W%02d", y, w) {
+		return time.Time{}, time.Time{}, fmt.Errorf("week %q: %d has no week %d", s, y, w)
+	}
+	return since, time.Date(since.Year(), since.Month(), since.Day()+7, 0, 0, 0, 0, loc), nil
+}
+
+// PreviousWeek returns the last full week (Monday to Sunday in loc) before t.
+func PreviousWeek(t time.Time, loc *time.Location) (since, until time.Time, week string) {
+	until = WeekStart(t, loc)
+	since = time.Date(until.Year(), until.Month(), until.Day()-7, 0, 0, 0, 0, loc)
+	return since, until, ISOWeek(since)
+}
+
+// Prober is where reports read probes from: the store, or the CLI's Source.
+type Prober interface {
+	Probes(ctx context.Context, f store.Filter) ([]probe.Probe, error)
+}
+
+// BuildReport reads the probes of [since, until) and of the period of equal length
+// before it, and builds the report as of now.
+func BuildReport(ctx context.Context, src Prober, vendor string, since, until, now time.Time, title string) (report.Report, error) {
+	cur, err := src.Probes(ctx, store.Filter{Vendor: vendor, Since: since, Until: until})
+	if err != nil {
+		return report.Report{}, err
+	}
+	prevSince := since.Add(-until.Sub(since))
+	prev, err := src.Probes(ctx, store.Filter{Vendor: vendor, Since: prevSince, Until: since})
+	if err != nil {
+		return report.Report{}, err
+	}
+	return report.Build(cur, prev, report.Options{Since: since, Until: until, PrevSince: prevSince, Now: now, Title: title})
+}
+
+// SummaryMail renders a report as the summary mail: text and HTML alternatives with the
+// probes as a CSV attachment.
+func SummaryMail(cfg *configs.Config, r report.Report, week string, now time.Time) (mailbox.Summary, error) {
+	var text, html, csv bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
+		return mailbox.Summary{}, err
+	}
+	if err := r.WriteHTML(&html); err != nil {
+		return mailbox.Summary{}, err
+	}
+	if err := r.WriteCSV(&csv); err != nil {
+		return mailbox.Summary{}, err
+	}
+	return mailbox.Summary{
+		From:        cfg.Mail.From.String(),
+		To:          cfg.Summary.To,
+		Subject:     "supportprobe weekly summary " + week,
+		Text:        text.String(),
+		HTML:        html.String(),
+		Attachments: []mailbox.Attachment{{Name: "supportprobe-" + week + ".csv", ContentType: "text/csv", Data: csv.Bytes()}},
+		Date:        now,
+	}, nil
+}
+
+// sendSummary sends the summary of the last full week before scheduledAt, once per ISO
+// week: a week already recorded is skipped, so a restart or a catch-up never sends it
+// twice.
+func (d *Daemon) sendSummary(ctx context.Context, scheduledAt time.Time) error {
+	s := d.cfg.Summary
+	since, until, week := PreviousWeek(scheduledAt, s.Location)
+	if _, sent, err := d.db.SummaryFor(week); err != nil {
+		return err
+	} else if sent {
+		d.log.Info("summary already sent", "week", week)
+		return nil
+	}
+	title := fmt.Sprintf("Week %s (%s – %s, %s)", week, since.Format("Mon 2 Jan"), until.AddDate(0, 0, -1).Format("Mon 2 Jan 2006"), s.Location)
+	r, err := BuildReport(ctx, local{d.db}, "", since.UTC(), until.UTC(), d.opts.Now(), title)
+	if err != nil {
+		return fmt.Errorf("summary %s: %w", week, err)
+	}
+	m, err := SummaryMail(d.cfg, r, week, d.opts.Now())
+	if err != nil {
+		return fmt.Errorf("summary %s: %w", week, err)
+	}
+	ms, ok := d.sender.(*mailbox.Sender)
+	if !ok {
+		return fmt.Errorf("summary %s: the configured sender cannot send summaries", week)
+	}
+	res, err := ms.SendSummary(ctx, m)
+	if err != nil {
+		return fmt.Errorf("summary %s to %s: %w", week, strings.Join(m.To, ", "), err)
+	}
+	err = d.db.RecordSummary(store.Summary{Week: week, SentAt: res.AcceptedAt.UTC(), MessageID: m.MessageID, To: m.To})
+	if errors.Is(err, store.ErrSummarySent) {
+		return nil
+	}
+	d.log.Info("summary sent", "week", week, "to", strings.Join(m.To, ", "))
+	return err
+}

@@ -1,0 +1,234 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/width"
+
+	"supportprobe/probe"
+	"supportprobe/probe/view"
+)
+
+// Formatting shared by the text and HTML writers, so both print the same strings.
+
+// dur formats seconds as the CLI does (view.Duration): "45s", "3m20s", "2h05m",
+// "3d04h"; a negative value gets a leading "-".
+func dur(s float64) string {
+	if s < 0 {
+		s = -s
+		return "-" + view.Duration(&s)
+	}
+	return view.Duration(&s)
+}
+
+// est formats an estimate: "2h05m", or "> 3d00h" when not reached; "-" for none.
+func est(e *Estimate) string {
+	if e == nil {
+		return "-"
+	}
+	if !e.Reached {
+		return "> " + dur(e.Seconds)
+	}
+	return dur(e.Seconds)
+}
+
+// pct formats a share as a whole percentage: "75%"; "-" for none.
+func pct(f *float64) string {
+	if f == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", math.Round(*f*100))
+}
+
+// points formats a change of shares in percentage points: "+25 pts".
+func points(f float64) string {
+	v := math.Round(f * 100)
+	switch {
+	case v == 0:
+		return "±0 pts" // also -0
+	case v > 0:
+		return fmt.Sprintf("+%.0f pts", v)
+	}
+	return fmt.Sprintf("%.0f pts", v)
+}
+
+// signedDur formats a change of durations: "+1h20m", "-45m00s".
+func signedDur(s float64) string {
+	if s > 0 {
+		return "+" + dur(s)
+	}
+	if s == 0 {
+		return "±0s"
+	}
+	return dur(s)
+}
+
+// target formats an SLA target: "4h00m calendar".
+func target(t Target) string { return dur(t.Seconds) + " " + string(t.Clock) }
+
+func targets(ts []Target) string {
+	var parts []string
+	for _, t := range ts {
+		parts = append(parts, target(t))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " / ")
+}
+
+// ratio formats answered/decided with its share: "3/4 75%"; "-" when nothing is
+// decided.
+func ratio(n, of int) string {
+	if of == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d %.0f%%", n, of, math.Round(float64(n)/float64(of)*100))
+}
+
+// attainment formats "3/4 met, 75% [30%–95%]", or "none decided yet" when no probe is
+// decided.
+func attainment(a Attainment) string {
+	if a.Decided == 0 || a.Rate == nil {
+		return "none decided yet"
+	}
+	return fmt.Sprintf("%d/%d met, %s [%s–%s]", a.Met, a.Decided, pct(a.Rate), pct(a.Lo), pct(a.Hi))
+}
+
+// localTime formats t on the wall clock of zone: "Tue 24 Nov 03:10". An unknown zone
+// (Build has already refused those) falls back to UTC.
+func localTime(t time.Time, zone string) string {
+	loc, err := time.LoadLocation(zone)
+	if err != nil || zone == "" {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("Mon 2 Jan 15:04")
+}
+
+func utcTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") + " UTC" }
+
+// actual describes a breach's outcome on the target's clock.
+func actual(b Breach) string {
+	switch {
+	case b.WaitingSeconds != nil:
+		return "no answer yet, waiting " + dur(*b.WaitingSeconds)
+	case b.ActualSeconds == nil:
+		return "no answer"
+	case b.FirstResponse != nil && b.FirstResponse.Late:
+		return dur(*b.ActualSeconds) + " (after the deadline)"
+	}
+	return dur(*b.ActualSeconds)
+}
+
+// statusWord names a status for people.
+func statusWord(s probe.Status) string {
+	switch s {
+	case probe.StatusSent, probe.StatusAcknowledged:
+		return "open"
+	}
+	return string(s)
+}
+
+// clean makes a vendor-controlled string safe for a terminal: control characters
+// (escape sequences, newlines) and bidirectional overrides, which could rewrite or
+// reorder what the reader sees, become "?"; runs of space collapse.
+func clean(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r' || r == ' ':
+			if !space {
+				b.WriteByte(' ')
+			}
+			space = true
+			continue
+		case unicode.IsControl(r), r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f:
+			b.WriteByte('?')
+		default:
+			b.WriteRune(r)
+		}
+		space = false
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// runeWidth is the number of terminal columns r takes: two for East Asian wide and
+// fullwidth characters, none for combining marks, one otherwise.
+func runeWidth(r rune) int {
+	switch {
+	case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || r == 0x200b:
+		return 0
+	}
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
+}
+
+// textWidth is the number of terminal columns s takes.
+func textWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeWidth(r)
+	}
+	return n
+}
+
+// fit cleans s and truncates it to w columns, ending in "…" when cut.
+func fit(s string, w int) string {
+	s = clean(s)
+	if textWidth(s) <= w {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		rw := runeWidth(r)
+		if n+rw > w-1 {
+			break
+		}
+		b.WriteRune(r)
+		n += rw
+	}
+	return b.String() + "…"
+}
+
+// pad fits s into exactly w columns, left-aligned.
+func pad(s string, w int) string {
+	s = fit(s, w)
+	return s + strings.Repeat(" ", w-textWidth(s))
+}
+
+// padLeft fits s into exactly w columns, right-aligned.
+func padLeft(s string, w int) string {
+	s = fit(s, w)
+	return strings.Repeat(" ", w-textWidth(s)) + s
+}
+
+// wrap breaks s into lines of at most w columns at spaces; a word longer than w is
+// truncated.
+func wrap(s string, w int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(clean(s)) {
+		switch {
+		case line == "":
+			line = fit(word, w)
+		case textWidth(line)+1+textWidth(word) <= w:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = fit(word, w)
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
+}

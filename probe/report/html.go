@@ -1,0 +1,357 @@
+package report
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strings"
+
+	"supportprobe/probe"
+)
+
+// The HTML form is meant for the weekly mail as much as for a browser, so it uses what
+// mail clients display: nested tables, inline style attributes (no <style> block,
+// which several clients drop), bgcolor/width attributes beside the CSS, no scripts, no
+// images, no external resources. Charts are tables whose cells are the bars.
+//
+// Every string reaches the page through html/template, which escapes it for its
+// context; nothing is ever marked template.HTML. The template only receives numbers
+// and colours computed here, and the report's own strings.
+
+//go:embed report.html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"dur":        dur,
+	"est":        est,
+	"pct":        pct,
+	"target":     target,
+	"targets":    targets,
+	"attainment": attainment,
+	"ratio":      ratio,
+	"fraction":   fraction,
+	"plural":     plural,
+	"actual":     actual,
+	"localTime":  localTime,
+	"utcTime":    utcTime,
+	"hoursText":  hoursText,
+	"statusWord": statusWord,
+	"join":       strings.Join,
+	"add":        func(a, b int) int { return a + b },
+	"color":      func(name string) string { return legendColors[name] },
+	// dict builds the argument of a nested template from key, value pairs.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict: odd number of arguments")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
+	"shift": func(s Shift) string {
+		d := "n/a"
+		if s.Delta != nil {
+			d = points(*s.Delta)
+		}
+		return fmt.Sprintf("%s (%s → %s)", d, pct(s.Prev), pct(s.Cur))
+	},
+	"durShift": func(s DurationShift) string {
+		d := "n/a"
+		if s.DeltaSeconds != nil {
+			d = signedDur(*s.DeltaSeconds)
+		}
+		return fmt.Sprintf("%s (%s → %s)", d, est(s.Prev), est(s.Cur))
+	},
+	"groupLabel": func(by string) string {
+		return map[string]string{ByPriority: "By priority", ByHours: "Sent during", ByLanguage: "By language", ByScript: "By script"}[by]
+	},
+	"keyOrNone": func(k string) string {
+		if k == "" {
+			return "(none)"
+		}
+		return k
+	},
+}).Parse(htmlSource))
+
+// WriteHTML writes r as one self-contained HTML page for a browser or an HTML mail:
+// inline CSS only, no scripts, no external resources. Per vendor it draws the time to
+// first response of every probe as a horizontal bar (logarithmic scale; probes without
+// an answer as pale bars to where they are censored) and an hour-of-week heatmap of the
+// probes sent, on the wall clock of the vendor's zone. It returns the first error from
+// w.
+func (r Report) WriteHTML(w io.Writer) error {
+	return htmlTemplate.Execute(w, newHTMLPage(r))
+}
+
+type htmlPage struct {
+	Report
+	Breached, OpenBreached []Breach
+	BreachCount            map[string]int
+	Vendors                []htmlVendor
+}
+
+type htmlVendor struct {
+	Vendor
+	ZoneText string
+	Met      int
+	Decided  int
+	SLARows  []htmlSLA
+	Chart    htmlChart
+	Heat     htmlHeat
+}
+
+type htmlSLA struct {
+	Attainment
+	// Segments of the interval bar, in pixels: grey to Lo, green to Rate, the marker,
+	// green to Hi, grey to the end. Empty when nothing is decided.
+	Segs []htmlSeg
+}
+
+type htmlSeg struct {
+	Px    int
+	Color string
+}
+
+type htmlChart struct {
+	Bars []htmlBar
+	Axis []htmlTick
+	Max  string // the label of the right end of the scale
+}
+
+type htmlBar struct {
+	Bar
+	Label   string
+	Value   string
+	Pct     string // the bar's width, "37.5%"
+	Rest    string // what is left of the row
+	Color   string
+	Caption string // the tooltip
+}
+
+type htmlTick struct {
+	Label string
+	Pct   string
+}
+
+type htmlHeat struct {
+	Hours []string
+	Rows  []htmlHeatRow
+}
+
+type htmlHeatRow struct {
+	Day   string
+	Cells []htmlHeatCell
+}
+
+type htmlHeatCell struct {
+	Cell
+	Text    string
+	Color   string
+	Caption string
+}
+
+// Colours: green for answered in time, red for breaches, pale for censored bars.
+const (
+	colMet          = "#2e7d32"
+	colBreached     = "#c62828"
+	colCensBreached = "#ef9a9a"
+	colCensOpen     = "#b0bec5"
+	colNoSLA        = "#1565c0"
+	colIntervalBg   = "#e6e6e6"
+	colInterval     = "#a5d6a7"
+	colMarker       = "#1b5e20"
+	colHeatAll      = "#66bb6a"
+	colHeatNone     = "#e57373"
+	colHeatSome     = "#ffd54f"
+	colHeatOpen     = "#b0bec5"
+	colHeatBusiness = "#fff6d5"
+	colHeatClosed   = "#ffffff"
+)
+
+// legendColors names the colours for the legends in the template.
+var legendColors = map[string]string{
+	"met": colMet, "nosla": colNoSLA, "breached": colBreached, "censbreached": colCensBreached,
+	"censopen": colCensOpen, "heatall": colHeatAll, "heatsome": colHeatSome, "heatnone": colHeatNone,
+	"heatopen": colHeatOpen, "heatbusiness": colHeatBusiness,
+}
+
+func newHTMLPage(r Report) htmlPage {
+	pg := htmlPage{Report: r, BreachCount: map[string]int{}}
+	for _, b := range r.Breaches {
+		pg.BreachCount[b.Vendor]++
+		if b.SLA == probe.SLAOpenBreached {
+			pg.OpenBreached = append(pg.OpenBreached, b)
+		} else {
+			pg.Breached = append(pg.Breached, b)
+		}
+	}
+	for _, v := range r.Vendors {
+		hv := htmlVendor{Vendor: v, ZoneText: strings.Join(v.Zones, ", ")}
+		if hv.ZoneText == "" {
+			hv.ZoneText = v.Hours.Zone
+		}
+		for _, a := range v.SLA {
+			hv.Met += a.Met
+			hv.Decided += a.Decided
+			hv.SLARows = append(hv.SLARows, htmlSLA{Attainment: a, Segs: intervalBar(a)})
+		}
+		hv.Chart = chart(v.Latencies)
+		hv.Heat = heat(v)
+		pg.Vendors = append(pg.Vendors, hv)
+	}
+	return pg
+}
+
+// intervalWidth is the width of an SLA interval bar in pixels.
+const intervalWidth = 160
+
+func intervalBar(a Attainment) []htmlSeg {
+	if a.Rate == nil || a.Lo == nil || a.Hi == nil {
+		return nil
+	}
+	px := func(f float64) int { return int(math.Round(f * intervalWidth)) }
+	lo, rate, hi := px(*a.Lo), px(*a.Rate), px(*a.Hi)
+	// The marker is 2px wide and sits inside the bar, at the rate.
+	rate = min(max(rate, 1), intervalWidth-1)
+	lo, hi = min(lo, rate-1), max(hi, rate+1)
+	var segs []htmlSeg
+	add := func(n int, c string) {
+		if n > 0 {
+			segs = append(segs, htmlSeg{n, c})
+		}
+	}
+	add(lo, colIntervalBg)
+	add(rate-1-lo, colInterval)
+	add(2, colMarker)
+	add(hi-rate-1, colInterval)
+	add(intervalWidth-hi, colIntervalBg)
+	return segs
+}
+
+// The ticks of the latency scale; the scale starts at the first and ends at the first
+// tick not below the longest bar.
+var scaleTicks = []struct {
+	secs  float64
+	label string
+}{
+	{60, "1m"}, {600, "10m"}, {3600, "1h"}, {6 * 3600, "6h"}, {86400, "1d"},
+	{3 * 86400, "3d"}, {7 * 86400, "7d"}, {30 * 86400, "30d"}, {365 * 86400, "1y"},
+}
+
+func chart(bars []Bar) htmlChart {
+	var c htmlChart
+	if len(bars) == 0 {
+		return c
+	}
+	longest := 0.0
+	for _, b := range bars {
+		longest = max(longest, b.Seconds)
+	}
+	lo, end := scaleTicks[0].secs, len(scaleTicks)-1
+	for i, t := range scaleTicks {
+		if i >= 2 && t.secs >= longest { // at least up to 1h
+			end = i
+			break
+		}
+	}
+	hi := scaleTicks[end].secs
+	pos := func(s float64) float64 {
+		if s <= lo {
+			return 0
+		}
+		return min(math.Log(s/lo)/math.Log(hi/lo), 1)
+	}
+	pctText := func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
+	for i := 0; i < end; i++ {
+		c.Axis = append(c.Axis, htmlTick{Label: scaleTicks[i].label, Pct: pctText(pos(scaleTicks[i+1].secs) - pos(scaleTicks[i].secs))})
+	}
+	c.Max = scaleTicks[end].label
+	for _, b := range bars {
+		// A bar is at least 1% wide, so an answer within a minute still shows.
+		w := max(pos(b.Seconds), 0.01)
+		hb := htmlBar{Bar: b, Label: b.ProbeID + " " + string(b.Priority), Value: dur(b.Seconds), Pct: pctText(w), Rest: pctText(1 - w)}
+		if b.AfterHours {
+			hb.Label += " *"
+		}
+		breached := b.SLA == probe.SLABreached || b.SLA == probe.SLAOpenBreached
+		switch {
+		case !b.Censored && breached:
+			hb.Color = colBreached
+		case !b.Censored && b.SLA == probe.SLANone:
+			hb.Color = colNoSLA
+		case !b.Censored:
+			hb.Color = colMet
+		case breached:
+			hb.Color = colCensBreached
+		default:
+			hb.Color = colCensOpen
+		}
+		if b.Censored {
+			hb.Value = "> " + hb.Value
+			if b.Status == probe.StatusUnanswered {
+				hb.Value += " no answer"
+			} else {
+				hb.Value += " open"
+			}
+		}
+		hb.Caption = fmt.Sprintf("%s %s: %s, SLA %s", b.ProbeID, b.Priority, hb.Value, b.SLA)
+		c.Bars = append(c.Bars, hb)
+	}
+	return c
+}
+
+func heat(v Vendor) htmlHeat {
+	var h htmlHeat
+	for hr := range 24 {
+		h.Hours = append(h.Hours, fmt.Sprintf("%02d", hr))
+	}
+	open := businessGrid(v.Hours)
+	var grid [7][24]Cell
+	for _, c := range v.Heatmap {
+		for d, name := range Days {
+			if name == c.Day && c.Hour >= 0 && c.Hour < 24 {
+				grid[d][c.Hour] = c
+			}
+		}
+	}
+	for d, name := range Days {
+		row := htmlHeatRow{Day: name}
+		for hr := range 24 {
+			c := grid[d][hr]
+			hc := htmlHeatCell{Cell: c, Color: colHeatClosed}
+			if open[d][hr] {
+				hc.Color = colHeatBusiness
+			}
+			when := fmt.Sprintf("%s %02d:00–%02d:00", name, hr, hr+1)
+			if c.Sent == 0 {
+				hc.Caption = when + ": no probe"
+			} else {
+				hc.Text = fmt.Sprintf("%d/%d", c.Answered, c.Sent)
+				decided := c.Answered + c.Unanswered
+				switch {
+				case decided == 0:
+					hc.Color = colHeatOpen
+				case c.Answered == decided:
+					hc.Color = colHeatAll
+				case c.Answered == 0:
+					hc.Color = colHeatNone
+				default:
+					hc.Color = colHeatSome
+				}
+				hc.Caption = fmt.Sprintf("%s: %d sent, %d answered, %d unanswered, %d open, %d bounced",
+					when, c.Sent, c.Answered, c.Unanswered, c.Open, c.Bounced)
+			}
+			row.Cells = append(row.Cells, hc)
+		}
+		h.Rows = append(h.Rows, row)
+	}
+	return h
+}

@@ -1,0 +1,871 @@
+// Package report renders one period of probing for people and for scripts: the text
+// that `supportprobe report` prints and the weekly summary mail carries, a
+// self-contained HTML page for the mail's HTML part, and the same figures as JSON and
+// CSV.
+//
+// Build measures the probes once and returns a Report, a plain model with JSON tags;
+// the writers only format it, so every number in every format comes from the same
+// place, and a script reading the JSON sees exactly what the text says. Every figure is
+// a pure function of the probes and Options.Now, so a report can be rebuilt from what
+// is stored.
+//
+// What a reader should see first are the broken promises: the SLA breaches and the
+// open probes already past their target, each with the first human reply (if any).
+// Then, per vendor: counts, latency estimates that honour censoring (Kaplan–Meier, see
+// probe.Compute), SLA attainment with a 95% Wilson interval, the change against the
+// previous period, and breakdowns by priority, business hours, language and script.
+//
+// Strings in a report are partly vendor-controlled (reply From and Subject, and by way
+// of the configuration vendor names and script IDs). The text writer replaces control
+// characters and truncates to the width it has; the HTML writer uses html/template, so
+// they are always escaped.
+package report
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"supportprobe/probe"
+)
+
+// Options selects the period of a report and the instant it is computed at.
+type Options struct {
+	// Since and Until bound the period [Since, Until); they are printed, and the caller
+	// selects the probes of the period (by CreatedAt, as history does).
+	Since, Until time.Time
+	// PrevSince starts the previous period of equal length, [PrevSince, Since), whose
+	// probes are compared with the current ones. Zero means no comparison.
+	PrevSince time.Time
+	// Now is the instant the figures are computed at: probes still open are censored
+	// here. It must be set; the report never reads the clock.
+	Now time.Time
+	// Title heads the report, e.g. "Week 2026-W48 (Mon 23 Nov – Sun 29 Nov,
+	// Asia/Shanghai)". Empty gives a title made of the period's dates in UTC.
+	Title string
+}
+
+// ErrOptions is returned, wrapped, by Build for options it cannot use.
+var ErrOptions = errors.New("report: bad options")
+
+// Report is the model of one period's report. Its JSON form (WriteJSON) is a contract
+// with scripts: times are RFC 3339 in UTC, durations are seconds (to the millisecond),
+// shares are fractions in [0, 1], and a figure that does not exist is null, never NaN.
+type Report struct {
+	Title string    `json:"title"`
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+	// PrevSince starts the previous period, which ends at Since; null: no comparison.
+	PrevSince   *time.Time `json:"prev_since"`
+	GeneratedAt time.Time  `json:"generated_at"`
+	// Totals counts the probes of the period over all vendors.
+	Totals Counts `json:"totals"`
+	// Breaches lists the probes that breached their SLA target, then those with no
+	// answer yet that are already past it; each group by SentAt, then probe ID.
+	Breaches []Breach `json:"breaches"`
+	// Vendors are ordered by name; a vendor probed only in the previous period is listed
+	// with no probes, because a schedule that stopped firing is news.
+	Vendors []Vendor `json:"vendors"`
+	// Probes has one row per probe of the period, by the time it was sent (or
+	// attempted), then ID.
+	Probes []Row `json:"probes"`
+}
+
+// Counts partitions probes by status, as probe.Figures does: Total = Sent + Failed +
+// Unknown, and Sent = Answered + Unanswered + Open + Bounced. AckOnly counts the open
+// and unanswered probes that a system acknowledged in time but no person answered.
+type Counts struct {
+	Total      int `json:"total"`
+	Sent       int `json:"sent"`
+	Answered   int `json:"answered"`
+	Unanswered int `json:"unanswered"`
+	Open       int `json:"open"`
+	Bounced    int `json:"bounced"`
+	Failed     int `json:"failed"`
+	Unknown    int `json:"unknown"`
+	AckOnly    int `json:"ack_only"`
+}
+
+// Estimate is a duration read off a Kaplan–Meier curve. Reached false means the curve
+// never got there (too many probes without an answer) and the value only exceeds
+// Seconds: it prints as "> X".
+type Estimate struct {
+	Seconds float64 `json:"seconds"`
+	Reached bool    `json:"reached"`
+}
+
+// Distribution summarises one latency over the probes that reached the vendor: N
+// observations, Events of them observed and the rest censored (no answer by the
+// deadline, or still open at GeneratedAt). Median, P90 and Max are null when N is 0.
+// Curve is the Kaplan–Meier estimate, one point per distinct observed time.
+type Distribution struct {
+	N      int          `json:"n"`
+	Events int          `json:"events"`
+	Median *Estimate    `json:"median"`
+	P90    *Estimate    `json:"p90"`
+	Max    *Estimate    `json:"max"`
+	Curve  []CurvePoint `json:"curve"`
+}
+
+// CurvePoint is one step of a Kaplan–Meier estimate (see probe.Step): Survival is the
+// share of probes still without the event from Seconds on.
+type CurvePoint struct {
+	Seconds  float64 `json:"seconds"`
+	Survival float64 `json:"survival"`
+	AtRisk   int     `json:"at_risk"`
+	Events   int     `json:"events"`
+	Censored int     `json:"censored"`
+}
+
+// Target is an SLA target: a first human response within Seconds on Clock.
+type Target struct {
+	Seconds float64     `json:"seconds"`
+	Clock   probe.Clock `json:"clock"`
+}
+
+// Attainment is how far a vendor kept its SLA for one priority (see probe.Attainment).
+// Targets lists the distinct targets of the probes counted, usually one; more means the
+// configuration changed during the period. Rate, Lo and Hi (the 95% Wilson interval)
+// are null when no probe is decided.
+type Attainment struct {
+	Priority probe.Priority `json:"priority"`
+	Targets  []Target       `json:"targets"`
+	Met      int            `json:"met"`
+	Decided  int            `json:"decided"`
+	Open     int            `json:"open"`
+	Rate     *float64       `json:"rate"`
+	Lo       *float64       `json:"lo"`
+	Hi       *float64       `json:"hi"`
+}
+
+// Shift is a share in the previous and the current period and the change, current
+// minus previous; each is null where its period lacks the figure.
+type Shift struct {
+	Prev  *float64 `json:"prev"`
+	Cur   *float64 `json:"cur"`
+	Delta *float64 `json:"delta"`
+}
+
+// DurationShift is a median in the previous and current period and the change in
+// seconds; the change is null unless both medians were reached.
+type DurationShift struct {
+	Prev         *Estimate `json:"prev"`
+	Cur          *Estimate `json:"cur"`
+	DeltaSeconds *float64  `json:"delta_seconds"`
+}
+
+// SLAShift is the change of one priority's SLA attainment rate.
+type SLAShift struct {
+	Priority probe.Priority `json:"priority"`
+	Shift
+}
+
+// Change compares a vendor's period with the previous one (probe.Change).
+type Change struct {
+	Previous Counts `json:"previous"`
+	// AnsweredRate is Answered / (Answered + Unanswered).
+	AnsweredRate   Shift         `json:"answered_rate"`
+	MedianResponse DurationShift `json:"median_response"`
+	// SLA has an entry per priority with an SLA target in either period.
+	SLA []SLAShift `json:"sla"`
+}
+
+// Group is one group of a Breakdown: its counts, the share answered, the median and p90
+// time to first response (calendar), and the SLA attainment summed over priorities.
+type Group struct {
+	Key            string    `json:"key"`
+	Counts         Counts    `json:"counts"`
+	AnsweredRate   *float64  `json:"answered_rate"`
+	MedianResponse *Estimate `json:"median_response"`
+	P90Response    *Estimate `json:"p90_response"`
+	SLAMet         int       `json:"sla_met"`
+	SLADecided     int       `json:"sla_decided"`
+}
+
+// The dimensions of a vendor's Breakdowns, in the order they are listed.
+const (
+	ByPriority = "priority"
+	ByHours    = "hours" // probe.KeyBusinessHours or probe.KeyAfterHours
+	ByLanguage = "language"
+	ByScript   = "script"
+)
+
+// Breakdown is a vendor's probes grouped by one dimension (ByPriority, ByHours, ...).
+// Groups are in a fixed order: priorities P1 to P4, business hours before after hours,
+// otherwise by key; a probe without a key is in the group with the empty key, last.
+type Breakdown struct {
+	By     string  `json:"by"`
+	Groups []Group `json:"groups"`
+}
+
+// Bar is one probe in a vendor's latency chart: its time to first response (calendar),
+// or when Censored, the time it is known to exceed (no answer by the deadline, or still
+// open at GeneratedAt), exactly as it enters the Kaplan–Meier estimate.
+type Bar struct {
+	ProbeID    string         `json:"probe_id"`
+	Priority   probe.Priority `json:"priority"`
+	Status     probe.Status   `json:"status"`
+	SLA        probe.SLAState `json:"sla"`
+	AfterHours bool           `json:"after_hours"`
+	Seconds    float64        `json:"seconds"`
+	Censored   bool           `json:"censored"`
+}
+
+// Cell is one hour of the week in a vendor's Heatmap: the probes sent in that hour, on
+// the wall clock of each probe's own zone (Terms.Hours.Zone), by status.
+type Cell struct {
+	Day        string `json:"day"` // "Mon" to "Sun"
+	Hour       int    `json:"hour"`
+	Sent       int    `json:"sent"`
+	Answered   int    `json:"answered"`
+	Unanswered int    `json:"unanswered"`
+	Open       int    `json:"open"`
+	Bounced    int    `json:"bounced"`
+}
+
+// Days are the heatmap's rows, Monday first, as Cell.Day names them.
+var Days = []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+
+// Vendor is one vendor's part of a report.
+type Vendor struct {
+	Name string `json:"name"`
+	// Hours are the business hours in force for the vendor's latest probe (terms are
+	// stored per probe); Zones lists every zone its probes were measured in.
+	Hours probe.HoursSpec `json:"hours"`
+	Zones []string        `json:"zones"`
+
+	Counts       Counts   `json:"counts"`
+	AnsweredRate *float64 `json:"answered_rate"`
+
+	Ack              Distribution `json:"ack"`
+	Response         Distribution `json:"response"`
+	BusinessResponse Distribution `json:"business_response"`
+
+	// SLA has an entry per priority with an SLA target, P1 first.
+	SLA []Attainment `json:"sla"`
+	// Change is null when the report has no previous period.
+	Change     *Change     `json:"change"`
+	Breakdowns []Breakdown `json:"breakdowns"`
+	// Latencies has one bar per probe that reached the vendor and was not bounced, by
+	// Seconds (observed before censored at equal times), then probe ID.
+	Latencies []Bar `json:"latencies"`
+	// Heatmap lists the hours of the week in which probes were sent, Monday 00h first.
+	Heatmap []Cell `json:"heatmap"`
+}
+
+// Reply identifies a reply in a report: the vendor-controlled From and Subject, and
+// whether it came after the probe's deadline.
+type Reply struct {
+	ID         string    `json:"id"`
+	From       string    `json:"from"`
+	Subject    string    `json:"subject"`
+	ReceivedAt time.Time `json:"received_at"`
+	Late       bool      `json:"late"`
+}
+
+// Breach is a probe that breached its SLA target (SLA "breached") or has no answer yet
+// and is already past it ("open_breached").
+type Breach struct {
+	ProbeID    string         `json:"probe_id"`
+	Vendor     string         `json:"vendor"`
+	Script     string         `json:"script"`
+	Priority   probe.Priority `json:"priority"`
+	SentAt     time.Time      `json:"sent_at"`
+	Zone       string         `json:"zone"` // the vendor's zone, for showing SentAt
+	AfterHours bool           `json:"after_hours"`
+	Status     probe.Status   `json:"status"`
+	SLA        probe.SLAState `json:"sla"`
+	Target     Target         `json:"target"`
+	// ActualSeconds is the time to the first human reply on the target's clock; null
+	// when no person answered.
+	ActualSeconds *float64 `json:"actual_seconds"`
+	// WaitingSeconds is, for an open probe past its target, the time waited so far on
+	// the target's clock, as of GeneratedAt; otherwise null.
+	WaitingSeconds *float64 `json:"waiting_seconds"`
+	// FirstResponse is the first human reply, null when there is none; it is late when
+	// it came after the deadline.
+	FirstResponse *Reply `json:"first_response"`
+}
+
+// Row is one probe of the period, as WriteCSV writes it. Absent values are null.
+type Row struct {
+	ID                     string         `json:"id"`
+	Vendor                 string         `json:"vendor"`
+	Script                 string         `json:"script"`
+	Priority               probe.Priority `json:"priority"`
+	Language               string         `json:"language"`
+	SentAt                 *time.Time     `json:"sent_at"`
+	Status                 probe.Status   `json:"status"`
+	AfterHours             *bool          `json:"after_hours"`
+	AckLatencySeconds      *float64       `json:"ack_latency_seconds"`
+	ResponseLatencySeconds *float64       `json:"response_latency_seconds"`
+	BusinessLatencySeconds *float64       `json:"business_latency_seconds"`
+	SLA                    probe.SLAState `json:"sla"`
+}
+
+// measured is a probe with its measurement and business hours, taken once.
+type measured struct {
+	p     probe.Probe
+	m     probe.Measurement
+	hours probe.BusinessHours
+}
+
+func measureAll(ps []probe.Probe, now time.Time) ([]measured, error) {
+	out := make([]measured, 0, len(ps))
+	for _, p := range ps {
+		m, err := probe.Measure(p, now)
+		if err != nil {
+			return nil, err
+		}
+		h, err := probe.NewBusinessHours(p.Terms.Hours)
+		if err != nil {
+			return nil, fmt.Errorf("probe %s: business hours: %w", p.ID, err)
+		}
+		out = append(out, measured{p: p, m: m, hours: h})
+	}
+	// By the time sent or attempted, then ID: the order of rows, breaches and bars.
+	slices.SortStableFunc(out, func(a, b measured) int {
+		return cmp.Or(attemptedAt(a.p).Compare(attemptedAt(b.p)), cmp.Compare(a.p.ID, b.p.ID))
+	})
+	return out, nil
+}
+
+// attemptedAt is when p was sent or, if never confirmed sent, attempted (as
+// probe.ByHourOfDay keys it).
+func attemptedAt(p probe.Probe) time.Time {
+	for _, t := range []time.Time{p.SentAt, p.ScheduledAt, p.CreatedAt} {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// Build measures cur (the probes of the period, of one vendor or of all) and prev (the
+// previous period's, used only when opts.PrevSince is set) as of opts.Now and returns
+// the report. It does not select probes by time: the caller passes those of each
+// period. The error wraps ErrOptions for unusable options, or is probe.Measure's for
+// terms that cannot be interpreted (naming the probe).
+func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
+	switch {
+	case opts.Now.IsZero():
+		return Report{}, fmt.Errorf("%w: Now is not set", ErrOptions)
+	case opts.Since.IsZero() || opts.Until.IsZero():
+		return Report{}, fmt.Errorf("%w: Since and Until must both be set", ErrOptions)
+	case !opts.Until.After(opts.Since):
+		return Report{}, fmt.Errorf("%w: Until %s is not after Since %s", ErrOptions,
+			opts.Until.UTC().Format(time.RFC3339), opts.Since.UTC().Format(time.RFC3339))
+	case !opts.PrevSince.IsZero() && !opts.PrevSince.Before(opts.Since):
+		return Report{}, fmt.Errorf("%w: PrevSince %s is not before Since %s", ErrOptions,
+			opts.PrevSince.UTC().Format(time.RFC3339), opts.Since.UTC().Format(time.RFC3339))
+	}
+	compare := !opts.PrevSince.IsZero()
+	if !compare {
+		prev = nil
+	}
+	now := opts.Now
+	r := Report{
+		Title: opts.Title, Since: opts.Since.UTC(), Until: opts.Until.UTC(), GeneratedAt: now.UTC(),
+		Breaches: []Breach{}, Vendors: []Vendor{}, Probes: []Row{},
+	}
+	if r.Title == "" {
+		r.Title = fmt.Sprintf("Report %s to %s UTC", r.Since.Format("2006-01-02 15:04"), r.Until.Format("2006-01-02 15:04"))
+	}
+	if compare {
+		ps := opts.PrevSince.UTC()
+		r.PrevSince = &ps
+	}
+
+	ms, err := measureAll(cur, now)
+	if err != nil {
+		return Report{}, err
+	}
+	all, err := probe.Compute(cur, now)
+	if err != nil {
+		return Report{}, err
+	}
+	r.Totals = counts(all)
+
+	curBy, prevBy := map[string][]probe.Probe{}, map[string][]probe.Probe{}
+	for _, p := range cur {
+		curBy[p.Vendor] = append(curBy[p.Vendor], p)
+	}
+	for _, p := range prev {
+		prevBy[p.Vendor] = append(prevBy[p.Vendor], p)
+	}
+	names := slices.Sorted(maps.Keys(curBy))
+	for name := range prevBy {
+		if _, ok := curBy[name]; !ok {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		v, err := buildVendor(name, curBy[name], prevBy[name], compare, now)
+		if err != nil {
+			return Report{}, fmt.Errorf("vendor %s: %w", name, err)
+		}
+		r.Vendors = append(r.Vendors, v)
+	}
+
+	var open []Breach
+	for _, x := range ms {
+		r.Probes = append(r.Probes, row(x))
+		switch x.m.SLA {
+		case probe.SLABreached:
+			r.Breaches = append(r.Breaches, breach(x, now))
+		case probe.SLAOpenBreached:
+			open = append(open, breach(x, now))
+		}
+	}
+	r.Breaches = append(r.Breaches, open...)
+	return r, nil
+}
+
+func buildVendor(name string, cur, prev []probe.Probe, compare bool, now time.Time) (Vendor, error) {
+	v := Vendor{Name: name, Zones: []string{}, SLA: []Attainment{}, Breakdowns: []Breakdown{}, Latencies: []Bar{}, Heatmap: []Cell{}}
+	ms, err := measureAll(cur, now)
+	if err != nil {
+		return Vendor{}, err
+	}
+	f, err := probe.Compute(cur, now)
+	if err != nil {
+		return Vendor{}, err
+	}
+	v.Counts = counts(f)
+	v.AnsweredRate = answeredRate(f)
+	v.Ack, v.Response, v.BusinessResponse = distribution(f.Ack), distribution(f.Response), distribution(f.BusinessResponse)
+	v.SLA = attainments(f, ms)
+
+	// The hours shown are those of the latest probe, of this period or else the last.
+	latest := ms
+	if len(latest) == 0 {
+		if latest, err = measureAll(prev, now); err != nil {
+			return Vendor{}, err
+		}
+	}
+	if len(latest) > 0 {
+		v.Hours = latest[len(latest)-1].p.Terms.Hours
+	}
+	for _, x := range ms {
+		if z := x.p.Terms.Hours.Zone; !slices.Contains(v.Zones, z) {
+			v.Zones = append(v.Zones, z)
+		}
+	}
+	slices.Sort(v.Zones)
+
+	if compare {
+		pf, err := probe.Compute(prev, now)
+		if err != nil {
+			return Vendor{}, err
+		}
+		v.Change = change(pf, f)
+	}
+	dims := []struct {
+		name string
+		by   func(probe.Probe, probe.Measurement) string
+	}{
+		{ByPriority, probe.ByPriority}, {ByHours, probe.ByAfterHours},
+		{ByLanguage, probe.ByLanguage}, {ByScript, probe.ByScript},
+	}
+	for _, d := range dims {
+		b, err := breakdown(d.name, cur, now, d.by)
+		if err != nil {
+			return Vendor{}, err
+		}
+		v.Breakdowns = append(v.Breakdowns, b)
+	}
+	v.Latencies = bars(ms, now)
+	v.Heatmap = heatmap(ms)
+	return v, nil
+}
+
+func counts(f probe.Figures) Counts {
+	return Counts{
+		Total: f.Total, Sent: f.Sent, Answered: f.Answered, Unanswered: f.Unanswered,
+		Open: f.Open, Bounced: f.Bounced, Failed: f.Failed, Unknown: f.Unknown, AckOnly: f.AckOnly,
+	}
+}
+
+func answeredRate(f probe.Figures) *float64 {
+	if v, ok := f.AnsweredRate(); ok {
+		return &v
+	}
+	return nil
+}
+
+// secs converts d to seconds rounded to the millisecond, as view.Record does.
+func secs(d time.Duration) float64 { return math.Round(d.Seconds()*1000) / 1000 }
+
+func secsPtr(d *time.Duration) *float64 {
+	if d == nil {
+		return nil
+	}
+	s := secs(*d)
+	return &s
+}
+
+func estimate(e probe.Estimate) *Estimate { return &Estimate{Seconds: secs(e.D), Reached: e.Reached} }
+
+func distribution(s probe.Summary) Distribution {
+	d := Distribution{N: s.N, Events: s.Events, Curve: []CurvePoint{}}
+	if s.N > 0 {
+		d.Median, d.P90, d.Max = estimate(s.Median), estimate(s.P90), estimate(s.Max)
+	}
+	for _, st := range s.Curve {
+		d.Curve = append(d.Curve, CurvePoint{Seconds: secs(st.At), Survival: st.S, AtRisk: st.AtRisk, Events: st.Events, Censored: st.Censored})
+	}
+	return d
+}
+
+// finite returns &v, or nil for NaN and infinities, which JSON cannot carry.
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// priorityOrder sorts P1 to P4 first, in that order, then anything else by name.
+func priorityOrder(a, b string) int {
+	ia, ib := slices.Index(probe.Priorities, probe.Priority(a)), slices.Index(probe.Priorities, probe.Priority(b))
+	if ia < 0 {
+		ia = len(probe.Priorities)
+	}
+	if ib < 0 {
+		ib = len(probe.Priorities)
+	}
+	return cmp.Or(cmp.Compare(ia, ib), cmp.Compare(a, b))
+}
+
+func attainments(f probe.Figures, ms []measured) []Attainment {
+	targets := map[probe.Priority][]Target{}
+	for _, x := range ms {
+		t := x.p.Terms.SLA
+		if t == nil || x.m.SLA == probe.SLANone {
+			continue
+		}
+		tg := Target{Seconds: secs(t.FirstResponse), Clock: t.Clock}
+		if !slices.Contains(targets[x.p.Priority], tg) {
+			targets[x.p.Priority] = append(targets[x.p.Priority], tg)
+		}
+	}
+	out := []Attainment{}
+	for _, pr := range slices.SortedFunc(maps.Keys(f.SLA), func(a, b probe.Priority) int { return priorityOrder(string(a), string(b)) }) {
+		a := f.SLA[pr]
+		tg := targets[pr]
+		slices.SortFunc(tg, func(a, b Target) int { return cmp.Or(cmp.Compare(a.Seconds, b.Seconds), cmp.Compare(a.Clock, b.Clock)) })
+		at := Attainment{Priority: pr, Targets: tg, Met: a.Met, Decided: a.Decided, Open: a.Open}
+		if at.Targets == nil {
+			at.Targets = []Target{}
+		}
+		if a.Decided > 0 {
+			at.Rate, at.Lo, at.Hi = finite(a.Rate), finite(a.Lo), finite(a.Hi)
+		}
+		out = append(out, at)
+	}
+	return out
+}
+
+func change(prev, cur probe.Figures) *Change {
+	d := probe.Change(prev, cur)
+	c := &Change{Previous: counts(prev), SLA: []SLAShift{}}
+	c.AnsweredRate = Shift{Prev: answeredRate(prev), Cur: answeredRate(cur), Delta: d.AnsweredRate}
+	if prev.Response.N > 0 {
+		c.MedianResponse.Prev = estimate(prev.Response.Median)
+	}
+	if cur.Response.N > 0 {
+		c.MedianResponse.Cur = estimate(cur.Response.Median)
+	}
+	if d.MedianResponse != nil {
+		c.MedianResponse.DeltaSeconds = secsPtr(d.MedianResponse)
+	}
+	rate := func(f probe.Figures, pr probe.Priority) *float64 {
+		if a, ok := f.SLA[pr]; ok && a.Decided > 0 {
+			return finite(a.Rate)
+		}
+		return nil
+	}
+	prs := slices.Collect(maps.Keys(cur.SLA))
+	for pr := range prev.SLA {
+		if !slices.Contains(prs, pr) {
+			prs = append(prs, pr)
+		}
+	}
+	slices.SortFunc(prs, func(a, b probe.Priority) int { return priorityOrder(string(a), string(b)) })
+	for _, pr := range prs {
+		s := SLAShift{Priority: pr, Shift: Shift{Prev: rate(prev, pr), Cur: rate(cur, pr)}}
+		if v, ok := d.SLARate[pr]; ok {
+			s.Delta = finite(v)
+		}
+		c.SLA = append(c.SLA, s)
+	}
+	return c
+}
+
+func breakdown(name string, ps []probe.Probe, now time.Time, by func(probe.Probe, probe.Measurement) string) (Breakdown, error) {
+	groups, err := probe.Breakdown(ps, now, by)
+	if err != nil {
+		return Breakdown{}, err
+	}
+	order := func(a, b string) int {
+		// The empty key (a probe the dimension cannot place) goes last.
+		if (a == "") != (b == "") {
+			if a == "" {
+				return 1
+			}
+			return -1
+		}
+		switch name {
+		case ByPriority:
+			return priorityOrder(a, b)
+		case ByHours:
+			rank := func(k string) int { return map[string]int{probe.KeyBusinessHours: 0, probe.KeyAfterHours: 1}[k] }
+			return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b))
+		}
+		return cmp.Compare(a, b)
+	}
+	b := Breakdown{By: name, Groups: []Group{}}
+	for _, k := range slices.SortedFunc(maps.Keys(groups), order) {
+		f := groups[k]
+		g := Group{Key: k, Counts: counts(f), AnsweredRate: answeredRate(f)}
+		if f.Response.N > 0 {
+			g.MedianResponse, g.P90Response = estimate(f.Response.Median), estimate(f.Response.P90)
+		}
+		for _, a := range f.SLA {
+			g.SLAMet += a.Met
+			g.SLADecided += a.Decided
+		}
+		b.Groups = append(b.Groups, g)
+	}
+	return b, nil
+}
+
+// window returns the end of x's observation window as probe.Compute takes it: the
+// deadline, or now if that comes first and the probe is not already unanswered, and
+// never before SentAt.
+func window(x measured, now time.Time) time.Time {
+	end := x.m.Deadline
+	if x.m.Status != probe.StatusUnanswered && now.Before(end) {
+		end = now
+	}
+	if end.Before(x.p.SentAt) {
+		end = x.p.SentAt
+	}
+	return end
+}
+
+// reachedVendor reports whether x enters the latency distributions (probe.Compute).
+func reachedVendor(s probe.Status) bool {
+	switch s {
+	case probe.StatusAnswered, probe.StatusUnanswered, probe.StatusSent, probe.StatusAcknowledged:
+		return true
+	}
+	return false
+}
+
+func bars(ms []measured, now time.Time) []Bar {
+	out := []Bar{}
+	for _, x := range ms {
+		if !reachedVendor(x.m.Status) {
+			continue
+		}
+		b := Bar{ProbeID: x.p.ID, Priority: x.p.Priority, Status: x.m.Status, SLA: x.m.SLA, AfterHours: x.m.AfterHours}
+		if x.m.Status == probe.StatusAnswered {
+			b.Seconds = secs(*x.m.ResponseLatency)
+		} else {
+			b.Seconds, b.Censored = secs(window(x, now).Sub(x.p.SentAt)), true
+		}
+		out = append(out, b)
+	}
+	slices.SortStableFunc(out, func(a, b Bar) int {
+		ca, cb := 0, 0
+		if a.Censored {
+			ca = 1
+		}
+		if b.Censored {
+			cb = 1
+		}
+		return cmp.Or(cmp.Compare(a.Seconds, b.Seconds), cmp.Compare(ca, cb), cmp.Compare(a.ProbeID, b.ProbeID))
+	})
+	return out
+}
+
+// dayIndex maps a weekday to its heatmap row, Monday first.
+func dayIndex(wd time.Weekday) int { return (int(wd) + 6) % 7 }
+
+func heatmap(ms []measured) []Cell {
+	var grid [7][24]Cell
+	for _, x := range ms {
+		switch x.m.Status {
+		case probe.StatusFailed, probe.StatusUnknown, probe.StatusSending:
+			continue
+		}
+		lt := x.p.SentAt.In(x.hours.Location())
+		c := &grid[dayIndex(lt.Weekday())][lt.Hour()]
+		c.Sent++
+		switch x.m.Status {
+		case probe.StatusAnswered:
+			c.Answered++
+		case probe.StatusUnanswered:
+			c.Unanswered++
+		case probe.StatusBounced:
+			c.Bounced++
+		default:
+			c.Open++
+		}
+	}
+	out := []Cell{}
+	for d := range grid {
+		for h := range grid[d] {
+			if c := grid[d][h]; c.Sent > 0 {
+				c.Day, c.Hour = Days[d], h
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func replyOf(x measured, r *probe.Reply) *Reply {
+	if r == nil {
+		return nil
+	}
+	return &Reply{ID: r.ID, From: r.From, Subject: r.Subject, ReceivedAt: r.ReceivedAt.UTC(), Late: x.p.IsLate(*r)}
+}
+
+func breach(x measured, now time.Time) Breach {
+	t := x.p.Terms.SLA // not nil: the probe has an SLA state other than none
+	b := Breach{
+		ProbeID: x.p.ID, Vendor: x.p.Vendor, Script: x.p.Script, Priority: x.p.Priority,
+		SentAt: x.p.SentAt.UTC(), Zone: x.p.Terms.Hours.Zone, AfterHours: x.m.AfterHours,
+		Status: x.m.Status, SLA: x.m.SLA, Target: Target{Seconds: secs(t.FirstResponse), Clock: t.Clock},
+		FirstResponse: replyOf(x, x.m.FirstResponse),
+	}
+	if x.m.FirstResponse != nil {
+		b.ActualSeconds = secsPtr(x.m.ResponseLatency)
+		if t.Clock == probe.Business {
+			b.ActualSeconds = secsPtr(x.m.BusinessLatency)
+		}
+	}
+	if x.m.SLA == probe.SLAOpenBreached {
+		w := now.Sub(x.p.SentAt)
+		if t.Clock == probe.Business {
+			w = x.hours.Between(x.p.SentAt, now)
+		}
+		b.WaitingSeconds = secsPtr(&w)
+	}
+	return b
+}
+
+func utcPtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func row(x measured) Row {
+	r := Row{
+		ID: x.p.ID, Vendor: x.p.Vendor, Script: x.p.Script, Priority: x.p.Priority, Language: x.p.Language,
+		SentAt: utcPtr(x.p.SentAt), Status: x.m.Status, SLA: x.m.SLA,
+		AckLatencySeconds: secsPtr(x.m.AckLatency),
+	}
+	if !x.p.SentAt.IsZero() {
+		ah := x.m.AfterHours
+		r.AfterHours = &ah
+	}
+	if x.m.FirstResponse != nil {
+		r.ResponseLatencySeconds = secsPtr(x.m.ResponseLatency)
+		r.BusinessLatencySeconds = secsPtr(x.m.BusinessLatency)
+	}
+	return r
+}
+
+// hoursText describes business hours: "Mon–Fri 09:00–18:00", "24x7", with the number
+// of holidays.
+func hoursText(h probe.HoursSpec) string {
+	if len(h.Days) == 0 && h.Open == "" && h.Close == "" {
+		return "24x7"
+	}
+	var open [7]bool
+	for _, d := range h.Days {
+		for i, name := range Days {
+			if strings.EqualFold(strings.TrimSpace(d), name) {
+				open[i] = true
+			}
+		}
+	}
+	var runs []string
+	for i := 0; i < 7; {
+		if !open[i] {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < 7 && open[j+1] {
+			j++
+		}
+		switch {
+		case j == i:
+			runs = append(runs, Days[i])
+		case j == i+1:
+			runs = append(runs, Days[i], Days[j])
+		default:
+			runs = append(runs, Days[i]+"–"+Days[j])
+		}
+		i = j + 1
+	}
+	s := strings.Join(runs, ", ") + " " + h.Open + "–" + h.Close
+	switch n := len(h.Holidays); n {
+	case 0:
+	case 1:
+		s += ", 1 holiday"
+	default:
+		s += fmt.Sprintf(", %d holidays", n)
+	}
+	return s
+}
+
+// businessGrid returns which hours of the week fall in h's business hours, ignoring
+// holidays, for shading the heatmap: an hour counts if any of it is open.
+func businessGrid(h probe.HoursSpec) [7][24]bool {
+	var g [7][24]bool
+	if len(h.Days) == 0 && h.Open == "" && h.Close == "" {
+		for d := range g {
+			for hr := range g[d] {
+				g[d][hr] = true
+			}
+		}
+		return g
+	}
+	open, okO := minutes(h.Open)
+	closing, okC := minutes(h.Close)
+	if !okO || !okC {
+		return g
+	}
+	for _, d := range h.Days {
+		i := slices.IndexFunc(Days, func(n string) bool { return strings.EqualFold(strings.TrimSpace(d), n) })
+		if i < 0 {
+			continue
+		}
+		for hr := range 24 {
+			g[i][hr] = hr*60 < closing && (hr+1)*60 > open
+		}
+	}
+	return g
+}
+
+func minutes(hhmm string) (int, bool) {
+	var h, m int
+	if _, err := fmt.Sscanf(hhmm, "%d:%d", &h, &m); err != nil {
+		return 0, false
+	}
+	return h*60 + m, true
+}

@@ -1,0 +1,500 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	_ "time/tzdata" // the golden files must not depend on the machine's zone database
+	"unicode"
+
+	"golang.org/x/text/width"
+
+	"supportprobe/probe"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// The seeded trial, week 2026-W48 in Asia/Shanghai: two vendors in two zones, with
+// probes of every outcome, and a previous week to compare with.
+//
+//	acme   America/Los_Angeles (PST, UTC−8), Mon–Fri 09:00–18:00, Thanksgiving off,
+//	       72h deadline, P1 4h calendar, P2 8h business, P3 no target
+//	lotus  Asia/Shanghai (UTC+8), Mon–Sat 09:00–21:00, 48h deadline,
+//	       P1 1h calendar, P2 4h business, P3 no target
+//	nimbus probed only in the previous week: its schedule stopped
+//
+// The report is computed at 2026-11-30 02:00 UTC (Sun 29 Nov 18:00 in Los Angeles,
+// Mon 30 Nov 10:00 in Shanghai).
+
+func mustLoc(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatalf("LoadLocation(%q) = %v", name, err)
+	}
+	return loc
+}
+
+// wall parses "2006-01-02 15:04" on loc's wall clock.
+func wall(t *testing.T, loc *time.Location, s string) time.Time {
+	t.Helper()
+	at, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
+	if err != nil {
+		t.Fatalf("ParseInLocation(%q) = %v", s, err)
+	}
+	return at
+}
+
+func acmeTerms(pr probe.Priority) probe.Terms {
+	tm := probe.Terms{
+		Hours: probe.HoursSpec{Zone: "America/Los_Angeles", Days: []string{"mon", "tue", "wed", "thu", "fri"},
+			Open: "09:00", Close: "18:00", Holidays: []string{"2026-11-26"}},
+		Deadline: 72 * time.Hour,
+	}
+	switch pr {
+	case probe.P1:
+		tm.SLA = &probe.SLATarget{FirstResponse: 4 * time.Hour, Clock: probe.Calendar}
+	case probe.P2:
+		tm.SLA = &probe.SLATarget{FirstResponse: 8 * time.Hour, Clock: probe.Business}
+	}
+	return tm
+}
+
+func lotusTerms(pr probe.Priority) probe.Terms {
+	tm := probe.Terms{
+		Hours:    probe.HoursSpec{Zone: "Asia/Shanghai", Days: []string{"mon", "tue", "wed", "thu", "fri", "sat"}, Open: "09:00", Close: "21:00"},
+		Deadline: 48 * time.Hour,
+	}
+	switch pr {
+	case probe.P1:
+		tm.SLA = &probe.SLATarget{FirstResponse: time.Hour, Clock: probe.Calendar}
+	case probe.P2:
+		tm.SLA = &probe.SLATarget{FirstResponse: 4 * time.Hour, Clock: probe.Business}
+	}
+	return tm
+}
+
+func termsOf(vendor string, pr probe.Priority) probe.Terms {
+	if vendor == "acme" {
+		return acmeTerms(pr)
+	}
+	return lotusTerms(pr)
+}
+
+// sent is a probe that our SMTP server accepted at sentAt.
+func sent(id, vendor, script, lang string, pr probe.Priority, sentAt time.Time, replies ...probe.Reply) probe.Probe {
+	for i := range replies {
+		replies[i].ProbeID = id
+		replies[i].ID = id + "-r" + string(rune('1'+i))
+	}
+	return probe.Probe{
+		ID: id, Token: "T" + id, Vendor: vendor, Script: script, Priority: pr, Language: lang,
+		From: "Lin Wei <lin.wei@example.com>", To: []string{"support@" + vendor + ".example"},
+		Subject: "Question " + id, MessageID: id + "@probe.example",
+		CreatedAt: sentAt.Add(-3 * time.Second), ScheduledAt: sentAt.Add(-time.Minute), SentAt: sentAt,
+		State: probe.StateSent, Terms: termsOf(vendor, pr), Replies: replies,
+	}
+}
+
+// notSent is a probe that never reached the vendor: failed or unknown.
+func notSent(id, vendor, script, lang string, pr probe.Priority, state probe.State, scheduled time.Time, reason string) probe.Probe {
+	return probe.Probe{
+		ID: id, Token: "T" + id, Vendor: vendor, Script: script, Priority: pr, Language: lang,
+		From: "Lin Wei <lin.wei@example.com>", To: []string{"support@" + vendor + ".example"},
+		Subject: "Question " + id, MessageID: id + "@probe.example",
+		CreatedAt: scheduled.Add(2 * time.Second), ScheduledAt: scheduled,
+		State: state, FailReason: reason, Terms: termsOf(vendor, pr),
+	}
+}
+
+func rep(kind probe.Kind, at time.Time, from, subject string) probe.Reply {
+	return probe.Reply{Kind: kind, ReceivedAt: at, DetectedAt: at.Add(40 * time.Second), HeaderDate: at.Add(-10 * time.Second),
+		From: from, Subject: subject, MatchedBy: probe.RungMessageID}
+}
+
+func seed(t *testing.T) (cur, prev []probe.Probe, opts Options) {
+	t.Helper()
+	la, sh := mustLoc(t, "America/Los_Angeles"), mustLoc(t, "Asia/Shanghai")
+	L := func(s string) time.Time { return wall(t, la, s) }
+	S := func(s string) time.Time { return wall(t, sh, s) }
+	const h, m = time.Hour, time.Minute
+	acmeAck := "Acme Support <support@acme.example>"
+
+	p101 := sent("P101", "acme", "billing-question", "en", probe.P2, L("2026-11-23 10:00"),
+		rep(probe.KindAutoAck, L("2026-11-23 10:03"), acmeAck, "[ACME-4402] We received your request"),
+		rep(probe.KindHuman, L("2026-11-23 12:15"), "Dana Whitfield <dana@acme.example>", "Re: [ACME-4402] Question about our invoice"))
+	p101.ClockSkew, p101.SkewMeasured = 2*time.Second, true
+	cur = []probe.Probe{
+		p101,
+		// Sunday night, P1: a person answered after 6h20m, past the 4h target.
+		sent("P104", "acme", "night-outage", "en", probe.P1, L("2026-11-22 21:30"),
+			rep(probe.KindAutoAck, L("2026-11-22 21:32"), acmeAck, "[ACME-4399] We received your request"),
+			rep(probe.KindHuman, L("2026-11-23 03:50"), `"Tom Becker" <tom@acme.example>`, "Re: [ACME-4399] Production database unreachable")),
+		// Acknowledged only; the deadline passed.
+		sent("P102", "acme", "night-outage", "en", probe.P1, L("2026-11-24 03:10"),
+			rep(probe.KindAutoAck, L("2026-11-24 03:12"), acmeAck, "[ACME-4410] We received your request")),
+		// A person answered 74h later, after the 72h deadline: unanswered, late.
+		sent("P109", "acme", "billing-question", "en", probe.P2, L("2026-11-23 16:00"),
+			rep(probe.KindHuman, L("2026-11-26 18:00"), "Maria Gonzalez <maria@help.acme.example>", "RE: Invoice question")),
+		// 45h in calendar time but 6h of business time (Thanksgiving is off): met.
+		sent("P103", "acme", "contract-terms", "en", probe.P2, L("2026-11-25 14:00"),
+			rep(probe.KindHuman, L("2026-11-27 11:00"), "Dana Whitfield <dana@acme.example>", "Re: Contract terms for the support plan")),
+		sent("P105", "acme", "contract-terms", "en", probe.P3, L("2026-11-26 23:00"),
+			rep(probe.KindBounce, L("2026-11-26 23:01"), "Mail Delivery System <MAILER-DAEMON@mx.acme.example>", "Undelivered Mail Returned to Sender")),
+		notSent("P106", "acme", "night-outage", "en", probe.P1, probe.StateFailed, L("2026-11-27 09:30"), "554 5.7.1 relay access denied"),
+		// Open, already past the 4h target.
+		sent("P107", "acme", "night-outage", "en", probe.P1, L("2026-11-28 02:00"),
+			rep(probe.KindAutoAck, L("2026-11-28 02:04"), acmeAck, "[ACME-4431] We received your request")),
+		// Open, within its business-time target (no business hour has passed).
+		sent("P108", "acme", "billing-question", "en", probe.P2, L("2026-11-28 20:00")),
+
+		sent("P110", "lotus", "outage-zh", "zh", probe.P1, S("2026-11-23 10:00"),
+			rep(probe.KindAutoAck, S("2026-11-23 10:01"), "莲花科技客服 <support@lotus.example>", "【工单 LT-20920】我们已收到您的请求"),
+			rep(probe.KindHuman, S("2026-11-23 10:25"), "李娜 <li.na@lotus.example>", "回复：系统无法登录")),
+		sent("P111", "lotus", "outage-en", "en", probe.P1, S("2026-11-24 03:00"),
+			rep(probe.KindHuman, S("2026-11-24 05:40"), "王工 <wang.gong@lotus.example>",
+				"回复: 生产环境故障，数据库连接全部中断 Production outage, all database connections dropped [LT-20931]")),
+		sent("P112", "lotus", "billing-zh", "zh", probe.P2, S("2026-11-25 22:30")),
+		sent("P113", "lotus", "contract-en", "en", probe.P3, S("2026-11-26 14:00"),
+			rep(probe.KindOutOfOffice, S("2026-11-26 14:01"), "Chen Jie <chen.jie@lotus.example>", "Automatic reply: out of office"),
+			rep(probe.KindHuman, S("2026-11-26 17:00"), "Zhou Min <zhou.min@lotus.example>", "Re: Contract options")),
+		sent("P114", "lotus", "outage-en", "en", probe.P1, S("2026-11-29 02:00"),
+			rep(probe.KindAutoAck, S("2026-11-29 02:01"), "莲花科技客服 <support@lotus.example>", "【工单 LT-20977】我们已收到您的请求")),
+		sent("P115", "lotus", "billing-zh", "zh", probe.P2, S("2026-11-29 20:00")),
+		notSent("P116", "lotus", "contract-en", "en", probe.P3, probe.StateUnknown, S("2026-11-27 15:00"), "crashed between DATA and the server's reply"),
+	}
+
+	human := func(id, vendor string, pr probe.Priority, at time.Time, after time.Duration) probe.Probe {
+		return sent(id, vendor, "prev", "en", pr, at, rep(probe.KindHuman, at.Add(after), "Agent <agent@"+vendor+".example>", "Re: Question "+id))
+	}
+	prev = []probe.Probe{
+		human("P090", "acme", probe.P1, L("2026-11-16 10:00"), 90*m),
+		human("P091", "acme", probe.P1, L("2026-11-17 02:00"), 5*h),
+		human("P092", "acme", probe.P2, L("2026-11-18 11:00"), 3*h),
+		sent("P093", "acme", "prev", "en", probe.P2, L("2026-11-19 22:00")),
+		human("P094", "lotus", probe.P1, S("2026-11-16 09:30"), 20*m),
+		human("P095", "lotus", probe.P1, S("2026-11-17 23:00"), 50*m),
+		human("P096", "lotus", probe.P2, S("2026-11-19 14:00"), h),
+	}
+	nimbus := human("P097", "acme", probe.P1, L("2026-11-20 09:00"), 30*m)
+	nimbus.Vendor = "nimbus"
+	prev = append(prev, nimbus)
+
+	since := S("2026-11-23 00:00")
+	opts = Options{
+		Since: since, Until: since.AddDate(0, 0, 7), PrevSince: since.AddDate(0, 0, -7),
+		Now:   time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC),
+		Title: "Week 2026-W48 (Mon 23 Nov – Sun 29 Nov, Asia/Shanghai)",
+	}
+	return cur, prev, opts
+}
+
+func mustBuild(t *testing.T, cur, prev []probe.Probe, opts Options) Report {
+	t.Helper()
+	r, err := Build(cur, prev, opts)
+	if err != nil {
+		t.Fatalf("Build() = %v", err)
+	}
+	return r
+}
+
+func seededReport(t *testing.T) Report {
+	t.Helper()
+	cur, prev, opts := seed(t)
+	return mustBuild(t, cur, prev, opts)
+}
+
+func render(t *testing.T, r Report, format string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	var err error
+	switch format {
+	case "txt":
+		err = r.WriteText(&buf)
+	case "html":
+		err = r.WriteHTML(&buf)
+	case "json":
+		err = r.WriteJSON(&buf)
+	case "csv":
+		err = r.WriteCSV(&buf)
+	}
+	if err != nil {
+		t.Fatalf("Write %s = %v", format, err)
+	}
+	return buf.Bytes()
+}
+
+func TestGolden(t *testing.T) {
+	r := seededReport(t)
+	for _, format := range []string{"txt", "html", "json", "csv"} {
+		t.Run(format, func(t *testing.T) {
+			got := render(t, r, format)
+			path := filepath.Join("testdata", "report."+format)
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./probe/report -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from %s (run go test ./probe/report -update and review the diff):\n%s", format, path, firstDiff(got, want))
+			}
+		})
+	}
+}
+
+// firstDiff shows the first line where got and want differ.
+func firstDiff(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < max(len(g), len(w)); i++ {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			return "line " + strconv.Itoa(i+1) + ":\n got: " + a + "\nwant: " + b
+		}
+	}
+	return "(no line differs)"
+}
+
+// columns counts terminal columns independently of the code under test: East Asian
+// wide and fullwidth runes take two, combining marks none.
+func columns(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+		case width.LookupRune(r).Kind() == width.EastAsianWide, width.LookupRune(r).Kind() == width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+func TestTextWidth(t *testing.T) {
+	cur, prev, opts := seed(t)
+	long := strings.Repeat("very-long-name-", 8)
+	// Everything that could widen a line, at once: a long title, vendor, script and
+	// language, CJK in From and Subject, control characters.
+	hostile := cur[1]
+	hostile.ID, hostile.Vendor, hostile.Script, hostile.Language = "P999999999999", long, long, long
+	hostile.Replies[1].From = "技术支持工程师技术支持工程师技术支持工程师技术支持工程师 <" + long + "@example.com>"
+	hostile.Replies[1].Subject = "回复：" + strings.Repeat("数据库", 40) + "\x1b[31mred\x1b[0m\r\nX-Injected: yes"
+	wideOpts := opts
+	wideOpts.Title = strings.Repeat("Wochenbericht ", 12) + strings.Repeat("週報", 30)
+	tests := []struct {
+		name string
+		cur  []probe.Probe
+		opts Options
+	}{
+		{"seeded", cur, opts},
+		{"hostile strings", append(cur, hostile), wideOpts},
+		{"no probes", nil, opts},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := string(render(t, mustBuild(t, tt.cur, prev, tt.opts), "txt"))
+			for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+				if n := columns(line); n > 80 {
+					t.Errorf("line %d is %d columns wide (max 80):\n%s", i+1, n, line)
+				}
+				if strings.ContainsFunc(line, unicode.IsControl) {
+					t.Errorf("line %d holds a control character: %q", i+1, line)
+				}
+			}
+		})
+	}
+}
+
+func TestHTMLEscaping(t *testing.T) {
+	cur, prev, opts := seed(t)
+	// P104 breached its target; its first human reply is hostile, and so are the vendor
+	// and script names the configuration could carry.
+	evil := cur[1]
+	evil.ID, evil.Vendor, evil.Script = "P666", `<svg onload=alert(2)>`, `"><iframe src=x>`
+	evil.Replies[1].Subject = `<script>alert(1)</script>`
+	evil.Replies[1].From = `"<img src=x onerror=alert(1)>" <evil@acme.example>`
+	out := string(render(t, mustBuild(t, append(cur, evil), prev, opts), "html"))
+
+	for _, raw := range []string{"<script", "<img", "<svg", "<iframe"} {
+		if strings.Contains(strings.ToLower(out), raw) {
+			t.Errorf("HTML holds %q unescaped", raw)
+		}
+	}
+	for _, escaped := range []string{
+		"&lt;script&gt;alert(1)&lt;/script&gt;",
+		"&#34;&lt;img src=x onerror=alert(1)&gt;&#34; &lt;evil@acme.example&gt;",
+		"&lt;svg onload=alert(2)&gt;",
+		"&#34;&gt;&lt;iframe src=x&gt;",
+	} {
+		if !strings.Contains(out, escaped) {
+			t.Errorf("HTML lacks the escaped form %q", escaped)
+		}
+	}
+}
+
+func TestHTMLSelfContained(t *testing.T) {
+	out := strings.ToLower(string(render(t, seededReport(t), "html")))
+	// Gmail clips a message body above 102 kB; two vendors must stay well below that.
+	if len(out) > 80<<10 {
+		t.Errorf("HTML is %d bytes for two vendors; keep it small enough for Gmail's 102 kB clipping", len(out))
+	}
+	for _, s := range []string{"<script", "<style", "<link", "<img", "<iframe", "src=", "href=", "url(", "@import", "http://", "https://", "javascript:"} {
+		if strings.Contains(out, s) {
+			t.Errorf("HTML holds %q; it must not load or run anything", s)
+		}
+	}
+	for _, s := range []string{"<!doctype html>", `<meta charset="utf-8">`, "</html>"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("HTML lacks %q", s)
+		}
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	cur, prev, opts := seed(t)
+	noCompare := opts
+	noCompare.PrevSince = time.Time{}
+	tests := []struct {
+		name string
+		cur  []probe.Probe
+		opts Options
+	}{
+		{"seeded", cur, opts},
+		{"no comparison", cur, noCompare},
+		{"no probes", nil, opts},
+		// Only open probes within target: SLA entries with nothing decided, whose Wilson
+		// rate is NaN.
+		{"nothing decided", []probe.Probe{cur[8], cur[14]}, opts},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustBuild(t, tt.cur, prev, tt.opts)
+			data := render(t, r, "json")
+			if bytes.Contains(data, []byte("NaN")) || bytes.Contains(data, []byte("Inf")) {
+				t.Errorf("JSON holds NaN or Inf:\n%s", data)
+			}
+			var back Report
+			if err := json.Unmarshal(data, &back); err != nil {
+				t.Fatalf("json.Unmarshal() = %v", err)
+			}
+			if !reflect.DeepEqual(back, r) {
+				t.Errorf("JSON round trip changed the report:\n got %+v\nwant %+v", back, r)
+			}
+			if again := render(t, back, "json"); !bytes.Equal(again, data) {
+				t.Errorf("re-encoding the decoded report differs:\n%s", firstDiff(again, data))
+			}
+		})
+	}
+}
+
+func TestNothingDecidedIsNull(t *testing.T) {
+	cur, prev, opts := seed(t)
+	r := mustBuild(t, []probe.Probe{cur[8]}, prev, opts) // P108: open, within target
+	if len(r.Vendors) == 0 || len(r.Vendors[0].SLA) != 1 {
+		t.Fatalf("Build().Vendors = %+v, want acme with one SLA entry", r.Vendors)
+	}
+	a := r.Vendors[0].SLA[0]
+	if a.Decided != 0 || a.Open != 1 || a.Rate != nil || a.Lo != nil || a.Hi != nil {
+		t.Errorf("SLA = %+v, want nothing decided, one open, null rate and interval", a)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(render(t, r, "json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	sla := m["vendors"].([]any)[0].(map[string]any)["sla"].([]any)[0].(map[string]any)
+	for _, k := range []string{"rate", "lo", "hi"} {
+		if v, ok := sla[k]; !ok || v != nil {
+			t.Errorf("sla[%q] = %v, want null", k, v)
+		}
+	}
+}
+
+func TestCSV(t *testing.T) {
+	cur, prev, opts := seed(t)
+	rows, err := csv.NewReader(bytes.NewReader(render(t, mustBuild(t, cur, prev, opts), "csv"))).ReadAll()
+	if err != nil {
+		t.Fatalf("csv ReadAll() = %v", err)
+	}
+	want := []string{"id", "vendor", "script", "priority", "language", "sent_at", "status", "after_hours",
+		"ack_latency_seconds", "response_latency_seconds", "business_latency_seconds", "sla"}
+	if !reflect.DeepEqual(rows[0], want) {
+		t.Errorf("header = %v, want %v", rows[0], want)
+	}
+	if len(rows)-1 != len(cur) {
+		t.Errorf("%d data rows, want one per probe (%d)", len(rows)-1, len(cur))
+	}
+}
+
+// TestBreaches checks the breach list against the seeded outcomes worked out by hand.
+func TestBreaches(t *testing.T) {
+	r := seededReport(t)
+	type row struct {
+		id      string
+		sla     probe.SLAState
+		actual  string
+		replied bool
+	}
+	var got []row
+	for _, b := range r.Breaches {
+		got = append(got, row{b.ProbeID, b.SLA, actual(b), b.FirstResponse != nil})
+	}
+	want := []row{
+		{"P104", probe.SLABreached, "6h20m", true},                             // 4h calendar
+		{"P111", probe.SLABreached, "2h40m", true},                             // 1h calendar
+		{"P109", probe.SLABreached, "20h00m (after the deadline)", true},       // 8h business: Mon 2h, Tue 9h, Wed 9h, Thanksgiving off
+		{"P102", probe.SLABreached, "no answer", false},                        // acknowledged only
+		{"P112", probe.SLABreached, "no answer", false},                        // nothing at all
+		{"P107", probe.SLAOpenBreached, "no answer yet, waiting 1d16h", false}, // Sat 02:00 to Sun 18:00 PST
+		{"P114", probe.SLAOpenBreached, "no answer yet, waiting 1d08h", false}, // Sun 02:00 to Mon 10:00 CST
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Breaches =\n%v\nwant\n%v", got, want)
+	}
+}
+
+func TestBuildOptions(t *testing.T) {
+	cur, prev, opts := seed(t)
+	tests := []struct {
+		name string
+		edit func(*Options)
+	}{
+		{"no now", func(o *Options) { o.Now = time.Time{} }},
+		{"no since", func(o *Options) { o.Since = time.Time{} }},
+		{"until before since", func(o *Options) { o.Until = o.Since.Add(-time.Hour) }},
+		{"empty period", func(o *Options) { o.Until = o.Since }},
+		{"previous after since", func(o *Options) { o.PrevSince = o.Since.Add(time.Hour) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := opts
+			tt.edit(&o)
+			if _, err := Build(cur, prev, o); !errors.Is(err, ErrOptions) {
+				t.Errorf("Build() = %v, want ErrOptions", err)
+			}
+		})
+	}
+	bad := cur[0]
+	bad.Terms.Hours.Zone = "Mars/Olympus_Mons"
+	if _, err := Build([]probe.Probe{bad}, nil, opts); err == nil || !strings.Contains(err.Error(), "P101") {
+		t.Errorf("Build(unknown zone) = %v, want an error naming the probe", err)
+	}
+}

@@ -1,0 +1,272 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// lineWidth is the widest line WriteText writes, in terminal columns.
+const lineWidth = 80
+
+// textWriter remembers the first write error, so the layout code reads straight.
+type textWriter struct {
+	w   io.Writer
+	err error
+}
+
+// line writes one line, cut to lineWidth columns (the layout keeps within it; this
+// guards against strings it could not foresee).
+func (t *textWriter) line(format string, args ...any) {
+	if t.err != nil {
+		return
+	}
+	s := strings.TrimRight(fmt.Sprintf(format, args...), " ")
+	if textWidth(s) > lineWidth {
+		s = fit(s, lineWidth)
+	}
+	_, t.err = io.WriteString(t.w, s+"\n")
+}
+
+func (t *textWriter) blank() { t.line("") }
+
+// WriteText writes r for a terminal or a plain-text mail: no line wider than 80
+// columns, breaches first, then one section per vendor. Vendor-controlled strings are
+// cleaned of control characters and truncated to their column. It returns the first
+// error from w.
+func (r Report) WriteText(w io.Writer) error {
+	t := &textWriter{w: w}
+	title := wrap(r.Title, lineWidth)
+	for _, l := range title {
+		t.line("%s", l)
+	}
+	t.line("%s", strings.Repeat("=", min(lineWidth, maxWidth(title))))
+	t.line("Period    %s to %s", utcTime(r.Since), utcTime(r.Until))
+	if r.PrevSince != nil {
+		t.line("Previous  %s to %s", utcTime(*r.PrevSince), utcTime(r.Since))
+	}
+	t.line("As of     %s; open probes are measured up to this instant", utcTime(r.GeneratedAt))
+	t.line("Probes    %s", totalsText(r.Totals))
+
+	r.textBreaches(t)
+	if len(r.Vendors) > 1 {
+		r.textOverview(t)
+	}
+	for _, v := range r.Vendors {
+		v.text(t, r.PrevSince != nil)
+	}
+
+	t.blank()
+	for _, l := range wrap("Notes: a response is the first reply by a person, timed from our SMTP "+
+		"server's acceptance of the inquiry to the reply's arrival at the IMAP server. "+
+		"Medians and p90 are Kaplan–Meier estimates: a probe nobody answered counts as "+
+		"waiting until its deadline, an open one until the time above, and \"> X\" "+
+		"means the estimate is not reached yet. SLA rates leave out open probes still "+
+		"within their target; the interval is 95% Wilson.", lineWidth) {
+		t.line("%s", l)
+	}
+	return t.err
+}
+
+func maxWidth(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		n = max(n, textWidth(l))
+	}
+	return n
+}
+
+func totalsText(c Counts) string {
+	s := fmt.Sprintf("%d: %d sent", c.Total, c.Sent)
+	if c.Failed > 0 {
+		s += fmt.Sprintf(", %d failed", c.Failed)
+	}
+	if c.Unknown > 0 {
+		s += fmt.Sprintf(", %d unknown", c.Unknown)
+	}
+	return s
+}
+
+func sentText(c Counts) string {
+	return fmt.Sprintf("%d: %d answered, %d unanswered, %d open, %d bounced",
+		c.Sent, c.Answered, c.Unanswered, c.Open, c.Bounced)
+}
+
+// Columns of the breach table.
+const (
+	bwID     = 8
+	bwVendor = 12
+	bwPri    = 3
+	bwTarget = 14
+	bwIndent = 2 + bwID + 2 // where continuation lines start
+)
+
+func (r Report) textBreaches(t *textWriter) {
+	var breached, open []Breach
+	for _, b := range r.Breaches {
+		if b.SLA == "open_breached" {
+			open = append(open, b)
+		} else {
+			breached = append(breached, b)
+		}
+	}
+	section := func(title string, bs []Breach) {
+		t.blank()
+		if len(bs) == 0 {
+			t.line("%s: none", title)
+			return
+		}
+		t.line("%s (%d)", title, len(bs))
+		t.line("  %s  %s  %s  %s  %s", pad("PROBE", bwID), pad("VENDOR", bwVendor), pad("PRI", bwPri), pad("TARGET", bwTarget), "ACTUAL")
+		rest := lineWidth - (2 + bwID + 2 + bwVendor + 2 + bwPri + 2 + bwTarget + 2)
+		ind := strings.Repeat(" ", bwIndent)
+		for _, b := range bs {
+			t.line("  %s  %s  %s  %s  %s", pad(b.ProbeID, bwID), pad(b.Vendor, bwVendor),
+				pad(string(b.Priority), bwPri), pad(target(b.Target), bwTarget), fit(actual(b), rest))
+			sent := localTime(b.SentAt, b.Zone) + " " + b.Zone
+			if b.AfterHours {
+				sent += ", after hours"
+			}
+			const lw = 7 // "script "
+			t.line("%ssent   %s", ind, fit(sent, lineWidth-bwIndent-lw))
+			t.line("%sscript %s", ind, fit(b.Script, lineWidth-bwIndent-lw))
+			if rp := b.FirstResponse; rp != nil {
+				t.line("%sreply  %s", ind, fit(rp.From, lineWidth-bwIndent-lw))
+				t.line("%s       %s", ind, fit(rp.Subject, lineWidth-bwIndent-lw))
+			}
+		}
+	}
+	section("SLA BREACHES", breached)
+	section("OPEN PROBES PAST TARGET", open)
+}
+
+func (r Report) textOverview(t *textWriter) {
+	breaches := map[string]int{}
+	for _, b := range r.Breaches {
+		breaches[b.Vendor]++
+	}
+	t.blank()
+	t.line("  %s  %s  %s  %s  %s  %s  %s", pad("VENDOR", 14), padLeft("PROBES", 6), pad("ANSWERED", 9),
+		pad("MEDIAN", 9), pad("P90", 9), pad("SLA MET", 7), "BREACHES")
+	for _, v := range r.Vendors {
+		met, decided := 0, 0
+		for _, a := range v.SLA {
+			met += a.Met
+			decided += a.Decided
+		}
+		t.line("  %s  %s  %s  %s  %s  %s  %s", pad(v.Name, 14), padLeft(fmt.Sprint(v.Counts.Total), 6),
+			pad(ratio(v.Counts.Answered, v.Counts.Answered+v.Counts.Unanswered), 9),
+			pad(est(v.Response.Median), 9), pad(est(v.Response.P90), 9),
+			pad(fraction(met, decided), 7), fmt.Sprint(breaches[v.Name]))
+	}
+}
+
+// plural formats a count and a noun: "1 probe", "3 probes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func fraction(n, of int) string {
+	if of == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", n, of)
+}
+
+func (v Vendor) text(t *textWriter, compare bool) {
+	t.blank()
+	head := "== " + fit(v.Name, lineWidth-8) + " "
+	t.line("%s%s", head, strings.Repeat("=", lineWidth-textWidth(head)))
+	zones := strings.Join(v.Zones, ", ")
+	if zones == "" {
+		zones = v.Hours.Zone
+	}
+	t.line("Hours     %s", fit(hoursText(v.Hours)+" ("+zones+")", lineWidth-10))
+	if v.Counts.Total == 0 {
+		t.line("Probes    none in this period")
+		if v.Change != nil {
+			t.line("          %d in the previous period", v.Change.Previous.Total)
+		}
+		return
+	}
+	t.line("Probes    %s", totalsText(v.Counts))
+	t.line("Sent      %s", sentText(v.Counts))
+	if v.Counts.AckOnly > 0 {
+		t.line("          %d acknowledged by a system but not answered by a person", v.Counts.AckOnly)
+	}
+	if v.AnsweredRate != nil {
+		t.line("Answered  %d of %d with a known outcome (%s)", v.Counts.Answered, v.Counts.Answered+v.Counts.Unanswered, pct(v.AnsweredRate))
+	} else {
+		t.line("Answered  no probe has a known outcome yet")
+	}
+
+	t.blank()
+	if v.Response.N == 0 {
+		t.line("Latency   no probe reached the vendor")
+	} else {
+		t.line("Latency (Kaplan–Meier over %s; \"> X\": not reached)", plural(v.Response.N, "probe"))
+		t.line("  %s  %s  %s  %s  %s", pad("", 16), pad("OBSERVED", 10), pad("MEDIAN", 10), pad("P90", 10), "MAX")
+		for _, d := range []struct {
+			name string
+			d    Distribution
+		}{{"first ack", v.Ack}, {"first response", v.Response}, {"(business time)", v.BusinessResponse}} {
+			t.line("  %s  %s  %s  %s  %s", pad(d.name, 16), pad(fmt.Sprintf("%d of %d", d.d.Events, d.d.N), 10),
+				pad(est(d.d.Median), 10), pad(est(d.d.P90), 10), est(d.d.Max))
+		}
+	}
+
+	if len(v.SLA) > 0 {
+		t.blank()
+		t.line("SLA attainment (95%% Wilson interval; open probes within target left out)")
+		for _, a := range v.SLA {
+			open := ""
+			if a.Open > 0 {
+				open = fmt.Sprintf("%d open", a.Open)
+			}
+			t.line("  %s  %s  %s  %s", pad(string(a.Priority), 3), pad(targets(a.Targets), 16), pad(attainment(a), 30), open)
+		}
+	}
+
+	if compare && v.Change != nil {
+		c := v.Change
+		t.blank()
+		t.line("Change against the previous period (%s then)", plural(c.Previous.Total, "probe"))
+		shift := func(s Shift) string {
+			d := "n/a"
+			if s.Delta != nil {
+				d = points(*s.Delta)
+			}
+			return fmt.Sprintf("%s (%s → %s)", d, pct(s.Prev), pct(s.Cur))
+		}
+		t.line("  %s  %s", pad("answered", 18), shift(c.AnsweredRate))
+		m := "n/a"
+		if c.MedianResponse.DeltaSeconds != nil {
+			m = signedDur(*c.MedianResponse.DeltaSeconds)
+		}
+		t.line("  %s  %s (%s → %s)", pad("median response", 18), m, est(c.MedianResponse.Prev), est(c.MedianResponse.Cur))
+		for _, s := range c.SLA {
+			t.line("  %s  %s", pad(string(s.Priority)+" SLA met", 18), shift(s.Shift))
+		}
+	}
+
+	t.blank()
+	t.line("%s  %s  %s  %s  %s  %s  %s", pad("Breakdown", 24), padLeft("PROBES", 6), pad("ANSWERED", 9),
+		padLeft("OPEN", 4), pad("MEDIAN", 9), pad("P90", 9), "SLA MET")
+	labels := map[string]string{ByPriority: "priority", ByHours: "sent during", ByLanguage: "language", ByScript: "script"}
+	for _, b := range v.Breakdowns {
+		t.line("  %s", labels[b.By])
+		for _, g := range b.Groups {
+			key := g.Key
+			if key == "" {
+				key = "(none)"
+			}
+			t.line("    %s  %s  %s  %s  %s  %s  %s", pad(key, 20), padLeft(fmt.Sprint(g.Counts.Total), 6),
+				pad(ratio(g.Counts.Answered, g.Counts.Answered+g.Counts.Unanswered), 9),
+				padLeft(fmt.Sprint(g.Counts.Open), 4), pad(est(g.MedianResponse), 9), pad(est(g.P90Response), 9),
+				fraction(g.SLAMet, g.SLADecided))
+		}
+	}
+}
