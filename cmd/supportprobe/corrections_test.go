@@ -79,3 +79,49 @@ func TestMarkAndLink(t *testing.T) {
 		t.Errorf("inbox --unmatched after link = %s, want []", stdout)
 	}
 }
+
+// TestReportCommand runs report over the seeded store in each format.
+func TestReportCommand(t *testing.T) {
+	cfg, stateDir := mustConfig(t)
+	seed(t, stateDir)
+	code, stdout, stderr := invoke(t, now, "report", "--config", cfg, "--week", "2026-W48")
+	if code != exitOK {
+		t.Fatalf("report: exit %d, %s", code, stderr)
+	}
+	for _, want := range []string{"Week 2026-W48", "SLA BREACHES", "P2", "acme-cloud"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("text report lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, line := range strings.Split(stdout, "\n") {
+		if n := len([]rune(line)); n > 80 {
+			t.Errorf("text report line of %d columns: %q", n, line)
+		}
+	}
+	code, stdout, _ = invoke(t, now, "report", "--config", cfg, "--since", "2026-11-01", "--until", "2026-12-01", "--format", "json")
+	var r struct {
+		Totals   map[string]any `json:"totals"`
+		Breaches []struct {
+			ProbeID string `json:"probe_id"`
+		} `json:"breaches"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(stdout), &r) != nil || len(r.Breaches) != 1 || r.Breaches[0].ProbeID != "P2" {
+		t.Errorf("report --format json: exit %d, breaches %+v\n%s", code, r.Breaches, stdout)
+	}
+	out := t.TempDir() + "/r.html"
+	code, _, stderr = invoke(t, now, "report", "--config", cfg, "--week", "2026-W48", "--format", "html", "--out", out)
+	if code != exitOK || !strings.Contains(stderr, out) {
+		t.Errorf("report --out: exit %d, %s", code, stderr)
+	}
+	for _, bad := range [][]string{
+		{"--week", "2026-W48", "--since", "2026-11-01"},
+		{"--week", "48"},
+		{"--since", "2026-11-01"},
+		{"--format", "pdf"},
+		{"--email"},
+	} {
+		if code, _, _ := invoke(t, now, append([]string{"report", "--config", cfg}, bad...)...); code != exitUsage {
+			t.Errorf("report %v: exit %d, want %d", bad, code, exitUsage)
+		}
+	}
+}
