@@ -81,14 +81,7 @@ func (d *Daemon) handler() http.Handler {
 	})
 	mux.HandleFunc("GET /v1/probes/{id}", func(w http.ResponseWriter, r *http.Request) {
 		p, err := d.db.Probe(r.PathValue("id"))
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			writeJSON(w, http.StatusNotFound, apiError{Error: err.Error(), NotFound: true})
-		case err != nil:
-			writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
-		default:
-			writeJSON(w, http.StatusOK, p)
-		}
+		writeResult(w, p, err)
 	})
 	mux.HandleFunc("GET /v1/unmatched", func(w http.ResponseWriter, r *http.Request) {
 		f, err := filterFromQuery(r.URL.Query())

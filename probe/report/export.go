@@ -4,8 +4,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
-	"strconv"
-	"time"
+
+	"supportprobe/probe/view"
 )
 
 // WriteJSON writes r as one indented JSON object. Build never puts NaN or an infinity
@@ -34,34 +34,13 @@ func (r Report) WriteCSV(w io.Writer) error {
 	}
 	for _, p := range r.Probes {
 		if err := cw.Write([]string{
-			p.ID, p.Vendor, p.Script, string(p.Priority), p.Language, timeCell(p.SentAt),
-			string(p.Status), boolCell(p.AfterHours), numCell(p.AckLatencySeconds),
-			numCell(p.ResponseLatencySeconds), numCell(p.BusinessLatencySeconds), string(p.SLA),
+			p.ID, p.Vendor, p.Script, string(p.Priority), p.Language, view.TimeCell(p.SentAt),
+			string(p.Status), view.BoolCell(p.AfterHours), view.NumCell(p.AckLatencySeconds),
+			view.NumCell(p.ResponseLatencySeconds), view.NumCell(p.BusinessLatencySeconds), string(p.SLA),
 		}); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-func timeCell(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func boolCell(b *bool) string {
-	if b == nil {
-		return ""
-	}
-	return strconv.FormatBool(*b)
-}
-
-func numCell(f *float64) string {
-	if f == nil {
-		return ""
-	}
-	return strconv.FormatFloat(*f, 'f', -1, 64)
 }

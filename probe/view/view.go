@@ -179,17 +179,18 @@ func WriteCSV(w io.Writer, rs []Record) error {
 	for _, r := range rs {
 		cw.Write([]string{
 			r.ID, r.Vendor, r.Script, string(r.Priority), r.Language, strings.Join(r.To, " "),
-			timeCell(r.ScheduledAt), timeCell(r.SentAt), strCell(r.MessageID), string(r.Status),
-			boolCell(r.AfterHours), timeCell(r.FirstAckAt), numCell(r.AckLatencySeconds),
-			timeCell(r.FirstResponseAt), numCell(r.ResponseLatencySeconds),
-			numCell(r.BusinessLatencySeconds), string(r.SLA), strconv.Itoa(len(r.Replies)),
+			TimeCell(r.ScheduledAt), TimeCell(r.SentAt), strCell(r.MessageID), string(r.Status),
+			BoolCell(r.AfterHours), TimeCell(r.FirstAckAt), NumCell(r.AckLatencySeconds),
+			TimeCell(r.FirstResponseAt), NumCell(r.ResponseLatencySeconds),
+			NumCell(r.BusinessLatencySeconds), string(r.SLA), strconv.Itoa(len(r.Replies)),
 		})
 	}
 	cw.Flush()
 	return cw.Error()
 }
 
-func timeCell(t *time.Time) string {
+// TimeCell formats an optional time for a CSV cell: RFC 3339 UTC, or empty.
+func TimeCell(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
@@ -203,14 +204,16 @@ func strCell(s *string) string {
 	return *s
 }
 
-func boolCell(b *bool) string {
+// BoolCell formats an optional bool for a CSV cell, empty when absent.
+func BoolCell(b *bool) string {
 	if b == nil {
 		return ""
 	}
 	return strconv.FormatBool(*b)
 }
 
-func numCell(f *float64) string {
+// NumCell formats an optional number for a CSV cell, empty when absent.
+func NumCell(f *float64) string {
 	if f == nil {
 		return ""
 	}
@@ -279,8 +282,8 @@ func WriteThread(w io.Writer, r Record) error {
 	row("Subject", r.Subject)
 	row("Token", r.Token)
 	row("Message-ID", strCell(r.MessageID))
-	row("Scheduled", orDash(timeCell(r.ScheduledAt)))
-	row("Sent", orDash(timeCell(r.SentAt)))
+	row("Scheduled", orDash(TimeCell(r.ScheduledAt)))
+	row("Sent", orDash(TimeCell(r.SentAt)))
 	row("Status", string(r.Status))
 	if r.FailReason != nil {
 		row("Reason", *r.FailReason)
@@ -288,9 +291,9 @@ func WriteThread(w io.Writer, r Record) error {
 	if r.AfterHours != nil {
 		row("After hours", strconv.FormatBool(*r.AfterHours))
 	}
-	row("Deadline", orDash(timeCell(r.Deadline)))
-	row("First ack", fmt.Sprintf("%s (%s)", orDash(timeCell(r.FirstAckAt)), Duration(r.AckLatencySeconds)))
-	row("First response", fmt.Sprintf("%s (%s; business %s)", orDash(timeCell(r.FirstResponseAt)), Duration(r.ResponseLatencySeconds), Duration(r.BusinessLatencySeconds)))
+	row("Deadline", orDash(TimeCell(r.Deadline)))
+	row("First ack", fmt.Sprintf("%s (%s)", orDash(TimeCell(r.FirstAckAt)), Duration(r.AckLatencySeconds)))
+	row("First response", fmt.Sprintf("%s (%s; business %s)", orDash(TimeCell(r.FirstResponseAt)), Duration(r.ResponseLatencySeconds), Duration(r.BusinessLatencySeconds)))
 	sla := string(r.SLA)
 	if r.SLATargetSeconds != nil {
 		sla += fmt.Sprintf(" (target %s, %s clock)", Duration(r.SLATargetSeconds), *r.SLAClock)
