@@ -71,7 +71,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		return fmt.Sprintf("%s (%s → %s)", d, est(s.Prev), est(s.Cur))
 	},
 	"groupLabel": func(by string) string {
-		return map[string]string{ByPriority: "By priority", ByHours: "Sent during", ByLanguage: "By language", ByScript: "By script"}[by]
+		return map[string]string{ByPriority: "By priority", ByHours: "Sent during", ByLanguage: "By language", ByScript: "By script", ByHour: "Hour sent (vendor's clock)"}[by]
 	},
 	"keyOrNone": func(k string) string {
 		if k == "" {

@@ -193,6 +193,7 @@ const (
 	ByHours    = "hours" // probe.KeyBusinessHours or probe.KeyAfterHours
 	ByLanguage = "language"
 	ByScript   = "script"
+	ByHour     = "hour" // hour of day the probe was sent, on the vendor's clock ("03")
 )
 
 // Breakdown is a vendor's probes grouped by one dimension (ByPriority, ByHours, ...).
@@ -472,6 +473,7 @@ func buildVendor(name string, cur, prev []probe.Probe, compare bool, now time.Ti
 	}{
 		{ByPriority, probe.ByPriority}, {ByHours, probe.ByAfterHours},
 		{ByLanguage, probe.ByLanguage}, {ByScript, probe.ByScript},
+		{ByHour, probe.ByHourOfDay},
 	}
 	for _, d := range dims {
 		b, err := breakdown(d.name, cur, now, d.by)

@@ -255,7 +255,7 @@ func (v Vendor) text(t *textWriter, compare bool) {
 	t.blank()
 	t.line("%s  %s  %s  %s  %s  %s  %s", pad("Breakdown", 24), padLeft("PROBES", 6), pad("ANSWERED", 9),
 		padLeft("OPEN", 4), pad("MEDIAN", 9), pad("P90", 9), "SLA MET")
-	labels := map[string]string{ByPriority: "priority", ByHours: "sent during", ByLanguage: "language", ByScript: "script"}
+	labels := map[string]string{ByPriority: "priority", ByHours: "sent during", ByLanguage: "language", ByScript: "script", ByHour: "hour sent, vendor's clock"}
 	for _, b := range v.Breakdowns {
 		t.line("  %s", labels[b.By])
 		for _, g := range b.Groups {
