@@ -54,6 +54,8 @@ type Config struct {
 	Vendors []probe.Vendor
 	// Summary is the periodic summary mail, nil when the file has none.
 	Summary *Summary
+	// HTTP serves /metrics and /healthz, nil when the file has no http section.
+	HTTP *HTTP
 
 	source string         // the name errors use: Path, or Parse's source
 	lines  map[string]int // line of each secret key, by path ("mail.smtp.password_file")
@@ -132,6 +134,13 @@ type Summary struct {
 	Location *time.Location
 	// To are the recipients, each a valid RFC 5322 address.
 	To []string
+}
+
+// HTTP is the daemon's monitoring listener.
+type HTTP struct {
+	// Listen is "host:port" for net.Listen; the host is a loopback address unless the
+	// file set allow_remote: true. Port 0 picks a free port.
+	Listen string
 }
 
 // Load reads and validates the configuration file at path. Relative password_file and

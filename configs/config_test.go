@@ -207,7 +207,7 @@ func TestParseDecodeErrors(t *testing.T) {
 		{"value where a list belongs", edit(t, "to: [support@acme.example]", "to: support@acme.example"),
 			`supportprobe.yaml: line 18: vendors[0] "acme-cloud": to: want a list, got "support@acme.example"`},
 		{"top level is a list", []byte("- a\n- b\n"),
-			`supportprobe.yaml: line 1: the top level must be a mapping of keys (state_dir, mail, scripts, vendors, summary), not a list`},
+			`supportprobe.yaml: line 1: the top level must be a mapping of keys (state_dir, mail, scripts, vendors, summary, http), not a list`},
 		{"null document", []byte("~\n"), `supportprobe.yaml: the file is empty (start from the example that ` + "`supportprobe init`" + ` writes)`},
 		{"trailing document marker is fine", []byte(minimal + "---\n"), ""},
 		{"empty first document", []byte("---\n---\n" + minimal), ""},
@@ -381,5 +381,48 @@ func TestCronSpec(t *testing.T) {
 		if got := configs.CronSpec(tt.spec, tt.loc); got != tt.want {
 			t.Errorf("CronSpec(%q, %v) = %q, want %q", tt.spec, tt.loc, got, tt.want)
 		}
+	}
+}
+
+func TestHTTP(t *testing.T) {
+	tests := []struct {
+		name, section string
+		want          *configs.HTTP
+		wantErr       string
+	}{
+		{"absent", "", nil, ""},
+		{"loopback", `{listen: "127.0.0.1:9108"}`, &configs.HTTP{Listen: "127.0.0.1:9108"}, ""},
+		{"localhost", `{listen: "localhost:9108"}`, &configs.HTTP{Listen: "localhost:9108"}, ""},
+		{"ipv6 loopback, any port", `{listen: "[::1]:0"}`, &configs.HTTP{Listen: "[::1]:0"}, ""},
+		{"remote allowed", `{listen: "10.0.0.1:9108", allow_remote: true}`, &configs.HTTP{Listen: "10.0.0.1:9108"}, ""},
+		{"every interface", `{listen: ":9108"}`, nil,
+			"supportprobe.yaml: line 22: http.listen: every interface is not a loopback host, so anyone on the network could read the metrics; listen on localhost, 127.0.0.1 or ::1, or set http.allow_remote: true"},
+		{"no port", `{listen: "127.0.0.1"}`, nil,
+			`supportprobe.yaml: line 22: http.listen: "127.0.0.1" is not host:port, e.g. 127.0.0.1:9108`},
+		{"named port", `{listen: "127.0.0.1:http"}`, nil,
+			`supportprobe.yaml: line 22: http.listen: port "http" is not a number from 0 to 65535`},
+		{"no listen", `{allow_remote: true}`, nil,
+			"supportprobe.yaml: line 22: http.listen: required: the address /metrics and /healthz are served on, e.g. 127.0.0.1:9108"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := minimal
+			if tt.section != "" {
+				data += "http: " + tt.section + "\n"
+			}
+			c, err := configs.Parse([]byte(data), "supportprobe.yaml")
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("Parse() error:\n got: %v\nwant: %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse() error:\n%v", err)
+			}
+			if (c.HTTP == nil) != (tt.want == nil) || c.HTTP != nil && *c.HTTP != *tt.want {
+				t.Errorf("HTTP = %+v, want %+v", c.HTTP, tt.want)
+			}
+		})
 	}
 }

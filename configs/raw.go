@@ -11,6 +11,7 @@ type rawConfig struct {
 	Scripts  []rawScript `yaml:"scripts"`
 	Vendors  []rawVendor `yaml:"vendors"`
 	Summary  *rawSummary `yaml:"summary"`
+	HTTP     *rawHTTP    `yaml:"http"`
 }
 
 type rawMail struct {
@@ -99,4 +100,9 @@ type rawSummary struct {
 	Cron     string   `yaml:"cron"`
 	Timezone string   `yaml:"timezone"`
 	To       []string `yaml:"to"`
+}
+
+type rawHTTP struct {
+	Listen      string `yaml:"listen"`
+	AllowRemote bool   `yaml:"allow_remote"`
 }

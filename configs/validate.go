@@ -3,11 +3,13 @@ package configs
 import (
 	"cmp"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/netip"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +41,9 @@ func validate(raw rawConfig, root *yaml.Node, p *problems, dir string) *Config {
 	c.Vendors = v.vendors(r.key("vendors"), raw.Vendors, known)
 	if raw.Summary != nil {
 		c.Summary = v.summary(r.key("summary"), raw.Summary)
+	}
+	if raw.HTTP != nil {
+		c.HTTP = v.http(r.key("http"), raw.HTTP)
 	}
 	c.lines = v.lines
 	return c
@@ -690,4 +695,31 @@ func (v *validator) summary(a at, r *rawSummary) *Summary {
 		s.To = append(s.To, strings.TrimSpace(to))
 	}
 	return s
+}
+
+func (v *validator) http(a at, r *rawHTTP) *HTTP {
+	la := a.key("listen")
+	listen := strings.TrimSpace(r.Listen)
+	if listen == "" {
+		v.p.addf(la, "required: the address /metrics and /healthz are served on, e.g. 127.0.0.1:9108")
+		return nil
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		v.p.addf(la, "%q is not host:port, e.g. 127.0.0.1:9108", r.Listen)
+		return nil
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.p.addf(la, "port %q is not a number from 0 to 65535", port)
+		return nil
+	}
+	if !r.AllowRemote && !isLoopback(host) {
+		what := fmt.Sprintf("%q", host)
+		if host == "" {
+			what = "every interface"
+		}
+		v.p.addf(la, "%s is not a loopback host, so anyone on the network could read the metrics; listen on localhost, 127.0.0.1 or ::1, or set http.allow_remote: true", what)
+		return nil
+	}
+	return &HTTP{Listen: listen}
 }

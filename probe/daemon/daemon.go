@@ -22,9 +22,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"supportprobe/configs"
+	"supportprobe/mailbox"
 	"supportprobe/probe"
 	"supportprobe/store"
 )
@@ -46,6 +48,8 @@ type Options struct {
 	// NoSchedules keeps the schedules from firing: the daemon only watches for replies
 	// and serves the CLI (sends by hand still work).
 	NoSchedules bool
+	// Version labels supportprobe_build_info; default the binary's module version.
+	Version string
 }
 
 // Daemon owns one state directory: its lock, its database and its control socket.
@@ -63,6 +67,14 @@ type Daemon struct {
 	sent    probe.SentFolder
 	key     []byte                  // signs our Message-IDs
 	rules   map[string][]probe.Rule // per-vendor classification overrides
+
+	// Monitoring (metrics.go): counters, the watcher Run started, and the /metrics listener.
+	metrics     *metrics
+	watcher     atomic.Pointer[mailbox.Watcher]
+	running     atomic.Bool
+	httpAddr    atomic.Value // string
+	monitor     *http.Server
+	monitorDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -94,7 +106,7 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 	if len(sock) > maxSocketPath {
 		return nil, fmt.Errorf("control socket path %s is %d bytes, over the system's limit of %d: choose a shorter state_dir", sock, len(sock), maxSocketPath)
 	}
-	d := &Daemon{cfg: cfg, opts: opts, log: opts.Logger}
+	d := &Daemon{cfg: cfg, opts: opts, log: opts.Logger, metrics: newMetrics(cfg.Vendors)}
 	var err error
 	if d.lock, err = acquireLock(cfg.StateDir); err != nil {
 		return nil, err
@@ -139,8 +151,9 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 func (d *Daemon) DB() *store.DB { return d.db }
 
 // Run settles probes a crash left mid-send, then fires the vendors' schedules and
-// serves the control socket until ctx ends, then shuts down within
-// Options.ShutdownTimeout. It returns nil after a clean shutdown.
+// serves the control socket, and /metrics and /healthz when the configuration has an
+// http section, until ctx ends, then shuts down within Options.ShutdownTimeout. It
+// returns nil after a clean shutdown.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.started = d.opts.Now()
 	if err := d.resolvePending(ctx); err != nil {
@@ -150,6 +163,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := d.startMonitor(); err != nil {
+		return err
+	}
+	d.running.Store(true)
+	defer func() {
+		d.running.Store(false)
+		sctx, cancel := context.WithTimeout(context.Background(), d.opts.ShutdownTimeout)
+		defer cancel()
+		d.stopMonitor(sctx)
+	}()
 	d.log.Info("daemon started", "state_dir", d.cfg.StateDir, "pid", os.Getpid(), "vendors", len(d.cfg.Vendors))
 
 	runCtx, stopRunner := context.WithCancel(ctx)
@@ -162,6 +185,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		d.watcher.Store(w)
 		go func() {
 			defer close(watchDone)
 			// The watcher reconnects on every error by itself; it returns when ctx ends.
@@ -185,6 +209,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		d.log.Info("daemon stopping", "reason", context.Cause(ctx))
 	}
+	d.running.Store(false)
 	stopRunner()
 	sctx, cancel := context.WithTimeout(context.Background(), d.opts.ShutdownTimeout)
 	defer cancel()

@@ -134,6 +134,7 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	if err != nil {
 		return err
 	}
+	d.countReply(vendor, r)
 	if conflicts, err := d.db.AddThreadIDs(match.ProbeID, match.ThreadIDs...); err != nil {
 		return err
 	} else if len(conflicts) > 0 {

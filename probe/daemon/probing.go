@@ -120,6 +120,7 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	}); err != nil {
 		return p, err
 	}
+	d.metrics.sent.add(1, v.Name)
 	log.Info("inquiry sent", "message_id", p.MessageID, "attempts", res.Attempts, "late_by", req.LateBy)
 	if d.sent != nil {
 		// The inquiry is out: finish its record even if shutdown has begun, within a bound.
@@ -143,6 +144,7 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 
 // fail records p as failed with cause and returns cause, wrapped with the probe.
 func (d *Daemon) fail(p probe.Probe, cause error) (probe.Probe, error) {
+	d.metrics.failed.add(1, p.Vendor)
 	p2, err := d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
 		p.State, p.FailReason = probe.StateFailed, cause.Error()
 		return nil

@@ -1,0 +1,399 @@
+package daemon
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"supportprobe/mailbox"
+	"supportprobe/probe"
+)
+
+// The monitoring listener (configs.HTTP) serves two endpoints:
+//
+//   - /metrics: the daemon's counters, histograms and gauges in the Prometheus text
+//     exposition format 0.0.4, written by hand (the format is a few lines of text and a
+//     client library would be the largest dependency of the program). Families are sorted
+//     by name and series by label values, so two scrapes of the same state are identical.
+//   - /healthz: 200 "ok" while the daemon runs and, when IMAP is configured, the inbox
+//     watcher is connected or has synced within healthSyncWindow; otherwise 503 with the
+//     reason.
+
+// FirstResponseBuckets are the upper bounds, in seconds, of the
+// supportprobe_first_response_seconds histogram: 1 min to 1 week.
+var FirstResponseBuckets = []float64{60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800}
+
+// healthSyncWindow is how long /healthz stays healthy after the watcher's last complete
+// sync while it is disconnected (reconnecting with backoff).
+const healthSyncWindow = 10 * time.Minute
+
+// metricsContentType is the text exposition format's media type.
+const metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+// family is one metric family: a counter or a histogram with fixed label names, whose
+// series are created on first use. Safe for concurrent use.
+type family struct {
+	name, help, typ string
+	labels          []string
+	buckets         []float64 // histograms only, ascending, without +Inf
+
+	mu     sync.Mutex
+	series map[string]*series // by label values joined with "\xff"
+}
+
+type series struct {
+	values []string
+	value  float64  // counter or gauge
+	counts []uint64 // histogram: observations per bucket, not cumulative; last is +Inf
+	sum    float64
+	count  uint64
+}
+
+func newFamily(name, typ, help string, labels ...string) *family {
+	return &family{name: name, typ: typ, help: help, labels: labels, series: map[string]*series{}}
+}
+
+// get returns the series for values, creating it. f.mu must be held.
+func (f *family) get(values []string) *series {
+	if len(values) != len(f.labels) {
+		panic(fmt.Sprintf("metric %s: %d label values for labels %v", f.name, len(values), f.labels))
+	}
+	key := strings.Join(values, "\xff")
+	s := f.series[key]
+	if s == nil {
+		s = &series{values: slices.Clone(values)}
+		if f.typ == "histogram" {
+			s.counts = make([]uint64, len(f.buckets)+1)
+		}
+		f.series[key] = s
+	}
+	return s
+}
+
+// add adds v to the counter or gauge with the given label values; add(0, …) makes the
+// series visible before its first event, so rate() sees it start at zero.
+func (f *family) add(v float64, values ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.get(values).value += v
+}
+
+// observe records v in the histogram with the given label values.
+func (f *family) observe(v float64, values ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.get(values)
+	i, _ := slices.BinarySearch(f.buckets, v) // first bucket whose bound is >= v
+	s.counts[i]++
+	s.sum += v
+	s.count++
+}
+
+// write writes the family: HELP, TYPE, then its series. Label pairs are written sorted
+// by name (le last), and series sorted by their label values in that order.
+func (f *family) write(w *bufio.Writer) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", f.name, escapeHelp(f.help), f.name, f.typ)
+	order := make([]int, len(f.labels)) // label indexes in name order
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(f.labels[a], f.labels[b]) })
+	names := make([]string, len(order))
+	for i, j := range order {
+		names[i] = f.labels[j]
+	}
+	sorted := func(s *series) []string {
+		values := make([]string, len(order))
+		for i, j := range order {
+			values[i] = s.values[j]
+		}
+		return values
+	}
+	all := make([]*series, 0, len(f.series))
+	for _, s := range f.series {
+		all = append(all, s)
+	}
+	slices.SortFunc(all, func(a, b *series) int { return slices.Compare(sorted(a), sorted(b)) })
+	for _, s := range all {
+		values := sorted(s)
+		if f.typ != "histogram" {
+			fmt.Fprintf(w, "%s%s %s\n", f.name, labelSet(names, values), formatFloat(s.value))
+			continue
+		}
+		leNames, leValues := append(slices.Clip(names), "le"), append(slices.Clip(values), "")
+		var cum uint64
+		for i, c := range s.counts {
+			cum += c
+			leValues[len(leValues)-1] = "+Inf"
+			if i < len(f.buckets) {
+				leValues[len(leValues)-1] = formatFloat(f.buckets[i])
+			}
+			fmt.Fprintf(w, "%s_bucket%s %d\n", f.name, labelSet(leNames, leValues), cum)
+		}
+		fmt.Fprintf(w, "%s_sum%s %s\n", f.name, labelSet(names, values), formatFloat(s.sum))
+		fmt.Fprintf(w, "%s_count%s %d\n", f.name, labelSet(names, values), s.count)
+	}
+}
+
+func labelSet(names, values []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(n)
+		b.WriteString(`="`)
+		b.WriteString(labelEscaper.Replace(values[i]))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+var (
+	labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+)
+
+func escapeHelp(s string) string { return helpEscaper.Replace(s) }
+
+func formatFloat(v float64) string {
+	switch {
+	case math.IsInf(v, +1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	case math.IsNaN(v):
+		return "NaN"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// metrics are the daemon's counters and histograms; gauges are read at scrape time.
+type metrics struct {
+	sent, failed, replies *family
+	firstResponse         *family
+}
+
+func newMetrics(vendors []probe.Vendor) *metrics {
+	m := &metrics{
+		sent: newFamily("supportprobe_inquiries_sent_total", "counter",
+			"Inquiries the SMTP server accepted, by vendor.", "vendor"),
+		failed: newFamily("supportprobe_inquiries_failed_total", "counter",
+			"Inquiries recorded as failed (not composed, or refused by the SMTP server), by vendor.", "vendor"),
+		replies: newFamily("supportprobe_replies_total", "counter",
+			"Replies matched to a probe and recorded, by vendor and classified kind.", "vendor", "kind"),
+		firstResponse: newFamily("supportprobe_first_response_seconds", "histogram",
+			"Calendar time from sending a probe to its first human reply, observed when that reply is recorded.", "vendor", "priority"),
+	}
+	m.firstResponse.buckets = FirstResponseBuckets
+	for _, v := range vendors {
+		m.sent.add(0, v.Name)
+		m.failed.add(0, v.Name)
+		for _, k := range probe.Kinds {
+			m.replies.add(0, v.Name, string(k))
+		}
+	}
+	return m
+}
+
+// countReply counts reply r of vendor, just recorded, and when it is the probe's first
+// human reply observes the probe's response latency. A probe that cannot be read or
+// measured is logged and not observed: metrics never fail the recording of mail.
+func (d *Daemon) countReply(vendor string, r probe.Reply) {
+	d.metrics.replies.add(1, vendor, string(r.EffectiveKind()))
+	if r.EffectiveKind() != probe.KindHuman {
+		return
+	}
+	p, err := d.db.Probe(r.ProbeID)
+	if err != nil {
+		d.log.Warn("first-response metric: read probe", "probe", r.ProbeID, "err", err)
+		return
+	}
+	humans := 0
+	for _, pr := range p.Replies {
+		if pr.EffectiveKind() == probe.KindHuman {
+			humans++
+		}
+	}
+	if humans != 1 {
+		return // an earlier human reply was observed already
+	}
+	m, err := probe.Measure(p, d.opts.Now())
+	if err != nil {
+		d.log.Warn("first-response metric: measure probe", "probe", p.ID, "err", err)
+		return
+	}
+	if m.FirstResponse == nil || m.FirstResponse.ID != r.ID || m.ResponseLatency == nil {
+		return
+	}
+	d.metrics.firstResponse.observe(m.ResponseLatency.Seconds(), p.Vendor, string(p.Priority))
+}
+
+// writeMetrics writes every family, the scrape-time gauges included, sorted by name.
+func (d *Daemon) writeMetrics(out io.Writer) error {
+	up := newFamily("supportprobe_up", "gauge", "1 while the daemon runs.")
+	up.add(1)
+	info := newFamily("supportprobe_build_info", "gauge", "Always 1; the version label names the running build.", "version")
+	info.add(1, d.version())
+	fams := []*family{d.metrics.sent, d.metrics.failed, d.metrics.replies, d.metrics.firstResponse, up, info}
+	if d.cfg.Mail.IMAP.Host != "" {
+		st := d.watchState()
+		connected := newFamily("supportprobe_imap_connected", "gauge", "1 while the inbox watcher is logged in to the IMAP server, else 0.")
+		connected.add(0)
+		if st.Connected {
+			connected.add(1)
+		}
+		lastSync := newFamily("supportprobe_last_sync_timestamp_seconds", "gauge",
+			"Unix time the inbox watcher last read every folder; 0 before the first sync.")
+		lastSync.add(0)
+		if !st.LastSync.IsZero() {
+			lastSync.add(float64(st.LastSync.UnixMilli()) / 1000)
+		}
+		fams = append(fams, connected, lastSync)
+	}
+	slices.SortFunc(fams, func(a, b *family) int { return cmp.Compare(a.name, b.name) })
+	w := bufio.NewWriter(out)
+	for _, f := range fams {
+		f.write(w)
+	}
+	return w.Flush()
+}
+
+// version is Options.Version, else the module version the binary was built from.
+func (d *Daemon) version() string {
+	if d.opts.Version != "" {
+		return d.opts.Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "unknown"
+}
+
+// health reports whether the daemon is healthy and, when not, why.
+func (d *Daemon) health() (ok bool, reason string) {
+	if !d.running.Load() {
+		return false, "daemon is not running"
+	}
+	if d.cfg.Mail.IMAP.Host == "" {
+		return true, ""
+	}
+	return watcherHealth(d.watchState(), d.watcher.Load() != nil, d.opts.Now())
+}
+
+// watcherHealth judges the inbox watcher from its state: healthy while connected, or
+// within healthSyncWindow of its last complete sync.
+func watcherHealth(st mailbox.WatchState, started bool, now time.Time) (bool, string) {
+	switch {
+	case !started:
+		return false, "inbox watcher not started"
+	case st.Connected:
+		return true, ""
+	case !st.LastSync.IsZero() && now.Sub(st.LastSync) <= healthSyncWindow:
+		return true, ""
+	}
+	why := "inbox watcher not connected"
+	if st.LastSync.IsZero() {
+		why += " and never synced"
+	} else {
+		why += fmt.Sprintf(" and last synced %s ago", now.Sub(st.LastSync).Round(time.Second))
+	}
+	if st.LastError != nil {
+		why += ": " + st.LastError.Error()
+	}
+	return false, why
+}
+
+// watchState is the running watcher's state; zero before Run starts it.
+func (d *Daemon) watchState() mailbox.WatchState {
+	if w := d.watcher.Load(); w != nil {
+		return w.State()
+	}
+	return mailbox.WatchState{}
+}
+
+// monitorHandler serves /metrics and /healthz.
+func (d *Daemon) monitorHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", metricsContentType)
+		if err := d.writeMetrics(w); err != nil {
+			d.log.Debug("write metrics", "err", err)
+		}
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if ok, why := d.health(); !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, why)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
+}
+
+// startMonitor listens on cfg.HTTP.Listen and serves the monitoring endpoints until
+// stopMonitor. It does nothing when the configuration has no http section.
+func (d *Daemon) startMonitor() error {
+	if d.cfg.HTTP == nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", d.cfg.HTTP.Listen, err)
+	}
+	d.httpAddr.Store(ln.Addr().String())
+	d.monitor = &http.Server{Handler: d.monitorHandler(), ReadHeaderTimeout: 5 * time.Second}
+	d.monitorDone = make(chan struct{})
+	go func() {
+		defer close(d.monitorDone)
+		if err := d.monitor.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("metrics listener stopped", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	d.log.Info("serving /metrics and /healthz", "addr", ln.Addr().String())
+	return nil
+}
+
+// stopMonitor shuts the monitoring server down, waiting for scrapes in progress until ctx
+// ends.
+func (d *Daemon) stopMonitor(ctx context.Context) {
+	if d.monitor == nil {
+		return
+	}
+	if err := d.monitor.Shutdown(ctx); err != nil {
+		d.log.Warn("metrics listener did not drain in time", "err", err)
+		d.monitor.Close()
+	}
+	<-d.monitorDone
+	d.httpAddr.Store("")
+}
+
+// HTTPAddr returns the address the /metrics and /healthz listener is bound to, with the
+// port chosen when the configuration asked for port 0; "" when the configuration has no
+// http section, before Run has bound it, and after Run has returned.
+func (d *Daemon) HTTPAddr() string {
+	s, _ := d.httpAddr.Load().(string)
+	return s
+}
