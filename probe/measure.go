@@ -127,7 +127,10 @@ func Measure(p Probe, now time.Time) (Measurement, error) {
 // local returns r's arrival on our clock.
 func (p Probe) local(r Reply) time.Time { return r.ReceivedAt.Add(-p.ClockSkew) }
 
-func (p Probe) latency(r Reply) time.Duration { return p.local(r).Sub(p.SentAt) }
+// latency is r's arrival minus sent_at on our time base. INTERNALDATE has whole
+// seconds and the skew is known to ±0.5 s, so a reply within a second can come out
+// slightly negative; it is reported as 0, never as an answer before the question.
+func (p Probe) latency(r Reply) time.Duration { return max(p.local(r).Sub(p.SentAt), 0) }
 
 // IsLate reports whether r arrived after the probe's deadline.
 func (p Probe) IsLate(r Reply) bool {
