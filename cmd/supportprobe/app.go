@@ -74,7 +74,9 @@ type env struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "the whole loop against simulated vendors, then a report", demoCmd},
 		{"run", "start the daemon: probe on schedule, watch for replies", runCmd},
+		{"init", "write a commented example configuration to start from", initCmd},
 		{"check", "validate the configuration and show upcoming probes", checkCmd},
 		{"send", "send one inquiry to a vendor now", sendCmd},
 		{"history", "list probes with their status and latencies", historyCmd},

@@ -12,17 +12,24 @@ import (
 	"supportprobe/schedule"
 )
 
-const checkSynopsis = `check [--config FILE] [--next N]
+const checkSynopsis = `check [--config FILE] [--next N] [--connect]
 
 Validates the configuration and prints each vendor, its schedules and their next fire
 times in UTC and in the schedule's own zone. Passwords that are not set up yet are
 warnings here (and errors for run). Exits 3 when the file is invalid, naming every
-problem with its line or path.`
+problem with its line or path.
 
-const checkExample = `  supportprobe check --config configs/supportprobe.example.yaml`
+With --connect it then talks to both mail servers, one step at a time (DNS, TCP, TLS,
+login; for IMAP the folders and IDLE; for SMTP EHLO, AUTH and NOOP), and prints each
+step's verdict and timing. Nothing is sent or changed. A failed step is named with what
+to try, and check exits 1.`
+
+const checkExample = `  supportprobe check --config configs/supportprobe.example.yaml
+  supportprobe check --config /etc/supportprobe/supportprobe.yaml --connect`
 
 type checkOpts struct {
-	next int
+	next    int
+	connect bool
 }
 
 func checkCmd(ctx context.Context, e *env, args []string) error {
@@ -30,6 +37,7 @@ func checkCmd(ctx context.Context, e *env, args []string) error {
 	load := configFlag(fs, e)
 	var o checkOpts
 	fs.IntVar(&o.next, "next", 3, "how many upcoming fire times to list per schedule")
+	fs.BoolVar(&o.connect, "connect", false, "also connect and log in to the IMAP and SMTP servers, step by step")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +51,10 @@ func checkCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return runCheck(cfg, o, e)
+	if err := runCheck(cfg, o, e); err != nil || !o.connect {
+		return err
+	}
+	return runConnect(ctx, cfg, e)
 }
 
 func runCheck(cfg *configs.Config, o checkOpts, e *env) error {

@@ -21,16 +21,18 @@ import (
 // Record is one probe as `history --format json` prints it. Times are RFC 3339 in UTC;
 // absent values are null. Latencies are seconds, to the millisecond.
 type Record struct {
-	ID                     string         `json:"id"`
-	Vendor                 string         `json:"vendor"`
-	Script                 string         `json:"script"`
-	Priority               probe.Priority `json:"priority"`
-	Language               string         `json:"language"`
-	To                     []string       `json:"to"`
-	Subject                string         `json:"subject"`
-	Token                  string         `json:"token"`
-	ScheduledAt            *time.Time     `json:"scheduled_at"`
-	SentAt                 *time.Time     `json:"sent_at"`
+	ID          string         `json:"id"`
+	Vendor      string         `json:"vendor"`
+	Script      string         `json:"script"`
+	Priority    probe.Priority `json:"priority"`
+	Language    string         `json:"language"`
+	To          []string       `json:"to"`
+	Subject     string         `json:"subject"`
+	Token       string         `json:"token"`
+	ScheduledAt *time.Time     `json:"scheduled_at"`
+	SentAt      *time.Time     `json:"sent_at"`
+	// LateBySeconds is how late a fire missed while the daemon was down went out.
+	LateBySeconds          *float64       `json:"late_by_seconds"`
 	MessageID              *string        `json:"message_id"`
 	Status                 probe.Status   `json:"status"`
 	FailReason             *string        `json:"fail_reason"`
@@ -103,6 +105,9 @@ func NewRecord(p probe.Probe, now time.Time) (Record, error) {
 	}
 	if p.MessageID != "" {
 		r.MessageID = ptr(p.MessageID)
+	}
+	if p.LateBy > 0 {
+		r.LateBySeconds = seconds(ptr(p.LateBy))
 	}
 	if p.FailReason != "" {
 		r.FailReason = ptr(p.FailReason)

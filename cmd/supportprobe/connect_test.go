@@ -1,0 +1,198 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"supportprobe/mailbox/mailworld"
+	"supportprobe/mailbox/mailworld/mailworldtest"
+)
+
+// connectConfig writes a configuration whose servers are imapAddr and smtpAddr with
+// the given IMAP security and folders list, logging in as lin with the password in the
+// environment variable SP_CONNECT_PASSWORD, and returns its path.
+func connectConfig(t *testing.T, imapAddr, smtpAddr, security, folders string) string {
+	t.Helper()
+	ih, ip, err := net.SplitHostPort(imapAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, sp, err := net.SplitHostPort(smtpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`state_dir: %s
+mail:
+  from: "Lin Wei <lin.wei@example.com>"
+  smtp: {host: %s, port: %s, security: none, username: lin.wei@example.com, password_env: SP_CONNECT_PASSWORD, timeout: 5s}
+  imap: {host: %s, port: %s, security: %s, username: lin.wei@example.com, password_env: SP_CONNECT_PASSWORD, folders: %s, timeout: 5s}
+scripts:
+  - {id: outage-en, language: en, priority: P1, subject: "Streams failing", body: "Hello {{.Vendor}}"}
+vendors:
+  - name: acme-cloud
+    to: [support@acme.example]
+    domains: [acme.example]
+    timezone: America/Los_Angeles
+    sla: {P1: {first_response: 1h, clock: calendar}}
+    schedules:
+      - {cron: "0 3 * * *", scripts: [outage-en]}
+`, filepath.Join(dir, "state"), sh, sp, ih, ip, security, folders)
+	path := filepath.Join(dir, "supportprobe.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var lin = mailworld.User{Address: "lin.wei@example.com", Password: "correct horse"}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func wantLines(t *testing.T, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+func TestCheckConnect(t *testing.T) {
+	mailworldtest.Each(t, []mailworld.User{lin}, func(t *testing.T, w mailworld.World) {
+		t.Run("ok", func(t *testing.T) {
+			t.Setenv("SP_CONNECT_PASSWORD", lin.Password)
+			path := connectConfig(t, w.IMAPAddr(), w.SMTPAddr(), "none", "[INBOX, Junk]")
+			code, stdout, stderr := invoke(t, now, "check", "--config", path, "--connect")
+			t.Logf("stdout:\n%s", stdout)
+			if code != exitOK {
+				t.Fatalf("check --connect exited %d\nstderr: %s", code, stderr)
+			}
+			wantLines(t, stdout,
+				"IMAP "+w.IMAPAddr()+" (none)",
+				"  ok    DNS      127.0.0.1 is an IP address",
+				"  ok    TCP      connected to "+w.IMAPAddr(),
+				"  ok    TLS      none: not encrypted",
+				"  ok    login    lin.wei@example.com",
+				"  ok    folders  INBOX, Junk, Sent (sent copies)",
+				"  ok    IDLE     offered",
+				"SMTP "+w.SMTPAddr()+" (none)",
+				"  ok    EHLO",
+				"  ok    AUTH     lin.wei@example.com (PLAIN)",
+				"  ok    NOOP",
+				"Both mail servers work",
+			)
+			if strings.Contains(stdout, "FAIL") {
+				t.Errorf("a step failed")
+			}
+		})
+
+		t.Run("wrong password", func(t *testing.T) {
+			t.Setenv("SP_CONNECT_PASSWORD", "wrong")
+			path := connectConfig(t, w.IMAPAddr(), w.SMTPAddr(), "none", "[INBOX]")
+			code, stdout, stderr := invoke(t, now, "check", "--config", path, "--connect")
+			t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			if code != exitFailure {
+				t.Errorf("exit %d, want %d", code, exitFailure)
+			}
+			wantLines(t, stdout, "  FAIL  login", "authentication failed", "app password", "  FAIL  AUTH")
+			wantLines(t, stderr, "connection check failed: IMAP login failed", "SMTP AUTH PLAIN as lin.wei@example.com failed")
+			if strings.Contains(stdout, "folders  ") {
+				t.Errorf("steps after the failed login ran")
+			}
+		})
+
+		t.Run("missing folder", func(t *testing.T) {
+			t.Setenv("SP_CONNECT_PASSWORD", lin.Password)
+			path := connectConfig(t, w.IMAPAddr(), w.SMTPAddr(), "none", "[INBOX, Nope]")
+			code, stdout, stderr := invoke(t, now, "check", "--config", path, "--connect")
+			t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			if code != exitFailure {
+				t.Errorf("exit %d, want %d", code, exitFailure)
+			}
+			wantLines(t, stdout, "  FAIL  folders  folder Nope (mail.imap.folders)", "the account has: ", "Junk",
+				"  ok    IDLE", "  ok    NOOP")
+			wantLines(t, stderr, "folder Nope")
+			if strings.Contains(stdout, "folder INBOX") {
+				t.Errorf("INBOX reported missing")
+			}
+		})
+	})
+}
+
+func TestCheckConnectClosedPort(t *testing.T) {
+	t.Setenv("SP_CONNECT_PASSWORD", "pw")
+	imapAddr, smtpAddr := closedAddr(t), closedAddr(t)
+	path := connectConfig(t, imapAddr, smtpAddr, "none", "[INBOX]")
+	code, stdout, stderr := invoke(t, now, "check", "--config", path, "--connect")
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	wantLines(t, stdout,
+		"  FAIL  TCP      TCP connect to "+imapAddr+" failed: connection refused",
+		"try: is the port right? security: tls uses 993, starttls 143",
+		"  FAIL  TCP      TCP connect to "+smtpAddr+" failed: connection refused",
+		"security: tls uses 465, starttls 587")
+	wantLines(t, stderr, "IMAP TCP connect to "+imapAddr+" failed: connection refused — is the port right?")
+	if strings.Contains(stdout, "login") {
+		t.Errorf("steps after the failed TCP connect ran")
+	}
+}
+
+// An implicit-TLS server with a certificate this machine does not trust: the TLS step
+// fails and says what to do.
+func TestCheckConnectUntrustedCertificate(t *testing.T) {
+	t.Setenv("SP_CONNECT_PASSWORD", "pw")
+	srv := httptest.NewTLSServer(nil)
+	defer srv.Close()
+	path := connectConfig(t, srv.Listener.Addr().String(), closedAddr(t), "tls", "[INBOX]")
+	code, stdout, stderr := invoke(t, now, "check", "--config", path, "--connect")
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	wantLines(t, stdout, "  ok    TCP", "  FAIL  TLS      TLS handshake with", "the certificate is signed by", "trust store")
+}
+
+// A plain-text server configured as implicit TLS: the TLS step says the port speaks
+// plain text.
+func TestCheckConnectPlainPortAsTLS(t *testing.T) {
+	w := mailworldtest.Memory(t, lin)
+	t.Setenv("SP_CONNECT_PASSWORD", lin.Password)
+	path := connectConfig(t, w.IMAPAddr(), w.SMTPAddr(), "tls", "[INBOX]")
+	code, stdout, stderr := invoke(t, now, "check", "--config", path, "--connect")
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	wantLines(t, stdout, "  FAIL  TLS", "did not answer with TLS", "starttls")
+}
+
+// A server without STARTTLS configured as starttls: the TLS step says so.
+func TestCheckConnectNoStartTLS(t *testing.T) {
+	w := mailworldtest.Memory(t, lin)
+	t.Setenv("SP_CONNECT_PASSWORD", lin.Password)
+	path := connectConfig(t, w.IMAPAddr(), w.SMTPAddr(), "starttls", "[INBOX]")
+	code, stdout, stderr := invoke(t, now, "check", "--config", path, "--connect")
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	wantLines(t, stdout, "  FAIL  TLS", "STARTTLS")
+}
