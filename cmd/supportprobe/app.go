@@ -170,7 +170,7 @@ func newFlags(e *env, name, synopsis, example string) *flag.FlagSet {
 // parseFlags parses args and turns a flag error into a usage error.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(io.Discard) // errors are reported once, by run
-	err := fs.Parse(args)
+	err := fs.Parse(flagsFirst(fs, args))
 	if errors.Is(err, flag.ErrHelp) {
 		fs.Usage()
 		return err
@@ -179,6 +179,41 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return usagef("%v (see `supportprobe %s --help`)", err, fs.Name())
 	}
 	return nil
+}
+
+// flagsFirst moves flags ahead of positional arguments, so `mark R42 human --note x`
+// works as people type it (the flag package stops at the first positional argument).
+// A "--" keeps everything after it positional.
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // Parse reports it
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	return append(append(flags, "--"), positional...)
 }
 
 // configFlag registers --config and returns a function that loads the chosen file.

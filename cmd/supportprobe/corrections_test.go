@@ -125,3 +125,15 @@ func TestReportCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestFlagsAfterArguments(t *testing.T) {
+	fs := newFlags(&env{stdout: &strings.Builder{}, stderr: &strings.Builder{}}, "mark", "", "")
+	note := fs.String("note", "", "")
+	dry := fs.Bool("dry-run", false, "")
+	if err := parseFlags(fs, []string{"R42", "human", "--note", "agent's answer", "--dry-run", "--", "--literal"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fs.Args(); len(got) != 3 || got[0] != "R42" || got[1] != "human" || got[2] != "--literal" || *note != "agent's answer" || !*dry {
+		t.Errorf("args %q, note %q, dry %v", got, *note, *dry)
+	}
+}
