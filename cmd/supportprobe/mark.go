@@ -49,6 +49,6 @@ func markCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s of probe %s is now %s (the classifier said %s: %s)\n", r.ID, r.ProbeID, kind, r.Kind, r.Reason)
+	fmt.Fprintf(e.stdout, "%s of probe %s is now %s (the classifier said %s)\n", r.ID, r.ProbeID, kind, r.Reason)
 	return nil
 }
