@@ -57,7 +57,7 @@ func DialIMAPWithOptions(ctx context.Context, s Server, opts *imapclient.Options
 	// take no context: a watchdog that closes the connection bounds each step instead.
 	var c *imapclient.Client
 	if s.security() == SecurityStartTLS {
-		stop := watchdog(ctx, s.timeout(), conn)
+		stop := Watchdog(ctx, s.timeout(), conn)
 		c, err = imapclient.NewStartTLS(conn, &o)
 		if err := stop(err); err != nil {
 			conn.Close()
@@ -66,12 +66,12 @@ func DialIMAPWithOptions(ctx context.Context, s Server, opts *imapclient.Options
 	} else {
 		c = imapclient.New(conn, &o)
 	}
-	stop := watchdog(ctx, s.timeout(), c)
+	stop := Watchdog(ctx, s.timeout(), c)
 	if err := stop(c.WaitGreeting()); err != nil {
 		c.Close()
 		return fail(&stepError{"greeting", err})
 	}
-	stop = watchdog(ctx, s.timeout(), c)
+	stop = Watchdog(ctx, s.timeout(), c)
 	if err := stop(c.Login(s.Username, s.Password).Wait()); err != nil {
 		c.Close()
 		var ie *imap.Error
@@ -83,10 +83,11 @@ func DialIMAPWithOptions(ctx context.Context, s Server, opts *imapclient.Options
 	return c, nil
 }
 
-// watchdog closes c when ctx ends or d passes, unless the returned stop is called first.
+// Watchdog closes c when ctx ends or d passes, unless the returned stop is called first;
+// it bounds a step of a client whose commands take no context (go-imap, net/smtp).
 // stop takes the step's error and returns it, or, if the watchdog fired, an error that
 // says why (ctx's error, or a timeout wrapping os.ErrDeadlineExceeded) and wraps both.
-func watchdog(ctx context.Context, d time.Duration, c io.Closer) (stop func(error) error) {
+func Watchdog(ctx context.Context, d time.Duration, c io.Closer) (stop func(error) error) {
 	wctx, cancel := context.WithTimeout(ctx, d)
 	after := context.AfterFunc(wctx, func() { c.Close() })
 	return func(err error) error {

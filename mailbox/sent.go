@@ -224,7 +224,7 @@ func (f *SentFolder) session(ctx context.Context, fn func(s *session) error) err
 // do runs one command under a watchdog: when ctx ends or the server's timeout passes, the
 // connection is closed and the error says which.
 func (s *session) do(f func() error) error {
-	stop := watchdog(s.ctx, s.timeout, s.c)
+	stop := Watchdog(s.ctx, s.timeout, s.c)
 	return stop(f())
 }
 

@@ -715,7 +715,7 @@ type watchConn struct {
 // do runs one command under a watchdog: when ctx ends or the server's timeout passes, the
 // connection is closed and the error says which.
 func (s *watchConn) do(f func() error) error {
-	stop := watchdog(s.ctx, s.timeout, s.c)
+	stop := Watchdog(s.ctx, s.timeout, s.c)
 	return stop(f())
 }
 

@@ -278,24 +278,6 @@ func tlsFailure(proto string, s configs.Server, step string, err error) error {
 	return failed(what, "supportprobe needs TLS 1.2 or later; "+portAdvice(proto))
 }
 
-// watchdog closes c when ctx ends or d passes, unless stop is called first; stop
-// returns err, or a timeout error if the watchdog fired.
-func watchdog(ctx context.Context, d time.Duration, c io.Closer) (stop func(error) error) {
-	wctx, cancel := context.WithTimeout(ctx, d)
-	after := context.AfterFunc(wctx, func() { c.Close() })
-	return func(err error) error {
-		fired := !after()
-		cancel()
-		if !fired {
-			return err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr
-		}
-		return fmt.Errorf("no reply within %v: %w", d, os.ErrDeadlineExceeded)
-	}
-}
-
 // --- IMAP ---
 
 // connectIMAP checks the IMAP server: DNS, TCP, TLS on a first connection; then login
@@ -319,12 +301,12 @@ func connectIMAP(ctx context.Context, w io.Writer, cfg configs.IMAP) error {
 		switch s.Security {
 		case configs.SecurityTLS:
 			tc := tls.Client(conn, cfg)
-			stop := watchdog(ctx, s.Timeout, conn)
+			stop := mailbox.Watchdog(ctx, s.Timeout, conn)
 			if err := stop(tc.Handshake()); err != nil {
 				return stepResult{}, tlsFailure("imap", s, "TLS handshake", err)
 			}
 		case configs.SecurityStartTLS:
-			stop := watchdog(ctx, s.Timeout, conn)
+			stop := mailbox.Watchdog(ctx, s.Timeout, conn)
 			c, err := imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: cfg})
 			if err = stop(err); err != nil {
 				var ie *imap.Error
@@ -367,7 +349,7 @@ func connectIMAP(ctx context.Context, w io.Writer, cfg configs.IMAP) error {
 	})
 	if c != nil {
 		defer func() {
-			stop := watchdog(ctx, s.Timeout, c)
+			stop := mailbox.Watchdog(ctx, s.Timeout, c)
 			_ = stop(c.Logout().Wait())
 			c.Close()
 		}()
@@ -388,7 +370,7 @@ func connectIMAP(ctx context.Context, w io.Writer, cfg configs.IMAP) error {
 func imapFolders(ctx context.Context, c *imapclient.Client, cfg configs.IMAP) (stepResult, error) {
 	timeout := cfg.Timeout
 	examine := func(name string) error {
-		stop := watchdog(ctx, timeout, c)
+		stop := mailbox.Watchdog(ctx, timeout, c)
 		_, err := c.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
 		return stop(err)
 	}
@@ -430,7 +412,7 @@ func imapFolders(ctx context.Context, c *imapclient.Client, cfg configs.IMAP) (s
 
 // listFolders returns the account's folder names (at most 30), or nil if LIST fails.
 func listFolders(ctx context.Context, c *imapclient.Client, timeout time.Duration) []string {
-	stop := watchdog(ctx, timeout, c)
+	stop := mailbox.Watchdog(ctx, timeout, c)
 	list, err := c.List("", "*", nil).Collect()
 	if stop(err) != nil {
 		return nil
