@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Telling automatic mail from a person's reply
@@ -104,6 +105,20 @@ const (
 	cjkWeight   = 3
 )
 
+// classifyTextLimit bounds the new text Classify reads; see Classify.
+const classifyTextLimit = 16 << 10
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // Classify decides what kind of mail m is, from its headers and content and the rules
 // (first match wins). It is a pure function of its arguments, so a stored mail
 // reclassifies to the same result.
@@ -118,8 +133,11 @@ func Classify(m Mail, rules []Rule) Classification {
 	}
 
 	// Wording is looked for in the subject and the sender's own text: not in a
-	// signature, nor in a copy of the request below it.
-	nt := analyzeNewText(m.NewText, m.Subject)
+	// signature, nor in a copy of the request below it. Only the first
+	// classifyTextLimit bytes are read: acknowledgements and answers say what they are
+	// at the top, and the phrase search would otherwise take seconds on a 250 KB mail,
+	// holding up every message behind it.
+	nt := analyzeNewText(truncateUTF8(m.NewText, classifyTextLimit), m.Subject)
 	subjectAndText := m.Subject + "\n" + nt.own
 	acks := slices.Concat(findPhrases(subjectAckPhrases, m.Subject), findPhrases(ackPhrases, subjectAndText))
 	strongAck := false
