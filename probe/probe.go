@@ -110,6 +110,9 @@ type Reply struct {
 	// MatchDetail says what evidence the rung found (the reference, the token, the key).
 	MatchDetail string    `json:"match_detail,omitempty"`
 	Override    *Override `json:"override,omitempty"`
+	// Language is DetectLanguage of the reply's new text (quotes removed), detected when
+	// the reply was recorded; "" when unknown.
+	Language string `json:"language,omitempty"`
 }
 
 // EffectiveKind is the kind that counts: the manual override when there is one.

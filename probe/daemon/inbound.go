@@ -127,7 +127,8 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	}
 	r, err := d.db.AddReply(probe.Reply{ProbeID: match.ProbeID, MessageID: m.MessageID, Folder: f.Folder, UID: f.UID,
 		ReceivedAt: f.InternalDate, HeaderDate: m.HeaderDate, DetectedAt: f.DetectedAt, From: from, Subject: m.Subject,
-		Kind: cls.Kind, Reason: cls.Reason, MatchedBy: match.Rung, MatchDetail: match.Detail}, f.Raw)
+		Kind: cls.Kind, Reason: cls.Reason, MatchedBy: match.Rung, MatchDetail: match.Detail,
+		Language: probe.DetectLanguage(m.NewText)}, f.Raw)
 	if errors.Is(err, store.ErrDuplicate) {
 		return nil
 	}

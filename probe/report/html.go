@@ -73,12 +73,9 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"groupLabel": func(by string) string {
 		return map[string]string{ByPriority: "By priority", ByHours: "Sent during", ByLanguage: "By language", ByScript: "By script", ByHour: "Hour sent (vendor's clock)"}[by]
 	},
-	"keyOrNone": func(k string) string {
-		if k == "" {
-			return "(none)"
-		}
-		return k
-	},
+	"keyOrNone":    keyOr,
+	"langFit":      langFit,
+	"mismatchText": mismatchText,
 }).Parse(htmlSource))
 
 // WriteHTML writes r as one self-contained HTML page for a browser or an HTML mail:
@@ -106,6 +103,8 @@ type htmlVendor struct {
 	SLARows  []htmlSLA
 	Chart    htmlChart
 	Heat     htmlHeat
+	// LangGroups are the ByLanguage groups with a human reply.
+	LangGroups []Group
 }
 
 type htmlSLA struct {
@@ -205,6 +204,7 @@ func newHTMLPage(r Report) htmlPage {
 		}
 		hv.Chart = chart(v.Latencies)
 		hv.Heat = heat(v)
+		hv.LangGroups = v.languageGroups()
 		pg.Vendors = append(pg.Vendors, hv)
 	}
 	return pg

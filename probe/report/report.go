@@ -13,7 +13,8 @@
 // open probes already past their target, each with the first human reply (if any).
 // Then, per vendor: counts, latency estimates that honour censoring (Kaplan–Meier, see
 // probe.Compute), SLA attainment with a 95% Wilson interval, the change against the
-// previous period, and breakdowns by priority, business hours, language and script.
+// previous period, whether people answered in the language asked (listing the replies
+// in another), and breakdowns by priority, business hours, language and script.
 //
 // Strings in a report are partly vendor-controlled (reply From and Subject, and by way
 // of the configuration vendor names and script IDs). The text writer replaces control
@@ -185,6 +186,29 @@ type Group struct {
 	P90Response    *Estimate `json:"p90_response"`
 	SLAMet         int       `json:"sla_met"`
 	SLADecided     int       `json:"sla_decided"`
+	// ReplyLanguage is whether the group's first human replies came in the language
+	// asked.
+	ReplyLanguage LanguageFit `json:"reply_language"`
+}
+
+// LanguageFit counts probes a person answered by the language of the first human reply
+// (probe.DetectLanguage of its new text): Known have a reply language that could be
+// detected and an inquiry language, Matched of them were answered in the language asked
+// (probe.LanguageMatches), and Unknown are the rest, counted in neither.
+type LanguageFit struct {
+	Matched int `json:"matched"`
+	Known   int `json:"known"`
+	Unknown int `json:"unknown"`
+}
+
+// LanguageMismatch is a probe whose first human reply came in another language than
+// the one asked.
+type LanguageMismatch struct {
+	ProbeID string `json:"probe_id"`
+	Script  string `json:"script"`
+	ReplyID string `json:"reply_id"`
+	Asked   string `json:"asked"` // the script's language tag
+	Got     string `json:"got"`   // the reply's detected language
 }
 
 // The dimensions of a vendor's Breakdowns, in the order they are listed.
@@ -257,6 +281,12 @@ type Vendor struct {
 	Latencies []Bar `json:"latencies"`
 	// Heatmap lists the hours of the week in which probes were sent, Monday 00h first.
 	Heatmap []Cell `json:"heatmap"`
+	// ReplyLanguage is whether the first human replies came in the language asked; the
+	// ByLanguage breakdown has the same per language asked.
+	ReplyLanguage LanguageFit `json:"reply_language"`
+	// LanguageMismatches lists the probes answered in another language, by the time
+	// sent, then probe ID.
+	LanguageMismatches []LanguageMismatch `json:"language_mismatches"`
 }
 
 // Reply identifies a reply in a report: the vendor-controlled From and Subject, and
@@ -429,7 +459,8 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 }
 
 func buildVendor(name string, cur, prev []probe.Probe, compare bool, now time.Time) (Vendor, error) {
-	v := Vendor{Name: name, Zones: []string{}, SLA: []Attainment{}, Breakdowns: []Breakdown{}, Latencies: []Bar{}, Heatmap: []Cell{}}
+	v := Vendor{Name: name, Zones: []string{}, SLA: []Attainment{}, Breakdowns: []Breakdown{}, Latencies: []Bar{}, Heatmap: []Cell{},
+		LanguageMismatches: []LanguageMismatch{}}
 	ms, err := measureAll(cur, now)
 	if err != nil {
 		return Vendor{}, err
@@ -442,6 +473,11 @@ func buildVendor(name string, cur, prev []probe.Probe, compare bool, now time.Ti
 	v.AnsweredRate = answeredRate(f)
 	v.Ack, v.Response, v.BusinessResponse = distribution(f.Ack), distribution(f.Response), distribution(f.BusinessResponse)
 	v.SLA = attainments(f, ms)
+	for _, x := range ms {
+		if mm := v.ReplyLanguage.add(x); mm != nil {
+			v.LanguageMismatches = append(v.LanguageMismatches, *mm)
+		}
+	}
 
 	// The hours shown are those of the latest probe, of this period or else the last.
 	latest := ms
@@ -476,7 +512,7 @@ func buildVendor(name string, cur, prev []probe.Probe, compare bool, now time.Ti
 		{ByHour, probe.ByHourOfDay},
 	}
 	for _, d := range dims {
-		b, err := breakdown(d.name, cur, now, d.by)
+		b, err := breakdown(d.name, cur, ms, now, d.by)
 		if err != nil {
 			return Vendor{}, err
 		}
@@ -610,10 +646,18 @@ func change(prev, cur probe.Figures) *Change {
 	return c
 }
 
-func breakdown(name string, ps []probe.Probe, now time.Time, by func(probe.Probe, probe.Measurement) string) (Breakdown, error) {
+func breakdown(name string, ps []probe.Probe, ms []measured, now time.Time, by func(probe.Probe, probe.Measurement) string) (Breakdown, error) {
 	groups, err := probe.Breakdown(ps, now, by)
 	if err != nil {
 		return Breakdown{}, err
+	}
+	fits := map[string]*LanguageFit{}
+	for _, x := range ms {
+		k := by(x.p, x.m)
+		if fits[k] == nil {
+			fits[k] = &LanguageFit{}
+		}
+		fits[k].add(x)
 	}
 	order := func(a, b string) int {
 		// The empty key (a probe the dimension cannot place) goes last.
@@ -636,6 +680,9 @@ func breakdown(name string, ps []probe.Probe, now time.Time, by func(probe.Probe
 	for _, k := range slices.SortedFunc(maps.Keys(groups), order) {
 		f := groups[k]
 		g := Group{Key: k, Counts: counts(f), AnsweredRate: answeredRate(f)}
+		if fit := fits[k]; fit != nil {
+			g.ReplyLanguage = *fit
+		}
 		if f.Response.N > 0 {
 			g.MedianResponse, g.P90Response = estimate(f.Response.Median), estimate(f.Response.P90)
 		}
@@ -646,6 +693,25 @@ func breakdown(name string, ps []probe.Probe, now time.Time, by func(probe.Probe
 		b.Groups = append(b.Groups, g)
 	}
 	return b, nil
+}
+
+// add counts x's first human reply, if any, and returns the mismatch when it came in
+// another language than the one asked.
+func (l *LanguageFit) add(x measured) *LanguageMismatch {
+	rp := x.m.FirstResponse
+	switch {
+	case rp == nil:
+		return nil
+	case rp.Language == "" || x.p.Language == "":
+		l.Unknown++
+		return nil
+	}
+	l.Known++
+	if probe.LanguageMatches(x.p.Language, rp.Language) {
+		l.Matched++
+		return nil
+	}
+	return &LanguageMismatch{ProbeID: x.p.ID, Script: x.p.Script, ReplyID: rp.ID, Asked: x.p.Language, Got: rp.Language}
 }
 
 // window returns the end of x's observation window as probe.Compute takes it: the

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/text/width"
 
 	"supportprobe/probe"
+	"supportprobe/probe/view"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -121,6 +122,12 @@ func rep(kind probe.Kind, at time.Time, from, subject string) probe.Reply {
 		From: from, Subject: subject, MatchedBy: probe.RungMessageID}
 }
 
+// in sets the detected language of a reply's new text.
+func in(lang string, r probe.Reply) probe.Reply {
+	r.Language = lang
+	return r
+}
+
 func seed(t *testing.T) (cur, prev []probe.Probe, opts Options) {
 	t.Helper()
 	la, sh := mustLoc(t, "America/Los_Angeles"), mustLoc(t, "Asia/Shanghai")
@@ -131,21 +138,22 @@ func seed(t *testing.T) (cur, prev []probe.Probe, opts Options) {
 
 	p101 := sent("P101", "acme", "billing-question", "en", probe.P2, L("2026-11-23 10:00"),
 		rep(probe.KindAutoAck, L("2026-11-23 10:03"), acmeAck, "[ACME-4402] We received your request"),
-		rep(probe.KindHuman, L("2026-11-23 12:15"), "Dana Whitfield <dana@acme.example>", "Re: [ACME-4402] Question about our invoice"))
+		in("en", rep(probe.KindHuman, L("2026-11-23 12:15"), "Dana Whitfield <dana@acme.example>", "Re: [ACME-4402] Question about our invoice")))
 	p101.ClockSkew, p101.SkewMeasured = 2*time.Second, true
 	cur = []probe.Probe{
 		p101,
 		// Sunday night, P1: a person answered after 6h20m, past the 4h target.
 		sent("P104", "acme", "night-outage", "en", probe.P1, L("2026-11-22 21:30"),
 			rep(probe.KindAutoAck, L("2026-11-22 21:32"), acmeAck, "[ACME-4399] We received your request"),
-			rep(probe.KindHuman, L("2026-11-23 03:50"), `"Tom Becker" <tom@acme.example>`, "Re: [ACME-4399] Production database unreachable")),
+			in("en", rep(probe.KindHuman, L("2026-11-23 03:50"), `"Tom Becker" <tom@acme.example>`, "Re: [ACME-4399] Production database unreachable"))),
 		// Acknowledged only; the deadline passed.
 		sent("P102", "acme", "night-outage", "en", probe.P1, L("2026-11-24 03:10"),
 			rep(probe.KindAutoAck, L("2026-11-24 03:12"), acmeAck, "[ACME-4410] We received your request")),
 		// A person answered 74h later, after the 72h deadline: unanswered, late.
 		sent("P109", "acme", "billing-question", "en", probe.P2, L("2026-11-23 16:00"),
-			rep(probe.KindHuman, L("2026-11-26 18:00"), "Maria Gonzalez <maria@help.acme.example>", "RE: Invoice question")),
-		// 45h in calendar time but 6h of business time (Thanksgiving is off): met.
+			in("en", rep(probe.KindHuman, L("2026-11-26 18:00"), "Maria Gonzalez <maria@help.acme.example>", "RE: Invoice question"))),
+		// 45h in calendar time but 6h of business time (Thanksgiving is off): met. The
+		// reply's language could not be told (too short).
 		sent("P103", "acme", "contract-terms", "en", probe.P2, L("2026-11-25 14:00"),
 			rep(probe.KindHuman, L("2026-11-27 11:00"), "Dana Whitfield <dana@acme.example>", "Re: Contract terms for the support plan")),
 		sent("P105", "acme", "contract-terms", "en", probe.P3, L("2026-11-26 23:00"),
@@ -159,14 +167,16 @@ func seed(t *testing.T) (cur, prev []probe.Probe, opts Options) {
 
 		sent("P110", "lotus", "outage-zh", "zh", probe.P1, S("2026-11-23 10:00"),
 			rep(probe.KindAutoAck, S("2026-11-23 10:01"), "莲花科技客服 <support@lotus.example>", "【工单 LT-20920】我们已收到您的请求"),
-			rep(probe.KindHuman, S("2026-11-23 10:25"), "李娜 <li.na@lotus.example>", "回复：系统无法登录")),
+			// Asked in Chinese, answered in English.
+			in("en", rep(probe.KindHuman, S("2026-11-23 10:25"), "李娜 <li.na@lotus.example>", "回复：系统无法登录"))),
 		sent("P111", "lotus", "outage-en", "en", probe.P1, S("2026-11-24 03:00"),
-			rep(probe.KindHuman, S("2026-11-24 05:40"), "王工 <wang.gong@lotus.example>",
-				"回复: 生产环境故障，数据库连接全部中断 Production outage, all database connections dropped [LT-20931]")),
+			// Asked in English, answered in Chinese.
+			in("zh", rep(probe.KindHuman, S("2026-11-24 05:40"), "王工 <wang.gong@lotus.example>",
+				"回复: 生产环境故障，数据库连接全部中断 Production outage, all database connections dropped [LT-20931]"))),
 		sent("P112", "lotus", "billing-zh", "zh", probe.P2, S("2026-11-25 22:30")),
 		sent("P113", "lotus", "contract-en", "en", probe.P3, S("2026-11-26 14:00"),
 			rep(probe.KindOutOfOffice, S("2026-11-26 14:01"), "Chen Jie <chen.jie@lotus.example>", "Automatic reply: out of office"),
-			rep(probe.KindHuman, S("2026-11-26 17:00"), "Zhou Min <zhou.min@lotus.example>", "Re: Contract options")),
+			in("en", rep(probe.KindHuman, S("2026-11-26 17:00"), "Zhou Min <zhou.min@lotus.example>", "Re: Contract options"))),
 		sent("P114", "lotus", "outage-en", "en", probe.P1, S("2026-11-29 02:00"),
 			rep(probe.KindAutoAck, S("2026-11-29 02:01"), "莲花科技客服 <support@lotus.example>", "【工单 LT-20977】我们已收到您的请求")),
 		sent("P115", "lotus", "billing-zh", "zh", probe.P2, S("2026-11-29 20:00")),
@@ -332,6 +342,7 @@ func TestHTMLEscaping(t *testing.T) {
 	evil.ID, evil.Vendor, evil.Script = "P666", `<svg onload=alert(2)>`, `"><iframe src=x>`
 	evil.Replies[1].Subject = `<script>alert(1)</script>`
 	evil.Replies[1].From = `"<img src=x onerror=alert(1)>" <evil@acme.example>`
+	evil.Replies[1].Language = "zh" // listed among the replies in another language
 	out := string(render(t, mustBuild(t, append(cur, evil), prev, opts), "html"))
 
 	for _, raw := range []string{"<script", "<img", "<svg", "<iframe"} {
@@ -496,5 +507,121 @@ func TestBuildOptions(t *testing.T) {
 	bad.Terms.Hours.Zone = "Mars/Olympus_Mons"
 	if _, err := Build([]probe.Probe{bad}, nil, opts); err == nil || !strings.Contains(err.Error(), "P101") {
 		t.Errorf("Build(unknown zone) = %v, want an error naming the probe", err)
+	}
+}
+
+// TestReplyLanguage checks the language figures against the seeded replies: acme
+// answered in English three times and once in a language not told; lotus answered P110
+// (asked in Chinese) in English and P111 (asked in English) in Chinese.
+func TestReplyLanguage(t *testing.T) {
+	r := seededReport(t)
+	want := map[string]struct {
+		fit        LanguageFit
+		mismatches []LanguageMismatch
+		groups     map[string]LanguageFit
+	}{
+		"acme": {LanguageFit{Matched: 3, Known: 3, Unknown: 1}, []LanguageMismatch{},
+			map[string]LanguageFit{"en": {Matched: 3, Known: 3, Unknown: 1}}},
+		"lotus": {LanguageFit{Matched: 1, Known: 3}, []LanguageMismatch{
+			{ProbeID: "P110", Script: "outage-zh", ReplyID: "P110-r2", Asked: "zh", Got: "en"},
+			{ProbeID: "P111", Script: "outage-en", ReplyID: "P111-r1", Asked: "en", Got: "zh"},
+		}, map[string]LanguageFit{"en": {Matched: 1, Known: 2}, "zh": {Known: 1}}},
+		"nimbus": {LanguageFit{}, []LanguageMismatch{}, map[string]LanguageFit{}},
+	}
+	for _, v := range r.Vendors {
+		w := want[v.Name]
+		if v.ReplyLanguage != w.fit {
+			t.Errorf("%s: ReplyLanguage = %+v, want %+v", v.Name, v.ReplyLanguage, w.fit)
+		}
+		if !reflect.DeepEqual(v.LanguageMismatches, w.mismatches) {
+			t.Errorf("%s: LanguageMismatches = %+v, want %+v", v.Name, v.LanguageMismatches, w.mismatches)
+		}
+		got := map[string]LanguageFit{}
+		for _, b := range v.Breakdowns {
+			if b.By == ByLanguage {
+				for _, g := range b.Groups {
+					got[g.Key] = g.ReplyLanguage
+				}
+			}
+		}
+		if !reflect.DeepEqual(got, w.groups) {
+			t.Errorf("%s: language groups = %+v, want %+v", v.Name, got, w.groups)
+		}
+	}
+
+	txt := string(render(t, r, "txt"))
+	for _, line := range []string{
+		"Language  answered in the language asked: 3 of 3 (100%), 1 unknown\n",
+		"Language  answered in the language asked: 1 of 3 (33%)\n",
+		"          by language asked: en 1 of 2; zh 0 of 1\n",
+		"          P110 (outage-zh) asked in zh, answered in en\n",
+		"          P111 (outage-en) asked in en, answered in zh\n",
+	} {
+		if !strings.Contains(txt, line) {
+			t.Errorf("text lacks %q", line)
+		}
+	}
+	html := string(render(t, r, "html"))
+	for _, s := range []string{
+		"Answered in the language asked: <b>1 of 3 (33%)</b>",
+		"By language asked: en 1 of 2; zh 0 of 1",
+		"P110 (outage-zh) asked in zh, answered in en",
+	} {
+		if !strings.Contains(html, s) {
+			t.Errorf("HTML lacks %q", s)
+		}
+	}
+}
+
+// TestHistoryReplyLanguage checks the history record's reply_language and
+// language_match, which come from the first human reply (it lives here because the
+// seeded probes do).
+func TestHistoryReplyLanguage(t *testing.T) {
+	cur, _, opts := seed(t)
+	byID := map[string]probe.Probe{}
+	for _, p := range cur {
+		byID[p.ID] = p
+	}
+	tests := []struct {
+		id       string
+		lang     any // JSON value of reply_language
+		match    any // JSON value of language_match
+		replyLng []any
+	}{
+		{"P101", "en", true, []any{nil, "en"}},
+		{"P110", "en", false, []any{nil, "en"}}, // asked in Chinese
+		{"P111", "zh", false, []any{"zh"}},      // asked in English
+		{"P103", nil, nil, []any{nil}},          // the reply's language is unknown
+		{"P102", nil, nil, []any{nil}},          // no person replied
+	}
+	for _, tt := range tests {
+		rec, err := view.NewRecord(byID[tt.id], opts.Now)
+		if err != nil {
+			t.Fatalf("NewRecord(%s) = %v", tt.id, err)
+		}
+		var buf bytes.Buffer
+		if err := view.WriteJSON(&buf, []view.Record{rec}); err != nil {
+			t.Fatal(err)
+		}
+		var got []map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		m := got[0]
+		for _, k := range []string{"reply_language", "language_match"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("%s: record lacks %q", tt.id, k)
+			}
+		}
+		if m["reply_language"] != tt.lang || m["language_match"] != tt.match {
+			t.Errorf("%s: reply_language, language_match = %v, %v; want %v, %v", tt.id, m["reply_language"], m["language_match"], tt.lang, tt.match)
+		}
+		var langs []any
+		for _, rp := range m["replies"].([]any) {
+			langs = append(langs, rp.(map[string]any)["language"])
+		}
+		if !reflect.DeepEqual(langs, tt.replyLng) {
+			t.Errorf("%s: replies' language = %v, want %v", tt.id, langs, tt.replyLng)
+		}
 	}
 }

@@ -202,6 +202,7 @@ func (v Vendor) text(t *textWriter, compare bool) {
 	} else {
 		t.line("Answered  no probe has a known outcome yet")
 	}
+	v.textLanguage(t)
 
 	t.blank()
 	if v.Response.N == 0 {
@@ -269,4 +270,78 @@ func (v Vendor) text(t *textWriter, compare bool) {
 				fraction(g.SLAMet, g.SLADecided))
 		}
 	}
+}
+
+// langFit formats a LanguageFit: "2 of 3", with the share when share is set ("2 of 3
+// (67%)"), "-" when no reply's language is known, then ", 1 unknown" when some are not.
+func langFit(l LanguageFit, share bool) string {
+	s := "-"
+	if l.Known > 0 {
+		s = fmt.Sprintf("%d of %d", l.Matched, l.Known)
+		if share {
+			rate := float64(l.Matched) / float64(l.Known)
+			s += " (" + pct(&rate) + ")"
+		}
+	}
+	if l.Unknown > 0 {
+		s += fmt.Sprintf(", %d unknown", l.Unknown)
+	}
+	return s
+}
+
+// languageGroups returns the groups of v's ByLanguage breakdown that have a human
+// reply, or none when there are fewer than two (the vendor's figure says it all).
+func (v Vendor) languageGroups() []Group {
+	var gs []Group
+	for _, b := range v.Breakdowns {
+		if b.By != ByLanguage {
+			continue
+		}
+		for _, g := range b.Groups {
+			if g.ReplyLanguage.Known+g.ReplyLanguage.Unknown > 0 {
+				gs = append(gs, g)
+			}
+		}
+	}
+	if len(gs) < 2 {
+		return nil
+	}
+	return gs
+}
+
+// mismatchText describes a reply in another language: "P111 (outage-en) asked in en,
+// answered in zh".
+func mismatchText(m LanguageMismatch) string {
+	return fmt.Sprintf("%s (%s) asked in %s, answered in %s", m.ProbeID, m.Script, m.Asked, m.Got)
+}
+
+// textLanguage writes whether v's replies came in the language asked, per language
+// asked, and the probes answered in another; nothing when no person replied.
+func (v Vendor) textLanguage(t *textWriter) {
+	l := v.ReplyLanguage
+	if l.Known+l.Unknown == 0 {
+		return
+	}
+	t.line("Language  %s", fit("answered in the language asked: "+langFit(l, true), lineWidth-10))
+	const ind = "          "
+	var per []string
+	for _, g := range v.languageGroups() {
+		per = append(per, keyOr(g.Key)+" "+langFit(g.ReplyLanguage, false))
+	}
+	if len(per) > 0 {
+		for _, s := range wrap("by language asked: "+strings.Join(per, "; "), lineWidth-len(ind)) {
+			t.line("%s%s", ind, s)
+		}
+	}
+	for _, m := range v.LanguageMismatches {
+		t.line("%s%s", ind, fit(mismatchText(m), lineWidth-len(ind)))
+	}
+}
+
+// keyOr returns a group key for people: "(none)" for the empty key.
+func keyOr(k string) string {
+	if k == "" {
+		return "(none)"
+	}
+	return k
 }

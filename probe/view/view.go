@@ -47,7 +47,13 @@ type Record struct {
 	SLA                    probe.SLAState `json:"sla"`
 	SLATargetSeconds       *float64       `json:"sla_target_seconds"`
 	SLAClock               *probe.Clock   `json:"sla_clock"`
-	Replies                []ReplyRecord  `json:"replies"`
+	// ReplyLanguage is the detected language of the first human reply's new text, and
+	// LanguageMatch whether it is the language asked (probe.LanguageMatches); both are
+	// null when no person replied or the reply's language is unknown, and LanguageMatch
+	// also when the script declares no language.
+	ReplyLanguage *string       `json:"reply_language"`
+	LanguageMatch *bool         `json:"language_match"`
+	Replies       []ReplyRecord `json:"replies"`
 }
 
 // ReplyRecord is one reply inside a Record.
@@ -66,6 +72,8 @@ type ReplyRecord struct {
 	Reason      string          `json:"reason"`
 	Late        bool            `json:"late"`
 	Override    *probe.Override `json:"override"`
+	// Language is the detected language of the reply's new text; null when unknown.
+	Language *string `json:"language"`
 }
 
 func utc(t time.Time) *time.Time {
@@ -131,15 +139,26 @@ func NewRecord(p probe.Probe, now time.Time) (Record, error) {
 		r.FirstResponseAt = utc(m.FirstResponse.ReceivedAt)
 		r.ResponseLatencySeconds = seconds(m.ResponseLatency)
 		r.BusinessLatencySeconds = seconds(m.BusinessLatency)
+		if l := m.FirstResponse.Language; l != "" {
+			r.ReplyLanguage = ptr(l)
+			if p.Language != "" {
+				r.LanguageMatch = ptr(probe.LanguageMatches(p.Language, l))
+			}
+		}
 	}
 	replies := slices.Clone(p.Replies)
 	slices.SortStableFunc(replies, func(a, b probe.Reply) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
 	for _, rp := range replies {
+		var lang *string
+		if rp.Language != "" {
+			lang = ptr(rp.Language)
+		}
 		r.Replies = append(r.Replies, ReplyRecord{
 			ID: rp.ID, MessageID: rp.MessageID, ReceivedAt: rp.ReceivedAt.UTC(),
 			DetectedAt: utc(rp.DetectedAt), HeaderDate: utc(rp.HeaderDate),
 			From: rp.From, Subject: rp.Subject, Kind: rp.EffectiveKind(),
 			MatchedBy: rp.MatchedBy, MatchDetail: rp.MatchDetail, Reason: rp.Reason, Late: p.IsLate(rp), Override: rp.Override,
+			Language: lang,
 		})
 	}
 	return r, nil
