@@ -82,6 +82,7 @@ func commands() []command {
 		{"history", "list probes with their status and latencies", historyCmd},
 		{"show", "print one probe and its whole thread", showCmd},
 		{"report", "figures of a period: latencies, SLA attainment, breaches", reportCmd},
+		{"export", "write a verifiable evidence archive of probes and their mail", exportCmd},
 		{"inbox", "list inbound mail; --unmatched for mail no probe matched", inboxCmd},
 		{"mark", "correct a reply's kind by hand", markCmd},
 		{"link", "tie an inbound message to a probe by hand", linkCmd},

@@ -31,6 +31,9 @@ type Source interface {
 	Mark(ctx context.Context, replyID string, o probe.Override) (probe.Reply, error)
 	// Link ties an inbound message to a probe by hand.
 	Link(ctx context.Context, messageID, probeID, note string) (probe.Reply, error)
+	// Raw returns a stored message as sent or fetched: kind is "inquiry" (id a probe),
+	// "reply" or "unmatched"; a message not stored is an error wrapping store.ErrNotFound.
+	Raw(ctx context.Context, kind, id string) (store.Raw, error)
 	// Via says which way the data comes, for messages: "daemon pid N" or the file path.
 	Via() string
 	Close() error
@@ -91,6 +94,10 @@ func (d *Daemon) handler() http.Handler {
 		}
 		um, err := d.db.UnmatchedMail(f.Since, time.Time{})
 		writeResult(w, um, err)
+	})
+	mux.HandleFunc("GET /v1/raw/{kind}/{id}", func(w http.ResponseWriter, r *http.Request) {
+		raw, err := rawOf(d.db, r.PathValue("kind"), r.PathValue("id"))
+		writeResult(w, raw, err)
 	})
 	mux.HandleFunc("POST /v1/mark", func(w http.ResponseWriter, r *http.Request) {
 		var req markRequest
@@ -284,6 +291,13 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
+// Raw implements Source.
+func (c *Client) Raw(ctx context.Context, kind, id string) (store.Raw, error) {
+	var raw store.Raw
+	err := c.get(ctx, "/v1/raw/"+url.PathEscape(kind)+"/"+url.PathEscape(id), nil, &raw)
+	return raw, err
+}
+
 // Unmatched implements Source.
 func (c *Client) Unmatched(ctx context.Context, since time.Time) ([]store.Unmatched, error) {
 	var um []store.Unmatched
@@ -367,6 +381,9 @@ func (l local) Mark(_ context.Context, id string, o probe.Override) (probe.Reply
 func (l local) Link(_ context.Context, messageID, probeID, note string) (probe.Reply, error) {
 	return l.db.Link(messageID, probeID, note)
 }
+func (l local) Raw(_ context.Context, kind, id string) (store.Raw, error) {
+	return rawOf(l.db, kind, id)
+}
 func (l local) Via() string  { return l.db.Path() }
 func (l local) Close() error { return l.db.Close() }
 
@@ -384,8 +401,24 @@ func (e empty) Mark(_ context.Context, id string, _ probe.Override) (probe.Reply
 func (e empty) Link(_ context.Context, messageID, _, _ string) (probe.Reply, error) {
 	return probe.Reply{}, fmt.Errorf("message %s: %w (no database at %s yet)", messageID, store.ErrNotFound, e.path)
 }
+func (e empty) Raw(_ context.Context, kind, id string) (store.Raw, error) {
+	return store.Raw{}, fmt.Errorf("raw %s %s: %w (no database at %s yet)", kind, id, store.ErrNotFound, e.path)
+}
 func (e empty) Via() string  { return e.path + " (not created yet)" }
 func (e empty) Close() error { return nil }
+
+// rawOf reads a stored message of kind "inquiry", "reply" or "unmatched".
+func rawOf(db *store.DB, kind, id string) (store.Raw, error) {
+	switch kind {
+	case "inquiry":
+		return db.InquiryRaw(id)
+	case "reply":
+		return db.ReplyRaw(id)
+	case "unmatched":
+		return db.UnmatchedRaw(id)
+	}
+	return store.Raw{}, fmt.Errorf("raw message kind %q: want inquiry, reply or unmatched", kind)
+}
 
 // NotCreated reports whether src stands for a database that does not exist yet.
 func NotCreated(src Source) bool { _, ok := src.(empty); return ok }
