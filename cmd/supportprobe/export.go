@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"supportprobe/probe"
+	"supportprobe/probe/evidence"
+	"supportprobe/probe/view"
+	"supportprobe/store"
+)
+
+const exportSynopsis = `export [--config FILE] [--probe ID | --vendor V --since T --until T] --out FILE.zip
+       export --verify FILE.zip
+
+Writes a verifiable evidence archive: for each probe the inquiry exactly as sent
+(PROBE/inquiry.eml) and every reply exactly as fetched (PROBE/REPLY.eml), byte for byte
+from the store; manifest.json with each file's SHA-256, the probes' figures (as in
+` + "`history --format json`" + `, measured now) and the version of the definitions used;
+DEFINITIONS.txt, which says what the figures mean; and summary.txt for people. A message
+the store cut at its size cap is marked truncated with its original size; a message the
+store does not hold (an inquiry never sent) is listed as missing with the reason.
+
+--since and --until select by the time the probe was created, as in history. Without
+--probe or --vendor every probe in the period is exported.
+
+--verify re-reads an archive and checks every file against manifest.json: its SHA-256,
+and that no file was added or removed. It names each file that differs and exits 1.
+It needs no configuration.`
+
+const exportExample = `  supportprobe export --probe P17 --out P17.zip
+  supportprobe export --vendor acme-cloud --since 2026-11-01 --until 2026-12-01 --out acme-november.zip
+  supportprobe export --verify acme-november.zip`
+
+func exportCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "export", exportSynopsis, exportExample)
+	load := configFlag(fs, e)
+	var probeID, since, until, out, verify string
+	var f store.Filter
+	fs.StringVar(&probeID, "probe", "", "export only this probe `ID`")
+	fs.StringVar(&f.Vendor, "vendor", "", "only this `vendor`")
+	fs.StringVar(&since, "since", "", "only probes created at or after `time`")
+	fs.StringVar(&until, "until", "", "only probes created before `time`")
+	fs.StringVar(&out, "out", "", "write the archive to `file` (.zip)")
+	fs.StringVar(&verify, "verify", "", "check the archive `file` instead of writing one")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q; export takes only flags (to export one probe: --probe ID)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if verify != "" {
+		for _, name := range []string{"probe", "vendor", "since", "until", "out"} {
+			if set[name] {
+				return usagef("--verify checks an archive; it takes no --%s", name)
+			}
+		}
+		return runVerify(e, verify)
+	}
+	if out == "" {
+		return usagef("--out FILE.zip is required (or --verify FILE.zip to check an archive)")
+	}
+	if probeID != "" && (set["vendor"] || set["since"] || set["until"]) {
+		return usagef("--probe names one probe; it takes no --vendor, --since or --until")
+	}
+	var err error
+	if f.Since, err = parseTimeFlag("since", since); err != nil {
+		return err
+	}
+	if f.Until, err = parseTimeFlag("until", until); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	if f.Vendor != "" {
+		if _, ok := cfg.Vendor(f.Vendor); !ok {
+			fmt.Fprintf(e.stderr, "supportprobe: note: vendor %q is not in %s\n", f.Vendor, cfg.Path)
+		}
+	}
+	src, err := openSource(ctx, e, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	return runExport(ctx, e, src, exportOpts{probe: probeID, filter: f, out: out, selection: selection(probeID, f)})
+}
+
+type exportOpts struct {
+	probe     string
+	filter    store.Filter
+	out       string
+	selection string
+}
+
+// exportSource is the part of daemon.Source that export needs.
+type exportSource interface {
+	Probes(ctx context.Context, f store.Filter) ([]probe.Probe, error)
+	Probe(ctx context.Context, id string) (probe.Probe, error)
+	Raw(ctx context.Context, kind, id string) (store.Raw, error)
+}
+
+func selection(probeID string, f store.Filter) string {
+	if probeID != "" {
+		return "--probe " + probeID
+	}
+	var parts []string
+	if f.Vendor != "" {
+		parts = append(parts, "--vendor "+f.Vendor)
+	}
+	if !f.Since.IsZero() {
+		parts = append(parts, "--since "+f.Since.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	if !f.Until.IsZero() {
+		parts = append(parts, "--until "+f.Until.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	if len(parts) == 0 {
+		return "all probes"
+	}
+	return strings.Join(parts, " ")
+}
+
+func runExport(ctx context.Context, e *env, src exportSource, o exportOpts) error {
+	var ps []probe.Probe
+	if o.probe != "" {
+		p, err := src.Probe(ctx, o.probe)
+		if err != nil {
+			return err
+		}
+		ps = []probe.Probe{p}
+	} else {
+		var err error
+		if ps, err = src.Probes(ctx, o.filter); err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			return fmt.Errorf("no probes match %s; nothing exported: %w", o.selection, store.ErrNotFound)
+		}
+	}
+	// The zip keeps whole seconds; the figures are measured at the same instant.
+	now := e.now().UTC().Truncate(time.Second)
+	items := make([]evidence.Item, 0, len(ps))
+	for _, p := range ps {
+		rec, err := view.NewRecord(p, now)
+		if err != nil {
+			return err
+		}
+		it := evidence.Item{Record: rec, Replies: map[string]*store.Raw{}}
+		if it.Inquiry, err = rawOrNil(ctx, src, "inquiry", p.ID); err != nil {
+			return err
+		}
+		for _, rp := range p.Replies {
+			raw, err := rawOrNil(ctx, src, "reply", rp.ID)
+			if err != nil {
+				return err
+			}
+			if raw != nil {
+				it.Replies[rp.ID] = raw
+			}
+		}
+		items = append(items, it)
+	}
+
+	// Write beside the destination and rename, so a failed export leaves no half archive.
+	tmp, err := os.CreateTemp(filepath.Dir(o.out), ".export-*.zip.tmp")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
+	res, err := evidence.Write(tmp, items, evidence.Meta{GeneratedAt: now, Generator: "supportprobe " + version, Selection: o.selection})
+	if err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("export: %s: %w", o.out, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("export: %s: %w", o.out, err)
+	}
+	if err := os.Rename(tmp.Name(), o.out); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+
+	m := res.Manifest
+	msgs, truncated := 0, 0
+	for _, f := range m.Files {
+		if strings.HasSuffix(f.Path, ".eml") {
+			msgs++
+		}
+		if f.Truncated {
+			truncated++
+		}
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: %d probes, %d messages", o.out, len(m.Probes), msgs)
+	if truncated > 0 {
+		fmt.Fprintf(e.stdout, " (%d truncated at the store's cap)", truncated)
+	}
+	fmt.Fprintln(e.stdout)
+	for _, x := range m.Missing {
+		fmt.Fprintf(e.stdout, "  missing %s: %s\n", x.Path, x.Reason)
+	}
+	fmt.Fprintf(e.stdout, "manifest.json SHA-256 %s (keep it apart from the archive to pin every file)\n", res.ManifestSHA256)
+	return nil
+}
+
+// rawOrNil returns the stored message, or nil when the store does not hold it.
+func rawOrNil(ctx context.Context, src exportSource, kind, id string) (*store.Raw, error) {
+	raw, err := src.Raw(ctx, kind, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", kind, id, err)
+	}
+	return &raw, nil
+}
+
+func runVerify(e *env, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	rep, err := evidence.Verify(f, st.Size())
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if !rep.OK() {
+		var lines []string
+		for _, p := range rep.Problems {
+			lines = append(lines, "  "+p.String())
+		}
+		return fmt.Errorf("%s: verification FAILED (%d problems, %d files intact):\n%s",
+			path, len(rep.Problems), rep.Checked, strings.Join(lines, "\n"))
+	}
+	m := rep.Manifest
+	fmt.Fprintf(e.stdout, "%s: OK: %d files match manifest.json\n", path, rep.Checked)
+	fmt.Fprintf(e.stdout, "  written by %s at %s; %d probes (%s); definitions %s\n",
+		m.Generator, m.GeneratedAt.Format("2006-01-02T15:04:05Z07:00"), len(m.Probes), m.Selection, m.DefinitionsVersion)
+	for _, x := range m.Missing {
+		fmt.Fprintf(e.stdout, "  recorded as missing: %s: %s\n", x.Path, x.Reason)
+	}
+	fmt.Fprintf(e.stdout, "  manifest.json SHA-256 %s\n", rep.ManifestSHA256)
+	return nil
+}

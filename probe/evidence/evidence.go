@@ -1,0 +1,464 @@
+// Package evidence writes and verifies evidence archives: a zip holding, for each probe,
+// the inquiry exactly as sent and every reply exactly as fetched (byte for byte from the
+// store), the probe's figures, the definitions behind them, and a manifest with every
+// file's SHA-256, so that anyone can check later that nothing was changed.
+//
+// Layout:
+//
+//	DEFINITIONS.txt     what the figures mean (DefinitionsVersion)
+//	P17/inquiry.eml     the inquiry as handed to SMTP
+//	P17/R3.eml          reply R3 as fetched over IMAP
+//	manifest.json       Manifest: files with SHA-256, missing messages, the probes' records
+//	summary.txt         the same for people
+//
+// The archive is deterministic: entries are sorted by name and carry generated_at as
+// their modification time, so two exports of the same data differ only where
+// generated_at appears.
+package evidence
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"supportprobe/probe/view"
+	"supportprobe/store"
+)
+
+// FormatVersion is the version of the archive layout and manifest fields.
+const FormatVersion = 1
+
+// Names of the fixed files in an archive.
+const (
+	ManifestName    = "manifest.json"
+	SummaryName     = "summary.txt"
+	DefinitionsName = "DEFINITIONS.txt"
+)
+
+// DefinitionsVersion names the text in Definitions; it changes whenever a definition does.
+const DefinitionsVersion = "supportprobe-definitions-1"
+
+// Definitions says what the figures in an archive mean.
+const Definitions = `Definitions used by supportprobe (` + DefinitionsVersion + `)
+
+sent_at          When our SMTP server accepted the inquiry (its 250 reply to DATA), on
+                 our clock, UTC. The inquiry in PROBE/inquiry.eml is the message as
+                 handed to SMTP.
+received_at      A reply's IMAP INTERNALDATE: when the vendor's mail reached our
+                 mailbox, on the IMAP server's clock, whole seconds. Each reply is in
+                 PROBE/REPLY.eml exactly as fetched.
+header_date      The reply's Date header, set by the sender; kept for the record only,
+                 never used in a figure.
+detected_at      When supportprobe saw the reply, on our clock.
+clock_skew       The IMAP server's clock minus ours, measured when the sent copy of the
+                 inquiry was appended; null when it was not measured. Latencies subtract
+                 it from received_at to put both ends on one clock.
+ack latency      From sent_at to the first reply of kind auto_ack.
+response latency From sent_at to the first reply of kind human (calendar time); a
+                 latency below zero from rounding is reported as 0.
+business latency The same span counted in the vendor's business hours only.
+deadline         sent_at plus the probe's waiting time; a person's answer after it is
+                 late and the probe is unanswered.
+sla              met / breached against the first-response target of the probe's
+                 priority, on the calendar or business clock named; open while no answer
+                 came and the target has not passed; none without a target or delivery.
+kind             What a reply is: human, auto_ack, out_of_office, bounce, other. A
+                 person's decision (override, with its note and time) wins over the
+                 classifier, whose reason stays recorded.
+matched_by       The rung of the matching ladder that tied a reply to its probe,
+                 strongest first: message_id (our Message-ID in In-Reply-To/References),
+                 plus_address, thread, ticket_key, token; manual when a person linked it.
+truncated        The store keeps at most a fixed number of bytes of each message; a
+                 longer message is cut there. The manifest then records truncated: true
+                 and the message's original_size; its SHA-256 covers the kept bytes.
+missing          A message the store does not hold (an inquiry never sent, say) is
+                 listed under "missing" with the reason, not invented.
+
+Every figure was measured as of generated_at in manifest.json from the stored records.
+Check the files with: supportprobe export --verify FILE.zip, or sha256sum against
+manifest.json.
+`
+
+// Manifest is manifest.json.
+type Manifest struct {
+	FormatVersion      int       `json:"format_version"`
+	GeneratedAt        time.Time `json:"generated_at"`
+	Generator          string    `json:"generator"`
+	DefinitionsVersion string    `json:"definitions_version"`
+	// Selection says which probes were asked for, e.g. "--vendor acme-cloud".
+	Selection string `json:"selection"`
+	// Files lists every file of the archive except manifest.json itself, sorted by path.
+	Files []File `json:"files"`
+	// Missing lists the messages the store does not hold.
+	Missing []Missing     `json:"missing"`
+	Probes  []view.Record `json:"probes"`
+}
+
+// File is one file of the archive.
+type File struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	// Truncated says the stored message was cut at the store's cap: the file holds Size
+	// of OriginalSize bytes.
+	Truncated    bool  `json:"truncated"`
+	OriginalSize int64 `json:"original_size"`
+}
+
+// Missing is a message that would be in the archive had the store held it.
+type Missing struct {
+	Path   string `json:"path"`
+	Probe  string `json:"probe"`
+	Reply  string `json:"reply,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Item is one probe to archive: its record and its raw messages.
+type Item struct {
+	Record view.Record
+	// Inquiry is the inquiry as sent; nil when the store does not hold it.
+	Inquiry *store.Raw
+	// Replies holds the raw bytes of the record's replies by reply ID; a reply absent
+	// (or nil) here is listed as missing.
+	Replies map[string]*store.Raw
+	// Why gives the reason a message is missing, by "inquiry" or reply ID, when the
+	// caller knows better than the default.
+	Why map[string]string
+}
+
+// Meta describes the export as a whole.
+type Meta struct {
+	GeneratedAt time.Time
+	Generator   string // "supportprobe v1.2.3"
+	Selection   string
+}
+
+// Result is what Write wrote.
+type Result struct {
+	Manifest Manifest
+	// ManifestSHA256 is the hash of manifest.json, worth keeping apart from the archive:
+	// it pins every other file.
+	ManifestSHA256 string
+}
+
+var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// Write writes the archive of items to w, probes in the order given.
+func Write(w io.Writer, items []Item, meta Meta) (Result, error) {
+	gen := meta.GeneratedAt.UTC()
+	m := Manifest{
+		FormatVersion: FormatVersion, GeneratedAt: gen, Generator: meta.Generator,
+		DefinitionsVersion: DefinitionsVersion, Selection: meta.Selection,
+		Files: []File{}, Missing: []Missing{}, Probes: []view.Record{},
+	}
+	contents := map[string][]byte{}
+	add := func(path string, data []byte, truncated bool, original int) {
+		contents[path] = data
+		m.Files = append(m.Files, File{Path: path, SHA256: sum(data), Size: int64(len(data)),
+			Truncated: truncated, OriginalSize: int64(original)})
+	}
+	addRaw := func(path, probeID, replyID string, raw *store.Raw, why string) {
+		if raw == nil {
+			m.Missing = append(m.Missing, Missing{Path: path, Probe: probeID, Reply: replyID, Reason: why})
+			return
+		}
+		original := raw.Size
+		if !raw.Truncated && original < len(raw.Data) {
+			original = len(raw.Data)
+		}
+		add(path, raw.Data, raw.Truncated, original)
+	}
+	seen := map[string]bool{}
+	for _, it := range items {
+		id := it.Record.ID
+		if !safeName.MatchString(id) {
+			return Result{}, fmt.Errorf("evidence: probe id %q cannot name a directory", id)
+		}
+		if seen[id] {
+			return Result{}, fmt.Errorf("evidence: probe %s given twice", id)
+		}
+		seen[id] = true
+		m.Probes = append(m.Probes, it.Record)
+
+		why := it.Why["inquiry"]
+		if why == "" {
+			why = inquiryMissing(it.Record)
+		}
+		addRaw(id+"/inquiry.eml", id, "", it.Inquiry, why)
+		known := map[string]bool{}
+		for _, rp := range it.Record.Replies {
+			if !safeName.MatchString(rp.ID) || rp.ID == "inquiry" {
+				return Result{}, fmt.Errorf("evidence: probe %s: reply id %q cannot name a file", id, rp.ID)
+			}
+			if known[rp.ID] {
+				return Result{}, fmt.Errorf("evidence: probe %s: reply %s given twice", id, rp.ID)
+			}
+			known[rp.ID] = true
+			why := it.Why[rp.ID]
+			if why == "" {
+				why = "the store holds no raw message for this reply"
+			}
+			addRaw(id+"/"+rp.ID+".eml", id, rp.ID, it.Replies[rp.ID], why)
+		}
+		for rid := range it.Replies {
+			if !known[rid] {
+				return Result{}, fmt.Errorf("evidence: probe %s: raw message for reply %s, which is not in its record", id, rid)
+			}
+		}
+	}
+	add(DefinitionsName, []byte(Definitions), false, len(Definitions))
+	byPath := func(a, b File) int { return strings.Compare(a.Path, b.Path) }
+	slices.SortFunc(m.Files, byPath)
+	// The summary lists the other files, so it is written after them and cannot list
+	// its own hash; the manifest carries that.
+	summary := writeSummary(m)
+	add(SummaryName, summary, false, len(summary))
+	slices.SortFunc(m.Files, byPath)
+
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return Result{}, fmt.Errorf("evidence: encode manifest: %w", err)
+	}
+	mj = append(mj, '\n')
+	contents[ManifestName] = mj
+
+	names := make([]string, 0, len(contents))
+	for name := range contents {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	zw := zip.NewWriter(w)
+	for _, name := range names {
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: gen}
+		h.SetMode(0o644)
+		fw, err := zw.CreateHeader(h)
+		if err != nil {
+			return Result{}, fmt.Errorf("evidence: %s: %w", name, err)
+		}
+		if _, err := fw.Write(contents[name]); err != nil {
+			return Result{}, fmt.Errorf("evidence: %s: %w", name, err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return Result{}, fmt.Errorf("evidence: %w", err)
+	}
+	return Result{Manifest: m, ManifestSHA256: sum(mj)}, nil
+}
+
+func inquiryMissing(r view.Record) string {
+	if r.SentAt == nil {
+		s := fmt.Sprintf("the inquiry was never sent (status %s", r.Status)
+		if r.FailReason != nil {
+			s += ": " + *r.FailReason
+		}
+		return s + ")"
+	}
+	return "the store holds no raw copy of the inquiry"
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12] + "…"
+	}
+	return h
+}
+
+// writeSummary renders the manifest for people.
+func writeSummary(m Manifest) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Evidence archive written by %s at %s\n", m.Generator, m.GeneratedAt.Format(time.RFC3339))
+	if m.Selection != "" {
+		fmt.Fprintf(&b, "Selection: %s\n", m.Selection)
+	}
+	fmt.Fprintf(&b, "Definitions: %s (see %s)\n", m.DefinitionsVersion, DefinitionsName)
+	fmt.Fprintf(&b, "Probes: %d; messages: %d; missing: %d\n", len(m.Probes), countEML(m.Files), len(m.Missing))
+	fmt.Fprintf(&b, "Figures are measured as of the time above. Verify with: supportprobe export --verify FILE.zip\n")
+	for _, r := range m.Probes {
+		fmt.Fprintf(&b, "\n==== %s ====\n", r.ID)
+		view.WriteThread(&b, r) // writes to a bytes.Buffer cannot fail
+		if r.ClockSkewSeconds != nil {
+			fmt.Fprintf(&b, "Clock skew (IMAP server minus ours): %gs\n", *r.ClockSkewSeconds)
+		} else {
+			fmt.Fprintf(&b, "Clock skew: not measured\n")
+		}
+	}
+	fmt.Fprintf(&b, "\nFiles (SHA-256):\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, f := range m.Files {
+		note := ""
+		if f.Truncated {
+			note = fmt.Sprintf("  TRUNCATED: %d of %d bytes kept (store cap)", f.Size, f.OriginalSize)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d bytes%s\n", f.Path, f.SHA256, f.Size, note)
+	}
+	tw.Flush()
+	if len(m.Missing) > 0 {
+		fmt.Fprintf(&b, "\nMissing messages:\n")
+		for _, x := range m.Missing {
+			fmt.Fprintf(&b, "  %s: %s\n", x.Path, x.Reason)
+		}
+	}
+	fmt.Fprintf(&b, "\n%s lists the SHA-256 of every file above and of this summary.\n", ManifestName)
+	return b.Bytes()
+}
+
+func countEML(fs []File) int {
+	n := 0
+	for _, f := range fs {
+		if strings.HasSuffix(f.Path, ".eml") {
+			n++
+		}
+	}
+	return n
+}
+
+// Problem is one thing wrong with an archive, naming the file.
+type Problem struct {
+	Path string
+	What string
+}
+
+func (p Problem) String() string { return p.Path + ": " + p.What }
+
+// Report is what Verify found.
+type Report struct {
+	Manifest       Manifest
+	ManifestSHA256 string
+	// Checked counts the files whose hash matched.
+	Checked  int
+	Problems []Problem
+}
+
+// OK reports whether every file matched the manifest.
+func (r Report) OK() bool { return len(r.Problems) == 0 }
+
+// Err returns nil when r is OK, else an error listing every problem.
+func (r Report) Err() error {
+	if r.OK() {
+		return nil
+	}
+	var lines []string
+	for _, p := range r.Problems {
+		lines = append(lines, p.String())
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// Verify re-reads the archive in r and checks every file against manifest.json: its
+// SHA-256 and size, and that the archive holds exactly the files listed. Mismatches are
+// Problems in the Report, each naming its file; the error is for an archive that cannot
+// be checked at all (not a zip, no readable manifest).
+func Verify(r io.ReaderAt, size int64) (Report, error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return Report{}, fmt.Errorf("not a readable zip archive: %w", err)
+	}
+	var rep Report
+	entries := map[string]*zip.File{}
+	for _, f := range zr.File {
+		if entries[f.Name] != nil {
+			rep.Problems = append(rep.Problems, Problem{f.Name, "appears more than once in the archive"})
+			continue
+		}
+		entries[f.Name] = f
+	}
+	mf := entries[ManifestName]
+	if mf == nil {
+		return rep, fmt.Errorf("%s: not in the archive", ManifestName)
+	}
+	mj, err := readManifest(mf)
+	if err != nil {
+		return rep, fmt.Errorf("%s: %w", ManifestName, err)
+	}
+	rep.ManifestSHA256 = sum(mj)
+	dec := json.NewDecoder(bytes.NewReader(mj))
+	if err := dec.Decode(&rep.Manifest); err != nil {
+		return rep, fmt.Errorf("%s: %w", ManifestName, err)
+	}
+	if v := rep.Manifest.FormatVersion; v != FormatVersion {
+		return rep, fmt.Errorf("%s: format_version %d, this supportprobe reads %d", ManifestName, v, FormatVersion)
+	}
+	listed := map[string]bool{ManifestName: true}
+	for _, f := range rep.Manifest.Files {
+		if listed[f.Path] {
+			rep.Problems = append(rep.Problems, Problem{f.Path, "listed more than once in the manifest"})
+			continue
+		}
+		listed[f.Path] = true
+		e := entries[f.Path]
+		if e == nil {
+			rep.Problems = append(rep.Problems, Problem{f.Path, "listed in the manifest but not in the archive"})
+			continue
+		}
+		got, n, err := hashEntry(e)
+		if err != nil {
+			rep.Problems = append(rep.Problems, Problem{f.Path, "cannot be read: " + err.Error()})
+			continue
+		}
+		switch {
+		case !strings.EqualFold(got, f.SHA256):
+			rep.Problems = append(rep.Problems, Problem{f.Path,
+				fmt.Sprintf("SHA-256 mismatch (manifest %s, file %s)", short(f.SHA256), short(got))})
+		case n != f.Size:
+			rep.Problems = append(rep.Problems, Problem{f.Path,
+				fmt.Sprintf("size mismatch (manifest %d bytes, file %d)", f.Size, n)})
+		default:
+			rep.Checked++
+		}
+	}
+	for _, f := range zr.File {
+		if !listed[f.Name] {
+			rep.Problems = append(rep.Problems, Problem{f.Name, "in the archive but not listed in the manifest"})
+			listed[f.Name] = true // once per name
+		}
+	}
+	return rep, nil
+}
+
+// maxManifest bounds the manifest read into memory.
+const maxManifest = 256 << 20
+
+// readManifest reads the manifest entry; the zip reader checks its CRC-32 at the end.
+func readManifest(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxManifest+1))
+	if err == nil && len(b) > maxManifest {
+		err = fmt.Errorf("larger than %d bytes", maxManifest)
+	}
+	return b, err
+}
+
+// hashEntry streams an entry through SHA-256 and returns the hex hash and the size; the
+// zip reader checks its CRC-32 at the end.
+func hashEntry(f *zip.File) (string, int64, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return "", 0, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, rc)
+	if err != nil {
+		return "", n, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
