@@ -426,3 +426,23 @@ func TestHTTP(t *testing.T) {
 		})
 	}
 }
+
+func TestExampleFollowups(t *testing.T) {
+	c := mustParse(t, configs.Example)
+	s, ok := c.Script("outage-en")
+	if !ok {
+		t.Fatal(`Script("outage-en") not found`)
+	}
+	want := []struct {
+		kind  probe.FollowupKind
+		after time.Duration
+	}{{probe.FollowupAfterResponse, 10 * time.Minute}, {probe.FollowupReminder, 4 * time.Hour}}
+	if len(s.Followups) != len(want) {
+		t.Fatalf("Followups = %+v, want %d", s.Followups, len(want))
+	}
+	for i, w := range want {
+		if f := s.Followups[i]; f.Kind != w.kind || f.After != w.after {
+			t.Errorf("Followups[%d] = %s %s, want %s %s", i, f.Kind, f.After, w.kind, w.after)
+		}
+	}
+}

@@ -42,12 +42,19 @@ type rawIMAP struct {
 }
 
 type rawScript struct {
-	ID       string            `yaml:"id"`
-	Language string            `yaml:"language"`
-	Priority string            `yaml:"priority"`
-	Subject  string            `yaml:"subject"`
-	Body     string            `yaml:"body"`
-	Vars     map[string]string `yaml:"vars"`
+	ID        string            `yaml:"id"`
+	Language  string            `yaml:"language"`
+	Priority  string            `yaml:"priority"`
+	Subject   string            `yaml:"subject"`
+	Body      string            `yaml:"body"`
+	Vars      map[string]string `yaml:"vars"`
+	Followups []rawFollowup     `yaml:"followups"`
+}
+
+type rawFollowup struct {
+	AfterResponse string `yaml:"after_response"`
+	IfUnanswered  string `yaml:"if_unanswered"`
+	Body          string `yaml:"body"`
 }
 
 type rawVendor struct {

@@ -322,9 +322,60 @@ func (v *validator) scripts(a at, rs []rawScript) ([]probe.Script, map[string]bo
 			v.p.add(ia.lineOf(prefixKey(err, "subject", "body", "vars")), err)
 			continue
 		}
+		if s.Followups, ok = v.followups(ia.key("followups"), r); !ok {
+			continue
+		}
 		out = append(out, s)
 	}
 	return out, known
+}
+
+// followups validates a script's follow-ups: each has exactly one of after_response
+// and if_unanswered, a positive duration, and a body that renders like the script's.
+func (v *validator) followups(a at, r rawScript) ([]probe.FollowupSpec, bool) {
+	var out []probe.FollowupSpec
+	ok := true
+	for i, f := range r.Followups {
+		fa := a.item(i, "")
+		var kind probe.FollowupKind
+		var key, val string
+		switch {
+		case f.AfterResponse != "" && f.IfUnanswered != "":
+			v.p.addf(fa, "after_response and if_unanswered are exclusive: give one per follow-up")
+			ok = false
+			continue
+		case f.AfterResponse != "":
+			kind, key, val = probe.FollowupAfterResponse, "after_response", f.AfterResponse
+		case f.IfUnanswered != "":
+			kind, key, val = probe.FollowupReminder, "if_unanswered", f.IfUnanswered
+		default:
+			v.p.addf(fa, "required: after_response (e.g. 10m) or if_unanswered (e.g. 4h)")
+			ok = false
+			continue
+		}
+		d, err := parseDuration(val)
+		if err == nil && d <= 0 {
+			err = fmt.Errorf("duration %q must be positive", val)
+		}
+		if err != nil {
+			v.p.add(fa.key(key), err)
+			ok = false
+			continue
+		}
+		if strings.TrimSpace(f.Body) == "" {
+			v.p.addf(fa.key("body"), "required: the follow-up's text, a text/template")
+			ok = false
+			continue
+		}
+		spec, err := probe.NewFollowupSpec(kind, d, f.Body, r.Vars)
+		if err != nil {
+			v.p.add(fa.key("body"), err)
+			ok = false
+			continue
+		}
+		out = append(out, spec)
+	}
+	return out, ok
 }
 
 // prefixKey returns the first of keys that err's message starts with ("body: …"), so the

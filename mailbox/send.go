@@ -404,7 +404,8 @@ func isTLSError(err error) bool {
 }
 
 // Render builds the message for in with go-mail, as Send sends it: Date, MIME-Version,
-// Message-ID, Subject (RFC 2047), From, To, Reply-To (when set),
+// Message-ID, In-Reply-To and References (when set, for a follow-up), Subject (RFC
+// 2047), From, To, Reply-To (when set),
 // Content-Transfer-Encoding and Content-Type, then a quoted-printable UTF-8 text/plain
 // body ending in CRLF; nothing else, so no User-Agent or X-Mailer (go-mail adds one
 // unless told not to) and none of the headers help desks take for automated mail. The
@@ -433,6 +434,17 @@ func Render(in probe.Inquiry) ([]byte, error) {
 	}
 	m.Subject(in.Subject)
 	m.SetMessageIDWithValue(in.MessageID)
+	for _, id := range append([]string{in.InReplyTo}, in.References...) {
+		if strings.ContainsAny(id, "<> \t\r\n") || len(id) > 900 {
+			return nil, fmt.Errorf("reference %q: want id-left@id-right without brackets or spaces", id)
+		}
+	}
+	if in.InReplyTo != "" {
+		m.SetGenHeader(mail.HeaderInReplyTo, "<"+in.InReplyTo+">")
+	}
+	if len(in.References) > 0 {
+		m.SetGenHeader(mail.HeaderReferences, "<"+strings.Join(in.References, "> <")+">")
+	}
 	m.SetDateWithValue(in.Date)
 	body := in.Body
 	if !strings.HasSuffix(body, "\n") {
@@ -466,6 +478,18 @@ func joinBareFieldNames(raw []byte) []byte {
 	out := make([][]byte, 0, len(lines))
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
+		if hasFieldName(l, "References:") || hasFieldName(l, "In-Reply-To:") {
+			// Threading fields stay on one line like Message-ID: some help desks read
+			// only the first line of a field.
+			joined := bytes.Clone(l)
+			for i+1 < len(lines) && (bytes.HasPrefix(lines[i+1], []byte(" ")) || bytes.HasPrefix(lines[i+1], []byte("\t"))) {
+				joined = append(joined, ' ')
+				joined = append(joined, bytes.TrimLeft(lines[i+1], " \t")...)
+				i++
+			}
+			out = append(out, joined)
+			continue
+		}
 		if i+1 < len(lines) && bytes.HasSuffix(l, []byte(":")) && !bytes.ContainsAny(l, " \t") &&
 			bytes.HasPrefix(lines[i+1], []byte(" ")) {
 			joined := append(append(bytes.Clone(l), ' '), bytes.TrimLeft(lines[i+1], " \t")...)
@@ -483,6 +507,12 @@ func joinBareFieldNames(raw []byte) []byte {
 	b.WriteString("\r\n\r\n")
 	b.Write(body)
 	return b.Bytes()
+}
+
+// hasFieldName reports whether line l starts with the field name (colon included),
+// case-insensitively.
+func hasFieldName(l []byte, name string) bool {
+	return len(l) >= len(name) && bytes.EqualFold(l[:len(name)], []byte(name))
 }
 
 // sleep waits d or until ctx ends.

@@ -51,6 +51,8 @@ type Probe struct {
 	LateBy  time.Duration `json:"late_by,omitempty"`
 	Terms   Terms         `json:"terms"`
 	Replies []Reply       `json:"replies,omitempty"`
+	// Followups are the script's follow-ups recorded so far, in the order they fired.
+	Followups []Followup `json:"followups,omitempty"`
 }
 
 // Kind is what a piece of inbound mail is.

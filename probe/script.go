@@ -17,9 +17,11 @@ type Script struct {
 	Language string
 	Priority Priority
 	Vars     map[string]string
-	subject  *template.Template
-	body     *template.Template
-	source   [2]string
+	// Followups are sent in the inquiry's thread; see FollowupSpec.
+	Followups []FollowupSpec
+	subject   *template.Template
+	body      *template.Template
+	source    [2]string
 }
 
 // Fields are the values a script's templates may use besides its own vars.

@@ -20,6 +20,10 @@ type Inquiry struct {
 	Body    string
 	// MessageID is ours, without angle brackets: it carries the probe ID and an HMAC.
 	MessageID string
+	// InReplyTo and References thread a follow-up: Message-IDs without brackets, empty
+	// for a first inquiry.
+	InReplyTo  string
+	References []string
 	// Date is the Date header's value.
 	Date time.Time
 }

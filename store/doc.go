@@ -15,7 +15,8 @@
 //	probe_ids                  probe id → probes key
 //	idx_vendor_time            vendor | 0x00 | probes key → (empty)
 //	idx_message_id             message ID (lower case, no brackets) → probe id
-//	                           (ours, and every vendor ID in the probe's thread)
+//	                           (ours and our follow-ups', and every vendor ID in the
+//	                           probe's thread)
 //	idx_token                  probe token → probe id
 //	idx_ticket                 vendor | 0x00 | ticket key → probe id
 //	replies                    probes key | seq (8 B BE) → reply JSON
@@ -24,8 +25,9 @@
 //	                           message, even when it sits in two folders)
 //	unmatched                  detected_at ns (8 B BE) | seq (8 B BE) → unmatched JSON
 //	unmatched_ids              unmatched id → unmatched key
-//	raw                        "inquiry/" probe id | "reply/" reply id | "unmatched/" id
-//	                           → raw message (see EncodeRaw)
+//	raw                        "inquiry/" probe id | "inquiry/" probe id "/followup/" n |
+//	                           "reply/" reply id | "unmatched/" id → raw message (see
+//	                           EncodeRaw); follow-ups themselves live in the probe JSON
 //	mailboxes                  folder name → {uidvalidity, last_uid} JSON
 //	summaries                  ISO week ("2026-W48") → summary JSON
 //	fires                      job | 0x00 | scheduled_at ns (8 B BE) → probe.Fire JSON

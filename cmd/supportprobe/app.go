@@ -70,6 +70,9 @@ type env struct {
 	stdout, stderr io.Writer
 	now            func() time.Time
 	getenv         func(string) string
+	// followupInterval overrides how often `run` looks for due follow-ups (tests);
+	// zero keeps the daemon's default.
+	followupInterval time.Duration
 }
 
 func commands() []command {

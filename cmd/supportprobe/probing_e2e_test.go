@@ -77,7 +77,7 @@ func startDaemonStoppable(t *testing.T, cfgPath, stateDir string, args ...string
 	done := make(chan int, 1)
 	var logs syncBuffer
 	go func() {
-		e := &env{stdout: &bytes.Buffer{}, stderr: &logs, now: time.Now, getenv: os.Getenv}
+		e := &env{stdout: &bytes.Buffer{}, stderr: &logs, now: time.Now, getenv: os.Getenv, followupInterval: 200 * time.Millisecond}
 		done <- e.run(ctx, append([]string{"run", "--config", cfgPath}, args...))
 	}()
 	stopped := false

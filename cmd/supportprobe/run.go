@@ -43,7 +43,8 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 	if problems := cfg.SecretProblems(); len(problems) > 0 {
 		return fmt.Errorf("%w: passwords not set up: %w", errConfig, errors.Join(problems...))
 	}
-	d, err := daemon.New(cfg, daemon.Options{Logger: logger, Now: e.now, NoSchedules: *noSchedules, Version: version})
+	d, err := daemon.New(cfg, daemon.Options{Logger: logger, Now: e.now, NoSchedules: *noSchedules, Version: version,
+		FollowupInterval: e.followupInterval})
 	if err != nil {
 		return err
 	}

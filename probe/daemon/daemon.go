@@ -46,8 +46,11 @@ type Options struct {
 	// when append_sent is on.
 	SentFolder probe.SentFolder
 	// NoSchedules keeps the schedules from firing: the daemon only watches for replies
-	// and serves the CLI (sends by hand still work).
+	// and serves the CLI (sends by hand still work, and so do the follow-ups of probes
+	// sent, which belong to their probe rather than to a schedule).
 	NoSchedules bool
+	// FollowupInterval is how often due follow-ups are looked for; default 30 s.
+	FollowupInterval time.Duration
 	// Version labels supportprobe_build_info; default the binary's module version.
 	Version string
 }
@@ -102,6 +105,9 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
+	if opts.FollowupInterval <= 0 {
+		opts.FollowupInterval = 30 * time.Second
+	}
 	sock := SocketPath(cfg.StateDir)
 	if len(sock) > maxSocketPath {
 		return nil, fmt.Errorf("control socket path %s is %d bytes, over the system's limit of %d: choose a shorter state_dir", sock, len(sock), maxSocketPath)
@@ -150,13 +156,17 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 // DB returns the daemon's database, for the parts of the program it runs.
 func (d *Daemon) DB() *store.DB { return d.db }
 
-// Run settles probes a crash left mid-send, then fires the vendors' schedules and
+// Run settles probes and follow-ups a crash left mid-send, then fires the vendors'
+// schedules, sends due follow-ups (checked every Options.FollowupInterval), and
 // serves the control socket, and /metrics and /healthz when the configuration has an
 // http section, until ctx ends, then shuts down within Options.ShutdownTimeout. It
 // returns nil after a clean shutdown.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.started = d.opts.Now()
 	if err := d.resolvePending(ctx); err != nil {
+		return err
+	}
+	if err := d.resolvePendingFollowups(ctx); err != nil {
 		return err
 	}
 	runner, err := d.newRunner()
@@ -179,6 +189,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer stopRunner()
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- runner.Run(runCtx) }()
+	followupsDone := make(chan struct{})
+	go func() {
+		defer close(followupsDone)
+		d.runFollowups(runCtx, d.opts.FollowupInterval)
+	}()
 	watchDone := make(chan struct{})
 	if d.cfg.Mail.IMAP.Host != "" {
 		w, err := d.newWatcher()
@@ -227,6 +242,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	case <-watchDone:
 	case <-sctx.Done():
 		d.log.Warn("inbox watcher did not stop in time")
+	}
+	select {
+	case <-followupsDone:
+	case <-sctx.Done():
+		d.log.Warn("follow-ups did not stop in time; a send still running will not be recorded")
 	}
 	if runnerErr != nil {
 		if ctx.Err() == nil && runErr == nil {

@@ -287,6 +287,55 @@ type Vendor struct {
 	// LanguageMismatches lists the probes answered in another language, by the time
 	// sent, then probe ID.
 	LanguageMismatches []LanguageMismatch `json:"language_mismatches"`
+	// Followups summarises the scripts' follow-ups sent to the vendor.
+	Followups FollowupFigures `json:"followups"`
+}
+
+// FollowupFigures counts a vendor's follow-ups: of the Probes that reached the vendor,
+// NeededReminder got a reminder; Sent follow-ups went out in all, and NextResponses of
+// them have had a human reply since. MedianNextResponseSeconds is the plain median of
+// those observed next-response times (no censoring: follow-ups are few, and a
+// follow-up still waiting is simply left out); null when none is observed.
+type FollowupFigures struct {
+	Probes                    int      `json:"probes"`
+	NeededReminder            int      `json:"needed_reminder"`
+	Sent                      int      `json:"sent"`
+	NextResponses             int      `json:"next_responses"`
+	MedianNextResponseSeconds *float64 `json:"median_next_response_seconds"`
+}
+
+// followupFigures computes FollowupFigures over the measured probes.
+func followupFigures(ms []measured) FollowupFigures {
+	var f FollowupFigures
+	var next []float64
+	for _, x := range ms {
+		if !reachedVendor(x.m.Status) {
+			continue
+		}
+		f.Probes++
+		if x.p.NeededReminder() {
+			f.NeededReminder++
+		}
+		for _, fm := range probe.MeasureFollowups(x.p) {
+			if fm.Followup.State != probe.StateSent {
+				continue
+			}
+			f.Sent++
+			if fm.NextLatency != nil {
+				next = append(next, secs(*fm.NextLatency))
+			}
+		}
+	}
+	f.NextResponses = len(next)
+	if len(next) > 0 {
+		slices.Sort(next)
+		m := next[len(next)/2]
+		if len(next)%2 == 0 {
+			m = (next[len(next)/2-1] + next[len(next)/2]) / 2
+		}
+		f.MedianNextResponseSeconds = &m
+	}
+	return f
 }
 
 // Reply identifies a reply in a report: the vendor-controlled From and Subject, and
@@ -520,6 +569,7 @@ func buildVendor(name string, cur, prev []probe.Probe, compare bool, now time.Ti
 	}
 	v.Latencies = bars(ms, now)
 	v.Heatmap = heatmap(ms)
+	v.Followups = followupFigures(ms)
 	return v, nil
 }
 

@@ -140,6 +140,9 @@ func seed(t *testing.T) (cur, prev []probe.Probe, opts Options) {
 		rep(probe.KindAutoAck, L("2026-11-23 10:03"), acmeAck, "[ACME-4402] We received your request"),
 		in("en", rep(probe.KindHuman, L("2026-11-23 12:15"), "Dana Whitfield <dana@acme.example>", "Re: [ACME-4402] Question about our invoice")))
 	p101.ClockSkew, p101.SkewMeasured = 2*time.Second, true
+	// A scripted "that did not help" 10 minutes after the answer; no reply since.
+	p101.Followups = []probe.Followup{{Index: 0, Kind: probe.FollowupAfterResponse, State: probe.StateSent,
+		SentAt: L("2026-11-23 12:25"), MessageID: "P101-f1@probe.example"}}
 	cur = []probe.Probe{
 		p101,
 		// Sunday night, P1: a person answered after 6h20m, past the 4h target.
@@ -181,6 +184,14 @@ func seed(t *testing.T) (cur, prev []probe.Probe, opts Options) {
 			rep(probe.KindAutoAck, S("2026-11-29 02:01"), "莲花科技客服 <support@lotus.example>", "【工单 LT-20977】我们已收到您的请求")),
 		sent("P115", "lotus", "billing-zh", "zh", probe.P2, S("2026-11-29 20:00")),
 		notSent("P116", "lotus", "contract-en", "en", probe.P3, probe.StateUnknown, S("2026-11-27 15:00"), "crashed between DATA and the server's reply"),
+	}
+	for i := range cur {
+		if cur[i].ID == "P113" {
+			// Nobody but an out-of-office by 16:00: a reminder; a person answered an
+			// hour later.
+			cur[i].Followups = []probe.Followup{{Index: 1, Kind: probe.FollowupReminder, State: probe.StateSent,
+				SentAt: S("2026-11-26 16:00"), MessageID: "P113-f2@probe.example"}}
+		}
 	}
 
 	human := func(id, vendor string, pr probe.Priority, at time.Time, after time.Duration) probe.Probe {

@@ -203,6 +203,14 @@ func (v Vendor) text(t *textWriter, compare bool) {
 		t.line("Answered  no probe has a known outcome yet")
 	}
 	v.textLanguage(t)
+	if f := v.Followups; f.Sent > 0 || f.NeededReminder > 0 {
+		t.line("Reminder  needed a reminder: %d of %d", f.NeededReminder, f.Probes)
+		next := "no next response yet"
+		if f.MedianNextResponseSeconds != nil {
+			next = fmt.Sprintf("next response median %s (plain, %d observed)", dur(*f.MedianNextResponseSeconds), f.NextResponses)
+		}
+		t.line("Follow-up %s sent; %s", plural(f.Sent, "follow-up"), next)
+	}
 
 	t.blank()
 	if v.Response.N == 0 {

@@ -54,6 +54,27 @@ type Record struct {
 	ReplyLanguage *string       `json:"reply_language"`
 	LanguageMatch *bool         `json:"language_match"`
 	Replies       []ReplyRecord `json:"replies"`
+	// Followups are the script's follow-ups recorded for the probe, in the order they
+	// fired; NeededReminder is whether a reminder was sent.
+	Followups      []FollowupRecord `json:"followups"`
+	NeededReminder bool             `json:"needed_reminder"`
+}
+
+// FollowupRecord is one follow-up inside a Record. NextResponseAt is the first human
+// reply that arrived after the follow-up was sent, and NextResponseLatencySeconds its
+// delay from the follow-up's sent_at, skew-corrected like the other latencies; both
+// null while none has. State is sent, sending, failed, unknown or skipped (Reason says
+// why for the last three).
+type FollowupRecord struct {
+	Kind                       probe.FollowupKind `json:"kind"`
+	State                      probe.State        `json:"state"`
+	DueAt                      *time.Time         `json:"due_at"`
+	SentAt                     *time.Time         `json:"sent_at"`
+	MessageID                  *string            `json:"message_id"`
+	InReplyTo                  *string            `json:"in_reply_to"`
+	Reason                     *string            `json:"reason"`
+	NextResponseAt             *time.Time         `json:"next_response_at"`
+	NextResponseLatencySeconds *float64           `json:"next_response_latency_seconds"`
 }
 
 // ReplyRecord is one reply inside a Record.
@@ -106,7 +127,26 @@ func NewRecord(p probe.Probe, now time.Time) (Record, error) {
 		ID: p.ID, Vendor: p.Vendor, Script: p.Script, Priority: p.Priority, Language: p.Language,
 		To: p.To, Subject: p.Subject, Token: p.Token,
 		ScheduledAt: utc(p.ScheduledAt), SentAt: utc(p.SentAt),
-		Status: m.Status, SLA: m.SLA, Replies: []ReplyRecord{},
+		Status: m.Status, SLA: m.SLA, Replies: []ReplyRecord{}, Followups: []FollowupRecord{},
+		NeededReminder: p.NeededReminder(),
+	}
+	for _, fm := range probe.MeasureFollowups(p) {
+		f := fm.Followup
+		fr := FollowupRecord{Kind: f.Kind, State: f.State, DueAt: utc(f.DueAt), SentAt: utc(f.SentAt)}
+		if f.MessageID != "" {
+			fr.MessageID = ptr(f.MessageID)
+		}
+		if f.InReplyTo != "" {
+			fr.InReplyTo = ptr(f.InReplyTo)
+		}
+		if f.Reason != "" {
+			fr.Reason = ptr(f.Reason)
+		}
+		if fm.NextResponse != nil {
+			fr.NextResponseAt = utc(fm.NextResponse.ReceivedAt)
+			fr.NextResponseLatencySeconds = seconds(fm.NextLatency)
+		}
+		r.Followups = append(r.Followups, fr)
 	}
 	if r.To == nil {
 		r.To = []string{}
@@ -323,24 +363,72 @@ func WriteThread(w io.Writer, r Record) error {
 		sla += fmt.Sprintf(" (target %s, %s clock)", Duration(r.SLATargetSeconds), *r.SLAClock)
 	}
 	row("SLA", sla)
+	if len(r.Followups) > 0 {
+		row("Needed a reminder", strconv.FormatBool(r.NeededReminder))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nThread (%d replies):\n", len(r.Replies))
+	fmt.Fprintf(w, "\nThread (%d replies, %d follow-ups), in time order:\n", len(r.Replies), len(r.Followups))
+	// One timeline: our inquiry, the vendor's replies and our follow-ups, by time (a
+	// follow-up not sent sits at the time it was due). Latencies count from the inquiry
+	// for replies, and from a follow-up for its next response.
+	type event struct {
+		at    time.Time
+		write func()
+	}
+	var events []event
+	if r.SentAt != nil {
+		events = append(events, event{*r.SentAt, func() {
+			fmt.Fprintf(w, "  %s  inquiry  sent  %s\n", r.SentAt.Format(time.RFC3339), strCell(r.MessageID))
+		}})
+	}
 	for _, rp := range r.Replies {
-		late := ""
-		if rp.Late {
-			late = " LATE"
+		events = append(events, event{rp.ReceivedAt, func() {
+			late := ""
+			if rp.Late {
+				late = " LATE"
+			}
+			after := ""
+			if r.SentAt != nil {
+				after = "  +" + Duration(ptr(max(rp.ReceivedAt.Sub(*r.SentAt), 0).Seconds()))
+			}
+			fmt.Fprintf(w, "  %s  %s  %s%s%s  matched by %s", rp.ReceivedAt.Format(time.RFC3339), rp.ID, rp.Kind, late, after, rp.MatchedBy)
+			if rp.MatchDetail != "" {
+				fmt.Fprintf(w, " (%s)", rp.MatchDetail)
+			}
+			fmt.Fprintln(w)
+			fmt.Fprintf(w, "      From: %s\n      Subject: %s\n      Why: %s\n", rp.From, rp.Subject, rp.Reason)
+			if rp.Override != nil {
+				fmt.Fprintf(w, "      Set by hand at %s: %s\n", rp.Override.At.UTC().Format(time.RFC3339), rp.Override.Note)
+			}
+		}})
+	}
+	for _, f := range r.Followups {
+		at := f.SentAt
+		if at == nil {
+			at = f.DueAt
 		}
-		fmt.Fprintf(w, "  %s  %s  %s%s  matched by %s", rp.ReceivedAt.Format(time.RFC3339), rp.ID, rp.Kind, late, rp.MatchedBy)
-		if rp.MatchDetail != "" {
-			fmt.Fprintf(w, " (%s)", rp.MatchDetail)
+		if at == nil {
+			at = &time.Time{}
 		}
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "      From: %s\n      Subject: %s\n      Why: %s\n", rp.From, rp.Subject, rp.Reason)
-		if rp.Override != nil {
-			fmt.Fprintf(w, "      Set by hand at %s: %s\n", rp.Override.At.UTC().Format(time.RFC3339), rp.Override.Note)
-		}
+		events = append(events, event{*at, func() {
+			fmt.Fprintf(w, "  %s  follow-up  %s  %s", at.Format(time.RFC3339), f.Kind, f.State)
+			if f.MessageID != nil {
+				fmt.Fprintf(w, "  %s", *f.MessageID)
+			}
+			fmt.Fprintln(w)
+			if f.Reason != nil {
+				fmt.Fprintf(w, "      Why: %s\n", *f.Reason)
+			}
+			if f.State == probe.StateSent {
+				fmt.Fprintf(w, "      Next response: %s (%s)\n", orDash(TimeCell(f.NextResponseAt)), Duration(f.NextResponseLatencySeconds))
+			}
+		}})
+	}
+	slices.SortStableFunc(events, func(a, b event) int { return a.at.Compare(b.at) })
+	for _, e := range events {
+		e.write()
 	}
 	return nil
 }

@@ -1,0 +1,249 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"time"
+
+	"supportprobe/mailbox"
+	"supportprobe/probe"
+	"supportprobe/schedule"
+	"supportprobe/store"
+)
+
+// errFollowupRecorded means another pass recorded the follow-up first.
+var errFollowupRecorded = errors.New("follow-up already recorded")
+
+// followupLimiter vets follow-ups against the vendors' max_per_day and max_per_week.
+// min_spacing is left out: it keeps separate inquiries apart, and a follow-up, sent in
+// the inquiry's own thread minutes after it was answered, would always fall foul of it.
+// The limiter counts probes, so a follow-up is held back when the vendor already got its
+// day's or week's quota of probes.
+func (d *Daemon) followupLimiter() schedule.Limiter {
+	limits := map[string]schedule.VendorLimits{}
+	for _, v := range d.cfg.Vendors {
+		l := v.Limits
+		l.MinSpacing = 0
+		limits[v.Name] = schedule.VendorLimits{Limits: l, Location: v.Hours.Location()}
+	}
+	return schedule.NewLimiter(limits, d.db)
+}
+
+// runFollowups sends due follow-ups once at once and then every interval until ctx ends.
+func (d *Daemon) runFollowups(ctx context.Context, interval time.Duration) {
+	lim := d.followupLimiter()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := d.followupPass(ctx, lim); err != nil && ctx.Err() == nil {
+			d.log.Error("follow-up pass", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// followupPass sends every follow-up due now among the probes still within the longest
+// deadline. A store error stops the pass; a send error is recorded on the follow-up.
+func (d *Daemon) followupPass(ctx context.Context, lim schedule.Limiter) error {
+	now := d.opts.Now()
+	ps, err := d.db.Probes(store.Filter{Since: now.Add(-d.maxDeadline())})
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if ctx.Err() != nil {
+			return nil
+		}
+		s, ok := d.cfg.Script(p.Script)
+		if !ok || len(s.Followups) == 0 || p.State != probe.StateSent {
+			continue
+		}
+		v, ok := d.cfg.Vendor(p.Vendor)
+		if !ok {
+			continue
+		}
+		for i, spec := range s.Followups {
+			dueAt, due := probe.FollowupDue(p, i, spec, d.opts.Now())
+			if !due {
+				continue
+			}
+			if p, err = d.sendFollowup(ctx, lim, p, v, i, spec, dueAt); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sendFollowup records, vets and sends p's i-th follow-up, and returns p as stored
+// after. The follow-up is written as sending with its Message-ID before SMTP, exactly
+// once (a second writer gets errFollowupRecorded and sends nothing), and as sent after
+// the server's 250. Past the deadline, or over a vendor limit, it is recorded as skipped
+// and never retried. Only a store error is returned.
+func (d *Daemon) sendFollowup(ctx context.Context, lim schedule.Limiter, p probe.Probe, v probe.Vendor, i int, spec probe.FollowupSpec, dueAt time.Time) (probe.Probe, error) {
+	log := d.log.With("vendor", v.Name, "probe", p.ID, "followup", i, "kind", spec.Kind)
+	now := d.opts.Now()
+	f := probe.Followup{Index: i, Kind: spec.Kind, DueAt: dueAt.UTC()}
+	record := func(f probe.Followup) (probe.Probe, error) {
+		return d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+			for _, g := range p.Followups {
+				if g.Index == f.Index {
+					return errFollowupRecorded
+				}
+			}
+			p.Followups = append(p.Followups, f)
+			return nil
+		})
+	}
+	update := func(fn func(*probe.Followup)) (probe.Probe, error) {
+		return d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+			for k := range p.Followups {
+				if p.Followups[k].Index == i {
+					fn(&p.Followups[k])
+				}
+			}
+			return nil
+		})
+	}
+	skip := func(reason string) (probe.Probe, error) {
+		f.State, f.Reason = probe.StateSkipped, reason
+		q, err := record(f)
+		if errors.Is(err, errFollowupRecorded) {
+			return d.db.Probe(p.ID)
+		}
+		if err == nil {
+			log.Info("follow-up skipped", "reason", reason)
+		}
+		return q, err
+	}
+	if p.PastDeadline(now) {
+		return skip("due after the probe's deadline")
+	}
+	if ok, reason, err := lim.Allow(ctx, v.Name, now); err != nil {
+		log.Warn("cannot check the vendor's limits for a follow-up; will retry", "err", err)
+		return p, nil
+	} else if !ok {
+		return skip(reason)
+	}
+	if d.sender == nil {
+		return skip("no SMTP sender configured")
+	}
+	q := d.quoted(p)
+	in, err := probe.ComposeFollowup(p, spec, i+1, v, q, probe.Composition{From: d.cfg.Mail.From,
+		PlusAddressing: d.cfg.Mail.PlusAddressing, Key: d.key, Now: now})
+	if err != nil {
+		return skip(err.Error())
+	}
+	f.State, f.MessageID, f.InReplyTo, f.Subject = probe.StateSending, in.MessageID, in.InReplyTo, in.Subject
+	if p, err = record(f); errors.Is(err, errFollowupRecorded) {
+		return d.db.Probe(p.ID)
+	} else if err != nil {
+		return p, err
+	}
+	if conflicts, err := d.db.AddThreadIDs(p.ID, in.MessageID); err != nil {
+		return p, err
+	} else if len(conflicts) > 0 {
+		log.Warn("follow-up Message-ID already belongs to another probe", "ids", conflicts)
+	}
+	res, err := d.sender.Send(ctx, in)
+	if err != nil {
+		log.Warn("follow-up not sent", "err", err)
+		return update(func(f *probe.Followup) { f.State, f.Reason = probe.StateFailed, err.Error() })
+	}
+	if err := d.db.PutInquiryRaw(followupRawID(p.ID, i), res.Raw); err != nil {
+		log.Error("store raw follow-up", "err", err)
+	}
+	if p, err = update(func(f *probe.Followup) { f.State, f.SentAt = probe.StateSent, res.AcceptedAt.UTC() }); err != nil {
+		return p, err
+	}
+	log.Info("follow-up sent", "message_id", in.MessageID, "in_reply_to", in.InReplyTo)
+	if d.sent != nil {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if _, err := d.sent.AppendSent(actx, res.Raw); err != nil {
+			log.Warn("sent copy of the follow-up not filed", "err", err)
+		}
+	}
+	return p, nil
+}
+
+// followupRawID is the raw-bucket id of probe id's i-th follow-up as sent.
+func followupRawID(id string, i int) string { return id + "/followup/" + strconv.Itoa(i) }
+
+// quoted returns the vendor's latest reply to p (bounces aside) for a follow-up to
+// answer and quote, or an empty Quoted (answer our own inquiry) when there is none.
+func (d *Daemon) quoted(p probe.Probe) probe.Quoted {
+	var latest *probe.Reply
+	for k := range p.Replies {
+		r := &p.Replies[k]
+		if r.EffectiveKind() == probe.KindBounce {
+			continue
+		}
+		if latest == nil || !r.ReceivedAt.Before(latest.ReceivedAt) {
+			latest = r
+		}
+	}
+	if latest == nil {
+		return probe.Quoted{}
+	}
+	q := probe.Quoted{MessageID: latest.MessageID, Subject: latest.Subject, Date: latest.ReceivedAt, From: latest.From}
+	if a, err := mail.ParseAddress(latest.From); err == nil && a.Name != "" {
+		q.From = a.Name
+	}
+	if raw, err := d.db.ReplyRaw(latest.ID); err == nil {
+		if m, err := mailbox.Parse(raw.Data, mailbox.ParseOptions{}); err == nil {
+			q.Text, q.References = m.NewText, m.References
+		}
+	}
+	return q
+}
+
+// resolvePendingFollowups settles follow-ups a crash left in state sending, as
+// resolvePending settles probes: a copy in the sent folder makes it sent at the copy's
+// time; otherwise it is unknown. It is never re-sent.
+func (d *Daemon) resolvePendingFollowups(ctx context.Context) error {
+	ps, err := d.db.Probes(store.Filter{Since: d.opts.Now().Add(-d.maxDeadline())})
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		for _, f := range p.Followups {
+			if f.State != probe.StateSending {
+				continue
+			}
+			log := d.log.With("vendor", p.Vendor, "probe", p.ID, "followup", f.Index)
+			state, reason, at := probe.StateUnknown, "interrupted during SMTP; no sent folder to check", time.Time{}
+			if d.sent != nil {
+				sentAt, found, err := d.sent.FindSent(ctx, f.MessageID)
+				if err != nil {
+					log.Warn("cannot check the sent folder for an interrupted follow-up; will retry at next start", "err", err)
+					continue
+				}
+				if found {
+					state, reason, at = probe.StateSent, "interrupted during SMTP; sent_at is the sent copy's INTERNALDATE", sentAt.UTC()
+				} else {
+					reason = "interrupted during SMTP; no copy in the sent folder"
+				}
+			}
+			if _, err := d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+				for k := range p.Followups {
+					if p.Followups[k].Index == f.Index && p.Followups[k].State == probe.StateSending {
+						p.Followups[k].State, p.Followups[k].Reason, p.Followups[k].SentAt = state, reason, at
+					}
+				}
+				return nil
+			}); err != nil {
+				return fmt.Errorf("probe %s: resolve follow-up %d: %w", p.ID, f.Index, err)
+			}
+			log.Warn("resolved a follow-up interrupted while sending", "state", state, "reason", reason)
+		}
+	}
+	return nil
+}

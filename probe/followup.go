@@ -1,0 +1,254 @@
+package probe
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// FollowupKind is what triggers a follow-up.
+type FollowupKind string
+
+// The follow-up kinds.
+const (
+	// FollowupAfterResponse is a scripted "that did not help", sent a delay after the
+	// first human response.
+	FollowupAfterResponse FollowupKind = "after_response"
+	// FollowupReminder is sent when no human response arrived within a delay of the
+	// inquiry.
+	FollowupReminder FollowupKind = "reminder"
+)
+
+// FollowupSpec is one follow-up a script defines: its kind, its delay and its body.
+type FollowupSpec struct {
+	Kind  FollowupKind
+	After time.Duration
+	body  Script // only its body template is used
+}
+
+// NewFollowupSpec checks body as a text/template the way NewScript checks a script's
+// (same fields, same vars), so a bad template fails at configuration load.
+func NewFollowupSpec(kind FollowupKind, after time.Duration, body string, vars map[string]string) (FollowupSpec, error) {
+	if kind != FollowupAfterResponse && kind != FollowupReminder {
+		return FollowupSpec{}, fmt.Errorf("unknown follow-up kind %q", kind)
+	}
+	if after <= 0 {
+		return FollowupSpec{}, fmt.Errorf("follow-up delay must be positive, not %s", after)
+	}
+	s, err := NewScript("followup", "und", P4, "Re", body, vars)
+	if err != nil {
+		return FollowupSpec{}, err
+	}
+	return FollowupSpec{Kind: kind, After: after, body: s}, nil
+}
+
+// Followup is one follow-up as stored on its probe. Like a probe, it is written as
+// StateSending with its MessageID before SMTP and as StateSent with SentAt after the
+// server's 250; a crash in between leaves StateSending, which startup resolves and never
+// re-sends. StateSkipped records a follow-up that a limit or the deadline held back: it
+// is never retried.
+type Followup struct {
+	// Index is the follow-up's position in the script's list.
+	Index int          `json:"index"`
+	Kind  FollowupKind `json:"kind"`
+	State State        `json:"state"`
+	// DueAt is when it became due.
+	DueAt time.Time `json:"due_at"`
+	// SentAt is when the SMTP server accepted it, on our clock; zero until sent.
+	SentAt time.Time `json:"sent_at"`
+	// MessageID is ours, without brackets; InReplyTo is the message it answers.
+	MessageID string `json:"message_id,omitempty"`
+	InReplyTo string `json:"in_reply_to,omitempty"`
+	Subject   string `json:"subject,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// StateSkipped marks a follow-up held back by a vendor limit or the deadline.
+const StateSkipped State = "skipped"
+
+// FollowupDue reports whether spec (the script's i-th follow-up) is due for p at now,
+// and since when. A follow-up already recorded on p, in any state, is never due again.
+// after_response is due spec.After after the first human response; a reminder is due
+// spec.After after sent_at when no human response arrived by then (on our clock). A
+// probe not sent, or bounced with no human reply, is never due. The deadline and the
+// vendor's limits are the caller's to check (see Probe.PastDeadline): a follow-up they
+// hold back is recorded as StateSkipped, so it is not due again either.
+func FollowupDue(p Probe, i int, spec FollowupSpec, now time.Time) (dueAt time.Time, due bool) {
+	if p.State != StateSent || p.SentAt.IsZero() {
+		return time.Time{}, false
+	}
+	for _, f := range p.Followups {
+		if f.Index == i {
+			return time.Time{}, false
+		}
+	}
+	first := p.firstHuman()
+	if first == nil {
+		for _, r := range p.Replies {
+			if r.EffectiveKind() == KindBounce {
+				return time.Time{}, false // the inquiry never arrived: nobody to remind
+			}
+		}
+	}
+	switch spec.Kind {
+	case FollowupAfterResponse:
+		if first == nil {
+			return time.Time{}, false
+		}
+		dueAt = p.local(*first).Add(spec.After)
+	case FollowupReminder:
+		dueAt = p.SentAt.Add(spec.After)
+		if first != nil && !p.local(*first).After(dueAt) {
+			return time.Time{}, false
+		}
+	default:
+		return time.Time{}, false
+	}
+	return dueAt, !now.Before(dueAt)
+}
+
+// PastDeadline reports whether now is past p's deadline: no follow-up fires then.
+func (p Probe) PastDeadline(now time.Time) bool {
+	return !p.SentAt.IsZero() && now.After(p.SentAt.Add(p.Terms.Deadline))
+}
+
+// firstHuman returns the earliest human reply, by arrival, or nil.
+func (p Probe) firstHuman() *Reply {
+	var first *Reply
+	for i := range p.Replies {
+		r := &p.Replies[i]
+		if r.EffectiveKind() == KindHuman && (first == nil || r.ReceivedAt.Before(first.ReceivedAt)) {
+			first = r
+		}
+	}
+	return first
+}
+
+// FollowupMeasure is the figures of one sent follow-up.
+type FollowupMeasure struct {
+	Followup Followup
+	// NextResponse is the first human reply that arrived after the follow-up was sent;
+	// nil when none has.
+	NextResponse *Reply
+	NextLatency  *time.Duration
+}
+
+// MeasureFollowups derives each sent follow-up's next response: the first human reply
+// arriving (on our clock, skew removed) after the follow-up's sent_at. The inquiry's
+// own first-response latency (Measure) is unaffected by follow-ups.
+func MeasureFollowups(p Probe) []FollowupMeasure {
+	var out []FollowupMeasure
+	for _, f := range p.Followups {
+		fm := FollowupMeasure{Followup: f}
+		if f.State == StateSent && !f.SentAt.IsZero() {
+			for i := range p.Replies {
+				r := &p.Replies[i]
+				if r.EffectiveKind() != KindHuman || !p.local(*r).After(f.SentAt) {
+					continue
+				}
+				if fm.NextResponse == nil || r.ReceivedAt.Before(fm.NextResponse.ReceivedAt) {
+					fm.NextResponse = r
+				}
+			}
+			if fm.NextResponse != nil {
+				d := p.local(*fm.NextResponse).Sub(f.SentAt)
+				fm.NextLatency = &d
+			}
+		}
+		out = append(out, fm)
+	}
+	return out
+}
+
+// NeededReminder reports whether a reminder went out for p.
+func (p Probe) NeededReminder() bool {
+	for _, f := range p.Followups {
+		if f.Kind == FollowupReminder && f.State == StateSent {
+			return true
+		}
+	}
+	return false
+}
+
+// NewFollowupMessageID returns the Message-ID of p's n-th follow-up (n from 1): like
+// NewMessageID, but its first part carries "-f<n>", so it differs from the probe's own
+// and still verifies with VerifyMessageID (a reply citing it matches on rung 1).
+func NewFollowupMessageID(key []byte, probeID, token, domain string, t time.Time, n int) string {
+	id := NewMessageID(key, probeID, token, domain, t)
+	stamp, rest, _ := strings.Cut(id, ".")
+	return fmt.Sprintf("%s-f%d.%s", stamp, n, rest)
+}
+
+// Quoted is the vendor message a follow-up answers.
+type Quoted struct {
+	MessageID  string   // without brackets; "" when answering our own inquiry
+	References []string // the quoted message's references, oldest first, no brackets
+	Subject    string
+	From       string
+	Date       time.Time
+	Text       string // its new text
+}
+
+// ComposeFollowup renders spec as p's n-th follow-up, answering q: In-Reply-To q's
+// Message-ID (or our inquiry's when q has none), References the thread, "Re: " and q's
+// subject (or ours), the rendered body, then q's text quoted.
+func ComposeFollowup(p Probe, spec FollowupSpec, n int, v Vendor, q Quoted, c Composition) (Inquiry, error) {
+	loc := v.Hours.Location()
+	if loc == nil {
+		loc = time.UTC
+	}
+	_, body, err := spec.body.Render(Fields{Vendor: v.Name, Token: p.Token, LocalTime: c.Now.In(loc)})
+	if err != nil {
+		return Inquiry{}, fmt.Errorf("probe %s: follow-up %d: %w", p.ID, n, err)
+	}
+	body = strings.TrimRight(body, "\n") + "\n"
+	if !strings.Contains(body, p.Token) {
+		body += "\nRef: " + p.Token + "\n"
+	}
+	if q.Text != "" {
+		who := q.From
+		if who == "" {
+			who = "you"
+		}
+		body += "\nOn " + q.Date.In(loc).Format("Mon, 2 Jan 2006 at 15:04") + ", " + who + " wrote:\n"
+		for _, l := range strings.Split(strings.TrimRight(q.Text, "\n"), "\n") {
+			body += strings.TrimRight("> "+l, " ") + "\n"
+		}
+	}
+	subject := q.Subject
+	if subject == "" {
+		subject = p.Subject
+	}
+	if !strings.HasPrefix(strings.ToLower(subject), "re:") {
+		subject = "Re: " + subject
+	}
+	refs := []string{p.MessageID}
+	for _, r := range q.References {
+		if r != "" && r != p.MessageID {
+			refs = append(refs, r)
+		}
+	}
+	parent := p.MessageID
+	if q.MessageID != "" {
+		parent = q.MessageID
+		if refs[len(refs)-1] != parent {
+			refs = append(refs, parent)
+		}
+	}
+	_, domain, _ := strings.Cut(c.From.Address, "@")
+	in := Inquiry{
+		From:       c.From.String(),
+		To:         p.To,
+		Subject:    subject,
+		Body:       body,
+		MessageID:  NewFollowupMessageID(c.Key, p.ID, p.Token, domain, c.Now, n),
+		InReplyTo:  parent,
+		References: refs,
+		Date:       c.Now,
+	}
+	if c.PlusAddressing {
+		in.ReplyTo = (&mail.Address{Name: c.From.Name, Address: PlusAddress(c.From.Address, p.Token)}).String()
+	}
+	return in, nil
+}

@@ -1,0 +1,69 @@
+package view_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"supportprobe/probe"
+	"supportprobe/probe/view"
+)
+
+func TestFollowupsInRecordAndThread(t *testing.T) {
+	sent := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	p := probe.Probe{ID: "P1", Vendor: "acme", State: probe.StateSent, SentAt: sent, MessageID: "m@example.com",
+		Terms: probe.Terms{Hours: probe.HoursSpec{Zone: "UTC"}, Deadline: 24 * time.Hour},
+		Replies: []probe.Reply{
+			{ID: "R1", Kind: probe.KindAutoAck, ReceivedAt: sent.Add(time.Minute)},
+			{ID: "R2", Kind: probe.KindHuman, ReceivedAt: sent.Add(5 * time.Hour)},
+		},
+		Followups: []probe.Followup{{Index: 1, Kind: probe.FollowupReminder, State: probe.StateSent,
+			SentAt: sent.Add(4 * time.Hour), MessageID: "f@example.com"}},
+	}
+	r, err := view.NewRecord(p, sent.Add(6*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := view.WriteJSON(&buf, []view.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	var got []struct {
+		NeededReminder bool `json:"needed_reminder"`
+		Followups      []struct {
+			Kind    string   `json:"kind"`
+			SentAt  string   `json:"sent_at"`
+			ID      string   `json:"message_id"`
+			NextAt  string   `json:"next_response_at"`
+			NextSec *float64 `json:"next_response_latency_seconds"`
+		} `json:"followups"`
+		ResponseLatencySeconds float64 `json:"response_latency_seconds"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	f := got[0].Followups
+	if !got[0].NeededReminder || len(f) != 1 || f[0].Kind != "reminder" || f[0].ID != "f@example.com" ||
+		f[0].NextSec == nil || *f[0].NextSec != 3600 || got[0].ResponseLatencySeconds != 5*3600 {
+		t.Errorf("history JSON = %s", buf.String())
+	}
+	buf.Reset()
+	if err := view.WriteThread(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	order := []string{"inquiry  sent", "R1  auto_ack", "follow-up  reminder  sent", "R2  human"}
+	last := -1
+	for _, s := range order {
+		i := strings.Index(out, s)
+		if i < 0 || i < last {
+			t.Fatalf("WriteThread() lacks %q in time order:\n%s", s, out)
+		}
+		last = i
+	}
+	if !strings.Contains(out, "Next response: 2026-11-28T08:00:00Z (1h00m)") {
+		t.Errorf("WriteThread() lacks the next response:\n%s", out)
+	}
+}
