@@ -1,13 +1,17 @@
 package main
 
 import (
+	"archive/zip"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	gomail "github.com/emersion/go-message/mail"
 
 	"supportprobe/mailbox/mailworld"
 	"supportprobe/mailbox/mailworld/mailworldtest"
@@ -178,6 +182,62 @@ func TestFollowupsEndToEnd(t *testing.T) {
 			}
 			if len(p.Followups) != 1 {
 				t.Errorf("follow-ups = %+v, want exactly one (no reminder: answered within 3 s)", p.Followups)
+			}
+		})
+
+		t.Run("answered in another language, and the evidence of it all", func(t *testing.T) {
+			// Both vendors answered the Chinese inquiry in English: listed as mismatches.
+			_, stdout, _ := invoke(t, time.Now(), "history", "--config", cfgPath, "--format", "json")
+			var hist []struct {
+				ID            string  `json:"id"`
+				ReplyLanguage *string `json:"reply_language"`
+				LanguageMatch *bool   `json:"language_match"`
+			}
+			if err := json.Unmarshal([]byte(stdout), &hist); err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hist {
+				if h.ReplyLanguage == nil || *h.ReplyLanguage != "en" || h.LanguageMatch == nil || *h.LanguageMatch {
+					t.Errorf("%s: reply_language %v, language_match %v; want en, false (asked in zh)", h.ID, h.ReplyLanguage, h.LanguageMatch)
+				}
+			}
+			code, stdout, stderr := invoke(t, time.Now(), "report", "--config", cfgPath, "--since", time.Now().Add(-time.Hour).Format(time.RFC3339),
+				"--until", time.Now().Add(time.Hour).Format(time.RFC3339))
+			if code != exitOK || !strings.Contains(stdout, "answered in the language asked: 0 of 2") {
+				t.Errorf("report: exit %d, %s\n%s", code, stderr, stdout)
+			}
+			zipPath := filepath.Join(t.TempDir(), "evidence.zip")
+			code, _, stderr = invoke(t, time.Now(), "export", "--config", cfgPath, "--vendor", "acme-cloud",
+				"--since", time.Now().Add(-time.Hour).Format(time.RFC3339), "--until", time.Now().Add(time.Hour).Format(time.RFC3339), "--out", zipPath)
+			if code != exitOK {
+				t.Fatalf("export: exit %d, %s", code, stderr)
+			}
+			if code, stdout, stderr := invoke(t, time.Now(), "export", "--verify", zipPath); code != exitOK {
+				t.Fatalf("export --verify: exit %d, %s%s", code, stdout, stderr)
+			}
+			zr, err := zip.OpenReader(zipPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer zr.Close()
+			emls := 0
+			for _, f := range zr.File {
+				if !strings.HasSuffix(f.Name, ".eml") {
+					continue
+				}
+				rc, _ := f.Open()
+				m, err := gomail.CreateReader(rc)
+				if err != nil {
+					t.Errorf("%s does not parse: %v", f.Name, err)
+				} else if id, _ := m.Header.MessageID(); id == "" {
+					t.Errorf("%s has no Message-ID", f.Name)
+				}
+				rc.Close()
+				emls++
+			}
+			// 2 inquiries, their replies (3 answers), and nothing else needed to parse.
+			if emls < 5 {
+				t.Errorf("export holds %d .eml files, want at least 5", emls)
 			}
 		})
 	}
