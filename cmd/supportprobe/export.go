@@ -154,7 +154,7 @@ func runExport(ctx context.Context, e *env, src exportSource, o exportOpts) erro
 		if err != nil {
 			return err
 		}
-		it := evidence.Item{Record: rec, Replies: map[string]*store.Raw{}}
+		it := evidence.Item{Record: rec, Replies: map[string]*store.Raw{}, Followups: map[int]*store.Raw{}}
 		if it.Inquiry, err = rawOrNil(ctx, src, "inquiry", p.ID); err != nil {
 			return err
 		}
@@ -165,6 +165,15 @@ func runExport(ctx context.Context, e *env, src exportSource, o exportOpts) erro
 			}
 			if raw != nil {
 				it.Replies[rp.ID] = raw
+			}
+		}
+		for _, f := range p.Followups {
+			raw, err := rawOrNil(ctx, src, "inquiry", fmt.Sprintf("%s/followup/%d", p.ID, f.Index))
+			if err != nil {
+				return err
+			}
+			if raw != nil {
+				it.Followups[f.Index] = raw
 			}
 		}
 		items = append(items, it)

@@ -192,11 +192,20 @@ func TestFollowupsEndToEnd(t *testing.T) {
 				ID            string  `json:"id"`
 				ReplyLanguage *string `json:"reply_language"`
 				LanguageMatch *bool   `json:"language_match"`
+				Followups     []struct {
+					SentAt *string `json:"sent_at"`
+				} `json:"followups"`
 			}
 			if err := json.Unmarshal([]byte(stdout), &hist); err != nil {
 				t.Fatal(err)
 			}
+			sentFollowups := 0
 			for _, h := range hist {
+				for _, f := range h.Followups {
+					if f.SentAt != nil {
+						sentFollowups++
+					}
+				}
 				if h.ReplyLanguage == nil || *h.ReplyLanguage != "en" || h.LanguageMatch == nil || *h.LanguageMatch {
 					t.Errorf("%s: reply_language %v, language_match %v; want en, false (asked in zh)", h.ID, h.ReplyLanguage, h.LanguageMatch)
 				}
@@ -220,8 +229,11 @@ func TestFollowupsEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer zr.Close()
-			emls := 0
+			emls, followups := 0, 0
 			for _, f := range zr.File {
+				if strings.Contains(f.Name, "/followup-") {
+					followups++
+				}
 				if !strings.HasSuffix(f.Name, ".eml") {
 					continue
 				}
@@ -235,9 +247,9 @@ func TestFollowupsEndToEnd(t *testing.T) {
 				rc.Close()
 				emls++
 			}
-			// 2 inquiries, their replies (3 answers), and nothing else needed to parse.
-			if emls < 5 {
-				t.Errorf("export holds %d .eml files, want at least 5", emls)
+			// 2 inquiries, 3 answers, and every follow-up as sent.
+			if emls < 5+sentFollowups || followups != sentFollowups || sentFollowups < 2 {
+				t.Errorf("export holds %d .eml files (%d follow-ups); history shows %d follow-ups sent", emls, followups, sentFollowups)
 			}
 		})
 	}

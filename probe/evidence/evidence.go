@@ -31,6 +31,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"supportprobe/probe"
 	"supportprobe/probe/view"
 	"supportprobe/store"
 )
@@ -131,6 +132,9 @@ type Item struct {
 	// Replies holds the raw bytes of the record's replies by reply ID; a reply absent
 	// (or nil) here is listed as missing.
 	Replies map[string]*store.Raw
+	// Followups holds the raw bytes of the follow-ups we sent, by their index in the
+	// record; a sent follow-up absent here is listed as missing.
+	Followups map[int]*store.Raw
 	// Why gives the reason a message is missing, by "inquiry" or reply ID, when the
 	// caller knows better than the default.
 	Why map[string]string
@@ -209,6 +213,13 @@ func Write(w io.Writer, items []Item, meta Meta) (Result, error) {
 				why = "the store holds no raw message for this reply"
 			}
 			addRaw(id+"/"+rp.ID+".eml", id, rp.ID, it.Replies[rp.ID], why)
+		}
+		for _, f := range it.Record.Followups {
+			if f.SentAt == nil && f.State != probe.StateSending && f.State != probe.StateUnknown {
+				continue // skipped or failed: nothing went out
+			}
+			addRaw(fmt.Sprintf("%s/followup-%d.eml", id, f.Index), id, "", it.Followups[f.Index],
+				"the store holds no raw copy of this follow-up")
 		}
 		for rid := range it.Replies {
 			if !known[rid] {

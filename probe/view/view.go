@@ -66,6 +66,8 @@ type Record struct {
 // null while none has. State is sent, sending, failed, unknown or skipped (Reason says
 // why for the last three).
 type FollowupRecord struct {
+	// Index is the follow-up's position in its script's list.
+	Index                      int                `json:"index"`
 	Kind                       probe.FollowupKind `json:"kind"`
 	State                      probe.State        `json:"state"`
 	DueAt                      *time.Time         `json:"due_at"`
@@ -132,7 +134,7 @@ func NewRecord(p probe.Probe, now time.Time) (Record, error) {
 	}
 	for _, fm := range probe.MeasureFollowups(p) {
 		f := fm.Followup
-		fr := FollowupRecord{Kind: f.Kind, State: f.State, DueAt: utc(f.DueAt), SentAt: utc(f.SentAt)}
+		fr := FollowupRecord{Index: f.Index, Kind: f.Kind, State: f.State, DueAt: utc(f.DueAt), SentAt: utc(f.SentAt)}
 		if f.MessageID != "" {
 			fr.MessageID = ptr(f.MessageID)
 		}
