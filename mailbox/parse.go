@@ -66,6 +66,10 @@ type ParseOptions struct {
 // bytes that are not UTF-8 replaced by U+FFFD. Header fields in raw 8-bit bytes that are
 // not UTF-8 are decoded with the charset of the message's Content-Type.
 //
+// Parse bounds its work against mail built to exhaust it: text beyond MaxText, MIME parts
+// nested deeper than 30 levels and parts after the 2,000th are not read, and Mail.Unread
+// says which of these happened, for the record beside the decisions taken on the rest.
+//
 // Header keys are canonical in the sense of net/textproto ("Message-Id",
 // "X-Ms-Exchange-Inbox-Rules-Loop"); probe.Mail.HeaderValue ignores case.
 func Parse(raw []byte, opts ParseOptions) (m probe.Mail, err error) {
@@ -127,6 +131,7 @@ func Parse(raw []byte, opts ParseOptions) (m probe.Mail, err error) {
 	var cut bool
 	m.FullText, cut = capText(full.String(), maxText)
 	m.Truncated = w.truncated || cut
+	m.Unread = w.unread(m.Truncated, maxText)
 	primaryText, _ := capText(primary.String(), maxText)
 	m.NewText = NewText(primaryText)
 
@@ -919,6 +924,8 @@ type walker struct {
 	max       int
 	parts     int
 	truncated bool
+	// tooDeep and tooMany say the walk left parts unread at maxDepth or maxParts.
+	tooDeep, tooMany bool
 	// hasDSN says a message/delivery-status part was found outside attached messages,
 	// and dsn holds the field groups of the first.
 	hasDSN bool
@@ -931,6 +938,8 @@ type walker struct {
 func (w *walker) walk(h header, body []byte, depth int, embedded bool) []piece {
 	w.parts++
 	if depth > maxDepth || w.parts > maxParts {
+		w.tooDeep = w.tooDeep || depth > maxDepth
+		w.tooMany = w.tooMany || w.parts > maxParts
 		return nil
 	}
 	mt, params := contentType(h)
@@ -981,6 +990,22 @@ func (w *walker) walk(h header, body []byte, depth int, embedded bool) []piece {
 		return w.text(h, body, mt, params, embedded)
 	}
 	return nil
+}
+
+// unread says what the walk left out, for probe.Mail.Unread; truncated says the text
+// was cut at maxText.
+func (w *walker) unread(truncated bool, maxText int) string {
+	var why []string
+	if truncated {
+		why = append(why, fmt.Sprintf("text cut at %d KiB", maxText>>10))
+	}
+	if w.tooDeep {
+		why = append(why, fmt.Sprintf("MIME parts nested deeper than %d levels not read", maxDepth))
+	}
+	if w.tooMany {
+		why = append(why, fmt.Sprintf("MIME parts after the first %d not read", maxParts))
+	}
+	return strings.Join(why, "; ")
 }
 
 // alternative returns the text of the best alternative: the first with plain text,

@@ -22,7 +22,10 @@ const (
 	DefaultWatchPollInterval  = 30 * time.Second
 	DefaultWatchSweepInterval = 3 * time.Minute
 	DefaultWatchBackoff       = time.Second
-	DefaultWatchMaxBackoff    = time.Minute
+	DefaultWatchMaxBackoff    = 4 * time.Second
+	// DefaultWatchAuthMaxBackoff caps the waits after refused logins, which retrying
+	// soon will not cure and which servers punish (lockouts, fail2ban).
+	DefaultWatchAuthMaxBackoff = 5 * time.Minute
 )
 
 // DefaultWatchFolders are the folders a Watcher reads when WatchOptions.Folders is empty:
@@ -93,15 +96,24 @@ type Handler func(ctx context.Context, m Fetched) error
 // WatchOptions tune a Watcher. The zero value is the production setting.
 type WatchOptions struct {
 	// Folders are read in turn; the first one is the one IDLE watches. Default INBOX and
-	// Junk. A folder that does not exist is logged once and skipped until the next
-	// connection, which looks again.
+	// Junk. A folder that does not exist is logged once, and looked for again at
+	// every sync.
 	Folders []string
 	// Since is asked, on a folder's first sync (no stored position, or another
 	// UIDVALIDITY), for the oldest arrival that matters (the oldest open probe): only
-	// messages whose INTERNALDATE is at or after it are handed over. It is compared with
-	// the server's clock, so leave a margin for skew. Nil, or a zero time, means now: a
-	// first sync then hands over nothing and only marks where new mail will start.
+	// messages whose INTERNALDATE is at or after it (to the whole second, INTERNALDATE's
+	// resolution) are handed over. It is compared with the server's clock, so leave a
+	// margin for skew. Nil, or a zero time, means now: a first sync then hands over
+	// nothing and only marks where new mail will start.
 	Since func() time.Time
+	// Mark, if set, is asked on a folder's first sync with a non-zero Since for the
+	// latest Mark of the folder taken at or before since (the time Since returned); ok
+	// is false when there is none. A mark of the folder's current UIDVALIDITY lets the
+	// first sync read only the UIDs from its UIDNext on; without one (none, another
+	// UIDVALIDITY, a mark after since or beyond the folder's UIDNEXT, or an error, which
+	// is logged) the first sync searches the folder by date. It is called from Run's
+	// goroutine only.
+	Mark func(folder string, since time.Time) (m Mark, ok bool, err error)
 	// MaxSize bounds the bytes fetched per message (BODY.PEEK[]<0.MaxSize>). Default 1 MiB.
 	MaxSize int
 	// PollInterval is how often every folder is read when the server lacks IDLE.
@@ -111,8 +123,12 @@ type WatchOptions struct {
 	// when new mail in folders other than the first is seen. Default 3 min.
 	SweepInterval time.Duration
 	// Backoff is the first wait before reconnecting; each failure doubles it up to
-	// MaxBackoff, and a successful sync resets it. Defaults 1 s and 1 min.
-	Backoff, MaxBackoff time.Duration
+	// MaxBackoff, and a successful sync resets it. Defaults 1 s and 4 s: while the
+	// server is down a retry costs one refused connection, and the cap bounds how long
+	// after the server's return the watcher reconnects (within MaxBackoff plus a login).
+	// Refused logins double up to AuthMaxBackoff instead (default 5 min), never less
+	// than MaxBackoff.
+	Backoff, MaxBackoff, AuthMaxBackoff time.Duration
 	// Now is our clock, for Fetched.DetectedAt, WatchState and the default Since.
 	// Default time.Now.
 	Now func() time.Time
@@ -157,14 +173,29 @@ type WatchState struct {
 // (Junk) is seen at the next sweep or wake-up, not pushed. Without IDLE the Watcher syncs
 // every PollInterval.
 //
-// A folder's first sync (no stored position, or a changed UIDVALIDITY) finds what arrived
-// since WatchOptions.Since with one UID SEARCH SINCE over the UIDs below UIDNEXT (the
-// day before, as SINCE is by date in the server's zone), keeps the messages whose
-// INTERNALDATE is at or after Since, and stores UIDNEXT-1 as the position once they are
-// handled. Dovecot has no date index, so that search walks the whole folder (about 0.6 s
-// for 50,000 messages); it happens once per folder, and every later sync is a UID range.
-// With no Since (or a zero one) there is nothing to search: the first sync stores
-// UIDNEXT-1 and hands over only what arrives afterwards.
+// A folder's first sync (no stored position, or a changed UIDVALIDITY) hands over what
+// arrived since WatchOptions.Since: of the messages below the folder's UIDNEXT, those
+// whose INTERNALDATE is at or after Since, and everything from UIDNEXT on; once they are
+// handled it stores UIDNEXT-1 (or the highest UID seen) as the position. Which UIDs it
+// looks at depends on what WatchOptions.Mark knows:
+//
+//   - A Mark taken at or before Since in the same folder instance (the daemon takes one
+//     just before each send, so the oldest open probe has one): nothing below its UIDNext
+//     can have arrived since, so the first sync is one UID FETCH of the range from
+//     UIDNext on, whatever the folder's size (mail moved or appended in later gets a new
+//     UID, so it is still seen, and is kept or left out by its date). The server's side
+//     of that is a few milliseconds, except that on Dovecot's maildir the first message
+//     body a new connection opens can cost a read of its whole dovecot-uidlist and a
+//     rescan of the maildir directory (for mail delivered since Dovecot last rewrote
+//     that list), whichever way the UID was found.
+//   - No usable mark: one UID SEARCH SINCE over the UIDs below UIDNEXT (the day before
+//     Since, as SINCE is by date in the server's zone), then the date filter. Dovecot has
+//     no date index, so that search walks the whole folder (about 0.25 s warm and 0.6 s
+//     cold for 50,000 messages); it happens once per folder.
+//
+// Either way every later sync is a UID range above the stored position. With no Since
+// (or a zero one) there is nothing to look for: the first sync stores UIDNEXT-1 and
+// hands over only what arrives afterwards.
 //
 // If a Handler error interrupts a first sync, the Watcher remembers in memory which old
 // messages to leave out and resumes where it stopped. If the process dies during a first
@@ -215,6 +246,10 @@ func NewWatcher(s Server, pos Positions, h Handler, opts WatchOptions) *Watcher 
 		opts.MaxBackoff = DefaultWatchMaxBackoff
 	}
 	opts.MaxBackoff = max(opts.MaxBackoff, opts.Backoff)
+	if opts.AuthMaxBackoff <= 0 {
+		opts.AuthMaxBackoff = DefaultWatchAuthMaxBackoff
+	}
+	opts.AuthMaxBackoff = max(opts.AuthMaxBackoff, opts.MaxBackoff)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -236,9 +271,10 @@ func NewWatcher(s Server, pos Positions, h Handler, opts WatchOptions) *Watcher 
 
 // Run watches until ctx ends, then closes the connection and returns nil. It reconnects
 // after any error, waiting WatchOptions.Backoff, doubled after each failure up to
-// MaxBackoff and reset by a successful sync; a refused login is retried like the rest
-// (and logged each time). It returns an error at once only when it cannot start: a
-// Server that cannot be used, a nil Positions or Handler, or Run already running.
+// MaxBackoff (AuthMaxBackoff after a refused login, which is retried like the rest and
+// logged each time) and reset by a successful sync. It returns an error at once only
+// when it cannot start: a Server that cannot be used, a nil Positions or Handler, or Run
+// already running.
 func (w *Watcher) Run(ctx context.Context) error {
 	switch {
 	case w.pos == nil:
@@ -270,8 +306,22 @@ func (w *Watcher) Run(ctx context.Context) error {
 		if sleep(ctx, delay) != nil {
 			return nil
 		}
-		delay = min(2*delay, w.opts.MaxBackoff)
+		limit := w.opts.MaxBackoff
+		if loginRefused(err) {
+			limit = w.opts.AuthMaxBackoff
+		}
+		delay = min(2*delay, limit)
 	}
+}
+
+// loginRefused reports whether err is a refused login, other than the temporary refusal
+// ([UNAVAILABLE]) a server gives while its authentication service is still starting.
+func loginRefused(err error) bool {
+	var ie *imap.Error
+	if errors.As(err, &ie) && ie.Code == imap.ResponseCodeUnavailable {
+		return false
+	}
+	return errors.Is(err, ErrAuthFailed)
 }
 
 // SyncNow asks Run to read every folder soon: at once if it is idling or waiting to poll,
@@ -349,14 +399,13 @@ func (w *Watcher) session(ctx context.Context) (synced bool, err error) {
 	canIdle := c.Caps().Has(imap.CapIdle)
 	w.log.Info("imap watcher: connected", "server", w.srv.Addr(), "idle", canIdle)
 
-	missing := make(map[string]bool) // folders this connection found missing
-	rechecked := false               // the sync about to run is a recheck
+	rechecked := false // the sync about to run is a recheck
 	fail := func(err error) (bool, error) { return synced, fmt.Errorf("imap %s: %w", w.srv.Addr(), err) }
 	for {
 		// Whatever was signalled so far, this sync covers.
 		drain(exists)
 		drain(w.nudge)
-		complete, err := w.syncAll(ctx, s, missing)
+		complete, err := w.syncAll(ctx, s)
 		if err != nil {
 			return fail(err)
 		}
@@ -480,13 +529,14 @@ func (e *handlerError) Unwrap() error { return e.err }
 // syncAll reads every folder, the first one last so that IDLE finds it selected.
 // complete is false if a Handler failed; err is a connection,
 // server or Positions error, after which the connection must go.
-func (w *Watcher) syncAll(ctx context.Context, s *watchConn, missing map[string]bool) (complete bool, err error) {
+//
+// A missing folder is looked for again at every sync (one EXAMINE and one LIST): a
+// folder deleted and created again (a new UIDVALIDITY) must be read as soon as it is
+// back, not once the connection happens to drop.
+func (w *Watcher) syncAll(ctx context.Context, s *watchConn) (complete bool, err error) {
 	folders := append(slices.Clone(w.opts.Folders[1:]), w.opts.Folders[0])
 	complete = true
 	for _, folder := range folders {
-		if missing[folder] {
-			continue
-		}
 		err := w.syncFolder(ctx, s, folder)
 		var he *handlerError
 		switch {
@@ -497,9 +547,8 @@ func (w *Watcher) syncAll(ctx context.Context, s *watchConn, missing map[string]
 			}
 		case errors.Is(err, errFolderMissing):
 			// A configuration matter, not a failed sync: it does not make the sync incomplete.
-			missing[folder] = true
 			if !w.absent[folder] {
-				w.log.Warn("imap watcher: folder does not exist; skipping it until the next connection",
+				w.log.Warn("imap watcher: folder does not exist; looking for it again at every sync",
 					"folder", folder, "err", err)
 				w.absent[folder] = true
 			}
@@ -688,21 +737,60 @@ func (w *Watcher) planFirstSync(s *watchConn, folder string, sel *imap.SelectDat
 	if !search {
 		since = w.opts.Now()
 	}
-	win := window{uidValidity: sel.UIDValidity, datedUpTo: base, since: since}
+	// INTERNALDATE has whole seconds: a message that arrived in Since's second is dated
+	// before Since.
+	win := window{uidValidity: sel.UIDValidity, datedUpTo: base, since: since.Truncate(time.Second)}
 	var ids imap.UIDSet
+	from := base + 1 // the first UID asked about unconditionally
 	if search && base > 0 && sel.NumMessages > 0 {
-		// SINCE compares dates in the server's zone, which is within a day of UTC.
-		day := since.UTC().AddDate(0, 0, -1)
-		uids, err := s.searchSince(folder, base, day)
-		if err != nil {
-			return window{}, nil, err
+		if next, ok := w.markFor(folder, sel, since); ok {
+			// Nothing below the mark arrived since Since: leave it out, even if its date
+			// says otherwise (UID FETCH N:* also returns the last message below N).
+			win.after, from = next-1, min(from, next)
+		} else {
+			// SINCE compares dates in the server's zone, which is within a day of UTC.
+			day := since.UTC().AddDate(0, 0, -1)
+			uids, err := s.searchSince(folder, base, day)
+			if err != nil {
+				return window{}, nil, err
+			}
+			ids.AddNum(uids...)
 		}
-		ids.AddNum(uids...)
 	}
-	if sel.NumMessages > 0 && base < math.MaxUint32 {
-		ids.AddRange(imap.UID(base+1), 0)
+	if sel.NumMessages > 0 && from > 0 {
+		ids.AddRange(imap.UID(from), 0)
 	}
 	return win, ids, nil
+}
+
+// markFor returns the UIDNEXT of the folder's mark at or before since, if one is usable:
+// from the folder's current instance and not beyond its UIDNEXT. It logs why not.
+func (w *Watcher) markFor(folder string, sel *imap.SelectData, since time.Time) (uidNext uint32, ok bool) {
+	if w.opts.Mark == nil {
+		return 0, false
+	}
+	m, ok, err := w.opts.Mark(folder, since)
+	log := w.log.With("folder", folder, "since", since)
+	switch {
+	case err != nil:
+		log.Warn("imap watcher: cannot read the folder's mark; searching the folder by date instead", "err", err)
+	case !ok:
+		log.Info("imap watcher: no mark of the folder before the oldest mail wanted; searching the folder by date")
+	case m.UIDValidity != sel.UIDValidity:
+		log.Info("imap watcher: the folder's mark is from another UIDVALIDITY; searching the folder by date",
+			"mark_uidvalidity", m.UIDValidity, "uidvalidity", sel.UIDValidity)
+	case m.At.After(since):
+		log.Warn("imap watcher: the mark offered is later than the oldest mail wanted; searching the folder by date",
+			"mark_at", m.At)
+	case m.UIDNext == 0 || sel.UIDNext > 0 && m.UIDNext > uint32(sel.UIDNext):
+		log.Warn("imap watcher: the folder's mark is beyond its UIDNEXT; searching the folder by date",
+			"mark_uidnext", m.UIDNext, "uidnext", sel.UIDNext)
+	default:
+		log.Info("imap watcher: first sync from the folder's mark", "mark_at", m.At, "mark_uidnext", m.UIDNext,
+			"uidnext", sel.UIDNext)
+		return m.UIDNext, true
+	}
+	return 0, false
 }
 
 // watchConn is a Watcher's logged-in connection; every command runs under a watchdog.

@@ -33,7 +33,9 @@ var (
 	wLarge     = mailworld.User{Address: "w.large@example.com", Password: "pw-large"}
 	wReconnect = mailworld.User{Address: "w.reconnect@example.com", Password: "pw-reconnect"}
 	wPoll      = mailworld.User{Address: "w.poll@example.com", Password: "pw-poll"}
-	watchUsers = []mailworld.User{wDeliver, wIdle, wOld, wValidity, wJunk, wFail, wLarge, wReconnect, wPoll}
+	wMark      = mailworld.User{Address: "w.mark@example.com", Password: "pw-mark"}
+	wNoMark    = mailworld.User{Address: "w.nomark@example.com", Password: "pw-nomark"}
+	watchUsers = []mailworld.User{wDeliver, wIdle, wOld, wValidity, wJunk, wFail, wLarge, wReconnect, wPoll, wMark, wNoMark}
 )
 
 func TestWatcher(t *testing.T) {
@@ -54,6 +56,8 @@ func TestWatcher(t *testing.T) {
 			{"large message is truncated at MaxSize", wLarge, testWatchLargeMessage},
 			{"reconnects after the connection is cut", wReconnect, testWatchReconnect},
 			{"polls a server without IDLE", wPoll, testWatchPoll},
+			{"first sync starts at the folder's mark", wMark, testWatchFirstSyncFromMark},
+			{"first sync without a usable mark searches", wNoMark, testWatchFirstSyncUnusableMark},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -382,6 +386,112 @@ func testWatchPoll(t *testing.T, w mailworld.World, u mailworld.User) {
 	t.Logf("poll detection delay: %v", rec.calledAt(0).Sub(accepted).Round(time.Millisecond))
 	if st := watcher.State(); st.Idling || !st.Connected {
 		t.Errorf("State() = %+v, want connected and not idling", st)
+	}
+}
+
+// appendAroundMark fills u's INBOX with mail before and after a mark taken by
+// MarkFolders: before it, "early" dated a minute before and "dated later" with an
+// INTERNALDATE an hour ahead (a date search since the mark finds it); after it, "after
+// 1", "after, dated long ago" and "after 2". It returns the mark and the last UID.
+func appendAroundMark(t *testing.T, srv Server) (Mark, imap.UID) {
+	t.Helper()
+	now := time.Now()
+	appendMsg(t, srv, "INBOX", testMessage("early", "early@vendor.example", 0), now.Add(-time.Minute))
+	dated := appendMsg(t, srv, "INBOX", testMessage("dated later", "dated@vendor.example", 0), now.Add(time.Hour))
+	marks, err := MarkFolders(context.Background(), srv, []string{"INBOX", "No Such Folder"}, nil)
+	if len(marks) != 1 || err == nil || !strings.Contains(err.Error(), "STATUS No Such Folder") {
+		t.Fatalf("MarkFolders(INBOX, No Such Folder) = %+v, %v; want INBOX's mark and an error naming the missing folder", marks, err)
+	}
+	m := marks[0]
+	if want := (Mark{Folder: "INBOX", UIDValidity: uidValidity(t, srv, "INBOX"), UIDNext: uint32(dated) + 1, At: m.At}); m != want {
+		t.Fatalf("MarkFolders(INBOX) = %+v, want %+v", m, want)
+	}
+	if m.At.Before(now) || m.At.After(time.Now()) {
+		t.Errorf("mark At = %v, want between the call's start %v and its end", m.At, now)
+	}
+	appendMsg(t, srv, "INBOX", testMessage("after 1", "after1@vendor.example", 0), time.Time{})
+	appendMsg(t, srv, "INBOX", testMessage("after, dated long ago", "afterold@vendor.example", 0), now.Add(-10*24*time.Hour))
+	last := appendMsg(t, srv, "INBOX", testMessage("after 2", "after2@vendor.example", 0), time.Time{})
+	return m, last
+}
+
+func testWatchFirstSyncFromMark(t *testing.T, w mailworld.World, u mailworld.User) {
+	srv := imapServer(t, w, u)
+	mark, last := appendAroundMark(t, srv)
+	since := mark.At // the oldest open probe was created just after the mark
+	var mu sync.Mutex
+	var asked []string
+	pos := newMemPositions()
+	rec := newRecorder()
+	watcher, _ := runWatcher(t, srv, pos, rec.handle, WatchOptions{
+		Folders:       []string{"INBOX"},
+		SweepInterval: time.Minute,
+		Since:         func() time.Time { return since },
+		Mark: func(folder string, at time.Time) (Mark, bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			asked = append(asked, fmt.Sprintf("%s at %v", folder, at.Equal(since)))
+			return mark, folder == "INBOX", nil
+		},
+	})
+	rec.wait(t, 2, 5*time.Second)
+	syncAndSettle(t, watcher)
+	// "dated later" would match a search by date: only the mark keeps it out.
+	if got := subjects(rec.all()); !slices.Equal(got, []string{"after 1", "after 2"}) {
+		t.Errorf("first sync from the mark handed over %q, want [after 1, after 2]", got)
+	}
+	if p, _ := pos.get("INBOX"); p.LastUID != uint32(last) {
+		t.Errorf("INBOX position = %+v, want LastUID %d", p, last)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(asked, []string{"INBOX at true"}) {
+		t.Errorf("Mark was asked %q, want once, for INBOX at Since", asked)
+	}
+}
+
+func testWatchFirstSyncUnusableMark(t *testing.T, w mailworld.World, u mailworld.User) {
+	srv := imapServer(t, w, u)
+	mark, last := appendAroundMark(t, srv)
+	since := mark.At
+	stale, later, beyond := mark, mark, mark
+	stale.UIDValidity++
+	later.At = since.Add(time.Second)
+	beyond.UIDNext = uint32(last) + 2
+	tests := []struct {
+		name string
+		mark func(string, time.Time) (Mark, bool, error)
+	}{
+		{"none", func(string, time.Time) (Mark, bool, error) { return Mark{}, false, nil }},
+		{"stale UIDVALIDITY", func(string, time.Time) (Mark, bool, error) { return stale, true, nil }},
+		{"taken after Since", func(string, time.Time) (Mark, bool, error) { return later, true, nil }},
+		{"beyond UIDNEXT", func(string, time.Time) (Mark, bool, error) { return beyond, true, nil }},
+		{"unreadable", func(string, time.Time) (Mark, bool, error) { return Mark{}, false, errors.New("store is down") }},
+	}
+	// One after another on the same inbox, each a first sync (fresh positions).
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pos := newMemPositions()
+			rec := newRecorder()
+			watcher, stop := runWatcher(t, srv, pos, rec.handle, WatchOptions{
+				Folders:       []string{"INBOX"},
+				SweepInterval: time.Minute,
+				Since:         func() time.Time { return since },
+				Mark:          tt.mark,
+			})
+			defer stop()
+			rec.wait(t, 3, 5*time.Second)
+			syncAndSettle(t, watcher)
+			if got := subjects(rec.all()); !slices.Equal(got, []string{"dated later", "after 1", "after 2"}) {
+				t.Errorf("first sync handed over %q, want what a search by date finds: [dated later, after 1, after 2]", got)
+			}
+			if p, _ := pos.get("INBOX"); p.LastUID != uint32(last) {
+				t.Errorf("INBOX position = %+v, want LastUID %d", p, last)
+			}
+			if st := watcher.State(); st.LastError != nil {
+				t.Errorf("State().LastError = %v, want none: an unusable mark is no failure", st.LastError)
+			}
+		})
 	}
 }
 

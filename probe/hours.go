@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -39,7 +40,45 @@ var weekdayNames = map[string]time.Weekday{
 // NewBusinessHours validates spec and returns its compiled form. Errors name the field
 // and the bad value.
 func NewBusinessHours(spec HoursSpec) (BusinessHours, error) {
-	loc, err := time.LoadLocation(spec.Zone)
+	// Every probe carries its terms, so reports compile the same few specs once per
+	// probe, several times over; compiled forms are immutable and shared.
+	key := hoursKey{spec.Zone, spec.Open, spec.Close, len(spec.Days), len(spec.Holidays)}
+	compiledHours.RLock()
+	h, ok := compiledHours.m[key]
+	compiledHours.RUnlock()
+	if ok && slices.Equal(h.spec.Days, spec.Days) && slices.Equal(h.spec.Holidays, spec.Holidays) {
+		return h, nil
+	}
+	h, err := compileBusinessHours(spec)
+	if err == nil && !ok {
+		h.spec.Days, h.spec.Holidays = slices.Clone(spec.Days), slices.Clone(spec.Holidays)
+		compiledHours.Lock()
+		if len(compiledHours.m) < maxCompiledHours {
+			compiledHours.m[key] = h
+		}
+		compiledHours.Unlock()
+	}
+	return h, err
+}
+
+// hoursKey indexes compiledHours; a hit is checked against the spec's days and
+// holidays, and a spec that differs from the cached one only there is compiled afresh.
+type hoursKey struct {
+	zone, open, close string
+	ndays, nholidays  int
+}
+
+// compiledHours caches NewBusinessHours' results, up to maxCompiledHours specs (a
+// configuration has a handful; a history a few more).
+var compiledHours = struct {
+	sync.RWMutex
+	m map[hoursKey]BusinessHours
+}{m: map[hoursKey]BusinessHours{}}
+
+const maxCompiledHours = 1024
+
+func compileBusinessHours(spec HoursSpec) (BusinessHours, error) {
+	loc, err := LoadZone(spec.Zone)
 	// "Local" means different things on different machines, so stored terms naming it
 	// could not be reproduced; configuration refuses it too.
 	if err != nil || spec.Zone == "" || spec.Zone == "Local" {
@@ -81,6 +120,28 @@ func NewBusinessHours(spec HoursSpec) (BusinessHours, error) {
 	return h, nil
 }
 
+// zones caches LoadZone's answers: zone name → *time.Location or error.
+var zones sync.Map
+
+// LoadZone is time.LoadLocation with a cache. time.LoadLocation reads and parses the
+// zone's file on every call, which costs more than the rest of measuring a probe, and
+// every probe carries its vendor's zone.
+func LoadZone(name string) (*time.Location, error) {
+	if v, ok := zones.Load(name); ok {
+		if err, isErr := v.(error); isErr {
+			return nil, err
+		}
+		return v.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		zones.Store(name, err)
+		return nil, err
+	}
+	zones.Store(name, loc)
+	return loc, nil
+}
+
 // MustBusinessHours is NewBusinessHours for specs known to be valid, such as literals in
 // tests; it panics on an invalid spec.
 func MustBusinessHours(spec HoursSpec) BusinessHours {
@@ -98,8 +159,8 @@ func parseClock(s string) (time.Duration, error) {
 	if len(s) != 5 || s[2] != ':' || !isDigits(s[:2]) || !isDigits(s[3:]) {
 		return 0, fmt.Errorf("bad time of day %q (want HH:MM, 00:00 to 24:00)", s)
 	}
-	if n, err := fmt.Sscanf(s, "%d:%d", &hh, &mm); n != 2 || err != nil || len(s) != 5 ||
-		hh < 0 || mm < 0 || mm > 59 || hh > 24 || (hh == 24 && mm != 0) {
+	hh, mm = int(s[0]-'0')*10+int(s[1]-'0'), int(s[3]-'0')*10+int(s[4]-'0')
+	if mm > 59 || hh > 24 || (hh == 24 && mm != 0) {
 		return 0, fmt.Errorf("bad time of day %q (want HH:MM, 00:00 to 24:00)", s)
 	}
 	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, nil

@@ -44,6 +44,10 @@ type Mail struct {
 	// Size is the raw message's size; Truncated says the fetched text was cut at the cap.
 	Size      int
 	Truncated bool
+	// Unread says what of the message was left unread and why ("text cut at 256 KiB",
+	// "MIME parts nested deeper than 30 levels not read"); "" when all of it was read.
+	// The daemon records it beside the classification's reason.
+	Unread string
 }
 
 // DeliveryReport is what a bounce says about the message it returns.

@@ -1,7 +1,8 @@
 // Package store keeps supportprobe's history in one bbolt file: every probe with the terms
 // it was measured against, every reply with its decided kind, reason and matching rung,
 // the raw bytes of every inquiry as sent and every reply as fetched, unmatched mail, the
-// IMAP sync position of each folder, and the weekly summaries already sent.
+// IMAP sync position of each folder and where each folder stood at every send, and the
+// weekly summaries already sent.
 //
 // Nothing derived (status, latency, SLA state) is stored: probe.Measure recomputes it from
 // what is here, so a manual correction or a fix to the arithmetic changes every figure
@@ -33,6 +34,8 @@
 //	fires                      job | 0x00 | scheduled_at ns (8 B BE) → probe.Fire JSON
 //	fire_marks                 job → ns (8 B BE): fires up to here were handled
 //	pending                    probe id → (empty), while the probe is in state sending
+//	folder_marks               folder | 0x00 | at ns (8 B BE) → {uidvalidity, uidnext} JSON:
+//	                           where the folder stood just before a send (see FolderMark)
 //
 // Keys that must sort by time are fixed-width big-endian integers, so a time range is one
 // cursor seek and a forward scan. Values are copied out before a transaction ends.

@@ -33,6 +33,14 @@ var migrations = []func(*bbolt.Tx) error{
 		}
 		return nil
 	},
+	// 3: folder marks, the UIDNEXT of each watched folder just before each send, which
+	// let a first sync skip the mail that was there before.
+	func(tx *bbolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bFolderMarks); err != nil {
+			return fmt.Errorf("create bucket %s: %w", bFolderMarks, err)
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the schema version this binary writes and understands.

@@ -50,6 +50,8 @@ var (
 	bFireMarks = []byte("fire_marks")
 	bPending   = []byte("pending")
 
+	bFolderMarks = []byte("folder_marks")
+
 	keySchemaVersion = []byte("schema_version")
 	keyMessageIDKey  = []byte("message_id_key")
 )

@@ -189,23 +189,13 @@ type check struct {
 	ok           func(v, b float64) bool
 }
 
-var checks = []check{
+var checks = slices.Concat([]check{
 	{figure: "1 detection p50 (IDLE)", bench: "BenchmarkDetectionDelay", unit: "p50-ms", format: "%.0f ms", baseUnit: "raw-p50-ms",
 		ratio: func(v, b float64) float64 { return v / b }, target: "—", ok: nil},
 	{figure: "1 detection p99 (IDLE)", bench: "BenchmarkDetectionDelay", unit: "p99-ms", format: "%.0f ms", baseUnit: "raw-p99-ms",
 		ratio: func(v, b float64) float64 { return v / b }, target: "≤ 1000 ms, ≤ 1.5× raw",
 		ok: func(v, b float64) bool { return v <= 1000 && v <= 1.5*b }},
-	{figure: "2 first sync, 10k inbox", bench: "BenchmarkFirstSync", unit: "sync-10k-ms", format: "%.1f ms", baseUnit: "naive-10k-ms",
-		ratio: func(v, b float64) float64 { return b / v }, target: "≥ 20× faster",
-		ok: func(v, b float64) bool { return b/v >= 20 }},
-	{figure: "2 first sync, 50k inbox", bench: "BenchmarkFirstSync", unit: "sync-50k-ms", format: "%.1f ms", baseUnit: "naive-50k-ms",
-		ratio: func(v, b float64) float64 { return b / v }, target: "≥ 20× faster",
-		ok: func(v, b float64) bool { return b/v >= 20 }},
-	{figure: "2 first sync 50k vs 10k", bench: "BenchmarkFirstSync", unit: "sync-50k-ms", format: "%.1f ms", baseUnit: "sync-10k-ms",
-		ratio: func(v, b float64) float64 { return v / b }, target: "flat (≤ 1.5×)",
-		ok: func(v, b float64) bool { return v <= 1.5*b }},
-	{figure: "2 first sync, no mark", bench: "BenchmarkFirstSync", unit: "search-50k-ms", format: "%.1f ms", baseUnit: "naive-50k-ms",
-		ratio: func(v, b float64) float64 { return b / v }, target: "(fallback)", ok: nil},
+}, firstSyncChecks("maildir", "", "maildir: server scans dir"), firstSyncChecks("sdbox", "sdbox-", ""), []check{
 	{figure: "3 one vendor, 30 days", bench: "BenchmarkStore1M", unit: "vendor30d-ms", format: "%.1f ms",
 		target: "≤ 50 ms", ok: func(v, _ float64) bool { return v <= 50 }},
 	{figure: "3 database per probe", bench: "BenchmarkStore1M", unit: "bytes/probe", format: "%.0f B", baseUnit: "raw-bytes/probe",
@@ -217,6 +207,34 @@ var checks = []check{
 		ok: func(v, _ float64) bool { return v <= 25 }},
 	{figure: "4 idle wake-ups", bench: "BenchmarkDaemonIdle", unit: "wakeups/s", format: "%.1f /s", baseUnit: "baseline-wakeups/s",
 		ratio: func(v, b float64) float64 { return v / b }, target: "runtime's own only", ok: nil},
+})
+
+// firstSyncChecks are benchmark 2's rows for one of BenchmarkFirstSync's Dovecot mail
+// formats, whose metrics carry prefix. The issue sets its targets (20× below the naive
+// client, flat from 10k to 50k) on the 50k inbox; at 10k the naive client takes so little
+// (about 170 ms) that 20× would be below what Dovecot needs to greet and log in a new
+// session (about 16 ms), so that row is for information. why, if not "", says in the
+// target cells why this format cannot meet them; the verdict is kept all the same.
+func firstSyncChecks(format, prefix, why string) []check {
+	target := func(t string) string {
+		if why == "" {
+			return t
+		}
+		return t + " (" + why + ")"
+	}
+	speedup := func(v, b float64) float64 { return b / v }
+	return []check{
+		{figure: "2 first sync 10k, " + format, bench: "BenchmarkFirstSync", unit: prefix + "sync-10k-ms", format: "%.1f ms", baseUnit: prefix + "naive-10k-ms",
+			ratio: speedup, target: "(20× is set at 50k)", ok: nil},
+		{figure: "2 first sync 50k, " + format, bench: "BenchmarkFirstSync", unit: prefix + "sync-50k-ms", format: "%.1f ms", baseUnit: prefix + "naive-50k-ms",
+			ratio: speedup, target: target("≥ 20× faster"), ok: func(v, b float64) bool { return b/v >= 20 }},
+		{figure: "2 sync 50k vs 10k, " + format, bench: "BenchmarkFirstSync", unit: prefix + "sync-50k-ms", format: "%.1f ms", baseUnit: prefix + "sync-10k-ms",
+			ratio: func(v, b float64) float64 { return v / b }, target: target("flat (≤ 1.5×)"), ok: func(v, b float64) bool { return v <= 1.5*b }},
+		{figure: "2 sync vs floor 50k, " + format, bench: "BenchmarkFirstSync", unit: prefix + "sync-50k-ms", format: "%.1f ms", baseUnit: prefix + "floor-50k-ms",
+			ratio: func(v, b float64) float64 { return v / b }, target: "(least any client pays)", ok: nil},
+		{figure: "2 no mark 50k, " + format, bench: "BenchmarkFirstSync", unit: prefix + "search-50k-ms", format: "%.1f ms", baseUnit: prefix + "naive-50k-ms",
+			ratio: speedup, target: "(fallback)", ok: nil},
+	}
 }
 
 func rows(res results) []row {

@@ -11,7 +11,7 @@ goarch: amd64
 pkg: supportprobe/mailbox
 cpu: AMD EPYC
 BenchmarkDetectionDelay-2   	       1	20000000000 ns/op	       507.2 p50-ms	       548.9 p99-ms	       501.0 raw-p50-ms	       530.1 raw-p99-ms
-BenchmarkFirstSync-2        	       1	9000000000 ns/op	        12.00 sync-10k-ms	       140.0 naive-10k-ms	        13.00 sync-50k-ms	       700.0 naive-50k-ms	       243.0 search-50k-ms
+BenchmarkFirstSync-2        	       1	9000000000 ns/op	        40.00 sync-10k-ms	       170.0 naive-10k-ms	       110.0 sync-50k-ms	       100.0 floor-50k-ms	       700.0 naive-50k-ms	       200.0 search-50k-ms	        19.00 sdbox-sync-10k-ms	       166.0 sdbox-naive-10k-ms	        18.00 sdbox-sync-50k-ms	        14.00 sdbox-floor-50k-ms	       720.0 sdbox-naive-50k-ms	       130.0 sdbox-search-50k-ms
 --- SKIP: BenchmarkStore1M
     bench_test.go:12: no space for a 2 GB database
 BenchmarkWeeklyReport-2     	       1	 800000000 ns/op	      1200 report-100k-ms
@@ -23,18 +23,29 @@ func TestRowsFromOutput(t *testing.T) {
 	parse(strings.NewReader(sample), res)
 	got := map[string]row{}
 	for _, r := range rows(res) {
+		if _, dup := got[r.figure]; dup {
+			t.Errorf("two rows are named %q", r.figure)
+		}
 		got[r.figure] = r
 	}
 	for _, tc := range []struct{ figure, ours, base, ratio, verdict string }{
 		{"1 detection p99 (IDLE)", "549 ms", "530 ms", "1.04×", "met"},
-		{"2 first sync, 50k inbox", "13.0 ms", "700.0 ms", "53.85×", "met"},
-		{"2 first sync, 10k inbox", "12.0 ms", "140.0 ms", "11.67×", "MISSED"},
-		{"2 first sync 50k vs 10k", "13.0 ms", "12.0 ms", "1.08×", "met"},
+		{"2 first sync 10k, maildir", "40.0 ms", "170.0 ms", "4.25×", "info"},
+		{"2 first sync 50k, maildir", "110.0 ms", "700.0 ms", "6.36×", "MISSED"},
+		{"2 sync 50k vs 10k, maildir", "110.0 ms", "40.0 ms", "2.75×", "MISSED"},
+		{"2 sync vs floor 50k, maildir", "110.0 ms", "100.0 ms", "1.10×", "info"},
+		{"2 first sync 50k, sdbox", "18.0 ms", "720.0 ms", "40.00×", "met"},
+		{"2 sync 50k vs 10k, sdbox", "18.0 ms", "19.0 ms", "0.95×", "met"},
+		{"2 no mark 50k, sdbox", "130.0 ms", "720.0 ms", "5.54×", "info"},
 		{"3 one vendor, 30 days", "skipped", "", "", "no space for a 2 GB database"},
 		{"3 weekly report, 100k", "1200 ms", "", "", "MISSED"},
 		{"4 idle RSS, 50 vendors", "not run", "", "", ""},
 	} {
-		r := got[tc.figure]
+		r, ok := got[tc.figure]
+		if !ok {
+			t.Errorf("no row named %q", tc.figure)
+			continue
+		}
 		if r.ours != tc.ours || r.base != tc.base || r.ratio != tc.ratio || r.verdict != tc.verdict {
 			t.Errorf("%s = %+v, want ours %q base %q ratio %q verdict %q", tc.figure, r, tc.ours, tc.base, tc.ratio, tc.verdict)
 		}

@@ -73,6 +73,9 @@ type env struct {
 	// followupInterval overrides how often `run` looks for due follow-ups (tests);
 	// zero keeps the daemon's default.
 	followupInterval time.Duration
+	// smtpBackoff and smtpRetryWindow override the SMTP retry timing of `run` (tests);
+	// zero keeps the sender's defaults.
+	smtpBackoff, smtpRetryWindow time.Duration
 }
 
 func commands() []command {

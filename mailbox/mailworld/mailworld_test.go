@@ -3,10 +3,13 @@ package mailworld_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/textproto"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -343,6 +346,115 @@ func TestStartRealDirectory(t *testing.T) {
 			t.Errorf("after Close, stat %s: %v, want it removed", dir, err)
 		}
 	})
+}
+
+// TestRealMailFormats runs a Real world in each of Dovecot's mail formats and checks
+// what the rest of the project relies on: LMTP delivery to a plus address, APPEND keeping
+// an old INTERNALDATE, DeliverLocal during an IMAP outage, and ImportMaildir keeping each
+// file's modification time as the INTERNALDATE.
+func TestRealMailFormats(t *testing.T) {
+	t.Parallel()
+	if _, err := mailworld.StartRealWithOptions("", mailworld.RealOptions{MailFormat: "mbox"}, lin); err == nil || !strings.Contains(err.Error(), `unknown mail format "mbox"`) {
+		t.Errorf(`StartRealWithOptions(MailFormat "mbox") = %v, want an error naming the format`, err)
+	}
+	for _, tc := range []struct{ format, store string }{
+		{"maildir", "Maildir"},
+		{"sdbox", "sdbox"},
+		{"mdbox", "mdbox"},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			t.Parallel()
+			w := mailworldtest.RealWith(t, mailworld.RealOptions{MailFormat: tc.format}, lin)
+			if got := w.MailFormat(); got != tc.format {
+				t.Errorf("MailFormat() = %q, want %q", got, tc.format)
+			}
+			old := time.Now().Add(-30 * 24 * time.Hour).Truncate(time.Second)
+			src := scratchMaildir(t, w, map[string]time.Time{
+				"From: " + customer + "\r\nSubject: imported\r\n\r\nold mail\r\n": old,
+			})
+			if err := w.ImportMaildir(lin.Address, src); err != nil {
+				t.Fatalf("ImportMaildir() = %v", err)
+			}
+			if err := send(w, nil, customer, "lin.wei+tok1@example.com", "by smtp", "hello\r\n"); err != nil {
+				t.Fatalf("send: %v", err)
+			}
+			c := login(t, w, lin)
+			dated := time.Date(2026, 3, 1, 3, 4, 5, 0, time.UTC)
+			appendMsg(t, c, "INBOX", []byte("From: "+customer+"\r\nSubject: appended\r\n\r\nhi\r\n"), dated)
+			waitMessages(t, c, "INBOX", 3)
+			c.Close()
+
+			if err := w.StopIMAP(); err != nil {
+				t.Fatalf("StopIMAP() = %v", err)
+			}
+			before := time.Now()
+			if err := w.DeliverLocal(lin.Address, []byte("From: "+customer+"\r\nSubject: local\r\n\r\nduring the outage\r\n")); err != nil {
+				t.Fatalf("DeliverLocal() during the outage = %v", err)
+			}
+			if err := w.StartIMAP(); err != nil {
+				t.Fatalf("StartIMAP() = %v", err)
+			}
+			got := map[string]*imapclient.FetchMessageBuffer{}
+			for _, m := range waitMessages(t, login(t, w, lin), "INBOX", 4) {
+				got[m.Envelope.Subject] = m
+			}
+			if len(got) != 4 {
+				t.Fatalf("INBOX holds %v, want the 4 subjects imported, by smtp, appended, local", slices.Collect(maps.Keys(got)))
+			}
+			for subject, want := range map[string]time.Time{"imported": old, "appended": dated} {
+				if m := got[subject]; m == nil || !m.InternalDate.Equal(want) {
+					t.Errorf("INTERNALDATE of %q = %v, want %v", subject, m, want)
+				}
+			}
+			if m := got["local"]; m != nil {
+				checkInternalDate(t, m.InternalDate, before)
+			}
+			if m := got["by smtp"]; m == nil || !bytes.Contains(raw(m), []byte("Delivered-To: lin.wei+tok1@example.com")) {
+				t.Errorf("mail sent to lin.wei+tok1@example.com has no Delivered-To keeping the +tok1")
+			}
+			if _, err := os.Stat(filepath.Join(w.Dir(), "mail", lin.Address, tc.store)); err != nil {
+				t.Errorf("mail not stored in the %s layout: %v", tc.format, err)
+			}
+		})
+	}
+}
+
+// scratchMaildir writes a maildir under w's directory, owned by the "mail" user as
+// ImportMaildir needs, with one message per entry of msgs, each file modified at its time.
+func scratchMaildir(t *testing.T, w *mailworld.Real, msgs map[string]time.Time) string {
+	t.Helper()
+	mu, err := user.Lookup("mail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(mu.Uid)
+	gid, _ := strconv.Atoi(mu.Gid)
+	root := filepath.Join(w.Dir(), "scratch")
+	var paths []string
+	for _, d := range []string{"", "cur", "new", "tmp"} {
+		paths = append(paths, filepath.Join(root, d))
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i := 0
+	for msg, at := range msgs {
+		i++
+		name := filepath.Join(root, "cur", fmt.Sprintf("%d.scratch%d.mailworld:2,S", at.Unix(), i))
+		if err := os.WriteFile(name, []byte(msg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(name, at, at); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, name)
+	}
+	for _, p := range paths {
+		if err := os.Chown(p, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
 }
 
 // send sends one plain-text message with go-mail, as a person's mail client would: no

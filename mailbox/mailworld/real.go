@@ -3,8 +3,10 @@ package mailworld
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/textproto"
@@ -24,7 +26,9 @@ import (
 // Paths of the programs a Real world runs, as Debian installs them.
 const (
 	postfixMasterPath = "/usr/lib/postfix/sbin/master"
+	postqueuePath     = "/usr/sbin/postqueue"
 	dovecotPath       = "/usr/sbin/dovecot"
+	doveadmPath       = "/usr/bin/doveadm"
 )
 
 // Bounds on waiting for the daemons.
@@ -44,24 +48,27 @@ var ErrRealUnavailable = errors.New("real mail world unavailable")
 //
 // Postfix listens for SMTP on 127.0.0.1, knows the users' domains and addresses from
 // texthash: maps, refuses unknown users and every other domain at RCPT, and hands accepted
-// mail over LMTP to Dovecot, which stores it in maildirs owned by the "mail" user and serves
-// them over IMAP on 127.0.0.1. Postfix accepts SMTP AUTH PLAIN and LOGIN through Dovecot's
+// mail over LMTP to Dovecot, which stores it in maildirs (or dbox, see RealOptions) owned
+// by the "mail" user and serves them over IMAP on 127.0.0.1. Postfix accepts SMTP AUTH PLAIN and LOGIN through Dovecot's
 // auth service but does not require it. Dovecot creates Sent and Junk (with the \Sent and
 // \Junk special-use attributes) on first use.
 //
 // The directory holds, among others, etc/postfix/main.cf, etc/dovecot.conf, log/postfix.log
 // and log/dovecot.log.
 type Real struct {
-	dir    string
-	ownDir bool // StartReal made dir, so Close removes it
-	cfg    realConfig
-	ids    realIDs
+	dir      string
+	ownDir   bool   // StartReal made dir, so Close removes it
+	format   string // RealOptions.MailFormat, "maildir" by default
+	location string // Dovecot's mail_location for format
+	cfg      realConfig
+	ids      realIDs
 
 	postfixPID, dovecotPID int
 
-	mu     sync.Mutex // guards users and closed, and serialises AddUser
-	closed bool
-	users  []User
+	mu        sync.Mutex // guards users, closed, dovecotPID and delivered, and serialises AddUser
+	closed    bool
+	users     []User
+	delivered int // DeliverLocal's count, which keeps its file names unique
 
 	closeOnce sync.Once
 	closeErr  error
@@ -87,6 +94,7 @@ func lookupRealIDs() (realIDs, error) {
 	for _, prog := range []struct{ path, pkg string }{
 		{postfixMasterPath, "postfix"},
 		{dovecotPath, "dovecot-core"},
+		{doveadmPath, "dovecot-core"},
 		{"/usr/lib/dovecot/imap", "dovecot-imapd"},
 		{"/usr/lib/dovecot/lmtp", "dovecot-lmtpd"},
 	} {
@@ -130,6 +138,24 @@ func lookupRealIDs() (realIDs, error) {
 	return ids, nil
 }
 
+// RealOptions are the choices StartRealWithOptions offers beyond StartReal's defaults.
+// The zero value is StartReal's world.
+type RealOptions struct {
+	// MailFormat is Dovecot's mailbox format: "maildir" (the default, also for ""), with one
+	// file per message under mail/ADDRESS/Maildir; "sdbox", one file per message plus an
+	// index under mail/ADDRESS/sdbox; or "mdbox", several messages per file under
+	// mail/ADDRESS/mdbox. Dovecot reads dbox mail through its index, so opening a message
+	// never scans the folder's directory, as maildir may.
+	MailFormat string
+}
+
+// mailLocations maps RealOptions.MailFormat to Dovecot's mail_location.
+var mailLocations = map[string]string{
+	"maildir": "maildir:~/Maildir",
+	"sdbox":   "sdbox:~/sdbox",
+	"mdbox":   "mdbox:~/mdbox",
+}
+
 // StartReal writes Postfix and Dovecot configuration for the given users into dir, starts
 // both daemons on free 127.0.0.1 ports, and returns once both greet a client, or after about
 // 15 seconds with an error that ends with the tails of their logs.
@@ -146,6 +172,19 @@ func lookupRealIDs() (realIDs, error) {
 // StartReal returns an error wrapping ErrRealUnavailable if RealAvailable fails, and one
 // wrapping ErrInvalidUser or ErrUserExists for a bad user list. The caller must call Close.
 func StartReal(dir string, users ...User) (*Real, error) {
+	return StartRealWithOptions(dir, RealOptions{}, users...)
+}
+
+// StartRealWithOptions is StartReal with the choices in opts, such as Dovecot's mailbox
+// format. Restarting a dir in another format than its mail was written in leaves that mail
+// unseen. It returns an error naming the valid formats for an unknown opts.MailFormat,
+// and otherwise the errors StartReal does.
+func StartRealWithOptions(dir string, opts RealOptions, users ...User) (*Real, error) {
+	format := cmp.Or(opts.MailFormat, "maildir")
+	location, ok := mailLocations[format]
+	if !ok {
+		return nil, fmt.Errorf("start real mail world: unknown mail format %q; choose maildir, sdbox or mdbox", opts.MailFormat)
+	}
 	ids, err := lookupRealIDs()
 	if err != nil {
 		return nil, fmt.Errorf("start real mail world: %w", err)
@@ -158,7 +197,7 @@ func StartReal(dir string, users ...User) (*Real, error) {
 			return nil, fmt.Errorf("start real mail world: user %s: %w", u.Address, ErrUserExists)
 		}
 	}
-	r := &Real{dir: dir, ids: ids, users: slices.Clone(users)}
+	r := &Real{dir: dir, ids: ids, users: slices.Clone(users), format: format, location: location}
 	if r.dir == "" {
 		if r.dir, err = os.MkdirTemp("", "mw"); err != nil {
 			return nil, fmt.Errorf("start real mail world: %w", err)
@@ -198,7 +237,7 @@ func (r *Real) start() error {
 		}
 		os.Remove(r.path(pidFile)) // stale: it must not be mistaken for the new daemon's
 	}
-	r.cfg = realConfig{Dir: dir, MailUID: r.ids.mailUID, MailGID: r.ids.mailGID}
+	r.cfg = realConfig{Dir: dir, MailUID: r.ids.mailUID, MailGID: r.ids.mailGID, MailLocation: r.location}
 	if r.cfg.SMTPPort, err = freePort(); err != nil {
 		return err
 	}
@@ -327,6 +366,219 @@ func (r *Real) Close() error {
 		}
 	})
 	return r.closeErr
+}
+
+// StopIMAP stops Dovecot alone, as an outage of the IMAP server would: every IMAP
+// connection is dropped (the processes serving them are ended too), new
+// ones are refused, and Postfix, which stays up, accepts mail but cannot hand it over
+// over LMTP, so it defers it in its queue. It returns once Dovecot has exited, which takes
+// about 1.2 s (Dovecot's master sleeps a second on shutdown). Stopping a stopped Dovecot
+// does nothing. It returns an error wrapping ErrClosed after Close, or one naming the
+// process that would not stop.
+func (r *Real) StopIMAP() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return fmt.Errorf("stop dovecot: %w", ErrClosed)
+	}
+	if r.dovecotPID <= 0 {
+		return nil
+	}
+	// Dovecot's master exits on SIGTERM but leaves the imap processes of open sessions
+	// serving their clients (measured with 2.3.19, shutdown_clients = yes), so an IDLE
+	// would never notice. A real outage ("systemctl stop dovecot" ends the whole cgroup)
+	// ends them all: so do we, by the list of the master's children taken beforehand.
+	procs := children(r.dovecotPID)
+	if err := terminate(r.dovecotPID, realStopTimeout); err != nil {
+		return fmt.Errorf("stop dovecot (pid %d): %w", r.dovecotPID, err)
+	}
+	r.dovecotPID = 0
+	var wg sync.WaitGroup
+	errs := make([]error, len(procs))
+	for i, pid := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := terminate(pid, 2*time.Second); err != nil {
+				errs[i] = fmt.Errorf("stop dovecot's process %d: %w", pid, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// StartIMAP starts Dovecot again after StopIMAP, with the same configuration, port and
+// mail, and returns once it greets IMAP clients and its LMTP socket is back. Then it asks
+// Postfix to retry the mail it deferred meanwhile (postqueue -f), as Postfix itself would
+// at its next queue run, minutes later: that mail reaches the INBOX a moment after
+// StartIMAP returns, with the time of that delivery as its INTERNALDATE. Starting a
+// running Dovecot does nothing. Start takes about 1.5 s. It returns an error wrapping
+// ErrClosed after Close, or one ending with the tails of the logs.
+func (r *Real) StartIMAP() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return fmt.Errorf("start dovecot: %w", ErrClosed)
+	}
+	if r.dovecotPID > 0 && running(r.dovecotPID) {
+		return nil
+	}
+	os.Remove(r.path(dovecotPIDFile)) // stale: it must not be mistaken for the new master's
+	if err := r.run("dovecot.out", dovecotPath, "-c", r.path(dovecotConf)); err != nil {
+		return r.withLogs(fmt.Errorf("start dovecot: %w", err))
+	}
+	deadline := time.Now().Add(realStartTimeout)
+	pid, err := r.waitPID(dovecotPIDFile, deadline)
+	if err != nil {
+		return r.withLogs(fmt.Errorf("start dovecot: %w", err))
+	}
+	r.dovecotPID = pid
+	if err := r.waitReady(deadline); err != nil {
+		return r.withLogs(fmt.Errorf("start dovecot: %w", err))
+	}
+	return r.flushQueue()
+}
+
+// FlushQueue asks Postfix to deliver every message waiting in its queue now (postqueue
+// -f), instead of at its next retry, minutes away. It returns once Postfix has the
+// request, not once the mail is delivered.
+func (r *Real) FlushQueue() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return fmt.Errorf("flush postfix queue: %w", ErrClosed)
+	}
+	return r.flushQueue()
+}
+
+func (r *Real) flushQueue() error {
+	if err := r.run("postqueue.out", postqueuePath, "-c", r.path(postfixConfDir), "-f"); err != nil {
+		return r.withLogs(fmt.Errorf("flush postfix queue: %w", err))
+	}
+	return nil
+}
+
+// DeliverLocal files msg in the INBOX of the user with address the way a local delivery
+// agent (procmail, maildrop) would, without Dovecot's server: that is mail delivered during
+// an IMAP outage, between StopIMAP and StartIMAP. In a maildir world it writes msg into
+// tmp/ and renames it into new/; Dovecot gives it a UID when it next reads the folder and
+// takes its INTERNALDATE from the file's modification time, the moment of this call. In a
+// dbox world (RealOptions.MailFormat) it saves msg with doveadm save, which gives it its
+// UID and INTERNALDATE at once. msg should end its lines with CRLF or LF (Dovecot serves
+// either as is). It returns an error wrapping ErrClosed after Close, or naming the file or
+// command that failed.
+func (r *Real) DeliverLocal(address string, msg []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return fmt.Errorf("deliver to %s: %w", address, ErrClosed)
+	}
+	if !slices.ContainsFunc(r.users, func(u User) bool { return u.Address == address }) {
+		return fmt.Errorf("deliver to %s: no such user in the mail world", address)
+	}
+	if r.format != "maildir" {
+		if err := r.doveadm(address, bytes.NewReader(msg), "save"); err != nil {
+			return fmt.Errorf("deliver to %s: %w", address, err)
+		}
+		return nil
+	}
+	maildir := r.path(mailDir, address, "Maildir")
+	for _, d := range []string{"", "tmp", "new", "cur"} {
+		if err := mkdirOwned(filepath.Join(maildir, d), r.ids.mailUID, r.ids.mailGID, 0o700); err != nil {
+			return fmt.Errorf("deliver to %s: %w", address, err)
+		}
+	}
+	// MkdirAll made the home as root if it was missing: give it to "mail", as Dovecot would.
+	if err := os.Chown(r.path(mailDir, address), r.ids.mailUID, r.ids.mailGID); err != nil {
+		return fmt.Errorf("deliver to %s: %w", address, err)
+	}
+	now := time.Now()
+	r.delivered++
+	name := fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), r.delivered, Hostname)
+	tmp := filepath.Join(maildir, "tmp", name)
+	if err := writeFileOwned(tmp, msg, r.ids.mailUID, r.ids.mailGID, 0o600); err != nil {
+		return fmt.Errorf("deliver to %s: %w", address, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(maildir, "new", name)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("deliver to %s: %w", address, err)
+	}
+	return nil
+}
+
+// MailFormat returns Dovecot's mailbox format in this world: "maildir", "sdbox" or
+// "mdbox" (see RealOptions).
+func (r *Real) MailFormat() string { return r.format }
+
+// ImportMaildir copies every message of the maildir src (its cur/ and new/) into the
+// INBOX of the user with address, in any mail format, with doveadm import: much faster
+// than delivering them (about 0.3 ms a message). Each message keeps its flags and, as
+// INTERNALDATE, its file's modification time, so old mail can be made to look old. src
+// and everything in it must be readable by the "mail" user. Like DeliverLocal it does not
+// need Dovecot's server. It returns an error wrapping ErrClosed after Close, or one
+// ending with doveadm's output.
+func (r *Real) ImportMaildir(address, src string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return fmt.Errorf("import %s into %s: %w", src, address, ErrClosed)
+	}
+	if !slices.ContainsFunc(r.users, func(u User) bool { return u.Address == address }) {
+		return fmt.Errorf("import %s into %s: no such user in the mail world", src, address)
+	}
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		return fmt.Errorf("import %s into %s: %w", src, address, err)
+	}
+	// No fsync per message: the copy is scratch data for a test, and fsync makes it ten
+	// times slower. An empty destination folder name imports INBOX into INBOX.
+	if err := r.doveadm(address, nil, "-o", "mail_fsync=never", "import", "maildir:"+abs, "", "all"); err != nil {
+		return fmt.Errorf("import %s into %s: %w", src, address, err)
+	}
+	return nil
+}
+
+// doveadm runs doveadm with args on the mail of the user with address, as the "mail"
+// user and with that user's home in the environment, so it needs no userdb lookup from
+// Dovecot's auth service, which is down during an outage (StopIMAP). Global options such
+// as -o go first in args. stdin may be nil.
+func (r *Real) doveadm(address string, stdin io.Reader, args ...string) error {
+	cmd := exec.Command(doveadmPath, append([]string{"-c", r.path(dovecotConf)}, args...)...)
+	cmd.Dir = r.dir
+	cmd.Stdin = stdin
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "USER=" + address, "HOME=" + r.path(mailDir, address)}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(r.ids.mailUID), Gid: uint32(r.ids.mailGID)}}
+	// The home must exist and belong to "mail" before doveadm creates the mail under it.
+	if err := mkdirOwned(r.path(mailDir, address), r.ids.mailUID, r.ids.mailGID, 0o700); err != nil {
+		return err
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w: %s", cmd, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// writeFileOwned creates name with data, owned by uid:gid.
+func writeFileOwned(name string, data []byte, uid, gid int, mode os.FileMode) error {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	err = errors.Join(err, f.Chown(uid, gid), f.Sync(), f.Close())
+	if err != nil {
+		os.Remove(name)
+	}
+	return err
+}
+
+// IMAPRunning reports whether Dovecot is running: false between StopIMAP and StartIMAP,
+// and after Close.
+func (r *Real) IMAPRunning() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.closed && r.dovecotPID > 0 && running(r.dovecotPID)
 }
 
 // stop terminates whichever daemons are running, in parallel (Dovecot's master alone takes a

@@ -106,6 +106,7 @@ func (d *Daemon) handler() http.Handler {
 			return
 		}
 		rep, err := d.db.SetOverride(req.Reply, req.Override)
+		d.wakeFollowups() // a reply re-marked human can make a follow-up due
 		writeResult(w, rep, err)
 	})
 	mux.HandleFunc("POST /v1/link", func(w http.ResponseWriter, r *http.Request) {
@@ -115,6 +116,7 @@ func (d *Daemon) handler() http.Handler {
 			return
 		}
 		rep, err := d.db.Link(req.MessageID, req.Probe, req.Note)
+		d.wakeFollowups()
 		writeResult(w, rep, err)
 	})
 	mux.HandleFunc("POST /v1/send", func(w http.ResponseWriter, r *http.Request) {

@@ -49,8 +49,16 @@ type Options struct {
 	// and serves the CLI (sends by hand still work, and so do the follow-ups of probes
 	// sent, which belong to their probe rather than to a schedule).
 	NoSchedules bool
-	// FollowupInterval is how often due follow-ups are looked for; default 30 s.
+	// FollowupInterval is the longest the daemon goes without looking for due
+	// follow-ups; default 15 min. It also looks when the next known follow-up falls due
+	// and right after an inquiry is sent or a reply recorded, linked or re-marked, so
+	// this is only a safety net (and a bound on retrying a limit check that failed).
 	FollowupInterval time.Duration
+	// SMTPBackoff and SMTPRetryWindow tune the sender built from the configuration
+	// (mailbox.SenderOptions Backoff and RetryWindow): the first wait after a transient
+	// SMTP failure, and how long one send keeps retrying. Zero keeps mailbox's defaults
+	// (5 s and 10 min); tests shorten them. They do not apply to Sender.
+	SMTPBackoff, SMTPRetryWindow time.Duration
 	// Version labels supportprobe_build_info; default the binary's module version.
 	Version string
 }
@@ -79,6 +87,8 @@ type Daemon struct {
 	monitor     *http.Server
 	monitorDone chan struct{}
 
+	followupWake wake // wakes runFollowups (followups.go)
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -106,7 +116,7 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
 	if opts.FollowupInterval <= 0 {
-		opts.FollowupInterval = 30 * time.Second
+		opts.FollowupInterval = 15 * time.Minute
 	}
 	sock := SocketPath(cfg.StateDir)
 	if len(sock) > maxSocketPath {
@@ -157,7 +167,7 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 func (d *Daemon) DB() *store.DB { return d.db }
 
 // Run settles probes and follow-ups a crash left mid-send, then fires the vendors'
-// schedules, sends due follow-ups (checked every Options.FollowupInterval), and
+// schedules, sends follow-ups as they fall due (see Options.FollowupInterval), and
 // serves the control socket, and /metrics and /healthz when the configuration has an
 // http section, until ctx ends, then shuts down within Options.ShutdownTimeout. It
 // returns nil after a clean shutdown.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strconv"
+	"sync"
 	"time"
 
 	"supportprobe/mailbox"
@@ -32,34 +33,79 @@ func (d *Daemon) followupLimiter() schedule.Limiter {
 	return schedule.NewLimiter(limits, d.db)
 }
 
-// runFollowups sends due follow-ups once at once and then every interval until ctx ends.
+// runFollowups sends due follow-ups at once, then whenever the earliest follow-up known
+// to come falls due, when something happened that can make one due (wakeFollowups: an
+// inquiry sent, a reply recorded, linked or re-marked), and at the latest every interval,
+// until ctx ends. In between it sleeps: a pass reads every probe within the longest
+// deadline, and an idle daemon should wake only for its schedules and its mail.
 func (d *Daemon) runFollowups(ctx context.Context, interval time.Duration) {
 	lim := d.followupLimiter()
-	t := time.NewTicker(interval)
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
-		if err := d.followupPass(ctx, lim); err != nil && ctx.Err() == nil {
+		next, err := d.followupRound(ctx, lim)
+		if err != nil && ctx.Err() == nil {
 			d.log.Error("follow-up pass", "err", err)
 		}
+		wait := interval
+		if !next.IsZero() {
+			// A second's slack, so a pass never runs a hair before its follow-up is due.
+			wait = min(wait, max(next.Sub(d.opts.Now()), 0)+time.Second)
+		}
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-d.followupWake.c():
+			// Reset needs no drain: since Go 1.23 it discards a stale fire.
 		}
 	}
 }
 
+// wake is a signal that never blocks its sender and keeps at most one pending wake-up
+// for its receiver. The zero value is ready to use.
+type wake struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (w *wake) c() chan struct{} {
+	w.once.Do(func() { w.ch = make(chan struct{}, 1) })
+	return w.ch
+}
+
+func (w *wake) signal() {
+	select {
+	case w.c() <- struct{}{}:
+	default:
+	}
+}
+
+// wakeFollowups makes the follow-up loop look again now: something happened (an
+// inquiry sent, a reply recorded, linked or re-marked) that can make a follow-up due
+// sooner than the one it sleeps until.
+func (d *Daemon) wakeFollowups() { d.followupWake.signal() }
+
 // followupPass sends every follow-up due now among the probes still within the longest
 // deadline. A store error stops the pass; a send error is recorded on the follow-up.
 func (d *Daemon) followupPass(ctx context.Context, lim schedule.Limiter) error {
+	_, err := d.followupRound(ctx, lim)
+	return err
+}
+
+// followupRound is followupPass, and also returns when the earliest follow-up not yet
+// due will be (zero when none is known: an after_response follow-up waits for a reply,
+// which wakes the loop).
+func (d *Daemon) followupRound(ctx context.Context, lim schedule.Limiter) (next time.Time, err error) {
 	now := d.opts.Now()
 	ps, err := d.db.Probes(store.Filter{Since: now.Add(-d.maxDeadline())})
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	for _, p := range ps {
 		if ctx.Err() != nil {
-			return nil
+			return next, nil
 		}
 		s, ok := d.cfg.Script(p.Script)
 		if !ok || len(s.Followups) == 0 || p.State != probe.StateSent {
@@ -72,14 +118,17 @@ func (d *Daemon) followupPass(ctx context.Context, lim schedule.Limiter) error {
 		for i, spec := range s.Followups {
 			dueAt, due := probe.FollowupDue(p, i, spec, d.opts.Now())
 			if !due {
+				if !dueAt.IsZero() && !p.PastDeadline(dueAt) && (next.IsZero() || dueAt.Before(next)) {
+					next = dueAt
+				}
 				continue
 			}
 			if p, err = d.sendFollowup(ctx, lim, p, v, i, spec, dueAt); err != nil {
-				return err
+				return next, err
 			}
 		}
 	}
-	return nil
+	return next, nil
 }
 
 // sendFollowup records, vets and sends p's i-th follow-up, and returns p as stored
@@ -152,6 +201,7 @@ func (d *Daemon) sendFollowup(ctx context.Context, lim schedule.Limiter, p probe
 	} else if len(conflicts) > 0 {
 		log.Warn("follow-up Message-ID already belongs to another probe", "ids", conflicts)
 	}
+	d.markFolders(ctx, log)
 	res, err := d.sender.Send(ctx, in)
 	if err != nil {
 		log.Warn("follow-up not sent", "err", err)

@@ -25,6 +25,13 @@ func (p positions) SetPosition(folder string, pos mailbox.Position) error {
 	return p.db.SetMailbox(folder, store.MailboxState{UIDValidity: pos.UIDValidity, LastUID: pos.LastUID})
 }
 
+// Mark is the watcher's WatchOptions.Mark: the latest mark of folder taken at or before
+// since (markFolders takes them before each send).
+func (p positions) Mark(folder string, since time.Time) (mailbox.Mark, bool, error) {
+	m, ok, err := p.db.FolderMark(folder, since)
+	return mailbox.Mark{Folder: folder, UIDValidity: m.UIDValidity, UIDNext: m.UIDNext, At: m.At}, ok, err
+}
+
 // maxDeadline is the longest deadline of any vendor: no probe older than that can still
 // be waiting for an answer.
 func (d *Daemon) maxDeadline() time.Duration {
@@ -35,18 +42,27 @@ func (d *Daemon) maxDeadline() time.Duration {
 	return longest
 }
 
-// watchSince is how far back a first sync looks: to the oldest probe still waiting for
-// an answer, or now when none waits.
+// watchSince is how far back a first sync looks: to the oldest probe sent within the
+// longest deadline, answered or not, or now when there is none. Mail for an answered
+// probe still counts (the answer to a follow-up, a second reply), and so does a late
+// reply; and a first sync also follows a UIDVALIDITY change, when the recreated folder
+// may hold mail that arrived since it was last read: starting from the oldest probe
+// still waiting would skip all of that. Mail read again is recorded once (by Message-ID).
 func (d *Daemon) watchSince() time.Time {
 	now := d.opts.Now()
-	t, ok, err := d.db.OldestOpen(now, d.maxDeadline())
+	ps, err := d.db.Probes(store.Filter{Since: now.Add(-d.maxDeadline())})
 	if err != nil {
-		d.log.Warn("cannot find the oldest open probe; first sync starts from now", "err", err)
-	}
-	if !ok || err != nil {
+		d.log.Warn("cannot list recent probes; first sync starts from now", "err", err)
 		return now
 	}
-	return t
+	oldest := now
+	for _, p := range ps {
+		mayHaveGone := !p.SentAt.IsZero() || p.State == probe.StateSending || p.State == probe.StateUnknown
+		if mayHaveGone && p.CreatedAt.Before(oldest) {
+			oldest = p.CreatedAt
+		}
+	}
+	return oldest
 }
 
 // newWatcher builds the inbox watcher from the configuration.
@@ -58,6 +74,7 @@ func (d *Daemon) newWatcher() (*mailbox.Watcher, error) {
 	return mailbox.NewWatcher(srv, positions{d.db}, d.handleMail, mailbox.WatchOptions{
 		Folders: d.cfg.Mail.IMAP.Folders,
 		Since:   d.watchSince,
+		Mark:    positions{d.db}.Mark,
 		Now:     d.opts.Now,
 		Logger:  d.log,
 	}), nil
@@ -88,10 +105,14 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 			return nil
 		}
 	}
+	// What was not read (a message over the watcher's MaxSize, text over Parse's cap, MIME
+	// nested too deep) goes beside every decision, so a person sees why a kind or a
+	// match may rest on part of the message.
+	unread := unreadNote(f, m)
 	if perr != nil {
 		u, err := d.db.AddUnmatched(store.Unmatched{MessageID: m.MessageID, Folder: f.Folder, UID: f.UID,
 			ReceivedAt: f.InternalDate, DetectedAt: f.DetectedAt, Kind: probe.KindOther,
-			Reason: "unparsable: " + perr.Error(), Why: "could not be parsed"}, f.Raw)
+			Reason: withNote("unparsable: "+perr.Error(), unread), Why: withNote("could not be parsed", unread)}, f.Raw)
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil
 		}
@@ -111,12 +132,13 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 		}
 	}
 	cls := probe.Classify(m, d.rules[vendor])
+	cls.Reason = withNote(cls.Reason, unread)
 	from := (&mail.Address{Name: m.FromName, Address: m.From}).String()
 
 	if !ok {
 		u, err := d.db.AddUnmatched(store.Unmatched{MessageID: m.MessageID, Folder: f.Folder, UID: f.UID,
 			ReceivedAt: f.InternalDate, DetectedAt: f.DetectedAt, HeaderDate: m.HeaderDate, From: from,
-			Subject: m.Subject, Kind: cls.Kind, Reason: cls.Reason, Why: match.Detail}, f.Raw)
+			Subject: m.Subject, Kind: cls.Kind, Reason: cls.Reason, Why: withNote(match.Detail, unread)}, f.Raw)
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil
 		}
@@ -135,6 +157,7 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	if err != nil {
 		return err
 	}
+	d.wakeFollowups()
 	d.countReply(vendor, r)
 	if conflicts, err := d.db.AddThreadIDs(match.ProbeID, match.ThreadIDs...); err != nil {
 		return err
@@ -154,4 +177,46 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	log.Info("reply recorded", "vendor", vendor, "probe", match.ProbeID, "reply", r.ID, "kind", r.Kind,
 		"matched_by", r.MatchedBy, "reason", r.Reason)
 	return nil
+}
+
+// unreadNote says what of the message the decisions could not see: the part the watcher
+// did not fetch ("too large: cut at 1 MiB of 20.53 MiB"; the watcher runs with the
+// default MaxSize), or the server did not send, and what Parse left unread; "" when
+// they saw all of it.
+func unreadNote(f mailbox.Fetched, m probe.Mail) string {
+	var notes []string
+	switch {
+	case f.Truncated && len(f.Raw) >= mailbox.DefaultWatchMaxSize:
+		notes = append(notes, fmt.Sprintf("too large: cut at %s of %s", sizeText(int64(len(f.Raw))), sizeText(f.Size)))
+	case f.Truncated:
+		// Below our limit: the server sent less than the size it reported (imapmemserver
+		// sends nothing for a header go-message cannot read).
+		notes = append(notes, fmt.Sprintf("incomplete: the server returned %s of %s", sizeText(int64(len(f.Raw))), sizeText(f.Size)))
+	}
+	if m.Unread != "" {
+		notes = append(notes, m.Unread)
+	}
+	return strings.Join(notes, "; ")
+}
+
+// withNote appends note to s, when there is one.
+func withNote(s, note string) string {
+	switch {
+	case note == "":
+		return s
+	case s == "":
+		return note
+	}
+	return s + "; " + note
+}
+
+// sizeText writes a byte count for people: "900 B", "12 KiB", "1 MiB", "20.5 MiB".
+func sizeText(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.4g KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.4g MiB", float64(n)/(1<<20))
 }

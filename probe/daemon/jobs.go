@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"supportprobe/probe"
 	"supportprobe/schedule"
+	"supportprobe/store"
 )
 
 // jobID names vendor's i-th schedule in the fire log; it stays stable while the
@@ -46,6 +48,12 @@ func (d *Daemon) newRunner() (*schedule.Runner, error) {
 		if job.ID == summaryJob {
 			return "", d.sendSummary(ctx, scheduledAt)
 		}
+		if p, ok, err := d.attemptedBefore(job.Vendor, scheduledAt); err != nil {
+			return "", err
+		} else if ok {
+			return p.ID, fmt.Errorf("vendor %s: the fire of %s was already attempted as probe %s (now %s) before the daemon restarted; not sent again",
+				job.Vendor, scheduledAt.UTC().Format(time.RFC3339), p.ID, p.State)
+		}
 		p, err := d.Send(ctx, SendRequest{Vendor: job.Vendor, Scripts: scripts[job.ID], ScheduledAt: scheduledAt, LateBy: lateBy})
 		return p.ID, err
 	}
@@ -56,4 +64,28 @@ func (d *Daemon) newRunner() (*schedule.Runner, error) {
 		Logger:  d.log,
 		Now:     d.opts.Now,
 	})
+}
+
+// attemptedBefore returns the probe that an earlier run of the daemon created for
+// vendor's fire at scheduledAt, if there is one. A crash after a fire's inquiry was
+// handed to SMTP but before the fire's outcome was recorded leaves the fire looking
+// missed, and the catch-up at the next start would send it a second time; the probe,
+// written before SMTP, says it was attempted. Fires of this run are never looked up, so
+// two schedules of one vendor that fire at the same time still send one probe each.
+func (d *Daemon) attemptedBefore(vendor string, scheduledAt time.Time) (probe.Probe, bool, error) {
+	if !scheduledAt.Before(d.started) {
+		return probe.Probe{}, false, nil
+	}
+	// Options.Now may run a little behind cron's clock: look from a minute earlier.
+	ps, err := d.db.Probes(store.Filter{Vendor: vendor, Since: scheduledAt.Add(-time.Minute), Until: d.started})
+	if err != nil {
+		return probe.Probe{}, false, fmt.Errorf("vendor %s: look for an earlier attempt of the fire of %s: %w",
+			vendor, scheduledAt.UTC().Format(time.RFC3339), err)
+	}
+	for _, p := range ps {
+		if p.ScheduledAt.Equal(scheduledAt) {
+			return p, true, nil
+		}
+	}
+	return probe.Probe{}, false, nil
 }

@@ -27,6 +27,9 @@ func acquireLock(stateDir string) (*stateLock, error) {
 	}
 	path := PidFile(stateDir)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if errors.Is(err, syscall.EROFS) {
+		return nil, fmt.Errorf("state directory %s is on a read-only file system: run writes its lock, database and control socket there; remount it read-write or choose another state_dir (history, show, inbox and report still read it): %w", stateDir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open lock file %s: %w", path, err)
 	}
@@ -47,7 +50,27 @@ func acquireLock(stateDir string) (*stateLock, error) {
 		f.Close()
 		return nil, fmt.Errorf("write pid to %s: %w", path, err)
 	}
+	if err := restrictDatabase(DatabasePath(stateDir)); err != nil {
+		f.Close()
+		return nil, err
+	}
 	return &stateLock{f: f}, nil
+}
+
+// restrictDatabase makes an existing database file its owner's alone. It holds the
+// evidence and the key that signs our Message-IDs, and one copied or restored with a
+// looser mode would stay readable by others: bbolt sets the mode only when it creates
+// the file. (The state directory may be shared and stays as the user made it; a new one
+// is 0700.)
+func restrictDatabase(db string) error {
+	st, err := os.Stat(db)
+	if err != nil || st.Mode().Perm()&0o077 == 0 {
+		return nil // absent (store.Open creates it 0600) or already private
+	}
+	if err := os.Chmod(db, st.Mode().Perm()&0o600); err != nil {
+		return fmt.Errorf("restrict database %s (mode %v) to its owner: %w; run chmod 600 on it", db, st.Mode().Perm(), err)
+	}
+	return nil
 }
 
 // release empties the pid file and drops the lock.

@@ -28,7 +28,8 @@ func (d *Daemon) buildMail() error {
 		if err != nil {
 			return err
 		}
-		d.sender = mailbox.NewSender(smtp, mailbox.SenderOptions{Now: d.opts.Now, Logger: d.log})
+		d.sender = mailbox.NewSender(smtp, mailbox.SenderOptions{Now: d.opts.Now, Logger: d.log,
+			Backoff: d.opts.SMTPBackoff, RetryWindow: d.opts.SMTPRetryWindow})
 	}
 	if d.sent == nil && d.cfg.Mail.IMAP.AppendSent {
 		imap, err := MailServer("imap", d.cfg.Mail.IMAP.Server)

@@ -87,6 +87,9 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	if err != nil {
 		return probe.Probe{}, err
 	}
+	// Before the probe exists, so that the mark precedes its CreatedAt, from which a first
+	// sync looks for replies (watchSince).
+	d.markFolders(ctx, d.log.With("vendor", v.Name))
 	p, err := d.db.CreateProbe(probe.Probe{
 		Token: token, Vendor: v.Name, Script: s.ID, Priority: s.Priority, Language: s.Language,
 		From: d.cfg.Mail.From.String(), To: v.To, ScheduledAt: req.ScheduledAt, LateBy: req.LateBy,
@@ -120,6 +123,7 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	}); err != nil {
 		return p, err
 	}
+	d.wakeFollowups() // a reminder is due from now on
 	d.metrics.sent.add(1, v.Name)
 	log.Info("inquiry sent", "message_id", p.MessageID, "attempts", res.Attempts, "late_by", req.LateBy)
 	if d.sent != nil {

@@ -102,7 +102,7 @@ func attainment(a Attainment) string {
 // localTime formats t on the wall clock of zone: "Tue 24 Nov 03:10". An unknown zone
 // (Build has already refused those) falls back to UTC.
 func localTime(t time.Time, zone string) string {
-	loc, err := time.LoadLocation(zone)
+	loc, err := probe.LoadZone(zone)
 	if err != nil || zone == "" {
 		loc = time.UTC
 	}

@@ -52,6 +52,13 @@ func Memory(t testing.TB, users ...mailworld.User) *mailworld.Memory {
 // directory for inspection; otherwise it removes it.
 func Real(t testing.TB, users ...mailworld.User) *mailworld.Real {
 	t.Helper()
+	return RealWith(t, mailworld.RealOptions{}, users...)
+}
+
+// RealWith is Real with the choices in opts, such as Dovecot's mailbox format
+// (mailworld.RealOptions.MailFormat).
+func RealWith(t testing.TB, opts mailworld.RealOptions, users ...mailworld.User) *mailworld.Real {
+	t.Helper()
 	if err := mailworld.RealAvailable(); err != nil {
 		if os.Getenv(EnvRequireReal) == "1" {
 			t.Fatalf("%s=1, but: %v", EnvRequireReal, err)
@@ -68,7 +75,7 @@ func Real(t testing.TB, users ...mailworld.User) *mailworld.Real {
 		os.RemoveAll(dir)
 		t.Fatalf("start real mail world: %v", err)
 	}
-	w, err := mailworld.StartReal(dir, users...)
+	w, err := mailworld.StartRealWithOptions(dir, opts, users...)
 	if err != nil {
 		t.Fatalf("%v\n(directory %s kept for inspection)", err, dir)
 	}
