@@ -353,11 +353,49 @@ func Compute(ps []Probe, now time.Time) (Figures, error) {
 	return compute(ms, now), nil
 }
 
+// ComputeMeasured is Compute for probes already measured as of now: ms[i] must be
+// Measure(ps[i], now). Callers that need the measurements themselves and the figures
+// (reports) measure once; the error is for terms that cannot be interpreted.
+func ComputeMeasured(ps []Probe, ms []Measurement, now time.Time) (Figures, error) {
+	xs, err := withHours(ps, ms)
+	if err != nil {
+		return Figures{}, err
+	}
+	return compute(xs, now), nil
+}
+
+// BreakdownMeasured is Breakdown for probes already measured as of now: ms[i] must be
+// Measure(ps[i], now).
+func BreakdownMeasured(ps []Probe, ms []Measurement, now time.Time, by func(Probe, Measurement) string) (map[string]Figures, error) {
+	xs, err := withHours(ps, ms)
+	if err != nil {
+		return nil, err
+	}
+	return breakdown(xs, now, by), nil
+}
+
+// withHours pairs probes with their measurements and compiled business hours.
+func withHours(ps []Probe, ms []Measurement) ([]measured, error) {
+	if len(ps) != len(ms) {
+		return nil, fmt.Errorf("%d probes but %d measurements", len(ps), len(ms))
+	}
+	out := make([]measured, len(ps))
+	for i, p := range ps {
+		hours, err := NewBusinessHours(p.Terms.Hours)
+		if err != nil {
+			return nil, fmt.Errorf("probe %s: business hours: %w", p.ID, err)
+		}
+		out[i] = measured{p: p, m: ms[i], hours: hours}
+	}
+	return out, nil
+}
+
 func compute(ms []measured, now time.Time) Figures {
 	f := Figures{Total: len(ms), SLA: map[Priority]Attainment{}}
 	var ack, resp, biz []Observation
-	var breaches, openBreached []measured
-	for _, x := range ms {
+	var breaches, openBreached []*measured // pointers: a measured holds a whole probe
+	for i := range ms {
+		x := &ms[i]
 		p, m := x.p, x.m
 		switch m.Status {
 		case StatusFailed:
@@ -441,8 +479,8 @@ func compute(ms []measured, now time.Time) Figures {
 }
 
 // probeIDs returns the IDs of ms ordered by SentAt, then ID.
-func probeIDs(ms []measured) []string {
-	slices.SortFunc(ms, func(a, b measured) int {
+func probeIDs(ms []*measured) []string {
+	slices.SortFunc(ms, func(a, b *measured) int {
 		return cmp.Or(a.p.SentAt.Compare(b.p.SentAt), cmp.Compare(a.p.ID, b.p.ID))
 	})
 	var ids []string
@@ -461,16 +499,28 @@ func Breakdown(ps []Probe, now time.Time, by func(Probe, Measurement) string) (m
 	if err != nil {
 		return nil, err
 	}
-	groups := map[string][]measured{}
-	for _, x := range ms {
-		k := by(x.p, x.m)
-		groups[k] = append(groups[k], x)
+	return breakdown(ms, now, by), nil
+}
+
+func breakdown(ms []measured, now time.Time, by func(Probe, Measurement) string) map[string]Figures {
+	keys := make([]string, len(ms))
+	sizes := map[string]int{}
+	for i := range ms {
+		keys[i] = by(ms[i].p, ms[i].m)
+		sizes[keys[i]]++
+	}
+	groups := make(map[string][]measured, len(sizes))
+	for i := range ms {
+		if groups[keys[i]] == nil {
+			groups[keys[i]] = make([]measured, 0, sizes[keys[i]])
+		}
+		groups[keys[i]] = append(groups[keys[i]], ms[i])
 	}
 	out := make(map[string]Figures, len(groups))
 	for k, g := range groups {
 		out[k] = compute(g, now)
 	}
-	return out, nil
+	return out
 }
 
 // ByVendor keys a probe by its vendor's name, for Breakdown.
@@ -522,7 +572,7 @@ func ByAfterHours(p Probe, m Measurement) string {
 // it holds no time at all or its zone is unknown.
 func ByHourOfDay(p Probe, _ Measurement) string {
 	at := attemptedAt(p)
-	loc, err := time.LoadLocation(p.Terms.Hours.Zone)
+	loc, err := LoadZone(p.Terms.Hours.Zone)
 	if at.IsZero() || err != nil || p.Terms.Hours.Zone == "" {
 		return ""
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -45,11 +46,18 @@ func EncodeRaw(data []byte, limit int) []byte {
 	} else {
 		buf.WriteByte(0)
 	}
-	zw := gzip.NewWriter(&buf)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&buf)
 	zw.Write(kept) // writes to a bytes.Buffer cannot fail
 	zw.Close()
+	zw.Reset(nil)
+	gzipWriters.Put(zw)
 	return buf.Bytes()
 }
+
+// gzipWriters reuses compressors: a new gzip.Writer allocates about 800 KB of state,
+// far more than the message it compresses.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 // DecodeRaw reverses EncodeRaw.
 func DecodeRaw(v []byte) (Raw, error) {
@@ -101,33 +109,43 @@ func (db *DB) raw(key string) (Raw, error) {
 // matched or not, is refused with ErrDuplicate, so the same mail in two folders or seen
 // again after a restart counts once.
 func (db *DB) AddReply(r probe.Reply, raw []byte) (probe.Reply, error) {
+	enc := EncodeRaw(raw, DefaultRawCap)
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		pkey := tx.Bucket(bProbeIDs).Get([]byte(r.ProbeID))
-		if pkey == nil {
-			return fmt.Errorf("probe %s: %w", r.ProbeID, ErrNotFound)
-		}
-		pkey = bytes.Clone(pkey)
-		if err := markSeen(tx, r.MessageID, func(b *bbolt.Bucket) (string, error) {
-			id, _, err := newID("R", b)
-			r.ID = id
-			return id, err
-		}, tx.Bucket(bReplies)); err != nil {
-			return err
-		}
-		seq := tx.Bucket(bReplies).Sequence()
-		key := join(pkey, u64(seq))
-		if err := putJSON(tx.Bucket(bReplies), key, r); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bReplyIDs).Put([]byte(r.ID), key); err != nil {
-			return err
-		}
-		return tx.Bucket(bRaw).Put([]byte("reply/"+r.ID), EncodeRaw(raw, DefaultRawCap))
+		var err error
+		r, err = addReply(tx, r, enc)
+		return err
 	})
 	if err != nil {
 		return probe.Reply{}, fmt.Errorf("record reply %s to probe %s: %w", r.MessageID, r.ProbeID, err)
 	}
 	return r, nil
+}
+
+// addReply is AddReply inside tx, with the raw bytes already encoded (EncodeRaw).
+func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte) (probe.Reply, error) {
+	pkey := tx.Bucket(bProbeIDs).Get([]byte(r.ProbeID))
+	if pkey == nil {
+		return r, fmt.Errorf("probe %s: %w", r.ProbeID, ErrNotFound)
+	}
+	pkey = bytes.Clone(pkey)
+	if err := markSeen(tx, r.MessageID, func(b *bbolt.Bucket) (string, error) {
+		id, _, err := newID("R", b)
+		r.ID = id
+		return id, err
+	}, tx.Bucket(bReplies)); err != nil {
+		return r, err
+	}
+	seq := tx.Bucket(bReplies).Sequence()
+	key := join(pkey, u64(seq))
+	// Replies are keyed by their probe's key, and arrive hours after it, so they too
+	// land at the end of the bucket, nearly in order.
+	if err := putJSON(appending(tx, bReplies), key, r); err != nil {
+		return r, err
+	}
+	if err := tx.Bucket(bReplyIDs).Put([]byte(r.ID), key); err != nil {
+		return r, err
+	}
+	return r, tx.Bucket(bRaw).Put([]byte("reply/"+r.ID), encodedRaw)
 }
 
 // markSeen claims messageID in the seen bucket for the id that newID produces from
@@ -224,7 +242,7 @@ func (db *DB) AddUnmatched(u Unmatched, raw []byte) (Unmatched, error) {
 		u.DetectedAt = db.now()
 	}
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bUnmatched)
+		b := appending(tx, bUnmatched)
 		if err := markSeen(tx, u.MessageID, func(b *bbolt.Bucket) (string, error) {
 			id, _, err := newID("U", b)
 			u.ID = id

@@ -3,7 +3,10 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -21,37 +24,46 @@ func (db *DB) CreateProbe(p probe.Probe) (probe.Probe, error) {
 	p.CreatedAt = p.CreatedAt.UTC()
 	p.Replies = nil
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		probes := tx.Bucket(bProbes)
-		id, seq, err := newID("P", probes)
-		if err != nil {
-			return err
-		}
-		p.ID = id
-		key := join(timeKey(p.CreatedAt), u64(seq))
-		if err := putJSON(probes, key, p); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bProbeIDs).Put([]byte(id), key); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bVendorTime).Put(join(vendorPrefix(p.Vendor), key), nil); err != nil {
-			return err
-		}
-		if p.Token != "" {
-			if err := tx.Bucket(bToken).Put([]byte(p.Token), []byte(id)); err != nil {
-				return err
-			}
-		}
-		if err := setPending(tx, id, p.State); err != nil {
-			return err
-		}
-		if p.MessageID != "" {
-			return tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id))
-		}
-		return nil
+		var err error
+		p, err = createProbe(tx, p)
+		return err
 	})
 	if err != nil {
 		return probe.Probe{}, fmt.Errorf("create probe for vendor %s: %w", p.Vendor, err)
+	}
+	return p, nil
+}
+
+// createProbe is CreateProbe inside tx: it assigns p's ID, writes it and its indexes,
+// and returns it. Bulk writers (tests filling a large file) call it many times in one
+// transaction.
+func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
+	probes := appending(tx, bProbes)
+	id, seq, err := newID("P", probes)
+	if err != nil {
+		return p, err
+	}
+	p.ID = id
+	key := join(timeKey(p.CreatedAt), u64(seq))
+	if err := putJSON(probes, key, p); err != nil {
+		return p, err
+	}
+	if err := tx.Bucket(bProbeIDs).Put([]byte(id), key); err != nil {
+		return p, err
+	}
+	if err := appending(tx, bVendorTime).Put(join(vendorPrefix(p.Vendor), key), nil); err != nil {
+		return p, err
+	}
+	if p.Token != "" {
+		if err := tx.Bucket(bToken).Put([]byte(p.Token), []byte(id)); err != nil {
+			return p, err
+		}
+	}
+	if err := setPending(tx, id, p.State); err != nil {
+		return p, err
+	}
+	if p.MessageID != "" {
+		return p, tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id))
 	}
 	return p, nil
 }
@@ -91,7 +103,7 @@ func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, 
 				return err
 			}
 		}
-		return putJSON(tx.Bucket(bProbes), key, p)
+		return putJSON(appending(tx, bProbes), key, p)
 	})
 	if err != nil {
 		return probe.Probe{}, fmt.Errorf("update probe %s: %w", id, err)
@@ -121,22 +133,28 @@ func (db *DB) Probe(id string) (probe.Probe, error) {
 // outlives the transaction.
 func loadProbe(tx *bbolt.Tx, key []byte) (probe.Probe, error) {
 	var p probe.Probe
-	v := tx.Bucket(bProbes).Get(key)
+	err := decodeProbe(tx.Bucket(bProbes), tx.Bucket(bReplies).Cursor(), key, &p)
+	return p, err
+}
+
+// decodeProbe decodes the probe under key into p, with the replies found by seeking
+// replies (a cursor over the replies bucket) to key.
+func decodeProbe(probes *bbolt.Bucket, replies *bbolt.Cursor, key []byte, p *probe.Probe) error {
+	v := probes.Get(key)
 	if v == nil {
-		return p, ErrNotFound
+		return ErrNotFound
 	}
-	if err := json.Unmarshal(v, &p); err != nil {
-		return p, fmt.Errorf("decode probe at key %x: %w", key, err)
+	if err := json.Unmarshal(v, p); err != nil {
+		return fmt.Errorf("decode probe at key %x: %w", key, err)
 	}
-	c := tx.Bucket(bReplies).Cursor()
-	for k, v := c.Seek(key); k != nil && bytes.HasPrefix(k, key); k, v = c.Next() {
+	for k, v := replies.Seek(key); k != nil && bytes.HasPrefix(k, key); k, v = replies.Next() {
 		var r probe.Reply
 		if err := json.Unmarshal(v, &r); err != nil {
-			return p, fmt.Errorf("probe %s: decode reply at key %x: %w", p.ID, k, err)
+			return fmt.Errorf("probe %s: decode reply at key %x: %w", p.ID, k, err)
 		}
 		p.Replies = append(p.Replies, r)
 	}
-	return p, nil
+	return nil
 }
 
 // Filter selects probes by vendor and creation time. Zero fields select everything.
@@ -148,7 +166,8 @@ type Filter struct {
 
 // Probes returns the probes that match f, oldest first, each with its replies. A vendor
 // filter scans only that vendor's index range, and a time filter starts with a seek, so
-// the cost follows the size of the answer, not of the file.
+// the cost follows the size of the answer, not of the file. Decoding, which is most of
+// the cost, runs on up to GOMAXPROCS goroutines for a large answer.
 func (db *DB) Probes(f Filter) ([]probe.Probe, error) {
 	var out []probe.Probe
 	start := timeKey(f.Since)
@@ -156,6 +175,7 @@ func (db *DB) Probes(f Filter) ([]probe.Probe, error) {
 		return f.Until.IsZero() || bytes.Compare(key[:8], timeKey(f.Until)) < 0
 	}
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		var keys [][]byte
 		if f.Vendor != "" {
 			prefix := vendorPrefix(f.Vendor)
 			c := tx.Bucket(bVendorTime).Cursor()
@@ -164,31 +184,62 @@ func (db *DB) Probes(f Filter) ([]probe.Probe, error) {
 				if !inRange(key) {
 					break
 				}
-				p, err := loadProbe(tx, key)
-				if err != nil {
-					return err
+				keys = append(keys, key)
+			}
+		} else {
+			c := tx.Bucket(bProbes).Cursor()
+			for k, _ := c.Seek(start); k != nil; k, _ = c.Next() {
+				if !inRange(k) {
+					break
 				}
-				out = append(out, p)
+				keys = append(keys, k)
 			}
-			return nil
 		}
-		c := tx.Bucket(bProbes).Cursor()
-		for k, _ := c.Seek(start); k != nil; k, _ = c.Next() {
-			if !inRange(k) {
-				break
-			}
-			p, err := loadProbe(tx, k)
-			if err != nil {
-				return err
-			}
-			out = append(out, p)
-		}
-		return nil
+		var err error
+		out, err = loadProbes(tx, keys)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list probes: %w", err)
 	}
 	return out, nil
+}
+
+// parallelDecodeMin is the smallest answer worth decoding on several goroutines.
+const parallelDecodeMin = 256
+
+// loadProbes loads the probes under keys (which, like the values, need only live as
+// long as tx), in order. Each goroutine decodes a contiguous share with its own cursor
+// over the replies, which moves forward only, as the keys do.
+func loadProbes(tx *bbolt.Tx, keys [][]byte) ([]probe.Probe, error) {
+	out := make([]probe.Probe, len(keys))
+	workers := min(runtime.GOMAXPROCS(0), len(keys)/parallelDecodeMin)
+	if workers <= 1 {
+		return out, loadRange(tx, keys, out)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(keys)/workers, (w+1)*len(keys)/workers
+		wg.Go(func() { errs[w] = loadRange(tx, keys[lo:hi], out[lo:hi]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// loadRange decodes the probes under keys into out, with their replies.
+func loadRange(tx *bbolt.Tx, keys [][]byte, out []probe.Probe) error {
+	probes := tx.Bucket(bProbes)
+	replies := tx.Bucket(bReplies).Cursor()
+	for i, key := range keys {
+		if err := decodeProbe(probes, replies, key, &out[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AddThreadIDs records message IDs as belonging to probe id's thread (the matching

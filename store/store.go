@@ -187,6 +187,21 @@ func newID(prefix string, b *bbolt.Bucket) (string, uint64, error) {
 	return prefix + strconv.FormatUint(seq, 10), seq, nil
 }
 
+// appendFill is how full bbolt packs the pages it splits in a bucket whose keys arrive
+// in ascending order (time-keyed: probes, idx_vendor_time per vendor, unmatched; and
+// replies, keyed by their probe's key, nearly so).
+// bbolt's default, 0.5, suits random inserts, which later fill the free half; appended
+// keys never come back to it, so such a bucket stayed about 40% full. The rest of each
+// page is room for an updated value to grow in place.
+const appendFill = 0.9
+
+// appending returns bucket name of tx set up for ascending inserts (appendFill).
+func appending(tx *bbolt.Tx, name []byte) *bbolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = appendFill
+	return b
+}
+
 // lookup returns a copy of the value under key, or nil.
 func lookup(b *bbolt.Bucket, key []byte) []byte {
 	v := b.Get(key)

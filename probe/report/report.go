@@ -396,6 +396,26 @@ type measured struct {
 }
 
 func measureAll(ps []probe.Probe, now time.Time) ([]measured, error) {
+	ms, err := measureEach(ps, now)
+	if err != nil {
+		return nil, err
+	}
+	return sortMeasured(ms), nil
+}
+
+// measurements returns the measurement of each of ms, in order.
+func measurements(ms []measured) []probe.Measurement {
+	out := make([]probe.Measurement, len(ms))
+	for i, x := range ms {
+		out[i] = x.m
+	}
+	return out
+}
+
+// measureEach measures ps as of now, in the order given, so that probe's figures
+// (probe.ComputeMeasured, probe.BreakdownMeasured) see the probes as probe.Compute
+// would and nothing is measured twice.
+func measureEach(ps []probe.Probe, now time.Time) ([]measured, error) {
 	out := make([]measured, 0, len(ps))
 	for _, p := range ps {
 		m, err := probe.Measure(p, now)
@@ -408,11 +428,17 @@ func measureAll(ps []probe.Probe, now time.Time) ([]measured, error) {
 		}
 		out = append(out, measured{p: p, m: m, hours: h})
 	}
-	// By the time sent or attempted, then ID: the order of rows, breaches and bars.
+	return out, nil
+}
+
+// sortMeasured returns a copy of ms by the time sent or attempted, then ID: the order of
+// rows, breaches and bars.
+func sortMeasured(ms []measured) []measured {
+	out := slices.Clone(ms)
 	slices.SortStableFunc(out, func(a, b measured) int {
 		return cmp.Or(attemptedAt(a.p).Compare(attemptedAt(b.p)), cmp.Compare(a.p.ID, b.p.ID))
 	})
-	return out, nil
+	return out
 }
 
 // attemptedAt is when p was sent or, if never confirmed sent, attempted (as
@@ -451,7 +477,7 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 	now := opts.Now
 	r := Report{
 		Title: opts.Title, Since: opts.Since.UTC(), Until: opts.Until.UTC(), GeneratedAt: now.UTC(),
-		Breaches: []Breach{}, Vendors: []Vendor{}, Probes: []Row{},
+		Breaches: []Breach{}, Vendors: []Vendor{}, Probes: make([]Row, 0, len(cur)),
 	}
 	if r.Title == "" {
 		r.Title = fmt.Sprintf("Report %s to %s UTC", r.Since.Format("2006-01-02 15:04"), r.Until.Format("2006-01-02 15:04"))
@@ -461,19 +487,20 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 		r.PrevSince = &ps
 	}
 
-	ms, err := measureAll(cur, now)
+	each, err := measureEach(cur, now)
 	if err != nil {
 		return Report{}, err
 	}
-	all, err := probe.Compute(cur, now)
+	ms := sortMeasured(each)
+	all, err := probe.ComputeMeasured(cur, measurements(each), now)
 	if err != nil {
 		return Report{}, err
 	}
 	r.Totals = counts(all)
 
-	curBy, prevBy := map[string][]probe.Probe{}, map[string][]probe.Probe{}
-	for _, p := range cur {
-		curBy[p.Vendor] = append(curBy[p.Vendor], p)
+	curBy, prevBy := map[string][]measured{}, map[string][]probe.Probe{}
+	for _, x := range each {
+		curBy[x.p.Vendor] = append(curBy[x.p.Vendor], x)
 	}
 	for _, p := range prev {
 		prevBy[p.Vendor] = append(prevBy[p.Vendor], p)
@@ -507,14 +534,17 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 	return r, nil
 }
 
-func buildVendor(name string, cur, prev []probe.Probe, compare bool, now time.Time) (Vendor, error) {
+// buildVendor builds one vendor's section from its probes of the period, already
+// measured (each, in the order the caller read them), and those of the previous period.
+func buildVendor(name string, each []measured, prev []probe.Probe, compare bool, now time.Time) (Vendor, error) {
 	v := Vendor{Name: name, Zones: []string{}, SLA: []Attainment{}, Breakdowns: []Breakdown{}, Latencies: []Bar{}, Heatmap: []Cell{},
 		LanguageMismatches: []LanguageMismatch{}}
-	ms, err := measureAll(cur, now)
-	if err != nil {
-		return Vendor{}, err
+	cur := make([]probe.Probe, len(each))
+	for i, x := range each {
+		cur[i] = x.p
 	}
-	f, err := probe.Compute(cur, now)
+	ms := sortMeasured(each)
+	f, err := probe.ComputeMeasured(cur, measurements(each), now)
 	if err != nil {
 		return Vendor{}, err
 	}
@@ -561,7 +591,7 @@ func buildVendor(name string, cur, prev []probe.Probe, compare bool, now time.Ti
 		{ByHour, probe.ByHourOfDay},
 	}
 	for _, d := range dims {
-		b, err := breakdown(d.name, cur, ms, now, d.by)
+		b, err := breakdown(d.name, cur, each, ms, now, d.by)
 		if err != nil {
 			return Vendor{}, err
 		}
@@ -696,8 +726,8 @@ func change(prev, cur probe.Figures) *Change {
 	return c
 }
 
-func breakdown(name string, ps []probe.Probe, ms []measured, now time.Time, by func(probe.Probe, probe.Measurement) string) (Breakdown, error) {
-	groups, err := probe.Breakdown(ps, now, by)
+func breakdown(name string, ps []probe.Probe, each, ms []measured, now time.Time, by func(probe.Probe, probe.Measurement) string) (Breakdown, error) {
+	groups, err := probe.BreakdownMeasured(ps, measurements(each), now, by)
 	if err != nil {
 		return Breakdown{}, err
 	}

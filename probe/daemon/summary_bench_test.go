@@ -1,0 +1,146 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"supportprobe/configs"
+	"supportprobe/store"
+	"supportprobe/store/storetest"
+)
+
+// The weekly-report database: 100,000 probes in the reported week and as many in the
+// week before it (a steady 100,000 a week, so the comparison with the previous period
+// reads as much again), over 20 vendors.
+const (
+	weeklyProbes  = 100_000 // per week
+	weeklyVendors = 20
+	// weeklyVersion names the cached file's contents: change it whenever storetest's
+	// generator or the store's records change (not for how bbolt packs its pages, which
+	// does not matter to this benchmark).
+	weeklyVersion = "v1"
+)
+
+// weeklyStart is Monday of the week before the reported one, 2026-W47, in UTC.
+var weeklyStart = time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
+
+// BenchmarkWeeklyReport measures the weekly summary's whole path over one week of
+// 100,000 probes (and the 100,000 of the week before, which the report compares
+// against): BuildReport reading both weeks from the store with every reply, then the
+// mail's text, HTML and CSV (SummaryMail), as sendSummary does. It reports
+// report-100k-ms, the time of that path with the file in the page cache, and logs the
+// share of each phase and the time of a first, cold read.
+//
+// The database is filled through the store's public API exactly as the daemon writes
+// (storetest.Write: one operation per transaction; bbolt's NoSync on during the fill).
+// That took 26 minutes here on a busy machine, so the file is cached in the system temp
+// dir under supportprobe-bench/weekly100k-<version>-schema<N>.db and reused while the
+// fill's version and the schema version stay the same; delete it to rebuild. Run it as
+//
+//	go test -run '^$' -bench WeeklyReport -benchtime 1x ./probe/daemon/
+func BenchmarkWeeklyReport(b *testing.B) {
+	path := weeklyFile(b)
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	cfg := &configs.Config{Summary: &configs.Summary{To: []string{"lead@example.com"}, Location: time.UTC}}
+	cfg.Mail.From.Address = "lin.wei@example.com"
+	since, until := weeklyStart.AddDate(0, 0, 7), weeklyStart.AddDate(0, 0, 14)
+	now := until.Add(6 * time.Hour)
+	ctx := context.Background()
+
+	// The first read after the file was written or evicted from the page cache goes to
+	// the disk page by page (bbolt asks for no read-ahead); it is logged, not measured.
+	t0 := time.Now()
+	if _, err := db.Probes(store.Filter{Since: weeklyStart, Until: until}); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("first read of both weeks (cold page cache, if the file was not read lately): %d ms", time.Since(t0).Milliseconds())
+
+	var load, build, render time.Duration
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		cur, err := db.Probes(store.Filter{Since: since, Until: until})
+		if err != nil {
+			b.Fatal(err)
+		}
+		load += time.Since(t0)
+		if len(cur) != weeklyProbes {
+			b.Fatalf("the reported week holds %d probes, want %d: delete %s", len(cur), weeklyProbes, path)
+		}
+		t1 := time.Now()
+		r, err := BuildReport(ctx, local{db}, "", since, until, now, "Week 2026-W48")
+		if err != nil {
+			b.Fatal(err)
+		}
+		build += time.Since(t1)
+		t2 := time.Now()
+		m, err := SummaryMail(cfg, r, "2026-W48", now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		render += time.Since(t2)
+		if b.N == 1 {
+			b.Logf("text %d KB, HTML %d KB, CSV %d KB", len(m.Text)>>10, len(m.HTML)>>10, len(m.Attachments[0].Data)>>10)
+		}
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / n }
+	b.ReportMetric(ms(build+render), "report-100k-ms")
+	b.Logf("per report: BuildReport %.0f ms (of which reading one week from the store alone takes %.0f ms), text+HTML+CSV %.0f ms",
+		ms(build), ms(load), ms(render))
+}
+
+// weeklyFile returns the cached two-week file, building it first if needed.
+func weeklyFile(b *testing.B) string {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), "supportprobe-bench")
+	path := filepath.Join(dir, fmt.Sprintf("weekly100k-%s-schema%d.db", weeklyVersion, store.SchemaVersion()))
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	building := path + ".building"
+	os.Remove(building)
+	b.Logf("building %s (%d probes; cached for later runs)", path, 2*weeklyProbes)
+	start := time.Now()
+	if err := fillWeekly(building); err != nil {
+		os.Remove(building)
+		b.Fatalf("build %s: %v", path, err)
+	}
+	if err := os.Rename(building, path); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built in %s", time.Since(start).Round(time.Second))
+	return path
+}
+
+func fillWeekly(path string) error {
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.Bolt().NoSync = true
+	defer db.Bolt().Sync()
+	g := storetest.NewGenerator(48, weeklyVendors)
+	step := 7 * 24 * time.Hour / weeklyProbes
+	for k := range 2 * weeklyProbes {
+		rec := g.Record("P"+strconv.Itoa(k+1), weeklyStart.Add(time.Duration(k)*step))
+		if err := storetest.Write(db, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}

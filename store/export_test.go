@@ -1,0 +1,58 @@
+package store
+
+import (
+	"go.etcd.io/bbolt"
+
+	"supportprobe/probe"
+)
+
+// Bulk writes many probes in one transaction for the benchmarks in package store_test,
+// through the same functions CreateProbe and AddReply run inside their transactions,
+// so records and indexes come out as the daemon writes them.
+type Bulk struct{ tx *bbolt.Tx }
+
+// Bulk runs fn in one write transaction.
+func (db *DB) Bulk(fn func(*Bulk) error) error {
+	return db.bolt.Update(func(tx *bbolt.Tx) error { return fn(&Bulk{tx}) })
+}
+
+// CreateProbe is DB.CreateProbe inside the bulk transaction; p.CreatedAt must be set,
+// in UTC.
+func (b *Bulk) CreateProbe(p probe.Probe) (probe.Probe, error) {
+	p.Replies = nil
+	return createProbe(b.tx, p)
+}
+
+// AddReply is DB.AddReply inside the bulk transaction, with raw already EncodeRaw'd.
+func (b *Bulk) AddReply(r probe.Reply, encodedRaw []byte) (probe.Reply, error) {
+	return addReply(b.tx, r, encodedRaw)
+}
+
+// PutInquiryRaw is DB.PutInquiryRaw inside the bulk transaction, with data already
+// EncodeRaw'd.
+func (b *Bulk) PutInquiryRaw(id string, encoded []byte) error {
+	return b.tx.Bucket(bRaw).Put([]byte("inquiry/"+id), encoded)
+}
+
+// AddThreadID and AddTicketKey write the index entries DB.AddThreadIDs and
+// DB.AddTicketKey add for a key no other probe holds.
+func (b *Bulk) AddThreadID(id, messageID string) error {
+	return b.tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(messageID)), []byte(id))
+}
+
+// AddTicketKey: see AddThreadID.
+func (b *Bulk) AddTicketKey(vendor, ticket, id string) error {
+	return b.tx.Bucket(bTicket).Put(join(vendorPrefix(vendor), []byte(ticket)), []byte(id))
+}
+
+// BucketStats returns bbolt's statistics of every top-level bucket, by name.
+func (db *DB) BucketStats() (map[string]bbolt.BucketStats, error) {
+	out := map[string]bbolt.BucketStats{}
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
+			out[string(name)] = b.Stats()
+			return nil
+		})
+	})
+	return out, err
+}
