@@ -34,13 +34,20 @@ const rawFormat = 1
 // EncodeRaw compresses the first limit bytes of data (all of it when limit ≤ 0) into the
 // raw bucket's value layout.
 func EncodeRaw(data []byte, limit int) []byte {
-	kept, truncated := data, false
+	return encodeRaw(Raw{Data: data, Size: len(data)}, limit)
+}
+
+// encodeRaw is EncodeRaw for a message that may already have been cut before it reached
+// us (raw.Truncated, raw.Size the whole message's size): the cut is kept on record.
+func encodeRaw(raw Raw, limit int) []byte {
+	data := raw.Data
+	kept, truncated := data, raw.Truncated
 	if limit > 0 && len(data) > limit {
 		kept, truncated = data[:limit], true
 	}
 	var buf bytes.Buffer
 	buf.WriteByte(rawFormat)
-	buf.Write(binary.AppendUvarint(nil, uint64(len(data))))
+	buf.Write(binary.AppendUvarint(nil, uint64(max(raw.Size, len(data)))))
 	if truncated {
 		buf.WriteByte(1)
 	} else {
@@ -109,7 +116,14 @@ func (db *DB) raw(key string) (Raw, error) {
 // matched or not, is refused with ErrDuplicate, so the same mail in two folders or seen
 // again after a restart counts once.
 func (db *DB) AddReply(r probe.Reply, raw []byte) (probe.Reply, error) {
-	enc := EncodeRaw(raw, DefaultRawCap)
+	return db.AddReplyRaw(r, Raw{Data: raw, Size: len(raw)})
+}
+
+// AddReplyRaw is AddReply for a message fetched only in part: raw.Truncated and
+// raw.Size (the whole message's size) are stored with the bytes, so ReplyRaw and the
+// evidence export say that the copy is incomplete.
+func (db *DB) AddReplyRaw(r probe.Reply, raw Raw) (probe.Reply, error) {
+	enc := encodeRaw(raw, DefaultRawCap)
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
 		var err error
 		r, err = addReply(tx, r, enc)
@@ -238,6 +252,11 @@ type Unmatched struct {
 // ("U" and a sequence number), and refuses a Message-ID already recorded with
 // ErrDuplicate.
 func (db *DB) AddUnmatched(u Unmatched, raw []byte) (Unmatched, error) {
+	return db.AddUnmatchedRaw(u, Raw{Data: raw, Size: len(raw)})
+}
+
+// AddUnmatchedRaw is AddUnmatched for a message fetched only in part (see AddReplyRaw).
+func (db *DB) AddUnmatchedRaw(u Unmatched, raw Raw) (Unmatched, error) {
 	if u.DetectedAt.IsZero() {
 		u.DetectedAt = db.now()
 	}
@@ -257,7 +276,7 @@ func (db *DB) AddUnmatched(u Unmatched, raw []byte) (Unmatched, error) {
 		if err := tx.Bucket(bUnmatchedIDs).Put([]byte(u.ID), key); err != nil {
 			return err
 		}
-		return tx.Bucket(bRaw).Put([]byte("unmatched/"+u.ID), EncodeRaw(raw, DefaultRawCap))
+		return tx.Bucket(bRaw).Put([]byte("unmatched/"+u.ID), encodeRaw(raw, DefaultRawCap))
 	})
 	if err != nil {
 		return Unmatched{}, fmt.Errorf("record unmatched mail %s: %w", u.MessageID, err)

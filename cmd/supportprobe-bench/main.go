@@ -205,6 +205,11 @@ var checks = slices.Concat([]check{
 	{figure: "4 idle RSS, 50 vendors", bench: "BenchmarkDaemonIdle", unit: "rss-MB", format: "%.1f MB", baseUnit: "baseline-rss-MB",
 		ratio: func(v, b float64) float64 { return v / b }, target: "≤ 25 MB",
 		ok: func(v, _ float64) bool { return v <= 25 }},
+	{figure: "4 idle own memory (anon)", bench: "BenchmarkDaemonIdle", unit: "anon-MB", format: "%.1f MB", baseUnit: "baseline-anon-MB",
+		ratio: func(v, b float64) float64 { return v / b }, target: "(RSS less file pages) ≤ 25 MB",
+		ok: func(v, _ float64) bool { return v <= 25 }},
+	{figure: "4 idle database pages", bench: "BenchmarkDaemonIdle", unit: "db-mmap-MB", format: "%.1f MB",
+		target: "(page cache, in RSS)", ok: nil},
 	{figure: "4 idle wake-ups", bench: "BenchmarkDaemonIdle", unit: "wakeups/s", format: "%.1f /s", baseUnit: "baseline-wakeups/s",
 		ratio: func(v, b float64) float64 { return v / b }, target: "runtime's own only", ok: nil},
 })

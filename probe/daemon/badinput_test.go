@@ -11,6 +11,7 @@ import (
 
 	"supportprobe/configs"
 	"supportprobe/mailbox"
+	"supportprobe/store"
 )
 
 // TestHandleMailRecordsWhatWasNotRead: when a decision rests on part of a message (the
@@ -96,6 +97,8 @@ func TestHandleMailRecordsWhatWasNotRead(t *testing.T) {
 				if err != nil || r.ProbeID != p.ID || !strings.Contains(r.Reason, tt.wantInWhy) {
 					t.Errorf("reply = %+v, %v; want it matched to %s with %q in its reason", r, err, p.ID, tt.wantInWhy)
 				}
+				raw, err := d.DB().ReplyRaw(id)
+				checkRawRecord(t, raw, err, f)
 				return
 			}
 			um, _ := d.DB().UnmatchedMail(time.Time{}, time.Time{})
@@ -106,6 +109,18 @@ func TestHandleMailRecordsWhatWasNotRead(t *testing.T) {
 			if !strings.Contains(u.Reason, tt.wantInWhy) || !strings.Contains(u.Why, tt.wantInWhy) {
 				t.Errorf("unmatched reason %q, why %q; want both to say %q", u.Reason, u.Why, tt.wantInWhy)
 			}
+			raw, err := d.DB().UnmatchedRaw(u.ID)
+			checkRawRecord(t, raw, err, f)
 		})
+	}
+}
+
+// checkRawRecord checks that the stored raw copy of f says what the evidence export will
+// say of it: the bytes fetched, the whole message's size, and whether it was cut.
+func checkRawRecord(t *testing.T, raw store.Raw, err error, f mailbox.Fetched) {
+	t.Helper()
+	if err != nil || !bytes.Equal(raw.Data, f.Raw) || raw.Size != max(int(f.Size), len(f.Raw)) || raw.Truncated != f.Truncated {
+		t.Errorf("raw copy = %d bytes, size %d, truncated %v, err %v; want %d bytes, size %d, truncated %v",
+			len(raw.Data), raw.Size, raw.Truncated, err, len(f.Raw), f.Size, f.Truncated)
 	}
 }

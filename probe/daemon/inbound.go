@@ -110,9 +110,9 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	// match may rest on part of the message.
 	unread := unreadNote(f, m)
 	if perr != nil {
-		u, err := d.db.AddUnmatched(store.Unmatched{MessageID: m.MessageID, Folder: f.Folder, UID: f.UID,
+		u, err := d.db.AddUnmatchedRaw(store.Unmatched{MessageID: m.MessageID, Folder: f.Folder, UID: f.UID,
 			ReceivedAt: f.InternalDate, DetectedAt: f.DetectedAt, Kind: probe.KindOther,
-			Reason: withNote("unparsable: "+perr.Error(), unread), Why: withNote("could not be parsed", unread)}, f.Raw)
+			Reason: withNote("unparsable: "+perr.Error(), unread), Why: withNote("could not be parsed", unread)}, fetchedRaw(f))
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil
 		}
@@ -136,9 +136,9 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	from := (&mail.Address{Name: m.FromName, Address: m.From}).String()
 
 	if !ok {
-		u, err := d.db.AddUnmatched(store.Unmatched{MessageID: m.MessageID, Folder: f.Folder, UID: f.UID,
+		u, err := d.db.AddUnmatchedRaw(store.Unmatched{MessageID: m.MessageID, Folder: f.Folder, UID: f.UID,
 			ReceivedAt: f.InternalDate, DetectedAt: f.DetectedAt, HeaderDate: m.HeaderDate, From: from,
-			Subject: m.Subject, Kind: cls.Kind, Reason: cls.Reason, Why: withNote(match.Detail, unread)}, f.Raw)
+			Subject: m.Subject, Kind: cls.Kind, Reason: cls.Reason, Why: withNote(match.Detail, unread)}, fetchedRaw(f))
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil
 		}
@@ -147,10 +147,10 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 		}
 		return err
 	}
-	r, err := d.db.AddReply(probe.Reply{ProbeID: match.ProbeID, MessageID: m.MessageID, Folder: f.Folder, UID: f.UID,
+	r, err := d.db.AddReplyRaw(probe.Reply{ProbeID: match.ProbeID, MessageID: m.MessageID, Folder: f.Folder, UID: f.UID,
 		ReceivedAt: f.InternalDate, HeaderDate: m.HeaderDate, DetectedAt: f.DetectedAt, From: from, Subject: m.Subject,
 		Kind: cls.Kind, Reason: cls.Reason, MatchedBy: match.Rung, MatchDetail: match.Detail,
-		Language: probe.DetectLanguage(m.NewText)}, f.Raw)
+		Language: probe.DetectLanguage(m.NewText)}, fetchedRaw(f))
 	if errors.Is(err, store.ErrDuplicate) {
 		return nil
 	}
@@ -219,4 +219,10 @@ func sizeText(n int64) string {
 		return fmt.Sprintf("%.4g KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%.4g MiB", float64(n)/(1<<20))
+}
+
+// fetchedRaw is the raw copy to keep of f: the bytes fetched, and whether and from what
+// size the watcher cut them, so the evidence says a copy is incomplete.
+func fetchedRaw(f mailbox.Fetched) store.Raw {
+	return store.Raw{Data: f.Raw, Size: max(int(f.Size), len(f.Raw)), Truncated: f.Truncated}
 }
