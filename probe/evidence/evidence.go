@@ -110,8 +110,8 @@ type File struct {
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
-	// Truncated says the stored message was cut at the store's cap: the file holds Size
-	// of OriginalSize bytes.
+	// Truncated says the stored message was cut, at the watcher's fetch limit (1 MiB) or
+	// the store's cap: the file holds Size of OriginalSize bytes.
 	Truncated    bool  `json:"truncated"`
 	OriginalSize int64 `json:"original_size"`
 }
