@@ -87,8 +87,8 @@ func init() {
 //
 // and, to measure the real executable rather than the test binary,
 //
-//	go build -o /tmp/supportprobe ./cmd/supportprobe
-//	SUPPORTPROBE_IDLE_BENCH_BINARY=/tmp/supportprobe go test -run '^$' -bench DaemonIdle -benchtime 1x ./cmd/supportprobe/
+//	go build -o supportprobe.bin ./cmd/supportprobe
+//	SUPPORTPROBE_IDLE_BENCH_BINARY=$PWD/supportprobe.bin go test -run '^$' -bench DaemonIdle -benchtime 1x ./cmd/supportprobe/
 func BenchmarkDaemonIdle(b *testing.B) {
 	window := 20 * time.Second
 	if s := os.Getenv(idleBenchWindowEnv); s != "" {
