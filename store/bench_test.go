@@ -3,7 +3,6 @@ package store_test
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -116,28 +115,7 @@ func BenchmarkStore1M(b *testing.B) {
 
 // store1MFile returns the cached 1,000,000-probe file, building it first if needed.
 func store1MFile(b *testing.B) string {
-	b.Helper()
-	dir := filepath.Join(os.TempDir(), "supportprobe-bench")
-	path := filepath.Join(dir, fmt.Sprintf("store1m-%s-schema%d.db", store1MVersion, store.SchemaVersion()))
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		b.Fatal(err)
-	}
-	building := path + ".building"
-	os.Remove(building)
-	b.Logf("building %s (%d probes; cached for later runs)", path, store1MProbes)
-	start := time.Now()
-	if err := fillStore1M(building); err != nil {
-		os.Remove(building)
-		b.Fatalf("build %s: %v", path, err)
-	}
-	if err := os.Rename(building, path); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("built in %s", time.Since(start).Round(time.Second))
-	return path
+	return storetest.CachedFile(b, "store1m-"+store1MVersion, fillStore1M)
 }
 
 // encodedRecord is a record with its raw copies already compressed, so workers can

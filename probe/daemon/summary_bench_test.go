@@ -2,9 +2,6 @@ package daemon
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -102,28 +99,7 @@ func BenchmarkWeeklyReport(b *testing.B) {
 
 // weeklyFile returns the cached two-week file, building it first if needed.
 func weeklyFile(b *testing.B) string {
-	b.Helper()
-	dir := filepath.Join(os.TempDir(), "supportprobe-bench")
-	path := filepath.Join(dir, fmt.Sprintf("weekly100k-%s-schema%d.db", weeklyVersion, store.SchemaVersion()))
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		b.Fatal(err)
-	}
-	building := path + ".building"
-	os.Remove(building)
-	b.Logf("building %s (%d probes; cached for later runs)", path, 2*weeklyProbes)
-	start := time.Now()
-	if err := fillWeekly(building); err != nil {
-		os.Remove(building)
-		b.Fatalf("build %s: %v", path, err)
-	}
-	if err := os.Rename(building, path); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("built in %s", time.Since(start).Round(time.Second))
-	return path
+	return storetest.CachedFile(b, "weekly100k-"+weeklyVersion, fillWeekly)
 }
 
 func fillWeekly(path string) error {
