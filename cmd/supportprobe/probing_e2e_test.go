@@ -73,11 +73,22 @@ func startDaemon(t *testing.T, cfgPath, stateDir string, args ...string) {
 // stops it and waits for it to exit; the test's end stops it too.
 func startDaemonStoppable(t *testing.T, cfgPath, stateDir string, args ...string) (stop func()) {
 	t.Helper()
+	return startDaemonWith(t, cfgPath, stateDir, nil, args...)
+}
+
+// startDaemonWith is startDaemonStoppable with the daemon's environment adjusted by tune
+// (nil for none) before it starts: follow-ups are looked for every 200 ms unless tune
+// says otherwise.
+func startDaemonWith(t *testing.T, cfgPath, stateDir string, tune func(*env), args ...string) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var logs syncBuffer
+	e := &env{stdout: &syncBuffer{}, stderr: &logs, now: time.Now, getenv: os.Getenv, followupInterval: 200 * time.Millisecond}
+	if tune != nil {
+		tune(e)
+	}
 	go func() {
-		e := &env{stdout: &bytes.Buffer{}, stderr: &logs, now: time.Now, getenv: os.Getenv, followupInterval: 200 * time.Millisecond}
 		done <- e.run(ctx, append([]string{"run", "--config", cfgPath}, args...))
 	}()
 	stopped := false

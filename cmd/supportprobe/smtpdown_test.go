@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"maps"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -22,41 +20,10 @@ import (
 // with the SMTP sender's first backoff and retry window shortened to backoff and window.
 func startDaemonRetrying(t *testing.T, cfgPath, stateDir string, backoff, window time.Duration) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var logs syncBuffer
-	go func() {
-		e := &env{stdout: &syncBuffer{}, stderr: &logs, now: time.Now, getenv: os.Getenv,
-			smtpBackoff: backoff, smtpRetryWindow: window}
-		done <- e.run(ctx, []string{"run", "--config", cfgPath})
-	}()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case code := <-done:
-			if code != exitOK || t.Failed() {
-				t.Logf("run exited %d; its log:\n%s", code, logs.String())
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("run did not stop within 30 s")
-		}
-	}
-	t.Cleanup(stop)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		c, err := daemon.Dial(context.Background(), stateDir)
-		if err == nil {
-			c.Close()
-			return stop
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon did not come up: %v\n%s", err, logs.String())
-		}
-	}
+	return startDaemonWith(t, cfgPath, stateDir, func(e *env) {
+		e.followupInterval = 0
+		e.smtpBackoff, e.smtpRetryWindow = backoff, window
+	})
 }
 
 // downProbe is the part of `history --format json` these tests read.
