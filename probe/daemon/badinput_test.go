@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"supportprobe/configs"
 	"supportprobe/mailbox"
 	"supportprobe/store"
 )
@@ -19,21 +17,7 @@ import (
 // Parse left MIME parts unread), the reason stored beside the decision says so, for a
 // reply and for unmatched mail alike, with the sizes.
 func TestHandleMailRecordsWhatWasNotRead(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "state")
-	cfg, err := configs.Parse([]byte(strings.ReplaceAll(pipelineConfig, "STATE", dir)), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(cfg, Options{Sender: &fakeSender{at: clock}, Now: func() time.Time { return clock }, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.DB().Check(); err != nil {
-			t.Errorf("Check() = %v", err)
-		}
-		d.Close()
-	})
+	d := mustPipelineDaemon(t)
 	p, err := d.Send(context.Background(), SendRequest{Vendor: "acme-cloud", Script: "outage-en"})
 	if err != nil {
 		t.Fatal(err)

@@ -37,21 +37,7 @@ vendors:
 // one lands: which probe, which rung, which kind. The messages are templates: {{MSGIDn}}
 // and {{TOKENn}} stand for probe n's Message-ID and token.
 func TestPipeline(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "state")
-	cfg, err := configs.Parse([]byte(strings.ReplaceAll(pipelineConfig, "STATE", dir)), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(cfg, Options{Sender: &fakeSender{at: clock}, Now: func() time.Time { return clock }, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.DB().Check(); err != nil {
-			t.Errorf("Check() = %v", err)
-		}
-		d.Close()
-	})
+	d := mustPipelineDaemon(t)
 	var probes []probe.Probe
 	for _, req := range []SendRequest{{Vendor: "acme-cloud", Script: "outage-en"}, {Vendor: "lotus-ops", Script: "invoice-zh"}, {Vendor: "acme-cloud", Script: "outage-en"}} {
 		p, err := d.Send(context.Background(), req)
@@ -177,3 +163,26 @@ type fakeIndex map[string]string
 func (f fakeIndex) ProbeByMessageID(id string) (string, error)   { return f[strings.ToLower(id)], nil }
 func (f fakeIndex) ProbeByToken(string) (string, error)          { return "", nil }
 func (f fakeIndex) ProbeByTicketKey(_, _ string) (string, error) { return "", nil }
+
+// mustPipelineDaemon returns a daemon on pipelineConfig in a temp state dir, with a
+// fake sender and the clock stopped at clock; the test's end checks its database and
+// closes it.
+func mustPipelineDaemon(t *testing.T) *Daemon {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "state")
+	cfg, err := configs.Parse([]byte(strings.ReplaceAll(pipelineConfig, "STATE", dir)), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(cfg, Options{Sender: &fakeSender{at: clock}, Now: func() time.Time { return clock }, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.DB().Check(); err != nil {
+			t.Errorf("Check() = %v", err)
+		}
+		d.Close()
+	})
+	return d
+}
