@@ -86,7 +86,8 @@ func NewSender(s Server, opts SenderOptions) *Sender {
 	return &Sender{srv: s, opts: opts}
 }
 
-// Send renders in once and sends those bytes, blocking until the server answered 250 to
+// Send renders in once, hands the bytes to in.BeforeSend (when set; its error stops the
+// send before any connection is made) and sends those bytes, blocking until the server answered 250 to
 // the end of DATA or Send gave up. A nil error means the server accepted the message;
 // SendResult.AcceptedAt is our clock at that reply (before QUIT) and SendResult.Raw the
 // exact bytes given to DATA (before dot-stuffing).
@@ -113,7 +114,11 @@ func (s *Sender) Send(ctx context.Context, in probe.Inquiry) (probe.SendResult, 
 	if err != nil {
 		return probe.SendResult{}, fmt.Errorf("smtp %s: message %s: %w", s.srv.Addr(), in.MessageID, err)
 	}
-
+	if in.BeforeSend != nil {
+		if err := in.BeforeSend(raw); err != nil {
+			return probe.SendResult{}, fmt.Errorf("message %s not sent: keeping it before sending: %w", in.MessageID, err)
+		}
+	}
 	return s.sendRaw(ctx, env, raw, in.MessageID)
 }
 

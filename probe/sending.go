@@ -26,6 +26,10 @@ type Inquiry struct {
 	References []string
 	// Date is the Date header's value.
 	Date time.Time
+	// BeforeSend, when set, is called with the rendered message before any connection
+	// is made; an error stops the send, and nothing goes out. The daemon stores the
+	// inquiry there, so a crash during SMTP still leaves the exact bytes on record.
+	BeforeSend func(raw []byte) error
 }
 
 // SendResult is what a Sender reports for an accepted inquiry.

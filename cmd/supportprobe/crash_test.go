@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -469,6 +470,16 @@ func crashRounds(t *testing.T, w mailworld.World, rounds int, seed uint64) {
 		t.Fatal(err)
 	}
 	checkNoDuplicateInquiry(t, ps, inquiries, outcomes, wasSending)
+	// The inquiry's bytes are stored before SMTP, so every probe that reached the vendor,
+	// however a kill left it, can still show what was sent.
+	for _, p := range ps {
+		if p.MessageID == "" || !reachedVendor(inquiries, p.MessageID) {
+			continue
+		}
+		if raw, err := db.InquiryRaw(p.ID); err != nil || !bytes.Contains(raw.Data, []byte(p.MessageID)) {
+			t.Errorf("probe %s (%s) reached the vendor but its raw inquiry is not stored: %v", p.ID, p.State, err)
+		}
+	}
 	checkRepliesOnce(t, ps, unmatched, inbox, desk.snapshot())
 	checkLatencies(t, cfgPath, ps, desk.snapshot())
 }
@@ -764,4 +775,14 @@ func TestCrashDuringScheduledFire(t *testing.T) {
 	} else {
 		t.Logf("fire of %s: %s: %s", fired.ScheduledAt.UTC().Format(time.RFC3339), fires[0].Outcome, fires[0].Reason)
 	}
+}
+
+// reachedVendor reports whether the inquiry with messageID is among those delivered.
+func reachedVendor(inquiries []delivered, messageID string) bool {
+	for _, m := range inquiries {
+		if id, _ := m.header.MessageID(); store.NormalizeMessageID(id) == store.NormalizeMessageID(messageID) {
+			return true
+		}
+	}
+	return false
 }

@@ -202,13 +202,23 @@ func (d *Daemon) sendFollowup(ctx context.Context, lim schedule.Limiter, p probe
 		log.Warn("follow-up Message-ID already belongs to another probe", "ids", conflicts)
 	}
 	d.markFolders(ctx, log)
+	kept := false
+	in.BeforeSend = func(raw []byte) error {
+		if err := d.db.PutInquiryRaw(followupRawID(p.ID, i), raw); err != nil {
+			return err
+		}
+		kept = true
+		return nil
+	}
 	res, err := d.sender.Send(ctx, in)
 	if err != nil {
 		log.Warn("follow-up not sent", "err", err)
 		return update(func(f *probe.Followup) { f.State, f.Reason = probe.StateFailed, err.Error() })
 	}
-	if err := d.db.PutInquiryRaw(followupRawID(p.ID, i), res.Raw); err != nil {
-		log.Error("store raw follow-up", "err", err)
+	if !kept { // a Sender that does not call BeforeSend
+		if err := d.db.PutInquiryRaw(followupRawID(p.ID, i), res.Raw); err != nil {
+			log.Error("store raw follow-up", "err", err)
+		}
 	}
 	if p, err = update(func(f *probe.Followup) { f.State, f.SentAt = probe.StateSent, res.AcceptedAt.UTC() }); err != nil {
 		return p, err

@@ -109,13 +109,25 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	}); err != nil {
 		return p, err
 	}
+	kept := false
+	in.BeforeSend = func(raw []byte) error {
+		// The exact bytes are on record before SMTP: a crash during it leaves a probe
+		// in state sending whose inquiry can still be shown and exported.
+		if err := d.db.PutInquiryRaw(p.ID, raw); err != nil {
+			return err
+		}
+		kept = true
+		return nil
+	}
 	res, err := d.sender.Send(ctx, in)
 	if err != nil {
 		log.Warn("inquiry not sent", "err", err)
 		return d.fail(p, err)
 	}
-	if err := d.db.PutInquiryRaw(p.ID, res.Raw); err != nil {
-		log.Error("store raw inquiry", "err", err)
+	if !kept { // a Sender that does not call BeforeSend
+		if err := d.db.PutInquiryRaw(p.ID, res.Raw); err != nil {
+			log.Error("store raw inquiry", "err", err)
+		}
 	}
 	if p, err = d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
 		p.State, p.SentAt = probe.StateSent, res.AcceptedAt.UTC()
