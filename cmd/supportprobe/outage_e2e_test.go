@@ -162,19 +162,7 @@ func TestIMAPOutageEndToEnd(t *testing.T) {
 		t.Error("supportprobe_imap_connected = 1 with Dovecot stopped")
 	}
 	ackID := "ack-" + p.Token + "@helpdesk.acme.example"
-	vendorSend(t, w, "lin.wei+"+p.Token+"@example.com", fmt.Sprintf(`From: Acme Support <support@acme.example>
-To: lin.wei+%[1]s@example.com
-Subject: [#4711] %[5]s
-Message-ID: <%[2]s>
-In-Reply-To: <%[3]s>
-References: <%[3]s>
-Auto-Submitted: auto-replied
-Date: %[4]s
-Content-Type: text/plain; charset=utf-8
-
-Thank you for contacting Acme Support. We have received your request and a ticket
-(#4711) has been created. A member of our team will respond shortly.
-`, p.Token, ackID, p.MessageID, time.Now().Format(time.RFC1123Z), subjectZh))
+	sendAck(t, w, p.Token, ackID, p.MessageID)
 	humanID := "agent-" + p.Token + "@helpdesk.acme.example"
 	answer := strings.ReplaceAll(fmt.Sprintf(`Return-Path: <dana@acme.example>
 Delivered-To: lin.wei@example.com

@@ -93,19 +93,7 @@ func TestRepliesEndToEnd(t *testing.T) {
 
 		time.Sleep(time.Until(sentAt.Add(2 * time.Second)))
 		ackID := "ack-" + p.Token + "@helpdesk.acme.example"
-		vendorSend(t, w, "lin.wei+"+p.Token+"@example.com", fmt.Sprintf(`From: Acme Support <support@acme.example>
-To: lin.wei+%[1]s@example.com
-Subject: [#4711] %[5]s
-Message-ID: <%[2]s>
-In-Reply-To: <%[3]s>
-References: <%[3]s>
-Auto-Submitted: auto-replied
-Date: %[4]s
-Content-Type: text/plain; charset=utf-8
-
-Thank you for contacting Acme Support. We have received your request and a ticket
-(#4711) has been created. A member of our team will respond shortly.
-`, p.Token, ackID, p.MessageID, time.Now().Format(time.RFC1123Z), subjectZh))
+		sendAck(t, w, p.Token, ackID, p.MessageID)
 		waitHistory(t, cfgPath, id, "ack recorded", func(p historyProbe) bool { return p.Status == "acknowledged" })
 
 		// Restart: the new daemon resumes from the stored position.
@@ -168,4 +156,23 @@ func deref(f *float64) any {
 		return nil
 	}
 	return *f
+}
+
+// sendAck delivers, from the vendor to the plus-address of token, Acme's automatic
+// "ticket #4711 created" with Message-ID ackID, in reply to our inquiry messageID.
+func sendAck(t *testing.T, w mailworld.World, token, ackID, messageID string) {
+	t.Helper()
+	vendorSend(t, w, "lin.wei+"+token+"@example.com", fmt.Sprintf(`From: Acme Support <support@acme.example>
+To: lin.wei+%[1]s@example.com
+Subject: [#4711] %[5]s
+Message-ID: <%[2]s>
+In-Reply-To: <%[3]s>
+References: <%[3]s>
+Auto-Submitted: auto-replied
+Date: %[4]s
+Content-Type: text/plain; charset=utf-8
+
+Thank you for contacting Acme Support. We have received your request and a ticket
+(#4711) has been created. A member of our team will respond shortly.
+`, token, ackID, messageID, time.Now().Format(time.RFC1123Z), subjectZh))
 }
