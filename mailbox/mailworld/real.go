@@ -388,19 +388,30 @@ func (r *Real) StopIMAP() error {
 	// serving their clients (measured with 2.3.19, shutdown_clients = yes), so an IDLE
 	// would never notice. A real outage ("systemctl stop dovecot" ends the whole cgroup)
 	// ends them all: so do we, by the list of the master's children taken beforehand.
-	procs := children(r.dovecotPID)
-	if err := terminate(r.dovecotPID, realStopTimeout); err != nil {
+	if err := terminateTree(r.dovecotPID, realStopTimeout); err != nil {
 		return fmt.Errorf("stop dovecot (pid %d): %w", r.dovecotPID, err)
 	}
 	r.dovecotPID = 0
+	return nil
+}
+
+// terminateTree stops the daemon pid (see terminate) and then the processes it had
+// started, listed beforehand: a master's children can outlive it for a while, still
+// serving their clients or, as Postfix's smtpd does, still accepting on the listening
+// socket they inherited.
+func terminateTree(pid int, timeout time.Duration) error {
+	procs := children(pid)
+	if err := terminate(pid, timeout); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(procs))
-	for i, pid := range procs {
+	for i, child := range procs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := terminate(pid, 2*time.Second); err != nil {
-				errs[i] = fmt.Errorf("stop dovecot's process %d: %w", pid, err)
+			if err := terminate(child, 2*time.Second); err != nil {
+				errs[i] = fmt.Errorf("child process %d: %w", child, err)
 			}
 		}()
 	}
@@ -603,7 +614,7 @@ func (r *Real) stop() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := terminate(d.pid, realStopTimeout); err != nil {
+			if err := terminateTree(d.pid, realStopTimeout); err != nil {
 				errs[i] = fmt.Errorf("stop %s (pid %d): %w", d.name, d.pid, err)
 			}
 		}()
