@@ -27,28 +27,58 @@ var Statuses = []Status{StatusSending, StatusSent, StatusAcknowledged, StatusAns
 // SLAState is where a probe stands against its SLA target.
 type SLAState string
 
-// The SLA states.
+// The SLA states. Every probe with a target reaches a decided state (met, breached or
+// undecided) by its deadline at the latest; open and open_breached exist only before it.
 const (
-	SLAMet          SLAState = "met"
-	SLABreached     SLAState = "breached"
-	SLAOpen         SLAState = "open"          // no answer yet, target not passed
-	SLAOpenBreached SLAState = "open_breached" // no answer yet, target already passed
-	SLANone         SLAState = "none"          // no target, or the probe never reached the vendor
+	SLAMet          SLAState = "met"           // a person answered within the target, by the deadline
+	SLABreached     SLAState = "breached"      // answered after the target, or the target passed with no answer by the deadline
+	SLAOpen         SLAState = "open"          // no answer yet, target not passed, deadline not reached
+	SLAOpenBreached SLAState = "open_breached" // no answer yet, target already passed, deadline not reached
+	// SLAUndecided is "undecided: deadline before target": the deadline came before the
+	// target could pass (a business-clock target longer than the business time inside
+	// the deadline, say over a holiday week), and no person answered by the deadline.
+	// The probe can be neither met nor breached; reports count it and say why.
+	SLAUndecided SLAState = "undecided"
+	SLANone      SLAState = "none" // no target, or the probe never reached the vendor
 )
 
+// ArrivalTolerance is how far before sent_at a reply may arrive, on our time base, and
+// still be taken as arriving at sent_at: INTERNALDATE has whole seconds and the clock
+// skew is measured from one of them, so an answer within a second can come out slightly
+// negative. A reply earlier than that cannot answer the inquiry (a mail linked to the
+// wrong probe, a clock far off) and is never a latency.
+const ArrivalTolerance = 2 * time.Second
+
 // Measurement holds every figure derived from one probe at one instant. Pointers are nil
-// where a figure does not exist (no ack yet, no answer yet).
+// where a figure does not exist (no ack yet, no answer yet). Every pointer to a reply
+// points into the probe's Replies.
+//
+// Only replies that arrived between sent_at (less ArrivalTolerance) and the deadline
+// count: an early reply is listed in Early and counts for nothing; a reply after the
+// deadline is recorded (LateResponse for the first person's) but never makes the probe
+// answered, acknowledged or bounced, and never meets its SLA.
 type Measurement struct {
 	Status     Status
 	AfterHours bool
 	Deadline   time.Time // SentAt + Terms.Deadline; zero when not sent
-	// FirstAck and FirstResponse point into the probe's Replies.
-	FirstAck        *Reply
-	AckLatency      *time.Duration
+	// FirstAck is the first automatic acknowledgement (auto_ack) by the deadline.
+	FirstAck   *Reply
+	AckLatency *time.Duration
+	// FirstSignOfLife is the first auto_ack or human reply by the deadline, whichever
+	// came first (a person's answer also acknowledges): what "time to first ack"
+	// measures.
+	FirstSignOfLife   *Reply
+	SignOfLifeLatency *time.Duration
+	// FirstResponse is the first human reply by the deadline.
 	FirstResponse   *Reply
 	ResponseLatency *time.Duration // calendar time
 	BusinessLatency *time.Duration // the vendor's business time
-	SLA             SLAState
+	// LateResponse is the first human reply after the deadline, when none came by it.
+	LateResponse *Reply
+	// Early lists replies that arrived before the inquiry was sent (beyond
+	// ArrivalTolerance): they cannot be answers and count for nothing.
+	Early []*Reply
+	SLA   SLAState
 }
 
 // Measure derives p's figures as of now, from p and its stored terms alone, so they can
@@ -87,7 +117,18 @@ func Measure(p Probe, now time.Time) (Measurement, error) {
 	for _, idx := range order {
 		rp := &p.Replies[idx]
 		r := *rp
-		switch r.EffectiveKind() {
+		if p.IsEarly(r) {
+			m.Early = append(m.Early, rp)
+			continue
+		}
+		kind := r.EffectiveKind()
+		if p.IsLate(r) {
+			if kind == KindHuman && m.FirstResponse == nil && m.LateResponse == nil {
+				m.LateResponse = rp
+			}
+			continue
+		}
+		switch kind {
 		case KindAutoAck:
 			if m.FirstAck == nil {
 				m.FirstAck = rp
@@ -99,21 +140,25 @@ func Measure(p Probe, now time.Time) (Measurement, error) {
 				m.FirstResponse = rp
 				d := p.latency(r)
 				m.ResponseLatency = &d
-				b := hours.Between(p.SentAt, p.local(r))
+				b := hours.Between(p.SentAt, p.SentAt.Add(d)) // d ≥ 0: within tolerance counts from sent_at
 				m.BusinessLatency = &b
 			}
 		case KindBounce:
 			bounced = true
 		}
+		if (kind == KindAutoAck || kind == KindHuman) && m.FirstSignOfLife == nil {
+			m.FirstSignOfLife = rp
+			d := p.latency(r)
+			m.SignOfLifeLatency = &d
+		}
 	}
 
-	answeredInTime := m.FirstResponse != nil && !p.local(*m.FirstResponse).After(m.Deadline)
 	switch {
-	case answeredInTime:
+	case m.FirstResponse != nil:
 		m.Status = StatusAnswered
-	case bounced && m.FirstResponse == nil:
+	case bounced:
 		m.Status = StatusBounced
-	case m.FirstResponse != nil || !now.Before(m.Deadline):
+	case !now.Before(m.Deadline):
 		m.Status = StatusUnanswered
 	case m.FirstAck != nil:
 		m.Status = StatusAcknowledged
@@ -127,22 +172,41 @@ func Measure(p Probe, now time.Time) (Measurement, error) {
 // local returns r's arrival on our clock.
 func (p Probe) local(r Reply) time.Time { return r.ReceivedAt.Add(-p.ClockSkew) }
 
-// latency is r's arrival minus sent_at on our time base. INTERNALDATE has whole
-// seconds and the skew is known to ±0.5 s, so a reply within a second can come out
-// slightly negative; it is reported as 0, never as an answer before the question.
+// latency is r's arrival minus sent_at on our time base. A reply within
+// ArrivalTolerance before sent_at is taken as arriving at sent_at (0); Measure never
+// asks for the latency of an earlier one (IsEarly).
 func (p Probe) latency(r Reply) time.Duration { return max(p.local(r).Sub(p.SentAt), 0) }
 
-// IsLate reports whether r arrived after the probe's deadline.
+// IsLate reports whether r arrived after the probe's deadline, on our time base. A late
+// reply is recorded and shown, but never makes the probe answered or its SLA met.
 func (p Probe) IsLate(r Reply) bool {
 	return !p.SentAt.IsZero() && p.local(r).After(p.SentAt.Add(p.Terms.Deadline))
 }
 
+// IsEarly reports whether r arrived before the probe's inquiry was sent, beyond
+// ArrivalTolerance, on our time base: it cannot answer the inquiry and is never a
+// latency. A probe not known to be sent has no early replies.
+func (p Probe) IsEarly(r Reply) bool {
+	return ArrivedBefore(r.ReceivedAt.Add(-p.ClockSkew), p.SentAt)
+}
+
+// ArrivedBefore reports whether a mail that arrived at arrival (on our clock) came
+// before an inquiry sent at sentAt by more than ArrivalTolerance, so it cannot be an
+// answer to it. A zero sentAt (not known to be sent) is never after anything.
+func ArrivedBefore(arrival, sentAt time.Time) bool {
+	return !sentAt.IsZero() && arrival.Before(sentAt.Add(-ArrivalTolerance))
+}
+
+// slaState decides p's SLA state from m (whose FirstResponse is by the deadline, or nil).
 func (p Probe) slaState(m Measurement, hours BusinessHours, now time.Time) SLAState {
 	t := p.Terms.SLA
 	if t == nil || m.Status == StatusBounced {
 		return SLANone
 	}
 	elapsed := func(until time.Time) time.Duration {
+		if until.Before(p.SentAt) {
+			until = p.SentAt
+		}
 		if t.Clock == Business {
 			return hours.Between(p.SentAt, until)
 		}
@@ -154,15 +218,18 @@ func (p Probe) slaState(m Measurement, hours BusinessHours, now time.Time) SLASt
 		}
 		return SLABreached
 	}
+	ended := !now.Before(m.Deadline)
 	until := now
-	if until.After(m.Deadline) {
+	if ended {
 		until = m.Deadline
 	}
-	if elapsed(until) > t.FirstResponse {
-		if m.Status == StatusUnanswered {
-			return SLABreached
-		}
+	switch {
+	case elapsed(until) > t.FirstResponse && ended:
+		return SLABreached
+	case elapsed(until) > t.FirstResponse:
 		return SLAOpenBreached
+	case ended:
+		return SLAUndecided
 	}
 	return SLAOpen
 }

@@ -213,11 +213,11 @@ func TestMeasureLatency(t *testing.T) {
 			probe.Terms{Hours: officeHours("Asia/Shanghai"), Deadline: deadline},
 			reply("h", probe.KindHuman, wall(t, sh, "2026-06-02 10:00"))), wall(t, sh, "2026-06-02 11:00"),
 			"nil", "nil", "h", "9h0m0s", "1h0m0s", true},
-		// A late answer (73h) is still reported as the first response; Status says
-		// unanswered (TestMeasureStatus). Business: Mon 10:00 → Thu 11:00 = 8h + 9h + 9h
-		// + 2h = 28h.
+		// A late answer (73h, after the 72h deadline) is no first response and has no
+		// latency: it is LateResponse (TestMeasureLateAndEarly); Status says unanswered
+		// (TestMeasureStatus).
 		{"answered late", sentProbe(mon10, terms(nil), reply("h", probe.KindHuman, mon10.Add(73*time.Hour))), mon10.Add(74 * time.Hour),
-			"nil", "nil", "h", "73h0m0s", "28h0m0s", false},
+			"nil", "nil", "nil", "nil", "nil", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

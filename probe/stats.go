@@ -246,12 +246,14 @@ func Summarize(obs []Observation) Summary {
 // within the target. Decided counts the probes whose outcome is known: met, breached
 // (answered late or not at all) and open-breached (no answer yet but already past the
 // target, so it can no longer be met). Leaving those last ones out would drop exactly the
-// slow probes and flatter the vendor. Open counts probes still within their target; they
-// are left out of the rate. Rate = Met/Decided with its Wilson 95% interval [Lo, Hi];
-// Rate is NaN when Decided is 0 (see Wilson).
+// slow probes and flatter the vendor. Open counts probes still within their target, and
+// Undecided those whose deadline came before their target could pass with no answer
+// (SLAUndecided); both are left out of the rate, and reports say how many there are.
+// Rate = Met/Decided with its Wilson 95% interval [Lo, Hi]; Rate is NaN when Decided is
+// 0 (see Wilson).
 type Attainment struct {
-	Met, Decided, Open int
-	Rate, Lo, Hi       float64
+	Met, Decided, Open, Undecided int
+	Rate, Lo, Hi                  float64
 }
 
 // Figures are the statistics of a set of probes at one instant.
@@ -263,19 +265,22 @@ type Attainment struct {
 // reached our SMTP server (still sending, or hidden by a crash). AckOnly is not part of
 // the partition: it counts the Open and Unanswered probes that got an automatic
 // acknowledgement by their deadline (by now, for an open one): the vendor's system took
-// the mail but no person answered in time.
+// the mail but no person answered in time. AutoAcked counts every sent probe (bounced
+// ones aside) that got an automatic acknowledgement by its deadline, answered or not.
 //
-// Ack, Response and BusinessResponse summarise the time to first acknowledgement, and
-// to first response in calendar and in the vendor's business time, over the Answered,
+// Ack, Response and BusinessResponse summarise the time to first sign of life (the first
+// automatic acknowledgement or person's reply, whichever came first), and to first response in calendar and in the vendor's business time, over the Answered,
 // Unanswered and Open probes (see Compute for the censoring). SLA holds an entry for
 // each priority that has an SLA target among those probes. Breaches lists the IDs of the
 // probes that breached their target, OpenBreached those with no answer yet that are
-// already past it; both ordered by SentAt, then ID.
+// already past it; both ordered by SentAt, then ID. They are one list of breaches in two
+// labelled parts: BreachCount is their sum, and every report counts breaches that way.
 type Figures struct {
 	Total      int
 	Sent       int
 	Answered   int
 	AckOnly    int
+	AutoAcked  int
 	Unanswered int
 	Open       int
 	Bounced    int
@@ -290,6 +295,10 @@ type Figures struct {
 	Breaches     []string
 	OpenBreached []string
 }
+
+// BreachCount is the number of breaches: decided breaches plus open probes past their
+// target.
+func (f Figures) BreachCount() int { return len(f.Breaches) + len(f.OpenBreached) }
 
 // AnsweredRate returns the share of the probes with a known outcome that a person
 // answered by the deadline: Answered / (Answered + Unanswered). Open and bounced probes
@@ -341,10 +350,12 @@ func measureAll(ps []Probe, now time.Time) ([]measured, error) {
 //     censored at now − SentAt (never below zero).
 //   - BusinessResponse: the same in the vendor's business time: the business latency of
 //     an answer, else the business time from SentAt to the deadline or to now.
-//   - Ack: time to the first auto_ack only (DESIGN.md's definition); a person's reply
-//     is not taken for an acknowledgement, so a vendor that answers but never
-//     acknowledges shows an ack time "not reached". An ack within the window is an
-//     event; otherwise the probe is censored at the end of its window.
+//   - Ack: time to first sign of life, the first auto_ack or human reply by the
+//     deadline, whichever came first (DESIGN.md): a person's answer also acknowledges,
+//     so a probe answered in 25 s with no automatic acknowledgement is an event at
+//     25 s, not a probe still waiting for an ack. One within the window is an event;
+//     otherwise the probe is censored at the end of its window. Whether an automatic
+//     acknowledgement came at all is counted apart (AutoAcked).
 func Compute(ps []Probe, now time.Time) (Figures, error) {
 	ms, err := measureAll(ps, now)
 	if err != nil {
@@ -441,13 +452,16 @@ func compute(ms []measured, now time.Time) Figures {
 			resp = append(resp, Observation{Duration: window})
 			biz = append(biz, Observation{Duration: bizWindow})
 		}
+		if m.SignOfLifeLatency != nil && *m.SignOfLifeLatency <= window {
+			ack = append(ack, Observation{Duration: *m.SignOfLifeLatency, Event: true})
+		} else {
+			ack = append(ack, Observation{Duration: window})
+		}
 		if m.AckLatency != nil && *m.AckLatency <= window {
-			ack = append(ack, Observation{Duration: *m.AckLatency, Event: true})
+			f.AutoAcked++
 			if m.Status != StatusAnswered {
 				f.AckOnly++
 			}
-		} else {
-			ack = append(ack, Observation{Duration: window})
 		}
 
 		if p.Terms.SLA == nil {
@@ -466,6 +480,8 @@ func compute(ms []measured, now time.Time) Figures {
 			openBreached = append(openBreached, x)
 		case SLAOpen:
 			a.Open++
+		case SLAUndecided:
+			a.Undecided++
 		}
 		f.SLA[p.Priority] = a
 	}

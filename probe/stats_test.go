@@ -421,7 +421,8 @@ func TestCompute(t *testing.T) {
 		{"Total", f.Total, 11},
 		{"Sent", f.Sent, 8}, // a b c d e f g k
 		{"Answered", f.Answered, 2},
-		{"AckOnly", f.AckOnly, 3}, // b and d (unanswered), f (open)
+		{"AckOnly", f.AckOnly, 3},     // b and d (unanswered), f (open)
+		{"AutoAcked", f.AutoAcked, 4}, // a (answered), b, d, f
 		{"Unanswered", f.Unanswered, 3},
 		{"Open", f.Open, 2},
 		{"Bounced", f.Bounced, 1},
@@ -470,24 +471,26 @@ func TestCompute(t *testing.T) {
 	}
 	statsCheckSummary(t, "BusinessResponse", f.BusinessResponse, 7, 2, "> 27h", "> 27h", "> 27h", wantBusiness)
 
-	// Ack: f 1m, a 2m (skew removed), b 5m, d 30m (events); e 2h+ (open); k 67h+ (no
-	// ack; answered, but its window runs to now, Mon 12:00, before its Mon 17:00
-	// deadline: a person's answer is not an ack); c 72h+.
+	// Ack (first sign of life): f 1m, a 2m (skew removed), b 5m, d 30m (acks), k 65h
+	// (no ack, but a person answered: an answer also acknowledges); e 2h+ (open); c
+	// 72h+.
 	//   1m    n=7 d=1   S = 6/7            = 0.857143
 	//   2m    n=6 d=1   S = 6/7 · 5/6      = 5/7 = 0.714286
 	//   5m    n=5 d=1   S = 5/7 · 4/5      = 4/7 = 0.571429
 	//   30m   n=4 d=1   S = 4/7 · 3/4      = 3/7 = 0.428571  ≤ 0.5: median 30m
-	//   2h, 67h, 72h censored; S never ≤ 0.1: p90 "> 72h"
+	//   2h    censored
+	//   65h   n=2 d=1   S = 3/7 · 1/2      = 3/14 = 0.214286
+	//   72h   censored; S never ≤ 0.1: p90 "> 72h"
 	wantAck := []Step{
 		{At: time.Minute, S: 6.0 / 7, AtRisk: 7, Events: 1},
 		{At: 2 * time.Minute, S: 5.0 / 7, AtRisk: 6, Events: 1},
 		{At: 5 * time.Minute, S: 4.0 / 7, AtRisk: 5, Events: 1},
 		{At: 30 * time.Minute, S: 3.0 / 7, AtRisk: 4, Events: 1},
 		{At: 2 * time.Hour, S: 3.0 / 7, AtRisk: 3, Censored: 1},
-		{At: 67 * time.Hour, S: 3.0 / 7, AtRisk: 2, Censored: 1},
-		{At: 72 * time.Hour, S: 3.0 / 7, AtRisk: 1, Censored: 1},
+		{At: 65 * time.Hour, S: 3.0 / 14, AtRisk: 2, Events: 1},
+		{At: 72 * time.Hour, S: 3.0 / 14, AtRisk: 1, Censored: 1},
 	}
-	statsCheckSummary(t, "Ack", f.Ack, 7, 4, "30m", "> 72h", "> 72h", wantAck)
+	statsCheckSummary(t, "Ack", f.Ack, 7, 5, "30m", "> 72h", "> 72h", wantAck)
 
 	// SLA. P1 (4h calendar): a met; b and d breached; f open-breached (51h > 4h, so it
 	// is decided); e open (2h); h failed, no SLA. Met 1 of 4: 0.25 [0.0456, 0.6994].
@@ -560,8 +563,9 @@ func TestComputeCensoring(t *testing.T) {
 			name: "answered",
 			p:    statsProbe("p", P1, sent, statsReply(KindHuman, at("2026-06-01 19:00"))),
 			now:  at("2026-06-10 00:00"),
-			// 9h calendar; business Mon 10:00–18:00 = 8h; no ack by the deadline.
-			resp: obs{9 * time.Hour, true}, biz: obs{8 * time.Hour, true}, ack: obs{72 * time.Hour, false},
+			// 9h calendar; business Mon 10:00–18:00 = 8h; no automatic ack, but the
+			// answer is the first sign of life.
+			resp: obs{9 * time.Hour, true}, biz: obs{8 * time.Hour, true}, ack: obs{9 * time.Hour, true},
 		},
 		{
 			name: "late answer censored at the deadline",
