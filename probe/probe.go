@@ -65,10 +65,14 @@ const (
 	KindOutOfOffice Kind = "out_of_office" // vacation and absence notices
 	KindBounce      Kind = "bounce"        // delivery failure reports
 	KindOther       Kind = "other"         // newsletters, verification mails, ...
+	// KindNeedsReview is a reply whose evidence is too weak or conflicting to decide:
+	// it counts as no response (no ack, no answer, no bounce) until a person decides
+	// its kind (mark, review), and reports say how many wait.
+	KindNeedsReview Kind = "needs_review"
 )
 
 // Kinds lists every kind, for validation and help text.
-var Kinds = []Kind{KindHuman, KindAutoAck, KindOutOfOffice, KindBounce, KindOther}
+var Kinds = []Kind{KindHuman, KindAutoAck, KindOutOfOffice, KindBounce, KindOther, KindNeedsReview}
 
 // Rung names the step of the matching ladder that tied a reply to its probe, strongest
 // first.
