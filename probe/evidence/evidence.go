@@ -47,7 +47,7 @@ const (
 )
 
 // DefinitionsVersion names the text in Definitions; it changes whenever a definition does.
-const DefinitionsVersion = "supportprobe-definitions-1"
+const DefinitionsVersion = "supportprobe-definitions-2"
 
 // Definitions says what the figures in an archive mean.
 const Definitions = `Definitions used by supportprobe (` + DefinitionsVersion + `)
@@ -64,16 +64,35 @@ detected_at      When supportprobe saw the reply, on our clock.
 clock_skew       The IMAP server's clock minus ours, measured when the sent copy of the
                  inquiry was appended; null when it was not measured. Latencies subtract
                  it from received_at to put both ends on one clock.
-ack latency      From sent_at to the first reply of kind auto_ack.
-response latency From sent_at to the first reply of kind human (calendar time); a
-                 latency below zero from rounding is reported as 0.
+received window  Only replies that arrived between sent_at and the deadline count. A
+                 reply earlier than sent_at by more than 2 s (INTERNALDATE's whole
+                 second plus the skew's uncertainty) cannot answer the inquiry and is
+                 never a latency (listed as early); one within 2 s counts as arriving
+                 at sent_at (latency 0). A reply after the deadline is recorded and
+                 shown as late, and never makes the probe answered or its SLA met.
+sign of life     From sent_at to the first reply of kind auto_ack or human, whichever
+                 came first (a person's answer also acknowledges): what the ack
+                 figures measure. ack latency (first_ack_at) is the first auto_ack
+                 alone; how many probes got one at all is counted apart.
+response latency From sent_at to the first reply of kind human by the deadline
+                 (calendar time).
 business latency The same span counted in the vendor's business hours only.
-deadline         sent_at plus the probe's waiting time; a person's answer after it is
-                 late and the probe is unanswered.
-sla              met / breached against the first-response target of the probe's
-                 priority, on the calendar or business clock named; open while no answer
-                 came and the target has not passed; none without a target or delivery.
-kind             What a reply is: human, auto_ack, out_of_office, bounce, other. A
+deadline         sent_at plus the probe's waiting time; with no person's answer by
+                 then the probe is unanswered (late_response_at shows a later one).
+sla              met: answered by the deadline within the first-response target of
+                 the probe's priority, on the calendar or business clock named;
+                 breached: answered after the target, or the target passed with no
+                 answer; open: no answer yet, target not passed, deadline not reached;
+                 open_breached: no answer yet, target passed, deadline not reached (a
+                 breach, counted with the others); undecided: no answer by a deadline
+                 that came before the target could pass (a business-clock target over
+                 holidays, say): neither met nor breached, left out of the rate and
+                 counted apart; none: no target, or the inquiry bounced or was never
+                 sent. Every probe has met, breached, undecided or none by its
+                 deadline.
+kind             What a reply is: human, auto_ack, out_of_office, bounce, other, or
+                 needs_review (the evidence was too weak to decide: counts as no
+                 response until a person decides). A
                  person's decision (override, with its note and time) wins over the
                  classifier, whose reason stays recorded.
 matched_by       The rung of the matching ladder that tied a reply to its probe,

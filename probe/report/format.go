@@ -115,11 +115,11 @@ func utcTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") + "
 func actual(b Breach) string {
 	switch {
 	case b.WaitingSeconds != nil:
-		return "no answer yet, waiting " + dur(*b.WaitingSeconds)
+		return "open past target, waiting " + dur(*b.WaitingSeconds)
+	case b.ActualSeconds == nil && b.LateResponse != nil:
+		return "no answer in time (late reply)"
 	case b.ActualSeconds == nil:
-		return "no answer"
-	case b.FirstResponse != nil && b.FirstResponse.Late:
-		return dur(*b.ActualSeconds) + " (after the deadline)"
+		return "no answer by the deadline"
 	}
 	return dur(*b.ActualSeconds)
 }

@@ -66,8 +66,10 @@ type Report struct {
 	GeneratedAt time.Time  `json:"generated_at"`
 	// Totals counts the probes of the period over all vendors.
 	Totals Counts `json:"totals"`
-	// Breaches lists the probes that breached their SLA target, then those with no
-	// answer yet that are already past it; each group by SentAt, then probe ID.
+	// Breaches is the one list of breaches: the probes that breached their SLA target
+	// (SLA "breached"), then those with no answer yet that are already past it
+	// ("open_breached"); each group by SentAt, then probe ID. Its length is the breach
+	// count everywhere (the vendor table, Vendor.BreachCount, the summary mail).
 	Breaches []Breach `json:"breaches"`
 	// Vendors are ordered by name; a vendor probed only in the previous period is listed
 	// with no probes, because a schedule that stopped firing is news.
@@ -79,7 +81,8 @@ type Report struct {
 
 // Counts partitions probes by status, as probe.Figures does: Total = Sent + Failed +
 // Unknown, and Sent = Answered + Unanswered + Open + Bounced. AckOnly counts the open
-// and unanswered probes that a system acknowledged in time but no person answered.
+// and unanswered probes that a system acknowledged in time but no person answered;
+// AutoAcked every probe that got an automatic acknowledgement by its deadline.
 type Counts struct {
 	Total      int `json:"total"`
 	Sent       int `json:"sent"`
@@ -90,6 +93,7 @@ type Counts struct {
 	Failed     int `json:"failed"`
 	Unknown    int `json:"unknown"`
 	AckOnly    int `json:"ack_only"`
+	AutoAcked  int `json:"auto_acked"`
 }
 
 // Estimate is a duration read off a Kaplan–Meier curve. Reached false means the curve
@@ -100,7 +104,9 @@ type Estimate struct {
 	Reached bool    `json:"reached"`
 }
 
-// Distribution summarises one latency over the probes that reached the vendor: N
+// Distribution summarises one latency over the probes that reached the vendor (for
+// Vendor.Ack, the time to first sign of life: the first automatic acknowledgement or
+// person's reply, whichever came first): N
 // observations, Events of them observed and the rest censored (no answer by the
 // deadline, or still open at GeneratedAt). Median, P90 and Max are null when N is 0.
 // Curve is the Kaplan–Meier estimate, one point per distinct observed time.
@@ -131,15 +137,18 @@ type Target struct {
 
 // Attainment is how far a vendor kept its SLA for one priority (see probe.Attainment).
 // Targets lists the distinct targets of the probes counted, usually one; more means the
-// configuration changed during the period. Rate, Lo and Hi (the 95% Wilson interval)
-// are null when no probe is decided.
+// configuration changed during the period. Undecided counts probes whose deadline came
+// before their target could pass with no answer: neither met nor breached, left out of
+// the rate. Rate, Lo and Hi (the 95% Wilson interval) are null when no probe is
+// decided.
 type Attainment struct {
 	Priority probe.Priority `json:"priority"`
 	Targets  []Target       `json:"targets"`
 	Met      int            `json:"met"`
 	Decided  int            `json:"decided"`
-	Open     int            `json:"open"`
-	Rate     *float64       `json:"rate"`
+	Open      int            `json:"open"`
+	Undecided int            `json:"undecided"`
+	Rate      *float64       `json:"rate"`
 	Lo       *float64       `json:"lo"`
 	Hi       *float64       `json:"hi"`
 }
@@ -266,6 +275,8 @@ type Vendor struct {
 
 	Counts       Counts   `json:"counts"`
 	AnsweredRate *float64 `json:"answered_rate"`
+	// BreachCount is the number of the vendor's entries in Report.Breaches.
+	BreachCount int `json:"breach_count"`
 
 	Ack              Distribution `json:"ack"`
 	Response         Distribution `json:"response"`
@@ -367,9 +378,11 @@ type Breach struct {
 	// WaitingSeconds is, for an open probe past its target, the time waited so far on
 	// the target's clock, as of GeneratedAt; otherwise null.
 	WaitingSeconds *float64 `json:"waiting_seconds"`
-	// FirstResponse is the first human reply, null when there is none; it is late when
-	// it came after the deadline.
+	// FirstResponse is the first human reply by the deadline, null when there is none.
 	FirstResponse *Reply `json:"first_response"`
+	// LateResponse is the first human reply after the deadline when no person answered
+	// by it: shown, never counted as an answer. Null otherwise.
+	LateResponse *Reply `json:"late_response"`
 }
 
 // Row is one probe of the period, as WriteCSV writes it. Absent values are null.
@@ -386,6 +399,9 @@ type Row struct {
 	ResponseLatencySeconds *float64       `json:"response_latency_seconds"`
 	BusinessLatencySeconds *float64       `json:"business_latency_seconds"`
 	SLA                    probe.SLAState `json:"sla"`
+	// SignOfLifeLatencySeconds is the time to the first automatic acknowledgement or
+	// person's reply, whichever came first.
+	SignOfLifeLatencySeconds *float64 `json:"sign_of_life_latency_seconds"`
 }
 
 // measured is a probe with its measurement and business hours, taken once.
@@ -531,6 +547,13 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 		}
 	}
 	r.Breaches = append(r.Breaches, open...)
+	for i := range r.Vendors {
+		for _, b := range r.Breaches {
+			if b.Vendor == r.Vendors[i].Name {
+				r.Vendors[i].BreachCount++
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -607,6 +630,7 @@ func counts(f probe.Figures) Counts {
 	return Counts{
 		Total: f.Total, Sent: f.Sent, Answered: f.Answered, Unanswered: f.Unanswered,
 		Open: f.Open, Bounced: f.Bounced, Failed: f.Failed, Unknown: f.Unknown, AckOnly: f.AckOnly,
+		AutoAcked: f.AutoAcked,
 	}
 }
 
@@ -893,7 +917,7 @@ func breach(x measured, now time.Time) Breach {
 		ProbeID: x.p.ID, Vendor: x.p.Vendor, Script: x.p.Script, Priority: x.p.Priority,
 		SentAt: x.p.SentAt.UTC(), Zone: x.p.Terms.Hours.Zone, AfterHours: x.m.AfterHours,
 		Status: x.m.Status, SLA: x.m.SLA, Target: Target{Seconds: secs(t.FirstResponse), Clock: t.Clock},
-		FirstResponse: replyOf(x, x.m.FirstResponse),
+		FirstResponse: replyOf(x, x.m.FirstResponse), LateResponse: replyOf(x, x.m.LateResponse),
 	}
 	if x.m.FirstResponse != nil {
 		b.ActualSeconds = secsPtr(x.m.ResponseLatency)
@@ -923,7 +947,7 @@ func row(x measured) Row {
 	r := Row{
 		ID: x.p.ID, Vendor: x.p.Vendor, Script: x.p.Script, Priority: x.p.Priority, Language: x.p.Language,
 		SentAt: utcPtr(x.p.SentAt), Status: x.m.Status, SLA: x.m.SLA,
-		AckLatencySeconds: secsPtr(x.m.AckLatency),
+		AckLatencySeconds: secsPtr(x.m.AckLatency), SignOfLifeLatencySeconds: secsPtr(x.m.SignOfLifeLatency),
 	}
 	if !x.p.SentAt.IsZero() {
 		ah := x.m.AfterHours

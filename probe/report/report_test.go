@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -480,13 +482,18 @@ func TestBreaches(t *testing.T) {
 		got = append(got, row{b.ProbeID, b.SLA, actual(b), b.FirstResponse != nil})
 	}
 	want := []row{
-		{"P104", probe.SLABreached, "6h20m", true},                             // 4h calendar
-		{"P111", probe.SLABreached, "2h40m", true},                             // 1h calendar
-		{"P109", probe.SLABreached, "20h00m (after the deadline)", true},       // 8h business: Mon 2h, Tue 9h, Wed 9h, Thanksgiving off
-		{"P102", probe.SLABreached, "no answer", false},                        // acknowledged only
-		{"P112", probe.SLABreached, "no answer", false},                        // nothing at all
-		{"P107", probe.SLAOpenBreached, "no answer yet, waiting 1d16h", false}, // Sat 02:00 to Sun 18:00 PST
-		{"P114", probe.SLAOpenBreached, "no answer yet, waiting 1d08h", false}, // Sun 02:00 to Mon 10:00 CST
+		{"P104", probe.SLABreached, "6h20m", true}, // 4h calendar
+		{"P111", probe.SLABreached, "2h40m", true}, // 1h calendar
+		// 8h business: Mon 2h, Tue 9h, Wed 9h, Thanksgiving off; the person answered
+		// after the deadline, which is shown but never counts as an answer.
+		{"P109", probe.SLABreached, "no answer in time (late reply)", false},
+		{"P102", probe.SLABreached, "no answer by the deadline", false},           // acknowledged only
+		{"P112", probe.SLABreached, "no answer by the deadline", false},           // nothing at all
+		{"P107", probe.SLAOpenBreached, "open past target, waiting 1d16h", false}, // Sat 02:00 to Sun 18:00 PST
+		{"P114", probe.SLAOpenBreached, "open past target, waiting 1d08h", false}, // Sun 02:00 to Mon 10:00 CST
+	}
+	if late := r.Breaches[2].LateResponse; late == nil || !late.Late {
+		t.Errorf("P109 LateResponse = %+v, want the late reply", late)
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Breaches =\n%v\nwant\n%v", got, want)
@@ -522,7 +529,8 @@ func TestBuildOptions(t *testing.T) {
 }
 
 // TestReplyLanguage checks the language figures against the seeded replies: acme
-// answered in English three times and once in a language not told; lotus answered P110
+// answered in English twice by the deadline (P109's English answer came after it and
+// does not count) and once in a language not told; lotus answered P110
 // (asked in Chinese) in English and P111 (asked in English) in Chinese.
 func TestReplyLanguage(t *testing.T) {
 	r := seededReport(t)
@@ -531,8 +539,8 @@ func TestReplyLanguage(t *testing.T) {
 		mismatches []LanguageMismatch
 		groups     map[string]LanguageFit
 	}{
-		"acme": {LanguageFit{Matched: 3, Known: 3, Unknown: 1}, []LanguageMismatch{},
-			map[string]LanguageFit{"en": {Matched: 3, Known: 3, Unknown: 1}}},
+		"acme": {LanguageFit{Matched: 2, Known: 2, Unknown: 1}, []LanguageMismatch{},
+			map[string]LanguageFit{"en": {Matched: 2, Known: 2, Unknown: 1}}},
 		"lotus": {LanguageFit{Matched: 1, Known: 3}, []LanguageMismatch{
 			{ProbeID: "P110", Script: "outage-zh", ReplyID: "P110-r2", Asked: "zh", Got: "en"},
 			{ProbeID: "P111", Script: "outage-en", ReplyID: "P111-r1", Asked: "en", Got: "zh"},
@@ -562,7 +570,7 @@ func TestReplyLanguage(t *testing.T) {
 
 	txt := string(render(t, r, "txt"))
 	for _, line := range []string{
-		"Language  answered in the language asked: 3 of 3 (100%), 1 unknown\n",
+		"Language  answered in the language asked: 2 of 2 (100%), 1 unknown\n",
 		"Language  answered in the language asked: 1 of 3 (33%)\n",
 		"          by language asked: en 1 of 2; zh 0 of 1\n",
 		"          P110 (outage-zh) asked in zh, answered in en\n",
@@ -634,5 +642,40 @@ func TestHistoryReplyLanguage(t *testing.T) {
 		if !reflect.DeepEqual(langs, tt.replyLng) {
 			t.Errorf("%s: replies' language = %v, want %v", tt.id, langs, tt.replyLng)
 		}
+	}
+}
+
+// TestBreachesCountedOnce: the text report once said "SLA BREACHES: none" above a
+// vendor table with "BREACHES 2", because open probes past target were counted in one
+// place and not the other. Breaches are one list and one count in every format.
+func TestBreachesCountedOnce(t *testing.T) {
+	r := seededReport(t)
+	sum, open := 0, 0
+	for _, v := range r.Vendors {
+		sum += v.BreachCount
+	}
+	for _, b := range r.Breaches {
+		if b.SLA == probe.SLAOpenBreached {
+			open++
+		}
+	}
+	if sum != len(r.Breaches) || open == 0 {
+		t.Fatalf("vendors' BreachCount sum to %d, report lists %d breaches (%d open); want equal, some open", sum, len(r.Breaches), open)
+	}
+	txt := string(render(t, r, "txt"))
+	head := fmt.Sprintf("SLA BREACHES (%d: %d breached, %d open past target)", len(r.Breaches), len(r.Breaches)-open, open)
+	if !strings.Contains(txt, head) {
+		t.Errorf("text lacks %q", head)
+	}
+	for _, v := range r.Vendors {
+		re := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(v.Name) + ` .* (\d+)$`)
+		m := re.FindStringSubmatch(txt)
+		if m == nil || m[1] != fmt.Sprint(v.BreachCount) {
+			t.Errorf("vendor table row for %s = %v, want BREACHES %d", v.Name, m, v.BreachCount)
+		}
+	}
+	html := string(render(t, r, "html"))
+	if !strings.Contains(html, fmt.Sprintf("SLA breaches (%d: %d breached, %d open past target)", len(r.Breaches), len(r.Breaches)-open, open)) {
+		t.Errorf("html lacks the one breach count")
 	}
 }

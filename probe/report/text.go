@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"supportprobe/probe"
 )
 
 // lineWidth is the widest line WriteText writes, in terminal columns.
@@ -59,10 +61,17 @@ func (r Report) WriteText(w io.Writer) error {
 	t.blank()
 	for _, l := range wrap("Notes: a response is the first reply by a person, timed from our SMTP "+
 		"server's acceptance of the inquiry to the reply's arrival at the IMAP server. "+
+		"A reply after the probe's deadline is shown as late and never counts as an "+
+		"answer; one that arrived before the inquiry was sent never counts at all. "+
+		"The first sign of life is the first automatic acknowledgement or reply by a "+
+		"person, whichever came first; \"acknowledged by a system\" counts the probes "+
+		"that got an automatic acknowledgement at all. "+
 		"Medians and p90 are Kaplan–Meier estimates: a probe nobody answered counts as "+
 		"waiting until its deadline, an open one until the time above, and \"> X\" "+
 		"means the estimate is not reached yet. SLA rates leave out open probes still "+
-		"within their target; the interval is 95% Wilson.", lineWidth) {
+		"within their target and undecided ones (no answer by a deadline that came "+
+		"before the target could pass); the interval is 95% Wilson. Breaches are the "+
+		"decided breaches and the open probes already past their target.", lineWidth) {
 		t.line("%s", l)
 	}
 	return t.err
@@ -101,13 +110,14 @@ const (
 	bwIndent = 2 + bwID + 2 // where continuation lines start
 )
 
+// textBreaches writes the one list of breaches: decided ones first, then open probes
+// past their target, each labelled by its ACTUAL column; the count in the title is the
+// count the vendor table shows.
 func (r Report) textBreaches(t *textWriter) {
-	var breached, open []Breach
+	open := 0
 	for _, b := range r.Breaches {
-		if b.SLA == "open_breached" {
-			open = append(open, b)
-		} else {
-			breached = append(breached, b)
+		if b.SLA == probe.SLAOpenBreached {
+			open++
 		}
 	}
 	section := func(title string, bs []Breach) {
@@ -116,7 +126,7 @@ func (r Report) textBreaches(t *textWriter) {
 			t.line("%s: none", title)
 			return
 		}
-		t.line("%s (%d)", title, len(bs))
+		t.line("%s (%d: %d breached, %d open past target)", title, len(bs), len(bs)-open, open)
 		t.line("  %s  %s  %s  %s  %s", pad("PROBE", bwID), pad("VENDOR", bwVendor), pad("PRI", bwPri), pad("TARGET", bwTarget), "ACTUAL")
 		rest := lineWidth - (2 + bwID + 2 + bwVendor + 2 + bwPri + 2 + bwTarget + 2)
 		ind := strings.Repeat(" ", bwIndent)
@@ -136,15 +146,10 @@ func (r Report) textBreaches(t *textWriter) {
 			}
 		}
 	}
-	section("SLA BREACHES", breached)
-	section("OPEN PROBES PAST TARGET", open)
+	section("SLA BREACHES", r.Breaches)
 }
 
 func (r Report) textOverview(t *textWriter) {
-	breaches := map[string]int{}
-	for _, b := range r.Breaches {
-		breaches[b.Vendor]++
-	}
 	t.blank()
 	t.line("  %s  %s  %s  %s  %s  %s  %s", pad("VENDOR", 14), padLeft("PROBES", 6), pad("ANSWERED", 9),
 		pad("MEDIAN", 9), pad("P90", 9), pad("SLA MET", 7), "BREACHES")
@@ -157,7 +162,7 @@ func (r Report) textOverview(t *textWriter) {
 		t.line("  %s  %s  %s  %s  %s  %s  %s", pad(v.Name, 14), padLeft(fmt.Sprint(v.Counts.Total), 6),
 			pad(ratio(v.Counts.Answered, v.Counts.Answered+v.Counts.Unanswered), 9),
 			pad(est(v.Response.Median), 9), pad(est(v.Response.P90), 9),
-			pad(fraction(met, decided), 7), fmt.Sprint(breaches[v.Name]))
+			pad(fraction(met, decided), 7), fmt.Sprint(v.BreachCount))
 	}
 }
 
@@ -194,8 +199,8 @@ func (v Vendor) text(t *textWriter, compare bool) {
 	}
 	t.line("Probes    %s", totalsText(v.Counts))
 	t.line("Sent      %s", sentText(v.Counts))
-	if v.Counts.AckOnly > 0 {
-		t.line("          %d acknowledged by a system but not answered by a person", v.Counts.AckOnly)
+	if v.Counts.AutoAcked > 0 {
+		t.line("          %d acknowledged by a system, %d of them not answered by a person", v.Counts.AutoAcked, v.Counts.AckOnly)
 	}
 	if v.AnsweredRate != nil {
 		t.line("Answered  %d of %d with a known outcome (%s)", v.Counts.Answered, v.Counts.Answered+v.Counts.Unanswered, pct(v.AnsweredRate))
@@ -221,7 +226,7 @@ func (v Vendor) text(t *textWriter, compare bool) {
 		for _, d := range []struct {
 			name string
 			d    Distribution
-		}{{"first ack", v.Ack}, {"first response", v.Response}, {"(business time)", v.BusinessResponse}} {
+		}{{"sign of life", v.Ack}, {"first response", v.Response}, {"(business time)", v.BusinessResponse}} {
 			t.line("  %s  %s  %s  %s  %s", pad(d.name, 16), pad(fmt.Sprintf("%d of %d", d.d.Events, d.d.N), 10),
 				pad(est(d.d.Median), 10), pad(est(d.d.P90), 10), est(d.d.Max))
 		}
@@ -229,12 +234,16 @@ func (v Vendor) text(t *textWriter, compare bool) {
 
 	if len(v.SLA) > 0 {
 		t.blank()
-		t.line("SLA attainment (95%% Wilson interval; open probes within target left out)")
+		t.line("SLA attainment (95%% Wilson interval; open and undecided probes left out)")
 		for _, a := range v.SLA {
-			open := ""
+			var rest []string
 			if a.Open > 0 {
-				open = fmt.Sprintf("%d open", a.Open)
+				rest = append(rest, fmt.Sprintf("%d open", a.Open))
 			}
+			if a.Undecided > 0 {
+				rest = append(rest, fmt.Sprintf("%d undecided", a.Undecided))
+			}
+			open := strings.Join(rest, ", ")
 			t.line("  %s  %s  %s  %s", pad(string(a.Priority), 3), pad(targets(a.Targets), 16), pad(attainment(a), 30), open)
 		}
 	}

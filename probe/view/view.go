@@ -32,15 +32,24 @@ type Record struct {
 	ScheduledAt *time.Time     `json:"scheduled_at"`
 	SentAt      *time.Time     `json:"sent_at"`
 	// LateBySeconds is how late a fire missed while the daemon was down went out.
-	LateBySeconds          *float64       `json:"late_by_seconds"`
-	MessageID              *string        `json:"message_id"`
-	Status                 probe.Status   `json:"status"`
-	FailReason             *string        `json:"fail_reason"`
-	AfterHours             *bool          `json:"after_hours"`
-	Deadline               *time.Time     `json:"deadline"`
-	ClockSkewSeconds       *float64       `json:"clock_skew_seconds"`
-	FirstAckAt             *time.Time     `json:"first_ack_at"`
-	AckLatencySeconds      *float64       `json:"ack_latency_seconds"`
+	LateBySeconds    *float64     `json:"late_by_seconds"`
+	MessageID        *string      `json:"message_id"`
+	Status           probe.Status `json:"status"`
+	FailReason       *string      `json:"fail_reason"`
+	AfterHours       *bool        `json:"after_hours"`
+	Deadline         *time.Time   `json:"deadline"`
+	ClockSkewSeconds *float64     `json:"clock_skew_seconds"`
+	// FirstAckAt and AckLatencySeconds are the first automatic acknowledgement by the
+	// deadline; FirstSignOfLifeAt and SignOfLifeLatencySeconds the first automatic
+	// acknowledgement or person's reply, whichever came first (the ack figure).
+	FirstAckAt               *time.Time `json:"first_ack_at"`
+	AckLatencySeconds        *float64   `json:"ack_latency_seconds"`
+	FirstSignOfLifeAt        *time.Time `json:"first_sign_of_life_at"`
+	SignOfLifeLatencySeconds *float64   `json:"sign_of_life_latency_seconds"`
+	// FirstResponseAt and the latencies are the first person's reply by the deadline;
+	// LateResponseAt is the first person's reply after it, when none came by it: shown,
+	// never an answer.
+	LateResponseAt         *time.Time     `json:"late_response_at"`
 	FirstResponseAt        *time.Time     `json:"first_response_at"`
 	ResponseLatencySeconds *float64       `json:"response_latency_seconds"`
 	BusinessLatencySeconds *float64       `json:"business_latency_seconds"`
@@ -91,10 +100,13 @@ type ReplyRecord struct {
 	Kind       probe.Kind `json:"kind"`
 	MatchedBy  probe.Rung `json:"matched_by"`
 	// MatchDetail is the evidence the rung found.
-	MatchDetail string          `json:"match_detail"`
-	Reason      string          `json:"reason"`
-	Late        bool            `json:"late"`
-	Override    *probe.Override `json:"override"`
+	MatchDetail string `json:"match_detail"`
+	Reason      string `json:"reason"`
+	Late        bool   `json:"late"`
+	// Early is true for a reply that arrived before the inquiry was sent (beyond
+	// probe.ArrivalTolerance): it counts for nothing.
+	Early    bool            `json:"early"`
+	Override *probe.Override `json:"override"`
 	// Language is the detected language of the reply's new text; null when unknown.
 	Language *string `json:"language"`
 }
@@ -177,6 +189,13 @@ func NewRecord(p probe.Probe, now time.Time) (Record, error) {
 		r.FirstAckAt = utc(m.FirstAck.ReceivedAt)
 		r.AckLatencySeconds = seconds(m.AckLatency)
 	}
+	if m.FirstSignOfLife != nil {
+		r.FirstSignOfLifeAt = utc(m.FirstSignOfLife.ReceivedAt)
+		r.SignOfLifeLatencySeconds = seconds(m.SignOfLifeLatency)
+	}
+	if m.LateResponse != nil {
+		r.LateResponseAt = utc(m.LateResponse.ReceivedAt)
+	}
 	if m.FirstResponse != nil {
 		r.FirstResponseAt = utc(m.FirstResponse.ReceivedAt)
 		r.ResponseLatencySeconds = seconds(m.ResponseLatency)
@@ -199,7 +218,7 @@ func NewRecord(p probe.Probe, now time.Time) (Record, error) {
 			ID: rp.ID, MessageID: rp.MessageID, ReceivedAt: rp.ReceivedAt.UTC(),
 			DetectedAt: utc(rp.DetectedAt), HeaderDate: utc(rp.HeaderDate),
 			From: rp.From, Subject: rp.Subject, Kind: rp.EffectiveKind(),
-			MatchedBy: rp.MatchedBy, MatchDetail: rp.MatchDetail, Reason: rp.Reason, Late: p.IsLate(rp), Override: rp.Override,
+			MatchedBy: rp.MatchedBy, MatchDetail: rp.MatchDetail, Reason: rp.Reason, Late: p.IsLate(rp), Early: p.IsEarly(rp), Override: rp.Override,
 			Language: lang,
 		})
 	}
@@ -235,7 +254,7 @@ var csvHeader = []string{
 	"id", "vendor", "script", "priority", "language", "to", "scheduled_at", "sent_at",
 	"message_id", "status", "after_hours", "first_ack_at", "ack_latency_seconds",
 	"first_response_at", "response_latency_seconds", "business_latency_seconds", "sla",
-	"replies",
+	"replies", "first_sign_of_life_at", "sign_of_life_latency_seconds", "late_response_at",
 }
 
 // WriteCSV writes records with a header row; absent values are empty cells.
@@ -249,6 +268,7 @@ func WriteCSV(w io.Writer, rs []Record) error {
 			BoolCell(r.AfterHours), TimeCell(r.FirstAckAt), NumCell(r.AckLatencySeconds),
 			TimeCell(r.FirstResponseAt), NumCell(r.ResponseLatencySeconds),
 			NumCell(r.BusinessLatencySeconds), string(r.SLA), strconv.Itoa(len(r.Replies)),
+			TimeCell(r.FirstSignOfLifeAt), NumCell(r.SignOfLifeLatencySeconds), TimeCell(r.LateResponseAt),
 		})
 	}
 	cw.Flush()
@@ -359,8 +379,15 @@ func WriteThread(w io.Writer, r Record) error {
 	}
 	row("Deadline", orDash(TimeCell(r.Deadline)))
 	row("First ack", fmt.Sprintf("%s (%s)", orDash(TimeCell(r.FirstAckAt)), Duration(r.AckLatencySeconds)))
+	row("First sign of life", fmt.Sprintf("%s (%s)", orDash(TimeCell(r.FirstSignOfLifeAt)), Duration(r.SignOfLifeLatencySeconds)))
 	row("First response", fmt.Sprintf("%s (%s; business %s)", orDash(TimeCell(r.FirstResponseAt)), Duration(r.ResponseLatencySeconds), Duration(r.BusinessLatencySeconds)))
+	if r.LateResponseAt != nil {
+		row("Late reply", TimeCell(r.LateResponseAt)+" (after the deadline: not an answer)")
+	}
 	sla := string(r.SLA)
+	if r.SLA == probe.SLAUndecided {
+		sla += ": the deadline came before the target could pass"
+	}
 	if r.SLATargetSeconds != nil {
 		sla += fmt.Sprintf(" (target %s, %s clock)", Duration(r.SLATargetSeconds), *r.SLAClock)
 	}
@@ -388,12 +415,21 @@ func WriteThread(w io.Writer, r Record) error {
 	for _, rp := range r.Replies {
 		events = append(events, event{rp.ReceivedAt, func() {
 			late := ""
-			if rp.Late {
-				late = " LATE"
+			switch {
+			case rp.Late:
+				late = " LATE (after the deadline: not an answer)"
+			case rp.Early:
+				late = " EARLY (arrived before the inquiry was sent: not an answer)"
 			}
 			after := ""
-			if r.SentAt != nil {
-				after = "  +" + Duration(ptr(max(rp.ReceivedAt.Sub(*r.SentAt), 0).Seconds()))
+			switch d := 0.0; {
+			case r.SentAt == nil:
+			case rp.Early:
+				d = r.SentAt.Sub(rp.ReceivedAt).Seconds()
+				after = "  -" + Duration(&d)
+			default:
+				d = max(rp.ReceivedAt.Sub(*r.SentAt), 0).Seconds()
+				after = "  +" + Duration(&d)
 			}
 			fmt.Fprintf(w, "  %s  %s  %s%s%s  matched by %s", rp.ReceivedAt.Format(time.RFC3339), rp.ID, rp.Kind, late, after, rp.MatchedBy)
 			if rp.MatchDetail != "" {
