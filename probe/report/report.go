@@ -142,15 +142,15 @@ type Target struct {
 // the rate. Rate, Lo and Hi (the 95% Wilson interval) are null when no probe is
 // decided.
 type Attainment struct {
-	Priority probe.Priority `json:"priority"`
-	Targets  []Target       `json:"targets"`
-	Met      int            `json:"met"`
-	Decided  int            `json:"decided"`
+	Priority  probe.Priority `json:"priority"`
+	Targets   []Target       `json:"targets"`
+	Met       int            `json:"met"`
+	Decided   int            `json:"decided"`
 	Open      int            `json:"open"`
 	Undecided int            `json:"undecided"`
 	Rate      *float64       `json:"rate"`
-	Lo       *float64       `json:"lo"`
-	Hi       *float64       `json:"hi"`
+	Lo        *float64       `json:"lo"`
+	Hi        *float64       `json:"hi"`
 }
 
 // Shift is a share in the previous and the current period and the change, current
