@@ -18,8 +18,8 @@ import (
 const reportSynopsis = `report [--config FILE] [--since T --until T | --week 2026-W48] [--vendor V]
        [--format text|html|json|csv] [--out FILE] [--email]
 
-Prints the figures of a period: counts, time to first acknowledgement and to first
-response (median, p90 and max from the Kaplan–Meier estimate, so unanswered and open
+Prints the figures of a period: counts, time to first sign of life (acknowledgement or
+answer) and to first response (median, p90 and max from the Kaplan–Meier estimate, so unanswered and open
 probes count; "> X" when the estimate is not reached), SLA attainment with 95% Wilson
 intervals, breaches first, and the change against the period before. The default period
 is the last full week (Monday to Sunday in summary.timezone, else UTC). --email sends the
