@@ -68,6 +68,10 @@ type command struct {
 // environment, injected so tests run subcommands in-process.
 type env struct {
 	stdout, stderr io.Writer
+	// stdin is where interactive commands (review) read answers, and terminal says
+	// whether a reader is an interactive terminal; nil stdin means none.
+	stdin    io.Reader
+	terminal func(io.Reader) bool
 	now            func() time.Time
 	getenv         func(string) string
 	// followupInterval overrides how often `run` looks for due follow-ups (tests);
@@ -91,6 +95,7 @@ func commands() []command {
 		{"export", "write a verifiable evidence archive of probes and their mail", exportCmd},
 		{"inbox", "list inbound mail; --unmatched for mail no probe matched", inboxCmd},
 		{"mark", "correct a reply's kind by hand", markCmd},
+		{"review", "decide the replies the classifier was unsure of", reviewCmd},
 		{"link", "tie an inbound message to a probe by hand", linkCmd},
 	}
 }
@@ -127,7 +132,7 @@ func writeTopUsage(w io.Writer) {
 // run is the whole program behind main: it dispatches to a subcommand and maps its error
 // to an exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr, now: time.Now, getenv: os.Getenv}
+	e := &env{stdout: stdout, stderr: stderr, stdin: os.Stdin, terminal: isTerminal, now: time.Now, getenv: os.Getenv}
 	return e.run(ctx, args)
 }
 

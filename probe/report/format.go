@@ -232,3 +232,23 @@ func wrap(s string, w int) []string {
 	}
 	return lines
 }
+
+// reviewText says how many replies wait for a decision and what they could change:
+// "REVIEW: 2 replies await a decision (P3, P9) and count as no response until then; as
+// a person's answers they would make 7 probes answered instead of 5. Run supportprobe
+// review."
+func reviewText(r Report) string {
+	rv := r.Review
+	n := plural(rv.Replies, "reply")
+	verb := "await"
+	if rv.Replies == 1 {
+		verb = "awaits"
+	}
+	s := fmt.Sprintf("REVIEW: %s %s a decision (%s) and count as no response until then", n, verb, strings.Join(rv.Probes, ", "))
+	if a := rv.AnsweredIfPerson; a != nil && *a != r.Totals.Answered {
+		s += fmt.Sprintf("; as a person's answers they would make %d probes answered instead of %d", *a, r.Totals.Answered)
+	} else {
+		s += "; as a person's answers they would not change how many probes were answered"
+	}
+	return s + ". Decide them with `supportprobe review`."
+}

@@ -34,6 +34,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"fraction":   fraction,
 	"plural":     plural,
 	"actual":     actual,
+	"reviewText": reviewText,
 	"localTime":  localTime,
 	"utcTime":    utcTime,
 	"hoursText":  hoursText,

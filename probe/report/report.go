@@ -66,6 +66,9 @@ type Report struct {
 	GeneratedAt time.Time  `json:"generated_at"`
 	// Totals counts the probes of the period over all vendors.
 	Totals Counts `json:"totals"`
+	// Review counts the replies of the period that wait for a person's decision
+	// (needs_review): they count as no response until decided.
+	Review Review `json:"review"`
 	// Breaches is the one list of breaches: the probes that breached their SLA target
 	// (SLA "breached"), then those with no answer yet that are already past it
 	// ("open_breached"); each group by SentAt, then probe ID. Its length is the breach
@@ -94,6 +97,17 @@ type Counts struct {
 	Unknown    int `json:"unknown"`
 	AckOnly    int `json:"ack_only"`
 	AutoAcked  int `json:"auto_acked"`
+}
+
+// Review is what waits for a person's decision: Replies of kind needs_review (no
+// override yet), on the probes listed in Probes. AnsweredIfPerson is how many probes of
+// the period would count as answered if every one of them were a person's answer (the
+// most deciding them could change the headline), against Totals.Answered now; null when
+// nothing waits.
+type Review struct {
+	Replies          int      `json:"replies"`
+	Probes           []string `json:"probes"`
+	AnsweredIfPerson *int     `json:"answered_if_person"`
 }
 
 // Estimate is a duration read off a Kaplan–Meier curve. Reached false means the curve
@@ -513,6 +527,9 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 		return Report{}, err
 	}
 	r.Totals = counts(all)
+	if r.Review, err = review(ms, now); err != nil {
+		return Report{}, err
+	}
 
 	curBy, prevBy := map[string][]measured{}, map[string][]probe.Probe{}
 	for _, x := range each {
@@ -555,6 +572,38 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 		}
 	}
 	return r, nil
+}
+
+// review counts the replies of ms waiting for a decision, and how many probes would be
+// answered if each were a person's answer.
+func review(ms []measured, now time.Time) (Review, error) {
+	rv := Review{Probes: []string{}}
+	alt := make([]probe.Probe, 0, len(ms))
+	for _, x := range ms {
+		p, waits := x.p, false
+		for i, rp := range p.Replies {
+			if rp.EffectiveKind() != probe.KindNeedsReview {
+				continue
+			}
+			if !waits {
+				p.Replies = slices.Clone(p.Replies)
+				waits = true
+				rv.Probes = append(rv.Probes, p.ID)
+			}
+			rv.Replies++
+			p.Replies[i].Override = &probe.Override{Kind: probe.KindHuman}
+		}
+		alt = append(alt, p)
+	}
+	if rv.Replies == 0 {
+		return rv, nil
+	}
+	f, err := probe.Compute(alt, now)
+	if err != nil {
+		return Review{}, err
+	}
+	rv.AnsweredIfPerson = &f.Answered
+	return rv, nil
 }
 
 // buildVendor builds one vendor's section from its probes of the period, already

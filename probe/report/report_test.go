@@ -679,3 +679,36 @@ func TestBreachesCountedOnce(t *testing.T) {
 		t.Errorf("html lacks the one breach count")
 	}
 }
+
+// TestReviewWaiting: replies the classifier could not decide count as no response, and
+// every format says at the top how many wait and what deciding them could change.
+func TestReviewWaiting(t *testing.T) {
+	cur, prev, opts := seed(t)
+	// P102 was only acknowledged; a reply under review came 2h after it was sent.
+	for i := range cur {
+		if cur[i].ID == "P102" {
+			r := rep(probe.KindNeedsReview, cur[i].SentAt.Add(2*time.Hour), "Dana <dana@acme.example>", "Re: Question P102")
+			r.ID, r.ProbeID = "P102-rv", "P102"
+			cur[i].Replies = append(cur[i].Replies, r)
+		}
+	}
+	before := seededReport(t)
+	r := mustBuild(t, cur, prev, opts)
+	if r.Review.Replies != 1 || !reflect.DeepEqual(r.Review.Probes, []string{"P102"}) || r.Review.AnsweredIfPerson == nil ||
+		*r.Review.AnsweredIfPerson != before.Totals.Answered+1 {
+		t.Fatalf("Review = %+v, want 1 reply on P102 that would make %d answered", r.Review, before.Totals.Answered+1)
+	}
+	if r.Totals.Answered != before.Totals.Answered {
+		t.Errorf("a reply under review changed Answered: %d, want %d", r.Totals.Answered, before.Totals.Answered)
+	}
+	want := fmt.Sprintf("would make %d probes answered instead of %d", before.Totals.Answered+1, before.Totals.Answered)
+	for _, format := range []string{"txt", "html"} {
+		out := strings.Join(strings.Fields(string(render(t, r, format))), " ")
+		if !strings.Contains(out, "1 reply awaits a decision (P102)") || !strings.Contains(out, want) {
+			t.Errorf("%s lacks the review line %q", format, want)
+		}
+	}
+	if before.Review.Replies != 0 || before.Review.AnsweredIfPerson != nil {
+		t.Errorf("without replies under review, Review = %+v", before.Review)
+	}
+}

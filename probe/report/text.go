@@ -49,6 +49,12 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	t.line("As of     %s; open probes are measured up to this instant", utcTime(r.GeneratedAt))
 	t.line("Probes    %s", totalsText(r.Totals))
+	if rv := r.Review; rv.Replies > 0 {
+		t.blank()
+		for _, l := range wrap(reviewText(r), lineWidth) {
+			t.line("%s", l)
+		}
+	}
 
 	r.textBreaches(t)
 	if len(r.Vendors) > 1 {
