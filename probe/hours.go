@@ -50,8 +50,13 @@ func NewBusinessHours(spec HoursSpec) (BusinessHours, error) {
 		return h, nil
 	}
 	h, err := compileBusinessHours(spec)
-	if err == nil && !ok {
-		h.spec.Days, h.spec.Holidays = slices.Clone(spec.Days), slices.Clone(spec.Holidays)
+	if err != nil {
+		return h, err
+	}
+	// The compiled form keeps its own copies: a caller that later changes its slices
+	// must not change a cached (shared) schedule.
+	h.spec.Days, h.spec.Holidays = slices.Clone(spec.Days), slices.Clone(spec.Holidays)
+	if !ok {
 		compiledHours.Lock()
 		if len(compiledHours.m) < maxCompiledHours {
 			compiledHours.m[key] = h
@@ -176,7 +181,12 @@ func isDigits(s string) bool {
 }
 
 // Spec returns the specification h was built from.
-func (h BusinessHours) Spec() HoursSpec { return h.spec }
+// The slices are copies, so the caller may change them.
+func (h BusinessHours) Spec() HoursSpec {
+	s := h.spec
+	s.Days, s.Holidays = slices.Clone(s.Days), slices.Clone(s.Holidays)
+	return s
+}
 
 // Location returns the vendor's zone.
 func (h BusinessHours) Location() *time.Location { return h.loc }

@@ -751,7 +751,7 @@ func attainments(f probe.Figures, ms []measured) []Attainment {
 		a := f.SLA[pr]
 		tg := targets[pr]
 		slices.SortFunc(tg, func(a, b Target) int { return cmp.Or(cmp.Compare(a.Seconds, b.Seconds), cmp.Compare(a.Clock, b.Clock)) })
-		at := Attainment{Priority: pr, Targets: tg, Met: a.Met, Decided: a.Decided, Open: a.Open}
+		at := Attainment{Priority: pr, Targets: tg, Met: a.Met, Decided: a.Decided, Open: a.Open, Undecided: a.Undecided}
 		if at.Targets == nil {
 			at.Targets = []Target{}
 		}
