@@ -41,6 +41,16 @@ var migrations = []func(*bbolt.Tx) error{
 		}
 		return nil
 	},
+	// 4: the alert log (alerts by ID, their order, the ones still to deliver) and the
+	// conditions that are active (a watcher down, a disk low).
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bAlerts, bAlertOrder, bAlertDue, bAlertConditions} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the schema version this binary writes and understands.

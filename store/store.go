@@ -52,6 +52,11 @@ var (
 
 	bFolderMarks = []byte("folder_marks")
 
+	bAlerts          = []byte("alerts")
+	bAlertOrder      = []byte("alert_order")
+	bAlertDue        = []byte("alert_due")
+	bAlertConditions = []byte("alert_conditions")
+
 	keySchemaVersion = []byte("schema_version")
 	keyMessageIDKey  = []byte("message_id_key")
 )
