@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -349,7 +350,8 @@ func (db *DB) PendingProbes() ([]probe.Probe, error) {
 
 // LearnFromReply records, in one transaction, what reply replyID teaches its probe's
 // matching indexes: messageIDs join the probe's thread (rung 3) and vendor's
-// ticketKeys are recorded for it (rung 4). What was newly indexed is kept on the reply
+// ticketKeys are recorded for it (rung 4), except a key that appears in the probe's own
+// subject, which is ours quoted back. What was newly indexed is kept on the reply
 // (probe.Reply.Learned), so a manual link to another probe can move exactly that. An
 // ID or key already held by another probe is left alone and named in conflicts
 // ("<id>", `ticket key "4711"`); one already held by the same probe is not the reply's
@@ -365,6 +367,14 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 		var r probe.Reply
 		if err := json.Unmarshal(replies.Get(key), &r); err != nil {
 			return fmt.Errorf("decode: %w", err)
+		}
+		var subject string
+		if pkey := tx.Bucket(bProbeIDs).Get([]byte(r.ProbeID)); pkey != nil {
+			var p probe.Probe
+			if err := json.Unmarshal(tx.Bucket(bProbes).Get(pkey), &p); err != nil {
+				return fmt.Errorf("probe %s: decode: %w", r.ProbeID, err)
+			}
+			subject = p.Subject
 		}
 		var learned probe.Learned
 		if r.Learned != nil {
@@ -390,6 +400,12 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 		if vendor != "" {
 			tb := tx.Bucket(bTicket)
 			for _, t := range ticketKeys {
+				// A key-shaped string from our own subject ("ERP-2") quoted back is not
+				// the vendor's ticket: learning it would tie later, unrelated mail to
+				// this probe.
+				if strings.Contains(subject, t) {
+					continue
+				}
 				k := join(vendorPrefix(vendor), []byte(t))
 				switch have := tb.Get(k); {
 				case have == nil:

@@ -125,10 +125,10 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	if err != nil {
 		return fmt.Errorf("match mail %s: %w", m.MessageID, err)
 	}
-	vendor, ourSubject := match.Vendor, ""
+	vendor := match.Vendor
 	if ok {
 		if p, err := d.db.Probe(match.ProbeID); err == nil {
-			vendor, ourSubject = p.Vendor, p.Subject
+			vendor = p.Vendor
 		}
 	}
 	cls := probe.Classify(m, d.rules[vendor])
@@ -160,16 +160,9 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	}
 	d.wakeFollowups()
 	d.countReply(vendor, r)
-	var keys []string
-	for _, k := range match.TicketKeys {
-		// A key-shaped string from our own subject ("ERP-2") quoted back is not the
-		// vendor's ticket: learning it would tie later, unrelated mail to this probe.
-		if !strings.Contains(ourSubject, k) {
-			keys = append(keys, k)
-		}
-	}
-	// What the reply teaches is recorded on it, so a manual link can move it.
-	if conflicts, err := d.db.LearnFromReply(r.ID, vendor, match.ThreadIDs, keys); err != nil {
+	// What the reply teaches is recorded on it, so a manual link can move it. Ticket
+	// keys quoted from our own subject are left out there.
+	if conflicts, err := d.db.LearnFromReply(r.ID, vendor, match.ThreadIDs, match.TicketKeys); err != nil {
 		return err
 	} else if len(conflicts) > 0 {
 		log.Warn("message IDs or ticket keys already belong to another probe", "probe", match.ProbeID, "conflicts", conflicts)
