@@ -202,7 +202,7 @@ func checkEarly(p probe.Probe, r probe.Reply, messageID string, force bool) erro
 // moveTaught points the linked message's own Message-ID (ownID, normalised) and what it
 // taught (ts) at probe to inside tx: entries held by c.FromProbe move, unindexed ones are
 // added, and those another probe holds stay, each recorded in c. It returns what now
-// belongs to probe to because of this message, the new reply's Learned (nil if nothing).
+// belongs to probe to because of this message: the new reply's Learned, never nil.
 func moveTaught(tx *bbolt.Tx, c *probe.Correction, ownID string, ts probe.Learned, to string) (*probe.Learned, error) {
 	var learned probe.Learned
 	idx := tx.Bucket(bMessageID)
@@ -254,9 +254,8 @@ func moveTaught(tx *bbolt.Tx, c *probe.Correction, ownID string, ts probe.Learne
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if len(learned.ThreadIDs) == 0 && len(learned.TicketKeys) == 0 {
-		return nil, nil
-	}
+	// Even empty, it records that nothing else came with this message, so a later link
+	// does not take it for a reply stored before Learned was kept.
 	return &learned, nil
 }
 

@@ -286,3 +286,32 @@ func readVersionOf(t *testing.T, db *DB) uint64 {
 	db.Bolt().View(func(tx *bbolt.Tx) error { v = readVersion(tx); return nil })
 	return v
 }
+
+// TestRelinkOfReplyThatTaughtNothing: a reply whose IDs were all in the thread already
+// taught nothing; a link then moves only its own Message-ID and does not mistake it for
+// a reply recorded before what replies teach was kept.
+func TestRelinkOfReplyThatTaughtNothing(t *testing.T) {
+	db := mustOpen(t)
+	p1 := sentProbe(t, db, "<q1@example.com>", t0)
+	p2 := sentProbe(t, db, "<q2@example.com>", t0)
+	r, err := db.AddReply(probe.Reply{ProbeID: p1.ID, MessageID: "<plain@acme.example>", ReceivedAt: t0.Add(time.Hour), Kind: probe.KindHuman}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.LearnFromReply(r.ID, "acme", []string{"q1@example.com"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Reply(r.ID); got.Learned == nil || len(got.Learned.ThreadIDs) != 0 {
+		t.Fatalf("Learned = %+v, want recorded and empty", got.Learned)
+	}
+	if _, err := db.Link("plain@acme.example", p2.ID, LinkOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cs, _ := db.Corrections(p2.ID)
+	if len(cs) != 1 || len(cs[0].Kept) != 0 || !slices.Equal(cs[0].AddedThreadIDs, []string{"<plain@acme.example>"}) {
+		t.Errorf("audit record = %+v; want its own ID added, nothing kept", cs)
+	}
+	if got, _ := db.ProbeByMessageID("q1@example.com"); got != p1.ID {
+		t.Errorf("P1's inquiry ID moved to %q", got)
+	}
+}

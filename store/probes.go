@@ -419,9 +419,10 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 				}
 			}
 		}
-		if len(learned.ThreadIDs)+len(learned.TicketKeys) == n {
+		if r.Learned != nil && len(learned.ThreadIDs)+len(learned.TicketKeys) == n {
 			return nil
 		}
+		// Even empty, Learned says what the reply taught was recorded: nothing.
 		r.Learned = &learned
 		return putJSON(replies, key, r)
 	})
