@@ -83,10 +83,11 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 
 // WriteHTML writes r as one self-contained HTML page for a browser or an HTML mail:
 // inline CSS only, no scripts, no external resources. Per vendor it draws the time to
-// first response of every probe as a horizontal bar (logarithmic scale; probes without
-// an answer as pale bars to where they are censored) and an hour-of-week heatmap of the
-// probes sent, on the wall clock of the vendor's zone. It returns the first error from
-// w.
+// first response of every probe as a horizontal bar (logarithmic scale; a probe without
+// an answer up to where it is censored, its value marked "> "), and an hour-of-week
+// heatmap of the probes sent, on the wall clock of the vendor's zone. Bars and cells
+// take the colour of their chart state (a cell the worst of its probes', see
+// ChartStates) and say it in text too. It returns the first error from w.
 func (r Report) WriteHTML(w io.Writer) error {
 	return htmlTemplate.Execute(w, newHTMLPage(r))
 }
