@@ -281,3 +281,25 @@ func TestHeatmapText(t *testing.T) {
 		t.Error("text lists Mon 09h among the mixed hours; it holds answered probes only")
 	}
 }
+
+func TestHeatTextOverflow(t *testing.T) {
+	for _, tt := range []struct {
+		c    Cell
+		want string
+	}{
+		{Cell{Sent: 7, Worst: StateOpen}, "O7"},
+		{Cell{Sent: 99, Worst: StateBreached}, "B99"},
+		{Cell{Sent: 120, Worst: StateAnswered}, "A++"},
+	} {
+		if got := heatText(tt.c); got != tt.want {
+			t.Errorf("heatText(%d sent, worst %s) = %q, want %q", tt.c.Sent, tt.c.Worst, got, tt.want)
+		}
+	}
+	// A cell over 99 of one state is spelled out under the grid.
+	v := Vendor{Heatmap: []Cell{{Day: "Tue", Hour: 3, Sent: 120, Worst: StateAnswered, States: StateCounts{Answered: 120}}}}
+	var b strings.Builder
+	v.textHeatmap(&textWriter{w: &b}, "UTC")
+	if !strings.Contains(b.String(), "A++") || !strings.Contains(b.String(), `Hours with over 99 probes ("++"): Tue 03h: 120 answered.`) {
+		t.Errorf("textHeatmap of a cell with 120 probes:\n%s", b.String())
+	}
+}

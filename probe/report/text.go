@@ -389,7 +389,7 @@ func (v Vendor) textHeatmap(t *textWriter, zones string) {
 		}
 	}
 	t.blank()
-	for _, l := range wrap("Probes by hour of the week sent (worst state, probes; hours in "+zones+")", lineWidth) {
+	for _, l := range wrap("Probes by hour of the week sent, in "+zones+": the letter of the worst state, then how many", lineWidth) {
 		t.line("%s", l)
 	}
 	var b strings.Builder
@@ -413,14 +413,19 @@ func (v Vendor) textHeatmap(t *textWriter, zones string) {
 	for _, l := range wrap("Worst first: "+legendText()+".", lineWidth-2) {
 		t.line("  %s", l)
 	}
+	if mixed := mixedCells(v.Heatmap); len(mixed) > 0 {
+		for _, l := range wrap("Hours holding more than one state: "+strings.Join(mixed, "; ")+".", lineWidth-2) {
+			t.line("  %s", l)
+		}
+	}
 	var over []string
 	for _, c := range v.Heatmap {
 		if c.Sent > 99 && !c.States.Mixed() {
 			over = append(over, fmt.Sprintf("%s %02dh: %s", c.Day, c.Hour, c.States.Text()))
 		}
 	}
-	if mixed := append(mixedCells(v.Heatmap), over...); len(mixed) > 0 {
-		for _, l := range wrap("Hours with probes in more than one state (or over 99): "+strings.Join(mixed, "; ")+".", lineWidth-2) {
+	if len(over) > 0 {
+		for _, l := range wrap("Hours with over 99 probes (\"++\"): "+strings.Join(over, "; ")+".", lineWidth-2) {
 			t.line("  %s", l)
 		}
 	}
