@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,6 +44,7 @@ func (w DeadlineWarning) Error() string {
 		b.WriteString("for any probe")
 	} else {
 		b.WriteString("for probes sent ")
+		const layout = "Mon 2006-01-02 15:04"
 		least := w.Spans[0].Least
 		for i, s := range w.Spans {
 			least = min(least, s.Least)
@@ -52,11 +54,15 @@ func (w DeadlineWarning) Error() string {
 			if i > 0 {
 				b.WriteString("; ")
 			}
-			const layout = "Mon 2006-01-02 15:04"
 			fmt.Fprintf(&b, "%s to %s", s.From.In(w.Zone).Format(layout), s.To.In(w.Zone).Format(layout))
 		}
 		if n := len(w.Spans) - maxSpansNamed; n > 0 {
 			fmt.Fprintf(&b, "; and %d more, the last ending %s", n, w.Spans[len(w.Spans)-1].To.In(w.Zone).Format(time.DateOnly))
+			// The longest span is often a holiday the reader should see named.
+			longest := slices.MaxFunc(w.Spans, func(a, b probe.StartSpan) int { return cmp.Compare(a.To.Sub(a.From), b.To.Sub(b.From)) })
+			if i := slices.IndexFunc(w.Spans, func(s probe.StartSpan) bool { return s.From.Equal(longest.From) }); i >= maxSpansNamed {
+				fmt.Fprintf(&b, ", the longest %s to %s", longest.From.In(w.Zone).Format(layout), longest.To.In(w.Zone).Format(layout))
+			}
 		}
 		fmt.Fprintf(&b, " (%s; as little as %s of business time before the deadline)", w.Zone, formatLeast(least))
 	}

@@ -65,12 +65,18 @@ func TestDeadlineWarnings(t *testing.T) {
 		t.Errorf("holidays in 2028: DeadlineWarnings() = %v, want one naming Fri 2028-09-29 10:00 to Mon 2028-10-02 17:00", ws)
 	}
 
-	// A 2d deadline: every weekend, so the warning names the first few and counts the rest.
+	// A 2d deadline: every weekend, so the warning names the first few, counts the
+	// rest, and names the longest: Golden Week.
 	short := exampleWith(t, "    deadline: 10d", "    deadline: 2d")
 	ws = short.DeadlineWarnings(now)
-	if len(ws) != 1 || len(ws[0].Spans) < 50 || !strings.Contains(ws[0].Error(), "Fri 2026-09-04 10:00 to Sat 2026-09-05 17:00") ||
-		!strings.Contains(ws[0].Error(), "more, the last ending") {
-		t.Errorf("2d deadline: DeadlineWarnings() = %v, want one with every weekend, the first named", ws)
+	if len(ws) != 1 || len(ws[0].Spans) < 50 {
+		t.Fatalf("2d deadline: DeadlineWarnings() = %v, want one with every weekend", ws)
+	}
+	for _, want := range []string{"Fri 2026-09-04 10:00 to Sat 2026-09-05 17:00", "more, the last ending 2027-08-28",
+		"the longest Wed 2026-09-30 10:00 to Tue 2026-10-06 17:00"} {
+		if !strings.Contains(ws[0].Error(), want) {
+			t.Errorf("2d deadline: warning %q lacks %q", ws[0].Error(), want)
+		}
 	}
 
 	// A calendar target equal to the deadline cannot be breached by any probe.
@@ -78,5 +84,20 @@ func TestDeadlineWarnings(t *testing.T) {
 	ws = eq.DeadlineWarnings(now)
 	if len(ws) != 1 || ws[0].Vendor != "acme-cloud" || !ws[0].Every || !strings.Contains(ws[0].Error(), "for any probe") {
 		t.Errorf("calendar target = deadline: DeadlineWarnings() = %v, want one for any acme-cloud P1 probe", ws)
+	}
+}
+
+// BenchmarkDeadlineWarnings measures what check adds: a year of send times for every
+// vendor and priority of the example, with a 2d deadline (a span every weekend).
+func BenchmarkDeadlineWarnings(b *testing.B) {
+	c, err := configs.Parse([]byte(strings.Replace(string(configs.Example), "    deadline: 10d", "    deadline: 2d", 1)), "example")
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		if len(c.DeadlineWarnings(now)) != 1 {
+			b.Fatal("want one warning")
+		}
 	}
 }
