@@ -1,0 +1,231 @@
+package mailworld_test
+
+import (
+	"bytes"
+	"errors"
+	"mime"
+	"net"
+	netmail "net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	gomail "github.com/wneessen/go-mail"
+
+	"supportprobe/mailbox/mailworld"
+	"supportprobe/mailbox/mailworld/mailworldtest"
+)
+
+// EnvUpdateCorpus, set to "1", makes TestGeneratorsCorpus rewrite the gen-* files of
+// probe/testdata/corpus from the messages it has just produced.
+const EnvUpdateCorpus = "SUPPORTPROBE_UPDATE_CORPUS"
+
+// corpusDir is the labelled corpus of the classifier, seen from this package.
+var corpusDir = filepath.Join("..", "..", "probe", "testdata", "corpus")
+
+// generated is one message a generator makes: the inquiry that provokes it, what the
+// message must show, and where it goes in the corpus (directory = expected kind).
+type generated struct {
+	name   string // the corpus file, KIND/gen-NAME.eml
+	to     string // the inquiry's recipient; "" for a verification report
+	verify string // VerifyAddress's recipient, for a verification report
+	flush  bool   // a delay warning: flush the queue once the message has waited
+	// want are patterns the generated message must match (its headers and body as
+	// received).
+	want []string
+	// subject matches the decoded Subject.
+	subject string
+}
+
+func generators() []generated {
+	g := []generated{
+		{name: "bounce/gen-postfix-unknown-user", to: mailworld.UnknownUserAddress, want: []string{
+			`(?m)^From: Mail Delivery System <MAILER-DAEMON@mail\.mailworld\.test>`, `(?m)^Subject: Undelivered Mail Returned to Sender`, `(?m)^Auto-Submitted: auto-replied`,
+			`report-type=delivery-status`, `(?m)^Action: failed`, `(?m)^Status: 5\.1\.1`, `User\s+doesn't\s+exist`}},
+		{name: "bounce/gen-postfix-mailbox-full", to: mailworld.MailboxFullAddress, want: []string{
+			`(?m)^From: Mail Delivery System <MAILER-DAEMON@`, `report-type=delivery-status`, `(?m)^Action: failed`, `(?m)^Status: 5\.2\.2`, `Quota\s+exceeded`}},
+		{name: "bounce/gen-postfix-relay-refused", to: mailworld.RelayRefusedAddress, want: []string{
+			`(?m)^From: Mail Delivery System <MAILER-DAEMON@`, `report-type=delivery-status`, `(?m)^Action: failed`, `(?m)^Status: 5\.7\.1`, `Relay\s+access\s+denied`}},
+		{name: "delay/gen-postfix-delay-warning", to: mailworld.DeferredAddress, flush: true, want: []string{
+			`(?m)^From: Mail Delivery System <MAILER-DAEMON@`, `(?m)^Subject: Delayed Mail \(still being retried\)`,
+			`report-type=delivery-status`, `(?m)^Action: delayed`, `(?m)^Status: 4\.4\.1`, `Connection\s+refused`}},
+		{name: "notification/gen-postfix-verify-deliverable", verify: lin.Address, want: []string{
+			`(?m)^Subject: Mail Delivery Status Report`, `report-type=delivery-status`, `(?m)^Action: deliverable`}},
+		{name: "notification/gen-postfix-verify-undeliverable", verify: mailworld.RelayRefusedAddress, want: []string{
+			`(?m)^Subject: Mail Delivery Status Report`, `report-type=delivery-status`, `(?m)^Action: undeliverable`, `Relay\s+access\s+denied`}},
+		{name: "bounce/gen-exim-unknown-user", to: mailworld.EximUnknownAddress, want: []string{
+			`(?m)^From: Mail Delivery System <Mailer-Daemon@exim\.test>`, `(?m)^X-Failed-Recipients: no-such-user@exim\.test`,
+			`(?m)^Subject: Mail delivery failed: returning message to sender`, `Unknown user`, `(?m)^Auto-Submitted: auto-replied`,
+			`report-type=delivery-status`, `(?m)^Action: failed`, `(?m)^Status: 5\.0\.0`, `by mx\.exim\.test with esmtp \(Exim 4\.\d+\)`}},
+	}
+	for _, v := range mailworld.Vacations {
+		subject := "^" + regexp.QuoteMeta(v.Subject) + "$"
+		if v.Subject == "" {
+			subject = `^Auto: Streaming fails in region East China since 03:00$`
+		}
+		g = append(g, generated{name: "out_of_office/gen-sieve-vacation-" + strings.ToLower(v.Language), to: v.Address, subject: subject, want: []string{
+			`(?m)^Auto-Submitted: auto-replied \(vacation\)`, `(?m)^Precedence: bulk`, `(?m)^From: <?` + regexp.QuoteMeta(v.Address),
+			`(?m)^In-Reply-To: <inquiry-gen-sieve-vacation-` + strings.ToLower(v.Language) + `@customer\.example>`}})
+	}
+	return g
+}
+
+// TestGeneratorsCorpus provokes every generator of a world with generators and Exim,
+// checks that each message is what that program makes (report type, DSN Action and
+// Status, automatic headers, the localised vacation subject), and compares it with the
+// committed corpus file, which SUPPORTPROBE_UPDATE_CORPUS=1 rewrites instead.
+func TestGeneratorsCorpus(t *testing.T) {
+	t.Parallel()
+	w := mailworldtest.RealWith(t, mailworld.RealOptions{Generators: true, Exim: true}, lin)
+	c := login(t, w, lin)
+	cases := generators()
+	for _, g := range cases {
+		tag := tagOf(g.name)
+		sender := "lin.wei+" + tag + "@example.com"
+		if g.verify != "" {
+			if err := w.VerifyAddress(sender, g.verify); err != nil {
+				t.Fatalf("%s: %v", g.name, err)
+			}
+			continue
+		}
+		if err := sendInquiry(w, sender, g.to, "inquiry-"+tag+"@customer.example"); err != nil {
+			t.Fatalf("%s: send to %s: %v", g.name, g.to, err)
+		}
+	}
+	// The delay warning: the deferred message has waited more than delay_warning_time (1 s)
+	// at the queue run FlushQueue asks for.
+	time.Sleep(1500 * time.Millisecond)
+	if err := w.FlushQueue(); err != nil {
+		t.Fatal(err)
+	}
+	got := waitTagged(t, w, c, len(cases))
+	for _, g := range cases {
+		m, ok := got[tagOf(g.name)]
+		if !ok {
+			t.Errorf("%s: no message arrived for %s", g.name, tagOf(g.name))
+			continue
+		}
+		for _, re := range g.want {
+			if !regexp.MustCompile(re).Match(m) {
+				t.Errorf("%s: message does not match %s:\n%s", g.name, re, m)
+			}
+		}
+		if g.subject != "" {
+			if subject := decodedSubject(t, m); !regexp.MustCompile(g.subject).MatchString(subject) {
+				t.Errorf("%s: subject %q does not match %s", g.name, subject, g.subject)
+			}
+		}
+		if bytes.Contains(m, []byte(w.Dir())) {
+			t.Errorf("%s: message names the world's directory %s", g.name, w.Dir())
+		}
+		if host, err := os.Hostname(); err == nil && regexp.MustCompile(`[@.(\[ ]`+regexp.QuoteMeta(host)+`[>)\]; ]`).Match(m) {
+			t.Errorf("%s: message names this machine, %q:\n%s", g.name, host, m)
+		}
+		file := filepath.Join(corpusDir, g.name+".eml")
+		if os.Getenv(EnvUpdateCorpus) == "1" {
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, m, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		old, err := os.ReadFile(file)
+		if err != nil {
+			t.Errorf("%s: %v (run with %s=1 to write it)", g.name, err, EnvUpdateCorpus)
+			continue
+		}
+		for _, re := range g.want {
+			if !regexp.MustCompile(re).Match(old) {
+				t.Errorf("%s: the committed %s no longer matches %s, which the generator's message does; regenerate it with %s=1", g.name, file, re, EnvUpdateCorpus)
+			}
+		}
+	}
+}
+
+// tagOf returns the plus-address detail that tells a case's message from the others: the
+// file name without its directory.
+func tagOf(name string) string { return filepath.Base(name) }
+
+// sendInquiry sends a customer's inquiry to to with the given Message-ID and envelope
+// sender as the prober does: 7-bit (quoted-printable), without SMTPUTF8.
+func sendInquiry(w mailworld.World, envFrom, to, messageID string) error {
+	host, port, err := net.SplitHostPort(w.SMTPAddr())
+	if err != nil {
+		return err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return err
+	}
+	client, err := gomail.NewClient(host, gomail.WithPort(p), gomail.WithTLSPolicy(gomail.NoTLS),
+		gomail.WithHELO("client.customer.test"), gomail.WithTimeout(10*time.Second), gomail.WithoutSMTPUTF8())
+	if err != nil {
+		return err
+	}
+	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if err := errors.Join(m.From("Lin Wei <lin.wei@example.com>"), m.To("Support <"+to+">"), m.EnvelopeFrom(envFrom)); err != nil {
+		return err
+	}
+	m.Subject("Streaming fails in region East China since 03:00")
+	m.SetMessageIDWithValue(messageID)
+	m.SetDate()
+	m.SetBodyString(gomail.TypeTextPlain, "Hello,\r\n\r\nsince 03:00 (UTC+8) no stream can be started in region East China (华东); the\r\nconsole shows error 502. Could you please look into it?\r\n\r\nLin Wei\r\n")
+	return client.DialAndSend(m)
+}
+
+var deliveredToRe = regexp.MustCompile(`(?m)^Delivered-To: lin\.wei\+([^@]+)@example\.com`)
+
+// waitTagged waits until lin's INBOX holds n messages, at most 20 s, and returns them by
+// the plus-address detail they were delivered to.
+func waitTagged(t *testing.T, w mailworld.World, c *imapclient.Client, n int) map[string][]byte {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := c.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
+		if err != nil {
+			t.Fatalf("STATUS INBOX: %v", err)
+		}
+		if int(*st.NumMessages) >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		t.Fatalf("SELECT INBOX: %v", err)
+	}
+	got := map[string][]byte{}
+	for _, m := range fetch(t, c, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}) {
+		sub := deliveredToRe.FindSubmatch(raw(m))
+		if sub == nil {
+			t.Errorf("message without a tagged Delivered-To:\n%s", raw(m))
+			continue
+		}
+		got[strings.ToLower(string(sub[1]))] = bytes.Clone(raw(m))
+	}
+	if len(got) < n {
+		t.Logf("INBOX holds %d of %d messages after 20 s; the world's logs:\n%s", len(got), n, w.(interface{ Logs() string }).Logs())
+	}
+	return got
+}
+
+// decodedSubject returns m's Subject with its encoded words decoded.
+func decodedSubject(t *testing.T, m []byte) string {
+	t.Helper()
+	msg, err := netmail.ReadMessage(bytes.NewReader(m))
+	if err != nil {
+		t.Fatalf("parse message: %v", err)
+	}
+	s, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil {
+		t.Fatalf("decode subject %q: %v", msg.Header.Get("Subject"), err)
+	}
+	return s
+}
