@@ -92,6 +92,27 @@ func RealAvailable() error {
 	return err
 }
 
+// RealAvailableWith is RealAvailable for a world started with opts: with opts.Generators it
+// also needs Dovecot's Sieve plugin (package dovecot-sieve), with opts.Exim an Exim binary
+// (EximPath). Its error wraps ErrRealUnavailable and names everything missing.
+func RealAvailableWith(opts RealOptions) error {
+	var errs []error
+	if err := RealAvailable(); err != nil {
+		errs = append(errs, err)
+	}
+	if opts.Generators {
+		if _, err := os.Stat(sievePluginPath); err != nil {
+			errs = append(errs, fmt.Errorf("%w: no Sieve plugin at %s (package dovecot-sieve)", ErrRealUnavailable, sievePluginPath))
+		}
+	}
+	if opts.Exim {
+		if _, err := EximPath(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func lookupRealIDs() (realIDs, error) {
 	var missing []string
 	for _, prog := range []struct{ path, pkg string }{
