@@ -3,12 +3,14 @@ package mailworld_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"mime"
 	"net"
 	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,12 +84,16 @@ func generators() []generated {
 // committed corpus file, which SUPPORTPROBE_UPDATE_CORPUS=1 rewrites instead.
 func TestGeneratorsCorpus(t *testing.T) {
 	t.Parallel()
+	start := time.Now()
 	w := mailworldtest.RealWith(t, mailworld.RealOptions{Generators: true, Exim: true}, lin)
+	t.Logf("world with generators and Exim started in %v", time.Since(start).Round(time.Millisecond))
 	c := login(t, w, lin)
 	cases := generators()
+	sent := map[string]time.Time{}
 	for _, g := range cases {
 		tag := tagOf(g.name)
 		sender := "lin.wei+" + tag + "@example.com"
+		sent[tag] = time.Now()
 		if g.verify != "" {
 			if err := w.VerifyAddress(sender, g.verify); err != nil {
 				t.Fatalf("%s: %v", g.name, err)
@@ -99,12 +105,19 @@ func TestGeneratorsCorpus(t *testing.T) {
 		}
 	}
 	// The delay warning: the deferred message has waited more than delay_warning_time (1 s)
-	// at the queue run FlushQueue asks for.
-	time.Sleep(1500 * time.Millisecond)
-	if err := w.FlushQueue(); err != nil {
-		t.Fatal(err)
+	// at the queue run FlushQueue asks for. Its latency counts from the flush.
+	flushAt := time.Now().Add(1500 * time.Millisecond)
+	flush := func() {
+		for _, g := range cases {
+			if g.flush {
+				sent[tagOf(g.name)] = time.Now()
+			}
+		}
+		if err := w.FlushQueue(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	got := waitTagged(t, w, c, len(cases))
+	got := waitTagged(t, w, c, sent, flushAt, flush)
 	for _, g := range cases {
 		m, ok := got[tagOf(g.name)]
 		if !ok {
@@ -183,35 +196,48 @@ func sendInquiry(w mailworld.World, envFrom, to, messageID string) error {
 
 var deliveredToRe = regexp.MustCompile(`(?m)^Delivered-To: lin\.wei\+([^@]+)@example\.com`)
 
-// waitTagged waits until lin's INBOX holds n messages, at most 20 s, and returns them by
-// the plus-address detail they were delivered to.
-func waitTagged(t *testing.T, w mailworld.World, c *imapclient.Client, n int) map[string][]byte {
+// waitTagged waits until lin's INBOX holds a message for every tag of sent, at most 20 s,
+// calling flush once at flushAt, and returns the messages by the plus-address detail they
+// were delivered to. It logs how long each took to arrive after its time in sent (measured
+// by polling every 20 ms).
+func waitTagged(t *testing.T, w *mailworld.Real, c *imapclient.Client, sent map[string]time.Time, flushAt time.Time, flush func()) map[string][]byte {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st, err := c.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
-		if err != nil {
-			t.Fatalf("STATUS INBOX: %v", err)
-		}
-		if int(*st.NumMessages) >= n || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		t.Fatalf("SELECT INBOX: %v", err)
 	}
 	got := map[string][]byte{}
-	for _, m := range fetch(t, c, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}) {
-		sub := deliveredToRe.FindSubmatch(raw(m))
-		if sub == nil {
-			t.Errorf("message without a tagged Delivered-To:\n%s", raw(m))
-			continue
+	arrived := map[string]time.Duration{}
+	deadline := time.Now().Add(20 * time.Second)
+	flushed := false
+	for len(got) < len(sent) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		if !flushed && time.Now().After(flushAt) {
+			flush()
+			flushed = true
 		}
-		got[strings.ToLower(string(sub[1]))] = bytes.Clone(raw(m))
+		if err := c.Noop().Wait(); err != nil {
+			t.Fatalf("NOOP: %v", err)
+		}
+		for _, m := range fetch(t, c, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}) {
+			sub := deliveredToRe.FindSubmatch(raw(m))
+			if sub == nil {
+				t.Fatalf("message without a tagged Delivered-To:\n%s", raw(m))
+			}
+			tag := strings.ToLower(string(sub[1]))
+			if _, ok := got[tag]; !ok {
+				got[tag] = bytes.Clone(raw(m))
+				arrived[tag] = time.Since(sent[tag])
+			}
+		}
 	}
-	if len(got) < n {
-		t.Logf("INBOX holds %d of %d messages after 20 s; the world's logs:\n%s", len(got), n, w.(interface{ Logs() string }).Logs())
+	var lines []string
+	for tag, d := range arrived {
+		lines = append(lines, fmt.Sprintf("%-40s %v", tag, d.Round(10*time.Millisecond)))
+	}
+	slices.Sort(lines)
+	t.Logf("arrival after the inquiry (the delay warning: after the flush), polled every 20 ms:\n%s", strings.Join(lines, "\n"))
+	if len(got) < len(sent) {
+		t.Logf("INBOX holds %d of %d messages after 20 s; the world's logs:\n%s", len(got), len(sent), w.Logs())
 	}
 	return got
 }
