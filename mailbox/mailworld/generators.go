@@ -47,9 +47,9 @@ import (
 //
 //   - Every generated message reached the sender's INBOX within 0.9-2.1 s of its
 //     submission (vacations first, 0.9-1.5 s; bounces, verification reports and the delay
-//     warning after the queue flush 1.6-2.1 s). A world with generators started in about
-//     0.9-1.6 s and one with Exim too in 1.6-4.3 s (a plain world 1.1 s under the same
-//     load); Close took 1.2-1.7 s.
+//     warning after the queue flush 1.6-2.1 s). A world with generators started in 0.9 s,
+//     one with Exim too in 1.6-4.3 s (a plain world in 1.1-1.2 s under the same load);
+//     Close took 1.2-1.7 s.
 //   - Postfix reports in multipart/report with message/delivery-status and the returned
 //     message as message/rfc822 when the inquiry came without SMTPUTF8 (the prober sends
 //     7-bit without it); with SMTPUTF8 the parts are message/global-delivery-status and
@@ -78,8 +78,8 @@ import (
 //     inquiry's Message-ID, comes from "Mail Delivery System <Mailer-Daemon@exim.test>"
 //     (the qualify_domain), and returns the whole inquiry as message/rfc822.
 //   - Exim re-executes itself for each delivery from its compiled-in path
-//     (/usr/sbin/exim4): an extracted binary needs exim_path. Started by root with -C it
-//     keeps root and runs deliveries as exim_user.
+//     (/usr/sbin/exim4): an extracted binary needs exim_path. Started by root with -C and a
+//     root-owned configuration, it needs no trusted-configurations list.
 //   - Pigeonhole's vacation reply goes to the envelope sender (not Reply-To), from the bare
 //     recipient address ("From: <away.de@generators.test>"), with "Auto-Submitted:
 //     auto-replied (vacation)", "Precedence: bulk", "X-Auto-Response-Suppress: All",
