@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -383,3 +385,15 @@ const sievePluginPath = "/usr/lib/dovecot/modules/lib90_sieve_plugin.so"
 
 // generatorDomains are the domains a world with generators keeps for itself.
 var generatorDomains = []string{GeneratorDomain, RelayRefusedDomain, DeferredDomain, EximDomain}
+
+// checkGeneratorDomain refuses a user in one of the generators' domains, in a world with
+// generators: Postfix would route its mail to a generator instead of its mailbox.
+func (r *Real) checkGeneratorDomain(u User) error {
+	if !r.generators {
+		return nil
+	}
+	if _, domain, _ := strings.Cut(u.Address, "@"); slices.Contains(generatorDomains, domain) {
+		return fmt.Errorf("user %s: domain %s belongs to the generators of machine mail; choose another: %w", u.Address, domain, ErrInvalidUser)
+	}
+	return nil
+}

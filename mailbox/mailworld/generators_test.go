@@ -255,3 +255,26 @@ func decodedSubject(t *testing.T, m []byte) string {
 	}
 	return s
 }
+
+// TestGeneratorDomainsRefused: a world with generators refuses users in the generators'
+// domains, at start and in AddUser, since Postfix routes that mail to a generator.
+func TestGeneratorDomainsRefused(t *testing.T) {
+	t.Parallel()
+	opts := mailworld.RealOptions{Generators: true}
+	w := mailworldtest.RealWith(t, opts, lin) // skips, or fails, where generators cannot run
+	for _, addr := range []string{"someone@" + mailworld.GeneratorDomain, mailworld.RelayRefusedAddress, mailworld.DeferredAddress, mailworld.EximUnknownAddress} {
+		u := mailworld.User{Address: addr, Password: "pw"}
+		if w, err := mailworld.StartRealWithOptions("", opts, lin, u); !errors.Is(err, mailworld.ErrInvalidUser) || !strings.Contains(err.Error(), "generators") {
+			if err == nil {
+				w.Close()
+			}
+			t.Errorf("StartRealWithOptions with user %s = %v, want ErrInvalidUser naming the generators", addr, err)
+		}
+	}
+	if err := w.AddUser(mailworld.User{Address: "x@" + mailworld.GeneratorDomain, Password: "pw"}); !errors.Is(err, mailworld.ErrInvalidUser) {
+		t.Errorf("AddUser(x@%s) = %v, want ErrInvalidUser", mailworld.GeneratorDomain, err)
+	}
+	if err := w.AddUser(agent); err != nil {
+		t.Errorf("AddUser(%s) in a world with generators = %v", agent.Address, err)
+	}
+}

@@ -236,8 +236,8 @@ func StartRealWithOptions(dir string, opts RealOptions, users ...User) (*Real, e
 			return nil, fmt.Errorf("start real mail world with generators: %w: no Sieve plugin at %s (package dovecot-sieve)", ErrRealUnavailable, sievePluginPath)
 		}
 		for _, u := range users {
-			if _, domain, _ := strings.Cut(u.Address, "@"); slices.Contains(generatorDomains, domain) {
-				return nil, fmt.Errorf("start real mail world: user %s: domain %s belongs to the generators; choose another: %w", u.Address, domain, ErrInvalidUser)
+			if err := r.checkGeneratorDomain(u); err != nil {
+				return nil, fmt.Errorf("start real mail world: %w", err)
 			}
 		}
 	}
@@ -302,6 +302,14 @@ func (r *Real) start() error {
 		}
 		taken = append(taken, *p)
 	}
+	var relay []string
+	if r.generators {
+		relay = append(relay, RelayRefusedDomain, DeferredDomain)
+	}
+	if r.eximPath != "" {
+		relay = append(relay, EximDomain)
+	}
+	r.cfg.RelayDomains = strings.Join(relay, ", ")
 	if err := r.writeConfig(); err != nil {
 		return err
 	}
@@ -390,6 +398,9 @@ func (r *Real) AddUser(u User) error {
 	}
 	if slices.ContainsFunc(r.users, func(v User) bool { return v.Address == u.Address }) {
 		return fmt.Errorf("add user %s: %w", u.Address, ErrUserExists)
+	}
+	if err := r.checkGeneratorDomain(u); err != nil {
+		return fmt.Errorf("add user: %w", err)
 	}
 	users := append(slices.Clone(r.users), u)
 	err := r.writeUser(u)

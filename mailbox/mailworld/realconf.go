@@ -24,6 +24,9 @@ type realConfig struct {
 	DeadPort int
 	// EximPort is Exim's SMTP port (RealOptions.Exim), 0 without Exim.
 	EximPort int
+	// RelayDomains are the generators' domains Postfix relays (through transport_maps),
+	// comma-separated; "" in a world without generators or Exim.
+	RelayDomains string
 }
 
 // Layout of a Real world's directory. Sockets are the longest paths: Dir plus at most
@@ -127,10 +130,10 @@ delay_warning_time = 1s
 {{else}}delay_warning_time = 0
 {{end}}maximal_queue_lifetime = 1h
 bounce_queue_lifetime = 1h
-{{if or .Generators .EximPort}}
+{{if .RelayDomains}}
 # Generators: domains accepted for relaying, each routed by transport_maps to a place
 # that refuses, defers or bounces the mail after Postfix accepted it.
-relay_domains = ` + RelayRefusedDomain + `, ` + DeferredDomain + `, ` + EximDomain + `
+relay_domains = {{.RelayDomains}}
 transport_maps = texthash:{{.Dir}}/` + transportMap + `
 smtp_connect_timeout = 5s
 {{end}}`))
@@ -159,7 +162,7 @@ lmtp       unix  - - n -    - lmtp
 anvil      unix  - - n -    1 anvil
 scache     unix  - - n -    1 scache
 postlog    unix-dgram n - n - 1 postlogd
-{{if or .Generators .EximPort}}smtp       unix  - - n -    - smtp
+{{if .RelayDomains}}smtp       unix  - - n -    - smtp
 {{end}}{{if .Generators}}# A second MTA of its own name that relays for nobody: it answers 554 5.7.1 Relay access
 # denied. smtpd learns an address's class from trivial-rewrite, so it gets its own
 # rewrite service that knows no relay or virtual domains (an override of relay_domains on
