@@ -41,7 +41,15 @@ var migrations = []func(*bbolt.Tx) error{
 		}
 		return nil
 	},
-	// 4: the alert log (alerts by ID, their order, the ones still to deliver) and the
+	// 4: the audit trail of corrections by hand (mark, link): who, when, why, and what
+	// moved between probes.
+	func(tx *bbolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bAudit); err != nil {
+			return fmt.Errorf("create bucket %s: %w", bAudit, err)
+		}
+		return nil
+	},
+	// 5: the alert log (alerts by ID, their order, the ones still to deliver) and the
 	// conditions that are active (a watcher down, a disk low).
 	func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bAlerts, bAlertOrder, bAlertDue, bAlertConditions} {
