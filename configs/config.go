@@ -56,6 +56,9 @@ type Config struct {
 	Summary *Summary
 	// HTTP serves /metrics and /healthz, nil when the file has no http section.
 	HTTP *HTTP
+	// Alerts says whom to tell at once when something needs a person, nil when the
+	// file has no alerts section.
+	Alerts *Alerts
 
 	source string         // the name errors use: Path, or Parse's source
 	lines  map[string]int // line of each secret key, by path ("mail.smtp.password_file")
@@ -209,21 +212,28 @@ func (c *Config) Vendor(name string) (probe.Vendor, bool) {
 // any. It returns nil when every password is readable. The passwords themselves are
 // discarded.
 func (c *Config) SecretProblems() []error {
+	type named struct {
+		envKey, fileKey string
+		secret          Secret
+	}
+	all := []named{
+		{"mail.smtp.password_env", "mail.smtp.password_file", c.Mail.SMTP.Password},
+		{"mail.imap.password_env", "mail.imap.password_file", c.Mail.IMAP.Password},
+	}
+	if c.Alerts != nil {
+		for _, w := range c.Alerts.Webhooks {
+			all = append(all, named{w.envKey, w.fileKey, w.Secret})
+		}
+	}
 	var out []error
-	for _, s := range []struct {
-		path   string
-		secret Secret
-	}{
-		{"mail.smtp", c.Mail.SMTP.Password},
-		{"mail.imap", c.Mail.IMAP.Password},
-	} {
+	for _, s := range all {
 		if s.secret.IsZero() {
 			continue
 		}
 		if _, err := s.secret.Value(); err != nil {
-			key := s.path + ".password_env"
+			key := s.envKey
 			if s.secret.File != "" {
-				key = s.path + ".password_file"
+				key = s.fileKey
 			}
 			source := c.source
 			if source == "" {

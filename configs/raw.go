@@ -12,6 +12,7 @@ type rawConfig struct {
 	Vendors  []rawVendor `yaml:"vendors"`
 	Summary  *rawSummary `yaml:"summary"`
 	HTTP     *rawHTTP    `yaml:"http"`
+	Alerts   *rawAlerts  `yaml:"alerts"`
 }
 
 type rawMail struct {
@@ -112,4 +113,27 @@ type rawSummary struct {
 type rawHTTP struct {
 	Listen      string `yaml:"listen"`
 	AllowRemote bool   `yaml:"allow_remote"`
+}
+
+type rawAlerts struct {
+	Webhooks         []rawWebhook   `yaml:"webhooks"`
+	Email            *rawAlertEmail `yaml:"email"`
+	Command          []string       `yaml:"command"`
+	WatcherDownAfter string         `yaml:"watcher_down_after"`
+	WaitingAfter     string         `yaml:"waiting_after"`
+	DiskFreeBelow    string         `yaml:"disk_free_below"`
+	MaxPerHour       *int           `yaml:"max_per_hour"`
+}
+
+type rawWebhook struct {
+	Name       string `yaml:"name"`
+	URL        string `yaml:"url"`
+	SecretEnv  string `yaml:"secret_env"`
+	SecretFile string `yaml:"secret_file"`
+	Format     string `yaml:"format"`
+	Timeout    string `yaml:"timeout"`
+}
+
+type rawAlertEmail struct {
+	To []string `yaml:"to"`
 }

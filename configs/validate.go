@@ -45,6 +45,9 @@ func validate(raw rawConfig, root *yaml.Node, p *problems, dir string) *Config {
 	if raw.HTTP != nil {
 		c.HTTP = v.http(r.key("http"), raw.HTTP)
 	}
+	if raw.Alerts != nil {
+		c.Alerts = v.alerts(r.key("alerts"), raw.Alerts, c)
+	}
 	c.lines = v.lines
 	return c
 }
