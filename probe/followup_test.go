@@ -43,7 +43,11 @@ func TestFollowupDue(t *testing.T) {
 		{name: "reminder before its time", spec: remind, now: sent.Add(3 * time.Hour)},
 		{name: "reminder unanswered", replies: []probe.Reply{ack(sent.Add(time.Minute))}, spec: remind, now: sent.Add(4 * time.Hour), wantDue: true, wantAt: sent.Add(4 * time.Hour)},
 		{name: "reminder answered in time", replies: []probe.Reply{human(sent.Add(time.Hour))}, spec: remind, now: sent.Add(5 * time.Hour)},
-		{name: "reminder answered late still due", replies: []probe.Reply{human(sent.Add(5 * time.Hour))}, spec: remind, now: sent.Add(6 * time.Hour), wantDue: true, wantAt: sent.Add(4 * time.Hour)},
+		// Answered after the reminder's time but before anyone looked (the daemon down, the
+		// loop asleep): the vendor answered, so no reminder, ever.
+		{name: "reminder answered after its time, before the check", replies: []probe.Reply{human(sent.Add(5 * time.Hour))}, spec: remind, now: sent.Add(6 * time.Hour)},
+		{name: "reminder held by a reply waiting for review", replies: []probe.Reply{{Kind: probe.KindNeedsReview, ReceivedAt: sent.Add(time.Hour)}}, spec: remind, now: sent.Add(5 * time.Hour)},
+		{name: "reminder after a review decided the reply is an ack", replies: []probe.Reply{{Kind: probe.KindNeedsReview, ReceivedAt: sent.Add(time.Hour), Override: &probe.Override{Kind: probe.KindAutoAck}}}, spec: remind, now: sent.Add(5 * time.Hour), wantDue: true, wantAt: sent.Add(4 * time.Hour)},
 		{name: "reminder already skipped", done: []probe.Followup{{Index: 0, State: probe.StateSkipped}}, spec: remind, now: sent.Add(5 * time.Hour)},
 		{name: "reminder after a bounce", replies: []probe.Reply{{Kind: probe.KindBounce, ReceivedAt: sent.Add(time.Minute)}}, spec: remind, now: sent.Add(5 * time.Hour)},
 		{name: "probe not sent", state: probe.StateUnknown, spec: remind, now: sent.Add(5 * time.Hour)},
