@@ -340,7 +340,9 @@ func TestFollowupReminderWaitsForInbox(t *testing.T) {
 		in := &fakeInbox{clock: c, st: mailbox.WatchState{LastSyncStarted: clock, LastSync: clock}}
 		d.inboxOverride = in
 		p := mustSendProbe(t, d)
-		in.sync = func() { mustAddReply(t, d, p, probe.KindHuman, clock.Add(4*time.Hour-time.Second), "agent-1@acme.example") }
+		in.sync = func() {
+			mustAddReply(t, d, p, probe.KindHuman, clock.Add(4*time.Hour-time.Second), "agent-1@acme.example")
+		}
 		c.set(clock.Add(4 * time.Hour))
 		s.at = c.now()
 		got := mustPass(t, d)
