@@ -251,6 +251,7 @@ func testWatchJunkSweep(t *testing.T, w mailworld.World, u mailworld.User) {
 	waitUntil(t, "a sync begun after the append", 5*time.Second, func() bool {
 		return !watcher.State().LastSyncStarted.Before(inFolder)
 	})
+	t.Logf("a sync covering the append completed %s after it was asked for", time.Since(inFolder))
 	if got := rec.all(); len(got) != 3 || subject(got[2]) != "more spam" {
 		t.Errorf("once LastSyncStarted passed the append the handler had %v, want the new Junk message too", describeAll(got))
 	}
