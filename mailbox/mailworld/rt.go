@@ -569,7 +569,9 @@ var (
 // UpdateType=response and the text. RT's CSRF check accepts the post because it carries
 // the form page as Referer, as a browser's does.
 func (r *RT) RespondWeb(id int, text string) error {
-	fail := func(step string, err error) error { return fmt.Errorf("RT ticket %d: answer through the web form: %s: %w", id, step, err) }
+	fail := func(step string, err error) error {
+		return fmt.Errorf("RT ticket %d: answer through the web form: %s: %w", id, step, err)
+	}
 	resp, err := r.http.PostForm(r.URL()+"/NoAuth/Login.html", url.Values{"user": {r.opts.Agent.Login}, "pass": {r.opts.Agent.Password}, "next": {""}})
 	if err != nil {
 		return fail("log in", err)
