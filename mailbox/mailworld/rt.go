@@ -119,6 +119,8 @@ type RT struct {
 	pumpErr error
 	log     *os.File
 
+	setupTook, serverTook time.Duration // StartRT's two phases
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -244,16 +246,19 @@ func StartRT(dir string, opts RTOptions) (*RT, error) {
 	if r.log, err = os.OpenFile(r.path("log", "mailgate.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
 		return nil, fmt.Errorf("start request tracker: %w", err)
 	}
+	t0 := time.Now()
 	if _, err := os.Stat(r.path("rt.db")); errors.Is(err, os.ErrNotExist) {
 		if err := r.setupDatabase(); err != nil {
 			r.log.Close()
 			return nil, err
 		}
 	}
+	t1 := time.Now()
 	if err := r.startServer(); err != nil {
 		r.log.Close()
 		return nil, err
 	}
+	r.setupTook, r.serverTook = t1.Sub(t0), time.Since(t1)
 	jar, _ := cookiejar.New(nil)
 	r.http = &http.Client{Timeout: rtRequestTimeout, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
@@ -353,6 +358,10 @@ func (r *RT) URL() string { return "http://127.0.0.1:" + strconv.Itoa(r.port) }
 
 // Dir returns RT's directory.
 func (r *RT) Dir() string { return r.dir }
+
+// StartupTimes returns how long StartRT took to create the database (zero when dir held
+// one) and to get rt-server answering.
+func (r *RT) StartupTimes() (database, server time.Duration) { return r.setupTook, r.serverTook }
 
 // Name returns RT's $rtname.
 func (r *RT) Name() string { return r.opts.Name }

@@ -3,6 +3,7 @@ package mailworldtest
 import (
 	"os"
 	"testing"
+	"time"
 
 	"supportprobe/mailbox/mailworld"
 )
@@ -35,6 +36,8 @@ func RT(t testing.TB, w mailworld.World, queue mailworld.User) *mailworld.RT {
 	if err != nil {
 		t.Fatalf("%v\n(directory %s kept for inspection)", err, dir)
 	}
+	db, srv := rt.StartupTimes()
+	t.Logf("request tracker at %s: database created in %v, rt-server answering after %v more", rt.URL(), db.Round(100*time.Millisecond), srv.Round(100*time.Millisecond))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("request tracker in %s (kept for inspection):\n%s", dir, rt.Logs())
