@@ -197,12 +197,11 @@ func perlString(s string) bool { return !strings.ContainsAny(s, `'\`+"\r\n") }
 // (about 8–20 s), or with an error that ends with the tail of RT's logs.
 //
 // dir is created if needed; like a Real world's, its path should be short and searchable.
-// StartRT returns an error wrapping ErrRTUnavailable when RTAvailable fails. The caller must
-// call Close, which stops rt-server and the feeder but leaves dir in place.
+// StartRT checks opts first (a missing queue or server, a value that cannot be written into
+// RT's Perl configuration), then returns an error wrapping ErrRTUnavailable when
+// RTAvailable fails. The caller must call Close, which stops rt-server and the feeder but
+// leaves dir in place.
 func StartRT(dir string, opts RTOptions) (*RT, error) {
-	if err := RTAvailable(); err != nil {
-		return nil, fmt.Errorf("start request tracker: %w", err)
-	}
 	opts.Name = cmp.Or(opts.Name, "rt.test")
 	opts.Agent.Login = cmp.Or(opts.Agent.Login, "dana")
 	opts.Agent.Password = cmp.Or(opts.Agent.Password, "dana-agent-pw")
@@ -213,7 +212,7 @@ func StartRT(dir string, opts RTOptions) (*RT, error) {
 	}
 	opts.Poll = cmp.Or(opts.Poll, 250*time.Millisecond)
 	if opts.Queue.Address == "" || opts.SMTPAddr == "" || opts.IMAPAddr == "" {
-		return nil, fmt.Errorf("start request tracker: RTOptions need Queue, SMTPAddr and IMAPAddr (the world's queue user and servers)")
+		return nil, fmt.Errorf("start request tracker: RTOptions need Queue, SMTPAddr and IMAPAddr (the world's queue user and servers); got queue %q, SMTP %q, IMAP %q", opts.Queue.Address, opts.SMTPAddr, opts.IMAPAddr)
 	}
 	for _, s := range []string{dir, opts.Name, opts.Queue.Address, opts.Agent.Login, opts.Agent.Password, opts.Agent.RealName, opts.Agent.Email} {
 		if !perlString(s) {
@@ -223,6 +222,9 @@ func StartRT(dir string, opts RTOptions) (*RT, error) {
 	_, smtpPort, err := net.SplitHostPort(opts.SMTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("start request tracker: SMTP address %q: %w", opts.SMTPAddr, err)
+	}
+	if err := RTAvailable(); err != nil {
+		return nil, fmt.Errorf("start request tracker: %w", err)
 	}
 	for _, d := range []string{"etc/RT_SiteConfig.d", "var/mason", "var/sessions", "log"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -401,7 +403,7 @@ func (r *RT) pump(ctx context.Context) {
 
 // feedOnce reads the messages from UID *next on and pipes each to rt-mailgate.
 func (r *RT) feedOnce(ctx context.Context, next *imap.UID) (int, error) {
-	c, err := imapclient.DialInsecure(r.opts.IMAPAddr, nil)
+	c, err := imapclient.DialInsecure(r.opts.IMAPAddr, &imapclient.Options{Dialer: &net.Dialer{Timeout: 5 * time.Second}})
 	if err != nil {
 		return 0, fmt.Errorf("feed RT: dial IMAP %s: %w", r.opts.IMAPAddr, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/smtp"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +171,34 @@ Lin Wei
 	if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(rt.URL(), "http://"), time.Second); err == nil {
 		conn.Close()
 		t.Errorf("rt-server still accepts on %s after Close", rt.URL())
+	}
+}
+
+// TestStartRTOptions: options RT cannot run with are refused before anything starts,
+// each with a message naming the bad value.
+func TestStartRTOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts mailworld.RTOptions
+		dir  string
+		want string
+	}{
+		{"no queue", mailworld.RTOptions{SMTPAddr: "127.0.0.1:25", IMAPAddr: "127.0.0.1:143"}, "rt", "need Queue, SMTPAddr and IMAPAddr"},
+		{"no servers", mailworld.RTOptions{Queue: rtQueue}, "rt", "need Queue, SMTPAddr and IMAPAddr"},
+		{"quote in the name", mailworld.RTOptions{Name: "acme's rt", Queue: rtQueue, SMTPAddr: "127.0.0.1:25", IMAPAddr: "127.0.0.1:143"}, "rt", `"acme's rt" cannot be written`},
+		{"backslash in the dir", mailworld.RTOptions{Queue: rtQueue, SMTPAddr: "127.0.0.1:25", IMAPAddr: "127.0.0.1:143"}, `rt\x`, "cannot be written into RT's Perl configuration"},
+		{"SMTP address without a port", mailworld.RTOptions{Queue: rtQueue, SMTPAddr: "127.0.0.1", IMAPAddr: "127.0.0.1:143"}, "rt", `SMTP address "127.0.0.1"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), tc.dir)
+			rt, err := mailworld.StartRT(dir, tc.opts)
+			if err == nil {
+				rt.Close()
+				t.Fatalf("StartRT(%q, %+v) = nil error, want one containing %q", dir, tc.opts, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("StartRT(%q, %+v) error = %v, want it to contain %q", dir, tc.opts, err, tc.want)
+			}
+		})
 	}
 }
