@@ -192,9 +192,10 @@ var rtInitialData = template.Must(template.New("initialdata").Parse(`@Users = ({
 func perlString(s string) bool { return !strings.ContainsAny(s, `'\`+"\r\n") }
 
 // StartRT writes RT's configuration into dir, creates its SQLite database with the agent
-// when dir holds none yet (about 10 s), starts rt-server on a free 127.0.0.1 port, and
-// starts feeding the queue's INBOX to rt-mailgate. It returns once RT answers HTTP
-// (about 8–20 s), or with an error that ends with the tail of RT's logs.
+// when dir holds none yet (7 s on an idle machine, up to about 40 s on a loaded one),
+// starts rt-server on a free 127.0.0.1 port, and starts feeding the queue's INBOX to
+// rt-mailgate. It returns once RT answers HTTP (7–25 s more), or with an error that ends
+// with the tail of RT's logs.
 //
 // dir is created if needed; like a Real world's, its path should be short and searchable.
 // StartRT checks opts first (a missing queue or server, a value that cannot be written into
