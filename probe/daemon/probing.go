@@ -90,10 +90,14 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	// Before the probe exists, so that the mark precedes its CreatedAt, from which a first
 	// sync looks for replies (watchSince).
 	d.markFolders(ctx, d.log.With("vendor", v.Name))
+	// The probe keeps the vendor's terms and the script's follow-ups as they are now, so
+	// a later change of the configuration changes neither its figures nor its follow-ups.
+	terms := v.Terms(s.Priority)
+	terms.Script = s.Terms()
 	p, err := d.db.CreateProbe(probe.Probe{
 		Token: token, Vendor: v.Name, Script: s.ID, Priority: s.Priority, Language: s.Language,
 		From: d.cfg.Mail.From.String(), To: v.To, ScheduledAt: req.ScheduledAt, LateBy: req.LateBy,
-		State: probe.StateSending, Terms: v.Terms(s.Priority),
+		State: probe.StateSending, Terms: terms,
 	})
 	if err != nil {
 		return probe.Probe{}, err
