@@ -125,10 +125,10 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	if err != nil {
 		return fmt.Errorf("match mail %s: %w", m.MessageID, err)
 	}
-	vendor, ourSubject := match.Vendor, ""
+	vendor, ourSubject, state := match.Vendor, "", probe.State("")
 	if ok {
 		if p, err := d.db.Probe(match.ProbeID); err == nil {
-			vendor, ourSubject = p.Vendor, p.Subject
+			vendor, ourSubject, state = p.Vendor, p.Subject, p.State
 		}
 	}
 	cls := probe.Classify(m, d.rules[vendor])
@@ -159,6 +159,13 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	}
 	d.wakeFollowups()
 	d.countReply(vendor, r)
+	if state == probe.StateUnknown && probe.ProvesSent(r.MatchedBy) {
+		// The reply proves the inquiry went out. A crash before this leaves the
+		// promotion to the next start (promoteProven).
+		if _, err := d.promote(r); err != nil {
+			return err
+		}
+	}
 	if conflicts, err := d.db.AddThreadIDs(match.ProbeID, match.ThreadIDs...); err != nil {
 		return err
 	} else if len(conflicts) > 0 {
