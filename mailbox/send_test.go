@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	gomessage "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -691,4 +692,73 @@ func TestSendSilentServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSendBeforeDataEnd checks the hook that marks the end of DATA: it runs once the
+// message is written and before the final ".", so the server holds nothing yet; a
+// failing hook abandons the transaction, permanently, and nothing is delivered.
+func TestSendBeforeDataEnd(t *testing.T) {
+	t.Parallel()
+	w := mailworldtest.Memory(t, users...)
+	c := mustDialIMAP(t, imapServer(t, w, support))
+	deliveredNow := func(messageID string) bool {
+		t.Helper()
+		if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+			t.Fatalf("EXAMINE INBOX: %v", err)
+		}
+		data, err := c.UIDSearch(&imap.SearchCriteria{
+			Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: messageID}},
+		}, nil).Wait()
+		if err != nil {
+			t.Fatalf("UID SEARCH: %v", err)
+		}
+		return len(data.AllUIDs()) > 0
+	}
+
+	t.Run("runs before the final dot", func(t *testing.T) {
+		in := chineseInquiry()
+		in.MessageID = "20260301T030405.p3.hook.0123456789abcdef@example.com"
+		var calls []string
+		in.BeforeSend = func([]byte) error { calls = append(calls, "before send"); return nil }
+		in.BeforeDataEnd = func() error {
+			calls = append(calls, "before data end")
+			if deliveredNow(in.MessageID) {
+				t.Error("the server delivered the message before the end of DATA")
+			}
+			return nil
+		}
+		res, err := NewSender(smtpServer(t, w, lin), SenderOptions{}).Send(context.Background(), in)
+		if err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		if want := []string{"before send", "before data end"}; !slices.Equal(calls, want) {
+			t.Errorf("hooks called %v, want %v", calls, want)
+		}
+		waitDelivered(t, w, support, in.MessageID)
+		if res.Attempts != 1 {
+			t.Errorf("Attempts = %d, want 1", res.Attempts)
+		}
+	})
+
+	t.Run("its failure sends nothing", func(t *testing.T) {
+		in := chineseInquiry()
+		in.MessageID = "20260301T030405.p4.hook.0123456789abcdef@example.com"
+		noted := errors.New("database full")
+		calls := 0
+		in.BeforeDataEnd = func() error { calls++; return noted }
+		_, err := NewSender(smtpServer(t, w, lin), SenderOptions{}).Send(context.Background(), in)
+		var se *SendError
+		if !errors.As(err, &se) || !errors.Is(err, noted) {
+			t.Fatalf("Send = %v, want a *SendError wrapping the hook's error", err)
+		}
+		if se.Step != "before the end of DATA" || se.Temporary || se.Attempts != 1 || calls != 1 {
+			t.Errorf("SendError = step %q, temporary %v, %d attempts (hook called %d times); want %q, permanent, 1, 1",
+				se.Step, se.Temporary, se.Attempts, calls, "before the end of DATA")
+		}
+		// Delivery follows the final dot within milliseconds; give it ample time.
+		time.Sleep(300 * time.Millisecond)
+		if deliveredNow(in.MessageID) {
+			t.Error("the message was delivered although the hook before the end of DATA failed")
+		}
+	})
 }
