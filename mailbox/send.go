@@ -130,12 +130,15 @@ func (s *Sender) Send(ctx context.Context, in probe.Inquiry) (probe.SendResult, 
 func (s *Sender) sendRaw(ctx context.Context, env envelope, raw []byte, messageID string, beforeDataEnd func() error) (probe.SendResult, error) {
 	start := s.opts.Now()
 	delay := s.opts.Backoff
+	maybeDelivered := false
 	for attempt := 1; ; attempt++ {
 		acceptedAt, err := s.attempt(ctx, env, raw, beforeDataEnd)
 		if err == nil {
 			return probe.SendResult{AcceptedAt: acceptedAt, Raw: raw, Attempts: attempt}, nil
 		}
 		se := s.sendError(err, attempt)
+		maybeDelivered = maybeDelivered || (se.Step == "end of DATA" && se.Code == 0)
+		se.MaybeDelivered = maybeDelivered
 		if !se.Temporary {
 			return probe.SendResult{}, se
 		}
@@ -348,6 +351,11 @@ type SendError struct {
 	Text string
 	// Err is the last attempt's cause.
 	Err error
+	// MaybeDelivered is true when an attempt wrote the final "." of DATA and heard no
+	// reply (the connection was lost or timed out): the server may have accepted that
+	// copy, so the failure does not prove the message was not sent. The error then
+	// wraps probe.ErrMaybeSent.
+	MaybeDelivered bool
 
 	stopped error         // ctx's error, when ctx ended the retries
 	window  time.Duration // the retry window, when it ran out
@@ -365,6 +373,9 @@ func (e *SendError) Error() string {
 	if e.Attempts != 1 {
 		attempts = fmt.Sprintf("%d attempts", e.Attempts)
 	}
+	if e.MaybeDelivered {
+		attempts += "; a copy may have been accepted: no reply came after its final \".\""
+	}
 	switch {
 	case e.stopped != nil:
 		fmt.Fprintf(&b, " (temporary, %s; stopped: %v)", attempts, e.stopped)
@@ -378,12 +389,17 @@ func (e *SendError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns Err and, when ctx ended the retries, ctx's error.
+// Unwrap returns Err, ctx's error when ctx ended the retries, and probe.ErrMaybeSent
+// when MaybeDelivered.
 func (e *SendError) Unwrap() []error {
+	errs := []error{e.Err}
 	if e.stopped != nil {
-		return []error{e.Err, e.stopped}
+		errs = append(errs, e.stopped)
 	}
-	return []error{e.Err}
+	if e.MaybeDelivered {
+		errs = append(errs, probe.ErrMaybeSent)
+	}
+	return errs
 }
 
 func (s *Sender) sendError(err error, attempts int) *SendError {

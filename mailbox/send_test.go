@@ -7,10 +7,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/textproto"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -761,4 +763,88 @@ func TestSendBeforeDataEnd(t *testing.T) {
 			t.Error("the message was delivered although the hook before the end of DATA failed")
 		}
 	})
+}
+
+// TestSendMaybeDelivered runs Send against a server that takes the whole message and
+// then hangs up without a reply to the final ".", and against one that answers it with a
+// 451: only the first failure may have delivered the message, and says so.
+func TestSendMaybeDelivered(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		reply   string // to the final "."; "" hangs up
+		want    bool
+		wantDot int
+	}{
+		{"connection lost after the final dot", "", true, 2},
+		{"451 to the final dot", "451 4.3.0 try again later", false, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ln := listen(t)
+			var mu sync.Mutex
+			dots := 0
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer c.Close()
+						r := bufio.NewReader(c)
+						fmt.Fprint(c, "220 localhost ESMTP\r\n")
+						inData := false
+						for {
+							line, err := r.ReadString('\n')
+							if err != nil {
+								return
+							}
+							switch {
+							case inData && line == ".\r\n":
+								mu.Lock()
+								dots++
+								mu.Unlock()
+								if tt.reply == "" {
+									return
+								}
+								fmt.Fprintf(c, "%s\r\n", tt.reply)
+								inData = false
+							case inData:
+							case strings.HasPrefix(line, "EHLO"):
+								fmt.Fprint(c, "250 localhost\r\n")
+							case strings.HasPrefix(line, "DATA"):
+								fmt.Fprint(c, "354 go ahead\r\n")
+								inData = true
+							case strings.HasPrefix(line, "QUIT"):
+								fmt.Fprint(c, "221 bye\r\n")
+								return
+							default:
+								fmt.Fprint(c, "250 ok\r\n")
+							}
+						}
+					}()
+				}
+			}()
+			host, port, _ := net.SplitHostPort(ln.Addr().String())
+			p, _ := strconv.Atoi(port)
+			clock := newFakeClock()
+			s := NewSender(Server{Host: host, Port: p, Security: SecurityNone, Timeout: 5 * time.Second},
+				SenderOptions{Now: clock.Now, Sleep: clock.Sleep, Backoff: time.Second, RetryWindow: 1500 * time.Millisecond})
+			_, err := s.Send(context.Background(), chineseInquiry())
+			var se *SendError
+			if !errors.As(err, &se) {
+				t.Fatalf("Send = %v, want a *SendError", err)
+			}
+			if se.MaybeDelivered != tt.want || errors.Is(err, probe.ErrMaybeSent) != tt.want || se.Attempts != 2 {
+				t.Errorf("Send = %v: MaybeDelivered %v, wraps ErrMaybeSent %v, %d attempts; want %v, %v, 2",
+					err, se.MaybeDelivered, errors.Is(err, probe.ErrMaybeSent), se.Attempts, tt.want, tt.want)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if dots != tt.wantDot {
+				t.Errorf("the server saw %d final dots, want %d", dots, tt.wantDot)
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -37,6 +38,11 @@ type Inquiry struct {
 	// crash before the note is known not to have sent it.
 	BeforeDataEnd func() error
 }
+
+// ErrMaybeSent is wrapped by a Sender's error when the server may have accepted the
+// message anyway: the final "." of DATA was written and no reply came. Such a probe is
+// not failed (a failed probe never reached the vendor) but unknown.
+var ErrMaybeSent = errors.New("the server may have accepted the message: no reply came after the end of DATA")
 
 // SendResult is what a Sender reports for an accepted inquiry.
 type SendResult struct {

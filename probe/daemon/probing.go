@@ -138,6 +138,12 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	}
 	res, err := d.sender.Send(ctx, in)
 	if err != nil {
+		if errors.Is(err, probe.ErrMaybeSent) {
+			// The server may hold a copy: not failed (a failed probe never reached the
+			// vendor) but unknown, until a reply citing it proves it went out.
+			log.Warn("inquiry maybe sent", "err", err)
+			return d.unknown(p, err)
+		}
 		log.Warn("inquiry not sent", "err", err)
 		return d.fail(p, err)
 	}
@@ -180,6 +186,20 @@ func (d *Daemon) fail(p probe.Probe, cause error) (probe.Probe, error) {
 	d.metrics.failed.add(1, p.Vendor)
 	p2, err := d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
 		p.State, p.FailReason = probe.StateFailed, cause.Error()
+		return nil
+	})
+	if err != nil {
+		return p, errors.Join(cause, err)
+	}
+	return p2, fmt.Errorf("probe %s to %s: %w", p.ID, p.Vendor, cause)
+}
+
+// unknown records p as unknown, because cause came after the server may have accepted
+// the inquiry, and returns cause, wrapped with the probe.
+func (d *Daemon) unknown(p probe.Probe, cause error) (probe.Probe, error) {
+	d.metrics.failed.add(1, p.Vendor)
+	p2, err := d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+		p.State, p.FailReason = probe.StateUnknown, "maybe sent, not sent again: "+cause.Error()
 		return nil
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,5 +239,37 @@ func TestStartupPromotesProvenProbe(t *testing.T) {
 	}
 	if p, _ := d.DB().Probe(guessed); p.State != probe.StateUnknown {
 		t.Errorf("probe with a ticket-key reply only: state %s, want unknown", p.State)
+	}
+}
+
+// TestSendMaybeSentIsUnknown checks that a send whose final "." got no reply is stored
+// as unknown, not failed (a failed probe never reached the vendor), and that a reply
+// citing it then makes it sent from its data_end_at.
+func TestSendMaybeSentIsUnknown(t *testing.T) {
+	s := &fakeSender{err: fmt.Errorf("smtp 127.0.0.1:2525: end of DATA: EOF (temporary, 2 attempts): %w", probe.ErrMaybeSent)}
+	d := mustProbingDaemon(t, s, nil)
+	p, err := d.Send(context.Background(), SendRequest{Vendor: "acme-cloud", Script: "outage-en"})
+	if !errors.Is(err, probe.ErrMaybeSent) {
+		t.Fatalf("Send = %v, want the sender's error", err)
+	}
+	if p.State != probe.StateUnknown || !strings.Contains(p.FailReason, "maybe sent, not sent again") {
+		t.Errorf("probe = %s (%q), want unknown, maybe sent", p.State, p.FailReason)
+	}
+	if _, err := d.DB().UpdateProbe(p.ID, func(q *probe.Probe) error {
+		q.Stage, q.DataEndAt = probe.StageDataEnd, clock // as the hook before the "." notes it
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.DB().AddReply(probe.Reply{ProbeID: p.ID, MessageID: "ack@acme.example", Folder: "INBOX", UID: 1,
+		ReceivedAt: clock.Add(time.Minute), Kind: probe.KindAutoAck, MatchedBy: probe.RungMessageID}, []byte("raw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := d.promote(r); err != nil || !ok {
+		t.Fatalf("promote = %v, %v; want true", ok, err)
+	}
+	if q, _ := d.DB().Probe(p.ID); q.State != probe.StateSent || !q.SentAt.Equal(clock) || !q.SentAtInferred {
+		t.Errorf("after the reply: %s, sent_at %v, inferred %v; want sent at %v, inferred", q.State, q.SentAt, q.SentAtInferred, clock)
 	}
 }
