@@ -55,7 +55,8 @@ type SendRequest struct {
 // Send sends one inquiry and returns the stored probe. The probe is written in state
 // sending with its Message-ID before SMTP, noted with stage data_end and data_end_at
 // just before the final "." of DATA, and written as sent, with sent_at, after the
-// server's 250; a send that fails is stored as failed with the server's text, and an error is
+// server's 250; a send that fails is stored as failed with the server's text (as
+// unknown when the server may have taken a copy: probe.ErrMaybeSent), and an error is
 // returned with the probe. A copy goes to the sent folder when configured, and its
 // INTERNALDATE gives the clock skew stored with the probe.
 func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error) {
