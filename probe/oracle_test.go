@@ -1,0 +1,1058 @@
+package probe_test
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"supportprobe/probe"
+	"supportprobe/probe/report"
+	"supportprobe/probe/view"
+)
+
+// The oracle: every generated history (oracle_gen_test.go) is measured by the code
+// under test and, independently, by the definitions of DESIGN.md written out again
+// here in the plainest form (business time counted quarter-hour by quarter-hour on the
+// vendor's wall clock, statuses and SLA states from the replies in arrival order, a
+// textbook Kaplan–Meier), and the two must agree. On top of that every history must
+// satisfy invariants that hold whatever the definitions' details:
+//
+//   - no latency is negative, and a latency is never taken from an early or late reply;
+//   - every sent probe with a target is in a decided SLA state once its deadline passed;
+//   - late replies never make a probe answered or its SLA met (removing them changes
+//     neither), and early replies count for nothing (removing them changes no figure);
+//   - attainment counts and the breach list equal what the per-probe states give, and
+//     the breach count is the breach list's length;
+//   - the Kaplan–Meier median lies between the smallest and largest observed latency;
+//   - the report's JSON agrees with a recomputation from `history --format json`;
+//   - terms are stored with the probe: changing the configuration after creation, or
+//     storing and reading the probe back, changes none of its figures.
+
+// oracleHistories is how many histories TestOracleInvariants checks.
+const oracleHistories = 10_000
+
+// TestOracleInvariants checks the oracle on oracleHistories seeded histories. A failure
+// names the seed; rerun that history alone with
+// `go test -run 'TestOracleInvariants' ./probe -oracle.seed=N` (see oracleSeed).
+func TestOracleInvariants(t *testing.T) {
+	n := oracleHistories
+	if testing.Short() {
+		n = 1_000
+	}
+	start := time.Now()
+	probes, replies := 0, 0
+	for seed := range uint64(n) {
+		h := gen(seed)
+		if err := checkHistory(h); err != nil {
+			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.Format(time.RFC3339Nano), err, describe(h))
+		}
+		probes += len(h.probes)
+		for _, p := range h.probes {
+			replies += len(p.Replies)
+		}
+	}
+	t.Logf("%d histories, %d probes, %d replies checked in %v", n, probes, replies, time.Since(start).Round(time.Millisecond))
+}
+
+// FuzzFigures checks the oracle on the history generated from each seed the fuzzer
+// tries.
+func FuzzFigures(f *testing.F) {
+	for _, s := range []uint64{0, 1, 42, 1 << 40, 0xdeadbeef} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		h := gen(seed)
+		h.seed = 0 // every check, through the JSON texts
+		if err := checkHistory(h); err != nil {
+			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.Format(time.RFC3339Nano), err, describe(h))
+		}
+	})
+}
+
+// describe lists a history for a failure message.
+func describe(h history) string {
+	var b strings.Builder
+	for _, p := range h.probes {
+		fmt.Fprintf(&b, "  %s %s %s state=%s sent=%s skew=%v terms=%+v", p.ID, p.Vendor, p.Priority, p.State,
+			p.SentAt.Format(time.RFC3339Nano), p.ClockSkew, p.Terms.Hours)
+		if p.Terms.SLA != nil {
+			fmt.Fprintf(&b, " sla=%v/%s", p.Terms.SLA.FirstResponse, p.Terms.SLA.Clock)
+		}
+		fmt.Fprintf(&b, " deadline=%v\n", p.Terms.Deadline)
+		for _, r := range p.Replies {
+			fmt.Fprintf(&b, "    %s %s received=%s (local %+v after sent)\n", r.ID, r.EffectiveKind(),
+				r.ReceivedAt.Format(time.RFC3339Nano), r.ReceivedAt.Add(-p.ClockSkew).Sub(p.SentAt))
+		}
+	}
+	return b.String()
+}
+
+// oracleBusiness is the business time in [a, b) for spec, counted independently of
+// probe.BusinessHours, by walking the vendor's wall clock quarter hour by quarter hour
+// (every zone the generator uses is offset from UTC by whole quarter hours and every
+// opening time is on the quarter hour, so each piece is all open or all closed). On an
+// open weekday that is no holiday the vendor opens the first time its wall clock shows
+// the opening time or later on that date, and closes the first time after that it shows
+// the closing time or the date changes: an hour that repeats when the clocks go back
+// after closing time does not open the office again, and a day that starts late because
+// the clocks went forward at midnight opens when it starts.
+func oracleBusiness(spec probe.HoursSpec, a, b time.Time) time.Duration {
+	if !b.After(a) {
+		return 0
+	}
+	if len(spec.Days) == 0 {
+		return b.Sub(a)
+	}
+	var total time.Duration
+	o := newOracleDay(spec, a)
+	for t := o.t; t.Before(b); {
+		next := t.Add(15 * time.Minute)
+		if o.step(t) {
+			lo, hi := t, next
+			if lo.Before(a) {
+				lo = a
+			}
+			if hi.After(b) {
+				hi = b
+			}
+			if hi.After(lo) {
+				total += hi.Sub(lo)
+			}
+		}
+		t = next
+	}
+	return total
+}
+
+// oracleDay walks a vendor's wall clock for oracleBusiness and oracleOpen.
+type oracleDay struct {
+	spec        probe.HoursSpec
+	loc         *time.Location
+	t           time.Time // the first quarter hour of the date the walk starts on
+	y, d        int
+	m           time.Month
+	open, close int
+	state       int // 0 not yet open today, 1 open, 2 closed for the rest of the date
+}
+
+// newOracleDay starts a walk at the first quarter hour of the local date of a.
+func newOracleDay(spec probe.HoursSpec, a time.Time) *oracleDay {
+	loc, err := probe.LoadZone(spec.Zone)
+	if err != nil {
+		panic(err)
+	}
+	clock := func(s string) int { return int(s[0]-'0')*600 + int(s[1]-'0')*60 + int(s[3]-'0')*10 + int(s[4]-'0') }
+	o := &oracleDay{spec: spec, loc: loc, open: clock(spec.Open), close: clock(spec.Close)}
+	y, m, d := a.In(loc).Date()
+	t := a.Truncate(15 * time.Minute)
+	for {
+		py, pm, pd := t.Add(-15 * time.Minute).In(loc).Date()
+		if py != y || pm != m || pd != d {
+			break
+		}
+		t = t.Add(-15 * time.Minute)
+	}
+	o.t = t
+	return o
+}
+
+// step advances the walk to the quarter hour starting at t (the walk's next one) and
+// reports whether the vendor is open during it.
+func (o *oracleDay) step(t time.Time) bool {
+	lt := t.In(o.loc)
+	if y, m, d := lt.Date(); y != o.y || m != o.m || d != o.d {
+		o.y, o.m, o.d, o.state = y, m, d, 0
+		if !slices.Contains(o.spec.Days, strings.ToLower(lt.Weekday().String()[:3])) || slices.Contains(o.spec.Holidays, lt.Format(time.DateOnly)) {
+			o.state = 2
+		}
+	}
+	tod := lt.Hour()*60 + lt.Minute()
+	if o.state == 0 && tod >= o.open {
+		o.state = 1
+	}
+	if o.state == 1 && tod >= o.close {
+		o.state = 2
+	}
+	return o.state == 1
+}
+
+// oracleOpen reports whether the vendor is open at t, by the walk of oracleBusiness.
+func oracleOpen(spec probe.HoursSpec, t time.Time) bool {
+	if len(spec.Days) == 0 {
+		return true
+	}
+	return oracleBusiness(spec, t, t.Add(time.Millisecond)) > 0
+}
+
+// expected is a probe's figures as the oracle derives them. Reply indices point into
+// the probe's Replies; -1 is none.
+type expected struct {
+	status                  probe.Status
+	sla                     probe.SLAState
+	afterHours              bool
+	resp, ack, sol, late    int
+	respLat, ackLat, solLat time.Duration
+	bizLat                  time.Duration
+	early                   []int
+}
+
+// expect derives p's figures as of now from DESIGN.md's definitions.
+func expect(p probe.Probe, now time.Time) expected {
+	e := expected{resp: -1, ack: -1, sol: -1, late: -1, sla: probe.SLANone}
+	switch p.State {
+	case probe.StateSending:
+		e.status = probe.StatusSending
+		return e
+	case probe.StateFailed:
+		e.status = probe.StatusFailed
+		return e
+	case probe.StateUnknown:
+		e.status = probe.StatusUnknown
+		return e
+	}
+	e.afterHours = !oracleOpen(p.Terms.Hours, p.SentAt)
+	deadline := p.SentAt.Add(p.Terms.Deadline)
+	// Arrival order on the server's clock, the earlier stored first at equal times.
+	order := make([]int, len(p.Replies))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return p.Replies[i].ReceivedAt.Compare(p.Replies[j].ReceivedAt) })
+	lat := func(i int) time.Duration {
+		d := p.Replies[i].ReceivedAt.Add(-p.ClockSkew).Sub(p.SentAt)
+		if d < 0 {
+			return 0 // within the tolerance: arrived "at" sent_at
+		}
+		return d
+	}
+	bounced := false
+	for _, i := range order {
+		r := p.Replies[i]
+		local := r.ReceivedAt.Add(-p.ClockSkew)
+		kind := r.Kind
+		if r.Override != nil {
+			kind = r.Override.Kind
+		}
+		switch {
+		case local.Before(p.SentAt.Add(-probe.ArrivalTolerance)):
+			e.early = append(e.early, i)
+			continue
+		case local.After(deadline):
+			if kind == probe.KindHuman && e.resp < 0 && e.late < 0 {
+				e.late = i
+			}
+			continue
+		}
+		switch kind {
+		case probe.KindHuman:
+			if e.resp < 0 {
+				e.resp, e.respLat = i, lat(i)
+				e.bizLat = oracleBusiness(p.Terms.Hours, p.SentAt, p.SentAt.Add(e.respLat))
+			}
+		case probe.KindAutoAck:
+			if e.ack < 0 {
+				e.ack, e.ackLat = i, lat(i)
+			}
+		case probe.KindBounce:
+			bounced = true
+		}
+		if (kind == probe.KindHuman || kind == probe.KindAutoAck) && e.sol < 0 {
+			e.sol, e.solLat = i, lat(i)
+		}
+	}
+	ended := !now.Before(deadline)
+	switch {
+	case e.resp >= 0:
+		e.status = probe.StatusAnswered
+	case bounced:
+		e.status = probe.StatusBounced
+	case ended:
+		e.status = probe.StatusUnanswered
+	case e.ack >= 0:
+		e.status = probe.StatusAcknowledged
+	default:
+		e.status = probe.StatusSent
+	}
+	t := p.Terms.SLA
+	if t == nil || e.status == probe.StatusBounced {
+		return e
+	}
+	elapsed := func(d time.Duration) time.Duration {
+		if t.Clock == probe.Business {
+			return oracleBusiness(p.Terms.Hours, p.SentAt, p.SentAt.Add(d))
+		}
+		return d
+	}
+	if e.resp >= 0 {
+		e.sla = probe.SLABreached
+		if elapsed(e.respLat) <= t.FirstResponse {
+			e.sla = probe.SLAMet
+		}
+		return e
+	}
+	waited := elapsed(earliest(now, deadline).Sub(p.SentAt))
+	switch {
+	case waited > t.FirstResponse && ended:
+		e.sla = probe.SLABreached
+	case waited > t.FirstResponse:
+		e.sla = probe.SLAOpenBreached
+	case ended:
+		e.sla = probe.SLAUndecided
+	default:
+		e.sla = probe.SLAOpen
+	}
+	return e
+}
+
+// index returns r's position in p.Replies, -1 for nil.
+func index(p probe.Probe, r *probe.Reply) int {
+	if r == nil {
+		return -1
+	}
+	for i := range p.Replies {
+		if &p.Replies[i] == r {
+			return i
+		}
+	}
+	return -2 // not a pointer into p.Replies
+}
+
+func durIs(name string, got *time.Duration, want time.Duration, present bool) error {
+	switch {
+	case (got != nil) != present:
+		return fmt.Errorf("%s = %v, want present=%v", name, durText(got), present)
+	case got != nil && *got < 0:
+		return fmt.Errorf("%s = %v is negative", name, *got)
+	case got != nil && *got != want:
+		return fmt.Errorf("%s = %v, want %v", name, *got, want)
+	}
+	return nil
+}
+
+func durText(d *time.Duration) string {
+	if d == nil {
+		return "nil"
+	}
+	return d.String()
+}
+
+// checkProbe compares Measure(p, now) with the oracle and checks the per-probe
+// invariants; it returns m for the history's checks.
+func checkProbe(p probe.Probe, now time.Time) (probe.Measurement, expected, error) {
+	m, err := probe.Measure(p, now)
+	if err != nil {
+		return m, expected{}, fmt.Errorf("probe %s: Measure: %w", p.ID, err)
+	}
+	e := expect(p, now)
+	fail := func(format string, args ...any) (probe.Measurement, expected, error) {
+		return m, e, fmt.Errorf("probe %s: "+format, append([]any{p.ID}, args...)...)
+	}
+	if m.Status != e.status || m.SLA != e.sla {
+		return fail("Measure = %s, sla %s; oracle says %s, sla %s", m.Status, m.SLA, e.status, e.sla)
+	}
+	if p.State != probe.StateSent {
+		if m.FirstResponse != nil || m.FirstAck != nil || m.FirstSignOfLife != nil || m.ResponseLatency != nil {
+			return fail("a probe never sent (%s) has a reply figure", p.State)
+		}
+		return m, e, nil
+	}
+	if m.AfterHours != e.afterHours {
+		return fail("AfterHours = %v, oracle says %v (sent %s)", m.AfterHours, e.afterHours, p.SentAt)
+	}
+	if g := index(p, m.FirstResponse); g != e.resp {
+		return fail("FirstResponse = reply #%d, oracle says #%d", g, e.resp)
+	}
+	if g := index(p, m.FirstAck); g != e.ack {
+		return fail("FirstAck = reply #%d, oracle says #%d", g, e.ack)
+	}
+	if g := index(p, m.FirstSignOfLife); g != e.sol {
+		return fail("FirstSignOfLife = reply #%d, oracle says #%d", g, e.sol)
+	}
+	if g := index(p, m.LateResponse); g != e.late {
+		return fail("LateResponse = reply #%d, oracle says #%d", g, e.late)
+	}
+	var early []int
+	for _, r := range m.Early {
+		early = append(early, index(p, r))
+	}
+	if slices.Sort(early); !slices.Equal(early, slices.Sorted(slices.Values(e.early))) {
+		return fail("Early = %v, oracle says %v", early, e.early)
+	}
+	for _, c := range []error{
+		durIs("ResponseLatency", m.ResponseLatency, e.respLat, e.resp >= 0),
+		durIs("BusinessLatency", m.BusinessLatency, e.bizLat, e.resp >= 0),
+		durIs("AckLatency", m.AckLatency, e.ackLat, e.ack >= 0),
+		durIs("SignOfLifeLatency", m.SignOfLifeLatency, e.solLat, e.sol >= 0),
+	} {
+		if c != nil {
+			return fail("%v", c)
+		}
+	}
+	if m.BusinessLatency != nil && *m.BusinessLatency > *m.ResponseLatency {
+		return fail("business latency %v exceeds calendar latency %v", *m.BusinessLatency, *m.ResponseLatency)
+	}
+	if m.SignOfLifeLatency != nil && (m.ResponseLatency != nil && *m.SignOfLifeLatency > *m.ResponseLatency ||
+		m.AckLatency != nil && *m.SignOfLifeLatency > *m.AckLatency) {
+		return fail("first sign of life %v comes after the first ack %v or response %v", *m.SignOfLifeLatency, durText(m.AckLatency), durText(m.ResponseLatency))
+	}
+	for _, r := range []*probe.Reply{m.FirstResponse, m.FirstAck, m.FirstSignOfLife} {
+		if r != nil && (p.IsLate(*r) || p.IsEarly(*r)) {
+			return fail("reply %s counts although late=%v early=%v", r.ID, p.IsLate(*r), p.IsEarly(*r))
+		}
+	}
+	// Past the deadline every probe with a target is decided.
+	if p.Terms.SLA != nil && !now.Before(m.Deadline) && m.Status != probe.StatusBounced {
+		switch m.SLA {
+		case probe.SLAMet, probe.SLABreached, probe.SLAUndecided:
+		default:
+			return fail("past its deadline the SLA state is %s, not decided", m.SLA)
+		}
+	}
+	// Late replies count for nothing but LateResponse, early ones for nothing at all.
+	strip := func(drop func(probe.Reply) bool) probe.Probe {
+		q := p
+		q.Replies = slices.DeleteFunc(slices.Clone(p.Replies), drop)
+		return q
+	}
+	if mq, err := probe.Measure(strip(p.IsLate), now); err != nil || mq.Status != m.Status || mq.SLA != m.SLA || key(mq) != key(m) {
+		return fail("late replies changed the figures: with %s, sla %s %s; without %s, sla %s %s (err %v)", m.Status, m.SLA, key(m), mq.Status, mq.SLA, key(mq), err)
+	}
+	if mq, err := probe.Measure(strip(p.IsEarly), now); err != nil || key(mq) != key(m) || len(mq.Early) != 0 {
+		return fail("early replies changed the figures: with %s; without %s (err %v)", key(m), key(mq), err)
+	}
+	return m, e, nil
+}
+
+// key prints the figures of m that do not depend on where its replies are stored.
+func key(m probe.Measurement) string {
+	id := func(r *probe.Reply) string {
+		if r == nil {
+			return "-"
+		}
+		return r.ID
+	}
+	return fmt.Sprintf("%s/%s/after=%v/resp=%s %s biz %s/ack=%s %s/sol=%s %s/deadline=%s", m.Status, m.SLA, m.AfterHours,
+		id(m.FirstResponse), durText(m.ResponseLatency), durText(m.BusinessLatency), id(m.FirstAck), durText(m.AckLatency),
+		id(m.FirstSignOfLife), durText(m.SignOfLifeLatency), m.Deadline.UTC().Format(time.RFC3339Nano))
+}
+
+// earliest returns the earlier of a and b.
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// obs is one observation of the oracle's Kaplan–Meier estimate.
+type obs struct {
+	d     time.Duration
+	event bool
+}
+
+// oracleMedian is the textbook product-limit median: the smallest event time at which
+// the estimated survival is at most one half; reached false (and the largest observed
+// time) when it never gets there.
+func oracleMedian(xs []obs) (time.Duration, bool) {
+	xs = slices.Clone(xs)
+	slices.SortStableFunc(xs, func(a, b obs) int { return cmp.Compare(a.d, b.d) })
+	s, atRisk := 1.0, len(xs)
+	for i := 0; i < len(xs); {
+		j, events := i, 0
+		for ; j < len(xs) && xs[j].d == xs[i].d; j++ {
+			if xs[j].event {
+				events++
+			}
+		}
+		if events > 0 {
+			s *= float64(atRisk-events) / float64(atRisk)
+			if s <= 0.5+1e-9 {
+				return xs[i].d, true
+			}
+		}
+		atRisk -= j - i
+		i = j
+	}
+	if len(xs) == 0 {
+		return 0, false
+	}
+	return xs[len(xs)-1].d, false
+}
+
+// checkMedian checks a Summary against the oracle's observations.
+func checkMedian(name string, s probe.Summary, xs []obs) error {
+	events := 0
+	var lo, hi time.Duration
+	for _, o := range xs {
+		if o.event {
+			if events == 0 || o.d < lo {
+				lo = o.d
+			}
+			hi = max(hi, o.d)
+			events++
+		}
+	}
+	if s.N != len(xs) || s.Events != events {
+		return fmt.Errorf("%s: N %d, events %d; oracle says %d, %d", name, s.N, s.Events, len(xs), events)
+	}
+	d, reached := oracleMedian(xs)
+	if len(xs) > 0 && (s.Median.D != d || s.Median.Reached != reached) {
+		return fmt.Errorf("%s: median %v (reached %v); oracle says %v (reached %v) over %v", name, s.Median.D, s.Median.Reached, d, reached, xs)
+	}
+	if s.Median.Reached && (s.Median.D < lo || s.Median.D > hi) {
+		return fmt.Errorf("%s: median %v outside the observed latencies [%v, %v]", name, s.Median.D, lo, hi)
+	}
+	return nil
+}
+
+// checkHistory runs every check on h.
+func checkHistory(h history) error {
+	now := h.now
+	ms := make([]probe.Measurement, len(h.probes))
+	es := make([]expected, len(h.probes))
+	for i, p := range h.probes {
+		var err error
+		if ms[i], es[i], err = checkProbe(p, now); err != nil {
+			return err
+		}
+	}
+	f, err := probe.Compute(h.probes, now)
+	if err != nil {
+		return fmt.Errorf("Compute: %w", err)
+	}
+	if err := checkFigures(h, es, f); err != nil {
+		return err
+	}
+	withJSON := h.seed%jsonEvery == 0
+	if err := checkStoredTerms(h, f, withJSON); err != nil {
+		return err
+	}
+	if h.seed%reportEvery != 0 {
+		return nil
+	}
+	return checkReport(h, withJSON)
+}
+
+// reportEvery and jsonEvery keep TestOracleInvariants within a few seconds on a busy
+// machine: building a report (every breakdown, curve and chart) costs more than all the
+// other checks of a history together, so one history in reportEvery is also checked at
+// the report level, and one in jsonEvery (a multiple of reportEvery) goes through the
+// JSON texts themselves (history's and the report's, and the store's encoding of the
+// probes) rather than the values they encode. What encoding could change (a field's
+// name, a time's zone, a rounding) is the same for every history. FuzzFigures does all
+// of it for every input.
+const (
+	reportEvery = 3
+	jsonEvery   = 12
+)
+
+// checkFigures compares Compute's figures with the oracle's per-probe states.
+func checkFigures(h history, es []expected, f probe.Figures) error {
+	var want probe.Figures
+	want.Total = len(h.probes)
+	sla := map[probe.Priority]probe.Attainment{}
+	var breached, openBreached []string
+	var resp, biz, ack []obs
+	for i, p := range h.probes {
+		e := es[i]
+		switch e.status {
+		case probe.StatusFailed:
+			want.Failed++
+			continue
+		case probe.StatusSending, probe.StatusUnknown:
+			want.Unknown++
+			continue
+		case probe.StatusBounced:
+			want.Sent++
+			want.Bounced++
+			continue
+		case probe.StatusAnswered:
+			want.Answered++
+		case probe.StatusUnanswered:
+			want.Unanswered++
+		default:
+			want.Open++
+		}
+		want.Sent++
+		end := earliest(h.now, p.SentAt.Add(p.Terms.Deadline))
+		if e.status == probe.StatusUnanswered {
+			end = p.SentAt.Add(p.Terms.Deadline)
+		}
+		window := end.Sub(p.SentAt)
+		if e.status == probe.StatusAnswered {
+			resp = append(resp, obs{e.respLat, true})
+			biz = append(biz, obs{e.bizLat, true})
+		} else {
+			resp = append(resp, obs{d: window})
+			biz = append(biz, obs{d: oracleBusiness(p.Terms.Hours, p.SentAt, end)})
+		}
+		if e.sol >= 0 {
+			ack = append(ack, obs{e.solLat, true})
+		} else {
+			ack = append(ack, obs{d: window})
+		}
+		if e.ack >= 0 {
+			want.AutoAcked++
+			if e.status != probe.StatusAnswered {
+				want.AckOnly++
+			}
+		}
+		if p.Terms.SLA == nil {
+			continue
+		}
+		a := sla[p.Priority]
+		switch e.sla {
+		case probe.SLAMet:
+			a.Met++
+			a.Decided++
+		case probe.SLABreached:
+			a.Decided++
+			breached = append(breached, p.ID)
+		case probe.SLAOpenBreached:
+			a.Decided++
+			openBreached = append(openBreached, p.ID)
+		case probe.SLAOpen:
+			a.Open++
+		case probe.SLAUndecided:
+			a.Undecided++
+		}
+		sla[p.Priority] = a
+	}
+	got := [...]int{f.Total, f.Sent, f.Answered, f.Unanswered, f.Open, f.Bounced, f.Failed, f.Unknown, f.AckOnly, f.AutoAcked}
+	exp := [...]int{want.Total, want.Sent, want.Answered, want.Unanswered, want.Open, want.Bounced, want.Failed, want.Unknown, want.AckOnly, want.AutoAcked}
+	if got != exp {
+		return fmt.Errorf("Compute counts (total sent answered unanswered open bounced failed unknown ack_only auto_acked) = %v; oracle says %v", got, exp)
+	}
+	if f.Sent != f.Answered+f.Unanswered+f.Open+f.Bounced || f.Total != f.Sent+f.Failed+f.Unknown {
+		return fmt.Errorf("Compute counts do not partition the probes: %+v", got)
+	}
+	if len(f.SLA) != len(sla) {
+		return fmt.Errorf("Compute SLA has %d priorities, oracle %d", len(f.SLA), len(sla))
+	}
+	for pr, a := range sla {
+		g := f.SLA[pr]
+		if g.Met != a.Met || g.Decided != a.Decided || g.Open != a.Open || g.Undecided != a.Undecided {
+			return fmt.Errorf("attainment %s = met %d decided %d open %d undecided %d; per-probe states give %d %d %d %d",
+				pr, g.Met, g.Decided, g.Open, g.Undecided, a.Met, a.Decided, a.Open, a.Undecided)
+		}
+	}
+	bySent := func(ids []string) []string {
+		slices.SortFunc(ids, func(a, b string) int {
+			pa, pb := h.probes[probeIndex(h, a)], h.probes[probeIndex(h, b)]
+			return cmp.Or(pa.SentAt.Compare(pb.SentAt), cmp.Compare(a, b))
+		})
+		return ids
+	}
+	if !slices.Equal(f.Breaches, bySent(breached)) || !slices.Equal(f.OpenBreached, bySent(openBreached)) {
+		return fmt.Errorf("breaches %v + open %v; per-probe states give %v + %v", f.Breaches, f.OpenBreached, breached, openBreached)
+	}
+	if f.BreachCount() != len(breached)+len(openBreached) {
+		return fmt.Errorf("BreachCount %d, breach list has %d", f.BreachCount(), len(breached)+len(openBreached))
+	}
+	for _, c := range []error{
+		checkMedian("Response", f.Response, resp), checkMedian("BusinessResponse", f.BusinessResponse, biz), checkMedian("Ack", f.Ack, ack),
+	} {
+		if c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+func probeIndex(h history, id string) int {
+	return slices.IndexFunc(h.probes, func(p probe.Probe) bool { return p.ID == id })
+}
+
+// checkStoredTerms checks that a probe's figures come from the terms stored with it:
+// terms taken from a vendor's configuration do not change when the configuration does,
+// and a probe stored as JSON and read back has the same figures.
+func checkStoredTerms(h history, f probe.Figures, withJSON bool) error {
+	stored := make([]probe.Probe, len(h.probes))
+	for i, p := range h.probes {
+		// Creation: the terms come from the vendor's configuration in force.
+		spec := p.Terms.Hours
+		spec.Days, spec.Holidays = slices.Clone(spec.Days), slices.Clone(spec.Holidays)
+		v := probe.Vendor{Name: p.Vendor, Hours: probe.MustBusinessHours(spec), Deadline: p.Terms.Deadline, SLA: map[probe.Priority]probe.SLATarget{}}
+		if p.Terms.SLA != nil {
+			v.SLA[p.Priority] = *p.Terms.SLA
+		}
+		tm := v.Terms(p.Priority)
+		if !reflect.DeepEqual(normTerms(tm), normTerms(p.Terms)) {
+			return fmt.Errorf("probe %s: Vendor.Terms = %+v, want the configuration's %+v", p.ID, tm, p.Terms)
+		}
+		// The configuration changes afterwards: other hours, holidays, target, deadline.
+		for i := range spec.Holidays {
+			spec.Holidays[i] = "2030-01-01"
+		}
+		for i := range spec.Days {
+			spec.Days[i] = "sun"
+		}
+		v.Hours = tokyoSaturdays
+		v.SLA[p.Priority] = probe.SLATarget{FirstResponse: time.Nanosecond, Clock: probe.Calendar}
+		v.Deadline = time.Minute
+		if !reflect.DeepEqual(normTerms(tm), normTerms(p.Terms)) {
+			return fmt.Errorf("probe %s: changing the configuration changed its stored terms to %+v", p.ID, tm)
+		}
+		stored[i] = p
+		stored[i].Terms = tm
+	}
+	// The terms are equal, so the figures are; what remains is storing the probes and
+	// reading them back, as the store does (JSON).
+	if !withJSON {
+		return nil
+	}
+	b, err := json.Marshal(stored)
+	if err != nil {
+		return fmt.Errorf("marshal the probes: %w", err)
+	}
+	stored = nil
+	if err := json.Unmarshal(b, &stored); err != nil {
+		return fmt.Errorf("unmarshal the probes: %w", err)
+	}
+	for i, p := range h.probes {
+		m0, _ := probe.Measure(p, h.now)
+		m1, err := probe.Measure(stored[i], h.now)
+		if err != nil || key(m0) != key(m1) {
+			return fmt.Errorf("probe %s: stored and read back, its figures changed from %s to %s (err %v)", p.ID, key(m0), key(m1), err)
+		}
+	}
+	g, err := probe.Compute(stored, h.now)
+	if err != nil {
+		return fmt.Errorf("Compute(stored): %w", err)
+	}
+	if a, b := fmt.Sprintf("%+v", f), fmt.Sprintf("%+v", g); a != b {
+		return fmt.Errorf("figures changed when the probes were stored and read back:\n%s\n%s", a, b)
+	}
+	return nil
+}
+
+// tokyoSaturdays are the business hours the configuration changes to in
+// checkStoredTerms.
+var tokyoSaturdays = probe.MustBusinessHours(probe.HoursSpec{Zone: "Asia/Tokyo", Days: []string{"sat"}, Open: "10:00", Close: "11:00"})
+
+// normTerms treats nil and empty slices alike (JSON's omitempty makes one the other).
+func normTerms(t probe.Terms) probe.Terms {
+	if len(t.Hours.Days) == 0 {
+		t.Hours.Days = nil
+	}
+	if len(t.Hours.Holidays) == 0 {
+		t.Hours.Holidays = nil
+	}
+	return t
+}
+
+// checkReport builds the report of h as `report --format json` prints it and checks it
+// against a recomputation from the records `history --format json` prints; withJSON
+// says whether to go through the printed JSON texts or take the values they encode.
+func checkReport(h history, withJSON bool) error {
+	hist, err := view.Records(h.probes, h.now)
+	if err != nil {
+		return fmt.Errorf("view.Records: %w", err)
+	}
+	rep, err := report.Build(h.probes, nil, report.Options{Since: h.now.Add(-30 * 24 * time.Hour), Until: h.now.Add(time.Hour), Now: h.now})
+	if err != nil {
+		return fmt.Errorf("report.Build: %w", err)
+	}
+	if withJSON {
+		var hj, rj bytes.Buffer
+		if err := view.WriteJSON(&hj, hist); err != nil {
+			return fmt.Errorf("history JSON: %w", err)
+		}
+		if err := rep.WriteJSON(&rj); err != nil {
+			return fmt.Errorf("report JSON: %w", err)
+		}
+		hist, rep = nil, report.Report{}
+		if err := json.Unmarshal(hj.Bytes(), &hist); err != nil {
+			return fmt.Errorf("read history JSON: %w", err)
+		}
+		if err := json.Unmarshal(rj.Bytes(), &rep); err != nil {
+			return fmt.Errorf("read report JSON: %w", err)
+		}
+	}
+	return agree(rep, hist, h.now)
+}
+
+// fromHistory is what a script reading `history --format json` works out for one
+// vendor, or for all of them.
+type fromHistory struct {
+	counts     report.Counts
+	resp, ack  []obs
+	bizN, bizE int
+	sla        map[probe.Priority]*report.Attainment
+	bars       []report.Bar
+}
+
+func (x *fromHistory) add(rec view.Record, now time.Time) {
+	c := &x.counts
+	c.Total++
+	switch rec.Status {
+	case probe.StatusFailed:
+		c.Failed++
+		return
+	case probe.StatusSending, probe.StatusUnknown:
+		c.Unknown++
+		return
+	case probe.StatusBounced:
+		c.Sent++
+		c.Bounced++
+		return
+	case probe.StatusAnswered:
+		c.Answered++
+	case probe.StatusUnanswered:
+		c.Unanswered++
+	default:
+		c.Open++
+	}
+	c.Sent++
+	if rec.FirstAckAt != nil {
+		c.AutoAcked++
+		if rec.Status != probe.StatusAnswered {
+			c.AckOnly++
+		}
+	}
+	end := *rec.Deadline
+	if rec.Status != probe.StatusUnanswered && now.Before(end) {
+		end = now
+	}
+	window := end.Sub(*rec.SentAt)
+	ms := func(s *float64) time.Duration { return time.Duration(*s*1000+0.5) * time.Millisecond }
+	bar := report.Bar{ProbeID: rec.ID, Priority: rec.Priority, Status: rec.Status, SLA: rec.SLA, AfterHours: *rec.AfterHours}
+	x.bizN++
+	if rec.Status == probe.StatusAnswered {
+		x.resp = append(x.resp, obs{ms(rec.ResponseLatencySeconds), true})
+		x.bizE++
+		bar.Seconds = *rec.ResponseLatencySeconds
+	} else {
+		x.resp = append(x.resp, obs{d: window})
+		bar.Seconds, bar.Censored = window.Seconds(), true
+	}
+	x.bars = append(x.bars, bar)
+	if rec.SignOfLifeLatencySeconds != nil {
+		x.ack = append(x.ack, obs{ms(rec.SignOfLifeLatencySeconds), true})
+	} else {
+		x.ack = append(x.ack, obs{d: window})
+	}
+	if rec.SLATargetSeconds == nil || rec.SLA == probe.SLANone {
+		return
+	}
+	if x.sla == nil {
+		x.sla = map[probe.Priority]*report.Attainment{}
+	}
+	a := x.sla[rec.Priority]
+	if a == nil {
+		a = &report.Attainment{Priority: rec.Priority, Targets: []report.Target{}}
+		x.sla[rec.Priority] = a
+	}
+	if tg := (report.Target{Seconds: *rec.SLATargetSeconds, Clock: *rec.SLAClock}); !slices.Contains(a.Targets, tg) {
+		a.Targets = append(a.Targets, tg)
+	}
+	switch rec.SLA {
+	case probe.SLAMet:
+		a.Met++
+		a.Decided++
+	case probe.SLABreached, probe.SLAOpenBreached:
+		a.Decided++
+	case probe.SLAOpen:
+		a.Open++
+	case probe.SLAUndecided:
+		a.Undecided++
+	}
+}
+
+// agree compares the report with the history records it must agree with.
+func agree(rep report.Report, hist []view.Record, now time.Time) error {
+	var all fromHistory
+	byVendor := map[string]*fromHistory{}
+	recByID := map[string]view.Record{}
+	for _, rec := range hist {
+		recByID[rec.ID] = rec
+		all.add(rec, now)
+		if byVendor[rec.Vendor] == nil {
+			byVendor[rec.Vendor] = &fromHistory{}
+		}
+		byVendor[rec.Vendor].add(rec, now)
+	}
+	if rep.Totals != all.counts {
+		return fmt.Errorf("report totals %+v; history gives %+v", rep.Totals, all.counts)
+	}
+	// One breach list: decided breaches, then open ones past target, each by sent_at.
+	var want []string
+	for _, st := range []probe.SLAState{probe.SLABreached, probe.SLAOpenBreached} {
+		var group []view.Record
+		for _, rec := range hist {
+			if rec.SLA == st {
+				group = append(group, rec)
+			}
+		}
+		slices.SortFunc(group, func(a, b view.Record) int { return cmp.Or(a.SentAt.Compare(*b.SentAt), cmp.Compare(a.ID, b.ID)) })
+		for _, rec := range group {
+			want = append(want, rec.ID+"/"+string(st))
+		}
+	}
+	var got []string
+	for _, b := range rep.Breaches {
+		got = append(got, b.ProbeID+"/"+string(b.SLA))
+		rec := recByID[b.ProbeID]
+		if b.Status != rec.Status || b.FirstResponse == nil != (rec.FirstResponseAt == nil) || b.LateResponse == nil != (rec.LateResponseAt == nil) {
+			return fmt.Errorf("breach %s: status %s, first response %v, late %v; history has %s, %v, %v", b.ProbeID, b.Status,
+				b.FirstResponse != nil, b.LateResponse != nil, rec.Status, rec.FirstResponseAt != nil, rec.LateResponseAt != nil)
+		}
+		if b.LateResponse != nil && !b.LateResponse.Late {
+			return fmt.Errorf("breach %s: its late response is not flagged late", b.ProbeID)
+		}
+	}
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("report breaches %v; history gives %v", got, want)
+	}
+	if len(rep.Probes) != len(hist) {
+		return fmt.Errorf("report has %d probe rows, history %d records", len(rep.Probes), len(hist))
+	}
+	for _, row := range rep.Probes {
+		rec, ok := recByID[row.ID]
+		if !ok {
+			return fmt.Errorf("report row %s is not in the history", row.ID)
+		}
+		if row.Status != rec.Status || row.SLA != rec.SLA || !sameNum(row.AckLatencySeconds, rec.AckLatencySeconds) ||
+			!sameNum(row.ResponseLatencySeconds, rec.ResponseLatencySeconds) || !sameNum(row.BusinessLatencySeconds, rec.BusinessLatencySeconds) ||
+			!sameNum(row.SignOfLifeLatencySeconds, rec.SignOfLifeLatencySeconds) || !reflect.DeepEqual(row.AfterHours, rec.AfterHours) {
+			return fmt.Errorf("report row %+v disagrees with history record %+v", row, rec)
+		}
+	}
+	if len(rep.Vendors) != len(byVendor) {
+		return fmt.Errorf("report has %d vendors, history %d", len(rep.Vendors), len(byVendor))
+	}
+	for _, v := range rep.Vendors {
+		x := byVendor[v.Name]
+		if x == nil {
+			return fmt.Errorf("report vendor %s is not in the history", v.Name)
+		}
+		if v.Counts != x.counts {
+			return fmt.Errorf("vendor %s: counts %+v; history gives %+v", v.Name, v.Counts, x.counts)
+		}
+		n := 0
+		for _, b := range rep.Breaches {
+			if b.Vendor == v.Name {
+				n++
+			}
+		}
+		if v.BreachCount != n {
+			return fmt.Errorf("vendor %s: breach count %d, the breach list holds %d of its probes", v.Name, v.BreachCount, n)
+		}
+		for _, d := range []struct {
+			name string
+			got  report.Distribution
+			xs   []obs
+		}{{"response", v.Response, x.resp}, {"ack", v.Ack, x.ack}} {
+			if err := distAgrees(v.Name+" "+d.name, d.got, d.xs); err != nil {
+				return err
+			}
+		}
+		if v.BusinessResponse.N != x.bizN || v.BusinessResponse.Events != x.bizE {
+			return fmt.Errorf("vendor %s: business response n %d events %d; history gives %d, %d", v.Name, v.BusinessResponse.N, v.BusinessResponse.Events, x.bizN, x.bizE)
+		}
+		if len(v.SLA) != len(x.sla) {
+			return fmt.Errorf("vendor %s: SLA for %d priorities; history gives %d", v.Name, len(v.SLA), len(x.sla))
+		}
+		for _, a := range v.SLA {
+			w := x.sla[a.Priority]
+			if w == nil || a.Met != w.Met || a.Decided != w.Decided || a.Open != w.Open || a.Undecided != w.Undecided {
+				return fmt.Errorf("vendor %s: attainment %+v; history gives %+v", v.Name, a, w)
+			}
+			slices.SortFunc(w.Targets, func(a, b report.Target) int {
+				return cmp.Or(cmp.Compare(a.Seconds, b.Seconds), cmp.Compare(a.Clock, b.Clock))
+			})
+			if !slices.Equal(a.Targets, w.Targets) {
+				return fmt.Errorf("vendor %s %s: targets %v; history gives %v", v.Name, a.Priority, a.Targets, w.Targets)
+			}
+			if (a.Rate == nil) != (a.Decided == 0) || a.Rate != nil && (*a.Rate != float64(a.Met)/float64(a.Decided) || *a.Lo > *a.Rate || *a.Hi < *a.Rate) {
+				return fmt.Errorf("vendor %s: attainment %s rate %v [%v, %v] for %d/%d", v.Name, a.Priority, ptrText(a.Rate), ptrText(a.Lo), ptrText(a.Hi), a.Met, a.Decided)
+			}
+		}
+		if len(v.Latencies) != len(x.bars) {
+			return fmt.Errorf("vendor %s: %d latency bars; history gives %d", v.Name, len(v.Latencies), len(x.bars))
+		}
+		for _, b := range v.Latencies {
+			i := slices.IndexFunc(x.bars, func(w report.Bar) bool { return w.ProbeID == b.ProbeID })
+			if i < 0 || b != x.bars[i] {
+				return fmt.Errorf("vendor %s: latency bar %+v; history gives %+v", v.Name, b, x.bars[max(i, 0)])
+			}
+		}
+	}
+	return nil
+}
+
+func ptrText(f *float64) string {
+	if f == nil {
+		return "null"
+	}
+	return fmt.Sprint(*f)
+}
+
+func sameNum(a, b *float64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+
+// distAgrees compares a report distribution with the oracle's estimate over the
+// observations a script would take from the history.
+func distAgrees(name string, d report.Distribution, xs []obs) error {
+	events := 0
+	for _, o := range xs {
+		if o.event {
+			events++
+		}
+	}
+	if d.N != len(xs) || d.Events != events {
+		return fmt.Errorf("%s: n %d events %d; history gives %d, %d", name, d.N, d.Events, len(xs), events)
+	}
+	if len(xs) == 0 {
+		if d.Median != nil {
+			return fmt.Errorf("%s: a median over no observations", name)
+		}
+		return nil
+	}
+	m, reached := oracleMedian(xs)
+	if d.Median == nil || d.Median.Seconds != m.Seconds() || d.Median.Reached != reached {
+		return fmt.Errorf("%s: median %+v; history gives %v (reached %v) over %v", name, d.Median, m, reached, xs)
+	}
+	return nil
+}
+
+// TestOracleCatchesWrongFigures makes sure the oracle is not blind: figures bent the way
+// issue 12 found them bent are reported.
+func TestOracleCatchesWrongFigures(t *testing.T) {
+	la := mustLoc(t, "America/Los_Angeles")
+	sent := wall(t, la, "2026-06-01 10:00")
+	now := sent.Add(deadline + 2*time.Hour)
+	p := sentProbe(sent, terms(calendarSLA(time.Hour)), reply("h", probe.KindHuman, sent.Add(deadline+time.Hour)))
+	h := history{probes: []probe.Probe{p}, now: now}
+	if err := checkHistory(h); err != nil {
+		t.Fatalf("checkHistory(a late reply) = %v, want no complaint", err)
+	}
+	// The oracle's own verdicts, against which the bent figures would be compared.
+	if e := expect(p, now); e.status != probe.StatusUnanswered || e.sla != probe.SLABreached || e.resp != -1 || e.late != 0 {
+		t.Errorf("expect(late reply) = %+v, want unanswered, breached, no response, late reply #0", e)
+	}
+	bent := []struct {
+		name string
+		f    probe.Figures
+	}{
+		{"late answer counted as met", probe.Figures{Total: 1, Sent: 1, Unanswered: 1, SLA: map[probe.Priority]probe.Attainment{"": {Met: 1, Decided: 1}}}},
+		{"breach left out of the list", probe.Figures{Total: 1, Sent: 1, Unanswered: 1, SLA: map[probe.Priority]probe.Attainment{"": {Decided: 1}}}},
+		{"unanswered counted as open", probe.Figures{Total: 1, Sent: 1, Open: 1, Breaches: []string{"p1"}, SLA: map[probe.Priority]probe.Attainment{"": {Decided: 1}}}},
+	}
+	for _, b := range bent {
+		if err := checkFigures(h, []expected{expect(p, now)}, b.f); err == nil {
+			t.Errorf("%s: checkFigures found nothing wrong", b.name)
+		}
+	}
+	// A business-time count that ignores a holiday is caught by the independent count.
+	spec := officeHours("America/Los_Angeles")
+	day := wall(t, la, "2026-12-24 08:00")
+	if got := oracleBusiness(spec, day, day.Add(48*time.Hour)); got != 9*time.Hour {
+		t.Errorf("oracleBusiness(24–26 Dec, Christmas off) = %v, want 9h", got)
+	}
+}
