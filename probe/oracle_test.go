@@ -113,7 +113,11 @@ func oracleBusiness(spec probe.HoursSpec, a, b time.Time) time.Duration {
 	o := newOracleDay(spec, a)
 	for t := o.t; t.Before(b); {
 		next := t.Add(15 * time.Minute)
-		if o.step(t) {
+		if !o.step(t) {
+			t = t.Add(o.closedFor(t))
+			continue
+		}
+		{
 			lo, hi := t, next
 			if lo.Before(a) {
 				lo = a
@@ -180,6 +184,20 @@ func (o *oracleDay) step(t time.Time) bool {
 		o.state = 2
 	}
 	return o.state == 1
+}
+
+// closedFor returns how long from t, a quarter hour at which the walk found the vendor
+// closed, it certainly stays closed: until an hour before its wall clock could show the
+// opening time or the next date (a DST change moves the clock by an hour at most), in
+// whole quarter hours, and at least one.
+func (o *oracleDay) closedFor(t time.Time) time.Duration {
+	lt := t.In(o.loc)
+	tod := lt.Hour()*60 + lt.Minute()
+	until := 24 * 60
+	if o.state == 0 {
+		until = o.open
+	}
+	return max(time.Duration(until-tod-60)*time.Minute, 15*time.Minute).Truncate(15 * time.Minute)
 }
 
 // oracleOpen reports whether the vendor is open at t, by the walk of oracleBusiness.
@@ -548,8 +566,8 @@ func checkHistory(h history) error {
 // name, a time's zone, a rounding) is the same for every history. FuzzFigures does all
 // of it for every input.
 const (
-	reportEvery = 3
-	jsonEvery   = 12
+	reportEvery = 4
+	jsonEvery   = 40
 )
 
 // checkFigures compares Compute's figures with the oracle's per-probe states.
