@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"reflect"
 	"slices"
@@ -37,19 +38,34 @@ import (
 // oracleHistories is how many histories TestOracleInvariants checks.
 const oracleHistories = 10_000
 
-// TestOracleInvariants checks the oracle on oracleHistories seeded histories. A failure
-// names the seed; rerun that history alone with
-// `go test -run 'TestOracleInvariants' ./probe -oracle.seed=N` (see oracleSeed).
+// oracleSeed, when set, makes TestOracleInvariants check the history of that seed alone:
+// `go test -run TestOracleInvariants ./probe -oracle.seed=N -v` lists it.
+var oracleSeed = flag.Int64("oracle.seed", -1, "check only the generated history of this seed (TestOracleInvariants)")
+
+// TestOracleInvariants checks the oracle on oracleHistories seeded histories (1,000
+// with -short). A failure names the seed and lists the history.
+//
+// It also counts what the histories held, and fails if some case the oracle is there
+// for never came up: a generator drifting into easy histories would otherwise pass
+// everything while checking little.
 func TestOracleInvariants(t *testing.T) {
-	n := oracleHistories
+	n := uint64(oracleHistories)
 	if testing.Short() {
 		n = 1_000
 	}
+	first := uint64(0)
+	if *oracleSeed >= 0 {
+		first, n = uint64(*oracleSeed), 1
+	}
 	start := time.Now()
+	seen := tally{}
 	probes, replies := 0, 0
-	for seed := range uint64(n) {
+	for seed := first; seed < first+n; seed++ {
 		h := gen(seed)
-		if err := checkHistory(h); err != nil {
+		if *oracleSeed >= 0 {
+			t.Logf("history seed %d, now %s:\n%s", seed, h.now.Format(time.RFC3339Nano), describe(h))
+		}
+		if err := checkHistory(h, seen); err != nil {
 			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.Format(time.RFC3339Nano), err, describe(h))
 		}
 		probes += len(h.probes)
@@ -58,6 +74,87 @@ func TestOracleInvariants(t *testing.T) {
 		}
 	}
 	t.Logf("%d histories, %d probes, %d replies checked in %v", n, probes, replies, time.Since(start).Round(time.Millisecond))
+	if n < oracleHistories {
+		return
+	}
+	t.Logf("cases: %v", seen)
+	for _, c := range oracleCases {
+		if seen[c] < 20 {
+			t.Errorf("the histories held %d probes with %q, want at least 20: the generator no longer reaches that case", seen[c], c)
+		}
+	}
+}
+
+// tally counts the cases the histories held, by name (see oracleCases).
+type tally map[string]int
+
+// oracleCases are the cases TestOracleInvariants wants to see among its histories.
+var oracleCases = []string{
+	"status " + string(probe.StatusSent), "status " + string(probe.StatusAcknowledged), "status " + string(probe.StatusAnswered),
+	"status " + string(probe.StatusUnanswered), "status " + string(probe.StatusBounced), "status " + string(probe.StatusFailed),
+	"status " + string(probe.StatusUnknown), "status " + string(probe.StatusSending),
+	"sla " + string(probe.SLAMet), "sla " + string(probe.SLABreached), "sla " + string(probe.SLAOpen),
+	"sla " + string(probe.SLAOpenBreached), "sla " + string(probe.SLAUndecided), "sla " + string(probe.SLANone),
+	"business sla met", "business sla breached", "business sla undecided",
+	"early reply", "reply within the tolerance", "reply at the deadline", "late reply", "late response shown",
+	"override", "after hours", "business hours", "dst change before the deadline", "holiday before the deadline",
+	"sign of life from a person", "automatic ack before a person",
+}
+
+// count adds p's cases to seen.
+func (seen tally) count(p probe.Probe, e expected) {
+	if seen == nil {
+		return
+	}
+	seen["status "+string(e.status)]++
+	seen["sla "+string(e.sla)]++
+	if p.State != probe.StateSent {
+		return
+	}
+	if p.Terms.SLA != nil && p.Terms.SLA.Clock == probe.Business {
+		seen["business sla "+string(e.sla)]++
+	}
+	deadline := p.SentAt.Add(p.Terms.Deadline)
+	for _, r := range p.Replies {
+		local := r.ReceivedAt.Add(-p.ClockSkew)
+		switch {
+		case local.Before(p.SentAt.Add(-probe.ArrivalTolerance)):
+			seen["early reply"]++
+		case local.Before(p.SentAt):
+			seen["reply within the tolerance"]++
+		case local.Equal(deadline):
+			seen["reply at the deadline"]++
+		case local.After(deadline):
+			seen["late reply"]++
+		}
+		if r.Override != nil {
+			seen["override"]++
+		}
+	}
+	if e.late >= 0 {
+		seen["late response shown"]++
+	}
+	if e.afterHours {
+		seen["after hours"]++
+	} else {
+		seen["business hours"]++
+	}
+	loc, _ := probe.LoadZone(p.Terms.Hours.Zone)
+	if _, end := p.SentAt.In(loc).ZoneBounds(); !end.IsZero() && end.Before(deadline) {
+		seen["dst change before the deadline"]++
+	}
+	for _, d := range p.Terms.Hours.Holidays {
+		if day, err := time.ParseInLocation(time.DateOnly, d, loc); err == nil && day.After(p.SentAt.AddDate(0, 0, -1)) && day.Before(deadline) {
+			seen["holiday before the deadline"]++
+			break
+		}
+	}
+	if e.sol >= 0 && e.sol == e.resp {
+		seen["sign of life from a person"]++
+	}
+	if e.ack >= 0 && e.resp >= 0 && e.sol == e.ack {
+		seen["automatic ack before a person"]++
+	}
 }
 
 // FuzzFigures checks the oracle on the history generated from each seed the fuzzer
@@ -69,7 +166,7 @@ func FuzzFigures(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seed uint64) {
 		h := gen(seed)
 		h.seed = 0 // every check, through the JSON texts
-		if err := checkHistory(h); err != nil {
+		if err := checkHistory(h, nil); err != nil {
 			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.Format(time.RFC3339Nano), err, describe(h))
 		}
 	})
@@ -530,7 +627,7 @@ func checkMedian(name string, s probe.Summary, xs []obs) error {
 }
 
 // checkHistory runs every check on h.
-func checkHistory(h history) error {
+func checkHistory(h history, seen tally) error {
 	now := h.now
 	ms := make([]probe.Measurement, len(h.probes))
 	es := make([]expected, len(h.probes))
@@ -539,6 +636,7 @@ func checkHistory(h history) error {
 		if ms[i], es[i], err = checkProbe(p, now); err != nil {
 			return err
 		}
+		seen.count(p, es[i])
 	}
 	f, err := probe.Compute(h.probes, now)
 	if err != nil {
@@ -1047,7 +1145,7 @@ func TestOracleCatchesWrongFigures(t *testing.T) {
 	now := sent.Add(deadline + 2*time.Hour)
 	p := sentProbe(sent, terms(calendarSLA(time.Hour)), reply("h", probe.KindHuman, sent.Add(deadline+time.Hour)))
 	h := history{probes: []probe.Probe{p}, now: now}
-	if err := checkHistory(h); err != nil {
+	if err := checkHistory(h, nil); err != nil {
 		t.Fatalf("checkHistory(a late reply) = %v, want no complaint", err)
 	}
 	// The oracle's own verdicts, against which the bent figures would be compared.
