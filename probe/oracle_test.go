@@ -1022,9 +1022,37 @@ func agree(rep report.Report, hist []view.Record, now time.Time) error {
 		if b.LateResponse != nil && !b.LateResponse.Late {
 			return fmt.Errorf("breach %s: its late response is not flagged late", b.ProbeID)
 		}
+		// The figure that breached, on the target's clock, is past the target.
+		actual := rec.ResponseLatencySeconds
+		if b.Target.Clock == probe.Business {
+			actual = rec.BusinessLatencySeconds
+		}
+		switch {
+		case !sameNum(b.ActualSeconds, actual):
+			return fmt.Errorf("breach %s: actual %s s; history gives %s s", b.ProbeID, ptrText(b.ActualSeconds), ptrText(actual))
+		case b.ActualSeconds != nil && *b.ActualSeconds <= b.Target.Seconds:
+			return fmt.Errorf("breach %s: answered in %v s, within its target of %v s", b.ProbeID, *b.ActualSeconds, b.Target.Seconds)
+		case (b.WaitingSeconds != nil) != (b.SLA == probe.SLAOpenBreached):
+			return fmt.Errorf("breach %s (%s): waiting %s", b.ProbeID, b.SLA, ptrText(b.WaitingSeconds))
+		case b.WaitingSeconds != nil && *b.WaitingSeconds <= b.Target.Seconds:
+			return fmt.Errorf("breach %s: open past target but waiting %v s, within its target of %v s", b.ProbeID, *b.WaitingSeconds, b.Target.Seconds)
+		}
 	}
 	if !slices.Equal(got, want) {
 		return fmt.Errorf("report breaches %v; history gives %v", got, want)
+	}
+	waiting := 0
+	for _, rec := range hist {
+		for _, rp := range rec.Replies {
+			if rp.Kind == probe.KindNeedsReview {
+				waiting++
+			}
+		}
+	}
+	if rep.Review.Replies != waiting || (rep.Review.AnsweredIfPerson == nil) != (waiting == 0) ||
+		rep.Review.AnsweredIfPerson != nil && *rep.Review.AnsweredIfPerson < rep.Totals.Answered {
+		return fmt.Errorf("review %d replies (answered if a person: %v); history holds %d needs_review, %d answered", rep.Review.Replies,
+			rep.Review.AnsweredIfPerson, waiting, rep.Totals.Answered)
 	}
 	if len(rep.Probes) != len(hist) {
 		return fmt.Errorf("report has %d probe rows, history %d records", len(rep.Probes), len(hist))
@@ -1089,6 +1117,28 @@ func agree(rep report.Report, hist []view.Record, now time.Time) error {
 			if (a.Rate == nil) != (a.Decided == 0) || a.Rate != nil && (*a.Rate != float64(a.Met)/float64(a.Decided) || *a.Lo > *a.Rate || *a.Hi < *a.Rate) {
 				return fmt.Errorf("vendor %s: attainment %s rate %v [%v, %v] for %d/%d", v.Name, a.Priority, ptrText(a.Rate), ptrText(a.Lo), ptrText(a.Hi), a.Met, a.Decided)
 			}
+		}
+		for _, bd := range v.Breakdowns {
+			var sum report.Counts
+			for _, g := range bd.Groups {
+				c := g.Counts
+				sum.Total, sum.Sent, sum.Answered, sum.Unanswered = sum.Total+c.Total, sum.Sent+c.Sent, sum.Answered+c.Answered, sum.Unanswered+c.Unanswered
+				sum.Open, sum.Bounced, sum.Failed, sum.Unknown = sum.Open+c.Open, sum.Bounced+c.Bounced, sum.Failed+c.Failed, sum.Unknown+c.Unknown
+				sum.AckOnly, sum.AutoAcked = sum.AckOnly+c.AckOnly, sum.AutoAcked+c.AutoAcked
+			}
+			if sum != v.Counts {
+				return fmt.Errorf("vendor %s: the %s breakdown's groups add up to %+v, not the vendor's %+v", v.Name, bd.By, sum, v.Counts)
+			}
+		}
+		cells := 0
+		for _, c := range v.Heatmap {
+			if c.Sent != c.Answered+c.Unanswered+c.Open+c.Bounced || c.Sent == 0 {
+				return fmt.Errorf("vendor %s: heatmap cell %+v does not add up", v.Name, c)
+			}
+			cells += c.Sent
+		}
+		if cells != v.Counts.Sent {
+			return fmt.Errorf("vendor %s: the heatmap holds %d probes, %d were sent", v.Name, cells, v.Counts.Sent)
 		}
 		if len(v.Latencies) != len(x.bars) {
 			return fmt.Errorf("vendor %s: %d latency bars; history gives %d", v.Name, len(v.Latencies), len(x.bars))
