@@ -13,7 +13,8 @@ import (
 // generator, so a failure names the seed that reproduces it. Every history is what the
 // store could hold at one instant: probes of a few vendors, sent around DST nights in
 // zones that have them (some change at midnight, some by 30 minutes), with business or
-// wall clocks, holidays, deadlines, SLA targets on either clock, measured clock skews
+// wall clocks, holidays, deadlines, SLA targets on either clock (and configuration
+// changes between one probe and the next), measured clock skews
 // around probe.ArrivalTolerance, and replies of every kind (overrides set by mark or
 // link included) that arrived early, within the tolerance, exactly at the boundaries
 // that matter, in time, or after the deadline.
@@ -89,7 +90,24 @@ func gen(seed uint64) history {
 
 	n := 1 + r.IntN(8)
 	for i := range n {
-		v := vendors[r.IntN(len(vendors))]
+		vi := r.IntN(len(vendors))
+		if r.IntN(8) == 0 {
+			// The configuration changed: this probe and the vendor's later ones are
+			// created under other terms; the earlier ones keep theirs.
+			v := &vendors[vi]
+			v.hrs, v.dl = genHours(r, base), v.dl+time.Duration(r.IntN(48)-24)*time.Hour
+			if v.dl <= 0 {
+				v.dl = time.Hour
+			}
+			sla := map[probe.Priority]*probe.SLATarget{}
+			for pr, t := range v.sla {
+				c := *t
+				c.FirstResponse += time.Duration(r.IntN(4)) * time.Hour
+				sla[pr] = &c
+			}
+			v.sla = sla
+		}
+		v := vendors[vi]
 		pr := pick(r, probe.Priorities)
 		tm := probe.Terms{Hours: v.hrs, Deadline: v.dl}
 		if t := v.sla[pr]; t != nil {
