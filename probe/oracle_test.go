@@ -571,10 +571,10 @@ type obs struct {
 	event bool
 }
 
-// oracleMedian is the textbook product-limit median: the smallest event time at which
-// the estimated survival is at most one half; reached false (and the largest observed
-// time) when it never gets there.
-func oracleMedian(xs []obs) (time.Duration, bool) {
+// oracleQuantile is the textbook product-limit q-quantile: the smallest event time at
+// which the estimated survival is at most 1−q; reached false (and the largest observed
+// time) when it never gets that low.
+func oracleQuantile(xs []obs, q float64) (time.Duration, bool) {
 	xs = slices.Clone(xs)
 	slices.SortStableFunc(xs, func(a, b obs) int { return cmp.Compare(a.d, b.d) })
 	s, atRisk := 1.0, len(xs)
@@ -587,7 +587,7 @@ func oracleMedian(xs []obs) (time.Duration, bool) {
 		}
 		if events > 0 {
 			s *= float64(atRisk-events) / float64(atRisk)
-			if s <= 0.5+1e-9 {
+			if s <= 1-q+1e-9 {
 				return xs[i].d, true
 			}
 		}
@@ -599,6 +599,9 @@ func oracleMedian(xs []obs) (time.Duration, bool) {
 	}
 	return xs[len(xs)-1].d, false
 }
+
+// oracleMedian is oracleQuantile(xs, 0.5).
+func oracleMedian(xs []obs) (time.Duration, bool) { return oracleQuantile(xs, 0.5) }
 
 // checkMedian checks a Summary against the oracle's observations.
 func checkMedian(name string, s probe.Summary, xs []obs) error {
@@ -619,6 +622,12 @@ func checkMedian(name string, s probe.Summary, xs []obs) error {
 	d, reached := oracleMedian(xs)
 	if len(xs) > 0 && (s.Median.D != d || s.Median.Reached != reached) {
 		return fmt.Errorf("%s: median %v (reached %v); oracle says %v (reached %v) over %v", name, s.Median.D, s.Median.Reached, d, reached, xs)
+	}
+	if d, reached := oracleQuantile(xs, 0.9); len(xs) > 0 && (s.P90.D != d || s.P90.Reached != reached) {
+		return fmt.Errorf("%s: p90 %v (reached %v); oracle says %v (reached %v) over %v", name, s.P90.D, s.P90.Reached, d, reached, xs)
+	}
+	if s.P90.Reached && s.Median.Reached && s.P90.D < s.Median.D || !s.Median.Reached && s.P90.Reached {
+		return fmt.Errorf("%s: p90 %v (reached %v) below the median %v (reached %v)", name, s.P90.D, s.P90.Reached, s.Median.D, s.Median.Reached)
 	}
 	if s.Median.Reached && (s.Median.D < lo || s.Median.D > hi) {
 		return fmt.Errorf("%s: median %v outside the observed latencies [%v, %v]", name, s.Median.D, lo, hi)
@@ -1183,6 +1192,9 @@ func distAgrees(name string, d report.Distribution, xs []obs) error {
 	m, reached := oracleMedian(xs)
 	if d.Median == nil || d.Median.Seconds != m.Seconds() || d.Median.Reached != reached {
 		return fmt.Errorf("%s: median %+v; history gives %v (reached %v) over %v", name, d.Median, m, reached, xs)
+	}
+	if m, reached := oracleQuantile(xs, 0.9); d.P90 == nil || d.P90.Seconds != m.Seconds() || d.P90.Reached != reached {
+		return fmt.Errorf("%s: p90 %+v; history gives %v (reached %v) over %v", name, d.P90, m, reached, xs)
 	}
 	return nil
 }
