@@ -892,6 +892,18 @@ func checkReport(h history, withJSON bool) error {
 		if err := rep.WriteJSON(&rj); err != nil {
 			return fmt.Errorf("report JSON: %w", err)
 		}
+		// The text prints the same breach count.
+		var txt bytes.Buffer
+		if err := rep.WriteText(&txt); err != nil {
+			return fmt.Errorf("report text: %w", err)
+		}
+		want := "SLA BREACHES: none"
+		if n := len(rep.Breaches); n > 0 {
+			want = fmt.Sprintf("SLA BREACHES (%d: ", n)
+		}
+		if !strings.Contains(txt.String(), want) {
+			return fmt.Errorf("the text report does not say %q:\n%s", want, txt.String())
+		}
 		hist, rep = nil, report.Report{}
 		if err := json.Unmarshal(hj.Bytes(), &hist); err != nil {
 			return fmt.Errorf("read history JSON: %w", err)
