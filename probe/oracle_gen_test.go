@@ -100,7 +100,11 @@ func gen(seed uint64) history {
 				v.dl = time.Hour
 			}
 			sla := map[probe.Priority]*probe.SLATarget{}
-			for pr, t := range v.sla {
+			for _, pr := range probe.Priorities { // not the map's order: a seed must give one history
+				t := v.sla[pr]
+				if t == nil {
+					continue
+				}
 				c := *t
 				c.FirstResponse += time.Duration(r.IntN(4)) * time.Hour
 				sla[pr] = &c
