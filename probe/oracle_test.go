@@ -521,6 +521,14 @@ func checkProbe(p probe.Probe, now time.Time) (probe.Measurement, expected, erro
 			return fail("reply %s counts although late=%v early=%v", r.ID, p.IsLate(*r), p.IsEarly(*r))
 		}
 	}
+	// The instant a business-clock target passes, as BusinessHours.Add gives it (what
+	// the generator aims replies at), is when that much business time has passed.
+	if t := p.Terms.SLA; t != nil && t.Clock == probe.Business {
+		at := probe.MustBusinessHours(p.Terms.Hours).Add(p.SentAt, t.FirstResponse)
+		if got := oracleBusiness(p.Terms.Hours, p.SentAt, at); !at.IsZero() && got != t.FirstResponse {
+			return fail("BusinessHours.Add(sent, %v) = %s, but the business time to then is %v", t.FirstResponse, at, got)
+		}
+	}
 	// Past the deadline every probe with a target is decided.
 	if p.Terms.SLA != nil && !now.Before(m.Deadline) && m.Status != probe.StatusBounced {
 		switch m.SLA {
