@@ -63,10 +63,10 @@ func TestOracleInvariants(t *testing.T) {
 	for seed := first; seed < first+n; seed++ {
 		h := gen(seed)
 		if *oracleSeed >= 0 {
-			t.Logf("history seed %d, now %s:\n%s", seed, h.now.Format(time.RFC3339Nano), describe(h))
+			t.Logf("history seed %d, now %s:\n%s", seed, h.now.UTC().Format(time.RFC3339Nano), describe(h))
 		}
 		if err := checkHistory(h, seen); err != nil {
-			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.Format(time.RFC3339Nano), err, describe(h))
+			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.UTC().Format(time.RFC3339Nano), err, describe(h))
 		}
 		probes += len(h.probes)
 		for _, p := range h.probes {
@@ -167,7 +167,7 @@ func FuzzFigures(f *testing.F) {
 		h := gen(seed)
 		h.seed = 0 // every check, through the JSON texts
 		if err := checkHistory(h, nil); err != nil {
-			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.Format(time.RFC3339Nano), err, describe(h))
+			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.UTC().Format(time.RFC3339Nano), err, describe(h))
 		}
 	})
 }
@@ -177,14 +177,14 @@ func describe(h history) string {
 	var b strings.Builder
 	for _, p := range h.probes {
 		fmt.Fprintf(&b, "  %s %s %s state=%s sent=%s skew=%v terms=%+v", p.ID, p.Vendor, p.Priority, p.State,
-			p.SentAt.Format(time.RFC3339Nano), p.ClockSkew, p.Terms.Hours)
+			p.SentAt.UTC().Format(time.RFC3339Nano), p.ClockSkew, p.Terms.Hours)
 		if p.Terms.SLA != nil {
 			fmt.Fprintf(&b, " sla=%v/%s", p.Terms.SLA.FirstResponse, p.Terms.SLA.Clock)
 		}
 		fmt.Fprintf(&b, " deadline=%v\n", p.Terms.Deadline)
 		for _, r := range p.Replies {
 			fmt.Fprintf(&b, "    %s %s received=%s (local %+v after sent)\n", r.ID, r.EffectiveKind(),
-				r.ReceivedAt.Format(time.RFC3339Nano), r.ReceivedAt.Add(-p.ClockSkew).Sub(p.SentAt))
+				r.ReceivedAt.UTC().Format(time.RFC3339Nano), r.ReceivedAt.Add(-p.ClockSkew).Sub(p.SentAt))
 		}
 	}
 	return b.String()
