@@ -132,6 +132,14 @@ func gen(seed uint64) history {
 				sent = start.Add(time.Duration(r.Int64N(int64(8*time.Hour))) - 4*time.Hour)
 			}
 		}
+		switch r.IntN(12) {
+		case 0: // the deadline is now
+			sent = h.now.Add(-tm.Deadline)
+		case 1: // a calendar target passes now
+			if t := tm.SLA; t != nil && t.Clock == probe.Calendar {
+				sent = h.now.Add(-t.FirstResponse)
+			}
+		}
 		if sent.After(h.now) {
 			sent = h.now
 		}
