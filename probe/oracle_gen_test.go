@@ -38,19 +38,19 @@ var oracleClock = []string{"00:00", "04:00", "06:30", "07:45", "08:00", "09:00",
 
 var oracleDays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
-// history is one generated probe history: the probes as stored and the instant the
+// oracleHistory is one generated probe history: the probes as stored and the instant the
 // figures are computed at.
-type history struct {
+type oracleHistory struct {
 	seed   uint64
 	probes []probe.Probe
 	now    time.Time
 }
 
-// gen draws one history from r. Every probe's replies arrived by now (on our clock), as
+// oracleGen draws one history from r. Every probe's replies arrived by now (on our clock), as
 // replies stored by a running daemon did.
-func gen(seed uint64) history {
+func oracleGen(seed uint64) oracleHistory {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	h := history{seed: seed}
+	h := oracleHistory{seed: seed}
 	// A base instant in 2026, moved to the eve of a zone change half of the time.
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.Int64N(int64(365 * 24 * time.Hour)))).Truncate(time.Millisecond)
 	nVendors := 1 + r.IntN(3)
@@ -62,7 +62,7 @@ func gen(seed uint64) history {
 	}
 	var vendors []vendor
 	for i := range nVendors {
-		v := vendor{name: fmt.Sprintf("v%d", i), hrs: genHours(r, base), dl: pick(r, []time.Duration{
+		v := vendor{name: fmt.Sprintf("v%d", i), hrs: oracleGenHours(r, base), dl: oraclePick(r, []time.Duration{
 			time.Hour, 8 * time.Hour, 24 * time.Hour, 72 * time.Hour, 7 * 24 * time.Hour, 10 * 24 * time.Hour,
 		}) + time.Duration(r.IntN(60))*time.Minute, sla: map[probe.Priority]*probe.SLATarget{}}
 		for _, pr := range probe.Priorities {
@@ -73,7 +73,7 @@ func gen(seed uint64) history {
 			if r.IntN(2) == 0 {
 				clock = probe.Business
 			}
-			v.sla[pr] = &probe.SLATarget{Clock: clock, FirstResponse: pick(r, []time.Duration{
+			v.sla[pr] = &probe.SLATarget{Clock: clock, FirstResponse: oraclePick(r, []time.Duration{
 				30 * time.Minute, time.Hour, 4 * time.Hour, 8 * time.Hour, 24 * time.Hour, 40 * time.Hour,
 				5 * 24 * time.Hour, 12 * 24 * time.Hour, v.dl,
 			})}
@@ -95,7 +95,7 @@ func gen(seed uint64) history {
 			// The configuration changed: this probe and the vendor's later ones are
 			// created under other terms; the earlier ones keep theirs.
 			v := &vendors[vi]
-			v.hrs, v.dl = genHours(r, base), v.dl+time.Duration(r.IntN(48)-24)*time.Hour
+			v.hrs, v.dl = oracleGenHours(r, base), v.dl+time.Duration(r.IntN(48)-24)*time.Hour
 			if v.dl <= 0 {
 				v.dl = time.Hour
 			}
@@ -112,7 +112,7 @@ func gen(seed uint64) history {
 			v.sla = sla
 		}
 		v := vendors[vi]
-		pr := pick(r, probe.Priorities)
+		pr := oraclePick(r, probe.Priorities)
 		tm := probe.Terms{Hours: v.hrs, Deadline: v.dl}
 		if t := v.sla[pr]; t != nil {
 			c := *t
@@ -120,8 +120,8 @@ func gen(seed uint64) history {
 		}
 		p := probe.Probe{
 			ID: fmt.Sprintf("p%02d", i), Token: fmt.Sprintf("TK%02d", i), Vendor: v.name,
-			Script: pick(r, []string{"s-login", "s-billing", "s-outage"}), Priority: pr,
-			Language: pick(r, []string{"en", "zh", "de", ""}), State: probe.StateSent, Terms: tm,
+			Script: oraclePick(r, []string{"s-login", "s-billing", "s-outage"}), Priority: pr,
+			Language: oraclePick(r, []string{"en", "zh", "de", ""}), State: probe.StateSent, Terms: tm,
 			MessageID: fmt.Sprintf("p%02d@probe.test", i),
 		}
 		// Sent between 14 days before now and now, at a DST night a third of the time.
@@ -158,22 +158,22 @@ func gen(seed uint64) history {
 		}
 		if r.IntN(5) != 0 {
 			p.SkewMeasured = true
-			p.ClockSkew = pick(r, []time.Duration{0, 500 * time.Millisecond, time.Second, probe.ArrivalTolerance,
+			p.ClockSkew = oraclePick(r, []time.Duration{0, 500 * time.Millisecond, time.Second, probe.ArrivalTolerance,
 				probe.ArrivalTolerance + time.Millisecond, 3 * time.Second, 2 * time.Minute, time.Hour})
 			if r.IntN(2) == 0 {
 				p.ClockSkew = -p.ClockSkew
 			}
 		}
-		p.Replies = genReplies(r, p, sent, h.now)
+		p.Replies = oracleGenReplies(r, p, sent, h.now)
 		h.probes = append(h.probes, p)
 	}
 	return h
 }
 
-// genHours draws a vendor's business week: around the clock a quarter of the time,
+// oracleGenHours draws a vendor's business week: around the clock a quarter of the time,
 // otherwise some open days, opening hours and up to four holidays near base.
-func genHours(r *rand.Rand, base time.Time) probe.HoursSpec {
-	s := probe.HoursSpec{Zone: pick(r, oracleZones)}
+func oracleGenHours(r *rand.Rand, base time.Time) probe.HoursSpec {
+	s := probe.HoursSpec{Zone: oraclePick(r, oracleZones)}
 	if r.IntN(4) == 0 {
 		return s
 	}
@@ -183,7 +183,7 @@ func genHours(r *rand.Rand, base time.Time) probe.HoursSpec {
 		}
 	}
 	if len(s.Days) == 0 {
-		s.Days = []string{pick(r, oracleDays)}
+		s.Days = []string{oraclePick(r, oracleDays)}
 	}
 	i := r.IntN(len(oracleClock) - 1)
 	j := i + 1 + r.IntN(len(oracleClock)-1-i)
@@ -197,9 +197,9 @@ func genHours(r *rand.Rand, base time.Time) probe.HoursSpec {
 	return s
 }
 
-// genReplies draws up to six replies for a probe sent at sent (for one never sent, at
+// oracleGenReplies draws up to six replies for a probe sent at sent (for one never sent, at
 // the instant it was attempted), each arriving by now on our clock.
-func genReplies(r *rand.Rand, p probe.Probe, sent, now time.Time) []probe.Reply {
+func oracleGenReplies(r *rand.Rand, p probe.Probe, sent, now time.Time) []probe.Reply {
 	var out []probe.Reply
 	for k := range r.IntN(7) {
 		var at time.Duration // arrival on our clock, after sent
@@ -207,10 +207,10 @@ func genReplies(r *rand.Rand, p probe.Probe, sent, now time.Time) []probe.Reply 
 		case 0: // early: before the inquiry, beyond the tolerance
 			at = -probe.ArrivalTolerance - time.Millisecond - time.Duration(r.Int64N(int64(2*time.Hour)))
 		case 1: // within the tolerance, or exactly at its edges
-			at = pick(r, []time.Duration{-probe.ArrivalTolerance, -probe.ArrivalTolerance - time.Millisecond,
+			at = oraclePick(r, []time.Duration{-probe.ArrivalTolerance, -probe.ArrivalTolerance - time.Millisecond,
 				-time.Second, -time.Millisecond, 0, time.Millisecond})
 		case 2: // at the deadline, just before or just after it
-			at = p.Terms.Deadline + pick(r, []time.Duration{-time.Millisecond, 0, time.Millisecond, time.Second})
+			at = p.Terms.Deadline + oraclePick(r, []time.Duration{-time.Millisecond, 0, time.Millisecond, time.Second})
 		case 3: // at the SLA target, on its clock
 			if t := p.Terms.SLA; t != nil {
 				end := sent.Add(t.FirstResponse)
@@ -218,7 +218,7 @@ func genReplies(r *rand.Rand, p probe.Probe, sent, now time.Time) []probe.Reply 
 					end = probe.MustBusinessHours(p.Terms.Hours).Add(sent, t.FirstResponse)
 				}
 				if !end.IsZero() {
-					at = end.Sub(sent) + pick(r, []time.Duration{-time.Millisecond, 0, time.Millisecond})
+					at = end.Sub(sent) + oraclePick(r, []time.Duration{-time.Millisecond, 0, time.Millisecond})
 				}
 			}
 		case 4, 5: // late
@@ -230,30 +230,30 @@ func genReplies(r *rand.Rand, p probe.Probe, sent, now time.Time) []probe.Reply 
 		if local.After(now) {
 			continue // not arrived yet
 		}
-		kind := pick(r, []probe.Kind{probe.KindHuman, probe.KindHuman, probe.KindAutoAck, probe.KindAutoAck,
+		kind := oraclePick(r, []probe.Kind{probe.KindHuman, probe.KindHuman, probe.KindAutoAck, probe.KindAutoAck,
 			probe.KindOutOfOffice, probe.KindBounce, probe.KindOther, probe.KindNeedsReview})
 		rp := probe.Reply{
 			ID: fmt.Sprintf("%s-r%d", p.ID, k), ProbeID: p.ID, MessageID: fmt.Sprintf("%s-r%d@vendor.test", p.ID, k),
 			Folder: "INBOX", UID: uint32(k + 1), ReceivedAt: local.Add(p.ClockSkew), DetectedAt: local.Add(time.Minute),
 			From: "agent@vendor.test", Subject: "Re: " + p.Subject, Kind: kind, Reason: "generated",
-			MatchedBy: pick(r, []probe.Rung{probe.RungMessageID, probe.RungPlusAddress, probe.RungThread, probe.RungToken}),
+			MatchedBy: oraclePick(r, []probe.Rung{probe.RungMessageID, probe.RungPlusAddress, probe.RungThread, probe.RungToken}),
 		}
 		switch r.IntN(8) {
 		case 0: // marked by hand
-			rp.Override = &probe.Override{Kind: pick(r, probe.Kinds), Note: "mark", At: now}
+			rp.Override = &probe.Override{Kind: oraclePick(r, probe.Kinds), Note: "mark", At: now}
 		case 1: // linked by hand (link records the kind it was given)
 			rp.MatchedBy = probe.RungManual
-			rp.Override = &probe.Override{Kind: pick(r, []probe.Kind{probe.KindHuman, probe.KindAutoAck}), Note: "link", At: now}
+			rp.Override = &probe.Override{Kind: oraclePick(r, []probe.Kind{probe.KindHuman, probe.KindAutoAck}), Note: "link", At: now}
 		}
 		if r.IntN(6) == 0 && len(out) > 0 {
 			rp.ReceivedAt = out[r.IntN(len(out))].ReceivedAt // same INTERNALDATE as another reply
 		}
 		if r.IntN(3) == 0 {
-			rp.Language = pick(r, []string{"en", "zh", "de"})
+			rp.Language = oraclePick(r, []string{"en", "zh", "de"})
 		}
 		out = append(out, rp)
 	}
 	return out
 }
 
-func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
+func oraclePick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }

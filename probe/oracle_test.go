@@ -40,7 +40,7 @@ const oracleHistories = 10_000
 
 // oracleSeed, when set, makes TestOracleInvariants check the history of that seed alone:
 // `go test -run TestOracleInvariants ./probe -oracle.seed=N -v` lists it.
-var oracleSeed = flag.Int64("oracle.seed", -1, "check only the generated history of this seed (TestOracleInvariants)")
+var oracleSeed = flag.Int64("oracle.seed", -1, "check only the generated oracleHistory of this seed (TestOracleInvariants)")
 
 // TestOracleInvariants checks the oracle on oracleHistories seeded histories (1,000
 // with -short). A failure names the seed and lists the history.
@@ -58,15 +58,15 @@ func TestOracleInvariants(t *testing.T) {
 		first, n = uint64(*oracleSeed), 1
 	}
 	start := time.Now()
-	seen := tally{}
+	seen := oracleTally{}
 	probes, replies := 0, 0
 	for seed := first; seed < first+n; seed++ {
-		h := gen(seed)
+		h := oracleGen(seed)
 		if *oracleSeed >= 0 {
-			t.Logf("history seed %d, now %s:\n%s", seed, h.now.UTC().Format(time.RFC3339Nano), describe(h))
+			t.Logf("history seed %d, now %s:\n%s", seed, h.now.UTC().Format(time.RFC3339Nano), oracleDescribe(h))
 		}
-		if err := checkHistory(h, seen); err != nil {
-			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.UTC().Format(time.RFC3339Nano), err, describe(h))
+		if err := oracleCheckHistory(h, seen); err != nil {
+			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.UTC().Format(time.RFC3339Nano), err, oracleDescribe(h))
 		}
 		probes += len(h.probes)
 		for _, p := range h.probes {
@@ -85,8 +85,8 @@ func TestOracleInvariants(t *testing.T) {
 	}
 }
 
-// tally counts the cases the histories held, by name (see oracleCases).
-type tally map[string]int
+// oracleTally counts the cases the histories held, by name (see oracleCases).
+type oracleTally map[string]int
 
 // oracleCases are the cases TestOracleInvariants wants to see among its histories.
 var oracleCases = []string{
@@ -102,7 +102,7 @@ var oracleCases = []string{
 }
 
 // count adds p's cases to seen.
-func (seen tally) count(p probe.Probe, e expected) {
+func (seen oracleTally) count(p probe.Probe, e oracleExpected) {
 	if seen == nil {
 		return
 	}
@@ -164,16 +164,16 @@ func FuzzFigures(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, seed uint64) {
-		h := gen(seed)
+		h := oracleGen(seed)
 		h.seed = 0 // every check, through the JSON texts
-		if err := checkHistory(h, nil); err != nil {
-			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.UTC().Format(time.RFC3339Nano), err, describe(h))
+		if err := oracleCheckHistory(h, nil); err != nil {
+			t.Fatalf("history seed %d (now %s): %v\n%s", seed, h.now.UTC().Format(time.RFC3339Nano), err, oracleDescribe(h))
 		}
 	})
 }
 
-// describe lists a history for a failure message.
-func describe(h history) string {
+// oracleDescribe lists a history for a failure message.
+func oracleDescribe(h oracleHistory) string {
 	var b strings.Builder
 	for _, p := range h.probes {
 		fmt.Fprintf(&b, "  %s %s %s state=%s sent=%s skew=%v terms=%+v", p.ID, p.Vendor, p.Priority, p.State,
@@ -305,9 +305,9 @@ func oracleOpen(spec probe.HoursSpec, t time.Time) bool {
 	return oracleBusiness(spec, t, t.Add(time.Millisecond)) > 0
 }
 
-// expected is a probe's figures as the oracle derives them. Reply indices point into
+// oracleExpected is a probe's figures as the oracle derives them. Reply indices point into
 // the probe's Replies; -1 is none.
-type expected struct {
+type oracleExpected struct {
 	status                  probe.Status
 	sla                     probe.SLAState
 	afterHours              bool
@@ -317,9 +317,9 @@ type expected struct {
 	early                   []int
 }
 
-// expect derives p's figures as of now from DESIGN.md's definitions.
-func expect(p probe.Probe, now time.Time) expected {
-	e := expected{resp: -1, ack: -1, sol: -1, late: -1, sla: probe.SLANone}
+// oracleExpect derives p's figures as of now from DESIGN.md's definitions.
+func oracleExpect(p probe.Probe, now time.Time) oracleExpected {
+	e := oracleExpected{resp: -1, ack: -1, sol: -1, late: -1, sla: probe.SLANone}
 	switch p.State {
 	case probe.StateSending:
 		e.status = probe.StatusSending
@@ -411,7 +411,7 @@ func expect(p probe.Probe, now time.Time) expected {
 		}
 		return e
 	}
-	waited := elapsed(earliest(now, deadline).Sub(p.SentAt))
+	waited := elapsed(oracleEarliest(now, deadline).Sub(p.SentAt))
 	switch {
 	case waited > t.FirstResponse && ended:
 		e.sla = probe.SLABreached
@@ -425,8 +425,8 @@ func expect(p probe.Probe, now time.Time) expected {
 	return e
 }
 
-// index returns r's position in p.Replies, -1 for nil.
-func index(p probe.Probe, r *probe.Reply) int {
+// oracleIndex returns r's position in p.Replies, -1 for nil.
+func oracleIndex(p probe.Probe, r *probe.Reply) int {
 	if r == nil {
 		return -1
 	}
@@ -438,10 +438,10 @@ func index(p probe.Probe, r *probe.Reply) int {
 	return -2 // not a pointer into p.Replies
 }
 
-func durIs(name string, got *time.Duration, want time.Duration, present bool) error {
+func oracleDurIs(name string, got *time.Duration, want time.Duration, present bool) error {
 	switch {
 	case (got != nil) != present:
-		return fmt.Errorf("%s = %v, want present=%v", name, durText(got), present)
+		return fmt.Errorf("%s = %v, want present=%v", name, oracleDurText(got), present)
 	case got != nil && *got < 0:
 		return fmt.Errorf("%s = %v is negative", name, *got)
 	case got != nil && *got != want:
@@ -450,22 +450,22 @@ func durIs(name string, got *time.Duration, want time.Duration, present bool) er
 	return nil
 }
 
-func durText(d *time.Duration) string {
+func oracleDurText(d *time.Duration) string {
 	if d == nil {
 		return "nil"
 	}
 	return d.String()
 }
 
-// checkProbe compares Measure(p, now) with the oracle and checks the per-probe
+// oracleCheckProbe compares Measure(p, now) with the oracle and checks the per-probe
 // invariants; it returns m for the history's checks.
-func checkProbe(p probe.Probe, now time.Time) (probe.Measurement, expected, error) {
+func oracleCheckProbe(p probe.Probe, now time.Time) (probe.Measurement, oracleExpected, error) {
 	m, err := probe.Measure(p, now)
 	if err != nil {
-		return m, expected{}, fmt.Errorf("probe %s: Measure: %w", p.ID, err)
+		return m, oracleExpected{}, fmt.Errorf("probe %s: Measure: %w", p.ID, err)
 	}
-	e := expect(p, now)
-	fail := func(format string, args ...any) (probe.Measurement, expected, error) {
+	e := oracleExpect(p, now)
+	fail := func(format string, args ...any) (probe.Measurement, oracleExpected, error) {
 		return m, e, fmt.Errorf("probe %s: "+format, append([]any{p.ID}, args...)...)
 	}
 	if m.Status != e.status || m.SLA != e.sla {
@@ -480,30 +480,30 @@ func checkProbe(p probe.Probe, now time.Time) (probe.Measurement, expected, erro
 	if m.AfterHours != e.afterHours {
 		return fail("AfterHours = %v, oracle says %v (sent %s)", m.AfterHours, e.afterHours, p.SentAt)
 	}
-	if g := index(p, m.FirstResponse); g != e.resp {
+	if g := oracleIndex(p, m.FirstResponse); g != e.resp {
 		return fail("FirstResponse = reply #%d, oracle says #%d", g, e.resp)
 	}
-	if g := index(p, m.FirstAck); g != e.ack {
+	if g := oracleIndex(p, m.FirstAck); g != e.ack {
 		return fail("FirstAck = reply #%d, oracle says #%d", g, e.ack)
 	}
-	if g := index(p, m.FirstSignOfLife); g != e.sol {
+	if g := oracleIndex(p, m.FirstSignOfLife); g != e.sol {
 		return fail("FirstSignOfLife = reply #%d, oracle says #%d", g, e.sol)
 	}
-	if g := index(p, m.LateResponse); g != e.late {
+	if g := oracleIndex(p, m.LateResponse); g != e.late {
 		return fail("LateResponse = reply #%d, oracle says #%d", g, e.late)
 	}
 	var early []int
 	for _, r := range m.Early {
-		early = append(early, index(p, r))
+		early = append(early, oracleIndex(p, r))
 	}
 	if slices.Sort(early); !slices.Equal(early, slices.Sorted(slices.Values(e.early))) {
 		return fail("Early = %v, oracle says %v", early, e.early)
 	}
 	for _, c := range []error{
-		durIs("ResponseLatency", m.ResponseLatency, e.respLat, e.resp >= 0),
-		durIs("BusinessLatency", m.BusinessLatency, e.bizLat, e.resp >= 0),
-		durIs("AckLatency", m.AckLatency, e.ackLat, e.ack >= 0),
-		durIs("SignOfLifeLatency", m.SignOfLifeLatency, e.solLat, e.sol >= 0),
+		oracleDurIs("ResponseLatency", m.ResponseLatency, e.respLat, e.resp >= 0),
+		oracleDurIs("BusinessLatency", m.BusinessLatency, e.bizLat, e.resp >= 0),
+		oracleDurIs("AckLatency", m.AckLatency, e.ackLat, e.ack >= 0),
+		oracleDurIs("SignOfLifeLatency", m.SignOfLifeLatency, e.solLat, e.sol >= 0),
 	} {
 		if c != nil {
 			return fail("%v", c)
@@ -514,7 +514,7 @@ func checkProbe(p probe.Probe, now time.Time) (probe.Measurement, expected, erro
 	}
 	if m.SignOfLifeLatency != nil && (m.ResponseLatency != nil && *m.SignOfLifeLatency > *m.ResponseLatency ||
 		m.AckLatency != nil && *m.SignOfLifeLatency > *m.AckLatency) {
-		return fail("first sign of life %v comes after the first ack %v or response %v", *m.SignOfLifeLatency, durText(m.AckLatency), durText(m.ResponseLatency))
+		return fail("first sign of life %v comes after the first ack %v or response %v", *m.SignOfLifeLatency, oracleDurText(m.AckLatency), oracleDurText(m.ResponseLatency))
 	}
 	for _, r := range []*probe.Reply{m.FirstResponse, m.FirstAck, m.FirstSignOfLife} {
 		if r != nil && (p.IsLate(*r) || p.IsEarly(*r)) {
@@ -543,17 +543,17 @@ func checkProbe(p probe.Probe, now time.Time) (probe.Measurement, expected, erro
 		q.Replies = slices.DeleteFunc(slices.Clone(p.Replies), drop)
 		return q
 	}
-	if mq, err := probe.Measure(strip(p.IsLate), now); err != nil || mq.Status != m.Status || mq.SLA != m.SLA || key(mq) != key(m) {
-		return fail("late replies changed the figures: with %s, sla %s %s; without %s, sla %s %s (err %v)", m.Status, m.SLA, key(m), mq.Status, mq.SLA, key(mq), err)
+	if mq, err := probe.Measure(strip(p.IsLate), now); err != nil || mq.Status != m.Status || mq.SLA != m.SLA || oracleKey(mq) != oracleKey(m) {
+		return fail("late replies changed the figures: with %s, sla %s %s; without %s, sla %s %s (err %v)", m.Status, m.SLA, oracleKey(m), mq.Status, mq.SLA, oracleKey(mq), err)
 	}
-	if mq, err := probe.Measure(strip(p.IsEarly), now); err != nil || key(mq) != key(m) || len(mq.Early) != 0 {
-		return fail("early replies changed the figures: with %s; without %s (err %v)", key(m), key(mq), err)
+	if mq, err := probe.Measure(strip(p.IsEarly), now); err != nil || oracleKey(mq) != oracleKey(m) || len(mq.Early) != 0 {
+		return fail("early replies changed the figures: with %s; without %s (err %v)", oracleKey(m), oracleKey(mq), err)
 	}
 	return m, e, nil
 }
 
-// key prints the figures of m that do not depend on where its replies are stored.
-func key(m probe.Measurement) string {
+// oracleKey prints the figures of m that do not depend on where its replies are stored.
+func oracleKey(m probe.Measurement) string {
 	id := func(r *probe.Reply) string {
 		if r == nil {
 			return "-"
@@ -561,20 +561,20 @@ func key(m probe.Measurement) string {
 		return r.ID
 	}
 	return fmt.Sprintf("%s/%s/after=%v/resp=%s %s biz %s/ack=%s %s/sol=%s %s/deadline=%s", m.Status, m.SLA, m.AfterHours,
-		id(m.FirstResponse), durText(m.ResponseLatency), durText(m.BusinessLatency), id(m.FirstAck), durText(m.AckLatency),
-		id(m.FirstSignOfLife), durText(m.SignOfLifeLatency), m.Deadline.UTC().Format(time.RFC3339Nano))
+		id(m.FirstResponse), oracleDurText(m.ResponseLatency), oracleDurText(m.BusinessLatency), id(m.FirstAck), oracleDurText(m.AckLatency),
+		id(m.FirstSignOfLife), oracleDurText(m.SignOfLifeLatency), m.Deadline.UTC().Format(time.RFC3339Nano))
 }
 
-// earliest returns the earlier of a and b.
-func earliest(a, b time.Time) time.Time {
+// oracleEarliest returns the earlier of a and b.
+func oracleEarliest(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
 	}
 	return b
 }
 
-// obs is one observation of the oracle's Kaplan–Meier estimate.
-type obs struct {
+// oracleObs is one observation of the oracle's Kaplan–Meier estimate.
+type oracleObs struct {
 	d     time.Duration
 	event bool
 }
@@ -582,9 +582,9 @@ type obs struct {
 // oracleQuantile is the textbook product-limit q-quantile: the smallest event time at
 // which the estimated survival is at most 1−q; reached false (and the largest observed
 // time) when it never gets that low.
-func oracleQuantile(xs []obs, q float64) (time.Duration, bool) {
+func oracleQuantile(xs []oracleObs, q float64) (time.Duration, bool) {
 	xs = slices.Clone(xs)
-	slices.SortStableFunc(xs, func(a, b obs) int { return cmp.Compare(a.d, b.d) })
+	slices.SortStableFunc(xs, func(a, b oracleObs) int { return cmp.Compare(a.d, b.d) })
 	s, atRisk := 1.0, len(xs)
 	for i := 0; i < len(xs); {
 		j, events := i, 0
@@ -609,10 +609,10 @@ func oracleQuantile(xs []obs, q float64) (time.Duration, bool) {
 }
 
 // oracleMedian is oracleQuantile(xs, 0.5).
-func oracleMedian(xs []obs) (time.Duration, bool) { return oracleQuantile(xs, 0.5) }
+func oracleMedian(xs []oracleObs) (time.Duration, bool) { return oracleQuantile(xs, 0.5) }
 
-// checkMedian checks a Summary against the oracle's observations.
-func checkMedian(name string, s probe.Summary, xs []obs) error {
+// oracleCheckMedian checks a Summary against the oracle's observations.
+func oracleCheckMedian(name string, s probe.Summary, xs []oracleObs) error {
 	events := 0
 	var lo, hi time.Duration
 	for _, o := range xs {
@@ -643,14 +643,14 @@ func checkMedian(name string, s probe.Summary, xs []obs) error {
 	return nil
 }
 
-// checkHistory runs every check on h.
-func checkHistory(h history, seen tally) error {
+// oracleCheckHistory runs every check on h.
+func oracleCheckHistory(h oracleHistory, seen oracleTally) error {
 	now := h.now
 	ms := make([]probe.Measurement, len(h.probes))
-	es := make([]expected, len(h.probes))
+	es := make([]oracleExpected, len(h.probes))
 	for i, p := range h.probes {
 		var err error
-		if ms[i], es[i], err = checkProbe(p, now); err != nil {
+		if ms[i], es[i], err = oracleCheckProbe(p, now); err != nil {
 			return err
 		}
 		seen.count(p, es[i])
@@ -659,17 +659,17 @@ func checkHistory(h history, seen tally) error {
 	if err != nil {
 		return fmt.Errorf("Compute: %w", err)
 	}
-	if err := checkFigures(h, es, f); err != nil {
+	if err := oracleCheckFigures(h, es, f); err != nil {
 		return err
 	}
 	withJSON := h.seed%jsonEvery == 0
-	if err := checkStoredTerms(h, f, withJSON); err != nil {
+	if err := oracleCheckStoredTerms(h, f, withJSON); err != nil {
 		return err
 	}
 	if h.seed%reportEvery != 0 {
 		return nil
 	}
-	return checkReport(h, withJSON)
+	return oracleCheckReport(h, withJSON)
 }
 
 // reportEvery and jsonEvery keep TestOracleInvariants within a few seconds on a busy
@@ -685,13 +685,13 @@ const (
 	jsonEvery   = 40
 )
 
-// checkFigures compares Compute's figures with the oracle's per-probe states.
-func checkFigures(h history, es []expected, f probe.Figures) error {
+// oracleCheckFigures compares Compute's figures with the oracle's per-probe states.
+func oracleCheckFigures(h oracleHistory, es []oracleExpected, f probe.Figures) error {
 	var want probe.Figures
 	want.Total = len(h.probes)
 	sla := map[probe.Priority]probe.Attainment{}
 	var breached, openBreached []string
-	var resp, biz, ack []obs
+	var resp, biz, ack []oracleObs
 	for i, p := range h.probes {
 		e := es[i]
 		switch e.status {
@@ -713,22 +713,22 @@ func checkFigures(h history, es []expected, f probe.Figures) error {
 			want.Open++
 		}
 		want.Sent++
-		end := earliest(h.now, p.SentAt.Add(p.Terms.Deadline))
+		end := oracleEarliest(h.now, p.SentAt.Add(p.Terms.Deadline))
 		if e.status == probe.StatusUnanswered {
 			end = p.SentAt.Add(p.Terms.Deadline)
 		}
 		window := end.Sub(p.SentAt)
 		if e.status == probe.StatusAnswered {
-			resp = append(resp, obs{e.respLat, true})
-			biz = append(biz, obs{e.bizLat, true})
+			resp = append(resp, oracleObs{e.respLat, true})
+			biz = append(biz, oracleObs{e.bizLat, true})
 		} else {
-			resp = append(resp, obs{d: window})
-			biz = append(biz, obs{d: oracleBusiness(p.Terms.Hours, p.SentAt, end)})
+			resp = append(resp, oracleObs{d: window})
+			biz = append(biz, oracleObs{d: oracleBusiness(p.Terms.Hours, p.SentAt, end)})
 		}
 		if e.sol >= 0 {
-			ack = append(ack, obs{e.solLat, true})
+			ack = append(ack, oracleObs{e.solLat, true})
 		} else {
-			ack = append(ack, obs{d: window})
+			ack = append(ack, oracleObs{d: window})
 		}
 		if e.ack >= 0 {
 			want.AutoAcked++
@@ -777,7 +777,7 @@ func checkFigures(h history, es []expected, f probe.Figures) error {
 	}
 	bySent := func(ids []string) []string {
 		slices.SortFunc(ids, func(a, b string) int {
-			pa, pb := h.probes[probeIndex(h, a)], h.probes[probeIndex(h, b)]
+			pa, pb := h.probes[oracleProbeIndex(h, a)], h.probes[oracleProbeIndex(h, b)]
 			return cmp.Or(pa.SentAt.Compare(pb.SentAt), cmp.Compare(a, b))
 		})
 		return ids
@@ -789,7 +789,7 @@ func checkFigures(h history, es []expected, f probe.Figures) error {
 		return fmt.Errorf("BreachCount %d, breach list has %d", f.BreachCount(), len(breached)+len(openBreached))
 	}
 	for _, c := range []error{
-		checkMedian("Response", f.Response, resp), checkMedian("BusinessResponse", f.BusinessResponse, biz), checkMedian("Ack", f.Ack, ack),
+		oracleCheckMedian("Response", f.Response, resp), oracleCheckMedian("BusinessResponse", f.BusinessResponse, biz), oracleCheckMedian("Ack", f.Ack, ack),
 	} {
 		if c != nil {
 			return c
@@ -798,14 +798,14 @@ func checkFigures(h history, es []expected, f probe.Figures) error {
 	return nil
 }
 
-func probeIndex(h history, id string) int {
+func oracleProbeIndex(h oracleHistory, id string) int {
 	return slices.IndexFunc(h.probes, func(p probe.Probe) bool { return p.ID == id })
 }
 
-// checkStoredTerms checks that a probe's figures come from the terms stored with it:
+// oracleCheckStoredTerms checks that a probe's figures come from the terms stored with it:
 // terms taken from a vendor's configuration do not change when the configuration does,
 // and a probe stored as JSON and read back has the same figures.
-func checkStoredTerms(h history, f probe.Figures, withJSON bool) error {
+func oracleCheckStoredTerms(h oracleHistory, f probe.Figures, withJSON bool) error {
 	stored := make([]probe.Probe, len(h.probes))
 	for i, p := range h.probes {
 		// Creation: the terms come from the vendor's configuration in force.
@@ -816,7 +816,7 @@ func checkStoredTerms(h history, f probe.Figures, withJSON bool) error {
 			v.SLA[p.Priority] = *p.Terms.SLA
 		}
 		tm := v.Terms(p.Priority)
-		if !reflect.DeepEqual(normTerms(tm), normTerms(p.Terms)) {
+		if !reflect.DeepEqual(oracleNormTerms(tm), oracleNormTerms(p.Terms)) {
 			return fmt.Errorf("probe %s: Vendor.Terms = %+v, want the configuration's %+v", p.ID, tm, p.Terms)
 		}
 		// The configuration changes afterwards: other hours, holidays, target, deadline.
@@ -826,10 +826,10 @@ func checkStoredTerms(h history, f probe.Figures, withJSON bool) error {
 		for i := range spec.Days {
 			spec.Days[i] = "sun"
 		}
-		v.Hours = tokyoSaturdays
+		v.Hours = oracleTokyoSaturdays
 		v.SLA[p.Priority] = probe.SLATarget{FirstResponse: time.Nanosecond, Clock: probe.Calendar}
 		v.Deadline = time.Minute
-		if !reflect.DeepEqual(normTerms(tm), normTerms(p.Terms)) {
+		if !reflect.DeepEqual(oracleNormTerms(tm), oracleNormTerms(p.Terms)) {
 			return fmt.Errorf("probe %s: changing the configuration changed its stored terms to %+v", p.ID, tm)
 		}
 		stored[i] = p
@@ -851,8 +851,8 @@ func checkStoredTerms(h history, f probe.Figures, withJSON bool) error {
 	for i, p := range h.probes {
 		m0, _ := probe.Measure(p, h.now)
 		m1, err := probe.Measure(stored[i], h.now)
-		if err != nil || key(m0) != key(m1) {
-			return fmt.Errorf("probe %s: stored and read back, its figures changed from %s to %s (err %v)", p.ID, key(m0), key(m1), err)
+		if err != nil || oracleKey(m0) != oracleKey(m1) {
+			return fmt.Errorf("probe %s: stored and read back, its figures changed from %s to %s (err %v)", p.ID, oracleKey(m0), oracleKey(m1), err)
 		}
 	}
 	g, err := probe.Compute(stored, h.now)
@@ -865,12 +865,12 @@ func checkStoredTerms(h history, f probe.Figures, withJSON bool) error {
 	return nil
 }
 
-// tokyoSaturdays are the business hours the configuration changes to in
-// checkStoredTerms.
-var tokyoSaturdays = probe.MustBusinessHours(probe.HoursSpec{Zone: "Asia/Tokyo", Days: []string{"sat"}, Open: "10:00", Close: "11:00"})
+// oracleTokyoSaturdays are the business hours the configuration changes to in
+// oracleCheckStoredTerms.
+var oracleTokyoSaturdays = probe.MustBusinessHours(probe.HoursSpec{Zone: "Asia/Tokyo", Days: []string{"sat"}, Open: "10:00", Close: "11:00"})
 
-// normTerms treats nil and empty slices alike (JSON's omitempty makes one the other).
-func normTerms(t probe.Terms) probe.Terms {
+// oracleNormTerms treats nil and empty slices alike (JSON's omitempty makes one the other).
+func oracleNormTerms(t probe.Terms) probe.Terms {
 	if len(t.Hours.Days) == 0 {
 		t.Hours.Days = nil
 	}
@@ -880,10 +880,10 @@ func normTerms(t probe.Terms) probe.Terms {
 	return t
 }
 
-// checkReport builds the report of h as `report --format json` prints it and checks it
+// oracleCheckReport builds the report of h as `report --format json` prints it and checks it
 // against a recomputation from the records `history --format json` prints; withJSON
 // says whether to go through the printed JSON texts or take the values they encode.
-func checkReport(h history, withJSON bool) error {
+func oracleCheckReport(h oracleHistory, withJSON bool) error {
 	hist, err := view.Records(h.probes, h.now)
 	if err != nil {
 		return fmt.Errorf("view.Records: %w", err)
@@ -914,26 +914,26 @@ func checkReport(h history, withJSON bool) error {
 		}
 		hist, rep = nil, report.Report{}
 		if err := json.Unmarshal(hj.Bytes(), &hist); err != nil {
-			return fmt.Errorf("read history JSON: %w", err)
+			return fmt.Errorf("read oracleHistory JSON: %w", err)
 		}
 		if err := json.Unmarshal(rj.Bytes(), &rep); err != nil {
 			return fmt.Errorf("read report JSON: %w", err)
 		}
 	}
-	return agree(rep, hist, h.now)
+	return oracleAgree(rep, hist, h.now)
 }
 
-// fromHistory is what a script reading `history --format json` works out for one
+// oracleFromHistory is what a script reading `history --format json` works out for one
 // vendor, or for all of them.
-type fromHistory struct {
+type oracleFromHistory struct {
 	counts     report.Counts
-	resp, ack  []obs
+	resp, ack  []oracleObs
 	bizN, bizE int
 	sla        map[probe.Priority]*report.Attainment
 	bars       []report.Bar
 }
 
-func (x *fromHistory) add(rec view.Record, now time.Time) {
+func (x *oracleFromHistory) add(rec view.Record, now time.Time) {
 	c := &x.counts
 	c.Total++
 	switch rec.Status {
@@ -970,18 +970,18 @@ func (x *fromHistory) add(rec view.Record, now time.Time) {
 	bar := report.Bar{ProbeID: rec.ID, Priority: rec.Priority, Status: rec.Status, SLA: rec.SLA, AfterHours: *rec.AfterHours}
 	x.bizN++
 	if rec.Status == probe.StatusAnswered {
-		x.resp = append(x.resp, obs{ms(rec.ResponseLatencySeconds), true})
+		x.resp = append(x.resp, oracleObs{ms(rec.ResponseLatencySeconds), true})
 		x.bizE++
 		bar.Seconds = *rec.ResponseLatencySeconds
 	} else {
-		x.resp = append(x.resp, obs{d: window})
+		x.resp = append(x.resp, oracleObs{d: window})
 		bar.Seconds, bar.Censored = window.Seconds(), true
 	}
 	x.bars = append(x.bars, bar)
 	if rec.SignOfLifeLatencySeconds != nil {
-		x.ack = append(x.ack, obs{ms(rec.SignOfLifeLatencySeconds), true})
+		x.ack = append(x.ack, oracleObs{ms(rec.SignOfLifeLatencySeconds), true})
 	} else {
-		x.ack = append(x.ack, obs{d: window})
+		x.ack = append(x.ack, oracleObs{d: window})
 	}
 	if rec.SLATargetSeconds == nil || rec.SLA == probe.SLANone {
 		return
@@ -1010,21 +1010,21 @@ func (x *fromHistory) add(rec view.Record, now time.Time) {
 	}
 }
 
-// agree compares the report with the history records it must agree with.
-func agree(rep report.Report, hist []view.Record, now time.Time) error {
-	var all fromHistory
-	byVendor := map[string]*fromHistory{}
+// oracleAgree compares the report with the history records it must agree with.
+func oracleAgree(rep report.Report, hist []view.Record, now time.Time) error {
+	var all oracleFromHistory
+	byVendor := map[string]*oracleFromHistory{}
 	recByID := map[string]view.Record{}
 	for _, rec := range hist {
 		recByID[rec.ID] = rec
 		all.add(rec, now)
 		if byVendor[rec.Vendor] == nil {
-			byVendor[rec.Vendor] = &fromHistory{}
+			byVendor[rec.Vendor] = &oracleFromHistory{}
 		}
 		byVendor[rec.Vendor].add(rec, now)
 	}
 	if rep.Totals != all.counts {
-		return fmt.Errorf("report totals %+v; history gives %+v", rep.Totals, all.counts)
+		return fmt.Errorf("report totals %+v; oracleHistory gives %+v", rep.Totals, all.counts)
 	}
 	// One breach list: decided breaches, then open ones past target, each by sent_at.
 	var want []string
@@ -1045,7 +1045,7 @@ func agree(rep report.Report, hist []view.Record, now time.Time) error {
 		got = append(got, b.ProbeID+"/"+string(b.SLA))
 		rec := recByID[b.ProbeID]
 		if b.Status != rec.Status || b.FirstResponse == nil != (rec.FirstResponseAt == nil) || b.LateResponse == nil != (rec.LateResponseAt == nil) {
-			return fmt.Errorf("breach %s: status %s, first response %v, late %v; history has %s, %v, %v", b.ProbeID, b.Status,
+			return fmt.Errorf("breach %s: status %s, first response %v, late %v; oracleHistory has %s, %v, %v", b.ProbeID, b.Status,
 				b.FirstResponse != nil, b.LateResponse != nil, rec.Status, rec.FirstResponseAt != nil, rec.LateResponseAt != nil)
 		}
 		if b.LateResponse != nil && !b.LateResponse.Late {
@@ -1057,18 +1057,18 @@ func agree(rep report.Report, hist []view.Record, now time.Time) error {
 			actual = rec.BusinessLatencySeconds
 		}
 		switch {
-		case !sameNum(b.ActualSeconds, actual):
-			return fmt.Errorf("breach %s: actual %s s; history gives %s s", b.ProbeID, ptrText(b.ActualSeconds), ptrText(actual))
+		case !oracleSameNum(b.ActualSeconds, actual):
+			return fmt.Errorf("breach %s: actual %s s; oracleHistory gives %s s", b.ProbeID, oraclePtrText(b.ActualSeconds), oraclePtrText(actual))
 		case b.ActualSeconds != nil && *b.ActualSeconds <= b.Target.Seconds:
 			return fmt.Errorf("breach %s: answered in %v s, within its target of %v s", b.ProbeID, *b.ActualSeconds, b.Target.Seconds)
 		case (b.WaitingSeconds != nil) != (b.SLA == probe.SLAOpenBreached):
-			return fmt.Errorf("breach %s (%s): waiting %s", b.ProbeID, b.SLA, ptrText(b.WaitingSeconds))
+			return fmt.Errorf("breach %s (%s): waiting %s", b.ProbeID, b.SLA, oraclePtrText(b.WaitingSeconds))
 		case b.WaitingSeconds != nil && *b.WaitingSeconds <= b.Target.Seconds:
 			return fmt.Errorf("breach %s: open past target but waiting %v s, within its target of %v s", b.ProbeID, *b.WaitingSeconds, b.Target.Seconds)
 		}
 	}
 	if !slices.Equal(got, want) {
-		return fmt.Errorf("report breaches %v; history gives %v", got, want)
+		return fmt.Errorf("report breaches %v; oracleHistory gives %v", got, want)
 	}
 	waiting := 0
 	for _, rec := range hist {
@@ -1080,25 +1080,25 @@ func agree(rep report.Report, hist []view.Record, now time.Time) error {
 	}
 	if rep.Review.Replies != waiting || (rep.Review.AnsweredIfPerson == nil) != (waiting == 0) ||
 		rep.Review.AnsweredIfPerson != nil && *rep.Review.AnsweredIfPerson < rep.Totals.Answered {
-		return fmt.Errorf("review %d replies (answered if a person: %v); history holds %d needs_review, %d answered", rep.Review.Replies,
+		return fmt.Errorf("review %d replies (answered if a person: %v); oracleHistory holds %d needs_review, %d answered", rep.Review.Replies,
 			rep.Review.AnsweredIfPerson, waiting, rep.Totals.Answered)
 	}
 	if len(rep.Probes) != len(hist) {
-		return fmt.Errorf("report has %d probe rows, history %d records", len(rep.Probes), len(hist))
+		return fmt.Errorf("report has %d probe rows, oracleHistory %d records", len(rep.Probes), len(hist))
 	}
 	for _, row := range rep.Probes {
 		rec, ok := recByID[row.ID]
 		if !ok {
 			return fmt.Errorf("report row %s is not in the history", row.ID)
 		}
-		if row.Status != rec.Status || row.SLA != rec.SLA || !sameNum(row.AckLatencySeconds, rec.AckLatencySeconds) ||
-			!sameNum(row.ResponseLatencySeconds, rec.ResponseLatencySeconds) || !sameNum(row.BusinessLatencySeconds, rec.BusinessLatencySeconds) ||
-			!sameNum(row.SignOfLifeLatencySeconds, rec.SignOfLifeLatencySeconds) || !reflect.DeepEqual(row.AfterHours, rec.AfterHours) {
-			return fmt.Errorf("report row %+v disagrees with history record %+v", row, rec)
+		if row.Status != rec.Status || row.SLA != rec.SLA || !oracleSameNum(row.AckLatencySeconds, rec.AckLatencySeconds) ||
+			!oracleSameNum(row.ResponseLatencySeconds, rec.ResponseLatencySeconds) || !oracleSameNum(row.BusinessLatencySeconds, rec.BusinessLatencySeconds) ||
+			!oracleSameNum(row.SignOfLifeLatencySeconds, rec.SignOfLifeLatencySeconds) || !reflect.DeepEqual(row.AfterHours, rec.AfterHours) {
+			return fmt.Errorf("report row %+v disagrees with oracleHistory record %+v", row, rec)
 		}
 	}
 	if len(rep.Vendors) != len(byVendor) {
-		return fmt.Errorf("report has %d vendors, history %d", len(rep.Vendors), len(byVendor))
+		return fmt.Errorf("report has %d vendors, oracleHistory %d", len(rep.Vendors), len(byVendor))
 	}
 	for _, v := range rep.Vendors {
 		x := byVendor[v.Name]
@@ -1106,7 +1106,7 @@ func agree(rep report.Report, hist []view.Record, now time.Time) error {
 			return fmt.Errorf("report vendor %s is not in the history", v.Name)
 		}
 		if v.Counts != x.counts {
-			return fmt.Errorf("vendor %s: counts %+v; history gives %+v", v.Name, v.Counts, x.counts)
+			return fmt.Errorf("vendor %s: counts %+v; oracleHistory gives %+v", v.Name, v.Counts, x.counts)
 		}
 		n := 0
 		for _, b := range rep.Breaches {
@@ -1120,31 +1120,31 @@ func agree(rep report.Report, hist []view.Record, now time.Time) error {
 		for _, d := range []struct {
 			name string
 			got  report.Distribution
-			xs   []obs
+			xs   []oracleObs
 		}{{"response", v.Response, x.resp}, {"ack", v.Ack, x.ack}} {
-			if err := distAgrees(v.Name+" "+d.name, d.got, d.xs); err != nil {
+			if err := oracleDistAgrees(v.Name+" "+d.name, d.got, d.xs); err != nil {
 				return err
 			}
 		}
 		if v.BusinessResponse.N != x.bizN || v.BusinessResponse.Events != x.bizE {
-			return fmt.Errorf("vendor %s: business response n %d events %d; history gives %d, %d", v.Name, v.BusinessResponse.N, v.BusinessResponse.Events, x.bizN, x.bizE)
+			return fmt.Errorf("vendor %s: business response n %d events %d; oracleHistory gives %d, %d", v.Name, v.BusinessResponse.N, v.BusinessResponse.Events, x.bizN, x.bizE)
 		}
 		if len(v.SLA) != len(x.sla) {
-			return fmt.Errorf("vendor %s: SLA for %d priorities; history gives %d", v.Name, len(v.SLA), len(x.sla))
+			return fmt.Errorf("vendor %s: SLA for %d priorities; oracleHistory gives %d", v.Name, len(v.SLA), len(x.sla))
 		}
 		for _, a := range v.SLA {
 			w := x.sla[a.Priority]
 			if w == nil || a.Met != w.Met || a.Decided != w.Decided || a.Open != w.Open || a.Undecided != w.Undecided {
-				return fmt.Errorf("vendor %s: attainment %+v; history gives %+v", v.Name, a, w)
+				return fmt.Errorf("vendor %s: attainment %+v; oracleHistory gives %+v", v.Name, a, w)
 			}
 			slices.SortFunc(w.Targets, func(a, b report.Target) int {
 				return cmp.Or(cmp.Compare(a.Seconds, b.Seconds), cmp.Compare(a.Clock, b.Clock))
 			})
 			if !slices.Equal(a.Targets, w.Targets) {
-				return fmt.Errorf("vendor %s %s: targets %v; history gives %v", v.Name, a.Priority, a.Targets, w.Targets)
+				return fmt.Errorf("vendor %s %s: targets %v; oracleHistory gives %v", v.Name, a.Priority, a.Targets, w.Targets)
 			}
 			if (a.Rate == nil) != (a.Decided == 0) || a.Rate != nil && (*a.Rate != float64(a.Met)/float64(a.Decided) || *a.Lo > *a.Rate || *a.Hi < *a.Rate) {
-				return fmt.Errorf("vendor %s: attainment %s rate %v [%v, %v] for %d/%d", v.Name, a.Priority, ptrText(a.Rate), ptrText(a.Lo), ptrText(a.Hi), a.Met, a.Decided)
+				return fmt.Errorf("vendor %s: attainment %s rate %v [%v, %v] for %d/%d", v.Name, a.Priority, oraclePtrText(a.Rate), oraclePtrText(a.Lo), oraclePtrText(a.Hi), a.Met, a.Decided)
 			}
 		}
 		for _, bd := range v.Breakdowns {
@@ -1170,30 +1170,32 @@ func agree(rep report.Report, hist []view.Record, now time.Time) error {
 			return fmt.Errorf("vendor %s: the heatmap holds %d probes, %d were sent", v.Name, cells, v.Counts.Sent)
 		}
 		if len(v.Latencies) != len(x.bars) {
-			return fmt.Errorf("vendor %s: %d latency bars; history gives %d", v.Name, len(v.Latencies), len(x.bars))
+			return fmt.Errorf("vendor %s: %d latency bars; oracleHistory gives %d", v.Name, len(v.Latencies), len(x.bars))
 		}
 		for _, b := range v.Latencies {
 			i := slices.IndexFunc(x.bars, func(w report.Bar) bool { return w.ProbeID == b.ProbeID })
 			if i < 0 || b != x.bars[i] {
-				return fmt.Errorf("vendor %s: latency bar %+v; history gives %+v", v.Name, b, x.bars[max(i, 0)])
+				return fmt.Errorf("vendor %s: latency bar %+v; oracleHistory gives %+v", v.Name, b, x.bars[max(i, 0)])
 			}
 		}
 	}
 	return nil
 }
 
-func ptrText(f *float64) string {
+func oraclePtrText(f *float64) string {
 	if f == nil {
 		return "null"
 	}
 	return fmt.Sprint(*f)
 }
 
-func sameNum(a, b *float64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+func oracleSameNum(a, b *float64) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
+}
 
-// distAgrees compares a report distribution with the oracle's estimate over the
+// oracleDistAgrees compares a report distribution with the oracle's estimate over the
 // observations a script would take from the history.
-func distAgrees(name string, d report.Distribution, xs []obs) error {
+func oracleDistAgrees(name string, d report.Distribution, xs []oracleObs) error {
 	events := 0
 	for _, o := range xs {
 		if o.event {
@@ -1201,7 +1203,7 @@ func distAgrees(name string, d report.Distribution, xs []obs) error {
 		}
 	}
 	if d.N != len(xs) || d.Events != events {
-		return fmt.Errorf("%s: n %d events %d; history gives %d, %d", name, d.N, d.Events, len(xs), events)
+		return fmt.Errorf("%s: n %d events %d; oracleHistory gives %d, %d", name, d.N, d.Events, len(xs), events)
 	}
 	if len(xs) == 0 {
 		if d.Median != nil {
@@ -1211,10 +1213,10 @@ func distAgrees(name string, d report.Distribution, xs []obs) error {
 	}
 	m, reached := oracleMedian(xs)
 	if d.Median == nil || d.Median.Seconds != m.Seconds() || d.Median.Reached != reached {
-		return fmt.Errorf("%s: median %+v; history gives %v (reached %v) over %v", name, d.Median, m, reached, xs)
+		return fmt.Errorf("%s: median %+v; oracleHistory gives %v (reached %v) over %v", name, d.Median, m, reached, xs)
 	}
 	if m, reached := oracleQuantile(xs, 0.9); d.P90 == nil || d.P90.Seconds != m.Seconds() || d.P90.Reached != reached {
-		return fmt.Errorf("%s: p90 %+v; history gives %v (reached %v) over %v", name, d.P90, m, reached, xs)
+		return fmt.Errorf("%s: p90 %+v; oracleHistory gives %v (reached %v) over %v", name, d.P90, m, reached, xs)
 	}
 	return nil
 }
@@ -1226,12 +1228,12 @@ func TestOracleCatchesWrongFigures(t *testing.T) {
 	sent := wall(t, la, "2026-06-01 10:00")
 	now := sent.Add(deadline + 2*time.Hour)
 	p := sentProbe(sent, terms(calendarSLA(time.Hour)), reply("h", probe.KindHuman, sent.Add(deadline+time.Hour)))
-	h := history{probes: []probe.Probe{p}, now: now}
-	if err := checkHistory(h, nil); err != nil {
-		t.Fatalf("checkHistory(a late reply) = %v, want no complaint", err)
+	h := oracleHistory{probes: []probe.Probe{p}, now: now}
+	if err := oracleCheckHistory(h, nil); err != nil {
+		t.Fatalf("oracleCheckHistory(a late reply) = %v, want no complaint", err)
 	}
 	// The oracle's own verdicts, against which the bent figures would be compared.
-	if e := expect(p, now); e.status != probe.StatusUnanswered || e.sla != probe.SLABreached || e.resp != -1 || e.late != 0 {
+	if e := oracleExpect(p, now); e.status != probe.StatusUnanswered || e.sla != probe.SLABreached || e.resp != -1 || e.late != 0 {
 		t.Errorf("expect(late reply) = %+v, want unanswered, breached, no response, late reply #0", e)
 	}
 	bent := []struct {
@@ -1243,8 +1245,8 @@ func TestOracleCatchesWrongFigures(t *testing.T) {
 		{"unanswered counted as open", probe.Figures{Total: 1, Sent: 1, Open: 1, Breaches: []string{"p1"}, SLA: map[probe.Priority]probe.Attainment{"": {Decided: 1}}}},
 	}
 	for _, b := range bent {
-		if err := checkFigures(h, []expected{expect(p, now)}, b.f); err == nil {
-			t.Errorf("%s: checkFigures found nothing wrong", b.name)
+		if err := oracleCheckFigures(h, []oracleExpected{oracleExpect(p, now)}, b.f); err == nil {
+			t.Errorf("%s: oracleCheckFigures found nothing wrong", b.name)
 		}
 	}
 	// A business-time count that ignores a holiday is caught by the independent count.
@@ -1259,9 +1261,9 @@ func TestOracleCatchesWrongFigures(t *testing.T) {
 // reported by seed can be reproduced.
 func TestOracleGeneratorIsDeterministic(t *testing.T) {
 	for seed := range uint64(200) {
-		a, b := gen(seed), gen(seed)
+		a, b := oracleGen(seed), oracleGen(seed)
 		if !reflect.DeepEqual(a, b) {
-			t.Fatalf("gen(%d) gave two different histories:\n%s\n%s", seed, describe(a), describe(b))
+			t.Fatalf("gen(%d) gave two different histories:\n%s\n%s", seed, oracleDescribe(a), oracleDescribe(b))
 		}
 	}
 }
