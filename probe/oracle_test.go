@@ -1234,7 +1234,7 @@ func TestOracleCatchesWrongFigures(t *testing.T) {
 	}
 	// The oracle's own verdicts, against which the bent figures would be compared.
 	if e := oracleExpect(p, now); e.status != probe.StatusUnanswered || e.sla != probe.SLABreached || e.resp != -1 || e.late != 0 {
-		t.Errorf("expect(late reply) = %+v, want unanswered, breached, no response, late reply #0", e)
+		t.Errorf("oracleExpect(late reply) = %+v, want unanswered, breached, no response, late reply #0", e)
 	}
 	bent := []struct {
 		name string
@@ -1263,7 +1263,7 @@ func TestOracleGeneratorIsDeterministic(t *testing.T) {
 	for seed := range uint64(200) {
 		a, b := oracleGen(seed), oracleGen(seed)
 		if !reflect.DeepEqual(a, b) {
-			t.Fatalf("gen(%d) gave two different histories:\n%s\n%s", seed, oracleDescribe(a), oracleDescribe(b))
+			t.Fatalf("oracleGen(%d) gave two different histories:\n%s\n%s", seed, oracleDescribe(a), oracleDescribe(b))
 		}
 	}
 }
