@@ -40,7 +40,7 @@ const oracleHistories = 10_000
 
 // oracleSeed, when set, makes TestOracleInvariants check the history of that seed alone:
 // `go test -run TestOracleInvariants ./probe -oracle.seed=N -v` lists it.
-var oracleSeed = flag.Int64("oracle.seed", -1, "check only the generated oracleHistory of this seed (TestOracleInvariants)")
+var oracleSeed = flag.Int64("oracle.seed", -1, "check only the generated history of this seed (TestOracleInvariants)")
 
 // TestOracleInvariants checks the oracle on oracleHistories seeded histories (1,000
 // with -short). A failure names the seed and lists the history.
@@ -914,7 +914,7 @@ func oracleCheckReport(h oracleHistory, withJSON bool) error {
 		}
 		hist, rep = nil, report.Report{}
 		if err := json.Unmarshal(hj.Bytes(), &hist); err != nil {
-			return fmt.Errorf("read oracleHistory JSON: %w", err)
+			return fmt.Errorf("read history JSON: %w", err)
 		}
 		if err := json.Unmarshal(rj.Bytes(), &rep); err != nil {
 			return fmt.Errorf("read report JSON: %w", err)
@@ -1024,7 +1024,7 @@ func oracleAgree(rep report.Report, hist []view.Record, now time.Time) error {
 		byVendor[rec.Vendor].add(rec, now)
 	}
 	if rep.Totals != all.counts {
-		return fmt.Errorf("report totals %+v; oracleHistory gives %+v", rep.Totals, all.counts)
+		return fmt.Errorf("report totals %+v; history gives %+v", rep.Totals, all.counts)
 	}
 	// One breach list: decided breaches, then open ones past target, each by sent_at.
 	var want []string
@@ -1045,7 +1045,7 @@ func oracleAgree(rep report.Report, hist []view.Record, now time.Time) error {
 		got = append(got, b.ProbeID+"/"+string(b.SLA))
 		rec := recByID[b.ProbeID]
 		if b.Status != rec.Status || b.FirstResponse == nil != (rec.FirstResponseAt == nil) || b.LateResponse == nil != (rec.LateResponseAt == nil) {
-			return fmt.Errorf("breach %s: status %s, first response %v, late %v; oracleHistory has %s, %v, %v", b.ProbeID, b.Status,
+			return fmt.Errorf("breach %s: status %s, first response %v, late %v; history has %s, %v, %v", b.ProbeID, b.Status,
 				b.FirstResponse != nil, b.LateResponse != nil, rec.Status, rec.FirstResponseAt != nil, rec.LateResponseAt != nil)
 		}
 		if b.LateResponse != nil && !b.LateResponse.Late {
@@ -1058,7 +1058,7 @@ func oracleAgree(rep report.Report, hist []view.Record, now time.Time) error {
 		}
 		switch {
 		case !oracleSameNum(b.ActualSeconds, actual):
-			return fmt.Errorf("breach %s: actual %s s; oracleHistory gives %s s", b.ProbeID, oraclePtrText(b.ActualSeconds), oraclePtrText(actual))
+			return fmt.Errorf("breach %s: actual %s s; history gives %s s", b.ProbeID, oraclePtrText(b.ActualSeconds), oraclePtrText(actual))
 		case b.ActualSeconds != nil && *b.ActualSeconds <= b.Target.Seconds:
 			return fmt.Errorf("breach %s: answered in %v s, within its target of %v s", b.ProbeID, *b.ActualSeconds, b.Target.Seconds)
 		case (b.WaitingSeconds != nil) != (b.SLA == probe.SLAOpenBreached):
@@ -1068,7 +1068,7 @@ func oracleAgree(rep report.Report, hist []view.Record, now time.Time) error {
 		}
 	}
 	if !slices.Equal(got, want) {
-		return fmt.Errorf("report breaches %v; oracleHistory gives %v", got, want)
+		return fmt.Errorf("report breaches %v; history gives %v", got, want)
 	}
 	waiting := 0
 	for _, rec := range hist {
@@ -1080,11 +1080,11 @@ func oracleAgree(rep report.Report, hist []view.Record, now time.Time) error {
 	}
 	if rep.Review.Replies != waiting || (rep.Review.AnsweredIfPerson == nil) != (waiting == 0) ||
 		rep.Review.AnsweredIfPerson != nil && *rep.Review.AnsweredIfPerson < rep.Totals.Answered {
-		return fmt.Errorf("review %d replies (answered if a person: %v); oracleHistory holds %d needs_review, %d answered", rep.Review.Replies,
+		return fmt.Errorf("review %d replies (answered if a person: %v); history holds %d needs_review, %d answered", rep.Review.Replies,
 			rep.Review.AnsweredIfPerson, waiting, rep.Totals.Answered)
 	}
 	if len(rep.Probes) != len(hist) {
-		return fmt.Errorf("report has %d probe rows, oracleHistory %d records", len(rep.Probes), len(hist))
+		return fmt.Errorf("report has %d probe rows, history %d records", len(rep.Probes), len(hist))
 	}
 	for _, row := range rep.Probes {
 		rec, ok := recByID[row.ID]
@@ -1094,11 +1094,11 @@ func oracleAgree(rep report.Report, hist []view.Record, now time.Time) error {
 		if row.Status != rec.Status || row.SLA != rec.SLA || !oracleSameNum(row.AckLatencySeconds, rec.AckLatencySeconds) ||
 			!oracleSameNum(row.ResponseLatencySeconds, rec.ResponseLatencySeconds) || !oracleSameNum(row.BusinessLatencySeconds, rec.BusinessLatencySeconds) ||
 			!oracleSameNum(row.SignOfLifeLatencySeconds, rec.SignOfLifeLatencySeconds) || !reflect.DeepEqual(row.AfterHours, rec.AfterHours) {
-			return fmt.Errorf("report row %+v disagrees with oracleHistory record %+v", row, rec)
+			return fmt.Errorf("report row %+v disagrees with history record %+v", row, rec)
 		}
 	}
 	if len(rep.Vendors) != len(byVendor) {
-		return fmt.Errorf("report has %d vendors, oracleHistory %d", len(rep.Vendors), len(byVendor))
+		return fmt.Errorf("report has %d vendors, history %d", len(rep.Vendors), len(byVendor))
 	}
 	for _, v := range rep.Vendors {
 		x := byVendor[v.Name]
@@ -1106,7 +1106,7 @@ func oracleAgree(rep report.Report, hist []view.Record, now time.Time) error {
 			return fmt.Errorf("report vendor %s is not in the history", v.Name)
 		}
 		if v.Counts != x.counts {
-			return fmt.Errorf("vendor %s: counts %+v; oracleHistory gives %+v", v.Name, v.Counts, x.counts)
+			return fmt.Errorf("vendor %s: counts %+v; history gives %+v", v.Name, v.Counts, x.counts)
 		}
 		n := 0
 		for _, b := range rep.Breaches {
@@ -1127,21 +1127,21 @@ func oracleAgree(rep report.Report, hist []view.Record, now time.Time) error {
 			}
 		}
 		if v.BusinessResponse.N != x.bizN || v.BusinessResponse.Events != x.bizE {
-			return fmt.Errorf("vendor %s: business response n %d events %d; oracleHistory gives %d, %d", v.Name, v.BusinessResponse.N, v.BusinessResponse.Events, x.bizN, x.bizE)
+			return fmt.Errorf("vendor %s: business response n %d events %d; history gives %d, %d", v.Name, v.BusinessResponse.N, v.BusinessResponse.Events, x.bizN, x.bizE)
 		}
 		if len(v.SLA) != len(x.sla) {
-			return fmt.Errorf("vendor %s: SLA for %d priorities; oracleHistory gives %d", v.Name, len(v.SLA), len(x.sla))
+			return fmt.Errorf("vendor %s: SLA for %d priorities; history gives %d", v.Name, len(v.SLA), len(x.sla))
 		}
 		for _, a := range v.SLA {
 			w := x.sla[a.Priority]
 			if w == nil || a.Met != w.Met || a.Decided != w.Decided || a.Open != w.Open || a.Undecided != w.Undecided {
-				return fmt.Errorf("vendor %s: attainment %+v; oracleHistory gives %+v", v.Name, a, w)
+				return fmt.Errorf("vendor %s: attainment %+v; history gives %+v", v.Name, a, w)
 			}
 			slices.SortFunc(w.Targets, func(a, b report.Target) int {
 				return cmp.Or(cmp.Compare(a.Seconds, b.Seconds), cmp.Compare(a.Clock, b.Clock))
 			})
 			if !slices.Equal(a.Targets, w.Targets) {
-				return fmt.Errorf("vendor %s %s: targets %v; oracleHistory gives %v", v.Name, a.Priority, a.Targets, w.Targets)
+				return fmt.Errorf("vendor %s %s: targets %v; history gives %v", v.Name, a.Priority, a.Targets, w.Targets)
 			}
 			if (a.Rate == nil) != (a.Decided == 0) || a.Rate != nil && (*a.Rate != float64(a.Met)/float64(a.Decided) || *a.Lo > *a.Rate || *a.Hi < *a.Rate) {
 				return fmt.Errorf("vendor %s: attainment %s rate %v [%v, %v] for %d/%d", v.Name, a.Priority, oraclePtrText(a.Rate), oraclePtrText(a.Lo), oraclePtrText(a.Hi), a.Met, a.Decided)
@@ -1170,12 +1170,12 @@ func oracleAgree(rep report.Report, hist []view.Record, now time.Time) error {
 			return fmt.Errorf("vendor %s: the heatmap holds %d probes, %d were sent", v.Name, cells, v.Counts.Sent)
 		}
 		if len(v.Latencies) != len(x.bars) {
-			return fmt.Errorf("vendor %s: %d latency bars; oracleHistory gives %d", v.Name, len(v.Latencies), len(x.bars))
+			return fmt.Errorf("vendor %s: %d latency bars; history gives %d", v.Name, len(v.Latencies), len(x.bars))
 		}
 		for _, b := range v.Latencies {
 			i := slices.IndexFunc(x.bars, func(w report.Bar) bool { return w.ProbeID == b.ProbeID })
 			if i < 0 || b != x.bars[i] {
-				return fmt.Errorf("vendor %s: latency bar %+v; oracleHistory gives %+v", v.Name, b, x.bars[max(i, 0)])
+				return fmt.Errorf("vendor %s: latency bar %+v; history gives %+v", v.Name, b, x.bars[max(i, 0)])
 			}
 		}
 	}
@@ -1203,7 +1203,7 @@ func oracleDistAgrees(name string, d report.Distribution, xs []oracleObs) error 
 		}
 	}
 	if d.N != len(xs) || d.Events != events {
-		return fmt.Errorf("%s: n %d events %d; oracleHistory gives %d, %d", name, d.N, d.Events, len(xs), events)
+		return fmt.Errorf("%s: n %d events %d; history gives %d, %d", name, d.N, d.Events, len(xs), events)
 	}
 	if len(xs) == 0 {
 		if d.Median != nil {
@@ -1213,10 +1213,10 @@ func oracleDistAgrees(name string, d report.Distribution, xs []oracleObs) error 
 	}
 	m, reached := oracleMedian(xs)
 	if d.Median == nil || d.Median.Seconds != m.Seconds() || d.Median.Reached != reached {
-		return fmt.Errorf("%s: median %+v; oracleHistory gives %v (reached %v) over %v", name, d.Median, m, reached, xs)
+		return fmt.Errorf("%s: median %+v; history gives %v (reached %v) over %v", name, d.Median, m, reached, xs)
 	}
 	if m, reached := oracleQuantile(xs, 0.9); d.P90 == nil || d.P90.Seconds != m.Seconds() || d.P90.Reached != reached {
-		return fmt.Errorf("%s: p90 %+v; oracleHistory gives %v (reached %v) over %v", name, d.P90, m, reached, xs)
+		return fmt.Errorf("%s: p90 %+v; history gives %v (reached %v) over %v", name, d.P90, m, reached, xs)
 	}
 	return nil
 }
@@ -1253,7 +1253,7 @@ func TestOracleCatchesWrongFigures(t *testing.T) {
 	spec := officeHours("America/Los_Angeles")
 	day := wall(t, la, "2026-12-24 08:00")
 	if got := oracleBusiness(spec, day, day.Add(48*time.Hour)); got != 9*time.Hour {
-		t.Errorf("oracleBusiness(24–26 Dec, Christmas off) = %v, want 9h", got)
+		t.Errorf("business(24–26 Dec, Christmas off) = %v, want 9h", got)
 	}
 }
 
