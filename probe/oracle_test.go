@@ -967,7 +967,8 @@ func (x *oracleFromHistory) add(rec view.Record, now time.Time) {
 	}
 	window := end.Sub(*rec.SentAt)
 	ms := func(s *float64) time.Duration { return time.Duration(*s*1000+0.5) * time.Millisecond }
-	bar := report.Bar{ProbeID: rec.ID, Priority: rec.Priority, Status: rec.Status, SLA: rec.SLA, AfterHours: *rec.AfterHours}
+	bar := report.Bar{ProbeID: rec.ID, Priority: rec.Priority, Status: rec.Status, SLA: rec.SLA, AfterHours: *rec.AfterHours,
+		State: oracleChartState(rec.Status, rec.SLA)}
 	x.bizN++
 	if rec.Status == probe.StatusAnswered {
 		x.resp = append(x.resp, oracleObs{ms(rec.ResponseLatencySeconds), true})
@@ -1266,4 +1267,23 @@ func TestOracleGeneratorIsDeterministic(t *testing.T) {
 			t.Fatalf("oracleGen(%d) gave two different histories:\n%s\n%s", seed, oracleDescribe(a), oracleDescribe(b))
 		}
 	}
+}
+
+// oracleChartState is the chart state a bar of a delivered probe shows, written from the
+// order the report documents (a decided breach, then open past target, then unanswered,
+// then open, then answered) rather than taken from the report package.
+func oracleChartState(st probe.Status, sla probe.SLAState) report.ChartState {
+	switch {
+	case st == probe.StatusBounced:
+		return report.StateBounced
+	case sla == probe.SLABreached:
+		return report.StateBreached
+	case sla == probe.SLAOpenBreached:
+		return report.StateOpenBreached
+	case st == probe.StatusUnanswered:
+		return report.StateUnanswered
+	case st == probe.StatusAnswered:
+		return report.StateAnswered
+	}
+	return report.StateOpen
 }
