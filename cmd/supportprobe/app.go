@@ -77,6 +77,8 @@ type env struct {
 	// followupInterval overrides how often `run` looks for due follow-ups (tests);
 	// zero keeps the daemon's default.
 	followupInterval time.Duration
+	// alertInterval overrides how often `run` looks for situations to alert on (tests).
+	alertInterval time.Duration
 	// smtpBackoff and smtpRetryWindow override the SMTP retry timing of `run` (tests);
 	// zero keeps the sender's defaults.
 	smtpBackoff, smtpRetryWindow time.Duration
@@ -97,6 +99,7 @@ func commands() []command {
 		{"mark", "correct a reply's kind by hand", markCmd},
 		{"review", "decide the replies the classifier was unsure of", reviewCmd},
 		{"link", "tie an inbound message to a probe by hand", linkCmd},
+		{"alerts", "list the alert log, or send a test alert", alertsCmd},
 	}
 }
 

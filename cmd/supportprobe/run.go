@@ -44,7 +44,7 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: passwords not set up: %w", errConfig, errors.Join(problems...))
 	}
 	d, err := daemon.New(cfg, daemon.Options{Logger: logger, Now: e.now, NoSchedules: *noSchedules, Version: version,
-		FollowupInterval: e.followupInterval, SMTPBackoff: e.smtpBackoff, SMTPRetryWindow: e.smtpRetryWindow})
+		FollowupInterval: e.followupInterval, AlertInterval: e.alertInterval, SMTPBackoff: e.smtpBackoff, SMTPRetryWindow: e.smtpRetryWindow})
 	if err != nil {
 		return err
 	}

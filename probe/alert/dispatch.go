@@ -2,8 +2,11 @@ package alert
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -267,6 +270,11 @@ func (d *Dispatcher) Drain(ctx context.Context) time.Time {
 // attempt delivers one event on c unless the rate limit holds it back, records the
 // outcome, and returns when to try again if it is still pending.
 func (d *Dispatcher) attempt(ctx context.Context, c Channel, ev Event, raised time.Time, dl Delivery) (time.Time, bool) {
+	return d.attemptInto(ctx, c, ev, raised, &dl)
+}
+
+// attemptInto is attempt on a delivery the caller reads afterwards.
+func (d *Dispatcher) attemptInto(ctx context.Context, c Channel, ev Event, raised time.Time, dl *Delivery) (time.Time, bool) {
 	now := d.now()
 	name := c.Name()
 	d.mu.Lock()
@@ -283,7 +291,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c Channel, ev Event, raised ti
 	d.mu.Unlock()
 	if limited {
 		dl.NextTry = win[0].Add(time.Hour)
-		if err := d.log.Update(ev.ID, dl); err != nil {
+		if err := d.log.Update(ev.ID, *dl); err != nil {
 			d.logger.Error("alerts: record a delivery", "alert", ev.ID, "channel", name, "err", err)
 		}
 		return dl.NextTry, true
@@ -317,8 +325,59 @@ func (d *Dispatcher) attempt(ctx context.Context, c Channel, ev Event, raised ti
 		pending = true
 		d.logger.Warn("alert not delivered; will retry", "alert", ev.ID, "channel", name, "attempts", dl.Attempts, "retry_at", dl.NextTry, "err", err)
 	}
-	if uerr := d.log.Update(ev.ID, dl); uerr != nil {
+	if uerr := d.log.Update(ev.ID, *dl); uerr != nil {
 		d.logger.Error("alerts: record a delivery", "alert", ev.ID, "channel", name, "err", uerr)
 	}
 	return dl.NextTry, pending
+}
+
+// ErrNoChannel is returned by Send for a channel name that is not configured.
+var ErrNoChannel = errors.New("no such alert channel")
+
+// Send raises ev on the named channels (all when names is empty) and makes one attempt
+// on each at once, returning each delivery as recorded: what `alerts test` runs. A
+// delivery that failed stays due and is retried like any other.
+func (d *Dispatcher) Send(ctx context.Context, ev Event, names ...string) ([]Delivery, error) {
+	var chans []Channel
+	for _, c := range d.channels {
+		if len(names) == 0 || slices.Contains(names, c.Name()) {
+			chans = append(chans, c)
+		}
+	}
+	for _, n := range names {
+		if !slices.Contains(d.Channels(), n) {
+			return nil, fmt.Errorf("%w %q (configured: %s)", ErrNoChannel, n, channelList(d.Channels()))
+		}
+	}
+	if ev.At.IsZero() {
+		ev.At = d.now()
+	}
+	var cnames []string
+	for _, c := range chans {
+		cnames = append(cnames, c.Name())
+	}
+	now := d.now()
+	if _, err := d.log.Raise(ev, cnames, now); err != nil {
+		return nil, err
+	}
+	out := make([]Delivery, len(chans))
+	var wg sync.WaitGroup
+	for i, c := range chans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dl := Delivery{Channel: c.Name(), NextTry: now}
+			d.attemptInto(ctx, c, ev, now, &dl)
+			out[i] = dl
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+func channelList(names []string) string {
+	if len(names) == 0 {
+		return "none; add an alerts section to the configuration"
+	}
+	return strings.Join(names, ", ")
 }

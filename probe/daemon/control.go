@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"supportprobe/probe"
+	"supportprobe/probe/alert"
 	"supportprobe/store"
 )
 
@@ -63,6 +64,13 @@ type Status struct {
 	StartedAt time.Time `json:"started_at"`
 	StateDir  string    `json:"state_dir"`
 	Database  string    `json:"database"`
+	// Alerts is each alert channel's state: deliveries, failures, whether it is failing.
+	Alerts []alert.ChannelStatus `json:"alerts"`
+}
+
+// alertTestRequest is the body of POST /v1/alerts/test; an empty Channel means all.
+type alertTestRequest struct {
+	Channel string `json:"channel"`
 }
 
 type apiError struct {
@@ -98,7 +106,7 @@ func (w wrapped) Unwrap() error { return w.err }
 func (d *Daemon) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, Status{PID: os.Getpid(), StartedAt: d.started, StateDir: d.cfg.StateDir, Database: d.db.Path()})
+		writeJSON(w, http.StatusOK, Status{PID: os.Getpid(), StartedAt: d.started, StateDir: d.cfg.StateDir, Database: d.db.Path(), Alerts: d.alerts.Status()})
 	})
 	mux.HandleFunc("GET /v1/probes", func(w http.ResponseWriter, r *http.Request) {
 		f, err := filterFromQuery(r.URL.Query())
@@ -149,6 +157,28 @@ func (d *Daemon) handler() http.Handler {
 		rep, err := d.db.Link(req.MessageID, req.Probe, store.LinkOptions{By: req.By, Note: req.Note, Force: req.Force})
 		d.wakeFollowups()
 		writeResult(w, rep, err)
+	})
+	mux.HandleFunc("GET /v1/alerts", func(w http.ResponseWriter, r *http.Request) {
+		f, err := filterFromQuery(r.URL.Query())
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+			return
+		}
+		rs, err := d.db.Alerts().List(f.Since, 0)
+		writeResult(w, rs, err)
+	})
+	mux.HandleFunc("POST /v1/alerts/test", func(w http.ResponseWriter, r *http.Request) {
+		var req alertTestRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode alert test request: " + err.Error()})
+			return
+		}
+		dl, err := d.TestAlert(r.Context(), req.Channel)
+		if errors.Is(err, alert.ErrNoChannel) {
+			writeJSON(w, http.StatusNotFound, apiError{Error: err.Error()})
+			return
+		}
+		writeResult(w, dl, err)
 	})
 	mux.HandleFunc("GET /v1/audit", func(w http.ResponseWriter, r *http.Request) {
 		cs, err := d.db.Corrections(r.URL.Query().Get("probe"))
@@ -494,4 +524,19 @@ func OpenSource(ctx context.Context, stateDir string, write bool) (Source, error
 		return nil, err
 	}
 	return local{db: db}, nil
+}
+
+// AlertLog returns the daemon's alert log since the given time, newest first.
+func (c *Client) AlertLog(ctx context.Context, since time.Time) ([]alert.Record, error) {
+	var rs []alert.Record
+	err := c.get(ctx, "/v1/alerts", filterToQuery(store.Filter{Since: since}), &rs)
+	return rs, err
+}
+
+// TestAlert makes the daemon send a test alert on channel ("" for every channel) and
+// returns each delivery's outcome.
+func (c *Client) TestAlert(ctx context.Context, channel string) ([]alert.Delivery, error) {
+	var dl []alert.Delivery
+	err := c.post(ctx, "/v1/alerts/test", alertTestRequest{Channel: channel}, &dl)
+	return dl, err
 }

@@ -28,6 +28,7 @@ import (
 	"supportprobe/configs"
 	"supportprobe/mailbox"
 	"supportprobe/probe"
+	"supportprobe/probe/alert"
 	"supportprobe/store"
 )
 
@@ -54,6 +55,12 @@ type Options struct {
 	// and right after an inquiry is sent or a reply recorded, linked or re-marked, so
 	// this is only a safety net (and a bound on retrying a limit check that failed).
 	FollowupInterval time.Duration
+	// AlertInterval is how often the daemon looks for situations to alert on
+	// (alerts.go); default 30 s, so an alert goes out within a minute of its cause.
+	AlertInterval time.Duration
+	// DiskFree, when set, replaces the state directory's measured free space in bytes
+	// (tests of disk_low).
+	DiskFree func() int64
 	// SMTPBackoff and SMTPRetryWindow tune the sender built from the configuration
 	// (mailbox.SenderOptions Backoff and RetryWindow): the first wait after a transient
 	// SMTP failure, and how long one send keeps retrying. Zero keeps mailbox's defaults
@@ -88,6 +95,7 @@ type Daemon struct {
 	monitorDone chan struct{}
 
 	followupWake wake // wakes runFollowups (followups.go)
+	alerts       *alert.Dispatcher
 	// inboxWait bounds how long a follow-up pass waits for the inbox watcher before a
 	// reminder (inboxCaughtUp); inboxOverride stands in for the watcher in tests.
 	inboxWait     time.Duration
@@ -121,6 +129,9 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 	}
 	if opts.FollowupInterval <= 0 {
 		opts.FollowupInterval = 15 * time.Minute
+	}
+	if opts.AlertInterval <= 0 {
+		opts.AlertInterval = 30 * time.Second
 	}
 	sock := SocketPath(cfg.StateDir)
 	if len(sock) > maxSocketPath {
@@ -163,6 +174,7 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 			return nil, err
 		}
 	}
+	d.buildAlerts()
 	d.srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 5 * time.Second}
 	return d, nil
 }
@@ -197,6 +209,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		defer cancel()
 		d.stopMonitor(sctx)
 	}()
+	if err := d.startAlerts(); err != nil {
+		return err
+	}
 	d.log.Info("daemon started", "state_dir", d.cfg.StateDir, "pid", os.Getpid(), "vendors", len(d.cfg.Vendors))
 
 	var w *mailbox.Watcher
@@ -215,6 +230,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() {
 		defer close(followupsDone)
 		d.runFollowups(runCtx, d.opts.FollowupInterval)
+	}()
+	alertsDone := make(chan struct{})
+	go func() {
+		defer close(alertsDone)
+		// The dispatcher beside the checks: a channel that hangs holds up only its own
+		// deliveries, never probing or recording.
+		dispatchDone := make(chan struct{})
+		go func() { defer close(dispatchDone); d.alerts.Run(runCtx, d.opts.AlertInterval) }()
+		d.runAlerts(runCtx, d.opts.AlertInterval)
+		<-dispatchDone
 	}()
 	watchDone := make(chan struct{})
 	if w != nil {
@@ -265,12 +290,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	case <-sctx.Done():
 		d.log.Warn("follow-ups did not stop in time; a send still running will not be recorded")
 	}
+	select {
+	case <-alertsDone:
+	case <-sctx.Done():
+		d.log.Warn("alerts did not stop in time; a delivery still running is retried at the next start")
+	}
 	if runnerErr != nil {
 		if ctx.Err() == nil && runErr == nil {
 			runErr = fmt.Errorf("scheduler: %w", runnerErr)
 		} else {
 			d.log.Warn("scheduler stopped with an error", "err", runnerErr)
 		}
+	}
+	if runErr == nil {
+		// A clean shutdown: the next start is not a restart after a crash.
+		d.stopAlerts()
 	}
 	return runErr
 }

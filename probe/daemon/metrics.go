@@ -270,6 +270,20 @@ func (d *Daemon) writeMetrics(out io.Writer) error {
 		}
 		fams = append(fams, connected, lastSync)
 	}
+	if st := d.alerts.Status(); len(st) > 0 {
+		failing := newFamily("supportprobe_alert_channel_failing", "gauge", "1 while the alert channel's last delivery failed, else 0.", "channel")
+		delivered := newFamily("supportprobe_alerts_delivered_total", "counter", "Alerts the channel accepted since the daemon started.", "channel")
+		failed := newFamily("supportprobe_alert_failures_total", "counter", "Failed alert delivery attempts since the daemon started.", "channel")
+		for _, c := range st {
+			failing.add(0, c.Name)
+			if c.Failing {
+				failing.add(1, c.Name)
+			}
+			delivered.add(float64(c.Delivered), c.Name)
+			failed.add(float64(c.Failed), c.Name)
+		}
+		fams = append(fams, failing, delivered, failed)
+	}
 	slices.SortFunc(fams, func(a, b *family) int { return cmp.Compare(a.name, b.name) })
 	w := bufio.NewWriter(out)
 	for _, f := range fams {

@@ -1,0 +1,426 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"supportprobe/configs"
+	"supportprobe/mailbox"
+	"supportprobe/probe"
+	"supportprobe/probe/alert"
+	"supportprobe/store"
+)
+
+// Alerts (package alert has the big picture). The daemon looks at its state every
+// Options.AlertInterval (30 s by default, so an alert goes out within a minute of its
+// cause) and raises an event for each situation it finds; the dispatcher delivers them.
+// Every event's ID names what it is about, so a situation raises one alert however many
+// times it is seen, across restarts too. Situations that began before the alert log
+// existed (an upgrade from a version without alerts) are not raised: the log's epoch,
+// stored at its first use, marks where alerting began.
+
+// Alert conditions kept in the store across restarts.
+const (
+	condEpoch   = "epoch"        // when alerting began in this state directory
+	condRunning = "running"      // set while a daemon runs; found at start = a crash
+	condWatcher = "watcher_down" // the inbox watcher is down (alert raised)
+	condDisk    = "disk_low"     // the state directory's file system is short of space
+)
+
+// alertScanMargin is how far beyond the longest deadline the scan for probes reaches,
+// so a probe decided at its deadline is still seen on the next ticks.
+const alertScanMargin = 24 * time.Hour
+
+// buildAlerts creates the dispatcher on the configured channels. Without an alerts
+// section it has no channel, and the events are still logged for `alerts list`.
+func (d *Daemon) buildAlerts() {
+	var chans []alert.Channel
+	perHour := configs.DefaultAlertsPerHour
+	if a := d.cfg.Alerts; a != nil {
+		perHour = a.MaxPerHour
+		for _, w := range a.Webhooks {
+			wh := &alert.Webhook{ChannelName: w.Name, URL: w.URL, Slack: w.Slack, Timeout: w.Timeout}
+			if !w.Secret.IsZero() {
+				secret := w.Secret
+				wh.Secret = func() ([]byte, error) {
+					v, err := secret.Value()
+					return []byte(v), err
+				}
+			}
+			chans = append(chans, wh)
+		}
+		if len(a.EmailTo) > 0 {
+			chans = append(chans, &alert.Email{To: a.EmailTo, Send: d.sendAlertMail})
+		}
+		if len(a.Command) > 0 {
+			chans = append(chans, &alert.Command{Argv: a.Command})
+		}
+	}
+	d.alerts = alert.NewDispatcher(d.db.Alerts(), chans, alert.Options{MaxPerHour: perHour, Now: d.opts.Now, Logger: d.log})
+}
+
+// sendAlertMail sends one alert through the configured SMTP server, as a plain mail
+// from the probes' sender to the alerts' recipients only.
+func (d *Daemon) sendAlertMail(ctx context.Context, to []string, subject, body string) error {
+	ms, ok := d.sender.(*mailbox.Sender)
+	if !ok {
+		return errors.New("the configured sender cannot send alert mail")
+	}
+	_, err := ms.SendSummary(ctx, mailbox.Summary{
+		From: d.cfg.Mail.From.String(), To: to, Subject: subject, Text: body,
+		HTML: "<pre>" + html.EscapeString(body) + "</pre>", Date: d.opts.Now(),
+	})
+	return err
+}
+
+// Alerts returns the daemon's alert dispatcher: its channels' status, and Raise for
+// `alerts test`.
+func (d *Daemon) Alerts() *alert.Dispatcher { return d.alerts }
+
+// TestAlert sends a test alert on channel ("" for every configured channel) at once,
+// records it in the alert log, and returns each delivery's outcome.
+func (d *Daemon) TestAlert(ctx context.Context, channel string) ([]alert.Delivery, error) {
+	now := d.opts.Now().UTC()
+	host, _ := os.Hostname()
+	ev := alert.Event{ID: fmt.Sprintf("%s/%d", alert.Test, now.UnixNano()), Event: alert.Test, At: now,
+		Message: fmt.Sprintf("A test alert from supportprobe on %s (state directory %s): this channel works.", host, d.cfg.StateDir)}
+	var names []string
+	if channel != "" {
+		names = []string{channel}
+	}
+	if len(d.alerts.Channels()) == 0 {
+		return nil, fmt.Errorf("%w: the configuration has no alerts section with a webhook, email or command", alert.ErrNoChannel)
+	}
+	return d.alerts.Send(ctx, ev, names...)
+}
+
+// alertThresholds returns the configured thresholds, or the defaults.
+func (d *Daemon) alertThresholds() (watcherDown, waiting time.Duration, diskFree int64) {
+	if a := d.cfg.Alerts; a != nil {
+		return a.WatcherDownAfter, a.WaitingAfter, a.DiskFreeBelow
+	}
+	return configs.DefaultWatcherDownAfter, configs.DefaultWaitingAfter, configs.DefaultDiskFreeBelow
+}
+
+// startAlerts raises crash_restart when the previous daemon did not stop cleanly, marks
+// this one as running, and notes the log's epoch on first use.
+func (d *Daemon) startAlerts() error {
+	log := d.db.Alerts()
+	now := d.opts.Now().UTC()
+	if _, ok, err := log.Condition(condEpoch); err != nil {
+		return err
+	} else if !ok {
+		if err := log.SetCondition(condEpoch, store.Condition{Since: now}); err != nil {
+			return err
+		}
+	}
+	prev, crashed, err := log.Condition(condRunning)
+	if err != nil {
+		return err
+	}
+	if crashed {
+		ev := alert.Event{ID: fmt.Sprintf("%s/%d", alert.CrashRestart, prev.Since.UnixNano()), Event: alert.CrashRestart, At: now,
+			Message: fmt.Sprintf("supportprobe restarted after stopping without a clean shutdown (the previous run began %s); probes caught mid-send were settled, see `supportprobe history --state unknown`.", prev.Since.Format(time.RFC3339))}
+		if _, err := d.alerts.Raise(ev); err != nil {
+			return err
+		}
+	}
+	return log.SetCondition(condRunning, store.Condition{Since: now})
+}
+
+// stopAlerts records a clean shutdown.
+func (d *Daemon) stopAlerts() {
+	if err := d.db.Alerts().ClearCondition(condRunning); err != nil {
+		d.log.Warn("alerts: record the clean shutdown", "err", err)
+	}
+}
+
+// runAlerts checks for situations every interval until ctx ends.
+func (d *Daemon) runAlerts(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := d.checkAlerts(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("alerts: check the daemon's state", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// checkAlerts raises an event for every situation that needs a person now.
+func (d *Daemon) checkAlerts(ctx context.Context) error {
+	now := d.opts.Now().UTC()
+	log := d.db.Alerts()
+	epoch, _, err := log.Condition(condEpoch)
+	if err != nil {
+		return err
+	}
+	var evs []alert.Event
+	probeEvs, waiting, err := d.probeAlerts(now)
+	if err != nil {
+		return err
+	}
+	evs = append(evs, probeEvs...)
+	unmatched, err := d.unmatchedWaiting(now)
+	if err != nil {
+		return err
+	}
+	if ev, ok := reviewAlert(waiting, unmatched); ok {
+		evs = append(evs, ev)
+	}
+	for _, ev := range evs {
+		if ev.At.Before(epoch.Since) {
+			continue
+		}
+		if _, err := d.alerts.Raise(ev); err != nil {
+			return err
+		}
+	}
+	if err := d.watcherAlert(now); err != nil {
+		return err
+	}
+	return d.diskAlert(now)
+}
+
+// waitingItem is a reply awaiting review or an unmatched message past the threshold.
+type waitingItem struct {
+	id, vendor, probe string
+	since             time.Time
+}
+
+// probeAlerts scans the probes that can still change (sent within the longest deadline
+// and a margin) for probes open past target, decided breaches, failed and bounced
+// sends, and replies awaiting review past the threshold.
+func (d *Daemon) probeAlerts(now time.Time) ([]alert.Event, []waitingItem, error) {
+	_, waitAfter, _ := d.alertThresholds()
+	longest := 30 * 24 * time.Hour
+	for _, v := range d.cfg.Vendors {
+		longest = max(longest, v.Deadline)
+	}
+	ps, err := d.db.Probes(store.Filter{Since: now.Add(-longest - alertScanMargin)})
+	if err != nil {
+		return nil, nil, err
+	}
+	var evs []alert.Event
+	var waiting []waitingItem
+	for _, p := range ps {
+		switch p.State {
+		case probe.StateFailed:
+			evs = append(evs, alert.Event{ID: alert.SendFailed + "/" + p.ID, Event: alert.SendFailed, Vendor: p.Vendor, Probe: p.ID, At: p.CreatedAt,
+				Message: fmt.Sprintf("%s to %s was not sent: %s.", p.ID, p.Vendor, strings.TrimSuffix(cmpOr(p.FailReason, "no reason recorded"), "."))})
+			continue
+		case probe.StateSent:
+		default:
+			continue
+		}
+		m, err := probe.Measure(p, now)
+		if err != nil {
+			d.log.Warn("alerts: measure probe", "probe", p.ID, "err", err)
+			continue
+		}
+		if m.Status == probe.StatusBounced {
+			at := p.SentAt
+			for _, r := range p.Replies {
+				if r.EffectiveKind() == probe.KindBounce {
+					at = r.ReceivedAt
+					break
+				}
+			}
+			evs = append(evs, alert.Event{ID: alert.Bounced + "/" + p.ID, Event: alert.Bounced, Vendor: p.Vendor, Probe: p.ID, At: at,
+				Message: fmt.Sprintf("%s to %s bounced: the vendor's side returned it as undeliverable; check the support address (supportprobe show %s).", p.ID, p.Vendor, p.ID)})
+		}
+		if p.Terms.SLA != nil {
+			target := targetText(p)
+			switch m.SLA {
+			case probe.SLAOpenBreached:
+				evs = append(evs, alert.Event{ID: alert.OpenPastTarget + "/" + p.ID, Event: alert.OpenPastTarget, Vendor: p.Vendor, Probe: p.ID, At: now,
+					Message: fmt.Sprintf("%s (%s) to %s has had no response for %s, past its %s target.", p.ID, p.Priority, p.Vendor, roundDur(now.Sub(p.SentAt)), target)})
+			case probe.SLABreached:
+				msg := fmt.Sprintf("%s (%s) to %s breached its %s target: no response by the deadline.", p.ID, p.Priority, p.Vendor, target)
+				at := m.Deadline
+				if m.FirstResponse != nil {
+					at = m.FirstResponse.ReceivedAt
+					msg = fmt.Sprintf("%s (%s) to %s breached its %s target: the first response came after %s.", p.ID, p.Priority, p.Vendor, target, roundDur(*m.ResponseLatency))
+				}
+				evs = append(evs, alert.Event{ID: alert.SLABreached + "/" + p.ID, Event: alert.SLABreached, Vendor: p.Vendor, Probe: p.ID, At: at, Message: msg})
+			}
+		}
+		for _, r := range p.Replies {
+			if r.EffectiveKind() == probe.KindNeedsReview && now.Sub(r.ReceivedAt) >= waitAfter {
+				waiting = append(waiting, waitingItem{id: r.ID, vendor: p.Vendor, probe: p.ID, since: r.ReceivedAt})
+			}
+		}
+	}
+	return evs, waiting, nil
+}
+
+// unmatchedWaiting returns the unmatched mail past the threshold that is worth a
+// person's look: from a vendor's domain, or reading like a person's reply. Mail older
+// than two weeks past the threshold is left to `inbox --unmatched`.
+func (d *Daemon) unmatchedWaiting(now time.Time) ([]waitingItem, error) {
+	_, waitAfter, _ := d.alertThresholds()
+	us, err := d.db.UnmatchedMail(now.Add(-waitAfter-14*24*time.Hour), now.Add(-waitAfter))
+	if err != nil {
+		return nil, err
+	}
+	var out []waitingItem
+	for _, u := range us {
+		if u.Vendor == "" && u.Kind != probe.KindHuman && u.Kind != probe.KindNeedsReview {
+			continue
+		}
+		out = append(out, waitingItem{id: u.ID, vendor: u.Vendor, since: u.ReceivedAt})
+	}
+	return out, nil
+}
+
+// reviewAlert folds the waiting replies and mail into one event, identified by the
+// newest item past the threshold: a new alert goes out when another item crosses it,
+// not on every tick.
+func reviewAlert(replies, unmatched []waitingItem) (alert.Event, bool) {
+	all := append(slices.Clone(replies), unmatched...)
+	if len(all) == 0 {
+		return alert.Event{}, false
+	}
+	slices.SortFunc(all, func(a, b waitingItem) int { return a.since.Compare(b.since) })
+	oldest, newest := all[0], all[len(all)-1]
+	var parts []string
+	if n := len(replies); n > 0 {
+		parts = append(parts, fmt.Sprintf("%s awaiting review (supportprobe review)", plural(n, "reply", "replies")))
+	}
+	if n := len(unmatched); n > 0 {
+		parts = append(parts, fmt.Sprintf("%s matched to no probe (supportprobe inbox --unmatched)", plural(n, "message", "messages")))
+	}
+	ev := alert.Event{ID: alert.ReviewWaiting + "/" + newest.id, Event: alert.ReviewWaiting, Vendor: newest.vendor, Probe: newest.probe, At: newest.since,
+		Message: fmt.Sprintf("%s; the oldest, %s, has waited since %s. Until decided, they count as no response.", strings.Join(parts, " and "), oldest.id, oldest.since.UTC().Format(time.RFC3339))}
+	return ev, true
+}
+
+// watcherAlert raises watcher_down when the inbox watcher has been disconnected (or its
+// logins refused) for the threshold, and watcher_up when it syncs again.
+func (d *Daemon) watcherAlert(now time.Time) error {
+	w := d.watcher.Load()
+	if w == nil {
+		return nil
+	}
+	after, _, _ := d.alertThresholds()
+	st := w.State()
+	log := d.db.Alerts()
+	cond, down, err := log.Condition(condWatcher)
+	if err != nil {
+		return err
+	}
+	healthySince := st.LastSync
+	if healthySince.Before(d.started) {
+		healthySince = d.started
+	}
+	switch {
+	case !down && !st.Connected && now.Sub(healthySince) >= after:
+		reason := "no error recorded"
+		if st.LastError != nil {
+			reason = st.LastError.Error()
+		}
+		id := fmt.Sprintf("%s/%d", alert.WatcherDown, healthySince.UnixNano())
+		ev := alert.Event{ID: id, Event: alert.WatcherDown, At: healthySince,
+			Message: fmt.Sprintf("The inbox watcher has not reached the IMAP server since %s (%s): replies are not being recorded. Last error: %s", healthySince.UTC().Format(time.RFC3339), roundDur(now.Sub(healthySince)), reason)}
+		if _, err := d.alerts.Raise(ev); err != nil {
+			return err
+		}
+		return log.SetCondition(condWatcher, store.Condition{Since: healthySince, Alert: id})
+	case down && st.Connected && st.LastSync.After(cond.Since):
+		ev := alert.Event{ID: fmt.Sprintf("%s/%d", alert.WatcherUp, cond.Since.UnixNano()), Event: alert.WatcherUp, At: st.LastSync,
+			Message: fmt.Sprintf("The inbox watcher is back: it synced at %s after being down since %s; replies that arrived meanwhile are recorded with their arrival times.", st.LastSync.UTC().Format(time.RFC3339), cond.Since.UTC().Format(time.RFC3339))}
+		if _, err := d.alerts.Raise(ev); err != nil {
+			return err
+		}
+		return log.ClearCondition(condWatcher)
+	}
+	return nil
+}
+
+// diskAlert raises disk_low once per episode of the state directory's file system
+// holding less free space than the threshold.
+func (d *Daemon) diskAlert(now time.Time) error {
+	_, _, below := d.alertThresholds()
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(d.cfg.StateDir, &fs); err != nil {
+		return fmt.Errorf("free space of %s: %w", d.cfg.StateDir, err)
+	}
+	free := int64(fs.Bavail) * int64(fs.Bsize)
+	if d.opts.DiskFree != nil {
+		free = d.opts.DiskFree()
+	}
+	log := d.db.Alerts()
+	_, low, err := log.Condition(condDisk)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !low && free < below:
+		ev := alert.Event{ID: fmt.Sprintf("%s/%d", alert.DiskLow, now.UnixNano()), Event: alert.DiskLow, At: now,
+			Message: fmt.Sprintf("The file system of the state directory %s has %s free, under the %s threshold: free space before the database can no longer record replies.", d.cfg.StateDir, bytesText(free), bytesText(below))}
+		if _, err := d.alerts.Raise(ev); err != nil {
+			return err
+		}
+		return log.SetCondition(condDisk, store.Condition{Since: now, Alert: ev.ID})
+	case low && free >= below+below/10:
+		// A tenth of hysteresis, so a file system at the threshold does not alert
+		// on every tick it crosses it.
+		return log.ClearCondition(condDisk)
+	}
+	return nil
+}
+
+func targetText(p probe.Probe) string {
+	sla := p.Terms.SLA
+	return fmt.Sprintf("%s %s", roundDur(sla.FirstResponse), sla.Clock)
+}
+
+// roundDur prints d to the minute above a minute, to the second below.
+func roundDur(d time.Duration) string {
+	if d >= time.Minute {
+		d = d.Round(time.Minute)
+	} else {
+		d = d.Round(time.Second)
+	}
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func bytesText(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KB", n>>10)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
