@@ -3,6 +3,7 @@ package configs
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,6 +165,9 @@ func (v *validator) alerts(a at, r *rawAlerts, c *Config) *Alerts {
 	if len(r.Command) > 0 {
 		if strings.TrimSpace(r.Command[0]) == "" {
 			v.p.addf(a.key("command"), "the first item must be the program to run, e.g. [/usr/local/bin/page-me]")
+		} else if !strings.Contains(r.Command[0], "/") {
+			// A bare name is looked up in PATH when the alert runs, as a shell would.
+			out.Command = slices.Clone(r.Command)
 		} else if p, ok := v.filePath(a.key("command"), r.Command[0]); ok {
 			out.Command = append([]string{p}, r.Command[1:]...)
 		}
