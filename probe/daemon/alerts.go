@@ -101,6 +101,8 @@ func (d *Daemon) TestAlert(ctx context.Context, channel string) ([]alert.Deliver
 	return d.alerts.Send(ctx, ev, names...)
 }
 
+func (d *Daemon) waitAfter() time.Duration { _, w, _ := d.alertThresholds(); return w }
+
 // alertThresholds returns the configured thresholds, or the defaults.
 func (d *Daemon) alertThresholds() (watcherDown, waiting time.Duration, diskFree int64) {
 	if a := d.cfg.Alerts; a != nil {
@@ -176,7 +178,7 @@ func (d *Daemon) checkAlerts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if ev, ok := reviewAlert(waiting, unmatched); ok {
+	if ev, ok := reviewAlert(waiting, unmatched, d.waitAfter()); ok {
 		evs = append(evs, ev)
 	}
 	for _, ev := range evs {
@@ -287,7 +289,7 @@ func (d *Daemon) unmatchedWaiting(now time.Time) ([]waitingItem, error) {
 // reviewAlert folds the waiting replies and mail into one event, identified by the
 // newest item past the threshold: a new alert goes out when another item crosses it,
 // not on every tick.
-func reviewAlert(replies, unmatched []waitingItem) (alert.Event, bool) {
+func reviewAlert(replies, unmatched []waitingItem, waitAfter time.Duration) (alert.Event, bool) {
 	all := append(slices.Clone(replies), unmatched...)
 	if len(all) == 0 {
 		return alert.Event{}, false
@@ -301,7 +303,7 @@ func reviewAlert(replies, unmatched []waitingItem) (alert.Event, bool) {
 	if n := len(unmatched); n > 0 {
 		parts = append(parts, fmt.Sprintf("%s matched to no probe (supportprobe inbox --unmatched)", plural(n, "message", "messages")))
 	}
-	ev := alert.Event{ID: alert.ReviewWaiting + "/" + newest.id, Event: alert.ReviewWaiting, Vendor: newest.vendor, Probe: newest.probe, At: newest.since,
+	ev := alert.Event{ID: alert.ReviewWaiting + "/" + newest.id, Event: alert.ReviewWaiting, Vendor: newest.vendor, Probe: newest.probe, At: newest.since.Add(waitAfter),
 		Message: fmt.Sprintf("%s; the oldest, %s, has waited since %s. Until decided, they count as no response.", strings.Join(parts, " and "), oldest.id, oldest.since.UTC().Format(time.RFC3339))}
 	return ev, true
 }
@@ -313,8 +315,12 @@ func (d *Daemon) watcherAlert(now time.Time) error {
 	if w == nil {
 		return nil
 	}
+	return d.watcherTransition(w.State(), now)
+}
+
+// watcherTransition is watcherAlert on a given watcher state.
+func (d *Daemon) watcherTransition(st mailbox.WatchState, now time.Time) error {
 	after, _, _ := d.alertThresholds()
-	st := w.State()
 	log := d.db.Alerts()
 	cond, down, err := log.Condition(condWatcher)
 	if err != nil {
