@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"supportprobe/probe/alert"
@@ -114,19 +113,21 @@ func alertsList(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// writeAlerts prints the alert log as a table, each alert's sentence below its row.
+// writeAlerts prints the alert log, newest first: a line per alert (when raised, the
+// event, vendor and probe), its sentence, and each channel's delivery.
 func writeAlerts(w io.Writer, recs []alert.Record) {
 	if len(recs) == 0 {
 		fmt.Fprintln(w, "No alerts.")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RAISED\tEVENT\tVENDOR\tPROBE\tDELIVERIES")
-	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.RaisedAt.UTC().Format(time.RFC3339), r.Event.Event, dash(r.Event.Vendor), dash(r.Event.Probe), deliveriesText(r.Deliveries))
-		fmt.Fprintf(tw, "  %s\t\t\t\t\n", r.Event.Message)
+	for i, r := range recs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s  %-16s  %-14s  %s\n", r.RaisedAt.UTC().Format(time.RFC3339), r.Event.Event, dash(r.Event.Vendor), dash(r.Event.Probe))
+		fmt.Fprintf(w, "  %s\n", r.Event.Message)
+		fmt.Fprintf(w, "  %s\n", deliveriesText(r.Deliveries))
 	}
-	tw.Flush()
 }
 
 func deliveriesText(ds []alert.Delivery) string {
