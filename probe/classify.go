@@ -977,14 +977,14 @@ var (
 	// cutRe starts what is not the sender's own text: a signature, a copy of the request.
 	cutRe = regexp.MustCompile(`(?i)^(?:--\s*|-{2,}\s*(?:original message|forwarded message|ursprüngliche nachricht|message d'origine|原始邮件|原始郵件|转发邮件|轉寄郵件)\s*-{2,}|on .{4,200} wrote:|在.{2,100}(?:写道|寫道)[:：]?|sent from my .*|发自我的.*|從我的.*傳送)$`)
 	// headerBlockRe and headerNextRe find a quoted "From: … / Sent: …" block.
-	separatorRe   = regexp.MustCompile(`^[-_=*]{4,}$`)
-	headerBlockRe = regexp.MustCompile(`(?i)^(?:from|von|de|da|van|发件人|發件人|寄件者|寄件人)\s*[:：]`)
-	headerNextRe  = regexp.MustCompile(`(?i)^(?:sent|date|to|subject|gesendet|envoyé|enviado|inviato|verzonden|发送时间|發送時間|日期|收件人|主题|主旨)\s*[:：]`)
+	separatorRe     = regexp.MustCompile(`^[-_=*]{4,}$`)
+	headerBlockRe   = regexp.MustCompile(`(?i)^(?:from|von|de|da|van|发件人|發件人|寄件者|寄件人)\s*[:：]`)
+	headerNextRe    = regexp.MustCompile(`(?i)^(?:sent|date|to|subject|gesendet|envoyé|enviado|inviato|verzonden|发送时间|發送時間|日期|收件人|主题|主旨)\s*[:：]`)
 	inlineClosingRe = regexp.MustCompile(`(?i)^(?:thanks|thank you|cheers|best|regards|best regards|kind regards|gruß|grüße|saludos|merci|cordialement|atentamente|一言|谢谢|謝謝)\s*[,，]\s*(\p{Lu}[\p{L}'.-]*(?:\s+\p{Lu}[\p{L}'.-]*){0,2}|[\p{Han}]{1,4})\s*$`)
-	closingRe     = regexp.MustCompile(`(?i)^(?:(?:best|kind|warm|warmest|with kind|many)\s+(?:regards|wishes|thanks)|regards|thanks(?: again)?|thank you|many thanks|cheers|sincerely(?: yours)?|yours(?: sincerely| truly| faithfully)?|best|br|mit freundlichen grüßen|viele grüße|cordialement|saludos(?: cordiales)?|cordiali saluti|met vriendelijke groet(?:en)?|atenciosamente|此致|敬礼|敬禮|谢谢|謝謝|祝好|顺祝商祺|順祝商祺|顺颂商祺|順頌商祺|(?:何卒)?よろしくお願い(?:いた|致)?します|以上(?:、)?よろしくお願いします|freundliche grüße|beste grüße|bien à vous|un saludo|atentamente|saludos cordiales)[\s,.!。！，]*$`)
-	greetingRe    = regexp.MustCompile(`(?i)^(?:(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|bonjour|hola|ciao|olá)\b[^,，:：!！\n]{0,40}(?:[,，:：!！]|$)|(?:您好|你好|尊敬的[^，,：:！!]{0,12})(?:[，,：:！!]|$)|(?:いつも|大変)お世話になっております[。、]?|[^\s、。]{1,20}様[、。]?$|sehr geehrte[rs]?\b[^,\n]{0,40}(?:,|$)|guten tag\b[^,\n]{0,30}(?:,|$)|estimad[oa]s?\b[^,:\n]{0,40}(?:[,:]|$))\s*`)
-	sentenceEndRe = regexp.MustCompile(`[.!?](?:\s+|$)|[。！？；]+`)
-	noCountRe     = regexp.MustCompile(`https?://\S+|www\.\S+|\S+@\S+\.\S+`)
+	closingRe       = regexp.MustCompile(`(?i)^(?:(?:best|kind|warm|warmest|with kind|many)\s+(?:regards|wishes|thanks)|regards|thanks(?: again)?|thank you|many thanks|cheers|sincerely(?: yours)?|yours(?: sincerely| truly| faithfully)?|best|br|mit freundlichen grüßen|viele grüße|cordialement|saludos(?: cordiales)?|cordiali saluti|met vriendelijke groet(?:en)?|atenciosamente|此致|敬礼|敬禮|谢谢|謝謝|祝好|顺祝商祺|順祝商祺|顺颂商祺|順頌商祺|(?:何卒)?よろしくお願い(?:いた|致)?します|以上(?:、)?よろしくお願いします|freundliche grüße|beste grüße|bien à vous|un saludo|atentamente|saludos cordiales)[\s,.!。！，]*$`)
+	greetingRe      = regexp.MustCompile(`(?i)^(?:(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|bonjour|hola|ciao|olá)\b[^,，:：!！\n]{0,40}(?:[,，:：!！]|$)|(?:您好|你好|尊敬的[^，,：:！!]{0,12})(?:[，,：:！!]|$)|(?:いつも|大変)お世話になっております[。、]?|[^\s、。]{1,20}様[、。]?$|sehr geehrte[rs]?\b[^,\n]{0,40}(?:,|$)|guten tag\b[^,\n]{0,30}(?:,|$)|estimad[oa]s?\b[^,:\n]{0,40}(?:[,:]|$))\s*`)
+	sentenceEndRe   = regexp.MustCompile(`[.!?](?:\s+|$)|[。！？；]+`)
+	noCountRe       = regexp.MustCompile(`https?://\S+|www\.\S+|\S+@\S+\.\S+`)
 )
 
 // analyzeNewText takes help-desk furniture out of text and weighs what is left. subject
