@@ -1185,7 +1185,7 @@ var (
 	delaySubject  = regexp.MustCompile(`(?i)delay|延迟|延遲|warning`)
 	// gaveUp is how bounces without a DSN say delivery was abandoned (qmail, Exim,
 	// Sendmail, Exchange wording).
-	gaveUp = regexp.MustCompile(`(?i)i'?ve given up|i'?m giving up|gave up|giving up on|permanent (?:error|failure|fatal)|retry (?:timeout|time) (?:exceeded|reached)|wasn't able to deliver|delivery has failed|message was not delivered|放弃投递|放棄投遞|永久性错误`)
+	gaveUp = regexp.MustCompile(`(?i)i'?ve given up|not going to try again|i'?m giving up|gave up|giving up on|permanent (?:error|failure|fatal)|retry (?:timeout|time) (?:exceeded|reached)|wasn't able to deliver|delivery has failed|message was not delivered|放弃投递|放棄投遞|永久性错误`)
 )
 
 // looksLikeBounce recognises a bounce that is not a standard DSN by its sender (from is

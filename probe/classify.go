@@ -177,8 +177,14 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// at the top, and the phrase search would otherwise take seconds on a 250 KB mail,
 	// holding up every message behind it.
 	nt := analyzeNewText(truncateUTF8(m.NewText, classifyTextLimit), m.Subject)
+	// A reply's subject ("Re: Ticket Received - …") quotes the subject of the mail it
+	// answers, so its wording says nothing of this one.
+	ackSubject := m.Subject
+	if replyPrefixRe.MatchString(m.Subject) {
+		ackSubject = ""
+	}
 	subjectAndText := m.Subject + "\n" + nt.own
-	acks := slices.Concat(findPhrases(subjectAckPhrases, m.Subject), findPhrases(ackPhrases, subjectAndText))
+	acks := slices.Concat(findPhrases(subjectAckPhrases, ackSubject), findPhrases(ackPhrases, ackSubject+"\n"+nt.own))
 	strongAck, selfAuto := false, false
 	for _, a := range acks {
 		strongAck = strongAck || a.strong
@@ -190,7 +196,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		ev.machine(a, autoWeight(a))
 	}
 	for _, d := range desk {
-		ev.machine(d, 0.5)
+		ev.machine(d, 0.25)
 	}
 	for i, a := range acks {
 		switch {
@@ -198,21 +204,24 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		case a.strong:
 			ev.machine(fmt.Sprintf("ack wording %q", a.text), 2.5)
 		case autoDeclRe.MatchString(a.text):
-			ev.machine(fmt.Sprintf("says it is automatic: %q", a.text), 3)
+			ev.machine(fmt.Sprintf("says it is automatic: %q", a.text), 4)
 		default:
-			ev.machine(fmt.Sprintf("ack wording %q", a.text), 1)
+			ev.machine(fmt.Sprintf("courtesy or ack wording %q", a.text), 0.5)
 		}
 	}
 	if nt.furniture > 0 {
 		ev.machine(fmt.Sprintf("%d sentences of template wording", nt.furniture), min(0.25*float64(nt.furniture), 0.75))
 	}
 	nt.personEvidence(ev, len(auto) == 0 && len(acks) == 0 && len(desk) == 0)
-	if sub, why := nt.substantial(len(acks) > 0); sub {
+	// Courtesy wording ("Thanks for reaching out", "感谢您的来信") opens people's answers
+	// as often as acknowledgements; only wording that says a request was received or
+	// that the mail is automatic asks the rest of the text to show a person's cue.
+	if sub, why := nt.substantial(strongAck || selfAuto); sub {
 		if why == "" {
 			why = "by its length"
 		}
 		ev.person("answers on its own "+why, 1)
-	} else if len(acks) > 0 {
+	} else if strongAck || selfAuto || len(acks) > 0 && nt.weight == 0 {
 		ev.machine("nothing of weight beyond the acknowledgement", 1)
 	}
 
@@ -222,7 +231,9 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	for _, o := range ooo {
 		ev.machine(o, 2.5)
 	}
-	deskAck := strongAck || len(desk) > 0 && len(acks) > 0
+	// A help desk's automatic reply ("AutoReply", "Automatic reply: [Ticket#…]") is its
+	// acknowledgement; only a person's absence wording makes it an absence notice.
+	deskAck := strongAck || len(desk) > 0
 	if len(ooo) > 0 && (!deskAck || len(personal) > 0) {
 		return KindOutOfOffice, "out_of_office: " + strings.Join(slices.Concat(ooo, auto), "; "), ev
 	}
@@ -247,7 +258,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		ev.machine("status notification "+quoteMatches(notice), 2)
 	}
 
-	if substantial, why := nt.substantial(len(acks) > 0); substantial && !newsletter {
+	if substantial, why := nt.substantial(strongAck || selfAuto); substantial && !newsletter {
 		reason := fmt.Sprintf("human: %d chars of new text", nt.chars)
 		if why != "" {
 			reason += " " + why
@@ -552,6 +563,10 @@ func (e *kindEvidence) decide(kind Kind, why string) Classification {
 			why = fmt.Sprintf("%s: machine evidence (%g) outweighs person evidence (%g); %s", e.alt, mw, pw, why)
 			kind, margin = e.alt, -margin
 		}
+	} else if margin < 0 && pw > 0 {
+		// The person's side outweighs what pointed to a machine kind.
+		why = fmt.Sprintf("human: person evidence (%g) outweighs machine evidence (%g); not %s", pw, mw, why)
+		kind, margin = KindHuman, -margin
 	}
 	conf := min(1/(1+math.Exp(-margin)), reportConfidence)
 	conf = math.Round(conf*100) / 100
@@ -804,6 +819,7 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `此(?:邮件|郵件)(?:为|為)系统自动(?:发送|發送)|系统自动发送|系統自動發送`},
 	{re: `请勿直接回复|請勿直接回覆|请勿回复|請勿回覆`},
 	{re: `\b(?:will|shall|'ll) (?:respond|reply|answer|get back)(?: to you)? (?:within|in|as soon|shortly|promptly)|\bwithin (?:one|two|\d+|a|the next) (?:business |working )?(?:days?|hours?)\b`},
+	{re: `automatically generated in response to|in response to the creation of a (?:trouble )?ticket|your ticket has been assigned an? (?:id|number)`, strong: true},
 	{re: `\bthank(?:s| you) for reaching out\b|\bthank(?:s| you) for (?:the|your) (?:question|note|detailed (?:question|description))`},
 	// German, French, Spanish, Japanese.
 	{re: `wir haben ihre (?:anfrage|nachricht|e-?mail|mail) (?:erhalten|empfangen)|ihre anfrage (?:ist|wurde) (?:bei uns )?eingegangen`, strong: true},
@@ -861,6 +877,8 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `(?:our|the) (?:support|business|office|opening|service) hours (?:are|is)|(?:服务|服務|工作)时间(?:为|是)|(?:服務|工作)時間(?:為|是)`},
 	{re: `help ?cent(?:er|re)|knowledge ?base|\bfaqs?\b|support portal|community forum`},
 	{re: `in the meantime`},
+	{re: `reopen (?:the|this|your) (?:ticket|request|case)|we hope (?:we were able|this|that)|if you have any (?:further |other |more )?(?:questions|concerns)`},
+	{re: `no need to reply|include the string|subject line of all future correspondence|you may reply to this message`},
 	{re: `unsubscribe|manage (?:your )?(?:e-?mail )?preferences`},
 	{re: `this (?:e-?mail|message|notification) (?:was|is|has been) (?:sent|generated)`},
 	{re: `powered by|turn off .{0,30}notifications|notification settings|this is shared with|sent you this (?:message|e-?mail)|\bview (?:request|ticket|case)\b`},
@@ -887,7 +905,7 @@ var humanCues = compilePhrases([]phrase{
 	{re: `我(?:[^们們]|$)`},
 	{re: `请您|請您|建议|建議|您可以|麻烦您|麻煩您|请尝试|請嘗試|请提供|請提供|请升级|請升級|请检查|請檢查`},
 	{re: `\b(?:ich|sie können|können sie|bitte (?:versuchen|prüfen|senden|installieren|aktualisieren))\b|\b(?:je|j'ai|vous pouvez|pourriez-vous|veuillez (?:essayer|vérifier|envoyer|installer))\b|\b(?:puede|podría|le recomiendo|te recomiendo|por favor (?:pruebe|revise|envíe|instale|actualice))\b`},
-	{re: `(?:^|[.!?。]\s*)(?:yes|no|yep|nope|ja|nein|oui|non|sí|是的|对的|不是|可以的|はい|いいえ)(?:[,.!，。]|\s)`},
+	{re: `(?:^|[\s.!?。])(?:yes|no|yep|nope|ja|nein|oui|non|sí|是的|对的|不是|可以的|はい|いいえ)[,!，、]`},
 	{re: `私|ご確認ください|お試しください|ください|いただけますか|でしょうか`},
 })
 
