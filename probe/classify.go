@@ -198,6 +198,10 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	for _, d := range desk {
 		ev.machine(d, 0.25)
 	}
+	if strings.TrimSpace(m.HeaderValue("Return-Path")) == "<>" {
+		// RFC 5321: the null reverse-path is for notifications, never a person's mail.
+		ev.machine("Return-Path <>", 3)
+	}
 	for i, a := range acks {
 		switch {
 		case i >= 3:
@@ -420,12 +424,38 @@ func classifyReport(m Mail) (Classification, bool) {
 	return sure(KindOther, fmt.Sprintf("other: mail system notice from %s, subject %q states no failure", m.From, clip(m.Subject, 80)), 0.8)
 }
 
+// mtaWordingRe is how mail systems word a delivery failure in the body of a bounce
+// that carries no DSN and whose sender or subject parse did not recognise (Courier,
+// Yahoo, appliances): the notice's own sentences and the SMTP transcript it quotes.
+var mtaWordingRe = regexp.MustCompile(`(?im)mail delivery software|this is the (?:mail system|qmail-send program|courier mail server)|delivery status notification|undeliverable mail|could not be delivered to one or more|cannot be delivered|(?:unable|not able) to deliver (?:your|the) message|permanent fatal errors|^\s*<<<\s*5\d\d\b|^\s*>>>\s*rcpt to|remote (?:host|server) (?:said|returned)|mailbox unavailable|user unknown|no such user|recipient address rejected`)
+
+// smtpFailureRe is a permanent SMTP reply or status code in a bounce's text.
+var smtpFailureRe = regexp.MustCompile(`\b5\d\d[ -]|\b5\.\d{1,3}\.\d{1,3}\b`)
+
 // classifyDaemonNotice decides mail from a mail system (MAILER-DAEMON, postmaster, a null
 // Return-Path) that parsing did not take for a report.
 func classifyDaemonNotice(m Mail) (Classification, bool) {
 	local, _, _ := strings.Cut(m.From, "@")
 	daemon := daemonSenderRe.MatchString(strings.TrimSpace(local))
 	nullSender := strings.TrimSpace(m.HeaderValue("Return-Path")) == "<>"
+	text := truncateUTF8(m.NewText, classifyTextLimit)
+	mta := mtaWordingRe.FindAllString(text, 3)
+	// Without a mail system's sender, two pieces of its wording are needed, and a
+	// reply or forward ("Fwd: Undelivered Mail …" with a person's note above a pasted
+	// bounce) is left to the weighing.
+	systemSender := daemon || nullSender || m.From == ""
+	if len(mta) > 0 && (systemSender || len(mta) > 1 && !replyPrefixRe.MatchString(m.Subject)) && smtpFailureRe.MatchString(text) {
+		var q []string
+		for _, w := range mta {
+			q = append(q, fmt.Sprintf("%q", clip(w, 40)))
+		}
+		sender := "sender " + m.From
+		if nullSender {
+			sender = "Return-Path <>"
+		}
+		return Classification{Kind: KindBounce, Confidence: 0.9,
+			Reason: fmt.Sprintf("bounce: mail system wording %s and a permanent SMTP failure in the text, no DSN [confidence 0.90; machine: %s, %s; person: none]", strings.Join(q, ", "), sender, strings.Join(q, ", "))}, true
+	}
 	if !daemon && !nullSender {
 		return Classification{}, false
 	}
@@ -694,6 +724,7 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `je serai (?:absent|de retour)|de retour le|bin (?:ich )?(?:ab dem|am) .{0,20}wieder (?:im büro|erreichbar)|volveré el|estaré (?:fuera|de vacaciones|ausente)`},
 	{re: `(?:不在|休暇|出張)(?:のため|中)|(?:休暇|出張)を(?:いただいて|取って)おります|休暇中`},
 	{re: `我(?:将|將)于.{0,20}(?:返回|回来|回來)|休假中|请假中|請假中`},
+	{re: `我.{0,24}(?:休假|出差|请假|請假|外出|不在办公室|不在辦公室)|期间(?:查看|回复|處理|处理)?(?:邮件|郵件)不便|期間(?:查看|回覆)?郵件不便`},
 })
 
 // oooSignals names what says m is an absence notice, automatic headers aside: headers
