@@ -119,7 +119,7 @@ const (
 )
 
 // classifyTextLimit bounds the new text Classify reads; see Classify.
-const classifyTextLimit = 16 << 10
+const classifyTextLimit = 4 << 10
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character.
 func truncateUTF8(s string, n int) string {
@@ -173,9 +173,10 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	ev := &kindEvidence{}
 	// Wording is looked for in the subject and the sender's own text: not in a
 	// signature, nor in a copy of the request below it. Only the first
-	// classifyTextLimit bytes are read: acknowledgements and answers say what they are
-	// at the top, and the phrase search would otherwise take seconds on a 250 KB mail,
-	// holding up every message behind it.
+	// classifyTextLimit bytes (4 KiB: some 700 words, far beyond what makes an answer
+	// substantial) are read: acknowledgements and answers say what they are at the
+	// top, and the phrase search would otherwise take seconds on a 250 KB mail, holding
+	// up every message behind it.
 	nt := analyzeNewText(truncateUTF8(m.NewText, classifyTextLimit), m.Subject)
 	// A reply's subject ("Re: Ticket Received - …") quotes the subject of the mail it
 	// answers, so its wording says nothing of this one.
@@ -1197,24 +1198,29 @@ func isNotice(text string) bool {
 	return false
 }
 
-// isTemplate reports whether sentence s is help-desk template, survey or verification
-// wording rather than something a person wrote for this mail.
-func isTemplate(s string) bool {
-	return matchesAny(s, templatePhrases, surveyPhrases, verifyPhrases, personalAbsence)
-}
+// isTemplate reports whether sentence s is help-desk template, survey, verification or
+// absence wording rather than something a person wrote for this mail.
+func isTemplate(s string) bool { return anyTemplateRe.MatchString(s) }
 
 // isAck reports whether s holds acknowledgement or courtesy wording.
-func isAck(s string) bool { return matchesAny(s, ackPhrases) }
+func isAck(s string) bool { return anyAckRe.MatchString(s) }
 
-func matchesAny(s string, sets ...[]phrase) bool {
+// anyTemplateRe and anyAckRe join phrase sets into one alternation each, so that a
+// sentence is searched in one pass rather than once per phrase.
+var (
+	anyTemplateRe = joinPhrases(templatePhrases, surveyPhrases, verifyPhrases, personalAbsence)
+	anyAckRe      = joinPhrases(ackPhrases)
+)
+
+// joinPhrases compiles the phrases of sets into one case-insensitive alternation.
+func joinPhrases(sets ...[]phrase) *regexp.Regexp {
+	var alts []string
 	for _, ps := range sets {
 		for _, p := range ps {
-			if p.cre.MatchString(s) {
-				return true
-			}
+			alts = append(alts, "(?:"+p.re+")")
 		}
 	}
-	return false
+	return regexp.MustCompile(`(?i)` + strings.Join(alts, "|"))
 }
 
 // clauseRe splits a sentence into clauses: after commas, semicolons and colons (CJK
