@@ -121,6 +121,20 @@ func TestCorpus(t *testing.T) {
 	}
 	t.Logf("confusion matrix, %d messages:\n%s", len(rs), confusionMatrix(rs))
 	t.Logf("%d of %d right (%.1f%%)", right, len(rs), 100*float64(right)/float64(len(rs)))
+	// The closest calls: right, but nearest the review threshold.
+	close := slices.Clone(rs)
+	slices.SortStableFunc(close, func(a, b corpusResult) int {
+		switch {
+		case a.confidence < b.confidence:
+			return -1
+		case a.confidence > b.confidence:
+			return 1
+		}
+		return 0
+	})
+	for _, r := range close[:min(5, len(close))] {
+		t.Logf("closest call %s: %s at %.2f", r.file, r.got, r.confidence)
+	}
 	for _, r := range misses {
 		t.Logf("MISS %s: labelled %s, got %s (confidence %.2f): %s", r.file, r.want, r.got, r.confidence, r.reason)
 	}
