@@ -14,54 +14,53 @@ import (
 
 // Telling automatic mail from a person's reply
 //
-// Classify decides in this order, and the first decision wins:
+// Classify gathers evidence on two sides and weighs it; it is not a first-match ladder.
 //
-//  1. Rules from the configuration, first match wins: `rule "name"`.
-//  2. bounce: a delivery status notification that reports a failure (Report set, action
-//     "failed" or absent), or mail from MAILER-DAEMON / postmaster / a null Return-Path
-//     with a bounce subject ("Undelivered Mail Returned to Sender", "Undeliverable:",
-//     "退信", …). A DSN whose action is "delayed", "delivered", "relayed" or "expanded"
-//     is other: the inquiry may still arrive, so it must not count as bounced.
-//  3. out_of_office: X-Autoreply / X-Autorespond, a localised absence subject
-//     ("Automatic reply", "Abwesenheitsnotiz", "自动回复", …), or personal absence
-//     wording ("I am out of the office", "我正在休假") together with an automatic header
-//     (Auto-Submitted: auto-replied and the like). Content wins over these signals: a
-//     mail that says a request or ticket was received or created, without personal
-//     absence wording, is a help desk's acknowledgement under an "Automatic reply"
-//     subject and goes on to the steps below.
-//  4. Survey and verification mails ("how did we do", "rate our support", "满意度调查",
-//     "verify your email", "验证码", "邮箱验证") are other, unless their new text weighs
-//     humanWeight or more (a reply with a survey footer). A bare "验证" is not enough: an
-//     engineer writes it ("we verified") as often as a sign-up form.
-//  5. Newsletters (List-Id, List-Unsubscribe or Precedence: list on a mail that is not a
-//     reply: no In-Reply-To or References) are other, unless they carry ack wording.
-//  6. human: substantial new text, whatever the headers say (some help desks mark every
-//     agent reply Auto-Submitted or Precedence: bulk).
-//  7. auto_ack: ack wording ("we have received your request", "ticket has been created",
-//     "我们已收到", …) with no substantial new text beyond it.
-//  8. auto_ack: automatic signals (Auto-Submitted other than "no", Precedence bulk, junk
-//     or auto_reply, X-Auto-Response-Suppress, a no-reply sender) and new text too
-//     light for step 6 (ticket status notices, "Status: Open").
-//  9. human: any new text on a mail with no automatic signal ("Yes, 24x7. Tom").
-//  10. other: nothing to go on (no new text, no signal).
+//  1. Rules from the configuration, first match wins: `rule "name"`, confidence 1.
+//  2. Machine reports decide by what they state (classifyReport): the report-type of a
+//     multipart/report; a DSN's Action before its status ("failed": bounce, whatever the
+//     status class; "delayed": other, the inquiry may still arrive; "delivered",
+//     "relayed", "expanded", "deliverable": other, a success or verification report);
+//     RFC 5965 feedback reports and RFC 8098 read receipts: other; a bounce without a
+//     DSN by its give-up wording, status class and subject. Then mail from a mail
+//     system (MAILER-DAEMON, postmaster, a null Return-Path) or in its words with a
+//     permanent SMTP failure, and providers' JSON notifications (classifyStructured).
+//  3. Everything else is weighed (weigh). Machine evidence: Auto-Submitted, X-Autoreply
+//     and X-Autorespond (1), Precedence bulk/junk/auto_reply and X-Auto-Response-Suppress
+//     (0.5), a no-reply sender (1.5), a null Return-Path (3), help-desk headers (0.25:
+//     agents' answers carry them too), wording that a request was received or a ticket
+//     created (2.5 each), that the mail is automatic (4), courtesy wording (0.5),
+//     template sentences (0.25 each, at most 0.75), an absence subject or wording (2.5),
+//     a help desk's resolved/closed notice (2), survey or verification wording (3), list
+//     headers on mail that is not a reply (4 + 1), a team's signature (0.5), nothing of
+//     weight beyond receipt wording (1). Person evidence: new text (3 from humanWeight, 1.5
+//     from cueWeight, else 0.5), up to two cues of a person answering (1 each: a
+//     question, first person, an instruction, a yes or no), text that answers on its own
+//     (1), a named person's signature (1), and no automatic signal at all (1).
+//  4. The kind is what the machine side points to (out_of_office when an absence is
+//     named and no help desk acknowledges; other for surveys, verification mails,
+//     newsletters and status notices; auto_ack for the rest), or human when the text is
+//     substantial; whichever side weighs more wins, and the confidence is the logistic
+//     of the margin. Below ReviewThreshold the kind is needs_review, leaning to the kind
+//     the evidence favoured. Every signal and its weight is in the reason.
 //
 // "New text" is Mail.NewText with what a help desk adds around a message taken out:
-// anything after a signature delimiter ("-- "), a closing line ("Best regards,", "此致")
-// once some content came before it, or a separator that starts a copy of the request
-// ("-----Original Message-----", "On … wrote:", a From:/Sent: block, or a line of dashes
-// below ack, survey or verification wording: an update notice's dashes are followed by
-// the agent's new comment, which counts);
-// greetings ("Dear Lin,", "您好，"); and every sentence that holds ack wording or
-// help-desk template wording (ticket links, "reply above this line", business hours,
-// "Status: Open", survey and verification phrases). URLs and e-mail addresses do not
-// count, nor do digits (ticket numbers, phone numbers, dates).
+// anything after a signature delimiter ("-- "), a closing line ("Best regards,", "此致",
+// "よろしくお願いいたします") once some content came before it, or a separator that
+// starts a copy of the request ("-----Original Message-----", "On … wrote:", a From:/Sent:
+// block, or a line of dashes below ack, survey or verification wording: an update
+// notice's dashes are followed by the agent's new comment, which counts); greetings
+// ("Dear Lin,", "您好，", "いつもお世話になっております"); every sentence of template
+// wording (ticket links, "reply above this line", business hours, "Status: Open", survey,
+// verification and absence phrases); and, clause by clause, acknowledgement and courtesy
+// wording: "感谢您的来信，我们支持7x24小时服务" keeps its answer, where dropping the
+// sentence would drop it. URLs and e-mail addresses do not count, nor do digits.
 //
 // What is left is weighed in letters, a CJK character counting as three (a Chinese
 // sentence of about 27 characters carries what an English sentence of about 80 letters
-// does). It is substantial (step 6) when it weighs at least humanWeight (150: two or three
+// does). It answers on its own when it weighs at least humanWeight (150: two or three
 // sentences), or at least cueWeight (30: a short sentence) and either shows a cue of a
-// person answering (a question mark, "I"/"I'm"/"my", "我" but not "我们", "you can",
-// "please try", "could you", "建议", "请您", …) or the mail has no ack wording at all.
+// person answering or the mail has no wording that a request was received.
 // Reasons report the length in characters (runes) of that text.
 
 // Rule is a per-vendor override from the configuration: mail whose sender and subject
