@@ -25,12 +25,12 @@ import (
 //     DSN by its give-up wording, status class and subject. Then mail from a mail
 //     system (MAILER-DAEMON, postmaster, a null Return-Path) or in its words with a
 //     permanent SMTP failure, and providers' JSON notifications (classifyStructured).
-//  3. Everything else is weighed (weigh). Machine evidence: Auto-Submitted, X-Autoreply
-//     and X-Autorespond (1), Precedence bulk/junk/auto_reply and X-Auto-Response-Suppress
+//  3. Everything else is weighed (weigh). Machine evidence: Auto-Submitted (1), Precedence bulk/junk/auto_reply and X-Auto-Response-Suppress
 //     (0.5), a no-reply sender (1.5), a null Return-Path (3), help-desk headers (0.25:
 //     agents' answers carry them too), wording that a request was received or a ticket
 //     created (2.5 each), that the mail is automatic (4), courtesy wording (0.5),
-//     template sentences (0.25 each, at most 0.75), an absence subject or wording (2.5),
+//     template sentences (0.25 each, at most 0.75), an X-Autoreply or X-Autorespond
+//     header, an absence subject, absence wording under an automatic signal (2.5 each),
 //     a help desk's resolved/closed notice (2), survey or verification wording (3), list
 //     headers on mail that is not a reply (4 + 1), a team's signature (0.5), nothing of
 //     weight beyond receipt wording (1). Person evidence: new text (3 from humanWeight, 1.5
@@ -638,7 +638,7 @@ func autoSignals(m Mail) []string {
 // (Auto-Submitted) more than a convention some desks put on every mail (Precedence).
 func autoWeight(sig string) float64 {
 	switch {
-	case strings.HasPrefix(sig, "Auto-Submitted"), strings.HasPrefix(sig, "X-Autoreply"), strings.HasPrefix(sig, "X-Autorespond"):
+	case strings.HasPrefix(sig, "Auto-Submitted"):
 		return 1
 	case strings.HasPrefix(sig, "no-reply sender"):
 		return 1.5
