@@ -25,8 +25,8 @@ import (
 //     DSN by its give-up wording, status class and subject. Then mail from a mail
 //     system (MAILER-DAEMON, postmaster, a null Return-Path) or in its words with a
 //     permanent SMTP failure, and providers' JSON notifications (classifyStructured).
-//  3. Everything else is weighed (weigh). Machine evidence: Auto-Submitted (1), Precedence bulk/junk/auto_reply and X-Auto-Response-Suppress
-//     (0.5), a no-reply sender (1.5), a null Return-Path (3), help-desk headers (0.25:
+//  3. Everything else is weighed (weigh). Machine evidence: Auto-Submitted (1),
+//     Precedence bulk/junk/auto_reply and X-Auto-Response-Suppress (0.5), a no-reply sender (1.5), a null Return-Path (3), help-desk headers (0.25:
 //     agents' answers carry them too), wording that a request was received or a ticket
 //     created (2.5 each), that the mail is automatic (4), courtesy wording (0.5),
 //     template sentences (0.25 each, at most 0.75), an X-Autoreply or X-Autorespond
