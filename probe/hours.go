@@ -297,3 +297,93 @@ func (h BusinessHours) OpenDays() []time.Weekday {
 	}
 	return slices.Clip(out)
 }
+
+// StartSpan is a span of start instants, From to To inclusive, found by ShortStarts;
+// Least is the least business time that a window starting in it holds.
+type StartSpan struct {
+	From, To time.Time
+	Least    time.Duration
+}
+
+// ShortStarts returns the spans of start instants t in [from, to] at which the window
+// [t, t+window) holds at most limit of business time, in order. With a probe's deadline
+// as window and its business-clock SLA target as limit, these are the send times whose
+// target cannot pass before the deadline: unanswered, such a probe ends undecided,
+// neither met nor breached. Holidays count as closed, as in Between.
+//
+// The spans are exact: the business time in [t, t+window) is piecewise linear in t and
+// changes slope only where t or t+window crosses an opening or a closing, so it is
+// evaluated at those instants and solved between them. It returns nil when window is
+// not positive or to is before from.
+func (h BusinessHours) ShortStarts(from, to time.Time, window, limit time.Duration) []StartSpan {
+	if window <= 0 || to.Before(from) {
+		return nil
+	}
+	if h.always {
+		if window <= limit {
+			return []StartSpan{{From: from, To: to, Least: window}}
+		}
+		return nil
+	}
+	// The instants where the slope may change, within [from, to].
+	points := []time.Time{from, to}
+	y, m, d := from.Add(-window).In(h.loc).Date()
+	end := to.Add(window)
+	for day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC); !h.startOf(day).After(end); day = day.AddDate(0, 0, 1) {
+		start, stop, ok := h.window(day.Date())
+		if !ok {
+			continue
+		}
+		for _, p := range []time.Time{start, stop, start.Add(-window), stop.Add(-window)} {
+			if !p.Before(from) && !p.After(to) {
+				points = append(points, p)
+			}
+		}
+	}
+	slices.SortFunc(points, func(a, b time.Time) int { return a.Compare(b) })
+	points = slices.CompactFunc(points, func(a, b time.Time) bool { return a.Equal(b) })
+
+	var out []StartSpan
+	add := func(a, b time.Time, least time.Duration) {
+		if n := len(out); n > 0 && !a.After(out[n-1].To) {
+			out[n-1].To = b
+			out[n-1].Least = min(out[n-1].Least, least)
+			return
+		}
+		out = append(out, StartSpan{From: a, To: b, Least: least})
+	}
+	f := func(t time.Time) time.Duration { return h.Between(t, t.Add(window)) }
+	prev, fPrev := points[0], f(points[0])
+	if len(points) == 1 && fPrev <= limit {
+		add(prev, prev, fPrev)
+	}
+	for _, next := range points[1:] {
+		fNext := f(next)
+		// Linear from (prev, fPrev) to (next, fNext), with a slope of -1, 0 or 1.
+		span := next.Sub(prev)
+		switch {
+		case fPrev <= limit && fNext <= limit:
+			add(prev, next, min(fPrev, fNext))
+		case fPrev <= limit:
+			add(prev, prev.Add(cross(span, fPrev, fNext, limit)), fPrev)
+		case fNext <= limit:
+			add(prev.Add(cross(span, fPrev, fNext, limit)), next, fNext)
+		}
+		prev, fPrev = next, fNext
+	}
+	return out
+}
+
+// cross returns where, along a span on which a quantity goes linearly from a to b, it
+// equals limit (which lies between a and b).
+func cross(span, a, b, limit time.Duration) time.Duration {
+	switch {
+	case a == b:
+		return 0
+	case b-a == span: // slope 1: exact, with no rounding
+		return limit - a
+	case a-b == span: // slope -1
+		return a - limit
+	}
+	return time.Duration(float64(span) * float64(limit-a) / float64(b-a))
+}

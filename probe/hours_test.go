@@ -444,3 +444,113 @@ func TestMustBusinessHoursPanics(t *testing.T) {
 	}()
 	probe.MustBusinessHours(probe.HoursSpec{Zone: "Nowhere/Nothing"})
 }
+
+func TestShortStarts(t *testing.T) {
+	sh, la := mustLoc(t, "Asia/Shanghai"), mustLoc(t, "America/Los_Angeles")
+	goldenWeek := probe.HoursSpec{Zone: "Asia/Shanghai", Days: weekdays, Open: "09:00", Close: "18:00",
+		Holidays: []string{"2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07"}}
+	type span struct{ from, to string }
+	tests := []struct {
+		name          string
+		spec          probe.HoursSpec
+		loc           *time.Location
+		from, to      string
+		window, limit time.Duration
+		want          []span
+		least         []time.Duration
+	}{
+		{
+			// The case: sent on 30 Sep from 10:00, or on 1 Oct up to 17:00, a
+			// probe's 7 days hold at most 8h of business time.
+			name: "golden week, 8h business in 7d", spec: goldenWeek, loc: sh,
+			from: "2026-09-01 00:00", to: "2026-11-01 00:00", window: 7 * 24 * time.Hour, limit: 8 * time.Hour,
+			want: []span{{"2026-09-30 10:00", "2026-10-01 17:00"}}, least: []time.Duration{0},
+		},
+		{
+			name: "golden week, 10d deadline is enough", spec: goldenWeek, loc: sh,
+			from: "2026-09-01 00:00", to: "2026-11-01 00:00", window: 10 * 24 * time.Hour, limit: 8 * time.Hour,
+		},
+		{
+			// Every weekend: Friday from 10:00 to Saturday 17:00, twice in two weeks.
+			name: "weekends, 8h business in 2d", spec: probe.HoursSpec{Zone: "Asia/Shanghai", Days: weekdays, Open: "09:00", Close: "18:00"}, loc: sh,
+			from: "2026-11-02 00:00", to: "2026-11-16 00:00", window: 48 * time.Hour, limit: 8 * time.Hour,
+			want:  []span{{"2026-11-06 10:00", "2026-11-07 17:00"}, {"2026-11-13 10:00", "2026-11-14 17:00"}},
+			least: []time.Duration{0, 0},
+		},
+		{
+			// The range cuts the span: it starts inside one and ends inside another.
+			name: "clipped to the range", spec: probe.HoursSpec{Zone: "Asia/Shanghai", Days: weekdays, Open: "09:00", Close: "18:00"}, loc: sh,
+			from: "2026-11-07 12:00", to: "2026-11-13 12:00", window: 48 * time.Hour, limit: 8 * time.Hour,
+			want:  []span{{"2026-11-07 12:00", "2026-11-07 17:00"}, {"2026-11-13 10:00", "2026-11-13 12:00"}},
+			least: []time.Duration{3 * time.Hour, 6 * time.Hour},
+		},
+		{
+			name: "24x7, window within the limit", spec: probe.HoursSpec{Zone: "America/Los_Angeles"}, loc: la,
+			from: "2026-11-01 00:00", to: "2026-11-08 00:00", window: 4 * time.Hour, limit: 8 * time.Hour,
+			want: []span{{"2026-11-01 00:00", "2026-11-08 00:00"}}, least: []time.Duration{4 * time.Hour},
+		},
+		{
+			name: "24x7, window longer than the limit", spec: probe.HoursSpec{Zone: "America/Los_Angeles"}, loc: la,
+			from: "2026-11-01 00:00", to: "2026-11-08 00:00", window: 9 * time.Hour, limit: 8 * time.Hour,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := mustHours(t, tt.spec)
+			got := h.ShortStarts(wall(t, tt.loc, tt.from), wall(t, tt.loc, tt.to), tt.window, tt.limit)
+			if len(got) != len(tt.want) {
+				t.Fatalf("ShortStarts() = %d spans %v, want %v", len(got), got, tt.want)
+			}
+			for i, w := range tt.want {
+				if !got[i].From.Equal(wall(t, tt.loc, w.from)) || !got[i].To.Equal(wall(t, tt.loc, w.to)) || got[i].Least != tt.least[i] {
+					t.Errorf("span %d = %s to %s, least %s; want %s to %s, least %s", i,
+						got[i].From.In(tt.loc).Format("2006-01-02 15:04"), got[i].To.In(tt.loc).Format("2006-01-02 15:04"), got[i].Least,
+						w.from, w.to, tt.least[i])
+				}
+			}
+		})
+	}
+}
+
+// TestShortStartsAgainstBetween checks ShortStarts against Between itself, sampled every
+// 7 minutes across a DST change, a holiday and weekends, for several deadlines: a start
+// is in a span exactly when its window holds at most the limit, and the spans' Least is
+// the least business time found.
+func TestShortStartsAgainstBetween(t *testing.T) {
+	la := mustLoc(t, "America/Los_Angeles")
+	h := mustHours(t, probe.HoursSpec{Zone: "America/Los_Angeles", Days: weekdays, Open: "09:00", Close: "17:30",
+		Holidays: []string{"2026-11-02", "2026-11-26", "2026-11-27"}})
+	from, to := wall(t, la, "2026-10-28 00:03"), wall(t, la, "2026-11-30 00:00")
+	for _, c := range []struct{ window, limit time.Duration }{
+		{48 * time.Hour, 8 * time.Hour}, {72 * time.Hour, 4 * time.Hour}, {36*time.Hour + 30*time.Minute, 2 * time.Hour},
+		{5 * 24 * time.Hour, 17 * time.Hour}, {24 * time.Hour, 0},
+	} {
+		spans := h.ShortStarts(from, to, c.window, c.limit)
+		if len(spans) == 0 {
+			t.Errorf("window %s, limit %s: no span; every case here has weekends or holidays that make some", c.window, c.limit)
+		}
+		in := func(x time.Time) (probe.StartSpan, bool) {
+			for _, s := range spans {
+				if !x.Before(s.From) && !x.After(s.To) {
+					return s, true
+				}
+			}
+			return probe.StartSpan{}, false
+		}
+		for x := from; !x.After(to); x = x.Add(7 * time.Minute) {
+			got := h.Between(x, x.Add(c.window))
+			s, ok := in(x)
+			if ok != (got <= c.limit) {
+				t.Fatalf("window %s, limit %s: start %s holds %s of business time, in a span = %v", c.window, c.limit, x.In(la), got, ok)
+			}
+			if ok && got < s.Least {
+				t.Fatalf("window %s, limit %s: start %s holds %s, less than its span's Least %s", c.window, c.limit, x.In(la), got, s.Least)
+			}
+		}
+		for i := 1; i < len(spans); i++ {
+			if !spans[i].From.After(spans[i-1].To) {
+				t.Errorf("window %s: spans %d and %d overlap or touch: %v, %v", c.window, i-1, i, spans[i-1], spans[i])
+			}
+		}
+	}
+}

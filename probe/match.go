@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -68,6 +69,11 @@ type Matcher struct {
 	Vendors []Vendor
 	// Index answers the lookups; it must not be nil.
 	Index MatchIndex
+	// Sent returns when a probe's inquiry was sent (zero when not known to be sent) and
+	// the probe's clock skew (the IMAP server's clock minus ours). Evidence for a probe
+	// whose inquiry went out after the mail arrived (ArrivedBefore, on our clock) is set
+	// aside with the reason: such mail cannot answer it. Nil: no such check.
+	Sent func(probeID string) (sentAt time.Time, clockSkew time.Duration, err error)
 }
 
 // Match is the outcome of matching one mail.
@@ -123,9 +129,45 @@ func (m Matcher) Match(mail Mail) (Match, bool, error) {
 			return Match{}, false, fmt.Errorf("match mail %s: %w", mailLabel(mail), err)
 		}
 	}
+	if err := s.dropEarly(); err != nil {
+		return Match{}, false, fmt.Errorf("match mail %s: %w", mailLabel(mail), err)
+	}
 	ok := s.decide()
+	if len(s.early) > 0 {
+		if len(s.ev) == 0 {
+			s.res.Detail = "no probe it could answer"
+		}
+		s.res.Detail += "; set aside: " + strings.Join(s.early, "; ")
+	}
 	s.learn()
 	return s.res, ok, nil
+}
+
+// dropEarly removes the evidence for probes whose inquiry was sent after the mail
+// arrived (beyond ArrivalTolerance): the mail cannot answer them, so they are no
+// candidates, and never a latency. What it set aside goes into s.early, for the Detail.
+func (s *matchState) dropEarly() error {
+	if s.m.Sent == nil || s.mail.ReceivedAt.IsZero() {
+		return nil
+	}
+	early := map[string]bool{}
+	for _, p := range distinctProbes(s.ev) {
+		sentAt, skew, err := s.m.Sent(p)
+		if err != nil {
+			return fmt.Errorf("read when probe %s was sent: %w", p, err)
+		}
+		arrived := s.mail.ReceivedAt.Add(-skew)
+		if !ArrivedBefore(arrived, sentAt) {
+			continue
+		}
+		early[p] = true
+		e := s.ev[slices.IndexFunc(s.ev, func(e evidence) bool { return e.probe == p })] // its strongest
+		s.early = append(s.early, fmt.Sprintf("probe %s by %s (%s): the mail arrived at %s, %s before that inquiry was sent at %s, so it cannot answer it",
+			p, e.detail, e.rung, arrived.UTC().Format(time.RFC3339), sentAt.Sub(arrived).Round(time.Second), sentAt.UTC().Format(time.RFC3339)))
+	}
+	// Evidence stays in the order collected, strongest rung first.
+	s.ev = slices.DeleteFunc(s.ev, func(e evidence) bool { return early[e.probe] })
+	return nil
 }
 
 // mailLabel names a mail in errors.
@@ -167,6 +209,7 @@ type matchState struct {
 	plusSeen []string // plus-address tokens that the index did not know
 	words    int      // token-shaped words looked up
 	ev       []evidence
+	early    []string // candidates set aside: the mail arrived before their inquiry
 	res      Match
 }
 

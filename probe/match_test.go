@@ -547,3 +547,59 @@ func TestDefaultTicketKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchKeepsOutEarlyMail is issue 12, defect 3 (matching side): evidence for a probe
+// whose inquiry was sent after the mail arrived (beyond probe.ArrivalTolerance, with the
+// probe's clock skew removed) is set aside with the reason, so the mail never becomes a
+// reply, and never a latency, of that probe; other evidence still decides.
+func TestMatchKeepsOutEarlyMail(t *testing.T) {
+	sent := map[string]time.Time{"P1": matchAt.Add(3 * time.Hour), "P2": matchAt}
+	skew := map[string]time.Duration{}
+	m := testMatcher(newFakeIndex())
+	m.Sent = func(id string) (time.Time, time.Duration, error) { return sent[id], skew[id], nil }
+
+	// Cites P1's thread only, and arrived 2 h before P1 went out.
+	early := probe.Mail{MessageID: "x1@acme.com", From: "dana@acme.com", ReceivedAt: matchAt.Add(time.Hour),
+		InReplyTo: []string{"<vendor-1@mail.acme.com>"}}
+	got, ok, err := m.Match(early)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok || got.ProbeID != "" || !strings.Contains(got.Detail, "probe P1") || !strings.Contains(got.Detail, "2h0m0s before that inquiry was sent") ||
+		!strings.HasPrefix(got.Detail, "no probe it could answer") {
+		t.Errorf("Match(early for P1) = %q, %v, %q; want unmatched, saying it arrived 2h before P1 was sent", got.ProbeID, ok, got.Detail)
+	}
+	if slices.Contains(got.ThreadIDs, "vendor-1@mail.acme.com") {
+		t.Errorf("ThreadIDs %q hold P1's vendor ID: a link would move it", got.ThreadIDs)
+	}
+
+	// Evidence for P1 (too early) and for P2 (sent before): P2 wins, with the reason.
+	both := early
+	both.References = []string{"<vendor-2@mail.acme.com>"}
+	got, ok, err = m.Match(both)
+	if err != nil || !ok || got.ProbeID != "P2" || !strings.Contains(got.Detail, "set aside: probe P1") {
+		t.Errorf("Match(P1 early, P2 fine) = %q, %v, %q, %v; want P2, naming P1 set aside", got.ProbeID, ok, got.Detail, err)
+	}
+
+	// Within the tolerance, or with the skew accounted for, it is an answer.
+	onTime := early
+	onTime.ReceivedAt = sent["P1"].Add(-time.Second)
+	if got, ok, _ := m.Match(onTime); !ok || got.ProbeID != "P1" {
+		t.Errorf("Match(1 s before sent_at) = %q, %v (%s); want P1 (within ArrivalTolerance)", got.ProbeID, ok, got.Detail)
+	}
+	skew["P1"] = -3 * time.Hour // the IMAP server's clock runs 3 h behind ours
+	if got, ok, _ := m.Match(early); !ok || got.ProbeID != "P1" {
+		t.Errorf("Match(early on the server's clock, after sent_at on ours) = %q, %v (%s); want P1", got.ProbeID, ok, got.Detail)
+	}
+
+	// A probe not known to be sent has nothing to be early for; a failing lookup is an error.
+	sent["P1"] = time.Time{}
+	skew["P1"] = 0
+	if got, ok, _ := m.Match(early); !ok || got.ProbeID != "P1" {
+		t.Errorf("Match(probe not sent) = %q, %v; want P1", got.ProbeID, ok)
+	}
+	m.Sent = func(id string) (time.Time, time.Duration, error) { return time.Time{}, 0, errors.New("disk gone") }
+	if _, _, err := m.Match(early); err == nil || !strings.Contains(err.Error(), "probe P1") {
+		t.Errorf("Match(failing Sent) = %v; want an error naming the probe", err)
+	}
+}

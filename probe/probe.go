@@ -93,6 +93,9 @@ type Override struct {
 	Kind Kind      `json:"kind"`
 	Note string    `json:"note,omitempty"`
 	At   time.Time `json:"at"`
+	// By is who decided: the local user name of whoever ran the command; "" when not
+	// known (decisions recorded before it was kept).
+	By string `json:"by,omitempty"`
 }
 
 // Reply is one inbound mail matched to a probe.
@@ -122,6 +125,22 @@ type Reply struct {
 	// Language is DetectLanguage of the reply's new text (quotes removed), detected when
 	// the reply was recorded; "" when unknown.
 	Language string `json:"language,omitempty"`
+	// Learned is what this reply put into its probe's matching indexes (rungs 3 and 4):
+	// the thread message IDs and ticket keys first learned from it. A manual link to
+	// another probe moves exactly these. Nil for replies recorded before it was kept.
+	Learned *Learned `json:"learned,omitempty"`
+}
+
+// Learned is what one reply taught the matching indexes about its probe's thread.
+type Learned struct {
+	// ThreadIDs are message IDs (normalised: no brackets, lower case) first indexed to
+	// the probe because of this reply: its own Message-ID and the IDs it cited.
+	ThreadIDs []string `json:"thread_ids,omitempty"`
+	// Vendor is the vendor whose ticket-key namespace TicketKeys live in.
+	Vendor string `json:"vendor,omitempty"`
+	// TicketKeys are the vendor's ticket keys first recorded for the probe because of
+	// this reply.
+	TicketKeys []string `json:"ticket_keys,omitempty"`
 }
 
 // EffectiveKind is the kind that counts: the manual override when there is one.

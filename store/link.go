@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,13 +13,35 @@ import (
 	"supportprobe/probe"
 )
 
+// LinkOptions say who links a message by hand, and why.
+type LinkOptions struct {
+	// By is the local user name of whoever links; it goes into the audit trail.
+	By string
+	// Note says why, for the reply's reason and the audit trail.
+	Note string
+	// Force links a message that arrived before the probe's inquiry was sent (beyond
+	// probe.ArrivalTolerance), which Link otherwise refuses with ErrArrivedBefore. The
+	// override is recorded; the reply still counts for nothing in the figures (it is
+	// listed as early), since it cannot answer the inquiry.
+	Force bool
+}
+
 // Link ties the inbound message messageID to probe probeID by hand: unmatched mail
 // becomes a reply of that probe, and a reply matched to another probe moves to this one.
-// The reply's rung becomes manual and its reason records when and why (note). Its
-// Message-ID joins the probe's thread, so later mail citing it matches by itself. It
-// returns the reply as stored, or an error wrapping ErrNotFound when the message or the
-// probe is unknown.
-func (db *DB) Link(messageID, probeID, note string) (probe.Reply, error) {
+// The reply's rung becomes manual and its reason records when and why (o.Note).
+//
+// What the message taught the matching indexes moves with it, so later mail in its
+// thread matches the new probe: its own Message-ID, the cited message IDs and the
+// ticket keys first learned from it (probe.Reply.Learned; for unmatched mail, what the
+// matcher found in it). An entry another probe's thread holds is left alone and named in
+// the audit record, as is what a reply recorded before Learned was kept taught.
+//
+// A message that arrived before the probe's inquiry was sent, beyond
+// probe.ArrivalTolerance, is refused with an error wrapping ErrArrivedBefore unless
+// o.Force. Every link appends a probe.Correction to the audit trail (Corrections).
+// It returns the reply as stored, or an error wrapping ErrNotFound when the message or
+// the probe is unknown.
+func (db *DB) Link(messageID, probeID string, o LinkOptions) (probe.Reply, error) {
 	at := db.now().UTC()
 	var out probe.Reply
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
@@ -27,13 +50,20 @@ func (db *DB) Link(messageID, probeID, note string) (probe.Reply, error) {
 		if seenID == nil {
 			return fmt.Errorf("message %s: %w (see `supportprobe inbox --unmatched`)", messageID, ErrNotFound)
 		}
+		seenID = bytes.Clone(seenID)
 		pkey := tx.Bucket(bProbeIDs).Get([]byte(probeID))
 		if pkey == nil {
 			return fmt.Errorf("probe %s: %w", probeID, ErrNotFound)
 		}
 		pkey = bytes.Clone(pkey)
+		var target probe.Probe
+		if err := json.Unmarshal(tx.Bucket(bProbes).Get(pkey), &target); err != nil {
+			return fmt.Errorf("probe %s: decode: %w", probeID, err)
+		}
 		var r probe.Reply
 		var raw []byte
+		var taught probe.Learned // what the message's thread brought: to move or add
+		legacy := false          // a matched reply recorded before Learned was kept
 		switch id := string(seenID); {
 		case strings.HasPrefix(id, "U"):
 			key := tx.Bucket(bUnmatchedIDs).Get([]byte(id))
@@ -47,6 +77,17 @@ func (db *DB) Link(messageID, probeID, note string) (probe.Reply, error) {
 			}
 			r = probe.Reply{MessageID: u.MessageID, Folder: u.Folder, UID: u.UID, ReceivedAt: u.ReceivedAt,
 				HeaderDate: u.HeaderDate, DetectedAt: u.DetectedAt, From: u.From, Subject: u.Subject, Kind: u.Kind, Reason: u.Reason}
+			if err := checkEarly(target, r, messageID, o.Force); err != nil {
+				return err
+			}
+			taught = probe.Learned{ThreadIDs: u.ThreadIDs, Vendor: u.Vendor}
+			for _, k := range u.TicketKeys {
+				// A key-shaped string from the probe's own subject quoted back is not
+				// the vendor's ticket (the watcher skips those too).
+				if !strings.Contains(target.Subject, k) {
+					taught.TicketKeys = append(taught.TicketKeys, k)
+				}
+			}
 			raw = lookup(tx.Bucket(bRaw), []byte("unmatched/"+id))
 			if err := tx.Bucket(bUnmatched).Delete(key); err != nil {
 				return err
@@ -69,6 +110,14 @@ func (db *DB) Link(messageID, probeID, note string) (probe.Reply, error) {
 			if r.ProbeID == probeID {
 				return fmt.Errorf("message %s is already reply %s of probe %s", messageID, r.ID, probeID)
 			}
+			if err := checkEarly(target, r, messageID, o.Force); err != nil {
+				return err
+			}
+			if r.Learned != nil {
+				taught = *r.Learned
+			} else {
+				legacy = true
+			}
 			raw = lookup(tx.Bucket(bRaw), []byte("reply/"+id))
 			if err := tx.Bucket(bReplies).Delete(key); err != nil {
 				return err
@@ -83,16 +132,34 @@ func (db *DB) Link(messageID, probeID, note string) (probe.Reply, error) {
 		default:
 			return fmt.Errorf("message %s: unknown record %q", messageID, id)
 		}
+		c := probe.Correction{Action: probe.CorrectionLink, At: at, By: o.By, Note: o.Note, MessageID: r.MessageID,
+			WasID: string(seenID), FromProbe: r.ProbeID, ToProbe: probeID}
+		if target.IsEarly(r) {
+			c.Forced = fmt.Sprintf("arrived %s before probe %s was sent (%s): linked with --force; it counts for nothing in the figures",
+				target.SentAt.Sub(r.ReceivedAt.Add(-target.ClockSkew)).Round(time.Second), probeID, target.SentAt.UTC().Format(time.RFC3339))
+		}
+		learned, err := moveTaught(tx, &c, string(mid), taught, probeID)
+		if err != nil {
+			return fmt.Errorf("move its thread to probe %s: %w", probeID, err)
+		}
+		if legacy {
+			c.Kept = append(c.Kept, fmt.Sprintf("the message IDs it cited and ticket keys learned from it stay with probe %s: reply %s was recorded before supportprobe kept what each reply taught (link later mail of that thread by hand)", r.ProbeID, r.ID))
+		}
+
 		replies := tx.Bucket(bReplies)
 		rid, _, err := newID("R", replies)
 		if err != nil {
 			return err
 		}
-		r.ID, r.ProbeID, r.MatchedBy = rid, probeID, probe.RungManual
+		r.ID, r.ProbeID, r.MatchedBy, r.Learned = rid, probeID, probe.RungManual, learned
 		r.Reason = fmt.Sprintf("%s; linked by hand at %s", r.Reason, at.Format(time.RFC3339))
-		if note != "" {
-			r.Reason += ": " + note
+		if o.Note != "" {
+			r.Reason += ": " + o.Note
 		}
+		if c.Forced != "" {
+			r.Reason += " (forced: it arrived before the inquiry was sent)"
+		}
+		c.Reply = rid
 		key := join(pkey, u64(replies.Sequence()))
 		if err := putJSON(replies, key, r); err != nil {
 			return err
@@ -108,10 +175,8 @@ func (db *DB) Link(messageID, probeID, note string) (probe.Reply, error) {
 				return err
 			}
 		}
-		if idx := tx.Bucket(bMessageID); idx.Get(mid) == nil {
-			if err := idx.Put(mid, []byte(probeID)); err != nil {
-				return err
-			}
+		if _, err := addCorrection(tx, c); err != nil {
+			return err
 		}
 		out = r
 		return nil
@@ -120,6 +185,78 @@ func (db *DB) Link(messageID, probeID, note string) (probe.Reply, error) {
 		return probe.Reply{}, fmt.Errorf("link %s to %s: %w", messageID, probeID, err)
 	}
 	return out, nil
+}
+
+// checkEarly refuses, unless force, to link r to p when r arrived before p's inquiry was
+// sent (probe.Probe.IsEarly).
+func checkEarly(p probe.Probe, r probe.Reply, messageID string, force bool) error {
+	if force || !p.IsEarly(r) {
+		return nil
+	}
+	arrived := r.ReceivedAt.Add(-p.ClockSkew)
+	return fmt.Errorf("message %s arrived at %s, %s before probe %s was sent at %s: %w, so it cannot answer it and would never count as a latency; check the probe id, or if it belongs there all the same (say, the inquiry went out twice), run the link again with --force, which is recorded in the audit trail",
+		messageID, arrived.UTC().Format(time.RFC3339), p.SentAt.Sub(arrived).Round(time.Second), p.ID,
+		p.SentAt.UTC().Format(time.RFC3339), ErrArrivedBefore)
+}
+
+// moveTaught points the linked message's own Message-ID (ownID, normalised) and what it
+// taught (ts) at probe to inside tx: entries held by c.FromProbe move, unindexed ones are
+// added, and those another probe holds stay, each recorded in c. It returns what now
+// belongs to probe to because of this message: the new reply's Learned, never nil.
+func moveTaught(tx *bbolt.Tx, c *probe.Correction, ownID string, ts probe.Learned, to string) (*probe.Learned, error) {
+	var learned probe.Learned
+	idx := tx.Bucket(bMessageID)
+	point := func(b *bbolt.Bucket, key []byte, what string, moved, added *[]string, label string) (bool, error) {
+		switch have := string(b.Get(key)); {
+		case have == to:
+			return false, nil
+		case have == "" || have == c.FromProbe:
+			if err := b.Put(key, []byte(to)); err != nil {
+				return false, err
+			}
+			if have == "" {
+				*added = append(*added, label)
+			} else {
+				*moved = append(*moved, label)
+			}
+			return true, nil
+		default:
+			c.Kept = append(c.Kept, fmt.Sprintf("%s %s: in the thread of probe %s, which this link does not change", what, label, have))
+			return false, nil
+		}
+	}
+	var errs []error
+	ids := append([]string{ownID}, ts.ThreadIDs...)
+	seen := map[string]bool{}
+	for _, id := range ids {
+		k := NormalizeMessageID(id)
+		if k == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		ok, err := point(idx, []byte(k), "message ID", &c.MovedThreadIDs, &c.AddedThreadIDs, "<"+k+">")
+		errs = append(errs, err)
+		if ok {
+			learned.ThreadIDs = append(learned.ThreadIDs, k)
+		}
+	}
+	if ts.Vendor != "" && len(ts.TicketKeys) > 0 {
+		c.TicketVendor, learned.Vendor = ts.Vendor, ts.Vendor
+		tb := tx.Bucket(bTicket)
+		for _, key := range ts.TicketKeys {
+			ok, err := point(tb, join(vendorPrefix(ts.Vendor), []byte(key)), "ticket key of vendor "+ts.Vendor, &c.MovedTicketKeys, &c.AddedTicketKeys, key)
+			errs = append(errs, err)
+			if ok {
+				learned.TicketKeys = append(learned.TicketKeys, key)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	// Even empty, it records that nothing else came with this message, so a later link
+	// does not take it for a reply stored before Learned was kept.
+	return &learned, nil
 }
 
 // OldestOpen returns the creation time of the oldest probe still waiting for an answer

@@ -207,7 +207,8 @@ func (db *DB) Reply(id string) (probe.Reply, error) {
 }
 
 // SetOverride records a person's decision about reply id's kind; it wins over the
-// classifier from then on. A zero o.At is set to now.
+// classifier from then on. A zero o.At is set to now. The decision also goes into the
+// audit trail (Corrections) with the kind it replaced, o.By and o.Note.
 func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 	if o.At.IsZero() {
 		o.At = db.now().UTC()
@@ -222,8 +223,14 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 		if err := json.Unmarshal(b.Get(key), &r); err != nil {
 			return err
 		}
+		before := r.EffectiveKind()
 		r.Override = &o
-		return putJSON(b, bytes.Clone(key), r)
+		if err := putJSON(b, bytes.Clone(key), r); err != nil {
+			return err
+		}
+		_, err := addCorrection(tx, probe.Correction{Action: probe.CorrectionMark, At: o.At, By: o.By, Note: o.Note,
+			MessageID: r.MessageID, Reply: r.ID, FromProbe: r.ProbeID, ToProbe: r.ProbeID, KindBefore: before, KindAfter: o.Kind})
+		return err
 	})
 	if err != nil {
 		return probe.Reply{}, fmt.Errorf("reply %s: set kind %s: %w", id, o.Kind, err)
@@ -246,6 +253,12 @@ type Unmatched struct {
 	HeaderDate time.Time  `json:"header_date"`
 	// Why says why no probe matched: no evidence, or the candidates of an ambiguity.
 	Why string `json:"why"`
+	// Vendor is the sender's vendor by its From domain; "" when none.
+	Vendor string `json:"vendor,omitempty"`
+	// ThreadIDs and TicketKeys are what the matcher would learn from this mail
+	// (probe.Match): a manual link records them for the probe it is linked to.
+	ThreadIDs  []string `json:"thread_ids,omitempty"`
+	TicketKeys []string `json:"ticket_keys,omitempty"`
 }
 
 // AddUnmatched records mail that matched no probe, with its raw bytes, assigns its ID

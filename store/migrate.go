@@ -41,6 +41,14 @@ var migrations = []func(*bbolt.Tx) error{
 		}
 		return nil
 	},
+	// 4: the audit trail of corrections by hand (mark, link): who, when, why, and what
+	// moved between probes.
+	func(tx *bbolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bAudit); err != nil {
+			return fmt.Errorf("create bucket %s: %w", bAudit, err)
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the schema version this binary writes and understands.

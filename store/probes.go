@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -345,4 +346,111 @@ func (db *DB) PendingProbes() ([]probe.Probe, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// LearnFromReply records, in one transaction, what reply replyID teaches its probe's
+// matching indexes: messageIDs join the probe's thread (rung 3) and vendor's
+// ticketKeys are recorded for it (rung 4), except a key that appears in the probe's own
+// subject, which is ours quoted back. What was newly indexed is kept on the reply
+// (probe.Reply.Learned), so a manual link to another probe can move exactly that. An
+// ID or key already held by another probe is left alone and named in conflicts
+// ("<id>", `ticket key "4711"`); one already held by the same probe is not the reply's
+// to move. It returns an error wrapping ErrNotFound for an unknown reply.
+func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []string) (conflicts []string, err error) {
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+		key := tx.Bucket(bReplyIDs).Get([]byte(replyID))
+		if key == nil {
+			return ErrNotFound
+		}
+		key = bytes.Clone(key)
+		replies := tx.Bucket(bReplies)
+		var r probe.Reply
+		if err := json.Unmarshal(replies.Get(key), &r); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		var subject string
+		if pkey := tx.Bucket(bProbeIDs).Get([]byte(r.ProbeID)); pkey != nil {
+			var p probe.Probe
+			if err := json.Unmarshal(tx.Bucket(bProbes).Get(pkey), &p); err != nil {
+				return fmt.Errorf("probe %s: decode: %w", r.ProbeID, err)
+			}
+			subject = p.Subject
+		}
+		var learned probe.Learned
+		if r.Learned != nil {
+			learned = *r.Learned
+		}
+		n := len(learned.ThreadIDs) + len(learned.TicketKeys)
+		idx := tx.Bucket(bMessageID)
+		for _, m := range messageIDs {
+			k := NormalizeMessageID(m)
+			if k == "" {
+				continue
+			}
+			switch have := idx.Get([]byte(k)); {
+			case have == nil:
+				if err := idx.Put([]byte(k), []byte(r.ProbeID)); err != nil {
+					return err
+				}
+				learned.ThreadIDs = append(learned.ThreadIDs, k)
+			case string(have) != r.ProbeID:
+				conflicts = append(conflicts, "<"+k+">")
+			}
+		}
+		if vendor != "" {
+			tb := tx.Bucket(bTicket)
+			for _, t := range ticketKeys {
+				// A key-shaped string from our own subject ("ERP-2") quoted back is not
+				// the vendor's ticket: learning it would tie later, unrelated mail to
+				// this probe.
+				if strings.Contains(subject, t) {
+					continue
+				}
+				k := join(vendorPrefix(vendor), []byte(t))
+				switch have := tb.Get(k); {
+				case have == nil:
+					if err := tb.Put(k, []byte(r.ProbeID)); err != nil {
+						return err
+					}
+					learned.Vendor = vendor
+					learned.TicketKeys = append(learned.TicketKeys, t)
+				case string(have) != r.ProbeID:
+					conflicts = append(conflicts, fmt.Sprintf("ticket key %q", t))
+				}
+			}
+		}
+		if r.Learned != nil && len(learned.ThreadIDs)+len(learned.TicketKeys) == n {
+			return nil
+		}
+		// Even empty, Learned says what the reply taught was recorded: nothing.
+		r.Learned = &learned
+		return putJSON(replies, key, r)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reply %s: record what it teaches its probe's thread: %w", replyID, err)
+	}
+	return conflicts, nil
+}
+
+// ProbeSent returns when probe id's inquiry was sent (zero when it is not known to have
+// been) and the probe's clock skew, without reading its replies: what the matcher needs
+// to keep out mail that arrived before the inquiry was sent. An unknown probe is an
+// error wrapping ErrNotFound.
+func (db *DB) ProbeSent(id string) (sentAt time.Time, clockSkew time.Duration, err error) {
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
+		key := tx.Bucket(bProbeIDs).Get([]byte(id))
+		if key == nil {
+			return ErrNotFound
+		}
+		var p probe.Probe
+		if err := json.Unmarshal(tx.Bucket(bProbes).Get(key), &p); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		sentAt, clockSkew = p.SentAt, p.ClockSkew
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("probe %s: read sent time: %w", id, err)
+	}
+	return sentAt, clockSkew, nil
 }

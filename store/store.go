@@ -27,6 +27,9 @@ var (
 	ErrNoDatabase = errors.New("no database yet")
 	// ErrDuplicate means an inbound message was already recorded.
 	ErrDuplicate = errors.New("message already recorded")
+	// ErrArrivedBefore means a link was refused because the mail arrived before the
+	// probe's inquiry was sent (beyond probe.ArrivalTolerance): it cannot answer it.
+	ErrArrivedBefore = errors.New("arrived before the inquiry was sent")
 )
 
 var (
@@ -51,6 +54,8 @@ var (
 	bPending   = []byte("pending")
 
 	bFolderMarks = []byte("folder_marks")
+
+	bAudit = []byte("audit")
 
 	keySchemaVersion = []byte("schema_version")
 	keyMessageIDKey  = []byte("message_id_key")

@@ -333,7 +333,7 @@ func TestLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := db.Link("lost@acme.example", p1.ID, "ticket number in the signature")
+	r, err := db.Link("lost@acme.example", p1.ID, LinkOptions{Note: "ticket number in the signature"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestLink(t *testing.T) {
 		t.Errorf("linked Message-ID not in the thread of %s: %q", p1.ID, id)
 	}
 	// Relink to the other probe: the reply moves.
-	r2, err := db.Link("<lost@acme.example>", p2.ID, "")
+	r2, err := db.Link("<lost@acme.example>", p2.ID, LinkOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,10 +363,10 @@ func TestLink(t *testing.T) {
 	if got, _ := db.Probe(p2.ID); len(got.Replies) != 1 || got.Replies[0].ID != r2.ID {
 		t.Errorf("%s replies = %+v, want the moved reply", p2.ID, got.Replies)
 	}
-	if _, err := db.Link("nobody@x", p1.ID, ""); !errors.Is(err, ErrNotFound) {
+	if _, err := db.Link("nobody@x", p1.ID, LinkOptions{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Link(unknown message) = %v, want ErrNotFound", err)
 	}
-	if _, err := db.Link("lost@acme.example", "P99", ""); !errors.Is(err, ErrNotFound) {
+	if _, err := db.Link("lost@acme.example", "P99", LinkOptions{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Link(unknown probe) = %v, want ErrNotFound", err)
 	}
 }

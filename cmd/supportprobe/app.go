@@ -72,8 +72,8 @@ type env struct {
 	// whether a reader is an interactive terminal; nil stdin means none.
 	stdin    io.Reader
 	terminal func(io.Reader) bool
-	now            func() time.Time
-	getenv         func(string) string
+	now      func() time.Time
+	getenv   func(string) string
 	// followupInterval overrides how often `run` looks for due follow-ups (tests);
 	// zero keeps the daemon's default.
 	followupInterval time.Duration

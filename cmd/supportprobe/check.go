@@ -16,7 +16,10 @@ const checkSynopsis = `check [--config FILE] [--next N] [--connect]
 
 Validates the configuration and prints each vendor, its schedules and their next fire
 times in UTC and in the schedule's own zone. Passwords that are not set up yet are
-warnings here (and errors for run). Exits 3 when the file is invalid, naming every
+warnings here (and errors for run), and so is an SLA target that cannot pass before
+the vendor's deadline for some send times in the next year or over the configured
+holidays (a business-clock target across a long holiday, say), naming those times:
+unanswered, such probes end undecided, neither met nor breached. Exits 3 when the file is invalid, naming every
 problem with its line or path.
 
 With --connect it then talks to both mail servers, one step at a time (DNS, TCP, TLS,
@@ -99,6 +102,10 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 		}
 		fmt.Fprintf(out, "Summary %q in %s to %s\n", s.Spec, s.Location, strings.Join(s.To, ", "))
 		writeUpcoming(e, spec, now, o.next)
+	}
+	// Targets that cannot pass before the deadline: such probes would end undecided.
+	for _, w := range cfg.DeadlineWarnings(now) {
+		fmt.Fprintf(e.stderr, "warning: %v\n", w)
 	}
 	problems := cfg.SecretProblems()
 	for _, p := range problems {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +151,7 @@ func TestFollowupsEndToEnd(t *testing.T) {
 				t.Errorf("first response latency = %v s, want ≈%.1f from the inquiry, not from the reminder", deref(p.ResponseLatencySeconds), want)
 			}
 			code, stdout, _ := invoke(t, time.Now(), "show", "--config", cfgPath, p.ID)
-			if code != exitOK || !strings.Contains(stdout, "follow-up  reminder  sent") || !strings.Contains(stdout, "Needed a reminder  true") {
+			if code != exitOK || !strings.Contains(stdout, "follow-up  reminder  sent") || !regexp.MustCompile(`(?m)^Needed a reminder +true$`).MatchString(stdout) {
 				t.Errorf("show: exit %d:\n%s", code, stdout)
 			}
 		})

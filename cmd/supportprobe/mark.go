@@ -45,7 +45,7 @@ func markCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
-	r, err := src.Mark(ctx, fs.Arg(0), probe.Override{Kind: kind, Note: *note, At: e.now().UTC()})
+	r, err := src.Mark(ctx, fs.Arg(0), probe.Override{Kind: kind, Note: *note, At: e.now().UTC(), By: e.who()})
 	if err != nil {
 		return err
 	}

@@ -173,7 +173,7 @@ func reviewKind(s string) (probe.Kind, error) {
 
 // decide records a person's decision about a reply through Mark and says what it was.
 func decide(ctx context.Context, e *env, src daemon.Source, replyID string, kind probe.Kind, note string) error {
-	r, err := src.Mark(ctx, replyID, probe.Override{Kind: kind, Note: note, At: e.now().UTC()})
+	r, err := src.Mark(ctx, replyID, probe.Override{Kind: kind, Note: note, At: e.now().UTC(), By: e.who()})
 	if err != nil {
 		return err
 	}

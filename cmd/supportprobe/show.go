@@ -10,7 +10,8 @@ import (
 const showSynopsis = `show [--config FILE] [--format text|json] PROBE-ID
 
 Prints one probe and its whole thread in time order: every reply with its kind, the rung
-of the matching ladder that tied it to the probe, and the reason for its kind.`
+of the matching ladder that tied it to the probe, and the reason for its kind; then the
+corrections by hand (mark, link) that concern it: who, when, why, and what moved.`
 
 const showExample = `  supportprobe show P17
   supportprobe show --format json P17`
@@ -43,6 +44,9 @@ func showCmd(ctx context.Context, e *env, args []string) error {
 	}
 	rec, err := view.NewRecord(p, e.now())
 	if err != nil {
+		return err
+	}
+	if rec.Corrections, err = src.Corrections(ctx, p.ID); err != nil {
 		return err
 	}
 	if *format == "json" {

@@ -64,6 +64,9 @@ type Real struct {
 	ids      realIDs
 
 	postfixPID, dovecotPID int
+	eximPath               string // RealOptions.Exim: the binary, "" without Exim
+	eximPID                int
+	generators             bool // RealOptions.Generators
 
 	mu        sync.Mutex // guards users, closed, dovecotPID and delivered, and serialises AddUser
 	closed    bool
@@ -87,6 +90,27 @@ type realIDs struct {
 func RealAvailable() error {
 	_, err := lookupRealIDs()
 	return err
+}
+
+// RealAvailableWith is RealAvailable for a world started with opts: with opts.Generators it
+// also needs Dovecot's Sieve plugin (package dovecot-sieve), with opts.Exim an Exim binary
+// (EximPath). Its error wraps ErrRealUnavailable and names everything missing.
+func RealAvailableWith(opts RealOptions) error {
+	var errs []error
+	if err := RealAvailable(); err != nil {
+		errs = append(errs, err)
+	}
+	if opts.Generators {
+		if _, err := os.Stat(sievePluginPath); err != nil {
+			errs = append(errs, fmt.Errorf("%w: no Sieve plugin at %s (package dovecot-sieve)", ErrRealUnavailable, sievePluginPath))
+		}
+	}
+	if opts.Exim {
+		if _, err := EximPath(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func lookupRealIDs() (realIDs, error) {
@@ -147,6 +171,15 @@ type RealOptions struct {
 	// mail/ADDRESS/mdbox. Dovecot reads dbox mail through its index, so opening a message
 	// never scans the folder's directory, as maildir may.
 	MailFormat string
+	// Generators adds the real generators of machine mail (see GeneratorDomain): Postfix
+	// bounces (unknown user, mailbox full through a Dovecot quota, relay refused), Postfix
+	// delay warnings and verification reports (Real.VerifyAddress), and Dovecot Sieve
+	// vacation replies in several languages (Vacations). It needs the Debian package
+	// dovecot-sieve besides those of a plain Real world.
+	Generators bool
+	// Exim also runs Exim as the MX of EximDomain, which bounces in its own format (see
+	// EximPath for where the binary comes from).
+	Exim bool
 }
 
 // mailLocations maps RealOptions.MailFormat to Dovecot's mail_location.
@@ -197,7 +230,22 @@ func StartRealWithOptions(dir string, opts RealOptions, users ...User) (*Real, e
 			return nil, fmt.Errorf("start real mail world: user %s: %w", u.Address, ErrUserExists)
 		}
 	}
-	r := &Real{dir: dir, ids: ids, users: slices.Clone(users), format: format, location: location}
+	r := &Real{dir: dir, ids: ids, users: slices.Clone(users), format: format, location: location, generators: opts.Generators}
+	if opts.Generators {
+		if _, err := os.Stat(sievePluginPath); err != nil {
+			return nil, fmt.Errorf("start real mail world with generators: %w: no Sieve plugin at %s (package dovecot-sieve)", ErrRealUnavailable, sievePluginPath)
+		}
+		for _, u := range users {
+			if err := r.checkGeneratorDomain(u); err != nil {
+				return nil, fmt.Errorf("start real mail world: %w", err)
+			}
+		}
+	}
+	if opts.Exim {
+		if r.eximPath, err = EximPath(); err != nil {
+			return nil, fmt.Errorf("start real mail world with exim: %w", err)
+		}
+	}
 	if r.dir == "" {
 		if r.dir, err = os.MkdirTemp("", "mw"); err != nil {
 			return nil, fmt.Errorf("start real mail world: %w", err)
@@ -237,15 +285,31 @@ func (r *Real) start() error {
 		}
 		os.Remove(r.path(pidFile)) // stale: it must not be mistaken for the new daemon's
 	}
-	r.cfg = realConfig{Dir: dir, MailUID: r.ids.mailUID, MailGID: r.ids.mailGID, MailLocation: r.location}
-	if r.cfg.SMTPPort, err = freePort(); err != nil {
-		return err
+	r.cfg = realConfig{Dir: dir, MailUID: r.ids.mailUID, MailGID: r.ids.mailGID, MailLocation: r.location, Generators: r.generators}
+	ports := []*int{&r.cfg.SMTPPort, &r.cfg.IMAPPort}
+	if r.generators {
+		ports = append(ports, &r.cfg.RelayPort, &r.cfg.DeadPort)
 	}
-	for r.cfg.IMAPPort == 0 || r.cfg.IMAPPort == r.cfg.SMTPPort {
-		if r.cfg.IMAPPort, err = freePort(); err != nil {
-			return err
+	if r.eximPath != "" {
+		ports = append(ports, &r.cfg.EximPort)
+	}
+	var taken []int
+	for _, p := range ports {
+		for *p == 0 || slices.Contains(taken, *p) {
+			if *p, err = freePort(); err != nil {
+				return err
+			}
 		}
+		taken = append(taken, *p)
 	}
+	var relay []string
+	if r.generators {
+		relay = append(relay, RelayRefusedDomain, DeferredDomain)
+	}
+	if r.eximPath != "" {
+		relay = append(relay, EximDomain)
+	}
+	r.cfg.RelayDomains = strings.Join(relay, ", ")
 	if err := r.writeConfig(); err != nil {
 		return err
 	}
@@ -276,6 +340,12 @@ func (r *Real) start() error {
 		r.stop()
 		return r.withLogs(err)
 	}
+	if r.eximPath != "" {
+		if err := r.startExim(deadline); err != nil {
+			r.stop()
+			return r.withLogs(err)
+		}
+	}
 	return nil
 }
 
@@ -292,7 +362,7 @@ func (r *Real) Dir() string { return r.dir }
 // to print.
 func (r *Real) Logs() string {
 	var b strings.Builder
-	for _, name := range []string{postfixLog, "log/postfix.out", dovecotLog, "log/dovecot.out"} {
+	for _, name := range []string{postfixLog, "log/postfix.out", dovecotLog, "log/dovecot.out", eximMainLog, "exim/log/paniclog", "log/exim.out"} {
 		data, err := os.ReadFile(r.path(name))
 		if err != nil || len(bytes.TrimSpace(data)) == 0 {
 			continue
@@ -328,6 +398,9 @@ func (r *Real) AddUser(u User) error {
 	}
 	if slices.ContainsFunc(r.users, func(v User) bool { return v.Address == u.Address }) {
 		return fmt.Errorf("add user %s: %w", u.Address, ErrUserExists)
+	}
+	if err := r.checkGeneratorDomain(u); err != nil {
+		return fmt.Errorf("add user: %w", err)
 	}
 	users := append(slices.Clone(r.users), u)
 	err := r.writeUser(u)
@@ -620,7 +693,7 @@ func (r *Real) stop() error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return errors.Join(append(errs, r.stopExim())...)
 }
 
 // daemonPID returns the pid in the pid file if that process is running and is this world's
@@ -928,13 +1001,22 @@ func (r *Real) writeConfig() error {
 			return err
 		}
 	}
+	if err := r.writeGenerators(); err != nil {
+		return err
+	}
 	return r.writeMaps(r.users)
 }
 
 // writeUser writes u's Dovecot passwd-file: plain-text password, the "mail" user's uid and
 // gid, and a home under mail/.
 func (r *Real) writeUser(u User) error {
-	line := fmt.Sprintf("%s:{PLAIN}%s:%d:%d::%s::\n", u.Address, u.Password, r.ids.mailUID, r.ids.mailGID, r.path(mailDir, u.Address))
+	return r.writeUserExtra(u, "")
+}
+
+// writeUserExtra is writeUser with Dovecot's extra fields (such as
+// "userdb_quota_rule=*:storage=1B") at the end of the line.
+func (r *Real) writeUserExtra(u User, extra string) error {
+	line := fmt.Sprintf("%s:{PLAIN}%s:%d:%d::%s::%s\n", u.Address, u.Password, r.ids.mailUID, r.ids.mailGID, r.path(mailDir, u.Address), extra)
 	return writeFile(r.path(usersDir, u.Address), []byte(line), 0, r.ids.dovecotGID, 0o640)
 }
 
@@ -949,6 +1031,12 @@ func (r *Real) writeMaps(users []User) error {
 			seen[domain] = true
 			fmt.Fprintf(&domains, "%s OK\n", domain)
 		}
+	}
+	if r.generators {
+		// The domain itself accepts any recipient at RCPT (the catch-all), so that Dovecot's
+		// LMTP refuses the unknown ones and Postfix bounces them.
+		fmt.Fprintf(&domains, "%s OK\n", GeneratorDomain)
+		fmt.Fprintf(&mailboxes, "@%s catch-all\n", GeneratorDomain)
 	}
 	if err := writeFile(r.path(domainsMap), []byte(domains.String()), 0, 0, 0o644); err != nil {
 		return err

@@ -15,6 +15,18 @@ type realConfig struct {
 	MailGID  int
 	// MailLocation is Dovecot's mail_location, from RealOptions.MailFormat.
 	MailLocation string
+	// Generators turns on the generators of machine mail (RealOptions.Generators):
+	// catch-all, quota, relay-refusing, deferring and Sieve vacation setups.
+	Generators bool
+	// RelayPort is the second smtpd, which refuses to relay (Generators only).
+	RelayPort int
+	// DeadPort is a port nothing listens on: mail routed there is deferred (Generators).
+	DeadPort int
+	// EximPort is Exim's SMTP port (RealOptions.Exim), 0 without Exim.
+	EximPort int
+	// RelayDomains are the generators' domains Postfix relays (through transport_maps),
+	// comma-separated; "" in a world without generators or Exim.
+	RelayDomains string
 }
 
 // Layout of a Real world's directory. Sockets are the longest paths: Dir plus at most
@@ -33,6 +45,7 @@ const (
 	dovecotLog      = "log/dovecot.log"
 	domainsMap      = "etc/postfix/domains"   // texthash: virtual_mailbox_domains
 	mailboxesMap    = "etc/postfix/mailboxes" // texthash: virtual_mailbox_maps
+	transportMap    = "etc/postfix/transport" // texthash: transport_maps (Generators, Exim)
 	postfixPIDFile  = "spool/pid/master.pid"
 	dovecotPIDFile  = "run/master.pid"
 	maxSocketPath   = 107
@@ -111,10 +124,19 @@ biff = no
 in_flow_delay = 0
 smtpd_error_sleep_time = 0
 message_size_limit = 10240000
-delay_warning_time = 0
-maximal_queue_lifetime = 1h
+{{if .Generators}}# Generators: a delay warning once a message has waited a second, sent at the first queue
+# run after that (Real.FlushQueue).
+delay_warning_time = 1s
+{{else}}delay_warning_time = 0
+{{end}}maximal_queue_lifetime = 1h
 bounce_queue_lifetime = 1h
-`))
+{{if .RelayDomains}}
+# Generators: domains accepted for relaying, each routed by transport_maps to a place
+# that refuses, defers or bounces the mail after Postfix accepted it.
+relay_domains = {{.RelayDomains}}
+transport_maps = texthash:{{.Dir}}/` + transportMap + `
+smtp_connect_timeout = 5s
+{{end}}`))
 
 // postfixMaster is master.cf: the services the world needs, none chrooted (the queue is not
 // set up as a chroot jail), smtpd listening only on the chosen loopback port. pickup is
@@ -140,7 +162,21 @@ lmtp       unix  - - n -    - lmtp
 anvil      unix  - - n -    1 anvil
 scache     unix  - - n -    1 scache
 postlog    unix-dgram n - n - 1 postlogd
-`))
+{{if .RelayDomains}}smtp       unix  - - n -    - smtp
+{{end}}{{if .Generators}}# A second MTA of its own name that relays for nobody: it answers 554 5.7.1 Relay access
+# denied. smtpd learns an address's class from trivial-rewrite, so it gets its own
+# rewrite service that knows no relay or virtual domains (an override of relay_domains on
+# smtpd alone is not enough: measured, the mail is relayed in a loop).
+127.0.0.1:{{.RelayPort}} inet n - n - - smtpd
+  -o myhostname=mx.` + RelayRefusedDomain + `
+  -o rewrite_service_name=rewrite-norelay
+  -o smtpd_sasl_auth_enable=no
+  -o smtpd_relay_restrictions=reject_unauth_destination
+rewrite-norelay unix - - n - - trivial-rewrite
+  -o relay_domains=
+  -o virtual_mailbox_domains=
+  -o transport_maps=
+{{end}}`))
 
 // dovecotConfig is dovecot.conf: IMAP on the chosen loopback port, LMTP and the SASL auth
 // service on sockets inside Postfix's private queue directory, users from one passwd-file per
@@ -169,7 +205,27 @@ mail_location = {{.MailLocation}}
 recipient_delimiter = +
 lmtp_save_to_detail_mailbox = no
 postmaster_address = postmaster@mailworld.test
-
+{{if .Generators}}
+# Generators: a quota (only users with a quota_rule in their passwd-file are limited; a
+# full mailbox is refused with 552 5.2.2, quota_full_tempfail = no) and Sieve in LMTP,
+# whose vacation replies are submitted to Postfix over SMTP.
+mail_plugins = $mail_plugins quota
+protocol lmtp {
+  mail_plugins = $mail_plugins quota sieve
+}
+submission_host = 127.0.0.1:{{.SMTPPort}}
+# Pigeonhole names the machine in a vacation reply's Message-ID through my_hostdomain(),
+# which reads DOVECOT_HOSTDOMAIN, not the hostname setting: keep the machine's name out.
+import_environment = TZ CORE_OUTOFMEM CORE_ERROR DOVECOT_HOSTDOMAIN=` + Hostname + `
+quota_full_tempfail = no
+plugin {
+  quota = count:User quota
+  quota_vsizes = yes
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+  sieve_vacation_min_period = 0
+  sieve_vacation_default_period = 0
+}
+{{end}}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {{.Dir}}/` + usersDir + `/%u

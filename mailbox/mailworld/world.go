@@ -26,6 +26,11 @@
 // 550 from both; other domains get 550 from Memory and 554 (relay access denied) from Real.
 // A failed login costs about 0.5 s in Real and nothing in Memory. INTERNALDATE has one-second
 // resolution in both (it is sent that way).
+//
+// A Real world started with RealOptions.Generators (and RealOptions.Exim) also holds real
+// generators of machine mail: Postfix bounces, delay warnings and verification reports,
+// Sieve vacation replies in several languages, and Exim bounces. See GeneratorDomain for the
+// addresses that provoke each one and for the facts measured about them.
 package mailworld
 
 import (

@@ -29,8 +29,12 @@ type Source interface {
 	Unmatched(ctx context.Context, since time.Time) ([]store.Unmatched, error)
 	// Mark records a person's decision about a reply's kind.
 	Mark(ctx context.Context, replyID string, o probe.Override) (probe.Reply, error)
-	// Link ties an inbound message to a probe by hand.
-	Link(ctx context.Context, messageID, probeID, note string) (probe.Reply, error)
+	// Link ties an inbound message to a probe by hand; a message that arrived before the
+	// probe's inquiry was sent is an error wrapping store.ErrArrivedBefore unless o.Force.
+	Link(ctx context.Context, messageID, probeID string, o store.LinkOptions) (probe.Reply, error)
+	// Corrections returns the audit trail of corrections by hand (mark, link) that
+	// concern probe probeID, or all of them when probeID is "", oldest first.
+	Corrections(ctx context.Context, probeID string) ([]probe.Correction, error)
 	// Raw returns a stored message as sent or fetched: kind is "inquiry" (id a probe),
 	// "reply" or "unmatched"; a message not stored is an error wrapping store.ErrNotFound.
 	Raw(ctx context.Context, kind, id string) (store.Raw, error)
@@ -49,6 +53,8 @@ type linkRequest struct {
 	MessageID string `json:"message_id"`
 	Probe     string `json:"probe"`
 	Note      string `json:"note"`
+	By        string `json:"by,omitempty"`
+	Force     bool   `json:"force,omitempty"`
 }
 
 // Status is what the daemon reports about itself.
@@ -62,7 +68,32 @@ type Status struct {
 type apiError struct {
 	Error    string `json:"error"`
 	NotFound bool   `json:"not_found,omitempty"`
+	// ArrivedBefore: a link refused because the mail arrived before the inquiry was
+	// sent (store.ErrArrivedBefore; HTTP 409).
+	ArrivedBefore bool `json:"arrived_before,omitempty"`
 }
+
+// errorOf turns an error answer of the daemon back into an error that wraps the same
+// sentinel (store.ErrNotFound, store.ErrArrivedBefore) as on the daemon's side.
+func (e apiError) errorOf(prefix string) error {
+	switch {
+	case e.NotFound:
+		return fmt.Errorf("%s: %w", e.Error, store.ErrNotFound)
+	case e.ArrivedBefore:
+		// The message already says it arrived before the inquiry; wrap without repeating.
+		return wrapped{msg: prefix + e.Error, err: store.ErrArrivedBefore}
+	}
+	return errors.New(prefix + e.Error)
+}
+
+// wrapped is an error with its own text that still matches err with errors.Is.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w wrapped) Error() string { return w.msg }
+func (w wrapped) Unwrap() error { return w.err }
 
 func (d *Daemon) handler() http.Handler {
 	mux := http.NewServeMux()
@@ -115,9 +146,13 @@ func (d *Daemon) handler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode link request: " + err.Error()})
 			return
 		}
-		rep, err := d.db.Link(req.MessageID, req.Probe, req.Note)
+		rep, err := d.db.Link(req.MessageID, req.Probe, store.LinkOptions{By: req.By, Note: req.Note, Force: req.Force})
 		d.wakeFollowups()
 		writeResult(w, rep, err)
+	})
+	mux.HandleFunc("GET /v1/audit", func(w http.ResponseWriter, r *http.Request) {
+		cs, err := d.db.Corrections(r.URL.Query().Get("probe"))
+		writeResult(w, cs, err)
 	})
 	mux.HandleFunc("POST /v1/send", func(w http.ResponseWriter, r *http.Request) {
 		var req SendRequest
@@ -152,6 +187,8 @@ func writeResult(w http.ResponseWriter, v any, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error(), NotFound: true})
+	case errors.Is(err, store.ErrArrivedBefore):
+		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), ArrivedBefore: true})
 	case err != nil:
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
 	default:
@@ -245,10 +282,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
 			return fmt.Errorf("daemon answered %s", resp.Status)
 		}
-		if e.NotFound {
-			return fmt.Errorf("%s: %w", e.Error, store.ErrNotFound)
-		}
-		return errors.New(e.Error)
+		return e.errorOf("")
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
@@ -284,11 +318,10 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		var e apiError
-		json.NewDecoder(resp.Body).Decode(&e)
-		if e.NotFound {
-			return fmt.Errorf("%s: %w", e.Error, store.ErrNotFound)
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+			return fmt.Errorf("daemon pid %d answered %s", c.pid, resp.Status)
 		}
-		return fmt.Errorf("daemon pid %d: %s", c.pid, e.Error)
+		return e.errorOf(fmt.Sprintf("daemon pid %d: ", c.pid))
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
@@ -315,10 +348,21 @@ func (c *Client) Mark(ctx context.Context, replyID string, o probe.Override) (pr
 }
 
 // Link implements Source.
-func (c *Client) Link(ctx context.Context, messageID, probeID, note string) (probe.Reply, error) {
+func (c *Client) Link(ctx context.Context, messageID, probeID string, o store.LinkOptions) (probe.Reply, error) {
 	var r probe.Reply
-	err := c.post(ctx, "/v1/link", linkRequest{MessageID: messageID, Probe: probeID, Note: note}, &r)
+	err := c.post(ctx, "/v1/link", linkRequest{MessageID: messageID, Probe: probeID, Note: o.Note, By: o.By, Force: o.Force}, &r)
 	return r, err
+}
+
+// Corrections implements Source.
+func (c *Client) Corrections(ctx context.Context, probeID string) ([]probe.Correction, error) {
+	var cs []probe.Correction
+	q := url.Values{}
+	if probeID != "" {
+		q.Set("probe", probeID)
+	}
+	err := c.get(ctx, "/v1/audit", q, &cs)
+	return cs, err
 }
 
 // Send asks the daemon to send one probe now and returns it. When the inquiry could
@@ -380,8 +424,11 @@ func (l local) Unmatched(_ context.Context, since time.Time) ([]store.Unmatched,
 func (l local) Mark(_ context.Context, id string, o probe.Override) (probe.Reply, error) {
 	return l.db.SetOverride(id, o)
 }
-func (l local) Link(_ context.Context, messageID, probeID, note string) (probe.Reply, error) {
-	return l.db.Link(messageID, probeID, note)
+func (l local) Link(_ context.Context, messageID, probeID string, o store.LinkOptions) (probe.Reply, error) {
+	return l.db.Link(messageID, probeID, o)
+}
+func (l local) Corrections(_ context.Context, probeID string) ([]probe.Correction, error) {
+	return l.db.Corrections(probeID)
 }
 func (l local) Raw(_ context.Context, kind, id string) (store.Raw, error) {
 	return rawOf(l.db, kind, id)
@@ -400,7 +447,8 @@ func (e empty) Unmatched(context.Context, time.Time) ([]store.Unmatched, error) 
 func (e empty) Mark(_ context.Context, id string, _ probe.Override) (probe.Reply, error) {
 	return probe.Reply{}, fmt.Errorf("reply %s: %w (no database at %s yet)", id, store.ErrNotFound, e.path)
 }
-func (e empty) Link(_ context.Context, messageID, _, _ string) (probe.Reply, error) {
+func (e empty) Corrections(context.Context, string) ([]probe.Correction, error) { return nil, nil }
+func (e empty) Link(_ context.Context, messageID, _ string, _ store.LinkOptions) (probe.Reply, error) {
 	return probe.Reply{}, fmt.Errorf("message %s: %w (no database at %s yet)", messageID, store.ErrNotFound, e.path)
 }
 func (e empty) Raw(_ context.Context, kind, id string) (store.Raw, error) {

@@ -120,15 +120,15 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 		return err
 	}
 
-	matcher := probe.Matcher{Key: d.key, Mailbox: d.cfg.Mail.From.Address, Vendors: d.cfg.Vendors, Index: d.db}
+	matcher := probe.Matcher{Key: d.key, Mailbox: d.cfg.Mail.From.Address, Vendors: d.cfg.Vendors, Index: d.db, Sent: d.db.ProbeSent}
 	match, ok, err := matcher.Match(m)
 	if err != nil {
 		return fmt.Errorf("match mail %s: %w", m.MessageID, err)
 	}
-	vendor, ourSubject := match.Vendor, ""
+	vendor := match.Vendor
 	if ok {
 		if p, err := d.db.Probe(match.ProbeID); err == nil {
-			vendor, ourSubject = p.Vendor, p.Subject
+			vendor = p.Vendor
 		}
 	}
 	cls := probe.Classify(m, d.rules[vendor])
@@ -138,7 +138,8 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	if !ok {
 		u, err := d.db.AddUnmatchedRaw(store.Unmatched{MessageID: m.MessageID, Folder: f.Folder, UID: f.UID,
 			ReceivedAt: f.InternalDate, DetectedAt: f.DetectedAt, HeaderDate: m.HeaderDate, From: from,
-			Subject: m.Subject, Kind: cls.Kind, Reason: cls.Reason, Why: withNote(match.Detail, unread)}, fetchedRaw(f))
+			Subject: m.Subject, Kind: cls.Kind, Reason: cls.Reason, Why: withNote(match.Detail, unread),
+			Vendor: match.Vendor, ThreadIDs: match.ThreadIDs, TicketKeys: match.TicketKeys}, fetchedRaw(f))
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil
 		}
@@ -159,20 +160,12 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	}
 	d.wakeFollowups()
 	d.countReply(vendor, r)
-	if conflicts, err := d.db.AddThreadIDs(match.ProbeID, match.ThreadIDs...); err != nil {
+	// What the reply teaches is recorded on it, so a manual link can move it. Ticket
+	// keys quoted from our own subject are left out there.
+	if conflicts, err := d.db.LearnFromReply(r.ID, vendor, match.ThreadIDs, match.TicketKeys); err != nil {
 		return err
 	} else if len(conflicts) > 0 {
-		log.Warn("message IDs already belong to another probe's thread", "probe", match.ProbeID, "ids", conflicts)
-	}
-	for _, k := range match.TicketKeys {
-		// A key-shaped string from our own subject ("ERP-2") quoted back is not the
-		// vendor's ticket: learning it would tie later, unrelated mail to this probe.
-		if strings.Contains(ourSubject, k) {
-			continue
-		}
-		if _, err := d.db.AddTicketKey(vendor, k, match.ProbeID); err != nil {
-			return err
-		}
+		log.Warn("message IDs or ticket keys already belong to another probe", "probe", match.ProbeID, "conflicts", conflicts)
 	}
 	log.Info("reply recorded", "vendor", vendor, "probe", match.ProbeID, "reply", r.ID, "kind", r.Kind,
 		"confidence", r.Confidence, "matched_by", r.MatchedBy, "reason", r.Reason)

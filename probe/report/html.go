@@ -42,6 +42,8 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"join":       strings.Join,
 	"add":        func(a, b int) int { return a + b },
 	"color":      func(name string) string { return legendColors[name] },
+	"heatLegend": func() []htmlLegend { return legend(ChartStates) },
+	"barLegend":  func() []htmlLegend { return legend(barStates) },
 	// dict builds the argument of a nested template from key, value pairs.
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {
@@ -81,10 +83,11 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 
 // WriteHTML writes r as one self-contained HTML page for a browser or an HTML mail:
 // inline CSS only, no scripts, no external resources. Per vendor it draws the time to
-// first response of every probe as a horizontal bar (logarithmic scale; probes without
-// an answer as pale bars to where they are censored) and an hour-of-week heatmap of the
-// probes sent, on the wall clock of the vendor's zone. It returns the first error from
-// w.
+// first response of every probe as a horizontal bar (logarithmic scale; a probe without
+// an answer up to where it is censored, its value marked "> "), and an hour-of-week
+// heatmap of the probes sent, on the wall clock of the vendor's zone. Bars and cells
+// take the colour of their chart state (a cell the worst of its probes', see
+// ChartStates) and say it in text too. It returns the first error from w.
 func (r Report) WriteHTML(w io.Writer) error {
 	return htmlTemplate.Execute(w, newHTMLPage(r))
 }
@@ -134,6 +137,8 @@ type htmlBar struct {
 	Rest    string // what is left of the row
 	Color   string
 	Caption string // the tooltip
+	// StateText is the bar's chart state in words, printed beside it.
+	StateText string
 }
 
 type htmlTick struct {
@@ -144,6 +149,9 @@ type htmlTick struct {
 type htmlHeat struct {
 	Hours []string
 	Rows  []htmlHeatRow
+	// Mixed describes the hours holding probes in more than one state, whose letter
+	// names only the worst: "Mon 09h: 1 open past target, 2 answered".
+	Mixed []string
 }
 
 type htmlHeatRow struct {
@@ -155,33 +163,55 @@ type htmlHeatCell struct {
 	Cell
 	Text    string
 	Color   string
+	Fg      string // the text colour
 	Caption string
 }
 
-// Colours: green for answered in time, red for breaches, pale for censored bars.
+// Colours. The chart states take the Okabe–Ito palette, which people with any common
+// colour-vision deficiency can tell apart, and every cell and bar also says its state
+// in text (a letter in the heatmap, a word beside the bar), so no reader depends on
+// colour alone. The SLA interval bars keep their own greens: they show a rate, not a
+// state.
 const (
-	colMet          = "#2e7d32"
-	colBreached     = "#c62828"
-	colCensBreached = "#ef9a9a"
-	colCensOpen     = "#b0bec5"
-	colNoSLA        = "#1565c0"
 	colIntervalBg   = "#e6e6e6"
 	colInterval     = "#a5d6a7"
 	colMarker       = "#1b5e20"
-	colHeatAll      = "#66bb6a"
-	colHeatNone     = "#e57373"
-	colHeatSome     = "#ffd54f"
-	colHeatOpen     = "#b0bec5"
 	colHeatBusiness = "#fff6d5"
 	colHeatClosed   = "#ffffff"
 )
 
-// legendColors names the colours for the legends in the template.
-var legendColors = map[string]string{
-	"met": colMet, "nosla": colNoSLA, "breached": colBreached, "censbreached": colCensBreached,
-	"censopen": colCensOpen, "heatall": colHeatAll, "heatsome": colHeatSome, "heatnone": colHeatNone,
-	"heatopen": colHeatOpen, "heatbusiness": colHeatBusiness,
+// stateColors gives each chart state its background and the text colour that reads on
+// it.
+var stateColors = map[ChartState]struct{ bg, fg string }{
+	StateBreached:     {"#d55e00", "#ffffff"}, // vermillion
+	StateOpenBreached: {"#e69f00", "#000000"}, // orange
+	StateUnanswered:   {"#cc79a7", "#000000"}, // reddish purple
+	StateBounced:      {"#bbbbbb", "#000000"}, // grey
+	StateOpen:         {"#56b4e9", "#000000"}, // sky blue
+	StateAnswered:     {"#009e73", "#ffffff"}, // bluish green
 }
+
+// legendColors names the colours of the legends that are not chart states.
+var legendColors = map[string]string{"heatbusiness": colHeatBusiness}
+
+// htmlLegend is one entry of a chart's legend.
+type htmlLegend struct {
+	Letter, Label string
+	Color, Text   string
+}
+
+// legend returns the legend entries of the given states, worst first.
+func legend(states []ChartState) []htmlLegend {
+	var out []htmlLegend
+	for _, s := range states {
+		out = append(out, htmlLegend{Letter: s.Letter(), Label: s.Label(), Color: stateColors[s].bg, Text: stateColors[s].fg})
+	}
+	return out
+}
+
+// barStates are the states a latency bar can be in: every chart state but bounced, as
+// a bounced probe has no latency.
+var barStates = []ChartState{StateBreached, StateOpenBreached, StateUnanswered, StateOpen, StateAnswered}
 
 func newHTMLPage(r Report) htmlPage {
 	pg := htmlPage{Report: r, BreachCount: map[string]int{}}
@@ -278,22 +308,10 @@ func chart(bars []Bar) htmlChart {
 	for _, b := range bars {
 		// A bar is at least 1% wide, so an answer within a minute still shows.
 		w := max(pos(b.Seconds), 0.01)
-		hb := htmlBar{Bar: b, Label: b.ProbeID + " " + string(b.Priority), Value: dur(b.Seconds), Pct: pctText(w), Rest: pctText(1 - w)}
+		hb := htmlBar{Bar: b, Label: b.ProbeID + " " + string(b.Priority), Value: dur(b.Seconds), Pct: pctText(w), Rest: pctText(1 - w),
+			Color: stateColors[b.State].bg, StateText: b.State.Label()}
 		if b.AfterHours {
 			hb.Label += " *"
-		}
-		breached := b.SLA == probe.SLABreached || b.SLA == probe.SLAOpenBreached
-		switch {
-		case !b.Censored && breached:
-			hb.Color = colBreached
-		case !b.Censored && b.SLA == probe.SLANone:
-			hb.Color = colNoSLA
-		case !b.Censored:
-			hb.Color = colMet
-		case breached:
-			hb.Color = colCensBreached
-		default:
-			hb.Color = colCensOpen
 		}
 		if b.Censored {
 			hb.Value = "> " + hb.Value
@@ -303,7 +321,7 @@ func chart(bars []Bar) htmlChart {
 				hb.Value += " open"
 			}
 		}
-		hb.Caption = fmt.Sprintf("%s %s: %s, SLA %s", b.ProbeID, b.Priority, hb.Value, b.SLA)
+		hb.Caption = fmt.Sprintf("%s %s: %s, %s (SLA %s)", b.ProbeID, b.Priority, hb.Value, hb.StateText, b.SLA)
 		c.Bars = append(c.Bars, hb)
 	}
 	return c
@@ -314,6 +332,7 @@ func heat(v Vendor) htmlHeat {
 	for hr := range 24 {
 		h.Hours = append(h.Hours, fmt.Sprintf("%02d", hr))
 	}
+	h.Mixed = mixedCells(v.Heatmap)
 	open := businessGrid(v.Hours)
 	var grid [7][24]Cell
 	for _, c := range v.Heatmap {
@@ -335,20 +354,10 @@ func heat(v Vendor) htmlHeat {
 			if c.Sent == 0 {
 				hc.Caption = when + ": no probe"
 			} else {
-				hc.Text = fmt.Sprintf("%d/%d", c.Answered, c.Sent)
-				decided := c.Answered + c.Unanswered
-				switch {
-				case decided == 0:
-					hc.Color = colHeatOpen
-				case c.Answered == decided:
-					hc.Color = colHeatAll
-				case c.Answered == 0:
-					hc.Color = colHeatNone
-				default:
-					hc.Color = colHeatSome
-				}
-				hc.Caption = fmt.Sprintf("%s: %d sent, %d answered, %d unanswered, %d open, %d bounced",
-					when, c.Sent, c.Answered, c.Unanswered, c.Open, c.Bounced)
+				// The letter names the worst state; the colour repeats it.
+				hc.Text = c.Worst.Letter() + fmt.Sprintf("%d/%d", c.Answered, c.Sent)
+				hc.Color, hc.Fg = stateColors[c.Worst].bg, stateColors[c.Worst].fg
+				hc.Caption = fmt.Sprintf("%s: %d sent, %d answered; shown as %s: %s", when, c.Sent, c.Answered, c.Worst.Label(), c.States.Text())
 			}
 			row.Cells = append(row.Cells, hc)
 		}

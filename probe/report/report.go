@@ -253,27 +253,34 @@ type Breakdown struct {
 
 // Bar is one probe in a vendor's latency chart: its time to first response (calendar),
 // or when Censored, the time it is known to exceed (no answer by the deadline, or still
-// open at GeneratedAt), exactly as it enters the Kaplan–Meier estimate.
+// open at GeneratedAt), exactly as it enters the Kaplan–Meier estimate. State is what
+// the chart shows for it (StateOf; never bounced, as bounced probes have no bar).
 type Bar struct {
 	ProbeID    string         `json:"probe_id"`
 	Priority   probe.Priority `json:"priority"`
 	Status     probe.Status   `json:"status"`
 	SLA        probe.SLAState `json:"sla"`
+	State      ChartState     `json:"state"`
 	AfterHours bool           `json:"after_hours"`
 	Seconds    float64        `json:"seconds"`
 	Censored   bool           `json:"censored"`
 }
 
 // Cell is one hour of the week in a vendor's Heatmap: the probes sent in that hour, on
-// the wall clock of each probe's own zone (Terms.Hours.Zone), by status.
+// the wall clock of each probe's own zone (Terms.Hours.Zone), by status (Answered to
+// Bounced partition Sent) and by chart state (States, which also partition Sent). Worst
+// is the worst state the cell holds, the one a chart shows: a cell with two answered
+// probes and one past its target is open_breached, never "answered".
 type Cell struct {
-	Day        string `json:"day"` // "Mon" to "Sun"
-	Hour       int    `json:"hour"`
-	Sent       int    `json:"sent"`
-	Answered   int    `json:"answered"`
-	Unanswered int    `json:"unanswered"`
-	Open       int    `json:"open"`
-	Bounced    int    `json:"bounced"`
+	Day        string      `json:"day"` // "Mon" to "Sun"
+	Hour       int         `json:"hour"`
+	Sent       int         `json:"sent"`
+	Answered   int         `json:"answered"`
+	Unanswered int         `json:"unanswered"`
+	Open       int         `json:"open"`
+	Bounced    int         `json:"bounced"`
+	Worst      ChartState  `json:"worst"`
+	States     StateCounts `json:"states"`
 }
 
 // Days are the heatmap's rows, Monday first, as Cell.Day names them.
@@ -896,7 +903,8 @@ func bars(ms []measured, now time.Time) []Bar {
 		if !reachedVendor(x.m.Status) {
 			continue
 		}
-		b := Bar{ProbeID: x.p.ID, Priority: x.p.Priority, Status: x.m.Status, SLA: x.m.SLA, AfterHours: x.m.AfterHours}
+		st, _ := StateOf(x.m.Status, x.m.SLA) // ok: the probe reached the vendor
+		b := Bar{ProbeID: x.p.ID, Priority: x.p.Priority, Status: x.m.Status, SLA: x.m.SLA, State: st, AfterHours: x.m.AfterHours}
 		if x.m.Status == probe.StatusAnswered {
 			b.Seconds = secs(*x.m.ResponseLatency)
 		} else {
@@ -923,13 +931,14 @@ func dayIndex(wd time.Weekday) int { return (int(wd) + 6) % 7 }
 func heatmap(ms []measured) []Cell {
 	var grid [7][24]Cell
 	for _, x := range ms {
-		switch x.m.Status {
-		case probe.StatusFailed, probe.StatusUnknown, probe.StatusSending:
+		st, ok := StateOf(x.m.Status, x.m.SLA)
+		if !ok {
 			continue
 		}
 		lt := x.p.SentAt.In(x.hours.Location())
 		c := &grid[dayIndex(lt.Weekday())][lt.Hour()]
 		c.Sent++
+		c.States.add(st)
 		switch x.m.Status {
 		case probe.StatusAnswered:
 			c.Answered++
@@ -945,7 +954,7 @@ func heatmap(ms []measured) []Cell {
 	for d := range grid {
 		for h := range grid[d] {
 			if c := grid[d][h]; c.Sent > 0 {
-				c.Day, c.Hour = Days[d], h
+				c.Day, c.Hour, c.Worst = Days[d], h, c.States.Worst()
 				out = append(out, c)
 			}
 		}

@@ -276,6 +276,8 @@ func (v Vendor) text(t *textWriter, compare bool) {
 		}
 	}
 
+	v.textHeatmap(t, zones)
+
 	t.blank()
 	t.line("%s  %s  %s  %s  %s  %s  %s", pad("Breakdown", 24), padLeft("PROBES", 6), pad("ANSWERED", 9),
 		padLeft("OPEN", 4), pad("MEDIAN", 9), pad("P90", 9), "SLA MET")
@@ -367,4 +369,73 @@ func keyOr(k string) string {
 		return "(none)"
 	}
 	return k
+}
+
+// textHeatmap writes v's hour-of-week heatmap: a row per day, a column per hour, each
+// hour with probes showing the letter of the worst state it holds and how many probes
+// were sent in it ("P3"); "." is an hour without probes. The legend follows, then the
+// hours whose probes are in more than one state, with the count of each. Nothing when
+// no probe was sent.
+func (v Vendor) textHeatmap(t *textWriter, zones string) {
+	if len(v.Heatmap) == 0 {
+		return
+	}
+	var grid [7][24]string
+	for _, c := range v.Heatmap {
+		for d, name := range Days {
+			if name == c.Day && c.Hour >= 0 && c.Hour < 24 {
+				grid[d][c.Hour] = heatText(c)
+			}
+		}
+	}
+	t.blank()
+	for _, l := range wrap("Probes by hour of the week sent, in "+zones+": the letter of the worst state, then how many", lineWidth) {
+		t.line("%s", l)
+	}
+	var b strings.Builder
+	b.WriteString("     ")
+	for hr := range 24 {
+		fmt.Fprintf(&b, " %02d", hr)
+	}
+	t.line("%s", b.String())
+	for d, name := range Days {
+		b.Reset()
+		b.WriteString("  " + name)
+		for hr := range 24 {
+			c := grid[d][hr]
+			if c == "" {
+				c = "."
+			}
+			b.WriteString(padLeft(c, 3))
+		}
+		t.line("%s", b.String())
+	}
+	for _, l := range wrap("Worst first: "+legendText()+".", lineWidth-2) {
+		t.line("  %s", l)
+	}
+	if mixed := mixedCells(v.Heatmap); len(mixed) > 0 {
+		for _, l := range wrap("Hours holding more than one state: "+strings.Join(mixed, "; ")+".", lineWidth-2) {
+			t.line("  %s", l)
+		}
+	}
+	var over []string
+	for _, c := range v.Heatmap {
+		if c.Sent > 99 && !c.States.Mixed() {
+			over = append(over, fmt.Sprintf("%s %02dh: %s", c.Day, c.Hour, c.States.Text()))
+		}
+	}
+	if len(over) > 0 {
+		for _, l := range wrap("Hours with over 99 probes (\"++\"): "+strings.Join(over, "; ")+".", lineWidth-2) {
+			t.line("  %s", l)
+		}
+	}
+}
+
+// heatText is a heatmap cell in the text report: the worst state's letter and the
+// probes sent, "B3"; "B++" above 99, which the list under the grid then spells out.
+func heatText(c Cell) string {
+	if c.Sent > 99 {
+		return c.Worst.Letter() + "++"
+	}
+	return fmt.Sprintf("%s%d", c.Worst.Letter(), c.Sent)
 }

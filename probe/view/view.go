@@ -67,6 +67,9 @@ type Record struct {
 	// fired; NeededReminder is whether a reminder was sent.
 	Followups      []FollowupRecord `json:"followups"`
 	NeededReminder bool             `json:"needed_reminder"`
+	// Corrections are the corrections by hand (mark, link) that concern this probe,
+	// oldest first, from the audit trail; `show` fills them in, history leaves them out.
+	Corrections []probe.Correction `json:"corrections,omitempty"`
 }
 
 // FollowupRecord is one follow-up inside a Record. NextResponseAt is the first human
@@ -471,7 +474,63 @@ func WriteThread(w io.Writer, r Record) error {
 	for _, e := range events {
 		e.write()
 	}
+	WriteCorrections(w, r.ID, r.Corrections)
 	return nil
+}
+
+// WriteCorrections writes the "Corrections by hand" section of probe id's thread: each
+// mark and link that concerns it, with who, when, the note, and what moved.
+func WriteCorrections(w io.Writer, id string, cs []probe.Correction) {
+	if len(cs) == 0 {
+		fmt.Fprintf(w, "\nCorrections by hand: none\n")
+		return
+	}
+	fmt.Fprintf(w, "\nCorrections by hand (%d), oldest first:\n", len(cs))
+	for _, c := range cs {
+		by := c.By
+		if by == "" {
+			by = "someone (not recorded)"
+		}
+		var what string
+		switch c.Action {
+		case probe.CorrectionMark:
+			what = fmt.Sprintf("marked %s %s (was %s)", c.Reply, c.KindAfter, c.KindBefore)
+		case probe.CorrectionLink:
+			from := "unmatched mail " + c.WasID
+			if c.FromProbe != "" {
+				from = fmt.Sprintf("reply %s of probe %s", c.WasID, c.FromProbe)
+			}
+			dir := "linked here"
+			if c.FromProbe == id && c.ToProbe != id {
+				dir = "moved away to probe " + c.ToProbe
+			}
+			what = fmt.Sprintf("%s: %s, now reply %s of probe %s", dir, from, c.Reply, c.ToProbe)
+		default:
+			what = c.Action
+		}
+		fmt.Fprintf(w, "  %s  %s  by %s: %s\n", c.At.UTC().Format(time.RFC3339), c.ID, by, what)
+		if c.MessageID != "" {
+			fmt.Fprintf(w, "      Message-ID: <%s>\n", strings.Trim(c.MessageID, "<>"))
+		}
+		if c.Note != "" {
+			fmt.Fprintf(w, "      Note: %s\n", c.Note)
+		}
+		list := func(label string, xs []string) {
+			if len(xs) > 0 {
+				fmt.Fprintf(w, "      %s: %s\n", label, strings.Join(xs, ", "))
+			}
+		}
+		list("Thread IDs moved from "+c.FromProbe, c.MovedThreadIDs)
+		list("Thread IDs added", c.AddedThreadIDs)
+		list("Ticket keys of "+c.TicketVendor+" moved from "+c.FromProbe, c.MovedTicketKeys)
+		list("Ticket keys of "+c.TicketVendor+" added", c.AddedTicketKeys)
+		for _, k := range c.Kept {
+			fmt.Fprintf(w, "      Left in place: %s\n", k)
+		}
+		if c.Forced != "" {
+			fmt.Fprintf(w, "      FORCED: %s\n", c.Forced)
+		}
+	}
 }
 
 func orDash(s string) string {

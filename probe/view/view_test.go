@@ -67,3 +67,42 @@ func TestFollowupsInRecordAndThread(t *testing.T) {
 		t.Errorf("WriteThread() lacks the next response:\n%s", out)
 	}
 }
+
+// TestWriteCorrections: the "Corrections by hand" section says, for each correction, who
+// made it and when, which way a reply moved, what moved or stayed, and any override; a
+// probe without corrections says so.
+func TestWriteCorrections(t *testing.T) {
+	at := time.Date(2026, 11, 30, 9, 15, 0, 0, time.UTC)
+	cs := []probe.Correction{
+		{ID: "A1", Action: probe.CorrectionLink, At: at, By: "lin", Note: "answers P2's question", MessageID: "a@acme.example",
+			Reply: "R9", WasID: "R4", FromProbe: "P1", ToProbe: "P2", MovedThreadIDs: []string{"<a@acme.example>", "<root@acme.example>"},
+			TicketVendor: "acme", MovedTicketKeys: []string{"4711"}, Kept: []string{"message ID <x@acme.example>: in the thread of probe P7, which this link does not change"}},
+		{ID: "A2", Action: probe.CorrectionMark, At: at.Add(time.Hour), Reply: "R2", FromProbe: "P1", ToProbe: "P1", KindBefore: probe.KindAutoAck, KindAfter: probe.KindHuman},
+		{ID: "A3", Action: probe.CorrectionLink, At: at.Add(2 * time.Hour), By: "kai", Reply: "R10", WasID: "U3", ToProbe: "P1",
+			AddedThreadIDs: []string{"<u@acme.example>"}, Forced: "arrived 3h0m0s before probe P1 was sent"},
+	}
+	var b strings.Builder
+	view.WriteCorrections(&b, "P1", cs)
+	out := b.String()
+	for _, want := range []string{
+		"Corrections by hand (3), oldest first:",
+		"2026-11-30T09:15:00Z  A1  by lin: moved away to probe P2: reply R4 of probe P1, now reply R9 of probe P2",
+		"Message-ID: <a@acme.example>", "Note: answers P2's question",
+		"Thread IDs moved from P1: <a@acme.example>, <root@acme.example>",
+		"Ticket keys of acme moved from P1: 4711",
+		"Left in place: message ID <x@acme.example>: in the thread of probe P7",
+		"A2  by someone (not recorded): marked R2 human (was auto_ack)",
+		"A3  by kai: linked here: unmatched mail U3, now reply R10 of probe P1",
+		"Thread IDs added: <u@acme.example>",
+		"FORCED: arrived 3h0m0s before probe P1 was sent",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("section lacks %q:\n%s", want, out)
+		}
+	}
+	b.Reset()
+	view.WriteCorrections(&b, "P1", nil)
+	if got := strings.TrimSpace(b.String()); got != "Corrections by hand: none" {
+		t.Errorf("no corrections: %q", got)
+	}
+}

@@ -56,10 +56,12 @@ func Real(t testing.TB, users ...mailworld.User) *mailworld.Real {
 }
 
 // RealWith is Real with the choices in opts, such as Dovecot's mailbox format
-// (mailworld.RealOptions.MailFormat).
+// (mailworld.RealOptions.MailFormat) or the generators of machine mail; it skips (or fails)
+// as Real does where the programs those choices need are missing
+// (mailworld.RealAvailableWith).
 func RealWith(t testing.TB, opts mailworld.RealOptions, users ...mailworld.User) *mailworld.Real {
 	t.Helper()
-	if err := mailworld.RealAvailable(); err != nil {
+	if err := mailworld.RealAvailableWith(opts); err != nil {
 		if os.Getenv(EnvRequireReal) == "1" {
 			t.Fatalf("%s=1, but: %v", EnvRequireReal, err)
 		}
