@@ -20,7 +20,8 @@ import (
 //  2. Machine reports decide by what they state (classifyReport): the report-type of a
 //     multipart/report; a DSN's Action before its status ("failed": bounce, whatever the
 //     status class; "delayed": other, the inquiry may still arrive; "delivered",
-//     "relayed", "expanded", "deliverable": other, a success or verification report);
+//     "relayed", "expanded", "deliverable", "undeliverable": other, a success or
+//     verification report, no message returned);
 //     RFC 5965 feedback reports and RFC 8098 read receipts: other; a bounce without a
 //     DSN by its give-up wording, status class and subject. Then mail from a mail
 //     system (MAILER-DAEMON, postmaster, a null Return-Path) or in its words with a
@@ -403,6 +404,10 @@ func classifyReport(m Mail) (Classification, bool) {
 		return sure(KindOther, "other: delivery status notification, delivery delayed and still being retried: not a failure", reportConfidence)
 	case "delivered", "relayed", "expanded", "deliverable":
 		return sure(KindOther, "other: delivery status notification of delivery or verification: not a failure", reportConfidence)
+	case "undeliverable":
+		// Postfix's answer to address verification (sendmail -bv): the address would
+		// fail, but no message was sent or returned.
+		return sure(KindOther, "other: address verification report (the address would not accept mail; no message was returned)", reportConfidence)
 	}
 	switch {
 	case r.GaveUp, strings.HasPrefix(r.Status, "5"):

@@ -24,6 +24,7 @@ func TestClassifyReportsByAction(t *testing.T) {
 		{"delayed with a temporary status", dsn("delayed", "4.4.1"), probe.KindOther, "delayed"},
 		{"delayed with a permanent-looking status", dsn("delayed", "5.2.0"), probe.KindOther, "delayed"},
 		{"verification report", dsn("deliverable", "2.0.0"), probe.KindOther, "verification"},
+		{"verification report of an address that would fail", dsn("undeliverable", "5.1.1"), probe.KindOther, "verification"},
 		{"relayed", dsn("relayed", "2.0.0"), probe.KindOther, "not a failure"},
 		{"delivered", dsn("delivered", "2.0.0"), probe.KindOther, "not a failure"},
 		{"legacy bounce without a DSN that gave up on a 4.x.x", &probe.DeliveryReport{Status: "4.4.1", GaveUp: true}, probe.KindBounce, "gave up"},

@@ -20,6 +20,14 @@ const corpusDir = "testdata/corpus"
 // corpusMinAccuracy is the share of the corpus that must be classified as labelled.
 const corpusMinAccuracy = 0.98
 
+// corpusLabels are the corpus directories named for a finer label than a kind, with the
+// kind they must get: the real mail generators (mailbox/mailworld) file Postfix's delay
+// warnings under delay and its address-verification reports under notification.
+var corpusLabels = map[string]probe.Kind{
+	"delay":        probe.KindOther,
+	"notification": probe.KindOther,
+}
+
 type corpusResult struct {
 	file       string
 	want, got  probe.Kind
@@ -39,9 +47,12 @@ func classifyCorpus(t *testing.T) []corpusResult {
 		if !k.IsDir() {
 			continue
 		}
-		want := probe.Kind(k.Name())
+		want, ok := corpusLabels[k.Name()]
+		if !ok {
+			want = probe.Kind(k.Name())
+		}
 		if !slices.Contains(probe.Kinds, want) {
-			t.Fatalf("corpus directory %s is not a kind (one of %v)", k.Name(), probe.Kinds)
+			t.Fatalf("corpus directory %s is neither a kind (one of %v) nor a label of one (%v)", k.Name(), probe.Kinds, corpusLabels)
 		}
 		files, err := filepath.Glob(filepath.Join(corpusDir, k.Name(), "*.eml"))
 		if err != nil {
