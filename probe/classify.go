@@ -119,7 +119,7 @@ const (
 )
 
 // classifyTextLimit bounds the new text Classify reads; see Classify.
-const classifyTextLimit = 4 << 10
+const classifyTextLimit = 2 << 10
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character.
 func truncateUTF8(s string, n int) string {
@@ -173,7 +173,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	ev := &kindEvidence{}
 	// Wording is looked for in the subject and the sender's own text: not in a
 	// signature, nor in a copy of the request below it. Only the first
-	// classifyTextLimit bytes (4 KiB: some 700 words, far beyond what makes an answer
+	// classifyTextLimit bytes (2 KiB: some 350 words, far beyond what makes an answer
 	// substantial) are read: acknowledgements and answers say what they are at the
 	// top, and the phrase search would otherwise take seconds on a 250 KB mail, holding
 	// up every message behind it.
