@@ -61,7 +61,9 @@
 //
 // A connection lost after the final "." and before the reply is retried too; the
 // server may have taken the first copy, so the vendor can get the inquiry twice. SMTP
-// offers no way to know.
+// offers no way to know. When Send gives up after such an attempt, its *SendError says
+// MaybeDelivered and wraps probe.ErrMaybeSent, so the caller does not take the message
+// for unsent.
 //
 // # Clock skew
 //

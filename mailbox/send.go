@@ -87,7 +87,9 @@ func NewSender(s Server, opts SenderOptions) *Sender {
 }
 
 // Send renders in once, hands the bytes to in.BeforeSend (when set; its error stops the
-// send before any connection is made) and sends those bytes, blocking until the server answered 250 to
+// send before any connection is made) and sends those bytes, calling in.BeforeDataEnd
+// (when set) in each attempt just before the final "." of DATA (its error abandons the
+// transaction before the ".", permanently, so nothing goes out), blocking until the server answered 250 to
 // the end of DATA or Send gave up. A nil error means the server accepted the message;
 // SendResult.AcceptedAt is our clock at that reply (before QUIT) and SendResult.Raw the
 // exact bytes given to DATA (before dot-stuffing).
@@ -119,20 +121,24 @@ func (s *Sender) Send(ctx context.Context, in probe.Inquiry) (probe.SendResult, 
 			return probe.SendResult{}, fmt.Errorf("message %s not sent: keeping it before sending: %w", in.MessageID, err)
 		}
 	}
-	return s.sendRaw(ctx, env, raw, in.MessageID)
+	return s.sendRaw(ctx, env, raw, in.MessageID, in.BeforeDataEnd)
 }
 
 // sendRaw sends raw to env's recipients, retrying transient failures with backoff
-// within the retry window; messageID names the message in logs.
-func (s *Sender) sendRaw(ctx context.Context, env envelope, raw []byte, messageID string) (probe.SendResult, error) {
+// within the retry window; messageID names the message in logs. beforeDataEnd, when not
+// nil, is called in each attempt just before the final "." of DATA (see attempt).
+func (s *Sender) sendRaw(ctx context.Context, env envelope, raw []byte, messageID string, beforeDataEnd func() error) (probe.SendResult, error) {
 	start := s.opts.Now()
 	delay := s.opts.Backoff
+	maybeDelivered := false
 	for attempt := 1; ; attempt++ {
-		acceptedAt, err := s.attempt(ctx, env, raw)
+		acceptedAt, err := s.attempt(ctx, env, raw, beforeDataEnd)
 		if err == nil {
 			return probe.SendResult{AcceptedAt: acceptedAt, Raw: raw, Attempts: attempt}, nil
 		}
 		se := s.sendError(err, attempt)
+		maybeDelivered = maybeDelivered || (se.Step == "end of DATA" && se.Code == 0)
+		se.MaybeDelivered = maybeDelivered
 		if !se.Temporary {
 			return probe.SendResult{}, se
 		}
@@ -181,7 +187,15 @@ func envelopeOf(in probe.Inquiry) (envelope, error) {
 
 // attempt makes one connection and one mail transaction. It returns our clock at the
 // 250 after DATA, or a *stepError naming the step that failed.
-func (s *Sender) attempt(ctx context.Context, env envelope, raw []byte) (time.Time, error) {
+//
+// beforeDataEnd, when not nil, runs after raw was handed to DATA's writer and before
+// that writer's Close, which writes the final "." and reads the reply: go-mail's DATA
+// writer is a textproto.DotWriter, which sends the terminating "." only on Close, so no
+// custom writer is needed to hold it back. (Bytes of raw may already be on the wire; a
+// server accepts nothing before the "."). When beforeDataEnd fails, Close is not called
+// and the deferred close of the connection abandons the transaction: nothing goes out,
+// and the failure is permanent, since trying again would meet it again.
+func (s *Sender) attempt(ctx context.Context, env envelope, raw []byte, beforeDataEnd func() error) (time.Time, error) {
 	srv := s.srv
 	timeout := srv.timeout()
 
@@ -272,6 +286,11 @@ func (s *Sender) attempt(ctx context.Context, env envelope, raw []byte) (time.Ti
 	if err := step("DATA", func() error { _, err := w.Write(raw); return err }); err != nil {
 		return time.Time{}, err
 	}
+	if beforeDataEnd != nil {
+		if err := beforeDataEnd(); err != nil {
+			return time.Time{}, &stepError{"before the end of DATA", &hookError{err}}
+		}
+	}
 	if err := step("end of DATA", w.Close); err != nil {
 		return time.Time{}, err
 	}
@@ -279,6 +298,13 @@ func (s *Sender) attempt(ctx context.Context, env envelope, raw []byte) (time.Ti
 	_ = sc.Quit() // the message is accepted; a failed QUIT changes nothing
 	return acceptedAt, nil
 }
+
+// hookError is a failure of the caller's BeforeDataEnd: not the server's doing, and
+// never retried.
+type hookError struct{ err error }
+
+func (e *hookError) Error() string { return "not sent: " + e.err.Error() }
+func (e *hookError) Unwrap() error { return e.err }
 
 // setupError names the step of go-mail's connection setup (greeting, EHLO, STARTTLS,
 // AUTH) that err came from, as well as the error allows.
@@ -310,7 +336,8 @@ type SendError struct {
 	// Host is the server as "host:port".
 	Host string
 	// Step is what failed: "TCP connect", "TLS handshake", "STARTTLS", "greeting/EHLO",
-	// "AUTH as USER", "MAIL FROM <a>", "RCPT TO <a>", "DATA" or "end of DATA".
+	// "AUTH as USER", "MAIL FROM <a>", "RCPT TO <a>", "DATA", "before the end of
+	// DATA" (the caller's Inquiry.BeforeDataEnd failed) or "end of DATA".
 	Step string
 	// Code is the server's reply code, 0 when the failure was not a reply.
 	Code int
@@ -324,6 +351,11 @@ type SendError struct {
 	Text string
 	// Err is the last attempt's cause.
 	Err error
+	// MaybeDelivered is true when an attempt wrote the final "." of DATA and heard no
+	// reply (the connection was lost or timed out): the server may have accepted that
+	// copy, so the failure does not prove the message was not sent. The error then
+	// wraps probe.ErrMaybeSent.
+	MaybeDelivered bool
 
 	stopped error         // ctx's error, when ctx ended the retries
 	window  time.Duration // the retry window, when it ran out
@@ -341,6 +373,9 @@ func (e *SendError) Error() string {
 	if e.Attempts != 1 {
 		attempts = fmt.Sprintf("%d attempts", e.Attempts)
 	}
+	if e.MaybeDelivered {
+		attempts += "; a copy may have been accepted: no reply came after its final \".\""
+	}
 	switch {
 	case e.stopped != nil:
 		fmt.Fprintf(&b, " (temporary, %s; stopped: %v)", attempts, e.stopped)
@@ -354,12 +389,17 @@ func (e *SendError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns Err and, when ctx ended the retries, ctx's error.
+// Unwrap returns Err, ctx's error when ctx ended the retries, and probe.ErrMaybeSent
+// when MaybeDelivered.
 func (e *SendError) Unwrap() []error {
+	errs := []error{e.Err}
 	if e.stopped != nil {
-		return []error{e.Err, e.stopped}
+		errs = append(errs, e.stopped)
 	}
-	return []error{e.Err}
+	if e.MaybeDelivered {
+		errs = append(errs, probe.ErrMaybeSent)
+	}
+	return errs
 }
 
 func (s *Sender) sendError(err error, attempts int) *SendError {
@@ -380,8 +420,13 @@ func classify(err error) (code int, text string, temporary bool) {
 		return tp.Code, strings.ReplaceAll(tp.Msg, "\n", " "), tp.Code >= 400 && tp.Code < 500
 	}
 	text = err.Error()
-	var dnsErr *net.DNSError
+	var (
+		dnsErr *net.DNSError
+		hook   *hookError
+	)
 	switch {
+	case errors.As(err, &hook):
+		return 0, text, false
 	case errors.Is(err, ErrUntrustedCertificate), errors.Is(err, ErrAuthFailed), isTLSError(err):
 		return 0, text, false
 	case errors.As(err, &dnsErr):

@@ -7,15 +7,18 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/textproto"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	gomessage "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -688,6 +691,159 @@ func TestSendSilentServer(t *testing.T) {
 			}
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("Send = %v, want it to wrap %v", err, tt.wantIs)
+			}
+		})
+	}
+}
+
+// TestSendBeforeDataEnd checks the hook that marks the end of DATA: it runs once the
+// message is written and before the final ".", so the server holds nothing yet; a
+// failing hook abandons the transaction, permanently, and nothing is delivered.
+func TestSendBeforeDataEnd(t *testing.T) {
+	t.Parallel()
+	w := mailworldtest.Memory(t, users...)
+	c := mustDialIMAP(t, imapServer(t, w, support))
+	deliveredNow := func(messageID string) bool {
+		t.Helper()
+		if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+			t.Fatalf("EXAMINE INBOX: %v", err)
+		}
+		data, err := c.UIDSearch(&imap.SearchCriteria{
+			Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: messageID}},
+		}, nil).Wait()
+		if err != nil {
+			t.Fatalf("UID SEARCH: %v", err)
+		}
+		return len(data.AllUIDs()) > 0
+	}
+
+	t.Run("runs before the final dot", func(t *testing.T) {
+		in := chineseInquiry()
+		in.MessageID = "20260301T030405.p3.hook.0123456789abcdef@example.com"
+		var calls []string
+		in.BeforeSend = func([]byte) error { calls = append(calls, "before send"); return nil }
+		in.BeforeDataEnd = func() error {
+			calls = append(calls, "before data end")
+			if deliveredNow(in.MessageID) {
+				t.Error("the server delivered the message before the end of DATA")
+			}
+			return nil
+		}
+		res, err := NewSender(smtpServer(t, w, lin), SenderOptions{}).Send(context.Background(), in)
+		if err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		if want := []string{"before send", "before data end"}; !slices.Equal(calls, want) {
+			t.Errorf("hooks called %v, want %v", calls, want)
+		}
+		waitDelivered(t, w, support, in.MessageID)
+		if res.Attempts != 1 {
+			t.Errorf("Attempts = %d, want 1", res.Attempts)
+		}
+	})
+
+	t.Run("its failure sends nothing", func(t *testing.T) {
+		in := chineseInquiry()
+		in.MessageID = "20260301T030405.p4.hook.0123456789abcdef@example.com"
+		noted := errors.New("database full")
+		calls := 0
+		in.BeforeDataEnd = func() error { calls++; return noted }
+		_, err := NewSender(smtpServer(t, w, lin), SenderOptions{}).Send(context.Background(), in)
+		var se *SendError
+		if !errors.As(err, &se) || !errors.Is(err, noted) {
+			t.Fatalf("Send = %v, want a *SendError wrapping the hook's error", err)
+		}
+		if se.Step != "before the end of DATA" || se.Temporary || se.Attempts != 1 || calls != 1 {
+			t.Errorf("SendError = step %q, temporary %v, %d attempts (hook called %d times); want %q, permanent, 1, 1",
+				se.Step, se.Temporary, se.Attempts, calls, "before the end of DATA")
+		}
+		// Delivery follows the final dot within milliseconds; give it ample time.
+		time.Sleep(300 * time.Millisecond)
+		if deliveredNow(in.MessageID) {
+			t.Error("the message was delivered although the hook before the end of DATA failed")
+		}
+	})
+}
+
+// TestSendMaybeDelivered runs Send against a server that takes the whole message and
+// then hangs up without a reply to the final ".", and against one that answers it with a
+// 451: only the first failure may have delivered the message, and says so.
+func TestSendMaybeDelivered(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		reply   string // to the final "."; "" hangs up
+		want    bool
+		wantDot int
+	}{
+		{"connection lost after the final dot", "", true, 2},
+		{"451 to the final dot", "451 4.3.0 try again later", false, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ln := listen(t)
+			var mu sync.Mutex
+			dots := 0
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer c.Close()
+						r := bufio.NewReader(c)
+						fmt.Fprint(c, "220 localhost ESMTP\r\n")
+						inData := false
+						for {
+							line, err := r.ReadString('\n')
+							if err != nil {
+								return
+							}
+							switch {
+							case inData && line == ".\r\n":
+								mu.Lock()
+								dots++
+								mu.Unlock()
+								if tt.reply == "" {
+									return
+								}
+								fmt.Fprintf(c, "%s\r\n", tt.reply)
+								inData = false
+							case inData:
+							case strings.HasPrefix(line, "EHLO"):
+								fmt.Fprint(c, "250 localhost\r\n")
+							case strings.HasPrefix(line, "DATA"):
+								fmt.Fprint(c, "354 go ahead\r\n")
+								inData = true
+							case strings.HasPrefix(line, "QUIT"):
+								fmt.Fprint(c, "221 bye\r\n")
+								return
+							default:
+								fmt.Fprint(c, "250 ok\r\n")
+							}
+						}
+					}()
+				}
+			}()
+			host, port, _ := net.SplitHostPort(ln.Addr().String())
+			p, _ := strconv.Atoi(port)
+			clock := newFakeClock()
+			s := NewSender(Server{Host: host, Port: p, Security: SecurityNone, Timeout: 5 * time.Second},
+				SenderOptions{Now: clock.Now, Sleep: clock.Sleep, Backoff: time.Second, RetryWindow: 1500 * time.Millisecond})
+			_, err := s.Send(context.Background(), chineseInquiry())
+			var se *SendError
+			if !errors.As(err, &se) {
+				t.Fatalf("Send = %v, want a *SendError", err)
+			}
+			if se.MaybeDelivered != tt.want || errors.Is(err, probe.ErrMaybeSent) != tt.want || se.Attempts != 2 {
+				t.Errorf("Send = %v: MaybeDelivered %v, wraps ErrMaybeSent %v, %d attempts; want %v, %v, 2",
+					err, se.MaybeDelivered, errors.Is(err, probe.ErrMaybeSent), se.Attempts, tt.want, tt.want)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if dots != tt.wantDot {
+				t.Errorf("the server saw %d final dots, want %d", dots, tt.wantDot)
 			}
 		})
 	}

@@ -162,7 +162,7 @@ func (s *Sender) SendSummary(ctx context.Context, m Summary) (probe.SendResult, 
 	if err != nil {
 		return probe.SendResult{}, fmt.Errorf("smtp %s: message %s: %w", s.srv.Addr(), m.MessageID, err)
 	}
-	return s.sendRaw(ctx, env, raw, m.MessageID)
+	return s.sendRaw(ctx, env, raw, m.MessageID, nil)
 }
 
 // checkSummaryMessageID applies Render's rule for a Message-ID.

@@ -146,6 +146,10 @@ type WatchState struct {
 	// LastSync is when the last sync ended in which every folder was read and every new
 	// message handled; zero before the first.
 	LastSync time.Time
+	// LastSyncStarted is when that sync began. Each folder is read after it, so every
+	// message that was in a watched folder by then has been handed to the Handler (mail
+	// the server had accepted but not yet delivered to a folder excepted).
+	LastSyncStarted time.Time
 	// LastError is the most recent failure (connection, server, store or handler) and
 	// LastErrorAt when it happened. It stays until the next failure: compare
 	// LastErrorAt with LastSync to tell whether it is still current.
@@ -354,11 +358,11 @@ func (w *Watcher) setIdling(idling bool) {
 	w.state.Idling = idling
 }
 
-func (w *Watcher) recordSync() {
+func (w *Watcher) recordSync(started time.Time) {
 	now := w.opts.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.state.LastSync = now
+	w.state.LastSync, w.state.LastSyncStarted = now, started
 }
 
 func (w *Watcher) recordError(err error) {
@@ -405,13 +409,14 @@ func (w *Watcher) session(ctx context.Context) (synced bool, err error) {
 		// Whatever was signalled so far, this sync covers.
 		drain(exists)
 		drain(w.nudge)
+		started := w.opts.Now()
 		complete, err := w.syncAll(ctx, s)
 		if err != nil {
 			return fail(err)
 		}
 		synced = true
 		if complete {
-			w.recordSync()
+			w.recordSync(started)
 		}
 		if canIdle {
 			rechecked, err = w.idle(ctx, s, exists, !rechecked)

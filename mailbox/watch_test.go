@@ -241,6 +241,23 @@ func testWatchJunkSweep(t *testing.T, w mailworld.World, u mailworld.User) {
 	if st := watcher.State(); !st.Connected || st.LastError != nil {
 		t.Errorf("State() = %+v, want connected and no error: a missing folder is no failure", st)
 	}
+
+	// A complete sync that began after a message was in a folder has handed it over,
+	// also in a folder the server does not push (the follow-ups rely on this before a
+	// reminder).
+	appendMsg(t, srv, "Junk", testMessage("more spam", "spam2@vendor.example", 0), time.Time{})
+	inFolder := time.Now()
+	watcher.SyncNow()
+	waitUntil(t, "a sync begun after the append", 5*time.Second, func() bool {
+		return !watcher.State().LastSyncStarted.Before(inFolder)
+	})
+	t.Logf("a sync covering the append completed %s after it was asked for", time.Since(inFolder))
+	if got := rec.all(); len(got) != 3 || subject(got[2]) != "more spam" {
+		t.Errorf("once LastSyncStarted passed the append the handler had %v, want the new Junk message too", describeAll(got))
+	}
+	if st := watcher.State(); st.LastSyncStarted.After(st.LastSync) {
+		t.Errorf("LastSyncStarted %v is after LastSync %v", st.LastSyncStarted, st.LastSync)
+	}
 }
 
 func testWatchHandlerError(t *testing.T, w mailworld.World, u mailworld.User) {

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"maps"
 	"net/mail"
 	"strings"
 	"time"
@@ -43,6 +44,50 @@ func NewFollowupSpec(kind FollowupKind, after time.Duration, body string, vars m
 	return FollowupSpec{Kind: kind, After: after, body: s}, nil
 }
 
+// StoredFollowup is one of a script's follow-ups as stored with a probe: its kind, its
+// delay and its body template as written.
+type StoredFollowup struct {
+	Kind  FollowupKind  `json:"kind"`
+	After time.Duration `json:"after"`
+	Body  string        `json:"body"`
+}
+
+// ScriptTerms are what a probe's follow-ups need of its script, captured when the probe
+// is created (Script.Terms), like the vendor's Terms: the follow-ups in order (their
+// texts, delays and the order they escalate in) and the vars their templates use.
+// Follow-ups are read from here, so a later change of the configuration (a script
+// edited, reordered or removed) never changes the follow-ups of a probe already sent.
+type ScriptTerms struct {
+	Followups []StoredFollowup  `json:"followups"`
+	Vars      map[string]string `json:"vars,omitempty"`
+}
+
+// Terms returns s's follow-up terms, to be stored with a probe created from s. A
+// script without follow-ups gives terms with none: such a probe never gets one.
+func (s Script) Terms() *ScriptTerms {
+	t := &ScriptTerms{Followups: []StoredFollowup{}, Vars: maps.Clone(s.Vars)}
+	for _, f := range s.Followups {
+		_, body := f.body.Source()
+		t.Followups = append(t.Followups, StoredFollowup{Kind: f.Kind, After: f.After, Body: body})
+	}
+	return t
+}
+
+// Specs rebuilds the follow-ups stored in t, in order. The templates were checked when
+// the probe was created, so an error means the stored record is damaged; it names the
+// follow-up.
+func (t ScriptTerms) Specs() ([]FollowupSpec, error) {
+	out := make([]FollowupSpec, 0, len(t.Followups))
+	for i, f := range t.Followups {
+		spec, err := NewFollowupSpec(f.Kind, f.After, f.Body, t.Vars)
+		if err != nil {
+			return nil, fmt.Errorf("stored follow-up %d (%s after %s): %w", i, f.Kind, f.After, err)
+		}
+		out = append(out, spec)
+	}
+	return out, nil
+}
+
 // Followup is one follow-up as stored on its probe. Like a probe, it is written as
 // StateSending with its MessageID before SMTP and as StateSent with SentAt after the
 // server's 250; a crash in between leaves StateSending, which startup resolves and never
@@ -69,11 +114,20 @@ const StateSkipped State = "skipped"
 
 // FollowupDue reports whether spec (the script's i-th follow-up) is due for p at now,
 // and since when. A follow-up already recorded on p, in any state, is never due again.
-// after_response is due spec.After after the first human response; a reminder is due
-// spec.After after sent_at when no human response arrived by then (on our clock). A
-// probe not sent, or bounced with no human reply, is never due. The deadline and the
-// vendor's limits are the caller's to check (see Probe.PastDeadline): a follow-up they
-// hold back is recorded as StateSkipped, so it is not due again either.
+// after_response is due spec.After after the first human response. A reminder is due
+// spec.After after sent_at while no human response is recorded at all: p.Replies are
+// the replies recorded so far, and an answer that came after the reminder's time but
+// before the decision (the daemon was down, or the loop asleep) still means the vendor
+// answered, so reminding it now would be the robot's tell. For the same reason a reply
+// waiting for review (it may be a person's answer) holds a reminder back until a person
+// decides its kind. A probe not sent, or bounced with no human reply, is never due.
+// The deadline and the vendor's limits are the caller's to check (see
+// Probe.PastDeadline): a follow-up they hold back is recorded as StateSkipped, so it is
+// not due again either. The daemon calls this again inside the store transaction that
+// records the send, against every reply recorded by then.
+//
+// When due is false, a non-zero dueAt is when the follow-up falls due if nothing
+// changes; a zero dueAt means it waits for a reply or a person's decision.
 func FollowupDue(p Probe, i int, spec FollowupSpec, now time.Time) (dueAt time.Time, due bool) {
 	if p.State != StateSent || p.SentAt.IsZero() {
 		return time.Time{}, false
@@ -98,10 +152,10 @@ func FollowupDue(p Probe, i int, spec FollowupSpec, now time.Time) (dueAt time.T
 		}
 		dueAt = p.local(*first).Add(spec.After)
 	case FollowupReminder:
-		dueAt = p.SentAt.Add(spec.After)
-		if first != nil && !p.local(*first).After(dueAt) {
+		if first != nil || p.awaitsReview() {
 			return time.Time{}, false
 		}
+		dueAt = p.SentAt.Add(spec.After)
 	default:
 		return time.Time{}, false
 	}
@@ -111,6 +165,16 @@ func FollowupDue(p Probe, i int, spec FollowupSpec, now time.Time) (dueAt time.T
 // PastDeadline reports whether now is past p's deadline: no follow-up fires then.
 func (p Probe) PastDeadline(now time.Time) bool {
 	return !p.SentAt.IsZero() && now.After(p.SentAt.Add(p.Terms.Deadline))
+}
+
+// awaitsReview reports whether a reply to p waits for a person to decide its kind.
+func (p Probe) awaitsReview() bool {
+	for _, r := range p.Replies {
+		if r.EffectiveKind() == KindNeedsReview {
+			return true
+		}
+	}
+	return false
 }
 
 // firstHuman returns the earliest human reply, by arrival, or nil.

@@ -1,6 +1,7 @@
 package probe_test
 
 import (
+	"encoding/json"
 	"net/mail"
 	"strings"
 	"testing"
@@ -43,7 +44,11 @@ func TestFollowupDue(t *testing.T) {
 		{name: "reminder before its time", spec: remind, now: sent.Add(3 * time.Hour)},
 		{name: "reminder unanswered", replies: []probe.Reply{ack(sent.Add(time.Minute))}, spec: remind, now: sent.Add(4 * time.Hour), wantDue: true, wantAt: sent.Add(4 * time.Hour)},
 		{name: "reminder answered in time", replies: []probe.Reply{human(sent.Add(time.Hour))}, spec: remind, now: sent.Add(5 * time.Hour)},
-		{name: "reminder answered late still due", replies: []probe.Reply{human(sent.Add(5 * time.Hour))}, spec: remind, now: sent.Add(6 * time.Hour), wantDue: true, wantAt: sent.Add(4 * time.Hour)},
+		// Answered after the reminder's time but before anyone looked (the daemon down, the
+		// loop asleep): the vendor answered, so no reminder, ever.
+		{name: "reminder answered after its time, before the check", replies: []probe.Reply{human(sent.Add(5 * time.Hour))}, spec: remind, now: sent.Add(6 * time.Hour)},
+		{name: "reminder held by a reply waiting for review", replies: []probe.Reply{{Kind: probe.KindNeedsReview, ReceivedAt: sent.Add(time.Hour)}}, spec: remind, now: sent.Add(5 * time.Hour)},
+		{name: "reminder after a review decided the reply is an ack", replies: []probe.Reply{{Kind: probe.KindNeedsReview, ReceivedAt: sent.Add(time.Hour), Override: &probe.Override{Kind: probe.KindAutoAck}}}, spec: remind, now: sent.Add(5 * time.Hour), wantDue: true, wantAt: sent.Add(4 * time.Hour)},
 		{name: "reminder already skipped", done: []probe.Followup{{Index: 0, State: probe.StateSkipped}}, spec: remind, now: sent.Add(5 * time.Hour)},
 		{name: "reminder after a bounce", replies: []probe.Reply{{Kind: probe.KindBounce, ReceivedAt: sent.Add(time.Minute)}}, spec: remind, now: sent.Add(5 * time.Hour)},
 		{name: "probe not sent", state: probe.StateUnknown, spec: remind, now: sent.Add(5 * time.Hour)},
@@ -126,5 +131,83 @@ func TestComposeFollowup(t *testing.T) {
 	}
 	if id, _, ok := probe.VerifyMessageID(key, in.MessageID); !ok || id != p.ID {
 		t.Errorf("VerifyMessageID(%s) = %s, %v; want %s", in.MessageID, id, ok, p.ID)
+	}
+}
+
+// TestScriptTermsRoundTrip: a script's follow-ups stored with a probe (as JSON, like
+// the store keeps them) come back with the same kinds, delays and order, and render the
+// same text with the script's vars as they were then; a script without follow-ups
+// stores an empty list, told apart from a probe stored without terms.
+func TestScriptTermsRoundTrip(t *testing.T) {
+	vars := map[string]string{"Region": "east"}
+	s, err := probe.NewScript("outage-en", "en", probe.P1, "Streams failing", "Hello {{.Vendor}}", vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		kind  probe.FollowupKind
+		after time.Duration
+		body  string
+	}{{probe.FollowupAfterResponse, 10 * time.Minute, "Still failing in {{.Region}}."}, {probe.FollowupReminder, 4 * time.Hour, "Any news, {{.Vendor}}?"}} {
+		spec, err := probe.NewFollowupSpec(f.kind, f.after, f.body, vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Followups = append(s.Followups, spec)
+	}
+	terms := probe.Terms{Deadline: 24 * time.Hour, Script: s.Terms()}
+	s.Vars["Region"] = "changed after creation" // the stored terms keep their own copy
+	b, err := json.Marshal(terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back probe.Terms
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Script == nil {
+		t.Fatalf("terms %s lost the script's follow-ups", b)
+	}
+	specs, err := back.Script.Specs()
+	if err != nil {
+		t.Fatalf("Specs() = %v", err)
+	}
+	if len(specs) != 2 {
+		t.Fatalf("Specs() = %d follow-ups, want 2", len(specs))
+	}
+	p := probe.Probe{ID: "P1", Token: "ABC123", Subject: "Streams failing", MessageID: "m@example.com"}
+	c := probe.Composition{From: mail.Address{Address: "lin@example.com"}, Key: []byte("k"), Now: time.Date(2026, 11, 28, 4, 0, 0, 0, time.UTC)}
+	for i, want := range []string{"Still failing in east.", "Any news, acme?"} {
+		if specs[i].Kind != s.Followups[i].Kind || specs[i].After != s.Followups[i].After {
+			t.Errorf("follow-up %d: %s after %s, want %s after %s", i, specs[i].Kind, specs[i].After, s.Followups[i].Kind, s.Followups[i].After)
+		}
+		in, err := probe.ComposeFollowup(p, specs[i], i+1, probe.Vendor{Name: "acme"}, probe.Quoted{}, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(in.Body, want+"\n") {
+			t.Errorf("follow-up %d body %q, want it to start with %q", i, in.Body, want)
+		}
+	}
+
+	none, err := probe.NewScript("plain", "en", probe.P3, "Invoice", "Hello", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = json.Marshal(probe.Terms{Script: none.Terms()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back = probe.Terms{}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Script == nil || len(back.Script.Followups) != 0 {
+		t.Errorf("terms of a script without follow-ups = %s, decoded %+v; want stored, with none", b, back.Script)
+	}
+
+	damaged := probe.ScriptTerms{Followups: []probe.StoredFollowup{{Kind: probe.FollowupReminder, After: time.Hour, Body: "{{.Missing}}"}}}
+	if _, err := damaged.Specs(); err == nil || !strings.Contains(err.Error(), "stored follow-up 0") {
+		t.Errorf("Specs(damaged) = %v, want an error naming follow-up 0", err)
 	}
 }

@@ -206,9 +206,46 @@ func (h BusinessHours) window(y int, m time.Month, d int) (start, end time.Time,
 	}
 	// Built from wall-clock fields so a DST change on that day moves the window's instants
 	// with the local clock, as the vendor's staff would.
-	start = time.Date(y, m, d, int(h.open/time.Hour), int(h.open%time.Hour/time.Minute), 0, 0, h.loc)
-	end = time.Date(y, m, d, int(h.close/time.Hour), int(h.close%time.Hour/time.Minute), 0, 0, h.loc)
+	start = wallTime(y, m, d, h.open, h.loc)
+	end = wallTime(y, m, d, h.close, h.loc)
 	return start, end, true
+}
+
+// wallTime returns the first instant at which loc's wall clock shows the civil date
+// y-m-d at clock (since midnight; 24:00 is the next day's 00:00) or later. That is
+// time.Date's answer except inside a gap that a DST change skips: for 00:00 on 6 Sep 2026
+// in America/Santiago (clocks go from 00:00 to 01:00) time.Date returns 23:00 on 5 Sep,
+// an hour that still belongs to Saturday, and for 02:15 on 4 Oct 2026 in
+// Australia/Lord_Howe (02:00 to 02:30) it returns 02:45. The vendor's clock reaches
+// such a time at the change itself, so a vendor open until midnight on that Saturday is
+// open until the change, not an hour less. When the clocks go back and the time comes
+// twice, it is the first.
+func wallTime(y int, m time.Month, d int, clock time.Duration, loc *time.Location) time.Time {
+	hh, mm := int(clock/time.Hour), int(clock%time.Hour/time.Minute)
+	t := time.Date(y, m, d, hh, mm, 0, 0, loc)
+	want := time.Date(y, m, d, hh, mm, 0, 0, time.UTC)
+	got := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), 0, 0, time.UTC)
+	switch {
+	case got.Before(want): // before the change: the clock reaches want when it jumps
+		if _, change := t.ZoneBounds(); !change.IsZero() {
+			return change
+		}
+	case got.After(want): // after the change, which is when the clock jumped past want
+		if change, _ := t.ZoneBounds(); !change.IsZero() {
+			return change
+		}
+	default:
+		// When the clocks go back the wall clock shows want twice, and time.Date may
+		// return either: take the first, as the vendor's staff close (or open) the first
+		// time their clock shows the hour.
+		if change, _ := t.ZoneBounds(); !change.IsZero() {
+			_, off := change.Add(-time.Nanosecond).Zone()
+			if first := want.Add(-time.Duration(off) * time.Second); first.Before(change) && first.Before(t) {
+				return first.In(loc)
+			}
+		}
+	}
+	return t
 }
 
 // IsOpen reports whether t falls inside the vendor's business hours.

@@ -554,3 +554,54 @@ func TestShortStartsAgainstBetween(t *testing.T) {
 		}
 	}
 }
+
+// TestBusinessHoursAtDSTGapsAndRepeats pins the opening and closing instants on days
+// whose opening or closing time the clocks skip or show twice (found by the oracle,
+// oracle_test.go). A skipped time is reached when the clocks jump past it; a repeated
+// one is its first occurrence, whatever time.Date happens to return for it.
+func TestBusinessHoursAtDSTGapsAndRepeats(t *testing.T) {
+	tests := []struct {
+		name string
+		spec probe.HoursSpec
+		a, b string // wall times in the spec's zone; b may be ambiguous only if unused
+		want time.Duration
+		open string // an instant (RFC 3339) that must be inside business hours
+	}{
+		// Santiago goes from 00:00 to 01:00 on Sun 6 Sep 2026: a vendor open until
+		// midnight on Saturday is open until the change (time.Date(24:00) gave 23:00).
+		{"open until a skipped midnight", probe.HoursSpec{Zone: "America/Santiago", Days: []string{"sat"}, Open: "20:00", Close: "24:00"},
+			"2026-09-05 12:00", "2026-09-06 12:00", 4 * time.Hour, "2026-09-05T23:53:07-04:00"},
+		// A vendor opening at a skipped midnight opens when the day starts, at 01:00 -03:
+		// the Saturday hour before the change is not Sunday's business time.
+		{"opening at a skipped midnight", probe.HoursSpec{Zone: "America/Santiago", Days: []string{"sun"}, Open: "00:00", Close: "02:00"},
+			"2026-09-05 12:00", "2026-09-06 12:00", time.Hour, "2026-09-06T01:30:00-03:00"},
+		// Lord Howe goes from 02:00 to 02:30 on Sun 4 Oct 2026: opening at 02:15 means
+		// opening at the change (time.Date(02:15) gave 02:45).
+		{"opening in a 30-minute gap", probe.HoursSpec{Zone: "Australia/Lord_Howe", Days: []string{"sun"}, Open: "02:15", Close: "04:00"},
+			"2026-10-03 12:00", "2026-10-04 12:00", 90 * time.Minute, "2026-10-04T02:31:00+11:00"},
+		// New York shows 01:00–02:00 twice on Sun 1 Nov 2026: a vendor closing at 01:30
+		// closes the first time, after 1h30.
+		{"closing at a repeated time", probe.HoursSpec{Zone: "America/New_York", Days: []string{"sun"}, Open: "00:00", Close: "01:30"},
+			"2026-10-31 12:00", "2026-11-01 12:00", 90 * time.Minute, "2026-11-01T01:10:00-04:00"},
+		// Kolkata went from +06:30 back to +05:30 at midnight on 14 Oct 1945: 23:30
+		// came first at +06:30 (time.Date gave the second, an hour later).
+		{"closing at a repeated time, late evening", probe.HoursSpec{Zone: "Asia/Kolkata", Days: []string{"sun"}, Open: "18:45", Close: "23:30"},
+			"1945-10-14 12:00", "1945-10-15 12:00", 4*time.Hour + 45*time.Minute, "1945-10-14T23:10:00+06:30"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			loc := mustLoc(t, tt.spec.Zone)
+			h := probe.MustBusinessHours(tt.spec)
+			if got := h.Between(wall(t, loc, tt.a), wall(t, loc, tt.b)); got != tt.want {
+				t.Errorf("Between(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
+			}
+			at, err := time.Parse(time.RFC3339, tt.open)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !h.IsOpen(at) {
+				t.Errorf("IsOpen(%s) = false, want true", tt.open)
+			}
+		})
+	}
+}

@@ -8,15 +8,33 @@ import (
 // is derived from it and the replies by Measure.
 type State string
 
-// The sending states. A probe is written as StateSending (with its Message-ID) before SMTP
-// DATA and as StateSent (with SentAt) after the server's 250, so a crash between the two
-// leaves StateSending, which startup resolves to StateSent or StateUnknown; it is never
-// re-sent automatically.
+// The sending states. A probe is written as StateSending (with its Message-ID and
+// StageBeforeDataEnd) before SMTP, noted StageDataEnd (with DataEndAt) just before the
+// final "." of DATA, and written as StateSent (with SentAt) after the server's 250. A crash
+// in between leaves StateSending, which startup resolves: without the note the inquiry
+// certainly did not go out (StateFailed); with it, it may have (StateUnknown, or
+// StateSent when the sent folder holds a copy). A reply that cites the probe later proves
+// it went out and makes an unknown probe sent (Promote). It is never re-sent
+// automatically.
 const (
 	StateSending State = "sending"
 	StateSent    State = "sent"
 	StateFailed  State = "failed"
 	StateUnknown State = "unknown"
+)
+
+// SendStage is how far the sending of an inquiry got, noted durably so that startup can
+// tell "certainly not sent" from "maybe sent" after a crash.
+type SendStage string
+
+// The stages of a send.
+const (
+	// StageBeforeDataEnd: the probe is stored and may be in its SMTP conversation, but
+	// the final "." of DATA has not been written, so no server can have accepted it.
+	StageBeforeDataEnd SendStage = "before_data_end"
+	// StageDataEnd: the final "." of DATA was about to be written at DataEndAt; from then
+	// on the server may have accepted the inquiry, whatever we heard back.
+	StageDataEnd SendStage = "data_end"
 )
 
 // Probe is one inquiry sent to one vendor, with the terms in force when it was created
@@ -38,9 +56,22 @@ type Probe struct {
 	// ScheduledAt is the cron fire time before jitter; zero for a probe sent by hand.
 	ScheduledAt time.Time `json:"scheduled_at"`
 	// SentAt is when the SMTP server accepted the message, on our clock; zero until sent.
-	SentAt time.Time `json:"sent_at"`
-	State  State     `json:"state"`
-	// FailReason holds the server's text or the error for a failed or unknown probe.
+	// When SentAtInferred is set, no 250 was recorded (a crash came first) and SentAt is
+	// DataEndAt, the last moment known before the inquiry went out: a reply citing the
+	// probe proved that it did (Promote).
+	SentAt         time.Time `json:"sent_at"`
+	SentAtInferred bool      `json:"sent_at_inferred,omitempty"`
+	State          State     `json:"state"`
+	// Stage is how far the send got; "" for a probe stored by a version that did not
+	// note it, whose interrupted send can only be "maybe sent".
+	Stage SendStage `json:"stage,omitempty"`
+	// DataEndAt is our clock just before the final "." of DATA was first written, noted
+	// durably before it was (Stage StageDataEnd); zero until then. Retries keep the first
+	// time, so it precedes whichever copy the server accepted.
+	DataEndAt time.Time `json:"data_end_at,omitzero"`
+	// FailReason holds the server's text or the error for a failed or unknown probe, and,
+	// for a sent probe whose 250 a crash kept from being recorded, how its sent_at was
+	// recovered.
 	FailReason string `json:"fail_reason,omitempty"`
 	// ClockSkew is the IMAP server's clock minus ours, measured when the sent copy was
 	// appended; SkewMeasured says whether it was.

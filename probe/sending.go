@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -30,7 +31,18 @@ type Inquiry struct {
 	// is made; an error stops the send, and nothing goes out. The daemon stores the
 	// inquiry there, so a crash during SMTP still leaves the exact bytes on record.
 	BeforeSend func(raw []byte) error
+	// BeforeDataEnd, when set, is called in each attempt after the whole message was
+	// written to DATA and before the final "." that ends it: until that ".", no server
+	// can have accepted the message. An error stops the send without the ".", so nothing
+	// goes out. The daemon notes durably there that the inquiry may now be sent, so a
+	// crash before the note is known not to have sent it.
+	BeforeDataEnd func() error
 }
+
+// ErrMaybeSent is wrapped by a Sender's error when the server may have accepted the
+// message anyway: the final "." of DATA was written and no reply came. Such a probe is
+// not failed (a failed probe never reached the vendor) but unknown.
+var ErrMaybeSent = errors.New("the server may have accepted the message: no reply came after the end of DATA")
 
 // SendResult is what a Sender reports for an accepted inquiry.
 type SendResult struct {
@@ -43,8 +55,10 @@ type SendResult struct {
 	Attempts int
 }
 
-// Sender delivers inquiries to an SMTP server. Send blocks until the server accepted the
-// message or the sender gave up: transient failures (4xx, connection errors) are retried
+// Sender delivers inquiries to an SMTP server. It must call Inquiry.BeforeSend before
+// connecting and Inquiry.BeforeDataEnd before each final "." of DATA, when they are set:
+// crash recovery relies on both. Send blocks until the server accepted the message or
+// the sender gave up: transient failures (4xx, connection errors) are retried
 // with backoff within the sender's window; a permanent failure (5xx) returns at once.
 // The error carries the server's text.
 type Sender interface {

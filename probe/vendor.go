@@ -96,9 +96,14 @@ func (v Vendor) Terms(p Priority) Terms {
 	return t
 }
 
-// Terms are the vendor's promises in force for one probe, captured when it was created.
+// Terms are the vendor's promises in force for one probe, and its script's follow-ups,
+// captured when it was created.
 type Terms struct {
 	Hours    HoursSpec     `json:"hours"`
 	SLA      *SLATarget    `json:"sla,omitempty"` // nil: no target for this priority
 	Deadline time.Duration `json:"deadline"`
+	// Script holds the script's follow-ups (Script.Terms). Nil on probes created before
+	// follow-up terms were stored: their follow-ups still come from the current
+	// configuration's script, as they always did.
+	Script *ScriptTerms `json:"script,omitempty"`
 }

@@ -70,8 +70,12 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 }
 
 // UpdateProbe loads probe id, applies fn to it and writes it back, in one transaction.
-// fn must not change the ID, vendor or CreatedAt; a changed MessageID or Token is
-// indexed. It returns the stored probe, or ErrNotFound.
+// fn sees the probe with every reply recorded so far: no reply can be recorded between
+// what fn sees and what it writes, so a decision fn takes on the replies (a reminder is
+// still due) holds when the write commits. fn's changes to Replies are not stored
+// (replies are written by AddReply and link). fn must not change the ID, vendor or
+// CreatedAt; a changed MessageID or Token is indexed. An error from fn aborts the
+// update and is returned wrapped. It returns the stored probe, or ErrNotFound.
 func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, error) {
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
 		key := tx.Bucket(bProbeIDs).Get([]byte(id))
@@ -79,8 +83,8 @@ func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, 
 			return ErrNotFound
 		}
 		key = bytes.Clone(key)
-		var p probe.Probe
-		if err := json.Unmarshal(tx.Bucket(bProbes).Get(key), &p); err != nil {
+		p, err := loadProbe(tx, key)
+		if err != nil {
 			return err
 		}
 		before := p

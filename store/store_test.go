@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -275,6 +276,45 @@ func TestUpdateProbe(t *testing.T) {
 	}
 	if _, err := db.UpdateProbe("P99", func(*probe.Probe) error { return nil }); !errors.Is(err, ErrNotFound) {
 		t.Errorf("UpdateProbe(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+// TestUpdateProbeSeesReplies: fn sees every reply recorded so far (a follow-up is
+// decided on them inside the transaction that records it), its changes to Replies are
+// not stored, and its error aborts the update.
+func TestUpdateProbeSeesReplies(t *testing.T) {
+	db := mustOpen(t)
+	p := mustCreate(t, db, probe.Probe{Vendor: "acme", State: probe.StateSent})
+	other := mustCreate(t, db, probe.Probe{Vendor: "acme", State: probe.StateSent})
+	for i, to := range []string{p.ID, p.ID, other.ID} {
+		if _, err := db.AddReply(probe.Reply{ProbeID: to, MessageID: fmt.Sprintf("r%d@acme.example", i), Kind: probe.KindHuman}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []string
+	got, err := db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+		for _, r := range p.Replies {
+			seen = append(seen, r.MessageID)
+		}
+		p.Replies = p.Replies[:1]
+		p.FailReason = "touched"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"r0@acme.example", "r1@acme.example"}; !slices.Equal(seen, want) {
+		t.Errorf("fn saw replies %q, want %q", seen, want)
+	}
+	if len(got.Replies) != 2 || got.FailReason != "touched" {
+		t.Errorf("stored probe has %d replies and fail reason %q; want both replies kept and the change written", len(got.Replies), got.FailReason)
+	}
+	stop := errors.New("answered meanwhile")
+	if _, err := db.UpdateProbe(p.ID, func(p *probe.Probe) error { p.FailReason = "aborted"; return stop }); !errors.Is(err, stop) {
+		t.Errorf("UpdateProbe(fn fails) = %v, want fn's error", err)
+	}
+	if q, err := db.Probe(p.ID); err != nil || q.FailReason != "touched" {
+		t.Errorf("after an aborted update: fail reason %q, %v; want it unchanged", q.FailReason, err)
 	}
 }
 

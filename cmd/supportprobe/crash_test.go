@@ -243,8 +243,11 @@ func startAcmeDesk(t *testing.T, w mailworld.World) *vendorLog {
 //     unmatched here), on the probe whose token and Message-ID it answers, with the kind
 //     the help desk meant;
 //   - no inquiry reached the vendor twice; every probe recorded as sent reached it
-//     once; a probe a kill left "sending" became sent or unknown and was not re-sent;
+//     once; a probe a kill left "sending" became failed (no note of the end of DATA:
+//     it must not have reached the vendor), sent or unknown, and was not re-sent;
 //     nothing reached the vendor without a probe; failed probes never reached it;
+//   - no unknown probe reached the vendor: the help desk's replies cite every inquiry,
+//     and such a reply makes the probe sent at its data_end_at, marked inferred;
 //   - latencies are non-negative and match the help desk's own send times.
 //
 // The seed is logged; a failure's kill points and send pacing are replayed with
@@ -531,6 +534,7 @@ func checkNoDuplicateInquiry(t *testing.T, ps []probe.Probe, inquiries []deliver
 	byMessageID := map[string]probe.Probe{}
 	scheduled := map[time.Time][]string{}
 	states := map[probe.State]int{}
+	inferred, unknownAtVendor := 0, 0
 	for _, p := range ps {
 		byID[p.ID] = p
 		states[p.State]++
@@ -549,9 +553,29 @@ func checkNoDuplicateInquiry(t *testing.T, ps []probe.Probe, inquiries []deliver
 			if n != 1 || p.SentAt.IsZero() {
 				t.Errorf("%s is sent (sent_at %v) but reached the vendor %d times, want once", p.ID, p.SentAt, n)
 			}
+			if p.SentAtInferred {
+				inferred++
+				if !wasSending[p.ID] || p.DataEndAt.IsZero() || !p.SentAt.Equal(p.DataEndAt) {
+					t.Errorf("%s is sent at %v, inferred, but no kill left it sending or it is not its data_end_at %v (%s)",
+						p.ID, p.SentAt, p.DataEndAt, p.FailReason)
+				}
+			}
 		case probe.StateUnknown:
 			if !wasSending[p.ID] {
 				t.Errorf("%s is unknown (%s) but no kill left it sending", p.ID, p.FailReason)
+			}
+			if p.Stage != probe.StageDataEnd {
+				t.Errorf("%s is unknown (%s) at stage %q; only a noted end of DATA leaves it maybe sent", p.ID, p.FailReason, p.Stage)
+			}
+			// The help desk answers every inquiry citing its Message-ID: one that reached
+			// it is proven sent by the reply, and must not stay unknown.
+			for _, r := range p.Replies {
+				if probe.ProvesSent(r.MatchedBy) {
+					t.Errorf("%s is unknown (%s) but reply %s, matched by %s, proves it went out", p.ID, p.FailReason, r.ID, r.MatchedBy)
+				}
+			}
+			if n > 0 {
+				unknownAtVendor++
 			}
 		case probe.StateFailed:
 			if n != 0 {
@@ -583,7 +607,11 @@ func checkNoDuplicateInquiry(t *testing.T, ps []probe.Probe, inquiries []deliver
 			t.Errorf("send answered %s as sent, but it is stored as %v", o.probeID, p.State)
 		}
 	}
-	t.Logf("probes by state: %v; %d were left sending by a kill", states, len(wasSending))
+	t.Logf("probes by state: %v; %d were left sending by a kill; %d sent with sent_at inferred from a reply; %d unknown reached the vendor",
+		states, len(wasSending), inferred, unknownAtVendor)
+	if unknownAtVendor > 0 {
+		t.Errorf("%d unknown probes reached the vendor, whose replies cite them all; want them proven sent", unknownAtVendor)
+	}
 }
 
 // checkRepliesOnce checks that every message in the inbox is recorded exactly once, on

@@ -110,6 +110,10 @@ func sendProbe(t *testing.T, cfgPath string) followupProbe {
 	return waitFollowups(t, cfgPath, strings.TrimSpace(stdout), "sent", func(p followupProbe) bool { return p.Status == "sent" })
 }
 
+// neededReminder finds show's "Needed a reminder" line saying true, whatever the width
+// of the label column.
+var neededReminder = regexp.MustCompile(`(?m)^\s*Needed a reminder\s+true$`)
+
 func near(got *float64, want, tol float64) bool { return got != nil && math.Abs(*got-want) <= tol }
 
 // TestFollowupsEndToEnd, in the real mail world: one vendor needs a reminder (sent
@@ -151,7 +155,7 @@ func TestFollowupsEndToEnd(t *testing.T) {
 				t.Errorf("first response latency = %v s, want ≈%.1f from the inquiry, not from the reminder", deref(p.ResponseLatencySeconds), want)
 			}
 			code, stdout, _ := invoke(t, time.Now(), "show", "--config", cfgPath, p.ID)
-			if code != exitOK || !strings.Contains(stdout, "follow-up  reminder  sent") || !regexp.MustCompile(`(?m)^Needed a reminder +true$`).MatchString(stdout) {
+			if code != exitOK || !strings.Contains(stdout, "follow-up  reminder  sent") || !neededReminder.MatchString(stdout) {
 				t.Errorf("show: exit %d:\n%s", code, stdout)
 			}
 		})

@@ -88,6 +88,10 @@ type Daemon struct {
 	monitorDone chan struct{}
 
 	followupWake wake // wakes runFollowups (followups.go)
+	// inboxWait bounds how long a follow-up pass waits for the inbox watcher before a
+	// reminder (inboxCaughtUp); inboxOverride stands in for the watcher in tests.
+	inboxWait     time.Duration
+	inboxOverride inboxSync
 
 	closeOnce sync.Once
 	closeErr  error
@@ -122,7 +126,7 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 	if len(sock) > maxSocketPath {
 		return nil, fmt.Errorf("control socket path %s is %d bytes, over the system's limit of %d: choose a shorter state_dir", sock, len(sock), maxSocketPath)
 	}
-	d := &Daemon{cfg: cfg, opts: opts, log: opts.Logger, metrics: newMetrics(cfg.Vendors)}
+	d := &Daemon{cfg: cfg, opts: opts, log: opts.Logger, metrics: newMetrics(cfg.Vendors), inboxWait: defaultInboxSyncWait}
 	var err error
 	if d.lock, err = acquireLock(cfg.StateDir); err != nil {
 		return nil, err
@@ -195,6 +199,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	d.log.Info("daemon started", "state_dir", d.cfg.StateDir, "pid", os.Getpid(), "vendors", len(d.cfg.Vendors))
 
+	var w *mailbox.Watcher
+	if d.cfg.Mail.IMAP.Host != "" {
+		// Before the follow-ups start: a reminder waits for the watcher's syncs.
+		if w, err = d.newWatcher(); err != nil {
+			return err
+		}
+		d.watcher.Store(w)
+	}
 	runCtx, stopRunner := context.WithCancel(ctx)
 	defer stopRunner()
 	runnerDone := make(chan error, 1)
@@ -205,12 +217,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.runFollowups(runCtx, d.opts.FollowupInterval)
 	}()
 	watchDone := make(chan struct{})
-	if d.cfg.Mail.IMAP.Host != "" {
-		w, err := d.newWatcher()
-		if err != nil {
-			return err
-		}
-		d.watcher.Store(w)
+	if w != nil {
 		go func() {
 			defer close(watchDone)
 			// The watcher reconnects on every error by itself; it returns when ctx ends.

@@ -18,6 +18,88 @@ import (
 // errFollowupRecorded means another pass recorded the follow-up first.
 var errFollowupRecorded = errors.New("follow-up already recorded")
 
+// errFollowupNotDue means the follow-up was no longer due when its send was to be
+// recorded: a reply recorded since the decision (a person's answer, or one waiting for
+// review) took it back.
+var errFollowupNotDue = errors.New("follow-up no longer due")
+
+// Waiting for the inbox before a reminder: how long a pass waits for the watcher to
+// read the mail that arrived before the reminder was decided, and how soon a reminder
+// deferred because it did not is looked at again.
+const (
+	defaultInboxSyncWait = 30 * time.Second
+	reminderRetry        = time.Minute
+)
+
+// inboxSync is what the follow-ups need of the inbox watcher (a *mailbox.Watcher).
+type inboxSync interface {
+	State() mailbox.WatchState
+	SyncNow()
+}
+
+// inbox returns the watcher whose syncs reminders wait for, or nil when the daemon runs
+// none (no IMAP server configured, or Run not started): then it cannot know what mail
+// is waiting, and decides on the replies recorded.
+func (d *Daemon) inbox() inboxSync {
+	if d.inboxOverride != nil {
+		return d.inboxOverride
+	}
+	if w := d.watcher.Load(); w != nil {
+		return w
+	}
+	return nil
+}
+
+// inboxCaughtUp reports whether the inbox watcher has read every message that was in
+// its folders at decided: a complete sync that began at or after decided. If none has,
+// it asks for one and waits for it up to d.inboxWait. With no watcher it reports true.
+func (d *Daemon) inboxCaughtUp(ctx context.Context, decided time.Time) bool {
+	in := d.inbox()
+	if in == nil {
+		return true
+	}
+	caughtUp := func() bool { return !in.State().LastSyncStarted.Before(decided) }
+	if caughtUp() {
+		return true
+	}
+	in.SyncNow()
+	giveUp := time.NewTimer(d.inboxWait)
+	defer giveUp.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-giveUp.C:
+			return caughtUp()
+		case <-tick.C:
+			if caughtUp() {
+				return true
+			}
+		}
+	}
+}
+
+// followupSpecs returns p's follow-ups in order: the ones stored with it when it was
+// created (Terms.Script), so that a later change of the configuration does not change
+// them. A probe created before follow-up terms were stored (Terms.Script nil) keeps the
+// behaviour it was created under: its follow-ups are the current configuration's
+// script's, none when the script is gone.
+func (d *Daemon) followupSpecs(p probe.Probe) ([]probe.FollowupSpec, error) {
+	if t := p.Terms.Script; t != nil {
+		if len(t.Followups) == 0 {
+			return nil, nil
+		}
+		return t.Specs()
+	}
+	s, ok := d.cfg.Script(p.Script)
+	if !ok {
+		return nil, nil
+	}
+	return s.Followups, nil
+}
+
 // followupLimiter vets follow-ups against the vendors' max_per_day and max_per_week.
 // min_spacing is left out: it keeps separate inquiries apart, and a follow-up, sent in
 // the inquiry's own thread minutes after it was answered, would always fall foul of it.
@@ -97,31 +179,74 @@ func (d *Daemon) followupPass(ctx context.Context, lim schedule.Limiter) error {
 // followupRound is followupPass, and also returns when the earliest follow-up not yet
 // due will be (zero when none is known: an after_response follow-up waits for a reply,
 // which wakes the loop).
+//
+// A reminder is decided on the replies recorded, so before one goes out the pass makes
+// sure the inbox watcher has read the mail that arrived before the pass began (see
+// inboxCaughtUp), then decides again on the probe as stored after that; a watcher that
+// cannot catch up (disconnected, or slow) defers the reminder by reminderRetry rather
+// than let it go out blind. sendFollowup decides a last time inside the transaction
+// that records the send.
 func (d *Daemon) followupRound(ctx context.Context, lim schedule.Limiter) (next time.Time, err error) {
 	now := d.opts.Now()
 	ps, err := d.db.Probes(store.Filter{Since: now.Add(-d.maxDeadline())})
 	if err != nil {
 		return time.Time{}, err
 	}
+	later := func(at time.Time) {
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	inboxChecked, inboxReady := false, false
 	for _, p := range ps {
 		if ctx.Err() != nil {
 			return next, nil
 		}
-		s, ok := d.cfg.Script(p.Script)
-		if !ok || len(s.Followups) == 0 || p.State != probe.StateSent {
+		if p.State != probe.StateSent {
+			continue
+		}
+		specs, err := d.followupSpecs(p)
+		if err != nil {
+			d.log.Error("cannot read the follow-ups stored with the probe; none will be sent for it (see `supportprobe show`)",
+				"vendor", p.Vendor, "probe", p.ID, "err", err)
+			continue
+		}
+		if len(specs) == 0 {
 			continue
 		}
 		v, ok := d.cfg.Vendor(p.Vendor)
 		if !ok {
 			continue
 		}
-		for i, spec := range s.Followups {
+		for i, spec := range specs {
 			dueAt, due := probe.FollowupDue(p, i, spec, d.opts.Now())
 			if !due {
-				if !dueAt.IsZero() && !p.PastDeadline(dueAt) && (next.IsZero() || dueAt.Before(next)) {
-					next = dueAt
+				if !dueAt.IsZero() && !p.PastDeadline(dueAt) {
+					later(dueAt)
 				}
 				continue
+			}
+			if spec.Kind == probe.FollowupReminder && !p.PastDeadline(d.opts.Now()) {
+				if !inboxChecked {
+					inboxChecked, inboxReady = true, d.inboxCaughtUp(ctx, now)
+				}
+				log := d.log.With("vendor", v.Name, "probe", p.ID, "followup", i, "kind", spec.Kind)
+				if !inboxReady {
+					if ctx.Err() == nil {
+						log.Warn("reminder deferred: the inbox watcher has not read the mail that arrived before it fell due",
+							"retry_in", reminderRetry)
+					}
+					later(d.opts.Now().Add(reminderRetry))
+					continue
+				}
+				// The sync may have recorded a reply since ps was read.
+				if p, err = d.db.Probe(p.ID); err != nil {
+					return next, err
+				}
+				if _, due = probe.FollowupDue(p, i, spec, d.opts.Now()); !due {
+					log.Info("reminder not sent: a reply read just before it went out took it back")
+					continue
+				}
 			}
 			if p, err = d.sendFollowup(ctx, lim, p, v, i, spec, dueAt); err != nil {
 				return next, err
@@ -134,22 +259,32 @@ func (d *Daemon) followupRound(ctx context.Context, lim schedule.Limiter) (next 
 // sendFollowup records, vets and sends p's i-th follow-up, and returns p as stored
 // after. The follow-up is written as sending with its Message-ID before SMTP, exactly
 // once (a second writer gets errFollowupRecorded and sends nothing), and as sent after
-// the server's 250. Past the deadline, or over a vendor limit, it is recorded as skipped
-// and never retried. Only a store error is returned.
+// the server's 250. Whether it is still due is decided again inside the transaction
+// that writes it, against every reply recorded by then: a reply recorded since the
+// caller's decision (errFollowupNotDue) means nothing is recorded or sent. Past the
+// deadline, or over a vendor limit, it is recorded as skipped and never retried. Only
+// a store error is returned.
 func (d *Daemon) sendFollowup(ctx context.Context, lim schedule.Limiter, p probe.Probe, v probe.Vendor, i int, spec probe.FollowupSpec, dueAt time.Time) (probe.Probe, error) {
 	log := d.log.With("vendor", v.Name, "probe", p.ID, "followup", i, "kind", spec.Kind)
 	now := d.opts.Now()
 	f := probe.Followup{Index: i, Kind: spec.Kind, DueAt: dueAt.UTC()}
 	record := func(f probe.Followup) (probe.Probe, error) {
-		return d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+		q, err := d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
 			for _, g := range p.Followups {
 				if g.Index == f.Index {
 					return errFollowupRecorded
 				}
 			}
+			if _, due := probe.FollowupDue(*p, i, spec, now); !due {
+				return errFollowupNotDue
+			}
 			p.Followups = append(p.Followups, f)
 			return nil
 		})
+		if errors.Is(err, errFollowupNotDue) {
+			log.Info("follow-up not sent: a reply recorded since it was decided took it back")
+		}
+		return q, err
 	}
 	update := func(fn func(*probe.Followup)) (probe.Probe, error) {
 		return d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
@@ -164,7 +299,7 @@ func (d *Daemon) sendFollowup(ctx context.Context, lim schedule.Limiter, p probe
 	skip := func(reason string) (probe.Probe, error) {
 		f.State, f.Reason = probe.StateSkipped, reason
 		q, err := record(f)
-		if errors.Is(err, errFollowupRecorded) {
+		if errors.Is(err, errFollowupRecorded) || errors.Is(err, errFollowupNotDue) {
 			return d.db.Probe(p.ID)
 		}
 		if err == nil {
@@ -191,11 +326,13 @@ func (d *Daemon) sendFollowup(ctx context.Context, lim schedule.Limiter, p probe
 		return skip(err.Error())
 	}
 	f.State, f.MessageID, f.InReplyTo, f.Subject = probe.StateSending, in.MessageID, in.InReplyTo, in.Subject
-	if p, err = record(f); errors.Is(err, errFollowupRecorded) {
+	stored, err := record(f)
+	if errors.Is(err, errFollowupRecorded) || errors.Is(err, errFollowupNotDue) {
 		return d.db.Probe(p.ID)
 	} else if err != nil {
 		return p, err
 	}
+	p = stored
 	if conflicts, err := d.db.AddThreadIDs(p.ID, in.MessageID); err != nil {
 		return p, err
 	} else if len(conflicts) > 0 {

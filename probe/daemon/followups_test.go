@@ -2,14 +2,19 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"supportprobe/configs"
+	"supportprobe/mailbox"
 	"supportprobe/probe"
+	"supportprobe/schedule"
 	"supportprobe/store"
 )
 
@@ -47,9 +52,15 @@ func (c *testClock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t
 func mustFollowupDaemon(t *testing.T, limits string, s probe.Sender, sf probe.SentFolder, c *testClock) *Daemon {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "state")
-	text := strings.ReplaceAll(followupConfig, "STATE", dir)
-	text = strings.ReplaceAll(text, "LIMITS", limits)
-	cfg, err := configs.Parse([]byte(text), "test.yaml")
+	return mustFollowupDaemonIn(t, dir, strings.ReplaceAll(followupConfig, "LIMITS", limits), s, sf, c)
+}
+
+// mustFollowupDaemonIn opens a daemon on state directory dir with the configuration
+// text (STATE stands for dir), and checks and closes its database at the end of the
+// test. Close it earlier to open another daemon on dir.
+func mustFollowupDaemonIn(t *testing.T, dir, text string, s probe.Sender, sf probe.SentFolder, c *testClock) *Daemon {
+	t.Helper()
+	cfg, err := configs.Parse([]byte(strings.ReplaceAll(text, "STATE", dir)), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +69,7 @@ func mustFollowupDaemon(t *testing.T, limits string, s probe.Sender, sf probe.Se
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := d.DB().Check(); err != nil {
+		if err := d.DB().Check(); err != nil && !errors.Is(err, bbolt.ErrDatabaseNotOpen) {
 			t.Errorf("Check() = %v", err)
 		}
 		d.Close()
@@ -200,5 +211,254 @@ func TestFollowupInterruptedIsNeverResent(t *testing.T) {
 	got := mustPass(t, d)
 	if len(got.Followups) != 1 || got.Followups[0].State != probe.StateUnknown || len(s.sent) != 1 {
 		t.Errorf("follow-ups = %+v, sent %d; want the reminder unknown and not re-sent", got.Followups, len(s.sent))
+	}
+}
+
+// mustAddReply records a reply of kind to p, received at at, as the watcher would.
+func mustAddReply(t *testing.T, d *Daemon, p probe.Probe, kind probe.Kind, at time.Time, msgID string) {
+	t.Helper()
+	raw := "From: Dana <dana@acme.example>\r\nSubject: Re: Streams failing\r\nMessage-ID: <" + msgID + ">\r\nIn-Reply-To: <" +
+		p.MessageID + ">\r\n\r\nLooking into it.\r\n"
+	if _, err := d.DB().AddReply(probe.Reply{ProbeID: p.ID, MessageID: msgID, ReceivedAt: at, DetectedAt: at,
+		From: "Dana <dana@acme.example>", Subject: "Re: Streams failing", Kind: kind}, []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFollowupNoReminderAfterAnswer: the vendor answered at +5 h, after the reminder's
+// time (+4 h), and the first look after that is at +6 h (the daemon was down): the
+// vendor answered, so no reminder goes out, then or later.
+func TestFollowupNoReminderAfterAnswer(t *testing.T) {
+	c := &testClock{t: clock}
+	s := &fakeSender{at: clock}
+	d := mustFollowupDaemon(t, "", s, nil, c)
+	p := mustSendProbe(t, d)
+	mustAddReply(t, d, p, probe.KindHuman, clock.Add(5*time.Hour), "agent-1@acme.example")
+	for _, at := range []time.Duration{6 * time.Hour, 7 * time.Hour} {
+		c.set(clock.Add(at))
+		s.at = c.now()
+		got := mustPass(t, d)
+		for _, f := range got.Followups {
+			if f.Kind == probe.FollowupReminder {
+				t.Fatalf("at +%s: reminder %+v recorded after the vendor answered at +5h", at, f)
+			}
+		}
+	}
+	for _, in := range s.sent[1:] {
+		if strings.Contains(in.Body, "Any news?") {
+			t.Errorf("reminder sent after the vendor answered: %q", in.Body)
+		}
+	}
+}
+
+// replyingLimiter records a reply when the follow-up pass checks the vendor's limits:
+// after the pass decided a reminder is due, before it records the send.
+type replyingLimiter struct {
+	schedule.Limiter
+	calls int
+	reply func()
+}
+
+func (l *replyingLimiter) Allow(ctx context.Context, vendor string, now time.Time) (bool, string, error) {
+	l.calls++
+	l.reply()
+	return l.Limiter.Allow(ctx, vendor, now)
+}
+
+// TestFollowupReplyBetweenDecisionAndSend: a person's answer recorded after the pass
+// decided the reminder was due and before it recorded the send stops the reminder: the
+// decision is taken again inside the transaction that records it. A reply waiting for
+// review stops it too (it may be a person's).
+func TestFollowupReplyBetweenDecisionAndSend(t *testing.T) {
+	for _, kind := range []probe.Kind{probe.KindHuman, probe.KindNeedsReview} {
+		t.Run(string(kind), func(t *testing.T) {
+			c := &testClock{t: clock}
+			s := &fakeSender{at: clock}
+			d := mustFollowupDaemon(t, "", s, nil, c)
+			p := mustSendProbe(t, d)
+			c.set(clock.Add(4*time.Hour + time.Minute))
+			s.at = c.now()
+			lim := &replyingLimiter{Limiter: d.followupLimiter(), reply: func() {
+				mustAddReply(t, d, p, kind, clock.Add(4*time.Hour), "agent-1@acme.example")
+			}}
+			if err := d.followupPass(context.Background(), lim); err != nil {
+				t.Fatal(err)
+			}
+			if lim.calls != 1 {
+				t.Fatalf("limits checked %d times, want once (the reminder was decided due)", lim.calls)
+			}
+			got, err := d.DB().Probe(p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Followups) != 0 || len(s.sent) != 1 {
+				t.Errorf("follow-ups %+v, sent %d; want no reminder recorded and only the inquiry sent", got.Followups, len(s.sent))
+			}
+		})
+	}
+}
+
+// fakeInbox stands in for the inbox watcher: SyncNow runs sync (the mail the watcher
+// would read) and records a complete sync, unless the inbox is stuck.
+type fakeInbox struct {
+	clock *testClock
+	mu    sync.Mutex
+	st    mailbox.WatchState
+	stuck bool
+	syncs int
+	sync  func()
+}
+
+func (f *fakeInbox) State() mailbox.WatchState { f.mu.Lock(); defer f.mu.Unlock(); return f.st }
+
+func (f *fakeInbox) SyncNow() {
+	f.mu.Lock()
+	f.syncs++
+	stuck, sync := f.stuck, f.sync
+	f.sync = nil
+	f.mu.Unlock()
+	if stuck {
+		return
+	}
+	started := f.clock.now()
+	if sync != nil {
+		sync()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.st.LastSyncStarted, f.st.LastSync = started, f.clock.now()
+}
+
+// TestFollowupReminderWaitsForInbox: before a reminder the pass has the watcher read the
+// mail that arrived before it decided; an answer found that way stops the reminder, and
+// a watcher that cannot catch up defers it instead of letting it go out blind.
+func TestFollowupReminderWaitsForInbox(t *testing.T) {
+	t.Run("answer waiting in the inbox", func(t *testing.T) {
+		c := &testClock{t: clock}
+		s := &fakeSender{at: clock}
+		d := mustFollowupDaemon(t, "", s, nil, c)
+		in := &fakeInbox{clock: c, st: mailbox.WatchState{LastSyncStarted: clock, LastSync: clock}}
+		d.inboxOverride = in
+		p := mustSendProbe(t, d)
+		in.sync = func() {
+			mustAddReply(t, d, p, probe.KindHuman, clock.Add(4*time.Hour-time.Second), "agent-1@acme.example")
+		}
+		c.set(clock.Add(4 * time.Hour))
+		s.at = c.now()
+		got := mustPass(t, d)
+		if in.syncs != 1 || len(got.Followups) != 0 || len(s.sent) != 1 {
+			t.Errorf("syncs %d, follow-ups %+v, sent %d; want one sync, which found the answer, and no reminder", in.syncs, got.Followups, len(s.sent))
+		}
+	})
+	t.Run("watcher behind", func(t *testing.T) {
+		c := &testClock{t: clock}
+		s := &fakeSender{at: clock}
+		d := mustFollowupDaemon(t, "", s, nil, c)
+		d.inboxWait = 50 * time.Millisecond
+		in := &fakeInbox{clock: c, st: mailbox.WatchState{LastSyncStarted: clock, LastSync: clock}, stuck: true}
+		d.inboxOverride = in
+		p := mustSendProbe(t, d)
+		c.set(clock.Add(4 * time.Hour))
+		s.at = c.now()
+		next, err := d.followupRound(context.Background(), d.followupLimiter())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.DB().Probe(p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Followups) != 0 || len(s.sent) != 1 {
+			t.Fatalf("follow-ups %+v, sent %d; want the reminder deferred, nothing recorded or sent", got.Followups, len(s.sent))
+		}
+		if want := c.now().Add(reminderRetry); !next.Equal(want) {
+			t.Errorf("next look at %s, want %s (the deferred reminder's retry)", next, want)
+		}
+		// The watcher catches up on its own (no new mail): the reminder goes out at the
+		// retry without another sync being asked for.
+		c.set(clock.Add(4*time.Hour + reminderRetry))
+		s.at = c.now()
+		in.mu.Lock()
+		in.stuck, in.st.LastSyncStarted = false, c.now()
+		asked := in.syncs
+		in.mu.Unlock()
+		got = mustPass(t, d)
+		if len(got.Followups) != 1 || got.Followups[0].State != probe.StateSent || len(s.sent) != 2 || in.syncs != asked {
+			t.Errorf("follow-ups %+v, sent %d, syncs asked %d; want the reminder sent without asking for a sync", got.Followups, len(s.sent), in.syncs-asked)
+		}
+	})
+}
+
+// TestFollowupStoredTermsSurviveConfigChange: a probe's follow-ups are the ones its
+// script had when it was created. The configuration then changes (the reminder comes
+// sooner, with another text, and the after_response follow-up is gone): the probe still
+// gets its own reminder, at +4 h, with its own text. A probe stored without follow-up
+// terms (created before they were stored) follows the current configuration.
+func TestFollowupStoredTermsSurviveConfigChange(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	c := &testClock{t: clock}
+	s := &fakeSender{at: clock}
+	before := strings.ReplaceAll(followupConfig, "LIMITS", "")
+	d := mustFollowupDaemonIn(t, dir, before, s, nil, c)
+	p := mustSendProbe(t, d)
+	if st := p.Terms.Script; st == nil || len(st.Followups) != 2 || st.Followups[1].Body != "Any news?" {
+		t.Fatalf("stored script terms = %+v, want both follow-ups", p.Terms.Script)
+	}
+	old := mustSendProbe(t, d)
+	if _, err := d.DB().UpdateProbe(old.ID, func(p *probe.Probe) error { p.Terms.Script = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DB().Check(); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+
+	after := strings.Replace(before, `    followups:
+      - {after_response: 10m, body: "That did not help."}
+      - {if_unanswered: 4h, body: "Any news?"}`, `    followups:
+      - {if_unanswered: 1h, body: "Changed text."}`, 1)
+	if after == before {
+		t.Fatal("test configuration changed: cannot edit its follow-ups")
+	}
+	d = mustFollowupDaemonIn(t, dir, after, s, nil, c)
+	pass := func(at time.Duration) {
+		t.Helper()
+		c.set(clock.Add(at))
+		s.at = c.now()
+		mustPass(t, d)
+	}
+	stored := func(id string) probe.Probe {
+		t.Helper()
+		p, err := d.DB().Probe(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	pass(time.Hour)
+	if got := stored(p.ID); len(got.Followups) != 0 {
+		t.Errorf("at +1h: follow-ups %+v; want none (its reminder is at +4h, as stored)", got.Followups)
+	}
+	if got := stored(old.ID); len(got.Followups) != 1 || got.Followups[0].Index != 0 || got.Followups[0].State != probe.StateSent {
+		t.Errorf("at +1h: old probe's follow-ups %+v; want the current configuration's reminder sent", got.Followups)
+	}
+	if len(s.sent) != 3 || !strings.Contains(s.sent[2].Body, "Changed text.") {
+		t.Fatalf("sent %d mails; want the two inquiries and the old probe's reminder with the configuration's text", len(s.sent))
+	}
+
+	pass(4 * time.Hour)
+	got := stored(p.ID)
+	if len(got.Followups) != 1 || got.Followups[0].Index != 1 || got.Followups[0].Kind != probe.FollowupReminder || got.Followups[0].State != probe.StateSent {
+		t.Fatalf("at +4h: follow-ups %+v; want the stored reminder (index 1) sent", got.Followups)
+	}
+	if len(s.sent) != 4 {
+		t.Fatalf("sent %d mails, want 4", len(s.sent))
+	}
+	if body := s.sent[3].Body; !strings.Contains(body, "Any news?") || strings.Contains(body, "Changed text.") {
+		t.Errorf("reminder body %q; want the stored text, not the configuration's", body)
+	}
+	if got := stored(old.ID); len(got.Followups) != 1 {
+		t.Errorf("old probe's follow-ups %+v; want only the one its current script has", got.Followups)
 	}
 }

@@ -125,10 +125,10 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	if err != nil {
 		return fmt.Errorf("match mail %s: %w", m.MessageID, err)
 	}
-	vendor := match.Vendor
+	vendor, state := match.Vendor, probe.State("")
 	if ok {
 		if p, err := d.db.Probe(match.ProbeID); err == nil {
-			vendor = p.Vendor
+			vendor, state = p.Vendor, p.State
 		}
 	}
 	cls := probe.Classify(m, d.rules[vendor])
@@ -160,6 +160,13 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	}
 	d.wakeFollowups()
 	d.countReply(vendor, r)
+	if state == probe.StateUnknown && probe.ProvesSent(r.MatchedBy) {
+		// The reply proves the inquiry went out. A crash before this leaves the
+		// promotion to the next start (promoteProven).
+		if _, err := d.promote(r); err != nil {
+			return err
+		}
+	}
 	// What the reply teaches is recorded on it, so a manual link can move it. Ticket
 	// keys quoted from our own subject are left out there.
 	if conflicts, err := d.db.LearnFromReply(r.ID, vendor, match.ThreadIDs, match.TicketKeys); err != nil {

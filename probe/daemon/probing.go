@@ -53,8 +53,10 @@ type SendRequest struct {
 }
 
 // Send sends one inquiry and returns the stored probe. The probe is written in state
-// sending with its Message-ID before SMTP and as sent, with sent_at, after the server's
-// 250; a send that fails is stored as failed with the server's text, and an error is
+// sending with its Message-ID before SMTP, noted with stage data_end and data_end_at
+// just before the final "." of DATA, and written as sent, with sent_at, after the
+// server's 250; a send that fails is stored as failed with the server's text (as
+// unknown when the server may have taken a copy: probe.ErrMaybeSent), and an error is
 // returned with the probe. A copy goes to the sent folder when configured, and its
 // INTERNALDATE gives the clock skew stored with the probe.
 func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error) {
@@ -90,10 +92,14 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	// Before the probe exists, so that the mark precedes its CreatedAt, from which a first
 	// sync looks for replies (watchSince).
 	d.markFolders(ctx, d.log.With("vendor", v.Name))
+	// The probe keeps the vendor's terms and the script's follow-ups as they are now, so
+	// a later change of the configuration changes neither its figures nor its follow-ups.
+	terms := v.Terms(s.Priority)
+	terms.Script = s.Terms()
 	p, err := d.db.CreateProbe(probe.Probe{
 		Token: token, Vendor: v.Name, Script: s.ID, Priority: s.Priority, Language: s.Language,
 		From: d.cfg.Mail.From.String(), To: v.To, ScheduledAt: req.ScheduledAt, LateBy: req.LateBy,
-		State: probe.StateSending, Terms: v.Terms(s.Priority),
+		State: probe.StateSending, Stage: probe.StageBeforeDataEnd, Terms: terms,
 	})
 	if err != nil {
 		return probe.Probe{}, err
@@ -119,8 +125,30 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 		kept = true
 		return nil
 	}
+	in.BeforeDataEnd = func() error {
+		// From the final "." on, the server may have the inquiry: noted durably before
+		// it, so a crash before the note is known to have sent nothing (resolvePending).
+		// A retry keeps the first time, which precedes whichever copy was accepted.
+		at := d.opts.Now().UTC()
+		_, err := d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+			if p.Stage != probe.StageDataEnd {
+				p.Stage, p.DataEndAt = probe.StageDataEnd, at
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("probe %s: note the end of DATA: %w", p.ID, err)
+		}
+		return nil
+	}
 	res, err := d.sender.Send(ctx, in)
 	if err != nil {
+		if errors.Is(err, probe.ErrMaybeSent) {
+			// The server may hold a copy: not failed (a failed probe never reached the
+			// vendor) but unknown, until a reply citing it proves it went out.
+			log.Warn("inquiry maybe sent", "err", err)
+			return d.unknown(p, err)
+		}
 		log.Warn("inquiry not sent", "err", err)
 		return d.fail(p, err)
 	}
@@ -171,6 +199,20 @@ func (d *Daemon) fail(p probe.Probe, cause error) (probe.Probe, error) {
 	return p2, fmt.Errorf("probe %s to %s: %w", p.ID, p.Vendor, cause)
 }
 
+// unknown records p as unknown, because cause came after the server may have accepted
+// the inquiry, and returns cause, wrapped with the probe.
+func (d *Daemon) unknown(p probe.Probe, cause error) (probe.Probe, error) {
+	d.metrics.failed.add(1, p.Vendor)
+	p2, err := d.db.UpdateProbe(p.ID, func(p *probe.Probe) error {
+		p.State, p.FailReason = probe.StateUnknown, "maybe sent, not sent again: "+cause.Error()
+		return nil
+	})
+	if err != nil {
+		return p, errors.Join(cause, err)
+	}
+	return p2, fmt.Errorf("probe %s to %s: %w", p.ID, p.Vendor, cause)
+}
+
 func (d *Daemon) uniqueToken() (string, error) {
 	for range 10 {
 		t := probe.NewToken()
@@ -185,12 +227,14 @@ func (d *Daemon) uniqueToken() (string, error) {
 	return "", errors.New("could not draw an unused probe token in 10 tries")
 }
 
-// resolvePending settles probes a crash left in state sending. A probe without a
-// Message-ID never reached SMTP and is failed. Otherwise the sent folder decides: a
-// copy there means it went out (sent, at the copy's time, corrected by nothing: the
-// copy's INTERNALDATE is the server's clock); no copy, or no way to look, makes it
-// unknown. Nothing is re-sent automatically: a duplicate inquiry would spoil the
-// measurement and annoy the vendor.
+// resolvePending settles probes a crash left in state sending (see probe.CertainlyNotSent),
+// then promotes unknown probes that a recorded reply proves sent (promoteProven). A probe
+// that certainly reached no server (no Message-ID, or no note of the end of DATA) is
+// failed. One that may have gone out is looked up in the sent folder: a copy there
+// means it went out (sent, at the copy's time, corrected by nothing: the copy's
+// INTERNALDATE is the server's clock); no copy, or no way to look, makes it unknown,
+// until a reply citing it proves otherwise. Nothing is re-sent automatically: a
+// duplicate inquiry would spoil the measurement and annoy the vendor.
 func (d *Daemon) resolvePending(ctx context.Context) error {
 	ps, err := d.db.PendingProbes()
 	if err != nil {
@@ -199,18 +243,21 @@ func (d *Daemon) resolvePending(ctx context.Context) error {
 	for _, p := range ps {
 		log := d.log.With("vendor", p.Vendor, "probe", p.ID)
 		var update func(*probe.Probe) error
-		switch {
-		case p.MessageID == "":
+		maybe := "interrupted during SMTP after the end of DATA was noted; maybe sent, not sent again"
+		if p.Stage == "" {
+			maybe = "interrupted during SMTP; maybe sent, not sent again"
+		}
+		if reason, ok := probe.CertainlyNotSent(p); ok {
 			update = func(p *probe.Probe) error {
-				p.State, p.FailReason = probe.StateFailed, "interrupted before the inquiry reached SMTP"
+				p.State, p.FailReason = probe.StateFailed, reason
 				return nil
 			}
-		case d.sent == nil:
+		} else if d.sent == nil {
 			update = func(p *probe.Probe) error {
-				p.State, p.FailReason = probe.StateUnknown, "interrupted during SMTP; no sent folder to check"
+				p.State, p.FailReason = probe.StateUnknown, maybe+"; no sent folder to check"
 				return nil
 			}
-		default:
+		} else {
 			at, found, err := d.sent.FindSent(ctx, p.MessageID)
 			if err != nil {
 				log.Warn("cannot check the sent folder for an interrupted probe; will retry at next start", "err", err)
@@ -221,7 +268,7 @@ func (d *Daemon) resolvePending(ctx context.Context) error {
 					p.State, p.SentAt = probe.StateSent, at.UTC()
 					p.FailReason = "interrupted during SMTP; sent_at is the sent copy's INTERNALDATE"
 				} else {
-					p.State, p.FailReason = probe.StateUnknown, "interrupted during SMTP; no copy in the sent folder"
+					p.State, p.FailReason = probe.StateUnknown, maybe+"; no copy in the sent folder"
 				}
 				return nil
 			}
@@ -232,5 +279,50 @@ func (d *Daemon) resolvePending(ctx context.Context) error {
 		}
 		log.Warn("resolved a probe interrupted while sending", "state", q.State, "reason", q.FailReason)
 	}
+	return d.promoteProven()
+}
+
+// promoteProven makes sent every unknown probe created within the longest deadline that
+// a recorded reply proves went out (probe.Probe.Promote). handleMail does the same as
+// each reply is recorded; this catches a crash between recording the reply and
+// promoting its probe.
+func (d *Daemon) promoteProven() error {
+	ps, err := d.db.Probes(store.Filter{Since: d.opts.Now().Add(-d.maxDeadline())})
+	if err != nil {
+		return fmt.Errorf("list recent probes to promote unknown ones: %w", err)
+	}
+	for _, p := range ps {
+		if p.State != probe.StateUnknown {
+			continue
+		}
+		for _, r := range p.Replies {
+			if !probe.ProvesSent(r.MatchedBy) {
+				continue
+			}
+			if _, err := d.promote(r); err != nil {
+				return err
+			}
+			break
+		}
+	}
 	return nil
+}
+
+// promote makes r's probe sent when it is unknown and r proves it went out; it reports
+// whether it did.
+func (d *Daemon) promote(r probe.Reply) (bool, error) {
+	promoted := false
+	q, err := d.db.UpdateProbe(r.ProbeID, func(p *probe.Probe) error {
+		promoted = p.Promote(r)
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("probe %s: promote to sent on reply %s: %w", r.ProbeID, r.ID, err)
+	}
+	if promoted {
+		d.log.Warn("an unknown probe is sent: a reply proves it", "vendor", q.Vendor, "probe", q.ID,
+			"reply", r.ID, "matched_by", r.MatchedBy, "sent_at", q.SentAt)
+		d.wakeFollowups()
+	}
+	return promoted, nil
 }

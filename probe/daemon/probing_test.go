@@ -32,7 +32,8 @@ vendors:
       - {cron: "0 3 * * *", scripts: [outage-en, invoice-zh]}
 `
 
-// fakeSender accepts or refuses every inquiry and remembers them.
+// fakeSender accepts or refuses every inquiry and remembers them. Like a real Sender it
+// calls the inquiry's BeforeSend and, for an inquiry it accepts, BeforeDataEnd.
 type fakeSender struct {
 	mu   sync.Mutex
 	err  error
@@ -43,11 +44,22 @@ type fakeSender struct {
 func (f *fakeSender) Send(_ context.Context, in probe.Inquiry) (probe.SendResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	raw := []byte("Subject: " + in.Subject + "\r\n\r\n" + in.Body)
+	if in.BeforeSend != nil {
+		if err := in.BeforeSend(raw); err != nil {
+			return probe.SendResult{}, err
+		}
+	}
 	if f.err != nil {
 		return probe.SendResult{Attempts: 1}, f.err
 	}
+	if in.BeforeDataEnd != nil {
+		if err := in.BeforeDataEnd(); err != nil {
+			return probe.SendResult{Attempts: 1}, err
+		}
+	}
 	f.sent = append(f.sent, in)
-	return probe.SendResult{AcceptedAt: f.at, Raw: []byte("Subject: " + in.Subject + "\r\n\r\n" + in.Body), Attempts: 1}, nil
+	return probe.SendResult{AcceptedAt: f.at, Raw: raw, Attempts: 1}, nil
 }
 
 // fakeSentFolder measures a fixed skew and knows a fixed set of Message-IDs.

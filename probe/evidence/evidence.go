@@ -47,7 +47,7 @@ const (
 )
 
 // DefinitionsVersion names the text in Definitions; it changes whenever a definition does.
-const DefinitionsVersion = "supportprobe-definitions-2"
+const DefinitionsVersion = "supportprobe-definitions-3"
 
 // Definitions says what the figures in an archive mean.
 const Definitions = `Definitions used by supportprobe (` + DefinitionsVersion + `)
@@ -55,6 +55,14 @@ const Definitions = `Definitions used by supportprobe (` + DefinitionsVersion + 
 sent_at          When our SMTP server accepted the inquiry (its 250 reply to DATA), on
                  our clock, UTC. The inquiry in PROBE/inquiry.eml is the message as
                  handed to SMTP.
+sent_at_inferred true when a crash kept the 250 from being recorded and a reply citing
+                 the probe (our Message-ID, its plus-address or its token; never a
+                 thread or ticket-key match) proved the inquiry went out: sent_at is
+                 then the moment noted just before the final "." of DATA, and
+                 latencies count from it (at most the server's answer time to the "."
+                 longer than the truth, never shorter). A probe a crash stopped before
+                 that "." is failed (certainly not sent); one stopped after it, with no
+                 such reply, is unknown and counts in no figure.
 received_at      A reply's IMAP INTERNALDATE: when the vendor's mail reached our
                  mailbox, on the IMAP server's clock, whole seconds. Each reply is in
                  PROBE/REPLY.eml exactly as fetched.

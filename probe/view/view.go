@@ -31,6 +31,10 @@ type Record struct {
 	Token       string         `json:"token"`
 	ScheduledAt *time.Time     `json:"scheduled_at"`
 	SentAt      *time.Time     `json:"sent_at"`
+	// SentAtInferred is true when no 250 was recorded (a crash came first) and a reply
+	// citing the probe proved it went out: SentAt is then the last moment known before
+	// the end of DATA, and latencies count from it (FailReason says which reply proved it).
+	SentAtInferred bool `json:"sent_at_inferred"`
 	// LateBySeconds is how late a fire missed while the daemon was down went out.
 	LateBySeconds    *float64     `json:"late_by_seconds"`
 	MessageID        *string      `json:"message_id"`
@@ -146,7 +150,7 @@ func NewRecord(p probe.Probe, now time.Time) (Record, error) {
 	r := Record{
 		ID: p.ID, Vendor: p.Vendor, Script: p.Script, Priority: p.Priority, Language: p.Language,
 		To: p.To, Subject: p.Subject, Token: p.Token,
-		ScheduledAt: utc(p.ScheduledAt), SentAt: utc(p.SentAt),
+		ScheduledAt: utc(p.ScheduledAt), SentAt: utc(p.SentAt), SentAtInferred: p.SentAtInferred,
 		Status: m.Status, SLA: m.SLA, Replies: []ReplyRecord{}, Followups: []FollowupRecord{},
 		NeededReminder: p.NeededReminder(),
 	}
@@ -375,7 +379,11 @@ func WriteThread(w io.Writer, r Record) error {
 	row("Token", r.Token)
 	row("Message-ID", strCell(r.MessageID))
 	row("Scheduled", orDash(TimeCell(r.ScheduledAt)))
-	row("Sent", orDash(TimeCell(r.SentAt)))
+	sent := orDash(TimeCell(r.SentAt))
+	if r.SentAtInferred {
+		sent += " (inferred: the last moment known before the end of DATA; a reply citing the probe proves it went out)"
+	}
+	row("Sent", sent)
 	row("Status", string(r.Status))
 	if r.FailReason != nil {
 		row("Reason", *r.FailReason)
@@ -415,7 +423,11 @@ func WriteThread(w io.Writer, r Record) error {
 	var events []event
 	if r.SentAt != nil {
 		events = append(events, event{*r.SentAt, func() {
-			fmt.Fprintf(w, "  %s  inquiry  sent  %s\n", r.SentAt.Format(time.RFC3339), strCell(r.MessageID))
+			inferred := ""
+			if r.SentAtInferred {
+				inferred = "  (sent_at inferred)"
+			}
+			fmt.Fprintf(w, "  %s  inquiry  sent  %s%s\n", r.SentAt.Format(time.RFC3339), strCell(r.MessageID), inferred)
 		}})
 	}
 	for _, rp := range r.Replies {

@@ -106,3 +106,45 @@ func TestWriteCorrections(t *testing.T) {
 		t.Errorf("no corrections: %q", got)
 	}
 }
+
+// TestSentAtInferred checks that a probe promoted by a reply says so: sent_at_inferred in
+// history's JSON, false for a probe whose 250 was recorded, and "inferred" in show.
+func TestSentAtInferred(t *testing.T) {
+	dataEnd := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	terms := probe.Terms{Hours: probe.HoursSpec{Zone: "UTC"}, Deadline: 24 * time.Hour}
+	reply := probe.Reply{ID: "R1", ProbeID: "P1", Kind: probe.KindHuman, ReceivedAt: dataEnd.Add(10 * time.Minute), MatchedBy: probe.RungMessageID}
+	promoted := probe.Probe{ID: "P1", Vendor: "acme", State: probe.StateUnknown, MessageID: "m@example.com",
+		Stage: probe.StageDataEnd, DataEndAt: dataEnd, Terms: terms}
+	if !promoted.Promote(reply) {
+		t.Fatal("Promote() = false, want true")
+	}
+	promoted.Replies = []probe.Reply{reply}
+	plain := probe.Probe{ID: "P2", Vendor: "acme", State: probe.StateSent, SentAt: dataEnd, MessageID: "n@example.com", Terms: terms}
+	rs, err := view.Records([]probe.Probe{promoted, plain}, dataEnd.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := view.WriteJSON(&buf, rs); err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got[0]["sent_at_inferred"] != true || got[0]["sent_at"] != "2026-11-28T03:00:00Z" || got[0]["response_latency_seconds"] != 600.0 {
+		t.Errorf("promoted probe: sent_at_inferred %v, sent_at %v, response latency %v; want true, the data end, 600",
+			got[0]["sent_at_inferred"], got[0]["sent_at"], got[0]["response_latency_seconds"])
+	}
+	if v, ok := got[1]["sent_at_inferred"]; !ok || v != false {
+		t.Errorf("probe with a recorded 250: sent_at_inferred = %v (present %v), want false", v, ok)
+	}
+	buf.Reset()
+	if err := view.WriteThread(&buf, rs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, "2026-11-28T03:00:00Z (inferred: the last moment known before the end of DATA") ||
+		!strings.Contains(out, "(sent_at inferred)") || !strings.Contains(out, "proves the inquiry went out") {
+		t.Errorf("WriteThread() does not say sent_at is inferred:\n%s", out)
+	}
+}
