@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -19,14 +20,20 @@ import (
 
 	"supportprobe/mailbox"
 	"supportprobe/probe"
+	"supportprobe/store"
 )
 
 // The monitoring listener (configs.HTTP) serves two endpoints:
 //
 //   - /metrics: the daemon's counters, histograms and gauges in the Prometheus text
 //     exposition format 0.0.4, written by hand (the format is a few lines of text and a
-//     client library would be the largest dependency of the program). Families are sorted
-//     by name and series by label values, so two scrapes of the same state are identical.
+//     client library would be the largest dependency of the program; the tests check the
+//     output with the Prometheus project's own parser). Families are sorted by name and
+//     series by label values, so two scrapes of the same state are identical. The gauges
+//     of the store's state (open probes, replies awaiting review, unmatched mail) are
+//     read from the store at most once per stateGaugeTTL, however often it is scraped; a
+//     store that cannot be read fails the scrape (500), so Prometheus's up goes to 0
+//     rather than the gauges silently vanishing.
 //   - /healthz: 200 "ok" while the daemon runs and, when IMAP is configured, the inbox
 //     watcher is connected or has synced within healthSyncWindow; otherwise 503 with the
 //     reason.
@@ -38,6 +45,19 @@ var FirstResponseBuckets = []float64{60, 300, 900, 1800, 3600, 7200, 14400, 2880
 // healthSyncWindow is how long /healthz stays healthy after the watcher's last complete
 // sync while it is disconnected (reconnecting with backoff).
 const healthSyncWindow = 10 * time.Minute
+
+// stateGaugeTTL is how long the store's state gauges are reused between scrapes: the
+// read scans the probes of the last reviewGaugeWindow, so a scraper polling every
+// second costs one scan per stateGaugeTTL, not one per scrape.
+const stateGaugeTTL = 10 * time.Second
+
+// The windows of the state gauges are the defaults of the commands that list the same
+// things, so the dashboard and the CLI agree: `review` lists replies of probes created
+// in the last 90 days, `inbox --unmatched` the mail detected in the last 30 days.
+const (
+	reviewGaugeDays    = 90
+	unmatchedGaugeDays = 30
+)
 
 // metricsContentType is the text exposition format's media type.
 const metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -191,10 +211,17 @@ func formatFloat(v float64) string {
 type metrics struct {
 	sent, failed, replies *family
 	firstResponse         *family
+
+	// The store's state gauges, as last read (stateGauges): reused for stateTTL.
+	stateMu   sync.Mutex
+	stateTTL  time.Duration
+	stateAt   time.Time // by the monotonic clock, not Options.Now
+	stateFams []*family
 }
 
 func newMetrics(vendors []probe.Vendor) *metrics {
 	m := &metrics{
+		stateTTL: stateGaugeTTL,
 		sent: newFamily("supportprobe_inquiries_sent_total", "counter",
 			"Inquiries the SMTP server accepted, by vendor.", "vendor"),
 		failed: newFamily("supportprobe_inquiries_failed_total", "counter",
@@ -248,13 +275,102 @@ func (d *Daemon) countReply(vendor string, r probe.Reply) {
 	d.metrics.firstResponse.observe(m.ResponseLatency.Seconds(), p.Vendor, string(p.Priority))
 }
 
-// writeMetrics writes every family, the scrape-time gauges included, sorted by name.
+// stateGauges returns the gauges of the store's state, read again when the last read
+// is older than stateTTL. Concurrent scrapes wait for one read rather than each
+// scanning the store.
+func (d *Daemon) stateGauges() ([]*family, error) {
+	m := d.metrics
+	m.stateMu.Lock()
+	defer m.stateMu.Unlock()
+	if m.stateFams != nil && time.Since(m.stateAt) < m.stateTTL {
+		return m.stateFams, nil
+	}
+	fams, err := d.readStateGauges(d.opts.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	m.stateFams, m.stateAt = fams, time.Now()
+	return fams, nil
+}
+
+// readStateGauges counts, as of now, the open probes and those past their SLA target
+// (by the same Measure that decides the open_past_target alert and every report), the
+// replies awaiting review and the unmatched mail. It reads the probes created within
+// the longer of reviewGaugeDays and the longest deadline, and measures only those whose
+// deadline has not passed: a probe past its deadline is decided, never open.
+func (d *Daemon) readStateGauges(now time.Time) ([]*family, error) {
+	open := newFamily("supportprobe_probes_open", "gauge",
+		"Probes sent and still awaiting a person's answer (sent or acknowledged, deadline not reached), by vendor and priority.", "vendor", "priority")
+	past := newFamily("supportprobe_probes_open_past_target", "gauge",
+		"Open probes already past their SLA first-response target (SLA state open_breached), by vendor and priority.", "vendor", "priority")
+	review := newFamily("supportprobe_replies_awaiting_review", "gauge",
+		fmt.Sprintf("Replies classified needs_review that no person has decided yet, on probes created in the last %d days (what `supportprobe review` lists), by vendor.", reviewGaugeDays), "vendor")
+	unmatched := newFamily("supportprobe_unmatched_mail", "gauge",
+		fmt.Sprintf("Mail matched to no probe and not linked to one, detected in the last %d days (what `supportprobe inbox --unmatched` lists).", unmatchedGaugeDays))
+	for _, v := range d.cfg.Vendors {
+		for _, pr := range probe.Priorities {
+			open.add(0, v.Name, string(pr))
+			past.add(0, v.Name, string(pr))
+		}
+		review.add(0, v.Name)
+	}
+	unmatched.add(0)
+
+	reviewSince := now.AddDate(0, 0, -reviewGaugeDays)
+	since := reviewSince
+	if openSince := now.Add(-d.maxDeadline() - alertScanMargin); openSince.Before(since) {
+		since = openSince
+	}
+	ps, err := d.db.Probes(store.Filter{Since: since})
+	if err != nil {
+		return nil, fmt.Errorf("state gauges: %w", err)
+	}
+	for _, p := range ps {
+		if !p.CreatedAt.Before(reviewSince) {
+			for _, r := range p.Replies {
+				if r.EffectiveKind() == probe.KindNeedsReview {
+					review.add(1, p.Vendor)
+				}
+			}
+		}
+		// An hour of margin past the deadline covers any clock skew Measure removes.
+		if p.State != probe.StateSent || !now.Before(p.SentAt.Add(p.Terms.Deadline+time.Hour)) {
+			continue
+		}
+		m, err := probe.Measure(p, now)
+		if err != nil {
+			d.log.Warn("state gauges: measure probe", "probe", p.ID, "err", err)
+			continue
+		}
+		if m.Status == probe.StatusSent || m.Status == probe.StatusAcknowledged {
+			open.add(1, p.Vendor, string(p.Priority))
+			if m.SLA == probe.SLAOpenBreached {
+				past.add(1, p.Vendor, string(p.Priority))
+			}
+		}
+	}
+	us, err := d.db.UnmatchedMail(now.AddDate(0, 0, -unmatchedGaugeDays), time.Time{})
+	if err != nil {
+		return nil, fmt.Errorf("state gauges: list unmatched mail: %w", err)
+	}
+	unmatched.add(float64(len(us)))
+	return []*family{open, past, review, unmatched}, nil
+}
+
+// writeMetrics writes every family, the scrape-time gauges included, sorted by name. An
+// error before anything is written (the store's state cannot be read) is returned as
+// is; the caller can still answer with an error status.
 func (d *Daemon) writeMetrics(out io.Writer) error {
+	state, err := d.stateGauges()
+	if err != nil {
+		return err
+	}
 	up := newFamily("supportprobe_up", "gauge", "1 while the daemon runs.")
 	up.add(1)
 	info := newFamily("supportprobe_build_info", "gauge", "Always 1; the version label names the running build.", "version")
 	info.add(1, d.version())
 	fams := []*family{d.metrics.sent, d.metrics.failed, d.metrics.replies, d.metrics.firstResponse, up, info}
+	fams = append(fams, state...)
 	if d.cfg.Mail.IMAP.Host != "" {
 		st := d.watchState()
 		connected := newFamily("supportprobe_imap_connected", "gauge", "1 while the inbox watcher is logged in to the IMAP server, else 0.")
@@ -349,8 +465,14 @@ func (d *Daemon) watchState() mailbox.WatchState {
 func (d *Daemon) monitorHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		if err := d.writeMetrics(&buf); err != nil {
+			d.log.Error("metrics: scrape failed", "err", err)
+			http.Error(w, "supportprobe cannot read its state for /metrics: "+err.Error()+"; see the daemon's log", http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", metricsContentType)
-		if err := d.writeMetrics(w); err != nil {
+		if _, err := w.Write(buf.Bytes()); err != nil {
 			d.log.Debug("write metrics", "err", err)
 		}
 	})
