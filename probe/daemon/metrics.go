@@ -306,15 +306,16 @@ func (d *Daemon) readStateGauges(now time.Time) ([]*family, error) {
 	review := newFamily("supportprobe_replies_awaiting_review", "gauge",
 		fmt.Sprintf("Replies classified needs_review that no person has decided yet, on probes created in the last %d days (what `supportprobe review` lists), by vendor.", reviewGaugeDays), "vendor")
 	unmatched := newFamily("supportprobe_unmatched_mail", "gauge",
-		fmt.Sprintf("Mail matched to no probe and not linked to one, detected in the last %d days (what `supportprobe inbox --unmatched` lists).", unmatchedGaugeDays))
+		fmt.Sprintf("Mail matched to no probe and not linked to one, detected in the last %d days (what `supportprobe inbox --unmatched` lists), by the sender's vendor by its From domain (empty when none).", unmatchedGaugeDays), "vendor")
 	for _, v := range d.cfg.Vendors {
 		for _, pr := range probe.Priorities {
 			open.add(0, v.Name, string(pr))
 			past.add(0, v.Name, string(pr))
 		}
 		review.add(0, v.Name)
+		unmatched.add(0, v.Name)
 	}
-	unmatched.add(0)
+	unmatched.add(0, "")
 
 	reviewSince := now.AddDate(0, 0, -reviewGaugeDays)
 	since := reviewSince
@@ -353,7 +354,9 @@ func (d *Daemon) readStateGauges(now time.Time) ([]*family, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state gauges: list unmatched mail: %w", err)
 	}
-	unmatched.add(float64(len(us)))
+	for _, u := range us {
+		unmatched.add(1, u.Vendor)
+	}
 	return []*family{open, past, review, unmatched}, nil
 }
 
