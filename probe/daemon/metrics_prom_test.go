@@ -517,6 +517,7 @@ func TestMetricsStoreUnreadable(t *testing.T) {
 
 const (
 	rulesFile     = "../../configs/prometheus-rules.yml"
+	rulesTestFile = "../../configs/prometheus-rules.test.yml"
 	dashboardFile = "../../configs/grafana-dashboard.json"
 )
 
@@ -758,13 +759,17 @@ func TestPrometheusRulesFile(t *testing.T) {
 		}
 	}
 
-	t.Run("promtool check rules", func(t *testing.T) {
+	t.Run("promtool check and test rules", func(t *testing.T) {
 		promtool, err := exec.LookPath("promtool")
 		if err != nil {
 			t.Skip("promtool not installed")
 		}
 		if out, err := exec.Command(promtool, "check", "rules", rulesFile).CombinedOutput(); err != nil {
 			t.Errorf("promtool check rules %s: %v\n%s", rulesFile, err, out)
+		}
+		// The rules' own unit tests: each alert fires when its situation lasts, not before.
+		if out, err := exec.Command(promtool, "test", "rules", rulesTestFile).CombinedOutput(); err != nil {
+			t.Errorf("promtool test rules %s: %v\n%s", rulesTestFile, err, out)
 		}
 	})
 }
