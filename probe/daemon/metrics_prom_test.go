@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"text/template"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"supportprobe/mailbox/mailworld/mailworldtest"
 	"supportprobe/probe"
 	"supportprobe/store"
+	"supportprobe/store/storetest"
 )
 
 // These tests read /metrics with the Prometheus project's own text parser
@@ -212,7 +214,7 @@ func TestMetricsPrometheusParser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.metrics.stateTTL = 0 // read the store on every scrape
+	d.metrics.state.ttl = 0 // read the store on every scrape
 	mustRunDaemon(t, d)
 	waitHealthy(t, d)
 
@@ -399,7 +401,7 @@ func TestStateGauges(t *testing.T) {
 	now := time.Date(2026, 12, 7, 11, 0, 0, 0, time.UTC)
 	free := int64(1 << 40)
 	d, rec := alertsDaemon(t, &now, &free) // P1 target 1h, deadline 2d
-	d.metrics.stateTTL = 0
+	d.metrics.state.ttl = 0
 	if err := d.startAlerts(); err != nil {
 		t.Fatal(err)
 	}
@@ -466,29 +468,89 @@ func TestStateGauges(t *testing.T) {
 	// An hour later the probe within target is past it too; with a long TTL the scrape
 	// reuses the last read, and reads again once it expires.
 	now = now.Add(time.Hour)
-	d.metrics.stateTTL = time.Hour
+	d.metrics.state.ttl = time.Hour
 	if _, err := d.stateGauges(); err != nil { // fills the cache as of now
 		t.Fatal(err)
 	}
 	addProbe(t, d, probe.StateSent, now.Add(-time.Minute))
-	out.Reset()
-	if err := d.writeMetrics(&out); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := promValue(promParse(t, out.String()), "supportprobe_probes_open", p1...); got != 4 {
+	if got := gaugeNow(t, d, "supportprobe_probes_open", p1...); got != 4 {
 		t.Errorf("open probes within the TTL = %v, want the cached 4", got)
 	}
-	d.metrics.stateTTL = 0
-	out.Reset()
+	d.metrics.state.ttl = 0
+	if got := gaugeNow(t, d, "supportprobe_probes_open", p1...); got != 5 {
+		t.Errorf("open probes after the TTL = %v, want 5", got)
+	}
+	if got := gaugeNow(t, d, "supportprobe_probes_open_past_target", p1...); got != 4 {
+		t.Errorf("past target an hour on = %v, want 4", got)
+	}
+}
+
+// gaugeNow writes d's metrics and returns the value of one series (-1 when absent).
+func gaugeNow(t *testing.T, d *Daemon, name string, labels ...string) float64 {
+	t.Helper()
+	var out strings.Builder
 	if err := d.writeMetrics(&out); err != nil {
 		t.Fatal(err)
 	}
-	fams = promParse(t, out.String())
-	if got, _ := promValue(fams, "supportprobe_probes_open", p1...); got != 5 {
-		t.Errorf("open probes after the TTL = %v, want 5", got)
+	v, ok := promValue(promParse(t, out.String()), name, labels...)
+	if !ok {
+		return -1
 	}
-	if got, _ := promValue(fams, "supportprobe_probes_open_past_target", p1...); got != 4 {
-		t.Errorf("past target an hour on = %v, want 4", got)
+	return v
+}
+
+// TestStateGaugesTwoTiers: replies awaiting review on probes older than the longest
+// deadline come from the full scan, so a decision on one shows once that scan is
+// repeated; on a recent probe it shows at the next read. Nothing is counted twice
+// across the two.
+func TestStateGaugesTwoTiers(t *testing.T) {
+	now := time.Date(2026, 12, 7, 11, 0, 0, 0, time.UTC)
+	free := int64(1 << 40)
+	d, _ := alertsDaemon(t, &now, &free) // longest deadline 2d: maxDeadline 7d, recent window 8d
+	c := &d.metrics.state
+	c.ttl, c.fullTTL = 0, time.Hour
+	review := func(at time.Time) probe.Reply {
+		return probe.Reply{Kind: probe.KindNeedsReview, ReceivedAt: at.Add(time.Hour)}
+	}
+	old := addProbe(t, d, probe.StateSent, now.AddDate(0, 0, -20).Add(-13*time.Minute), review(now.AddDate(0, 0, -20)))
+	recent := addProbe(t, d, probe.StateSent, now.AddDate(0, 0, -3).Add(-17*time.Minute), review(now.AddDate(0, 0, -3)))
+	vendor := []string{"vendor", "acme-cloud"}
+	if got := gaugeNow(t, d, "supportprobe_replies_awaiting_review", vendor...); got != 2 {
+		t.Fatalf("awaiting review = %v, want 2 (one old probe, one recent)", got)
+	}
+	decide := func(p probe.Probe) {
+		t.Helper()
+		q, err := d.db.Probe(p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.db.SetOverride(q.Replies[0].ID, probe.Override{Kind: probe.KindHuman, At: now, Note: "a person's answer"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	decide(recent)
+	if got := gaugeNow(t, d, "supportprobe_replies_awaiting_review", vendor...); got != 1 {
+		t.Errorf("after deciding the recent one = %v, want 1 at the next read", got)
+	}
+	decide(old)
+	if got := gaugeNow(t, d, "supportprobe_replies_awaiting_review", vendor...); got != 1 {
+		t.Errorf("after deciding the old one, before the full scan = %v, want the scanned 1", got)
+	}
+	c.fullTTL = 0
+	if got := gaugeNow(t, d, "supportprobe_replies_awaiting_review", vendor...); got != 0 {
+		t.Errorf("after the full scan = %v, want 0", got)
+	}
+
+	// A clock that moves past the full scan's reach forces a new one, so the probes
+	// between the two windows are not lost.
+	c.fullTTL = time.Hour
+	late := addProbe(t, d, probe.StateSent, now.AddDate(0, 0, -1).Add(-19*time.Minute), review(now.AddDate(0, 0, -1)))
+	if got := gaugeNow(t, d, "supportprobe_replies_awaiting_review", vendor...); got != 1 {
+		t.Fatalf("with %s waiting = %v, want 1", late.ID, got)
+	}
+	now = now.AddDate(0, 0, 10) // late is now older than the recent window
+	if got := gaugeNow(t, d, "supportprobe_replies_awaiting_review", vendor...); got != 1 {
+		t.Errorf("ten days on = %v, want still 1 (%s from a new full scan)", got, late.ID)
 	}
 }
 
@@ -903,4 +965,90 @@ func TestReadmeListsMetrics(t *testing.T) {
 			t.Errorf("README.md Operations does not point to %s", f)
 		}
 	}
+}
+
+// stateProbesPerDay and stateDays size BenchmarkStateGauges's database: a busy trial,
+// 100 probes a day (ten vendors probed ten times a day) for the 90 days the review
+// gauge looks back.
+const (
+	stateProbesPerDay = 100
+	stateDays         = reviewGaugeDays
+)
+
+// BenchmarkStateGauges measures a read of the store's state gauges over 9,000 probes
+// with their replies: "scrape" reads the recent window (at most once per
+// stateGaugeTTL), "full" the whole 90 days (once per fullScanTTL). The database is
+// cached like the weekly report's; run it as
+//
+//	go test -run '^$' -bench StateGauges ./probe/daemon/
+func BenchmarkStateGauges(b *testing.B) {
+	start := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	path := storetest.CachedFile(b, fmt.Sprintf("stategauges-%d-v1", stateProbesPerDay*stateDays), func(path string) error {
+		db, err := store.Open(path, store.Options{})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		db.Bolt().NoSync = true
+		defer db.Bolt().Sync()
+		g := storetest.NewGenerator(7, 10)
+		step := 24 * time.Hour / stateProbesPerDay
+		for k := range stateProbesPerDay * stateDays {
+			if err := storetest.Write(db, g.Record(fmt.Sprintf("P%d", k+1), start.Add(time.Duration(k)*step))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	now := start.AddDate(0, 0, stateDays).Add(time.Hour)
+	cfg, err := configs.Parse([]byte(strings.ReplaceAll(alertsTestConfig, "STATE", b.TempDir())), "bench.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := &Daemon{cfg: cfg, db: db, log: quiet, metrics: newMetrics(nil), opts: Options{Now: func() time.Time { return now }}}
+	fams, err := d.stateGauges()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out strings.Builder
+	bw := bufio.NewWriter(&out)
+	for _, f := range fams {
+		f.write(bw)
+	}
+	bw.Flush()
+	b.Logf("gauges over %d probes (the recent window is %s):\n%s", stateProbesPerDay*stateDays, d.maxDeadline()+alertScanMargin, out.String())
+	for _, bc := range []struct {
+		name    string
+		fullTTL time.Duration
+	}{
+		{"scrape", time.Hour}, // what a scrape costs between full scans
+		{"full", 0},           // what one costs every fullScanTTL
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			d.metrics.state.ttl, d.metrics.state.fullTTL = 0, bc.fullTTL
+			cpu0 := processCPU(b)
+			for b.Loop() {
+				if _, err := d.stateGauges(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// CPU time, unlike elapsed time, does not grow with the machine's load.
+			b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "read-ms")
+		})
+	}
+}
+
+// processCPU is the CPU time (user and system) the test process has used so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
