@@ -42,6 +42,7 @@ import (
 // `review` lists, come from a full scan repeated every fullScanTTL: they change only
 // when a person decides one or a late reply arrives. A store that cannot be read fails
 // the scrape (500), so Prometheus's up goes to 0 rather than the gauges vanishing.
+
 // FirstResponseBuckets are the upper bounds, in seconds, of the
 // supportprobe_first_response_seconds histogram: 1 min to 1 week.
 var FirstResponseBuckets = []float64{60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800}
