@@ -100,8 +100,10 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 			log.Debug("mail already recorded", "message_id", m.MessageID, "as", id)
 			return nil
 		}
-		if _, _, ours := probe.VerifyMessageID(d.key, m.MessageID); ours {
-			log.Debug("our own inquiry; not a reply", "message_id", m.MessageID)
+		if p, err := d.db.ProbeByMessageID(m.MessageID); err != nil {
+			return err
+		} else if p != "" && probe.IsOurMessageID(d.key, m.MessageID, p) {
+			log.Debug("our own inquiry; not a reply", "message_id", m.MessageID, "probe", p)
 			return nil
 		}
 	}
