@@ -27,9 +27,10 @@ import (
 //     exposition format 0.0.4, written by hand (the format is a few lines of text and a
 //     client library would be the largest dependency of the program). Families are sorted
 //     by name and series by label values, so two scrapes of the same state are identical.
-//   - /healthz: 200 "ok" while the daemon runs and, when IMAP is configured, the inbox
-//     watcher is connected or has synced within healthSyncWindow; otherwise 503 with the
-//     reason.
+//   - /healthz: the daemon's Status as JSON (what `supportprobe status --format json`
+//     prints), with 200 while the daemon runs and, when IMAP is configured, the inbox
+//     watcher is connected or has synced within healthSyncWindow; otherwise 503, with
+//     the reason in "unhealthy".
 
 // FirstResponseBuckets are the upper bounds, in seconds, of the
 // supportprobe_first_response_seconds histogram: 1 min to 1 week.
@@ -206,13 +207,18 @@ func newMetrics(vendors []probe.Vendor) *metrics {
 	}
 	m.firstResponse.buckets = FirstResponseBuckets
 	for _, v := range vendors {
-		m.sent.add(0, v.Name)
-		m.failed.add(0, v.Name)
-		for _, k := range probe.Kinds {
-			m.replies.add(0, v.Name, string(k))
-		}
+		m.addVendor(v.Name)
 	}
 	return m
+}
+
+// addVendor makes vendor's counters visible at zero before its first event.
+func (m *metrics) addVendor(vendor string) {
+	m.sent.add(0, vendor)
+	m.failed.add(0, vendor)
+	for _, k := range probe.Kinds {
+		m.replies.add(0, vendor, string(k))
+	}
 }
 
 // countReply counts reply r of vendor, just recorded, and when it is the probe's first
@@ -255,7 +261,7 @@ func (d *Daemon) writeMetrics(out io.Writer) error {
 	info := newFamily("supportprobe_build_info", "gauge", "Always 1; the version label names the running build.", "version")
 	info.add(1, d.version())
 	fams := []*family{d.metrics.sent, d.metrics.failed, d.metrics.replies, d.metrics.firstResponse, up, info}
-	if d.cfg.Mail.IMAP.Host != "" {
+	if d.config().Mail.IMAP.Host != "" {
 		st := d.watchState()
 		connected := newFamily("supportprobe_imap_connected", "gauge", "1 while the inbox watcher is logged in to the IMAP server, else 0.")
 		connected.add(0)
@@ -308,7 +314,7 @@ func (d *Daemon) health() (ok bool, reason string) {
 	if !d.running.Load() {
 		return false, "daemon is not running"
 	}
-	if d.cfg.Mail.IMAP.Host == "" {
+	if d.config().Mail.IMAP.Host == "" {
 		return true, ""
 	}
 	return watcherHealth(d.watchState(), d.watcher.Load() != nil, d.opts.Now())
@@ -355,14 +361,18 @@ func (d *Daemon) monitorHandler() http.Handler {
 		}
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		if ok, why := d.health(); !ok {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, why)
-			return
+		// The same JSON as `supportprobe status --format json`; the code says healthy
+		// (200) or not (503, with the reason in "unhealthy").
+		st, err := d.status()
+		if err != nil {
+			st.Error = err.Error()
 		}
-		fmt.Fprintln(w, "ok")
+		w.Header().Set("Cache-Control", "no-store")
+		code := http.StatusOK
+		if !st.Healthy {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, st)
 	})
 	return mux
 }
@@ -370,12 +380,12 @@ func (d *Daemon) monitorHandler() http.Handler {
 // startMonitor listens on cfg.HTTP.Listen and serves the monitoring endpoints until
 // stopMonitor. It does nothing when the configuration has no http section.
 func (d *Daemon) startMonitor() error {
-	if d.cfg.HTTP == nil {
+	if d.config().HTTP == nil {
 		return nil
 	}
-	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
+	ln, err := net.Listen("tcp", d.config().HTTP.Listen)
 	if err != nil {
-		return fmt.Errorf("http.listen %s: %w", d.cfg.HTTP.Listen, err)
+		return fmt.Errorf("http.listen %s: %w", d.config().HTTP.Listen, err)
 	}
 	d.httpAddr.Store(ln.Addr().String())
 	d.monitor = &http.Server{Handler: d.monitorHandler(), ReadHeaderTimeout: 5 * time.Second}
