@@ -86,7 +86,7 @@ type Daemon struct {
 	started time.Time
 	sender  probe.Sender
 	sent    probe.SentFolder
-	key     []byte                  // signs our Message-IDs
+	key     []byte // signs our Message-IDs
 
 	// Monitoring (metrics.go): counters, the watcher Run started, and the /metrics listener.
 	metrics     *metrics
