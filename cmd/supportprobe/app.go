@@ -100,6 +100,8 @@ func commands() []command {
 		{"review", "decide the replies the classifier was unsure of", reviewCmd},
 		{"link", "tie an inbound message to a probe by hand", linkCmd},
 		{"alerts", "list the alert log, or send a test alert", alertsCmd},
+		{"status", "is the daemon up, and what needs a person now", statusCmd},
+		{"reload", "make the running daemon re-read its configuration", reloadCmd},
 	}
 }
 

@@ -54,6 +54,20 @@ type Status struct {
 	Error string `json:"error,omitempty"`
 	// Alerts is each alert channel's state: deliveries, failures, whether it is failing.
 	Alerts []alert.ChannelStatus `json:"alerts"`
+	// AlertsPending are the deliveries of raised alerts that no channel has taken yet
+	// (still being retried), oldest first.
+	AlertsPending []PendingAlert `json:"alerts_pending"`
+}
+
+// PendingAlert is one alert not yet delivered on one channel.
+type PendingAlert struct {
+	ID        string    `json:"id"`
+	Event     string    `json:"event"`
+	Channel   string    `json:"channel"`
+	RaisedAt  time.Time `json:"raised_at"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error,omitempty"`
+	NextTry   time.Time `json:"next_try,omitzero"`
 }
 
 // ConfigStatus describes the configuration in force.
@@ -110,7 +124,7 @@ type VendorStatus struct {
 // CLI (with no daemon running) share it, so both count the same way.
 func Snapshot(db *store.DB, cfg *configs.Config, now time.Time, schedulesOff bool) (Status, error) {
 	st := Status{StateDir: cfg.StateDir, Database: db.Path(), Now: now.UTC(), SchedulesOff: schedulesOff,
-		PastTarget: []string{}, Vendors: []VendorStatus{}, Alerts: []alert.ChannelStatus{}}
+		PastTarget: []string{}, Vendors: []VendorStatus{}, Alerts: []alert.ChannelStatus{}, AlertsPending: []PendingAlert{}}
 	st.Config.File = cfg.Path
 	for _, v := range cfg.Vendors {
 		vs := VendorStatus{Name: v.Name}
@@ -167,6 +181,19 @@ func Snapshot(db *store.DB, cfg *configs.Config, now time.Time, schedulesOff boo
 		return st, fmt.Errorf("read unmatched mail: %w", err)
 	}
 	st.Unmatched = len(um)
+	// Every delivery still being tried, whenever its next attempt falls due.
+	recs, err := db.Alerts().Due(now.AddDate(100, 0, 0))
+	if err != nil {
+		return st, err
+	}
+	for _, r := range recs {
+		for _, dl := range r.Deliveries {
+			if !dl.Done() {
+				st.AlertsPending = append(st.AlertsPending, PendingAlert{ID: r.Event.ID, Event: string(r.Event.Event), Channel: dl.Channel,
+					RaisedAt: r.RaisedAt, Attempts: dl.Attempts, LastError: dl.LastError, NextTry: dl.NextTry})
+			}
+		}
+	}
 	return st, nil
 }
 
