@@ -1,9 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+
+	"supportprobe/configs"
 
 	"supportprobe/probe/daemon"
 )
@@ -29,14 +36,23 @@ func reloadCmd(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q; reload takes only flags", fs.Arg(0))
 	}
-	cfg, err := load()
-	if err != nil {
-		// The daemon reads its own file, but the CLI needs this one for the state
-		// directory; the same mistake would make the daemon refuse it.
-		return err
+	path, stateDir := "", ""
+	cfg, loadErr := load()
+	if loadErr == nil {
+		path, stateDir = cfg.Path, cfg.StateDir
+	} else {
+		// Still ask the daemon, found by the file's state_dir alone: it refuses the file
+		// for the same reason, and status shows that until a reload succeeds.
+		var ok bool
+		if path, stateDir, ok = stateDirOf(loadErr); !ok {
+			return loadErr
+		}
 	}
-	c, err := daemon.Dial(ctx, cfg.StateDir)
+	c, err := daemon.Dial(ctx, stateDir)
 	if err != nil {
+		if loadErr != nil {
+			return loadErr
+		}
 		if errors.Is(err, daemon.ErrNotRunning) {
 			return fmt.Errorf("%w: nothing to reload; `supportprobe run` reads the configuration when it starts", err)
 		}
@@ -50,9 +66,35 @@ func reloadCmd(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	if res.File != cfg.Path {
-		fmt.Fprintf(e.stderr, "supportprobe reload: note: the daemon reads %s, not %s\n", res.File, cfg.Path)
+	if res.File != path {
+		fmt.Fprintf(e.stderr, "supportprobe reload: note: the daemon reads %s, not %s\n", res.File, path)
 	}
 	fmt.Fprintf(e.stdout, "daemon pid %d reloaded %s: %s\n", c.PID(), res.File, reloadOutcome(res))
 	return nil
+}
+
+// stateDirOf reads only state_dir, leniently, from the file a configuration error is
+// about, so that a command can still find the daemon of a file that fails validation.
+// It returns the file, its state directory (made absolute as configs.Load does) and
+// whether both could be read.
+func stateDirOf(loadErr error) (path, stateDir string, ok bool) {
+	var ce *configs.Error
+	if !errors.As(loadErr, &ce) || ce.Source == "" {
+		return "", "", false
+	}
+	data, err := os.ReadFile(ce.Source)
+	if err != nil {
+		return "", "", false
+	}
+	var raw struct {
+		StateDir string `yaml:"state_dir"`
+	}
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return "", "", false
+	}
+	stateDir = cmp.Or(raw.StateDir, configs.DefaultStateDir)
+	if !filepath.IsAbs(stateDir) {
+		stateDir = filepath.Join(filepath.Dir(ce.Source), stateDir)
+	}
+	return ce.Source, stateDir, true
 }

@@ -38,7 +38,8 @@ func statusCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "status", statusSynopsis, statusExample)
 	load := configFlag(fs, e)
 	format := fs.String("format", "text", "output `format`: text or json")
-	if err := parseFlags(fs, args); err != nil {
+	err := parseFlags(fs, args)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -47,13 +48,30 @@ func statusCmd(ctx context.Context, e *env, args []string) error {
 	if *format != "text" && *format != "json" {
 		return usagef("--format %q: want text or json", *format)
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	st, err := readStatus(ctx, cfg, e.now())
-	if err != nil {
-		return err
+	var st daemon.Status
+	path := ""
+	cfg, loadErr := load()
+	if loadErr == nil {
+		path = cfg.Path
+		if st, err = readStatus(ctx, cfg, e.now()); err != nil {
+			return err
+		}
+	} else {
+		// An invalid file (an edit the daemon refused, say) still names the state
+		// directory: show the running daemon, then the file's problem.
+		p, stateDir, ok := stateDirOf(loadErr)
+		if !ok {
+			return loadErr
+		}
+		c, err := daemon.Dial(ctx, stateDir)
+		if err != nil {
+			return loadErr
+		}
+		defer c.Close()
+		if st, err = c.Status(ctx); err != nil {
+			return err
+		}
+		path = p
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(e.stdout)
@@ -62,9 +80,12 @@ func statusCmd(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	} else {
-		writeStatus(e.stdout, st, cfg)
+		writeStatus(e.stdout, st, path)
 	}
 	switch {
+	case loadErr != nil:
+		return fmt.Errorf("%w: %s is invalid, and the running daemon keeps the configuration loaded at %s: %w",
+			errConfig, path, st.Config.LoadedAt.Format(time.RFC3339), loadErr)
 	case !st.Running:
 		return fmt.Errorf("state directory %s: %w (start it with `supportprobe run`); the figures above are read from %s", cfg.StateDir, daemon.ErrNotRunning, st.Database)
 	case !st.Healthy:
@@ -116,9 +137,9 @@ func fileDigest(path string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// writeStatus prints st for a person; cfg is the CLI's own configuration, compared with
-// the daemon's to point out an edit not yet reloaded.
-func writeStatus(out io.Writer, st daemon.Status, cfg *configs.Config) {
+// writeStatus prints st for a person; cliConfig is the CLI's configuration file,
+// compared with the daemon's to point out an edit not yet reloaded.
+func writeStatus(out io.Writer, st daemon.Status, cliConfig string) {
 	when := func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
@@ -140,7 +161,7 @@ func writeStatus(out io.Writer, st daemon.Status, cfg *configs.Config) {
 	cf := st.Config
 	if st.Running {
 		line := fmt.Sprintf("%s, loaded %s", cf.File, when(cf.LoadedAt))
-		if cf.File == cfg.Path && cf.SHA256 != "" && fileDigest(cfg.Path) != cf.SHA256 {
+		if cf.File == cliConfig && cf.SHA256 != "" && fileDigest(cliConfig) != cf.SHA256 {
 			line += "; the file has changed since: run `supportprobe reload` to put it in force"
 		}
 		fmt.Fprintf(w, "config\t%s\n", line)
