@@ -46,7 +46,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
-	case errors.As(err, &ce), errors.Is(err, errConfig):
+	case errors.As(err, &ce), errors.Is(err, errConfig), errors.Is(err, daemon.ErrReloadRefused):
 		return exitConfig
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, daemon.ErrUnknownVendor):
 		return exitNotFound

@@ -61,10 +61,7 @@ func reloadCmd(ctx context.Context, e *env, args []string) error {
 	defer c.Close()
 	res, err := c.Reload(ctx)
 	if err != nil {
-		if errors.Is(err, daemon.ErrReloadRefused) {
-			return fmt.Errorf("%w: %w", errConfig, err)
-		}
-		return err
+		return err // a refused file (daemon.ErrReloadRefused) exits 3
 	}
 	if res.File != path {
 		fmt.Fprintf(e.stderr, "supportprobe reload: note: the daemon reads %s, not %s\n", res.File, path)

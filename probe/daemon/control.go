@@ -470,7 +470,8 @@ func (c *Client) Reload(ctx context.Context) (ReloadResult, error) {
 			return res, fmt.Errorf("daemon pid %d: reload: bad answer: %w", c.pid, err)
 		}
 		if !res.OK {
-			return res, fmt.Errorf("daemon pid %d: %w: %s", c.pid, ErrReloadRefused, res.Error)
+			return res, fmt.Errorf("daemon pid %d: %w: %s; the daemon keeps the configuration loaded at %s",
+				c.pid, ErrReloadRefused, res.Error, res.InForceSince.Format(time.RFC3339))
 		}
 		return res, nil
 	}

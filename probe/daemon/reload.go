@@ -57,6 +57,9 @@ type ReloadResult struct {
 	Unchanged bool `json:"unchanged,omitempty"`
 	// NeedsRestart names the changed sections that take effect only at a restart.
 	NeedsRestart []string `json:"needs_restart,omitempty"`
+	// InForceSince is when the configuration in force after this reload was read: At
+	// for a reload that succeeded, earlier for one refused.
+	InForceSince time.Time `json:"in_force_since"`
 }
 
 // loadedConfig is when the configuration in force was read, and the SHA-256 of the file
@@ -100,8 +103,9 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 	res := ReloadResult{At: d.opts.Now().UTC(), File: old.Path}
 	refuse := func(err error) (ReloadResult, error) {
 		res.Error = err.Error()
+		res.InForceSince = d.loaded.Load().at.UTC()
 		d.lastReload.Store(&res)
-		since := d.loaded.Load().at.UTC().Format(time.RFC3339)
+		since := res.InForceSince.Format(time.RFC3339)
 		d.log.Error("configuration not reloaded; the daemon keeps the one loaded at "+since, "file", old.Path, "err", err)
 		return res, fmt.Errorf("%w: %w; the daemon keeps the configuration loaded at %s", ErrReloadRefused, err, since)
 	}
@@ -130,7 +134,7 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 	for _, name := range res.VendorsAdded {
 		d.metrics.addVendor(name)
 	}
-	res.OK = true
+	res.OK, res.InForceSince = true, res.At
 	d.lastReload.Store(&res)
 	if runner != nil && (len(res.VendorsAdded)+len(res.VendorsRemoved)+len(res.VendorsChanged) > 0 || summaryChanged) {
 		select {
