@@ -74,7 +74,13 @@ func TestReloadEndToEnd(t *testing.T) {
 		child := startCrashChild(t, cfgPath, stateDir, logPath)
 		pid := child.cmd.Process.Pid
 
-		// status, text and JSON, from the real process.
+		// status, text and JSON, from the real process, once its watcher has logged in
+		// (until then it is unhealthy, and status exits 1 as /healthz answers 503).
+		for deadline := time.Now().Add(15 * time.Second); !daemonStatus(t, stateDir).Healthy; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("daemon not healthy 15 s after start: %+v\n%s", daemonStatus(t, stateDir), tailOf(logPath, 30))
+			}
+		}
 		code, stdout, stderr := invoke(t, time.Now(), "status", "--config", cfgPath)
 		if code != exitOK || !strings.Contains(stdout, "running, pid "+strconv.Itoa(pid)) || !strings.Contains(stdout, "acme-cloud") ||
 			!strings.Contains(stdout, "America/Los_Angeles") || !strings.Contains(stdout, "INBOX") {
