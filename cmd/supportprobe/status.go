@@ -174,7 +174,7 @@ func writeStatus(out io.Writer, st daemon.Status, cliConfig string) {
 	if len(st.Folders) > 0 {
 		fmt.Fprintf(w, "folders\t\n")
 		for _, f := range st.Folders {
-			line := fmt.Sprintf("  %s\t%s, last UID %d", f.Name, f.Mode, f.LastUID)
+			line := fmt.Sprintf("  %s\t%s, last UID %d", f.Name, strings.ReplaceAll(f.Mode, "_", " "), f.LastUID)
 			if st.Running {
 				line += ", last sync " + when(f.LastSync)
 			}

@@ -85,8 +85,9 @@ type ConfigStatus struct {
 // FolderStatus is one watched IMAP folder.
 type FolderStatus struct {
 	Name string `json:"name"`
-	// Mode is "idle" (the server pushes new mail), "polled" (read at each sync, or
-	// after each push on the idling folder), or "disconnected".
+	// Mode is "idle" (the server pushes new mail), "polled" (read at each sync, which
+	// a push on the idling folder also starts), "disconnected" (the watcher is
+	// reconnecting), or "not_watched" (no watcher runs: no daemon, or not started yet).
 	Mode string `json:"mode"`
 	// LastSync is when the watcher last read every folder; zero before the first.
 	LastSync time.Time `json:"last_sync,omitzero"`
@@ -148,7 +149,7 @@ func Snapshot(db *store.DB, cfg *configs.Config, now time.Time, schedulesOff boo
 			if err != nil {
 				return st, fmt.Errorf("folder %s: read its stored position: %w", f, err)
 			}
-			st.Folders = append(st.Folders, FolderStatus{Name: f, Mode: "disconnected", LastUID: ms.LastUID, UIDValidity: ms.UIDValidity})
+			st.Folders = append(st.Folders, FolderStatus{Name: f, Mode: "not_watched", LastUID: ms.LastUID, UIDValidity: ms.UIDValidity})
 		}
 	}
 	ps, err := db.Probes(store.Filter{})
