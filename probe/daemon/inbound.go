@@ -120,7 +120,8 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 		return err
 	}
 
-	matcher := probe.Matcher{Key: d.key, Mailbox: d.config().Mail.From.Address, Vendors: d.config().Vendors, Index: d.db, Sent: d.db.ProbeSent}
+	cfg := d.config() // one configuration for the whole message, even across a reload
+	matcher := probe.Matcher{Key: d.key, Mailbox: cfg.Mail.From.Address, Vendors: cfg.Vendors, Index: d.db, Sent: d.db.ProbeSent}
 	match, ok, err := matcher.Match(m)
 	if err != nil {
 		return fmt.Errorf("match mail %s: %w", m.MessageID, err)
@@ -131,7 +132,11 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 			vendor, state = p.Vendor, p.State
 		}
 	}
-	cls := probe.Classify(m, d.vendorRules(vendor))
+	var rules []probe.Rule
+	if v, ok := cfg.Vendor(vendor); ok {
+		rules = v.Rules
+	}
+	cls := probe.Classify(m, rules)
 	cls.Reason = withNote(cls.Reason, unread)
 	from := (&mail.Address{Name: m.FromName, Address: m.From}).String()
 

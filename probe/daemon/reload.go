@@ -83,14 +83,6 @@ func configDigest(path string) string {
 // config returns the configuration in force. Callers take it once per operation.
 func (d *Daemon) config() *configs.Config { return d.conf.Load() }
 
-// vendorRules returns the classification rules of vendor in the configuration in force.
-func (d *Daemon) vendorRules(vendor string) []probe.Rule {
-	if v, ok := d.config().Vendor(vendor); ok {
-		return v.Rules
-	}
-	return nil
-}
-
 // Reload reads and validates the configuration file again and, when it is valid, puts
 // its vendors, scripts, schedules and summary in force (see the comment at the top of
 // reload.go). A refused file changes nothing and comes back as an error wrapping
