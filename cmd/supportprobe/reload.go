@@ -25,7 +25,7 @@ prints why and exits 3. Changes to state_dir, mail, http and alerts are reported
 effect at the next restart.`
 
 const reloadExample = `  supportprobe reload
-  sudo systemctl reload supportprobe     # the unit's ExecReload sends SIGHUP`
+  supportprobe reload --config /etc/supportprobe/supportprobe.yaml`
 
 func reloadCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "reload", reloadSynopsis, reloadExample)
