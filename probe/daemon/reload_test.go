@@ -59,6 +59,10 @@ func mustReloadConfig(t *testing.T, path, stateDir, vendors string) {
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Written once: a daemon running on it reads it at each reconnect.
+	if _, err := os.Stat(stateDir + ".pass"); err == nil {
+		return
+	}
 	if err := os.WriteFile(stateDir+".pass", []byte("not-a-real-password\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +91,19 @@ func mustReloadDaemon(t *testing.T, vendors string, now func() time.Time) (*Daem
 	return d, path
 }
 
-// checkAtEnd checks d's database at the test's end, before cleanups registered earlier
-// (mustRunDaemon's stop, the Close) run.
+// checkAtEnd checks d's database file once the test is over and d closed. Call it
+// before mustRunDaemon: cleanups run last first, and a Check beside a running daemon's
+// writes can report pages freed by a newer transaction.
 func checkAtEnd(t *testing.T, d *Daemon) {
+	path := d.DB().Path()
 	t.Cleanup(func() {
-		if err := d.DB().Check(); err != nil {
+		d.Close()
+		db, err := store.Open(path, store.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatalf("reopen %s for Check: %v", path, err)
+		}
+		defer db.Close()
+		if err := db.Check(); err != nil {
 			t.Errorf("Check() = %v", err)
 		}
 	})
@@ -120,8 +132,8 @@ func waitHandled(t *testing.T, d *Daemon, job string, after time.Time) {
 
 func TestReloadAddsChangesAndRemovesVendors(t *testing.T) {
 	d, path := mustReloadDaemon(t, acmeVendor, nil)
-	mustRunDaemon(t, d)
 	checkAtEnd(t, d)
+	mustRunDaemon(t, d)
 	ctx := context.Background()
 	before, err := d.Send(ctx, SendRequest{Vendor: "acme-cloud"})
 	if err != nil {
@@ -189,8 +201,8 @@ func TestReloadAddsChangesAndRemovesVendors(t *testing.T) {
 
 func TestReloadRefusesInvalidFile(t *testing.T) {
 	d, path := mustReloadDaemon(t, acmeVendor, nil)
-	mustRunDaemon(t, d)
 	checkAtEnd(t, d)
+	mustRunDaemon(t, d)
 	ctx := context.Background()
 	inForce := d.config()
 	tests := []struct {
