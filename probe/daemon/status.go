@@ -19,12 +19,15 @@ import (
 type Status struct {
 	// Running is true when a daemon produced this status.
 	Running bool `json:"running"`
-	PID     int  `json:"pid,omitempty"`
+	// PID is the daemon's process id.
+	PID int `json:"pid,omitempty"`
 	// Version is the running build's version.
-	Version   string    `json:"version,omitempty"`
+	Version string `json:"version,omitempty"`
+	// StartedAt is when the daemon's Run began.
 	StartedAt time.Time `json:"started_at,omitzero"`
-	StateDir  string    `json:"state_dir"`
-	Database  string    `json:"database"`
+	// StateDir and Database are the state directory and its database file.
+	StateDir string `json:"state_dir"`
+	Database string `json:"database"`
 	// Now is when the status was taken; next fires and waiting times are from it.
 	Now time.Time `json:"now"`
 	// Healthy and Unhealthy are /healthz's verdict: 200 when healthy, else 503 with the
@@ -61,9 +64,13 @@ type Status struct {
 
 // PendingAlert is one alert not yet delivered on one channel.
 type PendingAlert struct {
-	ID        string    `json:"id"`
-	Event     string    `json:"event"`
-	Channel   string    `json:"channel"`
+	// ID and Event are the alert's identity and kind (as in `alerts list`); Channel
+	// is the channel that has not taken it.
+	ID      string `json:"id"`
+	Event   string `json:"event"`
+	Channel string `json:"channel"`
+	// RaisedAt is when the alert was raised; Attempts, LastError and NextTry are its
+	// delivery on Channel so far.
 	RaisedAt  time.Time `json:"raised_at"`
 	Attempts  int       `json:"attempts"`
 	LastError string    `json:"last_error,omitempty"`
@@ -84,6 +91,7 @@ type ConfigStatus struct {
 
 // FolderStatus is one watched IMAP folder.
 type FolderStatus struct {
+	// Name is the folder as configured (mail.imap.folders).
 	Name string `json:"name"`
 	// Mode is "idle" (the server pushes new mail), "polled" (read at each sync, which
 	// a push on the idling folder also starts), "disconnected" (the watcher is
@@ -101,14 +109,17 @@ type FolderStatus struct {
 
 // SMTPStatus is the result of the latest inquiry handed to the SMTP server.
 type SMTPStatus struct {
-	At    time.Time `json:"at"`
-	OK    bool      `json:"ok"`
-	Probe string    `json:"probe,omitempty"`
-	Error string    `json:"error,omitempty"`
+	// At is when the server answered (or the attempt gave up); OK whether it accepted.
+	At time.Time `json:"at"`
+	OK bool      `json:"ok"`
+	// Probe is the probe whose inquiry it was; Error the failure, when not OK.
+	Probe string `json:"probe,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // VendorStatus is a vendor's next scheduled fire, in UTC and in its schedule's zone.
 type VendorStatus struct {
+	// Name is the vendor's name in the configuration.
 	Name string `json:"name"`
 	// NextFire is zero when the vendor has no schedule (or schedules are off); Zone
 	// and NextFireLocal are the zone of the schedule that fires next and the time there.
