@@ -99,4 +99,8 @@ func TestServiceUnit(t *testing.T) {
 			t.Errorf("ExecStart=%s lacks %q", exec[0], w)
 		}
 	}
+	// The daemon reloads its configuration on SIGHUP (supportprobe run).
+	if got := svc["ExecReload"]; len(got) != 1 || got[0] != "/bin/kill -HUP $MAINPID" {
+		t.Errorf("ExecReload=%q, want /bin/kill -HUP $MAINPID", got)
+	}
 }

@@ -46,7 +46,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
-	case errors.As(err, &ce), errors.Is(err, errConfig):
+	case errors.As(err, &ce), errors.Is(err, errConfig), errors.Is(err, daemon.ErrReloadRefused):
 		return exitConfig
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, daemon.ErrUnknownVendor):
 		return exitNotFound
@@ -100,6 +100,8 @@ func commands() []command {
 		{"review", "decide the replies the classifier was unsure of", reviewCmd},
 		{"link", "tie an inbound message to a probe by hand", linkCmd},
 		{"alerts", "list the alert log, or send a test alert", alertsCmd},
+		{"status", "is the daemon up, and what needs a person now", statusCmd},
+		{"reload", "make the running daemon re-read its configuration", reloadCmd},
 	}
 }
 

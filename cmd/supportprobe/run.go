@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"supportprobe/probe/daemon"
 )
@@ -15,8 +18,10 @@ const runSynopsis = `run [--config FILE] [--log-format text|json] [--log-level d
 Starts the daemon in the foreground. It owns the state directory: it locks it, keeps the
 database open, and answers the other subcommands over a control socket there. A second
 run on the same state directory fails at once, naming the pid that holds it. SIGINT or
-SIGTERM stops it within a bounded time. Unlike check, run refuses to start while a
-password file or variable is missing.`
+SIGTERM stops it within a bounded time. SIGHUP (or ` + "`supportprobe reload`" + `) makes it
+read the configuration file again: vendors and schedules added, changed or removed take
+effect, and an invalid file is refused, logged, and the running configuration kept.
+Unlike check, run refuses to start while a password file or variable is missing.`
 
 const runExample = `  SUPPORTPROBE_IMAP_PASSWORD=… supportprobe run --config /etc/supportprobe/supportprobe.yaml`
 
@@ -43,16 +48,41 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 	if problems := cfg.SecretProblems(); len(problems) > 0 {
 		return fmt.Errorf("%w: passwords not set up: %w", errConfig, errors.Join(problems...))
 	}
+	// Before New: from the moment the daemon answers, SIGHUP must reload, not kill.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	d, err := daemon.New(cfg, daemon.Options{Logger: logger, Now: e.now, NoSchedules: *noSchedules, Version: version,
 		FollowupInterval: e.followupInterval, AlertInterval: e.alertInterval, SMTPBackoff: e.smtpBackoff, SMTPRetryWindow: e.smtpRetryWindow})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := d.Run(ctx); err != nil {
+	reloads := reloadOnHangup(ctx, d, hup)
+	err = d.Run(ctx)
+	reloads()
+	if err != nil {
 		return err
 	}
 	return d.Close()
+}
+
+// reloadOnHangup reloads d's configuration on each signal from hup until the returned
+// stop is called; stop waits for a reload under way. The daemon logs each outcome.
+func reloadOnHangup(ctx context.Context, d *daemon.Daemon, hup <-chan os.Signal) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-hup:
+				d.Reload(ctx) // refused or not, Reload logs why
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 func newLogger(e *env, format, level string) (*slog.Logger, error) {

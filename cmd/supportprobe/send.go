@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"supportprobe/configs"
 	"supportprobe/mailbox"
 	"supportprobe/probe"
 	"supportprobe/probe/daemon"
+	"supportprobe/store"
 )
 
 const sendSynopsis = `send [--config FILE] --vendor V [--script S] [--dry-run]
@@ -94,6 +96,11 @@ func runSend(ctx context.Context, cfg *configs.Config, o sendOpts, e *env) error
 	case err == nil:
 		defer c.Close()
 		p, err = c.Send(ctx, o.req)
+		if p.ID == "" && (errors.Is(err, store.ErrNotFound) || errors.Is(err, daemon.ErrUnknownVendor)) {
+			// The vendor and script are in the CLI's file (sendCmd checked): the daemon
+			// runs on another version of the configuration.
+			return configDiffers(ctx, c, cfg, o.req)
+		}
 	case errors.Is(err, daemon.ErrNotRunning):
 		if problems := cfg.SecretProblems(); len(problems) > 0 {
 			return fmt.Errorf("%w: passwords not set up: %w", errConfig, errors.Join(problems...))
@@ -112,6 +119,30 @@ func runSend(ctx context.Context, cfg *configs.Config, o sendOpts, e *env) error
 		fmt.Fprintln(e.stdout, p.ID)
 	}
 	return err
+}
+
+// configDiffers explains a send the daemon refused for a vendor or script that the
+// CLI's configuration has: the daemon has not loaded the file as it is now. The error
+// wraps daemon.ErrUnknownVendor.
+func configDiffers(ctx context.Context, c *daemon.Client, cfg *configs.Config, req daemon.SendRequest) error {
+	what := fmt.Sprintf("vendor %q", req.Vendor)
+	if req.Script != "" {
+		what = fmt.Sprintf("vendor %q or script %q", req.Vendor, req.Script)
+	}
+	st, err := c.Status(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s is in %s but %w of the running daemon (pid %d): its configuration differs from the file; run `supportprobe reload`, then send again",
+			what, cfg.Path, daemon.ErrUnknownVendor, c.PID())
+	case st.Config.File != "" && st.Config.File != cfg.Path:
+		return fmt.Errorf("%s is in %s but %w of the running daemon (pid %d), which reads %s: send with --config %s, or add it there and run `supportprobe reload`",
+			what, cfg.Path, daemon.ErrUnknownVendor, st.PID, st.Config.File, st.Config.File)
+	case st.Config.LastReload != nil && !st.Config.LastReload.OK:
+		return fmt.Errorf("%s is in %s but %w of the running daemon (pid %d): its last reload refused the file (%s), so it keeps the configuration loaded at %s; fix the file and run `supportprobe reload`",
+			what, cfg.Path, daemon.ErrUnknownVendor, st.PID, st.Config.LastReload.Error, st.Config.LoadedAt.Format(time.RFC3339))
+	}
+	return fmt.Errorf("%s is in %s but %w of the running daemon (pid %d), loaded at %s before the file changed; run `supportprobe reload`, then send again",
+		what, cfg.Path, daemon.ErrUnknownVendor, st.PID, st.Config.LoadedAt.Format(time.RFC3339))
 }
 
 // warnLogger reports the daemon's warnings (a sent copy not filed, say) on stderr when

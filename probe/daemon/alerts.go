@@ -43,7 +43,7 @@ const alertScanMargin = 24 * time.Hour
 func (d *Daemon) buildAlerts() {
 	var chans []alert.Channel
 	perHour := configs.DefaultAlertsPerHour
-	if a := d.cfg.Alerts; a != nil {
+	if a := d.config().Alerts; a != nil {
 		perHour = a.MaxPerHour
 		for _, w := range a.Webhooks {
 			wh := &alert.Webhook{ChannelName: w.Name, URL: w.URL, Slack: w.Slack, Timeout: w.Timeout}
@@ -74,7 +74,7 @@ func (d *Daemon) sendAlertMail(ctx context.Context, to []string, subject, body s
 		return errors.New("the configured sender cannot send alert mail")
 	}
 	_, err := ms.SendSummary(ctx, mailbox.Summary{
-		From: d.cfg.Mail.From.String(), To: to, Subject: subject, Text: body,
+		From: d.config().Mail.From.String(), To: to, Subject: subject, Text: body,
 		HTML: "<pre>" + html.EscapeString(body) + "</pre>", Date: d.opts.Now(),
 	})
 	return err
@@ -90,7 +90,7 @@ func (d *Daemon) TestAlert(ctx context.Context, channel string) ([]alert.Deliver
 	now := d.opts.Now().UTC()
 	host, _ := os.Hostname()
 	ev := alert.Event{ID: fmt.Sprintf("%s/%d", alert.Test, now.UnixNano()), Event: alert.Test, At: now,
-		Message: fmt.Sprintf("A test alert from supportprobe on %s (state directory %s): this channel works.", host, d.cfg.StateDir)}
+		Message: fmt.Sprintf("A test alert from supportprobe on %s (state directory %s): this channel works.", host, d.config().StateDir)}
 	var names []string
 	if channel != "" {
 		names = []string{channel}
@@ -105,7 +105,7 @@ func (d *Daemon) waitAfter() time.Duration { _, w, _ := d.alertThresholds(); ret
 
 // alertThresholds returns the configured thresholds, or the defaults.
 func (d *Daemon) alertThresholds() (watcherDown, waiting time.Duration, diskFree int64) {
-	if a := d.cfg.Alerts; a != nil {
+	if a := d.config().Alerts; a != nil {
 		return a.WatcherDownAfter, a.WaitingAfter, a.DiskFreeBelow
 	}
 	return configs.DefaultWatcherDownAfter, configs.DefaultWaitingAfter, configs.DefaultDiskFreeBelow
@@ -355,8 +355,8 @@ func (d *Daemon) watcherTransition(st mailbox.WatchState, now time.Time) error {
 func (d *Daemon) diskAlert(now time.Time) error {
 	_, _, below := d.alertThresholds()
 	var fs syscall.Statfs_t
-	if err := syscall.Statfs(d.cfg.StateDir, &fs); err != nil {
-		return fmt.Errorf("free space of %s: %w", d.cfg.StateDir, err)
+	if err := syscall.Statfs(d.config().StateDir, &fs); err != nil {
+		return fmt.Errorf("free space of %s: %w", d.config().StateDir, err)
 	}
 	free := int64(fs.Bavail) * int64(fs.Bsize)
 	if d.opts.DiskFree != nil {
@@ -370,7 +370,7 @@ func (d *Daemon) diskAlert(now time.Time) error {
 	switch {
 	case !low && free < below:
 		ev := alert.Event{ID: fmt.Sprintf("%s/%d", alert.DiskLow, now.UnixNano()), Event: alert.DiskLow, At: now,
-			Message: fmt.Sprintf("The file system of the state directory %s has %s free, under the %s threshold: free space before the database can no longer record replies.", d.cfg.StateDir, bytesText(free), bytesText(below))}
+			Message: fmt.Sprintf("The file system of the state directory %s has %s free, under the %s threshold: free space before the database can no longer record replies.", d.config().StateDir, bytesText(free), bytesText(below))}
 		if _, err := d.alerts.Raise(ev); err != nil {
 			return err
 		}

@@ -81,7 +81,7 @@ func alertsDaemon(t *testing.T, now *time.Time, free *int64) (*Daemon, *alertRec
 
 func addProbe(t *testing.T, d *Daemon, state probe.State, sentAt time.Time, replies ...probe.Reply) probe.Probe {
 	t.Helper()
-	v, _ := d.cfg.Vendor("acme-cloud")
+	v, _ := d.config().Vendor("acme-cloud")
 	p, err := d.db.CreateProbe(probe.Probe{Vendor: "acme-cloud", Script: "outage-en", Priority: "P1", Token: "T" + sentAt.Format("150405"),
 		MessageID: sentAt.Format("150405") + "@example.com", State: state, SentAt: sentAt, CreatedAt: sentAt, Terms: v.Terms("P1"),
 		FailReason: map[bool]string{true: "550 5.1.1 no such user"}[state == probe.StateFailed]})

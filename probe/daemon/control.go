@@ -58,16 +58,6 @@ type linkRequest struct {
 	Force     bool   `json:"force,omitempty"`
 }
 
-// Status is what the daemon reports about itself.
-type Status struct {
-	PID       int       `json:"pid"`
-	StartedAt time.Time `json:"started_at"`
-	StateDir  string    `json:"state_dir"`
-	Database  string    `json:"database"`
-	// Alerts is each alert channel's state: deliveries, failures, whether it is failing.
-	Alerts []alert.ChannelStatus `json:"alerts"`
-}
-
 // alertTestRequest is the body of POST /v1/alerts/test; an empty Channel means all.
 type alertTestRequest struct {
 	Channel string `json:"channel"`
@@ -106,7 +96,21 @@ func (w wrapped) Unwrap() error { return w.err }
 func (d *Daemon) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, Status{PID: os.Getpid(), StartedAt: d.started, StateDir: d.cfg.StateDir, Database: d.db.Path(), Alerts: d.alerts.Status()})
+		st, err := d.status()
+		if err != nil {
+			// The parts read from the database are missing; the rest still helps.
+			d.log.Warn("status: read the database", "err", err)
+			st.Error = err.Error()
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("POST /v1/reload", func(w http.ResponseWriter, r *http.Request) {
+		res, err := d.Reload(r.Context())
+		if err != nil && !res.OK && res.Error != "" {
+			writeJSON(w, http.StatusUnprocessableEntity, res)
+			return
+		}
+		writeResult(w, res, err)
 	})
 	mux.HandleFunc("GET /v1/probes", func(w http.ResponseWriter, r *http.Request) {
 		f, err := filterFromQuery(r.URL.Query())
@@ -434,6 +438,50 @@ func (c *Client) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	}
 	return probe.Probe{}, fmt.Errorf("daemon pid %d: send: %s", c.pid, e.Error)
 }
+
+// Status asks the daemon for its status (GET /v1/status).
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var st Status
+	err := c.get(ctx, "/v1/status", nil, &st)
+	return st, err
+}
+
+// Reload asks the daemon to read its configuration file again (POST /v1/reload). A file
+// the daemon refused comes back as the result, which says why, and an error wrapping
+// ErrReloadRefused.
+func (c *Client) Reload(ctx context.Context) (ReloadResult, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://supportprobe/v1/reload", nil)
+	if err != nil {
+		return ReloadResult{}, err
+	}
+	// A reload waits for the scheduler it replaces, whose sends may take a while.
+	hc := *c.http
+	hc.Timeout = 0
+	resp, err := hc.Do(req)
+	if err != nil {
+		return ReloadResult{}, fmt.Errorf("daemon pid %d: reload: %w", c.pid, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var res ReloadResult
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusUnprocessableEntity:
+		if err := json.Unmarshal(data, &res); err != nil {
+			return res, fmt.Errorf("daemon pid %d: reload: bad answer: %w", c.pid, err)
+		}
+		if !res.OK {
+			return res, fmt.Errorf("daemon pid %d: %w: %s; the daemon keeps the configuration loaded at %s",
+				c.pid, ErrReloadRefused, res.Error, res.InForceSince.Format(time.RFC3339))
+		}
+		return res, nil
+	}
+	var e apiError
+	json.Unmarshal(data, &e)
+	return res, fmt.Errorf("daemon pid %d: reload: %s (%s)", c.pid, cmpOr(e.Error, "no reason given"), resp.Status)
+}
+
+// PID returns the daemon's process id.
+func (c *Client) PID() int { return c.pid }
 
 // Via implements Source.
 func (c *Client) Via() string { return fmt.Sprintf("daemon pid %d", c.pid) }

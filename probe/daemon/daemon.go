@@ -29,6 +29,7 @@ import (
 	"supportprobe/mailbox"
 	"supportprobe/probe"
 	"supportprobe/probe/alert"
+	"supportprobe/schedule"
 	"supportprobe/store"
 )
 
@@ -73,7 +74,9 @@ type Options struct {
 // Daemon owns one state directory: its lock, its database and its control socket.
 // Create it with New, then call Run; always call Close.
 type Daemon struct {
-	cfg     *configs.Config
+	// conf is the configuration in force; Reload replaces it (reload.go). Read it with
+	// config, once per operation, so one operation sees one configuration.
+	conf    atomic.Pointer[configs.Config]
 	opts    Options
 	log     *slog.Logger
 	lock    *stateLock
@@ -83,8 +86,7 @@ type Daemon struct {
 	started time.Time
 	sender  probe.Sender
 	sent    probe.SentFolder
-	key     []byte                  // signs our Message-IDs
-	rules   map[string][]probe.Rule // per-vendor classification overrides
+	key     []byte // signs our Message-IDs
 
 	// Monitoring (metrics.go): counters, the watcher Run started, and the /metrics listener.
 	metrics     *metrics
@@ -100,6 +102,18 @@ type Daemon struct {
 	// reminder (inboxCaughtUp); inboxOverride stands in for the watcher in tests.
 	inboxWait     time.Duration
 	inboxOverride inboxSync
+
+	// Reloads (reload.go): reloadMu serialises them and guards swap, runCtx and
+	// schedDone, which Run sets while its scheduler loop (runSchedules) runs. loaded is
+	// when the configuration in force was read; lastReload the latest reload's outcome.
+	reloadMu   sync.Mutex
+	swap       chan *schedule.Runner
+	schedDone  chan struct{}
+	runCtx     context.Context
+	loaded     atomic.Pointer[loadedConfig]
+	lastReload atomic.Pointer[ReloadResult]
+	// lastSMTP is the latest result of handing an inquiry to the SMTP server (status).
+	lastSMTP atomic.Pointer[SMTPStatus]
 
 	closeOnce sync.Once
 	closeErr  error
@@ -137,7 +151,9 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 	if len(sock) > maxSocketPath {
 		return nil, fmt.Errorf("control socket path %s is %d bytes, over the system's limit of %d: choose a shorter state_dir", sock, len(sock), maxSocketPath)
 	}
-	d := &Daemon{cfg: cfg, opts: opts, log: opts.Logger, metrics: newMetrics(cfg.Vendors), inboxWait: defaultInboxSyncWait}
+	d := &Daemon{opts: opts, log: opts.Logger, metrics: newMetrics(cfg.Vendors), inboxWait: defaultInboxSyncWait}
+	d.conf.Store(cfg)
+	d.loaded.Store(&loadedConfig{at: opts.Now(), digest: configDigest(cfg.Path)})
 	var err error
 	if d.lock, err = acquireLock(cfg.StateDir); err != nil {
 		return nil, err
@@ -164,10 +180,6 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.sender, d.sent = opts.Sender, opts.SentFolder
-	d.rules = map[string][]probe.Rule{}
-	for _, v := range cfg.Vendors {
-		d.rules[v.Name] = v.Rules
-	}
 	if cfg.Mail.SMTP.Host != "" {
 		if err := d.buildMail(); err != nil {
 			d.Close()
@@ -195,10 +207,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.resolvePendingFollowups(ctx); err != nil {
 		return err
 	}
-	runner, err := d.newRunner()
+	runCtx, stopRunner := context.WithCancel(ctx)
+	defer stopRunner()
+	d.reloadMu.Lock()
+	runner, err := d.newRunner(d.config(), runCtx)
 	if err != nil {
+		d.reloadMu.Unlock()
 		return err
 	}
+	d.swap, d.schedDone, d.runCtx = make(chan *schedule.Runner, 1), make(chan struct{}), runCtx
+	d.reloadMu.Unlock()
+	defer func() {
+		d.reloadMu.Lock()
+		d.swap = nil
+		d.reloadMu.Unlock()
+	}()
 	if err := d.startMonitor(); err != nil {
 		return err
 	}
@@ -212,20 +235,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.startAlerts(); err != nil {
 		return err
 	}
-	d.log.Info("daemon started", "state_dir", d.cfg.StateDir, "pid", os.Getpid(), "vendors", len(d.cfg.Vendors))
+	d.log.Info("daemon started", "state_dir", d.config().StateDir, "pid", os.Getpid(), "vendors", len(d.config().Vendors))
 
 	var w *mailbox.Watcher
-	if d.cfg.Mail.IMAP.Host != "" {
+	if d.config().Mail.IMAP.Host != "" {
 		// Before the follow-ups start: a reminder waits for the watcher's syncs.
 		if w, err = d.newWatcher(); err != nil {
 			return err
 		}
 		d.watcher.Store(w)
 	}
-	runCtx, stopRunner := context.WithCancel(ctx)
-	defer stopRunner()
 	runnerDone := make(chan error, 1)
-	go func() { runnerDone <- runner.Run(runCtx) }()
+	go func() { runnerDone <- d.runSchedules(runCtx, runner) }()
 	followupsDone := make(chan struct{})
 	go func() {
 		defer close(followupsDone)
@@ -260,7 +281,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	runnerStopped := false
 	select {
 	case err := <-serveDone:
-		runErr = fmt.Errorf("control socket %s: %w", SocketPath(d.cfg.StateDir), err)
+		runErr = fmt.Errorf("control socket %s: %w", SocketPath(d.config().StateDir), err)
 	case runnerErr = <-runnerDone:
 		runnerStopped = true
 	case <-ctx.Done():
@@ -320,7 +341,7 @@ func (d *Daemon) Close() error {
 			errs = append(errs, ignoreClosed(d.ln.Close()))
 		}
 		if d.ln != nil {
-			os.Remove(SocketPath(d.cfg.StateDir))
+			os.Remove(SocketPath(d.config().StateDir))
 		}
 		if d.db != nil {
 			errs = append(errs, d.db.Close())

@@ -93,7 +93,7 @@ func (d *Daemon) followupSpecs(p probe.Probe) ([]probe.FollowupSpec, error) {
 		}
 		return t.Specs()
 	}
-	s, ok := d.cfg.Script(p.Script)
+	s, ok := d.config().Script(p.Script)
 	if !ok {
 		return nil, nil
 	}
@@ -107,7 +107,7 @@ func (d *Daemon) followupSpecs(p probe.Probe) ([]probe.FollowupSpec, error) {
 // day's or week's quota of probes.
 func (d *Daemon) followupLimiter() schedule.Limiter {
 	limits := map[string]schedule.VendorLimits{}
-	for _, v := range d.cfg.Vendors {
+	for _, v := range d.config().Vendors {
 		l := v.Limits
 		l.MinSpacing = 0
 		limits[v.Name] = schedule.VendorLimits{Limits: l, Location: v.Hours.Location()}
@@ -121,11 +121,11 @@ func (d *Daemon) followupLimiter() schedule.Limiter {
 // until ctx ends. In between it sleeps: a pass reads every probe within the longest
 // deadline, and an idle daemon should wake only for its schedules and its mail.
 func (d *Daemon) runFollowups(ctx context.Context, interval time.Duration) {
-	lim := d.followupLimiter()
 	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
-		next, err := d.followupRound(ctx, lim)
+		// Built for each pass: a reload may have changed the vendors' limits.
+		next, err := d.followupRound(ctx, d.followupLimiter())
 		if err != nil && ctx.Err() == nil {
 			d.log.Error("follow-up pass", "err", err)
 		}
@@ -214,7 +214,7 @@ func (d *Daemon) followupRound(ctx context.Context, lim schedule.Limiter) (next 
 		if len(specs) == 0 {
 			continue
 		}
-		v, ok := d.cfg.Vendor(p.Vendor)
+		v, ok := d.config().Vendor(p.Vendor)
 		if !ok {
 			continue
 		}
@@ -320,8 +320,8 @@ func (d *Daemon) sendFollowup(ctx context.Context, lim schedule.Limiter, p probe
 		return skip("no SMTP sender configured")
 	}
 	q := d.quoted(p)
-	in, err := probe.ComposeFollowup(p, spec, i+1, v, q, probe.Composition{From: d.cfg.Mail.From,
-		PlusAddressing: d.cfg.Mail.PlusAddressing, Key: d.key, Now: now})
+	in, err := probe.ComposeFollowup(p, spec, i+1, v, q, probe.Composition{From: d.config().Mail.From,
+		PlusAddressing: d.config().Mail.PlusAddressing, Key: d.key, Now: now})
 	if err != nil {
 		return skip(err.Error())
 	}

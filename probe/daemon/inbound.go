@@ -36,7 +36,7 @@ func (p positions) Mark(folder string, since time.Time) (mailbox.Mark, bool, err
 // be waiting for an answer.
 func (d *Daemon) maxDeadline() time.Duration {
 	longest := 7 * 24 * time.Hour
-	for _, v := range d.cfg.Vendors {
+	for _, v := range d.config().Vendors {
 		longest = max(longest, v.Deadline)
 	}
 	return longest
@@ -67,12 +67,12 @@ func (d *Daemon) watchSince() time.Time {
 
 // newWatcher builds the inbox watcher from the configuration.
 func (d *Daemon) newWatcher() (*mailbox.Watcher, error) {
-	srv, err := MailServer("imap", d.cfg.Mail.IMAP.Server)
+	srv, err := MailServer("imap", d.config().Mail.IMAP.Server)
 	if err != nil {
 		return nil, err
 	}
 	return mailbox.NewWatcher(srv, positions{d.db}, d.handleMail, mailbox.WatchOptions{
-		Folders: d.cfg.Mail.IMAP.Folders,
+		Folders: d.config().Mail.IMAP.Folders,
 		Since:   d.watchSince,
 		Mark:    positions{d.db}.Mark,
 		Now:     d.opts.Now,
@@ -122,7 +122,8 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 		return err
 	}
 
-	matcher := probe.Matcher{Key: d.key, Mailbox: d.cfg.Mail.From.Address, Vendors: d.cfg.Vendors, Index: d.db, Sent: d.db.ProbeSent}
+	cfg := d.config() // one configuration for the whole message, even across a reload
+	matcher := probe.Matcher{Key: d.key, Mailbox: cfg.Mail.From.Address, Vendors: cfg.Vendors, Index: d.db, Sent: d.db.ProbeSent}
 	match, ok, err := matcher.Match(m)
 	if err != nil {
 		return fmt.Errorf("match mail %s: %w", m.MessageID, err)
@@ -133,7 +134,11 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 			vendor, state = p.Vendor, p.State
 		}
 	}
-	cls := probe.Classify(m, d.rules[vendor])
+	var rules []probe.Rule
+	if v, ok := cfg.Vendor(vendor); ok {
+		rules = v.Rules
+	}
+	cls := probe.Classify(m, rules)
 	cls.Reason = withNote(cls.Reason, unread)
 	from := (&mail.Address{Name: m.FromName, Address: m.From}).String()
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"supportprobe/configs"
 	"supportprobe/probe"
 	"supportprobe/schedule"
 	"supportprobe/store"
@@ -17,12 +18,14 @@ func jobID(vendor string, i int) string { return fmt.Sprintf("%s/%d", vendor, i)
 // summaryJob is the fire-log name of the weekly summary.
 const summaryJob = "summary"
 
-// newRunner builds the scheduler over every vendor schedule in the configuration.
-func (d *Daemon) newRunner() (*schedule.Runner, error) {
+// newRunner builds the scheduler over every vendor schedule in cfg. Its fires send
+// within sendCtx, the daemon's lifetime, rather than the runner's own context: a reload
+// stops the runner it replaces, and a send under way then finishes and is recorded.
+func (d *Daemon) newRunner(cfg *configs.Config, sendCtx context.Context) (*schedule.Runner, error) {
 	var jobs []schedule.Job
 	scripts := map[string][]string{}
 	limits := map[string]schedule.VendorLimits{}
-	for _, v := range d.cfg.Vendors {
+	for _, v := range cfg.Vendors {
 		if d.opts.NoSchedules {
 			break
 		}
@@ -37,14 +40,15 @@ func (d *Daemon) newRunner() (*schedule.Runner, error) {
 			scripts[id] = s.Scripts
 		}
 	}
-	if sm := d.cfg.Summary; sm != nil && !d.opts.NoSchedules {
+	if sm := cfg.Summary; sm != nil && !d.opts.NoSchedules {
 		spec, err := schedule.Parse(sm.Spec, sm.Location)
 		if err != nil {
 			return nil, fmt.Errorf("summary: %w", err)
 		}
 		jobs = append(jobs, schedule.Job{ID: summaryJob, Spec: spec})
 	}
-	fire := func(ctx context.Context, job schedule.Job, scheduledAt time.Time, lateBy time.Duration) (string, error) {
+	fire := func(_ context.Context, job schedule.Job, scheduledAt time.Time, lateBy time.Duration) (string, error) {
+		ctx := sendCtx
 		if job.ID == summaryJob {
 			return "", d.sendSummary(ctx, scheduledAt)
 		}

@@ -24,19 +24,19 @@ func MailServer(name string, s configs.Server) (mailbox.Server, error) {
 // configuration.
 func (d *Daemon) buildMail() error {
 	if d.sender == nil {
-		smtp, err := MailServer("smtp", d.cfg.Mail.SMTP)
+		smtp, err := MailServer("smtp", d.config().Mail.SMTP)
 		if err != nil {
 			return err
 		}
 		d.sender = mailbox.NewSender(smtp, mailbox.SenderOptions{Now: d.opts.Now, Logger: d.log,
 			Backoff: d.opts.SMTPBackoff, RetryWindow: d.opts.SMTPRetryWindow})
 	}
-	if d.sent == nil && d.cfg.Mail.IMAP.AppendSent {
-		imap, err := MailServer("imap", d.cfg.Mail.IMAP.Server)
+	if d.sent == nil && d.config().Mail.IMAP.AppendSent {
+		imap, err := MailServer("imap", d.config().Mail.IMAP.Server)
 		if err != nil {
 			return err
 		}
-		d.sent = mailbox.NewSentFolder(imap, d.cfg.Mail.IMAP.SentFolder, mailbox.SentFolderOptions{Now: d.opts.Now})
+		d.sent = mailbox.NewSentFolder(imap, d.config().Mail.IMAP.SentFolder, mailbox.SentFolderOptions{Now: d.opts.Now})
 	}
 	return nil
 }

@@ -20,17 +20,17 @@ const markTimeout = 5 * time.Second
 // error is logged, and such a first sync falls back to searching by date. It also drops
 // the marks no first sync can need any more.
 func (d *Daemon) markFolders(ctx context.Context, log *slog.Logger) {
-	if d.cfg.Mail.IMAP.Host == "" {
+	if d.config().Mail.IMAP.Host == "" {
 		return
 	}
-	srv, err := MailServer("imap", d.cfg.Mail.IMAP.Server)
+	srv, err := MailServer("imap", d.config().Mail.IMAP.Server)
 	if err != nil {
 		log.Warn("cannot mark the watched folders before sending; a first sync of them will search by date", "err", err)
 		return
 	}
 	mctx, cancel := context.WithTimeout(ctx, markTimeout)
 	defer cancel()
-	marks, err := mailbox.MarkFolders(mctx, srv, d.cfg.Mail.IMAP.Folders, d.opts.Now)
+	marks, err := mailbox.MarkFolders(mctx, srv, d.config().Mail.IMAP.Folders, d.opts.Now)
 	switch {
 	case err != nil && len(marks) == 0:
 		log.Warn("cannot mark the watched folders before sending; a first sync of them will search by date", "err", err)

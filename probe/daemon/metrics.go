@@ -30,9 +30,10 @@ import (
 //     client library would be the largest dependency of the program; the tests check the
 //     output with the Prometheus project's own parser). Families are sorted by name and
 //     series by label values, so two scrapes of the same state are identical.
-//   - /healthz: 200 "ok" while the daemon runs and, when IMAP is configured, the inbox
-//     watcher is connected or has synced within healthSyncWindow; otherwise 503 with the
-//     reason.
+//   - /healthz: the daemon's Status as JSON (what `supportprobe status --format json`
+//     prints), with 200 while the daemon runs and, when IMAP is configured, the inbox
+//     watcher is connected or has synced within healthSyncWindow; otherwise 503, with
+//     the reason in "unhealthy".
 //
 // The gauges of the store's state (open probes, probes past target, replies awaiting
 // review, unmatched mail) are read at scrape time, cheaply: decoding probes is the cost
@@ -254,13 +255,18 @@ func newMetrics(vendors []probe.Vendor) *metrics {
 	}
 	m.firstResponse.buckets = FirstResponseBuckets
 	for _, v := range vendors {
-		m.sent.add(0, v.Name)
-		m.failed.add(0, v.Name)
-		for _, k := range probe.Kinds {
-			m.replies.add(0, v.Name, string(k))
-		}
+		m.addVendor(v.Name)
 	}
 	return m
+}
+
+// addVendor makes vendor's counters visible at zero before its first event.
+func (m *metrics) addVendor(vendor string) {
+	m.sent.add(0, vendor)
+	m.failed.add(0, vendor)
+	for _, k := range probe.Kinds {
+		m.replies.add(0, vendor, string(k))
+	}
 }
 
 // countReply counts reply r of vendor, just recorded, and when it is the probe's first
@@ -394,7 +400,7 @@ func (d *Daemon) stateFamilies(now time.Time, states []probeState) ([]*family, e
 		fmt.Sprintf("Replies classified needs_review that no person has decided yet, on probes created in the last %d days (what `supportprobe review` lists), by vendor.", reviewGaugeDays), "vendor")
 	unmatched := newFamily("supportprobe_unmatched_mail", "gauge",
 		fmt.Sprintf("Mail matched to no probe and not linked to one, detected in the last %d days (what `supportprobe inbox --unmatched` lists), by the sender's vendor by its From domain (empty when none).", unmatchedGaugeDays), "vendor")
-	for _, v := range d.cfg.Vendors {
+	for _, v := range d.config().Vendors {
 		for _, pr := range probe.Priorities {
 			open.add(0, v.Name, string(pr))
 			past.add(0, v.Name, string(pr))
@@ -439,7 +445,7 @@ func (d *Daemon) writeMetrics(out io.Writer) error {
 	info.add(1, d.version())
 	fams := []*family{d.metrics.sent, d.metrics.failed, d.metrics.replies, d.metrics.firstResponse, up, info}
 	fams = append(fams, state...)
-	if d.cfg.Mail.IMAP.Host != "" {
+	if d.config().Mail.IMAP.Host != "" {
 		st := d.watchState()
 		connected := newFamily("supportprobe_imap_connected", "gauge", "1 while the inbox watcher is logged in to the IMAP server, else 0.")
 		connected.add(0)
@@ -492,7 +498,7 @@ func (d *Daemon) health() (ok bool, reason string) {
 	if !d.running.Load() {
 		return false, "daemon is not running"
 	}
-	if d.cfg.Mail.IMAP.Host == "" {
+	if d.config().Mail.IMAP.Host == "" {
 		return true, ""
 	}
 	return watcherHealth(d.watchState(), d.watcher.Load() != nil, d.opts.Now())
@@ -545,14 +551,18 @@ func (d *Daemon) monitorHandler() http.Handler {
 		}
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		if ok, why := d.health(); !ok {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, why)
-			return
+		// The same JSON as `supportprobe status --format json`; the code says healthy
+		// (200) or not (503, with the reason in "unhealthy").
+		st, err := d.status()
+		if err != nil {
+			st.Error = err.Error()
 		}
-		fmt.Fprintln(w, "ok")
+		w.Header().Set("Cache-Control", "no-store")
+		code := http.StatusOK
+		if !st.Healthy {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, st)
 	})
 	return mux
 }
@@ -560,12 +570,12 @@ func (d *Daemon) monitorHandler() http.Handler {
 // startMonitor listens on cfg.HTTP.Listen and serves the monitoring endpoints until
 // stopMonitor. It does nothing when the configuration has no http section.
 func (d *Daemon) startMonitor() error {
-	if d.cfg.HTTP == nil {
+	if d.config().HTTP == nil {
 		return nil
 	}
-	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
+	ln, err := net.Listen("tcp", d.config().HTTP.Listen)
 	if err != nil {
-		return fmt.Errorf("http.listen %s: %w", d.cfg.HTTP.Listen, err)
+		return fmt.Errorf("http.listen %s: %w", d.config().HTTP.Listen, err)
 	}
 	d.httpAddr.Store(ln.Addr().String())
 	d.monitor = &http.Server{Handler: d.monitorHandler(), ReadHeaderTimeout: 5 * time.Second}

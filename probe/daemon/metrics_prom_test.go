@@ -1010,7 +1010,8 @@ func BenchmarkStateGauges(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := &Daemon{cfg: cfg, db: db, log: quiet, metrics: newMetrics(nil), opts: Options{Now: func() time.Time { return now }}}
+	d := &Daemon{db: db, log: quiet, metrics: newMetrics(nil), opts: Options{Now: func() time.Time { return now }}}
+	d.conf.Store(cfg)
 	fams, err := d.stateGauges()
 	if err != nil {
 		b.Fatal(err)

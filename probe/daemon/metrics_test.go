@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -134,8 +135,9 @@ func waitHealthy(t *testing.T, d *Daemon) {
 	for {
 		code, _, body := httpGet(t, "http://"+d.HTTPAddr()+"/healthz")
 		if code == http.StatusOK {
-			if body != "ok\n" {
-				t.Errorf("GET /healthz = 200 %q, want %q", body, "ok\n")
+			var st Status
+			if err := json.Unmarshal([]byte(body), &st); err != nil || !st.Healthy || !st.Running || st.PID != os.Getpid() {
+				t.Errorf("GET /healthz = 200 %q (decode: %v), want the running daemon's status, healthy", body, err)
 			}
 			return
 		}
@@ -334,8 +336,8 @@ func TestMetricsEndpoint(t *testing.T) {
 
 func TestNoHTTPSectionNoListener(t *testing.T) {
 	d := mustProbingDaemon(t, &fakeSender{at: clock}, nil)
-	if d.cfg.HTTP != nil {
-		t.Fatalf("probing config has an http section: %+v", d.cfg.HTTP)
+	if d.config().HTTP != nil {
+		t.Fatalf("probing config has an http section: %+v", d.config().HTTP)
 	}
 	if err := d.startMonitor(); err != nil || d.HTTPAddr() != "" {
 		t.Errorf("startMonitor() = %v, HTTPAddr() = %q; want nothing started", err, d.HTTPAddr())
@@ -376,16 +378,20 @@ func TestHealthzUnavailable(t *testing.T) {
 		name, want string
 		running    bool
 	}{
-		{"stopped", "daemon is not running\n", false},
-		{"watcher not started", "inbox watcher not started\n", true},
+		{"stopped", "daemon is not running", false},
+		{"watcher not started", "inbox watcher not started", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d.running.Store(tt.running)
 			rec := &recorder{header: http.Header{}}
 			req, _ := http.NewRequest("GET", "/healthz", nil)
 			srv.ServeHTTP(rec, req)
-			if rec.code != http.StatusServiceUnavailable || rec.body.String() != tt.want {
-				t.Errorf("GET /healthz = %d %q, want 503 %q", rec.code, rec.body.String(), tt.want)
+			var st Status
+			if err := json.Unmarshal([]byte(rec.body.String()), &st); err != nil {
+				t.Fatalf("GET /healthz body %q: %v", rec.body.String(), err)
+			}
+			if rec.code != http.StatusServiceUnavailable || st.Healthy || st.Unhealthy != tt.want {
+				t.Errorf("GET /healthz = %d healthy=%v unhealthy=%q, want 503 %q", rec.code, st.Healthy, st.Unhealthy, tt.want)
 			}
 		})
 	}

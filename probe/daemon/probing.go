@@ -31,7 +31,7 @@ func (d *Daemon) pickScript(v probe.Vendor, names []string) (probe.Script, error
 		lastUse[p.Script] = i + 1
 	}
 	best := slices.MinFunc(names, func(a, b string) int { return lastUse[a] - lastUse[b] })
-	s, ok := d.cfg.Script(best)
+	s, ok := d.config().Script(best)
 	if !ok {
 		return probe.Script{}, fmt.Errorf("vendor %s: script %q %w", v.Name, best, ErrUnknownVendor)
 	}
@@ -60,7 +60,9 @@ type SendRequest struct {
 // returned with the probe. A copy goes to the sent folder when configured, and its
 // INTERNALDATE gives the clock skew stored with the probe.
 func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error) {
-	v, ok := d.cfg.Vendor(req.Vendor)
+	// One configuration for the whole send, even if a reload lands during it.
+	cfg := d.config()
+	v, ok := cfg.Vendor(req.Vendor)
 	if !ok {
 		return probe.Probe{}, fmt.Errorf("vendor %q %w (see `supportprobe check`)", req.Vendor, ErrUnknownVendor)
 	}
@@ -68,7 +70,7 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	var err error
 	switch {
 	case req.Script != "":
-		if s, ok = d.cfg.Script(req.Script); !ok {
+		if s, ok = cfg.Script(req.Script); !ok {
 			return probe.Probe{}, fmt.Errorf("script %q %w (see `supportprobe check`)", req.Script, ErrUnknownVendor)
 		}
 	case len(req.Scripts) > 0:
@@ -76,7 +78,7 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	case len(v.Schedules) > 0:
 		s, err = d.pickScript(v, v.Schedules[0].Scripts)
 	default:
-		s, err = d.pickScript(v, []string{d.cfg.Scripts[0].ID})
+		s, err = d.pickScript(v, []string{cfg.Scripts[0].ID})
 	}
 	if err != nil {
 		return probe.Probe{}, err
@@ -98,14 +100,14 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	terms.Script = s.Terms()
 	p, err := d.db.CreateProbe(probe.Probe{
 		Token: token, Vendor: v.Name, Script: s.ID, Priority: s.Priority, Language: s.Language,
-		From: d.cfg.Mail.From.String(), To: v.To, ScheduledAt: req.ScheduledAt, LateBy: req.LateBy,
+		From: cfg.Mail.From.String(), To: v.To, ScheduledAt: req.ScheduledAt, LateBy: req.LateBy,
 		State: probe.StateSending, Stage: probe.StageBeforeDataEnd, Terms: terms,
 	})
 	if err != nil {
 		return probe.Probe{}, err
 	}
 	log := d.log.With("vendor", v.Name, "probe", p.ID, "script", s.ID)
-	in, err := probe.Compose(p, s, v, probe.Composition{From: d.cfg.Mail.From, PlusAddressing: d.cfg.Mail.PlusAddressing, Key: d.key, Now: d.opts.Now()})
+	in, err := probe.Compose(p, s, v, probe.Composition{From: cfg.Mail.From, PlusAddressing: cfg.Mail.PlusAddressing, Key: d.key, Now: d.opts.Now()})
 	if err != nil {
 		return d.fail(p, err)
 	}
@@ -142,6 +144,7 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 		return nil
 	}
 	res, err := d.sender.Send(ctx, in)
+	d.noteSMTP(p.ID, err)
 	if err != nil {
 		if errors.Is(err, probe.ErrMaybeSent) {
 			// The server may hold a copy: not failed (a failed probe never reached the

@@ -102,7 +102,7 @@ func SummaryMail(cfg *configs.Config, r report.Report, week string, now time.Tim
 // week: a week already recorded is skipped, so a restart or a catch-up never sends it
 // twice.
 func (d *Daemon) sendSummary(ctx context.Context, scheduledAt time.Time) error {
-	s := d.cfg.Summary
+	s := d.config().Summary
 	since, until, week := PreviousWeek(scheduledAt, s.Location)
 	if _, sent, err := d.db.SummaryFor(week); err != nil {
 		return err
@@ -115,7 +115,7 @@ func (d *Daemon) sendSummary(ctx context.Context, scheduledAt time.Time) error {
 	if err != nil {
 		return fmt.Errorf("summary %s: %w", week, err)
 	}
-	m, err := SummaryMail(d.cfg, r, week, d.opts.Now())
+	m, err := SummaryMail(d.config(), r, week, d.opts.Now())
 	if err != nil {
 		return fmt.Errorf("summary %s: %w", week, err)
 	}
