@@ -128,6 +128,8 @@ type Server struct {
 	// Password says where the password is kept; call Value to read it. Zero with
 	// AuthOAuth2.
 	Password Secret
+	// OAuth2 is Mail.OAuth2 when Auth is AuthOAuth2, else nil.
+	OAuth2 *OAuth2
 	// Timeout bounds each dial, login and command; DefaultTimeout if omitted.
 	Timeout time.Duration
 }

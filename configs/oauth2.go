@@ -64,7 +64,7 @@ var tenantName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
 
 // oauth2 validates mail.oauth2 against the servers' auth keys: it is required when a
 // server says auth: oauth2 and refused when none does.
-func (v *validator) oauth2(mailAt at, r *rawMail, m Mail) *OAuth2 {
+func (v *validator) oauth2(mailAt at, r *rawMail, m *Mail) *OAuth2 {
 	a := mailAt.key("oauth2")
 	smtp, imap := m.SMTP.Auth == AuthOAuth2, m.IMAP.Auth == AuthOAuth2
 	if r.OAuth2 == nil {
@@ -156,6 +156,12 @@ func (v *validator) oauth2(mailAt at, r *rawMail, m Mail) *OAuth2 {
 			}
 		}
 		o.Scopes = ro.Scopes
+	}
+	if smtp {
+		m.SMTP.OAuth2 = o
+	}
+	if imap {
+		m.IMAP.OAuth2 = o
 	}
 	return o
 }

@@ -126,7 +126,7 @@ func (v *validator) mail(a at, r *rawMail) Mail {
 		}
 		m.IMAP.Folders = r.IMAP.Folders
 	}
-	m.OAuth2 = v.oauth2(a, r, m)
+	m.OAuth2 = v.oauth2(a, r, &m)
 	m.IMAP.AppendSent = r.IMAP.AppendSent == nil || *r.IMAP.AppendSent
 	m.IMAP.SentFolder = DefaultSentFolder
 	if r.IMAP.SentFolder != nil {

@@ -23,7 +23,7 @@ func (d *Daemon) markFolders(ctx context.Context, log *slog.Logger) {
 	if d.cfg.Mail.IMAP.Host == "" {
 		return
 	}
-	srv, err := MailServer("imap", d.cfg.Mail.IMAP.Server)
+	srv, err := d.mailServer("imap", d.cfg.Mail.IMAP.Server)
 	if err != nil {
 		log.Warn("cannot mark the watched folders before sending; a first sync of them will search by date", "err", err)
 		return
