@@ -83,7 +83,7 @@ type Daemon struct {
 	started time.Time
 	sender  probe.Sender
 	sent    probe.SentFolder
-	tokens  tokenSource // OAuth 2.0 access tokens for mail logins (mail.go)
+	tokens  tokenSource             // OAuth 2.0 access tokens for mail logins (mail.go)
 	key     []byte                  // signs our Message-IDs
 	rules   map[string][]probe.Rule // per-vendor classification overrides
 
