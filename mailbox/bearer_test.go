@@ -234,7 +234,9 @@ type bearerSMTPSession struct {
 	auth bool
 }
 
-func (b *bearerSMTP) NewSession(*smtp.Conn) (smtp.Session, error) { return &bearerSMTPSession{b: b}, nil }
+func (b *bearerSMTP) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &bearerSMTPSession{b: b}, nil
+}
 
 func (s *bearerSMTPSession) AuthMechanisms() []string { return s.b.mechs }
 func (s *bearerSMTPSession) Auth(mech string) (sasl.Server, error) {
