@@ -125,6 +125,18 @@ func (a *smtpBearer) Next(fromServer []byte, more bool) ([]byte, error) {
 	return a.client.Next(fromServer)
 }
 
+// SMTPBearerAuth returns a go-mail smtp.Auth that presents token for user by OAUTHBEARER,
+// or XOAUTH2 when the server's EHLO offers only that; it is what Sender uses for a
+// Server with a Token, for callers that drive an smtp.Client themselves. Start fails,
+// naming what the server offers, when it offers neither.
+func SMTPBearerAuth(user, token, host string, port int) smtp.Auth {
+	return &smtpBearer{client: &bearerClient{user: user, token: token, host: host, port: port}}
+}
+
+// BearerMechanism returns the mechanism a token login picks from those a server
+// advertises (OAUTHBEARER, else XOAUTH2), or an error naming what it offers instead.
+func BearerMechanism(advertised []string) (string, error) { return chooseBearerMech(advertised) }
+
 // bearerToken fetches the token for one login, naming the server in its error.
 func bearerToken(ctx context.Context, s Server) (string, error) {
 	tok, err := s.Token(ctx)
