@@ -557,13 +557,13 @@ func connectSMTP(ctx context.Context, w io.Writer, s configs.Server) error {
 // smtpTokenAuth is the AUTH step for auth: oauth2: the token refresh, then OAUTHBEARER
 // or XOAUTH2, each failure named with what to do.
 func smtpTokenAuth(ctx context.Context, c *smtp.Client, srv mailbox.Server, offered string, deadline func()) (stepResult, error) {
-	mech, err := mailbox.BearerMechanism(strings.Fields(strings.ToUpper(offered)))
-	if err != nil {
-		return stepResult{}, failed(fmt.Sprintf("AUTH as %s: %v", srv.Username, err), "")
-	}
 	tok, err := srv.Token(ctx)
 	if err != nil {
 		return stepResult{}, failed(err.Error(), oauthHint(err))
+	}
+	mech, err := mailbox.BearerMechanism(strings.Fields(strings.ToUpper(offered)))
+	if err != nil {
+		return stepResult{}, failed(fmt.Sprintf("AUTH as %s: %v", srv.Username, err), "")
 	}
 	deadline()
 	if err := c.Auth(mailbox.SMTPBearerAuth(srv.Username, tok, srv.Host, srv.Port)); err != nil {
