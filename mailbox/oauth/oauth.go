@@ -248,6 +248,9 @@ type Source struct {
 	cfg    Config
 	mu     sync.Mutex
 	access *oauth2.Token
+	// refreshAt is when access is replaced: Config.Early before its expiry, or halfway
+	// through its life if that is shorter than twice Early.
+	refreshAt time.Time
 }
 
 // NewSource returns a Source for cfg. It reads nothing yet: the first AccessToken does.
@@ -255,15 +258,15 @@ func NewSource(cfg Config) *Source { return &Source{cfg: cfg.withDefaults()} }
 
 var _ mailbox.TokenFunc = (*Source)(nil).AccessToken
 
-// AccessToken returns an access token that stays valid for at least Config.Early,
-// refreshing it when needed. A refresh that fails for a reason that may pass (the
+// AccessToken returns an access token that stays valid for at least Config.Early (or
+// half its lifetime, for short-lived tokens), refreshing it when needed. A refresh that fails for a reason that may pass (the
 // network, a 5xx) is retried with backoff, up to Config.Attempts tries or until ctx
 // ends. Its errors start with "token refresh: "; one that wraps ErrLoginRequired (no
 // token stored, or invalid_grant: revoked or expired) says to run `supportprobe login`.
 func (s *Source) AccessToken(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.access != nil && s.access.AccessToken != "" && (s.access.Expiry.IsZero() || s.cfg.Now().Add(s.cfg.Early).Before(s.access.Expiry)) {
+	if s.access != nil && (s.access.Expiry.IsZero() || s.cfg.Now().Before(s.refreshAt)) {
 		return s.access.AccessToken, nil
 	}
 	refresh, err := load(s.cfg)
@@ -297,6 +300,9 @@ func (s *Source) got(tok *oauth2.Token, refresh string) (string, error) {
 		return "", fmt.Errorf("token refresh at %s: the response holds no access token", s.cfg.TokenURL)
 	}
 	s.access = tok
+	if life := tok.Expiry.Sub(s.cfg.Now()); life > 0 {
+		s.refreshAt = tok.Expiry.Add(-min(s.cfg.Early, life/2))
+	}
 	s.cfg.Logger.Info("oauth2 access token refreshed", "expires", tok.Expiry.UTC().Format(time.RFC3339))
 	if tok.RefreshToken != "" && tok.RefreshToken != refresh {
 		if err := save(s.cfg, tok.RefreshToken); err != nil {
