@@ -143,8 +143,12 @@ func writeOAuth(cfg *configs.Config, e *env) {
 		return
 	}
 	fmt.Fprintf(e.stdout, "  not signed in yet: no %s\n\n", o.TokenFile)
-	fmt.Fprintf(e.stderr, "warning: mail.%s logs in with OAuth 2.0 but no token is stored yet: run `supportprobe login --config %s`\n",
-		strings.ToLower(strings.Join(servers, " and mail.")), cfg.Path)
+	verb := "logs"
+	if len(servers) > 1 {
+		verb = "log"
+	}
+	fmt.Fprintf(e.stderr, "warning: mail.%s %s in with OAuth 2.0 but no token is stored yet: run `supportprobe login --config %s`\n",
+		strings.ToLower(strings.Join(servers, " and mail.")), verb, cfg.Path)
 }
 
 func writeUpcoming(e *env, spec schedule.Spec, now time.Time, n int) {

@@ -58,7 +58,7 @@ func TestLoginCommand(t *testing.T) {
 		t.Fatalf("check before login: exit %d\n%s", code, stderr)
 	}
 	wantLines(t, stdout, "OAuth 2.0 for IMAP and SMTP: provider custom, client app-1", "scopes mail", "not signed in yet")
-	wantLines(t, stderr, "warning: mail.imap and mail.smtp logs in with OAuth 2.0 but no token is stored yet: run `supportprobe login --config "+path+"`")
+	wantLines(t, stderr, "warning: mail.imap and mail.smtp log in with OAuth 2.0 but no token is stored yet: run `supportprobe login --config "+path+"`")
 
 	code, stdout, stderr = invoke(t, now, "login", "--config", path, "--provider", "custom")
 	if code != exitOK {
