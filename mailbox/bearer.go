@@ -90,6 +90,13 @@ func describeBearerError(challenge []byte) string {
 	return s
 }
 
+// refused reports a token the server refused to s.TokenRefused, when set.
+func (s Server) refused(token string) {
+	if s.TokenRefused != nil {
+		s.TokenRefused(token)
+	}
+}
+
 // bearerAuthError is a refused token: it wraps ErrAuthFailed and says what to check.
 func bearerAuthError(user, mech string, b *bearerClient, err error) error {
 	why := err.Error()

@@ -178,7 +178,12 @@ func TestIMAPBearerRefused(t *testing.T) {
 			check := &bearerCheck{user: "lin.wei@example.com", valid: "good-token"}
 			s := startBearerIMAP(t, check, mech)
 			s.Token = tokenOf("stale-token")
+			var refused []string
+			s.TokenRefused = func(tok string) { refused = append(refused, tok) }
 			_, err := DialIMAP(t.Context(), s)
+			if len(refused) != 1 || refused[0] != "stale-token" {
+				t.Errorf("TokenRefused got %q, want the refused token once", refused)
+			}
 			if !errors.Is(err, ErrAuthFailed) {
 				t.Fatalf("DialIMAP() error = %v, want ErrAuthFailed", err)
 			}
@@ -313,6 +318,13 @@ func TestSMTPBearerRefusedIsPermanent(t *testing.T) {
 			b := &bearerSMTP{mechs: []string{mech}, check: &bearerCheck{user: "lin.wei@example.com", valid: "good-token"}}
 			s := startBearerSMTP(t, b)
 			s.Token = tokenOf("stale-token")
+			var refused []string
+			s.TokenRefused = func(tok string) { refused = append(refused, tok) }
+			defer func() {
+				if len(refused) != 1 || refused[0] != "stale-token" {
+					t.Errorf("TokenRefused got %q, want the refused token once", refused)
+				}
+			}()
 			_, err := NewSender(s, SenderOptions{Sleep: func(context.Context, time.Duration) error {
 				t.Error("a refused token was retried")
 				return errors.New("stop: retried")

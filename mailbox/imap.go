@@ -111,6 +111,7 @@ func loginBearer(ctx context.Context, s Server, c *imapclient.Client) error {
 	if err := stop(c.Authenticate(b)); err != nil {
 		var ie *imap.Error
 		if errors.As(err, &ie) {
+			s.refused(tok)
 			return bearerAuthError(s.Username, mech, b, err)
 		}
 		return &stepError{"AUTHENTICATE " + mech + " as " + s.Username, err}

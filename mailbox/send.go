@@ -268,7 +268,11 @@ func (s *Sender) attempt(ctx context.Context, env envelope, raw []byte, beforeDa
 			return time.Time{}, se
 		}
 		if bearer != nil && (bearer.err != nil || bearer.client.mech != "") {
-			return time.Time{}, bearerSetupError(srv.Username, bearer, err)
+			err = bearerSetupError(srv.Username, bearer, err)
+			if errors.Is(err, ErrAuthFailed) {
+				srv.refused(bearer.client.token)
+			}
+			return time.Time{}, err
 		}
 		return time.Time{}, s.setupError(err)
 	}

@@ -57,6 +57,9 @@ type Server struct {
 	// token and presents it for Username with SASL OAUTHBEARER, or XOAUTH2 when the
 	// server offers only that.
 	Token TokenFunc
+	// TokenRefused, when set, is told each token the server refused, so that a cached
+	// token revoked before its expiry is dropped and the next login gets a fresh one.
+	TokenRefused func(token string)
 	// Timeout bounds each dial, TLS handshake, login and command.
 	Timeout time.Duration
 	// TLSConfig is optional; it is cloned, never modified. Tests set RootCAs to trust

@@ -294,6 +294,18 @@ func (s *Source) AccessToken(ctx context.Context) (string, error) {
 	}
 }
 
+// Forget drops the cached access token if it is token, which a server refused (revoked
+// before its expiry, or issued without the scope it needs): the next AccessToken
+// refreshes instead of handing it out again until it expires.
+func (s *Source) Forget(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.access != nil && s.access.AccessToken == token {
+		s.access = nil
+		s.cfg.Logger.Warn("oauth2 access token refused by a mail server; the next login refreshes it")
+	}
+}
+
 // got keeps a fresh access token and saves a rotated refresh token.
 func (s *Source) got(tok *oauth2.Token, refresh string) (string, error) {
 	if tok.AccessToken == "" {

@@ -183,3 +183,21 @@ func TestSourceWithoutLogin(t *testing.T) {
 		t.Errorf("AccessToken() for another client = %v, want ErrLoginRequired naming the client it was issued to", err)
 	}
 }
+
+func TestSourceForgetsRefusedToken(t *testing.T) {
+	srv := oauthtest.Start(t, "app-1", "", "lin.wei@example.com", time.Hour, 0)
+	src := oauth.NewSource(mustLogin(t, srv, nil))
+	first, err := src.AccessToken(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Forget("some-other-token")
+	if again, _ := src.AccessToken(t.Context()); again != first || srv.Refreshes() != 1 {
+		t.Errorf("after forgetting another token: %q after %d refreshes, want the cached %q after 1", again, srv.Refreshes(), first)
+	}
+	src.Forget(first)
+	next, err := src.AccessToken(t.Context())
+	if err != nil || next == first || srv.Refreshes() != 2 {
+		t.Errorf("after forgetting the cached token: %q, %v after %d refreshes; want a new token after 2", next, err, srv.Refreshes())
+	}
+}

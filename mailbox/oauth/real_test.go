@@ -93,6 +93,24 @@ func TestRealDovecotAndPostfixTokenLogins(t *testing.T) {
 		t.Errorf("Refreshes() = %d after expiry, want more than %d", srv.Refreshes(), first)
 	}
 
+	// Access tokens revoked before their expiry: Dovecot refuses the cached one, the
+	// Source forgets it, and the next login refreshes and gets in.
+	srv.RevokeAccessTokens()
+	before := srv.Refreshes()
+	forgetful := imapSrv
+	forgetful.TokenRefused = src.Forget
+	if _, err := mailbox.DialIMAP(t.Context(), forgetful); !errors.Is(err, mailbox.ErrAuthFailed) {
+		t.Fatalf("DialIMAP() with a revoked cached access token = %v, want ErrAuthFailed", err)
+	}
+	c, err = mailbox.DialIMAP(t.Context(), forgetful)
+	if err != nil {
+		t.Fatalf("DialIMAP() after the refused token was forgotten: %v", err)
+	}
+	c.Close()
+	if srv.Refreshes() != before+1 {
+		t.Errorf("Refreshes() = %d, want %d: one refresh after the refusal", srv.Refreshes(), before+1)
+	}
+
 	// A token the server no longer accepts is refused by Dovecot, not by us.
 	stale := srv.IssuedAccessTokens()
 	srv.RevokeAll()

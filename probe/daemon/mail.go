@@ -27,7 +27,7 @@ func mailServer(name string, s configs.Server, src *oauth.Source) (mailbox.Serve
 				return mailbox.Server{}, err
 			}
 		}
-		out.Token = src.AccessToken
+		out.Token, out.TokenRefused = src.AccessToken, src.Forget
 		return out, nil
 	}
 	if !s.Password.IsZero() {

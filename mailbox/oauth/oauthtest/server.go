@@ -84,6 +84,14 @@ func (s *Server) RevokeAll() {
 	clear(s.access)
 }
 
+// RevokeAccessTokens revokes every access token issued so far, keeping the refresh
+// tokens: what an administrator's "revoke sessions" does at some providers.
+func (s *Server) RevokeAccessTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.access)
+}
+
 // Refreshes returns how many refresh_token grants succeeded, and Polls how many device
 // polls were made.
 func (s *Server) Refreshes() int { s.mu.Lock(); defer s.mu.Unlock(); return s.refreshes }
