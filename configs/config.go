@@ -76,6 +76,9 @@ type Mail struct {
 	SMTP Server
 	// IMAP is watched for the replies.
 	IMAP IMAP
+	// OAuth2 is the authorization server that issues the access tokens a server with
+	// Auth AuthOAuth2 logs in with; nil when no server uses it.
+	OAuth2 *OAuth2
 }
 
 // Security is how a connection to a mail server is protected.
@@ -93,6 +96,20 @@ const (
 	SecurityNone Security = "none"
 )
 
+// Auth is how supportprobe logs in to a mail server.
+type Auth string
+
+// The ways of logging in.
+const (
+	// AuthPassword logs in with Username and the password Password names (IMAP LOGIN,
+	// SMTP AUTH PLAIN or LOGIN).
+	AuthPassword Auth = "password"
+	// AuthOAuth2 logs in with Username and an OAuth 2.0 access token (SASL OAUTHBEARER
+	// or XOAUTH2), refreshed from the refresh token `supportprobe login` stored; see
+	// Mail.OAuth2.
+	AuthOAuth2 Auth = "oauth2"
+)
+
 // Server is a mail server and how to log in to it.
 type Server struct {
 	// Host is a name or IP address, without a port.
@@ -102,11 +119,17 @@ type Server struct {
 	Port int
 	// Security defaults to SecurityTLS.
 	Security Security
+	// Auth is how to log in; AuthPassword if omitted.
+	Auth Auth
 	// Username is the login name; empty for an SMTP server that takes mail without
-	// authentication, in which case Password is zero too. Always set for IMAP.
+	// authentication, in which case Password is zero too. Always set for IMAP and with
+	// AuthOAuth2.
 	Username string
-	// Password says where the password is kept; call Value to read it.
+	// Password says where the password is kept; call Value to read it. Zero with
+	// AuthOAuth2.
 	Password Secret
+	// OAuth2 is Mail.OAuth2 when Auth is AuthOAuth2, else nil.
+	OAuth2 *OAuth2
 	// Timeout bounds each dial, login and command; DefaultTimeout if omitted.
 	Timeout time.Duration
 }
@@ -219,6 +242,9 @@ func (c *Config) SecretProblems() []error {
 	all := []named{
 		{"mail.smtp.password_env", "mail.smtp.password_file", c.Mail.SMTP.Password},
 		{"mail.imap.password_env", "mail.imap.password_file", c.Mail.IMAP.Password},
+	}
+	if c.Mail.OAuth2 != nil {
+		all = append(all, named{"mail.oauth2.client_secret_env", "mail.oauth2.client_secret_file", c.Mail.OAuth2.ClientSecret})
 	}
 	if c.Alerts != nil {
 		for _, w := range c.Alerts.Webhooks {

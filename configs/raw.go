@@ -20,12 +20,25 @@ type rawMail struct {
 	PlusAddressing bool       `yaml:"plus_addressing"`
 	SMTP           *rawServer `yaml:"smtp"`
 	IMAP           *rawIMAP   `yaml:"imap"`
+	OAuth2         *rawOAuth2 `yaml:"oauth2"`
+}
+
+type rawOAuth2 struct {
+	Provider         string   `yaml:"provider"`
+	ClientID         string   `yaml:"client_id"`
+	ClientSecretFile string   `yaml:"client_secret_file"`
+	ClientSecretEnv  string   `yaml:"client_secret_env"`
+	Tenant           string   `yaml:"tenant"`
+	DeviceURL        string   `yaml:"device_url"`
+	TokenURL         string   `yaml:"token_url"`
+	Scopes           []string `yaml:"scopes"`
 }
 
 type rawServer struct {
 	Host     string `yaml:"host"`
 	Port     *int   `yaml:"port"`
 	Security string `yaml:"security"`
+	Auth     string `yaml:"auth"`
 	Username string `yaml:"username"`
 	// Password is accepted by the decoder only so that validation can explain that
 	// secrets belong in password_file or password_env.

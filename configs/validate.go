@@ -36,6 +36,9 @@ func validate(raw rawConfig, root *yaml.Node, p *problems, dir string) *Config {
 		}
 	}
 	c.Mail = v.mail(r.key("mail"), raw.Mail)
+	if c.Mail.OAuth2 != nil {
+		c.Mail.OAuth2.TokenFile = filepath.Join(c.StateDir, TokenFileName)
+	}
 	var known map[string]bool
 	c.Scripts, known = v.scripts(r.key("scripts"), raw.Scripts)
 	c.Vendors = v.vendors(r.key("vendors"), raw.Vendors, known)
@@ -123,6 +126,7 @@ func (v *validator) mail(a at, r *rawMail) Mail {
 		}
 		m.IMAP.Folders = r.IMAP.Folders
 	}
+	m.OAuth2 = v.oauth2(a, r, &m)
 	m.IMAP.AppendSent = r.IMAP.AppendSent == nil || *r.IMAP.AppendSent
 	m.IMAP.SentFolder = DefaultSentFolder
 	if r.IMAP.SentFolder != nil {
@@ -181,6 +185,26 @@ func (v *validator) server(a at, r *rawServer, imap bool) Server {
 	}
 
 	s.Username = r.Username
+	s.Auth = AuthPassword
+	switch auth := Auth(strings.ToLower(r.Auth)); auth {
+	case "", AuthPassword:
+	case AuthOAuth2:
+		s.Auth = auth
+		if s.Username == "" {
+			v.p.addf(a.key("username"), "required with auth oauth2: the mailbox's address, which the token is presented for")
+		}
+		for _, k := range []string{"password", "password_file", "password_env"} {
+			if a.key(k).present() {
+				v.p.addf(a.key(k), "auth oauth2 logs in with a token, not a password; remove %s", k)
+			}
+		}
+	default:
+		v.p.addf(a.key("auth"), "unknown auth %q (want password or oauth2)", r.Auth)
+	}
+	if s.Auth == AuthOAuth2 {
+		s.Timeout = v.timeout(a, r.Timeout, s.Timeout)
+		return s
+	}
 	literal := r.Password != nil
 	if literal {
 		v.p.addf(a.key("password"), "a password may not be written in the configuration; put it in a file named by password_file, or in an environment variable named by password_env")
@@ -197,17 +221,26 @@ func (v *validator) server(a at, r *rawServer, imap bool) Server {
 		v.p.addf(a.lineOf("username"), "username %q has no password; set password_file or password_env", s.Username)
 	}
 
-	if r.Timeout != "" {
-		ta := a.key("timeout")
-		if d, err := parseDuration(r.Timeout); err != nil {
-			v.p.add(ta, err)
-		} else if d <= 0 {
-			v.p.addf(ta, "must be more than 0")
-		} else {
-			s.Timeout = d
-		}
-	}
+	s.Timeout = v.timeout(a, r.Timeout, s.Timeout)
 	return s
+}
+
+// timeout validates a server's timeout key, returning def when it is omitted or wrong.
+func (v *validator) timeout(a at, raw string, def time.Duration) time.Duration {
+	if raw == "" {
+		return def
+	}
+	ta := a.key("timeout")
+	d, err := parseDuration(raw)
+	switch {
+	case err != nil:
+		v.p.add(ta, err)
+	case d <= 0:
+		v.p.addf(ta, "must be more than 0")
+	default:
+		return d
+	}
+	return def
 }
 
 func isIP(host string) bool {

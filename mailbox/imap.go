@@ -71,6 +71,13 @@ func DialIMAPWithOptions(ctx context.Context, s Server, opts *imapclient.Options
 		c.Close()
 		return fail(&stepError{"greeting", err})
 	}
+	if s.Token != nil {
+		if err := loginBearer(ctx, s, c); err != nil {
+			c.Close()
+			return fail(err)
+		}
+		return c, nil
+	}
 	stop = Watchdog(ctx, s.timeout(), c)
 	if err := stop(c.Login(s.Username, s.Password).Wait()); err != nil {
 		c.Close()
@@ -81,6 +88,35 @@ func DialIMAPWithOptions(ctx context.Context, s Server, opts *imapclient.Options
 		return fail(&stepError{"login as " + s.Username, err})
 	}
 	return c, nil
+}
+
+// loginBearer logs c in with an OAuth 2.0 access token from s.Token, by OAUTHBEARER or
+// XOAUTH2, whichever the server advertises (OAUTHBEARER first).
+func loginBearer(ctx context.Context, s Server, c *imapclient.Client) error {
+	tok, err := bearerToken(ctx, s)
+	if err != nil {
+		return err
+	}
+	stop := Watchdog(ctx, s.timeout(), c)
+	caps := c.Caps() // may send CAPABILITY
+	if err := stop(nil); err != nil {
+		return &stepError{"capabilities", err}
+	}
+	mech, err := chooseBearerMech(caps.AuthMechanisms())
+	if err != nil {
+		return &stepError{"login as " + s.Username, err}
+	}
+	b := &bearerClient{mech: mech, user: s.Username, token: tok, host: s.Host, port: s.Port}
+	stop = Watchdog(ctx, s.timeout(), c)
+	if err := stop(c.Authenticate(b)); err != nil {
+		var ie *imap.Error
+		if errors.As(err, &ie) {
+			s.refused(tok)
+			return bearerAuthError(s.Username, mech, b, err)
+		}
+		return &stepError{"AUTHENTICATE " + mech + " as " + s.Username, err}
+	}
+	return nil
 }
 
 // Watchdog closes c when ctx ends or d passes, unless the returned stop is called first;

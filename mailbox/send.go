@@ -237,7 +237,15 @@ func (s *Sender) attempt(ctx context.Context, env envelope, raw []byte, beforeDa
 	if s.opts.HELO != "" {
 		opts = append(opts, mail.WithHELO(s.opts.HELO))
 	}
-	if srv.Username != "" {
+	var bearer *smtpBearer
+	if srv.Token != nil {
+		tok, err := bearerToken(ctx, srv)
+		if err != nil {
+			return time.Time{}, err
+		}
+		bearer = &smtpBearer{client: &bearerClient{user: srv.Username, token: tok, host: srv.Host, port: srv.Port}}
+		opts = append(opts, mail.WithUsername(srv.Username), mail.WithSMTPAuthCustom(bearer))
+	} else if srv.Username != "" {
 		// PLAIN or LOGIN, whichever the server offers first in this order, else go-mail's
 		// autodiscovery (SCRAM, CRAM-MD5, ...). go-mail refuses PLAIN and LOGIN without
 		// TLS unless the host is literally localhost, 127.0.0.1 or ::1; security none is
@@ -258,6 +266,13 @@ func (s *Sender) attempt(ctx context.Context, env envelope, raw []byte, beforeDa
 		var se *stepError
 		if errors.As(err, &se) {
 			return time.Time{}, se
+		}
+		if bearer != nil && (bearer.err != nil || bearer.client.mech != "") {
+			err = bearerSetupError(srv.Username, bearer, err)
+			if errors.Is(err, ErrAuthFailed) {
+				srv.refused(bearer.client.token)
+			}
+			return time.Time{}, err
 		}
 		return time.Time{}, s.setupError(err)
 	}
@@ -323,6 +338,19 @@ func (s *Sender) setupError(err error) error {
 		return &stepError{"STARTTLS", describeTLSError(err, s.srv.tlsConfig().ServerName)}
 	}
 	return &stepError{"greeting/EHLO", err}
+}
+
+// bearerSetupError describes a failed token login over SMTP: the server offered no
+// token mechanism, or refused the token (535, wrapped in ErrAuthFailed).
+func bearerSetupError(user string, b *smtpBearer, err error) error {
+	if b.err != nil {
+		return &stepError{"AUTH as " + user, b.err}
+	}
+	var tp *textproto.Error
+	if errors.As(err, &tp) && tp.Code/100 == 5 {
+		return &stepError{"AUTH " + b.client.mech + " as " + user, bearerAuthError(user, b.client.mech, b.client, err)}
+	}
+	return &stepError{"AUTH " + b.client.mech + " as " + user, err}
 }
 
 // SendError is a failed Send: the last attempt's failure, whether it was temporary, and

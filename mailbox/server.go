@@ -53,6 +53,13 @@ type Server struct {
 	// Username and Password log in (SMTP AUTH PLAIN or LOGIN; IMAP LOGIN). An empty
 	// Username sends mail without AUTH; IMAP always needs one.
 	Username, Password string
+	// Token, when set, replaces Password: each login asks it for an OAuth 2.0 access
+	// token and presents it for Username with SASL OAUTHBEARER, or XOAUTH2 when the
+	// server offers only that.
+	Token TokenFunc
+	// TokenRefused, when set, is told each token the server refused, so that a cached
+	// token revoked before its expiry is dropped and the next login gets a fresh one.
+	TokenRefused func(token string)
 	// Timeout bounds each dial, TLS handshake, login and command.
 	Timeout time.Duration
 	// TLSConfig is optional; it is cloned, never modified. Tests set RootCAs to trust
@@ -90,11 +97,14 @@ func (s Server) check(proto string) error {
 	case SecurityNone:
 		// The configuration refuses this already; a second check costs nothing and keeps
 		// a password off the wire if some other caller forgets.
-		if s.Username != "" && !isLoopback(s.Host) {
-			return fmt.Errorf("%s %s: security none would send the password in the clear to a host that is not loopback; use tls or starttls", proto, s.Addr())
+		if (s.Username != "" || s.Token != nil) && !isLoopback(s.Host) {
+			return fmt.Errorf("%s %s: security none would send the password or token in the clear to a host that is not loopback; use tls or starttls", proto, s.Addr())
 		}
 	default:
 		return fmt.Errorf("%s %s: unknown security %q (want tls, starttls or none)", proto, s.Addr(), s.Security)
+	}
+	if s.Token != nil && s.Username == "" {
+		return fmt.Errorf("%s %s: a token login needs the username it is presented for", proto, s.Addr())
 	}
 	return nil
 }

@@ -90,6 +90,7 @@ func commands() []command {
 		{"run", "start the daemon: probe on schedule, watch for replies", runCmd},
 		{"init", "write a commented example configuration to start from", initCmd},
 		{"check", "validate the configuration and show upcoming probes", checkCmd},
+		{"login", "sign a company mailbox in with OAuth 2.0 (device code) for auth: oauth2", loginCmd},
 		{"send", "send one inquiry to a vendor now", sendCmd},
 		{"history", "list probes with their status and latencies", historyCmd},
 		{"show", "print one probe and its whole thread", showCmd},

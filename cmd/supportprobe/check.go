@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -68,6 +69,7 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 	fmt.Fprintf(out, "From: %s  (SMTP %s, %s; IMAP %s, %s, folders %s)\n\n", cfg.Mail.From.String(),
 		cfg.Mail.SMTP.Addr(), cfg.Mail.SMTP.Security, cfg.Mail.IMAP.Addr(), cfg.Mail.IMAP.Security,
 		strings.Join(cfg.Mail.IMAP.Folders, ", "))
+	writeOAuth(cfg, e)
 	for _, v := range cfg.Vendors {
 		hours := "24x7"
 		if !v.Hours.AlwaysOpen() {
@@ -115,6 +117,38 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 		fmt.Fprintf(e.stderr, "warning: %d secret(s) not set up; `supportprobe run` will refuse to start until they are\n", len(problems))
 	}
 	return nil
+}
+
+// writeOAuth says how the servers with auth: oauth2 get their tokens, and warns, with
+// the command to run, when no sign-in has been stored yet.
+func writeOAuth(cfg *configs.Config, e *env) {
+	o := cfg.Mail.OAuth2
+	if o == nil {
+		return
+	}
+	var servers []string
+	if cfg.Mail.IMAP.Auth == configs.AuthOAuth2 {
+		servers = append(servers, "IMAP")
+	}
+	if cfg.Mail.SMTP.Auth == configs.AuthOAuth2 {
+		servers = append(servers, "SMTP")
+	}
+	fmt.Fprintf(e.stdout, "OAuth 2.0 for %s: provider %s, client %s", strings.Join(servers, " and "), o.Provider, o.ClientID)
+	if o.Tenant != "" {
+		fmt.Fprintf(e.stdout, ", tenant %s", o.Tenant)
+	}
+	fmt.Fprintf(e.stdout, "\n  scopes %s\n  token endpoint %s\n", strings.Join(o.Scopes, " "), o.TokenURL)
+	if fi, err := os.Stat(o.TokenFile); err == nil {
+		fmt.Fprintf(e.stdout, "  signed in: %s (saved %s)\n\n", o.TokenFile, fi.ModTime().UTC().Format("2006-01-02 15:04 UTC"))
+		return
+	}
+	fmt.Fprintf(e.stdout, "  not signed in yet: no %s\n\n", o.TokenFile)
+	verb := "logs"
+	if len(servers) > 1 {
+		verb = "log"
+	}
+	fmt.Fprintf(e.stderr, "warning: mail.%s %s in with OAuth 2.0 but no token is stored yet: run `supportprobe login --config %s`\n",
+		strings.ToLower(strings.Join(servers, " and mail.")), verb, cfg.Path)
 }
 
 func writeUpcoming(e *env, spec schedule.Spec, now time.Time, n int) {

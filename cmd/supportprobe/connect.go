@@ -28,6 +28,7 @@ import (
 
 	"supportprobe/configs"
 	"supportprobe/mailbox"
+	"supportprobe/mailbox/oauth"
 	"supportprobe/probe/daemon"
 )
 
@@ -338,6 +339,9 @@ func connectIMAP(ctx context.Context, w io.Writer, cfg configs.IMAP) error {
 				"set up the password named in mail.imap (password_file or password_env)")
 		}
 		c, err = mailbox.DialIMAP(ctx, srv)
+		if s.Auth == configs.AuthOAuth2 && err != nil {
+			return stepResult{}, failed(fmt.Sprintf("login failed: %v", err), oauthHint(err))
+		}
 		if errors.Is(err, mailbox.ErrAuthFailed) {
 			return stepResult{}, failed(fmt.Sprintf("login failed: %v", err),
 				"check mail.imap.username and the password; providers with two-step sign-in (Gmail, Microsoft 365, iCloud) want an app password")
@@ -520,6 +524,9 @@ func connectSMTP(ctx context.Context, w io.Writer, s configs.Server) error {
 			return stepResult{}, failed(fmt.Sprintf("%s offers no AUTH", s.Addr()),
 				"use the submission port the provider documents ("+portAdvice("smtp")+"), or remove mail.smtp.username if the server takes mail without login")
 		}
+		if s.Auth == configs.AuthOAuth2 {
+			return smtpTokenAuth(ctx, c, srv, offered, deadline)
+		}
 		mech, auth := smtpAuth(offered, srv, s.Security == configs.SecurityNone)
 		if auth == nil {
 			return stepResult{}, failed(fmt.Sprintf("%s offers AUTH %s, none of which supportprobe speaks", s.Addr(), offered),
@@ -545,6 +552,36 @@ func connectSMTP(ctx context.Context, w io.Writer, s configs.Server) error {
 		return stepResult{detail: "ready to take mail (none was sent)"}, nil
 	})
 	return r.err
+}
+
+// smtpTokenAuth is the AUTH step for auth: oauth2: the token refresh, then OAUTHBEARER
+// or XOAUTH2, each failure named with what to do.
+func smtpTokenAuth(ctx context.Context, c *smtp.Client, srv mailbox.Server, offered string, deadline func()) (stepResult, error) {
+	tok, err := srv.Token(ctx)
+	if err != nil {
+		return stepResult{}, failed(err.Error(), oauthHint(err))
+	}
+	mech, err := mailbox.BearerMechanism(strings.Fields(strings.ToUpper(offered)))
+	if err != nil {
+		return stepResult{}, failed(fmt.Sprintf("AUTH as %s: %v", srv.Username, err), "")
+	}
+	deadline()
+	if err := c.Auth(mailbox.SMTPBearerAuth(srv.Username, tok, srv.Host, srv.Port)); err != nil {
+		return stepResult{}, failed(fmt.Sprintf("AUTH %s as %s failed: %v", mech, srv.Username, err),
+			"the server refused the token: check that mail.smtp.username is the account you signed in as, that the app has the SMTP scope (Microsoft: SMTP.Send, and SMTP AUTH enabled for the mailbox), then run `supportprobe login` again")
+	}
+	return stepResult{detail: fmt.Sprintf("%s (%s)", srv.Username, mech)}, nil
+}
+
+// oauthHint says what to do about a failed token login.
+func oauthHint(err error) string {
+	if errors.Is(err, oauth.ErrLoginRequired) {
+		return "run `supportprobe login` (with the same --config), then try again"
+	}
+	if errors.Is(err, mailbox.ErrAuthFailed) {
+		return "the server refused the token: check that the username is the account you signed in as and that the app has this protocol's scope, then run `supportprobe login` again"
+	}
+	return "check that this machine can reach the provider's token endpoint (mail.oauth2)"
 }
 
 // smtpAuth picks the mechanism the Sender would (PLAIN, then LOGIN, then the

@@ -66,7 +66,8 @@ type Real struct {
 	postfixPID, dovecotPID int
 	eximPath               string // RealOptions.Exim: the binary, "" without Exim
 	eximPID                int
-	generators             bool // RealOptions.Generators
+	generators             bool   // RealOptions.Generators
+	introspect             string // RealOptions.OAuth2IntrospectionURL
 
 	mu        sync.Mutex // guards users, closed, dovecotPID and delivered, and serialises AddUser
 	closed    bool
@@ -180,6 +181,11 @@ type RealOptions struct {
 	// Exim also runs Exim as the MX of EximDomain, which bounces in its own format (see
 	// EximPath for where the binary comes from).
 	Exim bool
+	// OAuth2IntrospectionURL, when set, also lets users log in with OAuth 2.0 bearer
+	// tokens (SASL OAUTHBEARER and XOAUTH2), over IMAP and, through Dovecot SASL, SMTP
+	// AUTH at Postfix: Dovecot's oauth2 passdb checks each token at this RFC 7662
+	// introspection endpoint (POST token=…) and takes the login name from its "username".
+	OAuth2IntrospectionURL string
 }
 
 // mailLocations maps RealOptions.MailFormat to Dovecot's mail_location.
@@ -230,7 +236,8 @@ func StartRealWithOptions(dir string, opts RealOptions, users ...User) (*Real, e
 			return nil, fmt.Errorf("start real mail world: user %s: %w", u.Address, ErrUserExists)
 		}
 	}
-	r := &Real{dir: dir, ids: ids, users: slices.Clone(users), format: format, location: location, generators: opts.Generators}
+	r := &Real{dir: dir, ids: ids, users: slices.Clone(users), format: format, location: location, generators: opts.Generators,
+		introspect: opts.OAuth2IntrospectionURL}
 	if opts.Generators {
 		if _, err := os.Stat(sievePluginPath); err != nil {
 			return nil, fmt.Errorf("start real mail world with generators: %w: no Sieve plugin at %s (package dovecot-sieve)", ErrRealUnavailable, sievePluginPath)
@@ -285,7 +292,8 @@ func (r *Real) start() error {
 		}
 		os.Remove(r.path(pidFile)) // stale: it must not be mistaken for the new daemon's
 	}
-	r.cfg = realConfig{Dir: dir, MailUID: r.ids.mailUID, MailGID: r.ids.mailGID, MailLocation: r.location, Generators: r.generators}
+	r.cfg = realConfig{Dir: dir, MailUID: r.ids.mailUID, MailGID: r.ids.mailGID, MailLocation: r.location, Generators: r.generators,
+		OAuth2IntrospectionURL: r.introspect}
 	ports := []*int{&r.cfg.SMTPPort, &r.cfg.IMAPPort}
 	if r.generators {
 		ports = append(ports, &r.cfg.RelayPort, &r.cfg.DeadPort)
@@ -987,6 +995,7 @@ func (r *Real) writeConfig() error {
 		{filepath.Join(postfixConfDir, "main.cf"), postfixMain},
 		{filepath.Join(postfixConfDir, "master.cf"), postfixMaster},
 		{dovecotConf, dovecotConfig},
+		{dovecotOAuth2Conf, dovecotOAuth2Config},
 	} {
 		data, err := render(f.tmpl, r.cfg)
 		if err != nil {

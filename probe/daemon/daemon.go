@@ -86,7 +86,8 @@ type Daemon struct {
 	started time.Time
 	sender  probe.Sender
 	sent    probe.SentFolder
-	key     []byte // signs our Message-IDs
+	tokens  tokenSource // OAuth 2.0 access tokens for mail logins (mail.go)
+	key     []byte      // signs our Message-IDs
 
 	// Monitoring (metrics.go): counters, the watcher Run started, and the /metrics listener.
 	metrics     *metrics

@@ -67,7 +67,7 @@ func (d *Daemon) watchSince() time.Time {
 
 // newWatcher builds the inbox watcher from the configuration.
 func (d *Daemon) newWatcher() (*mailbox.Watcher, error) {
-	srv, err := MailServer("imap", d.config().Mail.IMAP.Server)
+	srv, err := d.mailServer("imap", d.config().Mail.IMAP.Server)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ func (d *Daemon) markFolders(ctx context.Context, log *slog.Logger) {
 	if d.config().Mail.IMAP.Host == "" {
 		return
 	}
-	srv, err := MailServer("imap", d.config().Mail.IMAP.Server)
+	srv, err := d.mailServer("imap", d.config().Mail.IMAP.Server)
 	if err != nil {
 		log.Warn("cannot mark the watched folders before sending; a first sync of them will search by date", "err", err)
 		return

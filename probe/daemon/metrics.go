@@ -505,14 +505,16 @@ func (d *Daemon) health() (ok bool, reason string) {
 }
 
 // watcherHealth judges the inbox watcher from its state: healthy while connected, or
-// within healthSyncWindow of its last complete sync.
+// within healthSyncWindow of its last complete sync, unless its last attempt was refused
+// (a wrong password, a revoked OAuth token): waiting will not mend that, a person must.
 func watcherHealth(st mailbox.WatchState, started bool, now time.Time) (bool, string) {
+	refused := st.LastError != nil && errors.Is(st.LastError, mailbox.ErrAuthFailed) && st.LastErrorAt.After(st.LastSync)
 	switch {
 	case !started:
 		return false, "inbox watcher not started"
 	case st.Connected:
 		return true, ""
-	case !st.LastSync.IsZero() && now.Sub(st.LastSync) <= healthSyncWindow:
+	case !st.LastSync.IsZero() && now.Sub(st.LastSync) <= healthSyncWindow && !refused:
 		return true, ""
 	}
 	why := "inbox watcher not connected"
