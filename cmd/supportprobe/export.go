@@ -65,6 +65,7 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 		}
 		return runVerify(e, verify)
 	}
+	probeID = canonicalID(probeID)
 	if out == "" {
 		return usagef("--out FILE.zip is required (or --verify FILE.zip to check an archive)")
 	}
