@@ -1,0 +1,159 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"supportprobe/probe"
+	"supportprobe/probe/daemon"
+	"supportprobe/probe/view"
+	"supportprobe/store"
+)
+
+// TestHelpPrintedOnce checks that every subcommand's --help prints its usage text once,
+// to standard output, and that a bad flag prints a one-line error, not the usage.
+func TestHelpPrintedOnce(t *testing.T) {
+	for _, c := range commands() {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := invoke(t, now, c.name, "--help")
+			if code != exitOK {
+				t.Fatalf("%s --help: exit %d, stderr %q", c.name, code, stderr)
+			}
+			for _, s := range []string{"Usage: supportprobe " + c.name, "Example:", "Flags:"} {
+				if n := strings.Count(stdout, s); n != 1 {
+					t.Errorf("%s --help prints %q %d times, want once:\n%s", c.name, s, n, stdout)
+				}
+			}
+			if stderr != "" {
+				t.Errorf("%s --help wrote to stderr: %q", c.name, stderr)
+			}
+		})
+	}
+	code, stdout, stderr := invoke(t, now, "history", "--no-such-flag")
+	if code != exitUsage || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "no-such-flag") {
+		t.Errorf("history --no-such-flag: exit %d, stdout %q, stderr %q; want %d and one line naming the flag", code, stdout, stderr, exitUsage)
+	}
+}
+
+// seedInbox is seed plus two mails no probe matched: U1 with a Message-ID and a long
+// reason, U2 without a Message-ID (known only by its id). Both arrived after P2 was sent.
+func seedInbox(t *testing.T, stateDir string) {
+	t.Helper()
+	seed(t, stateDir)
+	db, err := store.Open(daemon.DatabasePath(stateDir), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, u := range []store.Unmatched{
+		{MessageID: "<lost@acme.example>", From: "=?utf-8?q?Dana_Sch=C3=B6n_from_the_Acme_Cloud_Enterprise_Support_Team?= <dana.schoen@acme.example>",
+			Subject: "Re: your question about the streams that fail in eu-west-1 since this morning, and the invoice",
+			ReceivedAt: sentAt.Add(90 * time.Minute), Kind: probe.KindHuman, Reason: "human: 120 chars of new text",
+			Why: "no In-Reply-To or References we know, no probe token in the addresses, subject or body, and no ticket key learned from acme-cloud before; it came from a personal address"},
+		{From: "ops@acme.example", Subject: "no id", ReceivedAt: sentAt.Add(100 * time.Minute), Kind: probe.KindHuman,
+			Reason: "human: 40 chars of new text", Why: "no evidence"},
+	} {
+		if _, err := db.AddUnmatched(u, []byte("raw")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestInboxTable checks that the inbox table shows the ids link takes, fits 100
+// columns with the reason why a mail matched nothing wrapped under it, and that --wide
+// prints everything in full.
+func TestInboxTable(t *testing.T) {
+	cfg, stateDir := mustConfig(t)
+	seedInbox(t, stateDir)
+	code, stdout, stderr := invoke(t, now, "inbox", "--config", cfg, "--since", "2026-11-01")
+	if code != exitOK {
+		t.Fatalf("inbox: exit %d, %s", code, stderr)
+	}
+	for _, id := range []string{"R1", "R2", "U1", "U2"} {
+		if !strings.Contains(stdout, "  "+id+"  ") {
+			t.Errorf("inbox lacks id %s:\n%s", id, stdout)
+		}
+	}
+	var why []string
+	for _, line := range strings.Split(strings.TrimRight(stdout, "\n"), "\n") {
+		if w := view.TextWidth(line); w > inboxWidth {
+			t.Errorf("inbox line of %d columns, want at most %d: %q", w, inboxWidth, line)
+		}
+		if strings.HasPrefix(line, "    ") {
+			why = append(why, strings.TrimSpace(line))
+		}
+	}
+	if got, want := strings.Join(why, " "), "unmatched: no In-Reply-To or References we know, no probe token in the addresses, subject or body, and no ticket key learned from acme-cloud before; it came from a personal address unmatched: no evidence"; got != want {
+		t.Errorf("wrapped reasons read %q, want %q", got, want)
+	}
+	if !strings.Contains(stdout, "  Dana Schön from the A…  ") {
+		t.Errorf("inbox shows the sender's name encoded, want it decoded:\n%s", stdout)
+	}
+
+	_, stdout, _ = invoke(t, now, "inbox", "--config", cfg, "--since", "2026-11-01", "--wide")
+	for _, want := range []string{
+		"Dana Schön from the Acme Cloud Enterprise Support Team <dana.schoen@acme.example>",
+		"Re: your question about the streams that fail in eu-west-1 since this morning, and the invoice",
+		"    unmatched: no In-Reply-To or References we know, no probe token in the addresses, subject or body, and no ticket key learned from acme-cloud before; it came from a personal address\n",
+		"    kind: human: 120 chars of new text\n",
+		"    kind: ack wording: \"we have received your request\"\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("inbox --wide lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// TestIDsAnyCaseAndLinkByInboxID runs show, mark, export and link with ids typed in
+// lower case, links by the U and R ids inbox shows (directly on the file, then through
+// the daemon), and checks that a missing record is named once as not found.
+func TestIDsAnyCaseAndLinkByInboxID(t *testing.T) {
+	cfg, stateDir := mustConfig(t)
+	seedInbox(t, stateDir)
+	if code, stdout, stderr := invoke(t, now, "show", "--config", cfg, "p1"); code != exitOK || !strings.Contains(stdout, "Probe               P1") {
+		t.Errorf("show p1: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := invoke(t, now, "mark", "--config", cfg, "r1", "auto_ack"); code != exitOK || !strings.Contains(stdout, "R1 of probe P1 is now auto_ack") {
+		t.Errorf("mark r1: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := invoke(t, now, "export", "--config", cfg, "--probe", "p1", "--out", t.TempDir()+"/p1.zip"); code != exitOK {
+		t.Errorf("export --probe p1: exit %d, %s", code, stderr)
+	}
+	// U2 has no Message-ID: only its id can name it.
+	code, stdout, stderr := invoke(t, now, "link", "--config", cfg, "u2", "p2")
+	if code != exitOK || !strings.HasPrefix(stdout, "U2 is now reply R3 of probe P2 (human)") {
+		t.Fatalf("link u2 p2: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	t.Setenv("SP_TEST_IMAP_PASSWORD", "secret")
+	startDaemon(t, cfg, stateDir, "--no-schedules")
+	code, stdout, stderr = invoke(t, now, "link", "--config", cfg, "U1", "p2")
+	if code != exitOK || !strings.HasPrefix(stdout, "U1 <lost@acme.example> is now reply R4 of probe P2 (human)") {
+		t.Fatalf("link U1 P2 through the daemon: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// A reply moves by its id too.
+	code, stdout, stderr = invoke(t, now, "link", "--config", cfg, "r4", "P1")
+	if code != exitOK || !strings.HasPrefix(stdout, "R4 <lost@acme.example> is now reply R5 of probe P1") {
+		t.Fatalf("link r4 P1 through the daemon: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, stdout, _ := invoke(t, now, "show", "--config", cfg, "p1"); !strings.Contains(stdout, "linked here: reply R4 of probe P2, now reply R5 of probe P1") {
+		t.Errorf("show p1 lacks the link from R4:\n%s", stdout)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"show", "p99"}, "probe P99: not found (list the probes with `supportprobe history`)"},
+		{[]string{"mark", "r99", "human"}, "reply R99: set kind human: not found"},
+		{[]string{"link", "u9", "p1"}, "unmatched mail U9: not found (see `supportprobe inbox --unmatched`)"},
+		{[]string{"link", "<nobody@acme.example>", "p1"}, "message <nobody@acme.example>: not found"},
+		{[]string{"link", "u1", "p99"}, "not found"},
+	} {
+		code, _, stderr := invoke(t, now, append([]string{tc.args[0], "--config", cfg}, tc.args[1:]...)...)
+		if code != exitNotFound || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "not found") != 1 {
+			t.Errorf("%v through the daemon: exit %d, stderr %q; want %d, %q, and \"not found\" once", tc.args, code, stderr, exitNotFound, tc.want)
+		}
+	}
+}
