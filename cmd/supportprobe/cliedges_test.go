@@ -48,7 +48,7 @@ func seedInbox(t *testing.T, stateDir string) {
 	defer db.Close()
 	for _, u := range []store.Unmatched{
 		{MessageID: "<lost@acme.example>", From: "=?utf-8?q?Dana_Sch=C3=B6n_from_the_Acme_Cloud_Enterprise_Support_Team?= <dana.schoen@acme.example>",
-			Subject: "Re: your question about the streams that fail in eu-west-1 since this morning, and the invoice",
+			Subject:    "Re: your question about the streams that fail in eu-west-1 since this morning, and the invoice",
 			ReceivedAt: sentAt.Add(90 * time.Minute), Kind: probe.KindHuman, Reason: "human: 120 chars of new text",
 			Why: "no In-Reply-To or References we know, no probe token in the addresses, subject or body, and no ticket key learned from acme-cloud before; it came from a personal address"},
 		{From: "ops@acme.example", Subject: "no id", ReceivedAt: sentAt.Add(100 * time.Minute), Kind: probe.KindHuman,

@@ -101,7 +101,6 @@ func Wrap(s string, w int) []string {
 	return lines
 }
 
-
 // Sender formats a From header for a person: RFC 2047 encoded words decoded where the
 // charset is one Go knows (UTF-8, ISO-8859-1, US-ASCII; others stay encoded), and short
 // says to keep only the display name when there is one, else the address.
