@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +158,89 @@ func TestIDsAnyCaseAndLinkByInboxID(t *testing.T) {
 		if code != exitNotFound || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "not found") != 1 {
 			t.Errorf("%v through the daemon: exit %d, stderr %q; want %d, %q, and \"not found\" once", tc.args, code, stderr, exitNotFound, tc.want)
 		}
+	}
+}
+
+// TestReportPeriods checks the period report picks from its flags and names in its
+// header, and that an unknown vendor is an error naming the known ones.
+func TestReportPeriods(t *testing.T) {
+	cfg, stateDir := mustConfig(t)
+	seed(t, stateDir)
+	tests := []struct {
+		name         string
+		args         []string
+		title, since string // the header's first line, and the Period line's start
+		until        string
+	}{
+		{"none: the last 7 days", nil, "Last 7 days (Sat 21 Nov 12:00 to now, Sat 28 Nov 2026 12:00 UTC)", "2026-11-21 12:00 UTC", "2026-11-28 12:00 UTC"},
+		{"since alone: to now", []string{"--since", "2026-11-24"}, "Tue 24 Nov 2026 00:00 UTC to now (Sat 28 Nov 2026 12:00 UTC)", "2026-11-24 00:00 UTC", "2026-11-28 12:00 UTC"},
+		{"this week so far", []string{"--week", "this"}, "Week 2026-W48 so far (Mon 23 Nov – now, Sat 28 Nov 2026 12:00 UTC)", "2026-11-23 00:00 UTC", "2026-11-28 12:00 UTC"},
+		{"a past week", []string{"--week", "2026-W47"}, "Week 2026-W47 (Mon 16 Nov – Sun 22 Nov 2026, UTC)", "2026-11-16 00:00 UTC", "2026-11-23 00:00 UTC"},
+		{"since and until", []string{"--since", "2026-11-01", "--until", "2026-12-01"}, "Sun 1 Nov 2026 00:00 UTC to Tue 1 Dec 2026 00:00 UTC", "2026-11-01 00:00 UTC", "2026-12-01 00:00 UTC"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := invoke(t, now, append([]string{"report", "--config", cfg}, tt.args...)...)
+			if code != exitOK {
+				t.Fatalf("report %v: exit %d, %s", tt.args, code, stderr)
+			}
+			lines := strings.Split(stdout, "\n")
+			if lines[0] != tt.title {
+				t.Errorf("report %v: header %q, want %q", tt.args, lines[0], tt.title)
+			}
+			if want := "Period    " + tt.since + " to " + tt.until; !strings.Contains(stdout, want+"\n") {
+				t.Errorf("report %v lacks %q:\n%s", tt.args, want, stdout)
+			}
+		})
+	}
+	// The seeded probes were created on 24 Nov: in the last 7 days, not in W47.
+	_, stdout, _ := invoke(t, now, "report", "--config", cfg)
+	if !strings.Contains(stdout, "Probes    3:") {
+		t.Errorf("report of the last 7 days does not count the 3 probes of 24 Nov:\n%s", stdout)
+	}
+
+	code, _, stderr := invoke(t, now, "report", "--config", cfg, "--vendor", "NOPE")
+	if code != exitNotFound || !strings.Contains(stderr, `vendor "NOPE": not in the configuration`) || !strings.Contains(stderr, "known vendors: acme-cloud") {
+		t.Errorf("report --vendor NOPE: exit %d, stderr %q; want %d naming acme-cloud", code, stderr, exitNotFound)
+	}
+	if code, _, stderr := invoke(t, now, "report", "--config", cfg, "--vendor", "acme-cloud"); code != exitOK {
+		t.Errorf("report --vendor acme-cloud: exit %d, %s", code, stderr)
+	}
+}
+
+// TestReportEmailWeek checks which week `report --email` mails: without a period the
+// last full week, refused (nothing sent) when it had no probes; the week so far only
+// with --week this. No SMTP server listens, so a mail that would go out fails to connect:
+// that proves the period was accepted.
+func TestReportEmailWeek(t *testing.T) {
+	cfg, stateDir := mustConfig(t)
+	seed(t, stateDir)
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := "summary: {cron: \"0 9 * * MON\", timezone: UTC, to: [procurement@example.com]}\n"
+	if err := os.WriteFile(cfg, append(data, summary...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SP_TEST_IMAP_PASSWORD", "secret")
+	// On 28 Nov the last full week is W47, before the seeded probes of 24 Nov.
+	code, stdout, stderr := invoke(t, now, "report", "--config", cfg, "--email")
+	if code != exitFailure || stdout != "" || !strings.Contains(stderr, "week 2026-W47 had no probes, so no summary was mailed") ||
+		!strings.Contains(stderr, "--week 2026-W47") || !strings.Contains(stderr, "--week this") {
+		t.Errorf("report --email with an empty last week: exit %d, stdout %q, stderr %q; want a refusal naming both ways on", code, stdout, stderr)
+	}
+	for _, args := range [][]string{{"--week", "this"}, {"--week", "2026-W47"}} {
+		var out, errb bytes.Buffer
+		e := &env{stdout: &out, stderr: &errb, now: func() time.Time { return now }, getenv: os.Getenv,
+			smtpBackoff: 10 * time.Millisecond, smtpRetryWindow: 50 * time.Millisecond}
+		code = e.run(context.Background(), append([]string{"report", "--config", cfg, "--email"}, args...))
+		stderr = errb.String()
+		if code != exitFailure || strings.Contains(stderr, "no summary was mailed") || !strings.Contains(stderr, "127.0.0.1") {
+			t.Errorf("report --email %v: exit %d, stderr %q; want an attempt to reach the SMTP server", args, code, stderr)
+		}
+	}
+	if !strings.Contains(stderr, "note: Week 2026-W47") || !strings.Contains(stderr, "has no probes; the summary mailed says so") {
+		t.Errorf("report --email --week 2026-W47 (empty) does not say the week is empty: %q", stderr)
 	}
 }
