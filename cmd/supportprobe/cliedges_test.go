@@ -1,9 +1,14 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"maps"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,5 +247,118 @@ func TestReportEmailWeek(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "note: Week 2026-W47") || !strings.Contains(stderr, "has no probes; the summary mailed says so") {
 		t.Errorf("report --email --week 2026-W47 (empty) does not say the week is empty: %q", stderr)
+	}
+}
+
+// TestExportOverwriteAndRezip checks that export keeps an existing archive unless
+// --force, and that --verify passes an archive unzipped and zipped again by hand (with
+// the directory entries zip -r adds) and still fails one with a changed file.
+func TestExportOverwriteAndRezip(t *testing.T) {
+	cfg, stateDir := mustConfig(t)
+	seedExport(t, stateDir)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "p1.zip")
+	if code, _, stderr := invoke(t, now, "export", "--config", cfg, "--probe", "P1", "--out", out); code != exitOK {
+		t.Fatalf("export: exit %d, %s", code, stderr)
+	}
+	before, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(time.Hour) // a second archive would differ: generated_at
+	code, stdout, stderr := invoke(t, later, "export", "--config", cfg, "--probe", "P1", "--out", out)
+	if after, _ := os.ReadFile(out); code != exitUsage || stdout != "" || !strings.Contains(stderr, out+" exists; nothing written") ||
+		!strings.Contains(stderr, "--force") || !bytes.Equal(after, before) {
+		t.Errorf("export over an existing file: exit %d, stderr %q, file changed %v; want %d, the file kept, --force named",
+			code, stderr, !bytes.Equal(after, before), exitUsage)
+	}
+	if code, stdout, stderr := invoke(t, later, "export", "--config", cfg, "--probe", "P1", "--out", out, "--force"); code != exitOK ||
+		!strings.Contains(stdout, "wrote "+out+": 1 probe, 3 messages") {
+		t.Fatalf("export --force: exit %d, %s%s", code, stdout, stderr)
+	}
+	if after, _ := os.ReadFile(out); bytes.Equal(after, before) {
+		t.Error("export --force left the old archive in place")
+	}
+
+	// Unzip, then zip again with a directory entry before each folder's files, as zip -r
+	// does (with the zip tool when the machine has it, else with archive/zip).
+	files := readZip(t, out)
+	unz := filepath.Join(dir, "unzipped")
+	for name, data := range files {
+		p := filepath.Join(unz, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rezipped := filepath.Join(dir, "rezipped.zip")
+	if zipTool, err := exec.LookPath("zip"); err == nil {
+		cmd := exec.Command(zipTool, "-q", "-r", rezipped, ".")
+		cmd.Dir = unz
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("zip -r: %v\n%s", err, b)
+		}
+	} else {
+		writeZipWithDirs(t, rezipped, files)
+	}
+	var dirs int
+	zr, err := zip.OpenReader(rezipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if strings.HasSuffix(f.Name, "/") {
+			dirs++
+		}
+	}
+	zr.Close()
+	if dirs == 0 {
+		t.Fatalf("the re-zipped archive has no directory entries; the test proves nothing")
+	}
+	code, stdout, stderr = invoke(t, now, "export", "--verify", rezipped)
+	if code != exitOK || !strings.Contains(stdout, "OK: 5 files match manifest.json") || !strings.Contains(stdout, "; 1 probe (") {
+		t.Errorf("verify of a re-zipped archive with %d directory entries: exit %d\n%s%s", dirs, code, stdout, stderr)
+	}
+	// A changed file is still caught in a re-zipped archive.
+	changed := filepath.Join(dir, "changed.zip")
+	files["P1/inquiry.eml"] = append(files["P1/inquiry.eml"], '!')
+	writeZipWithDirs(t, changed, files)
+	code, _, stderr = invoke(t, now, "export", "--verify", changed)
+	if code != exitFailure || !strings.Contains(stderr, "P1/inquiry.eml: SHA-256 mismatch") || !strings.Contains(stderr, "(1 problem, 4 files intact)") {
+		t.Errorf("verify of a re-zipped archive with a changed file: exit %d, %s", code, stderr)
+	}
+}
+
+// writeZipWithDirs writes files to path as zip -r would: a directory entry before the
+// files of each folder.
+func writeZipWithDirs(t *testing.T, path string, files map[string][]byte) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := zip.NewWriter(f)
+	names := slices.Sorted(maps.Keys(files))
+	made := map[string]bool{}
+	for _, name := range names {
+		if d, _, ok := strings.Cut(name, "/"); ok && !made[d] {
+			made[d] = true
+			if _, err := zw.Create(d + "/"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(files[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
