@@ -362,3 +362,51 @@ func writeZipWithDirs(t *testing.T, path string, files map[string][]byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestLatencyOneRounding records a person's answer 1h29m40s (on our clock) after the
+// inquiry and checks that history, show and report all print it "1h30m" (rounded half
+// up to the minute, never truncated to "1h29m"), and that show and the history table
+// give the vendor's wall clock beside UTC.
+func TestLatencyOneRounding(t *testing.T) {
+	cfg, stateDir := mustConfig(t)
+	db, err := store.Open(daemon.DatabasePath(stateDir), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := probe.Probe{Vendor: "acme-cloud", Script: "outage-en", Priority: probe.P1, Language: "en",
+		To: []string{"support@acme.example"}, Subject: "Streams failing", CreatedAt: sentAt, SentAt: sentAt,
+		State: probe.StateSent, MessageID: "P1.x@example.com", Token: "K7Q2", ClockSkew: 2 * time.Second, SkewMeasured: true,
+		Terms: probe.Terms{Hours: probe.HoursSpec{Zone: "America/Los_Angeles", Days: []string{"mon", "tue", "wed", "thu", "fri"}, Open: "09:00", Close: "18:00"},
+			SLA: &probe.SLATarget{FirstResponse: 2 * time.Hour, Clock: probe.Calendar}, Deadline: 72 * time.Hour}}
+	if p, err = db.CreateProbe(p); err != nil {
+		t.Fatal(err)
+	}
+	// The server's clock is 2 s ahead: it stamps 1h29m42s, which is 1h29m40s on ours.
+	if _, err := db.AddReply(probe.Reply{ProbeID: p.ID, MessageID: "hum@acme.example", ReceivedAt: sentAt.Add(time.Hour + 29*time.Minute + 42*time.Second),
+		From: "Dana <dana@acme.example>", Subject: "Re: Streams failing", Kind: probe.KindHuman, MatchedBy: probe.RungMessageID, Reason: "new text"}, []byte("raw")); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	_, hist, _ := invoke(t, now, "history", "--config", cfg)
+	_, show, _ := invoke(t, now, "show", "--config", cfg, "P1")
+	_, rep, _ := invoke(t, now, "report", "--config", cfg)
+	for name, out := range map[string]string{"history": hist, "show": show, "report": rep} {
+		if !strings.Contains(out, "1h30m") || strings.Contains(out, "1h29m") {
+			t.Errorf("%s does not print the latency as 1h30m:\n%s", name, out)
+		}
+	}
+	for _, want := range []string{
+		"Sent                2026-11-24T11:00:00Z (Tue 24 Nov 03:00 PST)",
+		"First response      2026-11-24T12:29:42Z (Tue 24 Nov 04:29 PST), after 1h30m",
+		"+1h30m  matched by message_id",
+		"Thread (1 reply, 0 follow-ups)",
+	} {
+		if !strings.Contains(show, want) {
+			t.Errorf("show lacks %q:\n%s", want, show)
+		}
+	}
+	if !strings.Contains(hist, "2026-11-24 11:00*  Tue 03:00 PST") {
+		t.Errorf("history table lacks the vendor's time beside UTC:\n%s", hist)
+	}
+}

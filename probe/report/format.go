@@ -12,15 +12,9 @@ import (
 
 // Formatting shared by the text and HTML writers, so both print the same strings.
 
-// dur formats seconds as the CLI does (view.Duration): "45s", "3m20s", "2h05m",
-// "3d04h"; a negative value gets a leading "-".
-func dur(s float64) string {
-	if s < 0 {
-		s = -s
-		return "-" + view.Duration(&s)
-	}
-	return view.Duration(&s)
-}
+// dur formats seconds as the CLI does, with its one rounding rule (view.Duration):
+// "45s", "3m20s", "2h05m", "3d04h"; a negative value gets a leading "-".
+func dur(s float64) string { return view.Duration(&s) }
 
 // est formats an estimate: "2h05m", or "> 3d00h" when not reached; "-" for none.
 func est(e *Estimate) string {
@@ -155,7 +149,7 @@ func reviewText(r Report) string {
 	}
 	s := fmt.Sprintf("REVIEW: %s %s a decision (%s) and count as no response until then", n, verb, strings.Join(rv.Probes, ", "))
 	if a := rv.AnsweredIfPerson; a != nil && *a != r.Totals.Answered {
-		s += fmt.Sprintf("; as a person's answers they would make %d probes answered instead of %d", *a, r.Totals.Answered)
+		s += fmt.Sprintf("; as a person's answers they would make %s answered instead of %d", plural(*a, "probe"), r.Totals.Answered)
 	} else {
 		s += "; as a person's answers they would not change how many probes were answered"
 	}

@@ -173,10 +173,13 @@ func (r Report) textOverview(t *textWriter) {
 	}
 }
 
-// plural formats a count and a noun: "1 probe", "3 probes".
+// plural formats a count and a noun: "1 probe", "3 probes", "2 replies".
 func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
+	}
+	if len(noun) > 1 && strings.HasSuffix(noun, "y") && !strings.ContainsRune("aeiou", rune(noun[len(noun)-2])) {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
