@@ -26,7 +26,9 @@ type LinkOptions struct {
 	Force bool
 }
 
-// Link ties the inbound message messageID to probe probeID by hand: unmatched mail
+// Link ties the inbound message ref names to probe probeID by hand; ref is the id that
+// `supportprobe inbox` shows (an unmatched mail's "U1" or a reply's "R7", either case)
+// or the message's Message-ID (brackets optional): unmatched mail
 // becomes a reply of that probe, and a reply matched to another probe moves to this one.
 // The reply's rung becomes manual and its reason records when and why (o.Note).
 //
@@ -41,16 +43,16 @@ type LinkOptions struct {
 // o.Force. Every link appends a probe.Correction to the audit trail (Corrections).
 // It returns the reply as stored, or an error wrapping ErrNotFound when the message or
 // the probe is unknown.
-func (db *DB) Link(messageID, probeID string, o LinkOptions) (probe.Reply, error) {
+func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
+	messageID := ref
 	at := db.now().UTC()
 	var out probe.Reply
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		mid := []byte(NormalizeMessageID(messageID))
-		seenID := tx.Bucket(bSeen).Get(mid)
-		if seenID == nil {
-			return fmt.Errorf("message %s: %w (see `supportprobe inbox --unmatched`)", messageID, ErrNotFound)
+		id, midStr, err := inboundRecord(tx, messageID)
+		if err != nil {
+			return err
 		}
-		seenID = bytes.Clone(seenID)
+		mid, seenID := []byte(midStr), []byte(id)
 		pkey := tx.Bucket(bProbeIDs).Get([]byte(probeID))
 		if pkey == nil {
 			return fmt.Errorf("probe %s: %w", probeID, ErrNotFound)
@@ -167,8 +169,10 @@ func (db *DB) Link(messageID, probeID string, o LinkOptions) (probe.Reply, error
 		if err := tx.Bucket(bReplyIDs).Put([]byte(rid), key); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bSeen).Put(mid, []byte(rid)); err != nil {
-			return err
+		if len(mid) > 0 { // mail without a Message-ID is known only by its id
+			if err := tx.Bucket(bSeen).Put(mid, []byte(rid)); err != nil {
+				return err
+			}
 		}
 		if raw != nil {
 			if err := tx.Bucket(bRaw).Put([]byte("reply/"+rid), raw); err != nil {
@@ -185,6 +189,54 @@ func (db *DB) Link(messageID, probeID string, o LinkOptions) (probe.Reply, error
 		return probe.Reply{}, fmt.Errorf("link %s to %s: %w", messageID, probeID, err)
 	}
 	return out, nil
+}
+
+// inboundRecord finds the inbound message ref names inside tx: an unmatched mail's id
+// ("U1"), a reply's id ("R7"), either case, or a Message-ID. It returns the record's id
+// and the message's normalised Message-ID ("" for mail that carried none), or an error
+// wrapping ErrNotFound that says where to look.
+func inboundRecord(tx *bbolt.Tx, ref string) (id, messageID string, err error) {
+	if inboundID(ref) {
+		id = strings.ToUpper(ref)
+		var idx, recs *bbolt.Bucket
+		var what, hint string
+		if id[0] == 'U' {
+			idx, recs, what, hint = tx.Bucket(bUnmatchedIDs), tx.Bucket(bUnmatched), "unmatched mail", "supportprobe inbox --unmatched"
+		} else {
+			idx, recs, what, hint = tx.Bucket(bReplyIDs), tx.Bucket(bReplies), "reply", "supportprobe inbox"
+		}
+		key := idx.Get([]byte(id))
+		if key == nil {
+			return "", "", fmt.Errorf("%s %s: %w (see `%s`)", what, id, ErrNotFound, hint)
+		}
+		var m struct {
+			MessageID string `json:"message_id"`
+		}
+		if err := json.Unmarshal(recs.Get(key), &m); err != nil {
+			return "", "", fmt.Errorf("%s %s: decode: %w", what, id, err)
+		}
+		return id, NormalizeMessageID(m.MessageID), nil
+	}
+	messageID = NormalizeMessageID(ref)
+	v := tx.Bucket(bSeen).Get([]byte(messageID))
+	if messageID == "" || v == nil {
+		return "", "", fmt.Errorf("message %s: %w (see `supportprobe inbox`; link also takes the U or R id it shows)", ref, ErrNotFound)
+	}
+	return string(v), messageID, nil
+}
+
+// inboundID says whether ref is an unmatched mail's or a reply's id: U or R, either
+// case, and a decimal number.
+func inboundID(ref string) bool {
+	if len(ref) < 2 || !strings.ContainsRune("URur", rune(ref[0])) {
+		return false
+	}
+	for _, c := range ref[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // checkEarly refuses, unless force, to link r to p when r arrived before p's inquiry was

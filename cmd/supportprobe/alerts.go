@@ -140,9 +140,9 @@ func deliveriesText(ds []alert.Delivery) string {
 		case !d.DeliveredAt.IsZero():
 			parts = append(parts, d.Channel+" delivered "+d.DeliveredAt.UTC().Format("15:04:05"))
 		case !d.GaveUpAt.IsZero():
-			parts = append(parts, fmt.Sprintf("%s gave up after %d attempts (%s)", d.Channel, d.Attempts, d.LastError))
+			parts = append(parts, fmt.Sprintf("%s gave up after %s (%s)", d.Channel, plural(d.Attempts, "attempt", "attempts"), d.LastError))
 		case d.Attempts > 0:
-			parts = append(parts, fmt.Sprintf("%s failing, %d attempts, next %s (%s)", d.Channel, d.Attempts, d.NextTry.UTC().Format("15:04:05"), d.LastError))
+			parts = append(parts, fmt.Sprintf("%s failing, %s, next %s (%s)", d.Channel, plural(d.Attempts, "attempt", "attempts"), d.NextTry.UTC().Format("15:04:05"), d.LastError))
 		default:
 			parts = append(parts, d.Channel+" pending")
 		}

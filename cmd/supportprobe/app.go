@@ -185,12 +185,17 @@ func newFlags(e *env, name, synopsis, example string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and turns a flag error into a usage error.
+// parseFlags parses args and turns a flag error into a usage error. The usage text is
+// printed once, here, on --help: the flag package would also print it itself before
+// returning flag.ErrHelp or any parse error, so its hook is silenced while parsing.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(io.Discard) // errors are reported once, by run
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(flagsFirst(fs, args))
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
-		fs.Usage()
+		usage()
 		return err
 	}
 	if err != nil {

@@ -136,13 +136,19 @@ func TestBadInputEndToEnd(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("inbox --unmatched: exit %d, %s", code, stderr)
 		}
-		line := ""
+		// Why it is unmatched is on the lines under its row, wrapped to the table's width.
+		block, rowSeen := "", false
 		for l := range strings.Lines(stdout) {
-			if strings.Contains(l, got[orphan.messageID].ID+" ") {
-				line = l
+			switch {
+			case strings.Contains(l, "  "+got[orphan.messageID].ID+"  "):
+				rowSeen = true
+			case rowSeen && strings.HasPrefix(l, "    "):
+				block += " " + strings.TrimSpace(l)
+			default:
+				rowSeen = false
 			}
 		}
-		if !strings.Contains(line, "too large: cut at 1 MiB of 20.") {
+		if !strings.Contains(block, "too large: cut at 1 MiB of 20.") {
 			t.Errorf("inbox --unmatched does not show the 20 MB message with the cut:\n%s", stdout)
 		}
 	})

@@ -76,7 +76,7 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 			sp := v.Hours.Spec()
 			hours = fmt.Sprintf("%s %s-%s", strings.Join(sp.Days, ","), sp.Open, sp.Close)
 			if n := len(sp.Holidays); n > 0 {
-				hours += fmt.Sprintf(", %d holidays", n)
+				hours += ", " + plural(n, "holiday", "holidays")
 			}
 		}
 		fmt.Fprintf(out, "Vendor %s  to %s  zone %s, hours %s, deadline %s\n", v.Name, strings.Join(v.To, ", "),
@@ -114,7 +114,7 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 		fmt.Fprintf(e.stderr, "warning: %v\n", p)
 	}
 	if len(problems) > 0 {
-		fmt.Fprintf(e.stderr, "warning: %d secret(s) not set up; `supportprobe run` will refuse to start until they are\n", len(problems))
+		fmt.Fprintf(e.stderr, "warning: %s not set up; `supportprobe run` will refuse to start until they are\n", plural(len(problems), "secret", "secrets"))
 	}
 	return nil
 }

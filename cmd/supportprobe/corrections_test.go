@@ -116,7 +116,8 @@ func TestReportCommand(t *testing.T) {
 	for _, bad := range [][]string{
 		{"--week", "2026-W48", "--since", "2026-11-01"},
 		{"--week", "48"},
-		{"--since", "2026-11-01"},
+		{"--until", "2026-11-01"},
+		{"--week", "this", "--since", "2026-11-01"},
 		{"--format", "pdf"},
 		{"--email"},
 	} {

@@ -16,6 +16,7 @@ import (
 	"supportprobe/mailbox/mailworld/vendorsim"
 	"supportprobe/probe"
 	"supportprobe/probe/daemon"
+	"supportprobe/probe/view"
 	"supportprobe/store"
 )
 
@@ -294,8 +295,9 @@ func (w *demoWatcher) poll() {
 				continue
 			}
 			w.replies[r.ID] = true
-			lat := max(0, r.ReceivedAt.Add(-p.ClockSkew).Sub(p.SentAt))
-			fmt.Fprintf(w.out, "%s ← %s %s: %s after %.1fs (%s)\n", w.stamp(), p.Priority, p.Vendor, r.EffectiveKind(), lat.Seconds(), p.Script)
+			// As history and the report print it (one rounding rule).
+			lat := max(0, r.ReceivedAt.Add(-p.ClockSkew).Sub(p.SentAt)).Seconds()
+			fmt.Fprintf(w.out, "%s ← %s %s: %s after %s (%s)\n", w.stamp(), p.Priority, p.Vendor, r.EffectiveKind(), view.Duration(&lat), p.Script)
 		}
 	}
 }

@@ -32,10 +32,10 @@ func TestDemo(t *testing.T) {
 			t.Errorf("output shows no probe to %s, or no report section for it", v)
 		}
 	}
-	if !regexp.MustCompile(`← P\d nimbus: auto_ack after \d+\.\ds`).MatchString(s) {
+	if !regexp.MustCompile(`← P\d nimbus: auto_ack after \d+s`).MatchString(s) {
 		t.Errorf("output shows no auto_ack from nimbus")
 	}
-	if !regexp.MustCompile(`← P\d (nimbus|lotus): human after \d+\.\ds`).MatchString(s) {
+	if !regexp.MustCompile(`← P\d (nimbus|lotus): human after \d+s`).MatchString(s) {
 		t.Errorf("output shows no human reply")
 	}
 	answered := func(vendor string) int {

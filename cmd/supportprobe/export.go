@@ -16,7 +16,7 @@ import (
 	"supportprobe/store"
 )
 
-const exportSynopsis = `export [--config FILE] [--probe ID | --vendor V --since T --until T] --out FILE.zip
+const exportSynopsis = `export [--config FILE] [--probe ID | --vendor V --since T --until T] --out FILE.zip [--force]
        export --verify FILE.zip
 
 Writes a verifiable evidence archive: for each probe the inquiry exactly as sent
@@ -28,10 +28,12 @@ the store cut at its size cap is marked truncated with its original size; a mess
 store does not hold (an inquiry never sent) is listed as missing with the reason.
 
 --since and --until select by the time the probe was created, as in history. Without
---probe or --vendor every probe in the period is exported.
+--probe or --vendor every probe in the period is exported. An existing --out file is
+never replaced without --force.
 
 --verify re-reads an archive and checks every file against manifest.json: its SHA-256,
-and that no file was added or removed. It names each file that differs and exits 1.
+and that no file was added or removed (directory entries, which an archive unzipped and
+zipped again by hand gains, are not files). It names each file that differs and exits 1.
 It needs no configuration.`
 
 const exportExample = `  supportprobe export --probe P17 --out P17.zip
@@ -49,6 +51,7 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&until, "until", "", "only probes created before `time`")
 	fs.StringVar(&out, "out", "", "write the archive to `file` (.zip)")
 	fs.StringVar(&verify, "verify", "", "check the archive `file` instead of writing one")
+	force := fs.Bool("force", false, "replace the --out file when it exists")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -58,15 +61,19 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if verify != "" {
-		for _, name := range []string{"probe", "vendor", "since", "until", "out"} {
+		for _, name := range []string{"probe", "vendor", "since", "until", "out", "force"} {
 			if set[name] {
 				return usagef("--verify checks an archive; it takes no --%s", name)
 			}
 		}
 		return runVerify(e, verify)
 	}
+	probeID = canonicalID(probeID)
 	if out == "" {
 		return usagef("--out FILE.zip is required (or --verify FILE.zip to check an archive)")
+	}
+	if _, err := os.Lstat(out); err == nil && !*force {
+		return usagef("%s exists; nothing written (an archive is evidence: name a new file, or replace it with --force)", out)
 	}
 	if probeID != "" && (set["vendor"] || set["since"] || set["until"]) {
 		return usagef("--probe names one probe; it takes no --vendor, --since or --until")
@@ -215,7 +222,7 @@ func runExport(ctx context.Context, e *env, src exportSource, o exportOpts) erro
 			truncated++
 		}
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %d probes, %d messages", o.out, len(m.Probes), msgs)
+	fmt.Fprintf(e.stdout, "wrote %s: %s, %s", o.out, plural(len(m.Probes), "probe", "probes"), plural(msgs, "message", "messages"))
 	if truncated > 0 {
 		fmt.Fprintf(e.stdout, " (%d truncated at the store's cap)", truncated)
 	}
@@ -258,13 +265,17 @@ func runVerify(e *env, path string) error {
 		for _, p := range rep.Problems {
 			lines = append(lines, "  "+p.String())
 		}
-		return fmt.Errorf("%s: verification FAILED (%d problems, %d files intact):\n%s",
-			path, len(rep.Problems), rep.Checked, strings.Join(lines, "\n"))
+		return fmt.Errorf("%s: verification FAILED (%s, %s intact):\n%s",
+			path, plural(len(rep.Problems), "problem", "problems"), plural(rep.Checked, "file", "files"), strings.Join(lines, "\n"))
 	}
 	m := rep.Manifest
-	fmt.Fprintf(e.stdout, "%s: OK: %d files match manifest.json\n", path, rep.Checked)
-	fmt.Fprintf(e.stdout, "  written by %s at %s; %d probes (%s); definitions %s\n",
-		m.Generator, m.GeneratedAt.Format("2006-01-02T15:04:05Z07:00"), len(m.Probes), m.Selection, m.DefinitionsVersion)
+	match := "match"
+	if rep.Checked == 1 {
+		match = "matches"
+	}
+	fmt.Fprintf(e.stdout, "%s: OK: %s %s manifest.json\n", path, plural(rep.Checked, "file", "files"), match)
+	fmt.Fprintf(e.stdout, "  written by %s at %s; %s (%s); definitions %s\n",
+		m.Generator, m.GeneratedAt.Format("2006-01-02T15:04:05Z07:00"), plural(len(m.Probes), "probe", "probes"), m.Selection, m.DefinitionsVersion)
 	for _, x := range m.Missing {
 		fmt.Fprintf(e.stdout, "  recorded as missing: %s: %s\n", x.Path, x.Reason)
 	}

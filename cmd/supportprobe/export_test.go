@@ -115,7 +115,7 @@ func TestExportProbeVerifyTamper(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("export --probe P1: exit %d, stderr %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "1 probes, 3 messages") || !strings.Contains(stdout, "SHA-256") {
+	if !strings.Contains(stdout, "1 probe, 3 messages") || !strings.Contains(stdout, "SHA-256") {
 		t.Errorf("export output:\n%s", stdout)
 	}
 	files := readZip(t, out)

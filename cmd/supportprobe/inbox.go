@@ -3,24 +3,28 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"io"
 	"slices"
-	"text/tabwriter"
+	"strings"
 	"time"
 
 	"supportprobe/probe/daemon"
+	"supportprobe/probe/view"
 	"supportprobe/store"
 )
 
-const inboxSynopsis = `inbox [--config FILE] [--unmatched] [--since T] [--format table|json]
+const inboxSynopsis = `inbox [--config FILE] [--unmatched] [--since T] [--wide] [--format table|json]
 
-Lists inbound mail in the order it arrived: each reply with its probe, kind, matching
-rung and the reason for its kind, and each message no probe matched with why. With
---unmatched only the latter: tie one to its probe with ` + "`supportprobe link`" + `.
---since takes a date or an RFC 3339 time (default: 30 days ago).`
+Lists inbound mail in the order it arrived: each reply (R7) with its probe, kind and
+matching rung, and each message no probe matched (U1) with why, on the line under it.
+With --unmatched only the latter: tie one to its probe with ` + "`supportprobe link U1 P17`" + `.
+The table fits 100 columns: senders by name, subjects cut, reasons wrapped; --wide
+prints them in full, with the reason for each message's kind. --since takes a date or
+an RFC 3339 time (default: 30 days ago).`
 
 const inboxExample = `  supportprobe inbox --unmatched
-  supportprobe link '<CAF8x2@mail.acme.example>' P17 --note "answered from a personal address"`
+  supportprobe link U3 P17 --note "answered from a personal address"
+  supportprobe inbox --wide --since 2026-11-01`
 
 // inboxItem is one inbound message as inbox prints it.
 type inboxItem struct {
@@ -42,6 +46,7 @@ func inboxCmd(ctx context.Context, e *env, args []string) error {
 	unmatched := fs.Bool("unmatched", false, "only mail that matched no probe")
 	since := fs.String("since", "", "only mail detected at or after `time`")
 	format := fs.String("format", "table", "output `format`: table or json")
+	wide := fs.Bool("wide", false, "print senders, subjects and reasons in full, however wide the table gets")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -79,27 +84,82 @@ func inboxCmd(ctx context.Context, e *env, args []string) error {
 		}
 		return enc.Encode(items)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RECEIVED (UTC)\tID\tPROBE\tKIND\tMATCHED BY\tFROM\tSUBJECT")
-	for _, it := range items {
-		p, rung := it.Probe, it.MatchedBy
-		if p == "" {
-			p, rung = "-", "unmatched: "+it.Why
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ReceivedAt.UTC().Format("2006-01-02 15:04:05"), it.ID, p, it.Kind, rung, it.From, clip(it.Subject, 50))
-	}
-	if len(items) == 0 {
-		fmt.Fprintln(tw, "(no mail)")
-	}
-	return tw.Flush()
+	return writeInboxTable(e.stdout, items, *wide)
 }
 
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// inboxWidth is the widest line of the inbox table without --wide, in terminal columns.
+const inboxWidth = 100
+
+// writeInboxTable writes items as a table that fits inboxWidth columns: the sender is
+// shown by name and the subject cut to fit, and why a message matched no probe goes on
+// the lines under it, wrapped. wide prints every sender and subject in full and, under
+// each message, the reason for its kind too, each on one line however long.
+func writeInboxTable(w io.Writer, items []inboxItem, wide bool) error {
+	type row struct {
+		cells []string // RECEIVED, ID, PROBE, KIND, MATCHED BY, FROM, SUBJECT
+		notes []string
 	}
-	return string(r[:n-1]) + "…"
+	head := []string{"RECEIVED (UTC)", "ID", "PROBE", "KIND", "MATCHED BY", "FROM", "SUBJECT"}
+	rows := []row{{cells: head}}
+	for _, it := range items {
+		p, rung := it.Probe, it.MatchedBy
+		var notes []string
+		if p == "" {
+			p, rung = "-", "unmatched"
+			notes = append(notes, "unmatched: "+it.Why)
+		}
+		if wide && it.Reason != "" {
+			notes = append(notes, "kind: "+it.Reason)
+		}
+		rows = append(rows, row{cells: []string{it.ReceivedAt.UTC().Format("2006-01-02 15:04"), it.ID, p, it.Kind, rung,
+			view.Clean(view.Sender(it.From, !wide)), view.Clean(it.Subject)}, notes: notes})
+	}
+	// Every column but the last two is as wide as its widest cell; FROM gets at most
+	// fromMax columns and SUBJECT what is left of inboxWidth.
+	const gap, fromMax, subjectMin = 2, 22, 20
+	widths := make([]int, len(head))
+	for _, r := range rows {
+		for i, c := range r.cells {
+			widths[i] = max(widths[i], view.TextWidth(c))
+		}
+	}
+	if !wide {
+		widths[5] = min(widths[5], fromMax)
+		used := 0
+		for _, n := range widths[:6] {
+			used += n + gap
+		}
+		widths[6] = max(inboxWidth-used, subjectMin)
+	}
+	const indent = "    "
+	var b strings.Builder
+	for _, r := range rows {
+		var line strings.Builder
+		for i, c := range r.cells {
+			if !wide {
+				c = view.Fit(c, widths[i])
+			}
+			line.WriteString(c)
+			if i < len(r.cells)-1 {
+				line.WriteString(strings.Repeat(" ", widths[i]-view.TextWidth(c)+gap))
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+		for _, n := range r.notes {
+			if wide {
+				b.WriteString(indent + view.Clean(n) + "\n")
+				continue
+			}
+			for _, l := range view.Wrap(n, inboxWidth-len(indent)) {
+				b.WriteString(indent + l + "\n")
+			}
+		}
+	}
+	if len(items) == 0 {
+		b.WriteString("(no mail)\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func inboxItems(ctx context.Context, src daemon.Source, since time.Time, onlyUnmatched bool) ([]inboxItem, error) {

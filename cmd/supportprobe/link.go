@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"os/user"
+	"strings"
 
 	"supportprobe/store"
 )
 
-const linkSynopsis = `link [--config FILE] [--note TEXT] [--force] MESSAGE-ID PROBE-ID
+const linkSynopsis = `link [--config FILE] [--note TEXT] [--force] MESSAGE PROBE-ID
 
-Ties an inbound message to a probe by hand: mail that matched nothing (see
+Ties an inbound message to a probe by hand. MESSAGE is the id ` + "`supportprobe inbox`" + ` shows
+(U1 for mail no probe matched, R7 for a reply) or the message's Message-ID; ids may be
+typed in either case. Mail that matched nothing (see
 ` + "`supportprobe inbox --unmatched`" + `) becomes a reply of the probe, and a reply matched to
 the wrong probe moves. The reply's rung becomes manual, with the time and note. What the
 message brought to its old probe's thread moves with it: its Message-ID, the message IDs
@@ -21,7 +24,8 @@ refused; --force links it all the same (it still counts for nothing in the figur
 Every link is recorded, with who, when, the note and what moved: see "Corrections by
 hand" in ` + "`supportprobe show PROBE-ID`" + `.`
 
-const linkExample = `  supportprobe link '<CAF8x2@mail.acme.example>' P17 --note "answered from a personal address"`
+const linkExample = `  supportprobe link U3 P17 --note "answered from a personal address"
+  supportprobe link '<CAF8x2@mail.acme.example>' P17`
 
 func linkCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "link", linkSynopsis, linkExample)
@@ -32,8 +36,9 @@ func linkCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usagef("want a Message-ID and a probe id, e.g. `supportprobe link '<abc@acme.example>' P17`")
+		return usagef("want a message (its id from `supportprobe inbox`, or its Message-ID) and a probe id, e.g. `supportprobe link U3 P17`")
 	}
+	msg, probeID := canonicalID(fs.Arg(0)), canonicalID(fs.Arg(1))
 	cfg, err := load()
 	if err != nil {
 		return err
@@ -43,17 +48,21 @@ func linkCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
-	r, err := src.Link(ctx, fs.Arg(0), fs.Arg(1), store.LinkOptions{By: e.who(), Note: *note, Force: *force})
+	r, err := src.Link(ctx, msg, probeID, store.LinkOptions{By: e.who(), Note: *note, Force: *force})
 	if errors.Is(err, store.ErrArrivedBefore) {
-		return fmt.Errorf("%w\n(to link it anyway: supportprobe link --force %s %s)", err, shellQuote(fs.Arg(0)), fs.Arg(1))
+		return fmt.Errorf("%w\n(to link it anyway: supportprobe link --force %s %s)", err, shellQuote(msg), probeID)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s is now reply %s of probe %s (%s)\n", fs.Arg(0), r.ID, r.ProbeID, r.Kind)
+	what := msg
+	if isRecordID(msg) && r.MessageID != "" {
+		what = fmt.Sprintf("%s <%s>", msg, strings.Trim(r.MessageID, "<>"))
+	}
+	fmt.Fprintf(e.stdout, "%s is now reply %s of probe %s (%s)\n", what, r.ID, r.ProbeID, r.Kind)
 	if r.Learned != nil && (len(r.Learned.ThreadIDs) > 0 || len(r.Learned.TicketKeys) > 0) {
-		fmt.Fprintf(e.stdout, "its thread now matches %s: %d message IDs, %d ticket keys (see `supportprobe show %s`)\n",
-			r.ProbeID, len(r.Learned.ThreadIDs), len(r.Learned.TicketKeys), r.ProbeID)
+		fmt.Fprintf(e.stdout, "its thread now matches %s: %s, %s (see `supportprobe show %s`)\n",
+			r.ProbeID, plural(len(r.Learned.ThreadIDs), "message ID", "message IDs"), plural(len(r.Learned.TicketKeys), "ticket key", "ticket keys"), r.ProbeID)
 	}
 	return nil
 }

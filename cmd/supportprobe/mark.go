@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"supportprobe/probe"
+	"supportprobe/store"
 )
 
 const markSynopsis = `mark [--config FILE] [--note TEXT] REPLY-ID KIND
@@ -45,7 +47,10 @@ func markCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
-	r, err := src.Mark(ctx, fs.Arg(0), probe.Override{Kind: kind, Note: *note, At: e.now().UTC(), By: e.who()})
+	r, err := src.Mark(ctx, canonicalID(fs.Arg(0)), probe.Override{Kind: kind, Note: *note, At: e.now().UTC(), By: e.who()})
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w (reply ids: `supportprobe inbox` or `supportprobe show PROBE-ID`)", err)
+	}
 	if err != nil {
 		return err
 	}

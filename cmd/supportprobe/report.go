@@ -13,20 +13,26 @@ import (
 	"supportprobe/mailbox"
 	"supportprobe/probe/daemon"
 	"supportprobe/probe/report"
+	"supportprobe/store"
 )
 
-const reportSynopsis = `report [--config FILE] [--since T --until T | --week 2026-W48] [--vendor V]
+const reportSynopsis = `report [--config FILE] [--since T [--until T] | --week 2026-W48|this] [--vendor V]
        [--format text|html|json|csv] [--out FILE] [--email]
 
 Prints the figures of a period: counts, time to first sign of life (acknowledgement or
 answer) and to first response (median, p90 and max from the Kaplan–Meier estimate, so unanswered and open
 probes count; "> X" when the estimate is not reached), SLA attainment with 95% Wilson
-intervals, breaches first, and the change against the period before. The default period
-is the last full week (Monday to Sunday in summary.timezone, else UTC). --email sends the
-weekly summary mail (text and HTML, CSV attached) to summary.to now; the week is not
-marked as sent, so the scheduled summary still goes out.`
+intervals, breaches first, and the change against the period before. Without a period
+it covers the last 7 days up to now; --since alone runs to now; --week takes an ISO week
+(Monday to Sunday in summary.timezone, else UTC) or "this" for the week so far.
 
-const reportExample = `  supportprobe report --week 2026-W48
+--email sends the weekly summary mail (text and HTML, CSV attached) to summary.to now;
+without a period it mails the last full week, as the scheduled summary does, and refuses
+when that week had no probes (name the week to mail it anyway, or --week this). The week
+is not marked as sent, so the scheduled summary still goes out.`
+
+const reportExample = `  supportprobe report
+  supportprobe report --week 2026-W48
   supportprobe report --vendor acme-cloud --since 2026-11-01 --until 2026-12-01 --format html --out acme.html`
 
 type reportOpts struct {
@@ -45,7 +51,7 @@ func reportCmd(ctx context.Context, e *env, args []string) error {
 	var since, until string
 	fs.StringVar(&since, "since", "", "period start, a date or an RFC 3339 `time`")
 	fs.StringVar(&until, "until", "", "period end (exclusive), a date or an RFC 3339 `time`")
-	fs.StringVar(&o.week, "week", "", "an ISO `week` such as 2026-W48, in summary.timezone")
+	fs.StringVar(&o.week, "week", "", "an ISO `week` such as 2026-W48, in summary.timezone, or \"this\" for the week so far")
 	fs.StringVar(&o.vendor, "vendor", "", "only this `vendor`")
 	fs.StringVar(&o.format, "format", "text", "output `format`: text, html, json or csv")
 	fs.StringVar(&o.out, "out", "", "write to `file` instead of standard output")
@@ -85,28 +91,11 @@ func runReport(ctx context.Context, cfg *configs.Config, o reportOpts, e *env) e
 		loc = cfg.Summary.Location
 	}
 	now := e.now()
-	since, until, week := o.since, o.until, ""
-	switch {
-	case o.week != "":
-		var err error
-		if since, until, err = daemon.ParseWeek(o.week, loc); err != nil {
-			return usagef("--week: %v", err)
-		}
-		week = daemon.ISOWeek(since)
-	case since.IsZero() && until.IsZero():
-		since, until, week = daemon.PreviousWeek(now, loc)
-	case since.IsZero() || until.IsZero():
-		return usagef("give both --since and --until, e.g. --since 2026-11-01 --until 2026-12-01")
+	p, err := reportPeriod(o, now, loc)
+	if err != nil {
+		return err
 	}
-	if !until.After(since) {
-		return usagef("--until %s is not after --since %s", until.Format(time.RFC3339), since.Format(time.RFC3339))
-	}
-	title := fmt.Sprintf("%s to %s", since.Format("Mon 2 Jan 2006 15:04 MST"), until.Format("Mon 2 Jan 2006 15:04 MST"))
-	if week != "" {
-		title = fmt.Sprintf("Week %s (%s – %s, %s)", week, since.Format("Mon 2 Jan"), until.AddDate(0, 0, -1).Format("Mon 2 Jan 2006"), loc)
-	} else {
-		week = daemon.ISOWeek(since)
-	}
+	title := p.title
 	if o.vendor != "" {
 		title += ", vendor " + o.vendor
 	}
@@ -115,12 +104,23 @@ func runReport(ctx context.Context, cfg *configs.Config, o reportOpts, e *env) e
 		return err
 	}
 	defer src.Close()
-	r, err := daemon.BuildReport(ctx, src, o.vendor, since.UTC(), until.UTC(), now, title)
+	if o.vendor != "" {
+		if err := checkVendor(ctx, cfg, src, o.vendor); err != nil {
+			return err
+		}
+	}
+	r, err := daemon.BuildReport(ctx, src, o.vendor, p.since.UTC(), p.until.UTC(), now, title)
 	if err != nil {
 		return err
 	}
+	if o.email && r.Totals.Total == 0 {
+		if p.defaulted {
+			return fmt.Errorf("week %s had no probes, so no summary was mailed; to mail it all the same: --week %s; to mail the week so far: --week this", p.week, p.week)
+		}
+		fmt.Fprintf(e.stderr, "supportprobe: note: %s has no probes; the summary mailed says so\n", p.title)
+	}
 	if o.email {
-		return emailReport(ctx, cfg, r, week, e)
+		return emailReport(ctx, cfg, r, p.week, e)
 	}
 	w := e.stdout
 	if o.out != "" {
@@ -138,6 +138,91 @@ func runReport(ctx context.Context, cfg *configs.Config, o reportOpts, e *env) e
 		fmt.Fprintf(e.stderr, "report written to %s\n", o.out)
 	}
 	return nil
+}
+
+// period is the span a report covers and how to name it.
+type period struct {
+	since, until time.Time
+	// week is the ISO week the summary mail is filed under: the week named, else the
+	// week holding since.
+	week  string
+	title string
+	// defaulted is true when --email chose the week itself (the last full week).
+	defaulted bool
+}
+
+// reportPeriod works out the period from the flags: --week (an ISO week, or "this" for
+// the week so far), --since and --until (--since alone runs to now), else the last 7
+// days up to now; --email without a period takes the last full week, as the scheduled
+// summary does. Weeks are in loc.
+func reportPeriod(o reportOpts, now time.Time, loc *time.Location) (period, error) {
+	const day, stamp = "Mon 2 Jan", "Mon 2 Jan 2006 15:04 MST"
+	nowText := now.In(loc).Format(stamp)
+	var p period
+	switch {
+	case strings.EqualFold(o.week, "this"):
+		p.since, p.until = daemon.WeekStart(now, loc), now
+		p.week = daemon.ISOWeek(p.since)
+		p.title = fmt.Sprintf("Week %s so far (%s – now, %s)", p.week, p.since.Format(day), nowText)
+	case o.week != "":
+		var err error
+		if p.since, p.until, err = daemon.ParseWeek(o.week, loc); err != nil {
+			return p, usagef("--week: %v (or --week this for the week so far)", err)
+		}
+		p.week = daemon.ISOWeek(p.since)
+		p.title = fmt.Sprintf("Week %s (%s – %s, %s)", p.week, p.since.Format(day), p.until.AddDate(0, 0, -1).Format("Mon 2 Jan 2006"), loc)
+		if p.until.After(now) {
+			p.title = fmt.Sprintf("Week %s so far (%s – now, %s)", p.week, p.since.Format(day), nowText)
+		}
+	case o.since.IsZero() && o.until.IsZero() && o.email:
+		p.since, p.until, p.week = daemon.PreviousWeek(now, loc)
+		p.defaulted = true
+		p.title = fmt.Sprintf("Week %s (%s – %s, %s)", p.week, p.since.Format(day), p.until.AddDate(0, 0, -1).Format("Mon 2 Jan 2006"), loc)
+	case o.since.IsZero() && o.until.IsZero():
+		p.since, p.until = now.AddDate(0, 0, -7), now
+		p.title = fmt.Sprintf("Last 7 days (%s to now, %s)", p.since.In(loc).Format("Mon 2 Jan 15:04"), nowText)
+	case o.until.IsZero():
+		p.since, p.until = o.since, now
+		p.title = fmt.Sprintf("%s to now (%s)", o.since.In(loc).Format(stamp), nowText)
+	case o.since.IsZero():
+		return p, usagef("--until needs --since, e.g. --since 2026-11-01 --until 2026-12-01")
+	default:
+		p.since, p.until = o.since, o.until
+		p.title = fmt.Sprintf("%s to %s", o.since.In(loc).Format(stamp), o.until.In(loc).Format(stamp))
+	}
+	if !p.until.After(p.since) {
+		return p, usagef("the period ends (%s) before it starts (%s)", p.until.Format(time.RFC3339), p.since.Format(time.RFC3339))
+	}
+	if p.week == "" {
+		p.week = daemon.ISOWeek(p.since)
+	}
+	return p, nil
+}
+
+// checkVendor refuses a vendor that is neither in the configuration nor on record
+// (a vendor removed from the file keeps its history), naming those that are.
+func checkVendor(ctx context.Context, cfg *configs.Config, src daemon.Source, name string) error {
+	if _, ok := cfg.Vendor(name); ok {
+		return nil
+	}
+	if ps, err := src.Probes(ctx, store.Filter{Vendor: name}); err != nil || len(ps) > 0 {
+		return err
+	}
+	var known []string
+	for _, v := range cfg.Vendors {
+		known = append(known, v.Name)
+	}
+	all, err := src.Probes(ctx, store.Filter{})
+	if err != nil {
+		return err
+	}
+	for _, p := range all {
+		if !slices.Contains(known, p.Vendor) {
+			known = append(known, p.Vendor)
+		}
+	}
+	return fmt.Errorf("vendor %q: %w (%s) and has no probes on record; known vendors: %s",
+		name, daemon.ErrUnknownVendor, cfg.Path, strings.Join(known, ", "))
 }
 
 func writeReport(w io.Writer, r report.Report, format string) error {
@@ -165,7 +250,7 @@ func emailReport(ctx context.Context, cfg *configs.Config, r report.Report, week
 	if err != nil {
 		return err
 	}
-	if _, err := mailbox.NewSender(srv, mailbox.SenderOptions{Now: e.now}).SendSummary(ctx, m); err != nil {
+	if _, err := mailbox.NewSender(srv, mailbox.SenderOptions{Now: e.now, Backoff: e.smtpBackoff, RetryWindow: e.smtpRetryWindow}).SendSummary(ctx, m); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "summary %s sent to %s\n", week, strings.Join(m.To, ", "))

@@ -92,7 +92,7 @@ func reviewCmd(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer src.Close()
-		return decide(ctx, e, src, fs.Arg(0), kind, *note)
+		return decide(ctx, e, src, canonicalID(fs.Arg(0)), kind, *note)
 	default:
 		return usagef("want no argument (list what waits) or a reply id and a kind, e.g. `supportprobe review R42 human --note \"...\"`")
 	}

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 
 	"supportprobe/probe/view"
+	"supportprobe/store"
 )
 
 const showSynopsis = `show [--config FILE] [--format text|json] PROBE-ID
@@ -38,7 +41,10 @@ func showCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
-	p, err := src.Probe(ctx, fs.Arg(0))
+	p, err := src.Probe(ctx, canonicalID(fs.Arg(0)))
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w (list the probes with `supportprobe history`)", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,8 @@ type apiError struct {
 func (e apiError) errorOf(prefix string) error {
 	switch {
 	case e.NotFound:
-		return fmt.Errorf("%s: %w", e.Error, store.ErrNotFound)
+		// The daemon's text already says "not found"; wrap without repeating it.
+		return wrapped{msg: e.Error, err: store.ErrNotFound}
 	case e.ArrivedBefore:
 		// The message already says it arrived before the inquiry; wrap without repeating.
 		return wrapped{msg: prefix + e.Error, err: store.ErrArrivedBefore}
@@ -434,7 +435,7 @@ func (c *Client) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	var e apiError
 	json.Unmarshal(data, &e)
 	if e.NotFound {
-		return probe.Probe{}, fmt.Errorf("%s: %w", e.Error, store.ErrNotFound)
+		return probe.Probe{}, e.errorOf("")
 	}
 	return probe.Probe{}, fmt.Errorf("daemon pid %d: send: %s", c.pid, e.Error)
 }

@@ -398,7 +398,8 @@ func (r Report) Err() error {
 }
 
 // Verify re-reads the archive in r and checks every file against manifest.json: its
-// SHA-256 and size, and that the archive holds exactly the files listed. Mismatches are
+// SHA-256 and size, and that the archive holds exactly the files listed (empty directory
+// entries, which zip -r adds, are not files and are passed over). Mismatches are
 // Problems in the Report, each naming its file; the error is for an archive that cannot
 // be checked at all (not a zip, no readable manifest).
 func Verify(r io.ReaderAt, size int64) (Report, error) {
@@ -409,6 +410,9 @@ func Verify(r io.ReaderAt, size int64) (Report, error) {
 	var rep Report
 	entries := map[string]*zip.File{}
 	for _, f := range zr.File {
+		if dirEntry(f) {
+			continue
+		}
 		if entries[f.Name] != nil {
 			rep.Problems = append(rep.Problems, Problem{f.Name, "appears more than once in the archive"})
 			continue
@@ -460,7 +464,7 @@ func Verify(r io.ReaderAt, size int64) (Report, error) {
 		}
 	}
 	for _, f := range zr.File {
-		if !listed[f.Name] {
+		if !listed[f.Name] && !dirEntry(f) {
 			rep.Problems = append(rep.Problems, Problem{f.Name, "in the archive but not listed in the manifest"})
 			listed[f.Name] = true // once per name
 		}
@@ -499,4 +503,11 @@ func hashEntry(f *zip.File) (string, int64, error) {
 		return "", n, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// dirEntry says whether f is an empty directory entry ("P1/"), which an archive unzipped
+// and zipped again by hand (zip -r) gains: it holds no evidence, so Verify passes over
+// it. A directory-named entry with content is not passed over.
+func dirEntry(f *zip.File) bool {
+	return strings.HasSuffix(f.Name, "/") && f.UncompressedSize64 == 0
 }

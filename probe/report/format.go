@@ -5,9 +5,6 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unicode"
-
-	"golang.org/x/text/width"
 
 	"supportprobe/probe"
 	"supportprobe/probe/view"
@@ -15,15 +12,9 @@ import (
 
 // Formatting shared by the text and HTML writers, so both print the same strings.
 
-// dur formats seconds as the CLI does (view.Duration): "45s", "3m20s", "2h05m",
-// "3d04h"; a negative value gets a leading "-".
-func dur(s float64) string {
-	if s < 0 {
-		s = -s
-		return "-" + view.Duration(&s)
-	}
-	return view.Duration(&s)
-}
+// dur formats seconds as the CLI does, with its one rounding rule (view.Duration):
+// "45s", "3m20s", "2h05m", "3d04h"; a negative value gets a leading "-".
+func dur(s float64) string { return view.Duration(&s) }
 
 // est formats an estimate: "2h05m", or "> 3d00h" when not reached; "-" for none.
 func est(e *Estimate) string {
@@ -133,104 +124,16 @@ func statusWord(s probe.Status) string {
 	return string(s)
 }
 
-// clean makes a vendor-controlled string safe for a terminal: control characters
-// (escape sequences, newlines) and bidirectional overrides, which could rewrite or
-// reorder what the reader sees, become "?"; runs of space collapse.
-func clean(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		switch {
-		case r == '\t' || r == '\n' || r == '\r' || r == ' ':
-			if !space {
-				b.WriteByte(' ')
-			}
-			space = true
-			continue
-		case unicode.IsControl(r), r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f:
-			b.WriteByte('?')
-		default:
-			b.WriteRune(r)
-		}
-		space = false
-	}
-	return strings.TrimSpace(b.String())
-}
-
-// runeWidth is the number of terminal columns r takes: two for East Asian wide and
-// fullwidth characters, none for combining marks, one otherwise.
-func runeWidth(r rune) int {
-	switch {
-	case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || r == 0x200b:
-		return 0
-	}
-	switch width.LookupRune(r).Kind() {
-	case width.EastAsianWide, width.EastAsianFullwidth:
-		return 2
-	}
-	return 1
-}
-
-// textWidth is the number of terminal columns s takes.
-func textWidth(s string) int {
-	n := 0
-	for _, r := range s {
-		n += runeWidth(r)
-	}
-	return n
-}
-
-// fit cleans s and truncates it to w columns, ending in "…" when cut.
-func fit(s string, w int) string {
-	s = clean(s)
-	if textWidth(s) <= w {
-		return s
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		rw := runeWidth(r)
-		if n+rw > w-1 {
-			break
-		}
-		b.WriteRune(r)
-		n += rw
-	}
-	return b.String() + "…"
-}
-
 // pad fits s into exactly w columns, left-aligned.
 func pad(s string, w int) string {
-	s = fit(s, w)
-	return s + strings.Repeat(" ", w-textWidth(s))
+	s = view.Fit(s, w)
+	return s + strings.Repeat(" ", w-view.TextWidth(s))
 }
 
 // padLeft fits s into exactly w columns, right-aligned.
 func padLeft(s string, w int) string {
-	s = fit(s, w)
-	return strings.Repeat(" ", w-textWidth(s)) + s
-}
-
-// wrap breaks s into lines of at most w columns at spaces; a word longer than w is
-// truncated.
-func wrap(s string, w int) []string {
-	var lines []string
-	line := ""
-	for _, word := range strings.Fields(clean(s)) {
-		switch {
-		case line == "":
-			line = fit(word, w)
-		case textWidth(line)+1+textWidth(word) <= w:
-			line += " " + word
-		default:
-			lines = append(lines, line)
-			line = fit(word, w)
-		}
-	}
-	if line != "" {
-		lines = append(lines, line)
-	}
-	return lines
+	s = view.Fit(s, w)
+	return strings.Repeat(" ", w-view.TextWidth(s)) + s
 }
 
 // reviewText says how many replies wait for a decision and what they could change:
@@ -246,7 +149,7 @@ func reviewText(r Report) string {
 	}
 	s := fmt.Sprintf("REVIEW: %s %s a decision (%s) and count as no response until then", n, verb, strings.Join(rv.Probes, ", "))
 	if a := rv.AnsweredIfPerson; a != nil && *a != r.Totals.Answered {
-		s += fmt.Sprintf("; as a person's answers they would make %d probes answered instead of %d", *a, r.Totals.Answered)
+		s += fmt.Sprintf("; as a person's answers they would make %s answered instead of %d", plural(*a, "probe"), r.Totals.Answered)
 	} else {
 		s += "; as a person's answers they would not change how many probes were answered"
 	}

@@ -1058,7 +1058,7 @@ func hoursText(h probe.HoursSpec) string {
 	case 1:
 		s += ", 1 holiday"
 	default:
-		s += fmt.Sprintf(", %d holidays", n)
+		s += ", " + plural(n, "holiday")
 	}
 	return s
 }

@@ -712,3 +712,24 @@ func TestReviewWaiting(t *testing.T) {
 		t.Errorf("without replies under review, Review = %+v", before.Review)
 	}
 }
+
+// TestPlural checks the counts the reports print read as English.
+func TestPlural(t *testing.T) {
+	for _, tt := range []struct {
+		n          int
+		noun, want string
+	}{
+		{1, "reply", "1 reply"}, {2, "reply", "2 replies"}, {0, "reply", "0 replies"},
+		{1, "probe", "1 probe"}, {3, "probe", "3 probes"}, {2, "holiday", "2 holidays"},
+	} {
+		if got := plural(tt.n, tt.noun); got != tt.want {
+			t.Errorf("plural(%d, %q) = %q, want %q", tt.n, tt.noun, got, tt.want)
+		}
+	}
+	r := Report{Review: Review{Replies: 2, Probes: []string{"P1", "P2"}, AnsweredIfPerson: ptrTo(1)}}
+	if got := reviewText(r); !strings.Contains(got, "2 replies await a decision (P1, P2)") || !strings.Contains(got, "would make 1 probe answered instead of 0") {
+		t.Errorf("reviewText = %q, want 2 replies and 1 probe", got)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"supportprobe/probe"
+	"supportprobe/probe/view"
 )
 
 // lineWidth is the widest line WriteText writes, in terminal columns.
@@ -24,8 +25,8 @@ func (t *textWriter) line(format string, args ...any) {
 		return
 	}
 	s := strings.TrimRight(fmt.Sprintf(format, args...), " ")
-	if textWidth(s) > lineWidth {
-		s = fit(s, lineWidth)
+	if view.TextWidth(s) > lineWidth {
+		s = view.Fit(s, lineWidth)
 	}
 	_, t.err = io.WriteString(t.w, s+"\n")
 }
@@ -38,7 +39,7 @@ func (t *textWriter) blank() { t.line("") }
 // error from w.
 func (r Report) WriteText(w io.Writer) error {
 	t := &textWriter{w: w}
-	title := wrap(r.Title, lineWidth)
+	title := view.Wrap(r.Title, lineWidth)
 	for _, l := range title {
 		t.line("%s", l)
 	}
@@ -51,7 +52,7 @@ func (r Report) WriteText(w io.Writer) error {
 	t.line("Probes    %s", totalsText(r.Totals))
 	if rv := r.Review; rv.Replies > 0 {
 		t.blank()
-		for _, l := range wrap(reviewText(r), lineWidth) {
+		for _, l := range view.Wrap(reviewText(r), lineWidth) {
 			t.line("%s", l)
 		}
 	}
@@ -65,7 +66,7 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 
 	t.blank()
-	for _, l := range wrap("Notes: a response is the first reply by a person, timed from our SMTP "+
+	for _, l := range view.Wrap("Notes: a response is the first reply by a person, timed from our SMTP "+
 		"server's acceptance of the inquiry to the reply's arrival at the IMAP server. "+
 		"A reply after the probe's deadline is shown as late and never counts as an "+
 		"answer; one that arrived before the inquiry was sent never counts at all. "+
@@ -86,7 +87,7 @@ func (r Report) WriteText(w io.Writer) error {
 func maxWidth(lines []string) int {
 	n := 0
 	for _, l := range lines {
-		n = max(n, textWidth(l))
+		n = max(n, view.TextWidth(l))
 	}
 	return n
 }
@@ -138,17 +139,17 @@ func (r Report) textBreaches(t *textWriter) {
 		ind := strings.Repeat(" ", bwIndent)
 		for _, b := range bs {
 			t.line("  %s  %s  %s  %s  %s", pad(b.ProbeID, bwID), pad(b.Vendor, bwVendor),
-				pad(string(b.Priority), bwPri), pad(target(b.Target), bwTarget), fit(actual(b), rest))
+				pad(string(b.Priority), bwPri), pad(target(b.Target), bwTarget), view.Fit(actual(b), rest))
 			sent := localTime(b.SentAt, b.Zone) + " " + b.Zone
 			if b.AfterHours {
 				sent += ", after hours"
 			}
 			const lw = 7 // "script "
-			t.line("%ssent   %s", ind, fit(sent, lineWidth-bwIndent-lw))
-			t.line("%sscript %s", ind, fit(b.Script, lineWidth-bwIndent-lw))
+			t.line("%ssent   %s", ind, view.Fit(sent, lineWidth-bwIndent-lw))
+			t.line("%sscript %s", ind, view.Fit(b.Script, lineWidth-bwIndent-lw))
 			if rp := b.FirstResponse; rp != nil {
-				t.line("%sreply  %s", ind, fit(rp.From, lineWidth-bwIndent-lw))
-				t.line("%s       %s", ind, fit(rp.Subject, lineWidth-bwIndent-lw))
+				t.line("%sreply  %s", ind, view.Fit(rp.From, lineWidth-bwIndent-lw))
+				t.line("%s       %s", ind, view.Fit(rp.Subject, lineWidth-bwIndent-lw))
 			}
 		}
 	}
@@ -172,10 +173,13 @@ func (r Report) textOverview(t *textWriter) {
 	}
 }
 
-// plural formats a count and a noun: "1 probe", "3 probes".
+// plural formats a count and a noun: "1 probe", "3 probes", "2 replies".
 func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
+	}
+	if len(noun) > 1 && strings.HasSuffix(noun, "y") && !strings.ContainsRune("aeiou", rune(noun[len(noun)-2])) {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
@@ -189,13 +193,13 @@ func fraction(n, of int) string {
 
 func (v Vendor) text(t *textWriter, compare bool) {
 	t.blank()
-	head := "== " + fit(v.Name, lineWidth-8) + " "
-	t.line("%s%s", head, strings.Repeat("=", lineWidth-textWidth(head)))
+	head := "== " + view.Fit(v.Name, lineWidth-8) + " "
+	t.line("%s%s", head, strings.Repeat("=", lineWidth-view.TextWidth(head)))
 	zones := strings.Join(v.Zones, ", ")
 	if zones == "" {
 		zones = v.Hours.Zone
 	}
-	t.line("Hours     %s", fit(hoursText(v.Hours)+" ("+zones+")", lineWidth-10))
+	t.line("Hours     %s", view.Fit(hoursText(v.Hours)+" ("+zones+")", lineWidth-10))
 	if v.Counts.Total == 0 {
 		t.line("Probes    none in this period")
 		if v.Change != nil {
@@ -347,19 +351,19 @@ func (v Vendor) textLanguage(t *textWriter) {
 	if l.Known+l.Unknown == 0 {
 		return
 	}
-	t.line("Language  %s", fit("answered in the language asked: "+langFit(l, true), lineWidth-10))
+	t.line("Language  %s", view.Fit("answered in the language asked: "+langFit(l, true), lineWidth-10))
 	const ind = "          "
 	var per []string
 	for _, g := range v.languageGroups() {
 		per = append(per, keyOr(g.Key)+" "+langFit(g.ReplyLanguage, false))
 	}
 	if len(per) > 0 {
-		for _, s := range wrap("by language asked: "+strings.Join(per, "; "), lineWidth-len(ind)) {
+		for _, s := range view.Wrap("by language asked: "+strings.Join(per, "; "), lineWidth-len(ind)) {
 			t.line("%s%s", ind, s)
 		}
 	}
 	for _, m := range v.LanguageMismatches {
-		t.line("%s%s", ind, fit(mismatchText(m), lineWidth-len(ind)))
+		t.line("%s%s", ind, view.Fit(mismatchText(m), lineWidth-len(ind)))
 	}
 }
 
@@ -389,7 +393,7 @@ func (v Vendor) textHeatmap(t *textWriter, zones string) {
 		}
 	}
 	t.blank()
-	for _, l := range wrap("Probes by hour of the week sent, in "+zones+": the letter of the worst state, then how many", lineWidth) {
+	for _, l := range view.Wrap("Probes by hour of the week sent, in "+zones+": the letter of the worst state, then how many", lineWidth) {
 		t.line("%s", l)
 	}
 	var b strings.Builder
@@ -410,11 +414,11 @@ func (v Vendor) textHeatmap(t *textWriter, zones string) {
 		}
 		t.line("%s", b.String())
 	}
-	for _, l := range wrap("Worst first: "+legendText()+".", lineWidth-2) {
+	for _, l := range view.Wrap("Worst first: "+legendText()+".", lineWidth-2) {
 		t.line("  %s", l)
 	}
 	if mixed := mixedCells(v.Heatmap); len(mixed) > 0 {
-		for _, l := range wrap("Hours holding more than one state: "+strings.Join(mixed, "; ")+".", lineWidth-2) {
+		for _, l := range view.Wrap("Hours holding more than one state: "+strings.Join(mixed, "; ")+".", lineWidth-2) {
 			t.line("  %s", l)
 		}
 	}
@@ -425,7 +429,7 @@ func (v Vendor) textHeatmap(t *textWriter, zones string) {
 		}
 	}
 	if len(over) > 0 {
-		for _, l := range wrap("Hours with over 99 probes (\"++\"): "+strings.Join(over, "; ")+".", lineWidth-2) {
+		for _, l := range view.Wrap("Hours with over 99 probes (\"++\"): "+strings.Join(over, "; ")+".", lineWidth-2) {
 			t.line("  %s", l)
 		}
 	}

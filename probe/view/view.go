@@ -60,6 +60,9 @@ type Record struct {
 	SLA                    probe.SLAState `json:"sla"`
 	SLATargetSeconds       *float64       `json:"sla_target_seconds"`
 	SLAClock               *probe.Clock   `json:"sla_clock"`
+	// VendorZone is the vendor's time zone when the probe was created (its business
+	// hours' zone); show and the history table print times on its clock beside UTC.
+	VendorZone string `json:"vendor_zone"`
 	// ReplyLanguage is the detected language of the first human reply's new text, and
 	// LanguageMatch whether it is the language asked (probe.LanguageMatches); both are
 	// null when no person replied or the reply's language is unknown, and LanguageMatch
@@ -152,7 +155,7 @@ func NewRecord(p probe.Probe, now time.Time) (Record, error) {
 		To: p.To, Subject: p.Subject, Token: p.Token,
 		ScheduledAt: utc(p.ScheduledAt), SentAt: utc(p.SentAt), SentAtInferred: p.SentAtInferred,
 		Status: m.Status, SLA: m.SLA, Replies: []ReplyRecord{}, Followups: []FollowupRecord{},
-		NeededReminder: p.NeededReminder(),
+		NeededReminder: p.NeededReminder(), VendorZone: p.Terms.Hours.Zone,
 	}
 	for _, fm := range probe.MeasureFollowups(p) {
 		f := fm.Followup
@@ -316,31 +319,41 @@ func NumCell(f *float64) string {
 	return strconv.FormatFloat(*f, 'f', -1, 64)
 }
 
-// Duration formats a latency for people: "45s", "3m20s", "2h05m", "3d04h".
+// Duration formats a latency for people: "45s", "3m20s", "2h05m", "3d04h"; "-" for
+// none. It is the one rounding rule for every latency a person reads (history, show,
+// the reports, the summary mail): the exact value is rounded half up to the smallest
+// unit shown, so 2h05m40s reads "2h06m" and 23h59m40s "1d00h", never truncated. A
+// negative value gets a leading "-".
 func Duration(secs *float64) string {
 	if secs == nil {
 		return "-"
 	}
-	d := time.Duration(*secs * float64(time.Second)).Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+	d := time.Duration(math.Round(*secs * float64(time.Second)))
+	if d < 0 {
+		v := -*secs
+		return "-" + Duration(&v)
 	}
+	if s := d.Round(time.Second); s < time.Hour {
+		if s < time.Minute {
+			return fmt.Sprintf("%ds", int(s.Seconds()))
+		}
+		return fmt.Sprintf("%dm%02ds", int(s.Minutes()), int(s.Seconds())%60)
+	}
+	if m := d.Round(time.Minute); m < 24*time.Hour {
+		return fmt.Sprintf("%dh%02dm", int(m.Hours()), int(m.Minutes())%60)
+	}
+	h := d.Round(time.Hour)
+	return fmt.Sprintf("%dd%02dh", int(h.Hours())/24, int(h.Hours())%24)
 }
 
 // WriteTable writes records as an aligned table for a terminal, times in UTC.
 func WriteTable(w io.Writer, rs []Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tVENDOR\tSCRIPT\tPRI\tSENT (UTC)\tSTATUS\tACK\tRESPONSE\tBUSINESS\tSLA\tREPLIES (kind/rung)")
+	fmt.Fprintln(tw, "ID\tVENDOR\tSCRIPT\tPRI\tSENT (UTC)\tVENDOR'S TIME\tSTATUS\tACK\tRESPONSE\tBUSINESS\tSLA\tREPLIES (kind/rung)")
 	for _, r := range rs {
-		sent := "-"
+		sent, local := "-", "-"
 		if r.SentAt != nil {
+			local = r.VendorTime(*r.SentAt, "Mon 15:04 MST")
 			sent = r.SentAt.Format("2006-01-02 15:04")
 			if r.AfterHours != nil && *r.AfterHours {
 				sent += "*"
@@ -350,8 +363,8 @@ func WriteTable(w io.Writer, rs []Record) error {
 		for _, rp := range r.Replies {
 			replies = append(replies, string(rp.Kind)+"/"+string(rp.MatchedBy))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Vendor, r.Script, r.Priority,
-			sent, r.Status, Duration(r.AckLatencySeconds), Duration(r.ResponseLatencySeconds),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Vendor, r.Script, r.Priority,
+			sent, local, r.Status, Duration(r.AckLatencySeconds), Duration(r.ResponseLatencySeconds),
 			Duration(r.BusinessLatencySeconds), r.SLA, orDash(strings.Join(replies, " ")))
 	}
 	if len(rs) == 0 {
@@ -367,9 +380,41 @@ func WriteTable(w io.Writer, rs []Record) error {
 	return nil
 }
 
-// WriteThread writes one probe and its replies in time order, for `show`.
+// VendorTime formats t on the vendor's clock (VendorZone) with layout; "" when the
+// zone is not known.
+func (r Record) VendorTime(t time.Time, layout string) string {
+	if r.VendorZone == "" {
+		return ""
+	}
+	loc, err := probe.LoadZone(r.VendorZone)
+	if err != nil {
+		return ""
+	}
+	return t.In(loc).Format(layout)
+}
+
+// WriteThread writes one probe and its replies in time order, for `show`: times in UTC,
+// each with the vendor's wall clock beside it.
 func WriteThread(w io.Writer, r Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// at formats an optional time in UTC with the vendor's clock: "2026-11-24T11:00:00Z
+	// (Tue 24 Nov 03:00 PST)"; "-" for none.
+	at := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		if l := r.VendorTime(*t, "Mon 2 Jan 15:04 MST"); l != "" {
+			return TimeCell(t) + " (" + l + ")"
+		}
+		return TimeCell(t)
+	}
+	// stamp is at for the timeline: the vendor's clock without the date.
+	stamp := func(t time.Time) string {
+		if l := r.VendorTime(t, "Mon 15:04 MST"); l != "" {
+			return t.Format(time.RFC3339) + " (" + l + ")"
+		}
+		return t.Format(time.RFC3339)
+	}
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("Probe", r.ID)
 	row("Vendor", r.Vendor)
@@ -378,10 +423,13 @@ func WriteThread(w io.Writer, r Record) error {
 	row("Subject", r.Subject)
 	row("Token", r.Token)
 	row("Message-ID", strCell(r.MessageID))
-	row("Scheduled", orDash(TimeCell(r.ScheduledAt)))
-	sent := orDash(TimeCell(r.SentAt))
+	if r.VendorZone != "" {
+		row("Vendor's zone", r.VendorZone+" (times below: UTC, then the vendor's clock)")
+	}
+	row("Scheduled", at(r.ScheduledAt))
+	sent := at(r.SentAt)
 	if r.SentAtInferred {
-		sent += " (inferred: the last moment known before the end of DATA; a reply citing the probe proves it went out)"
+		sent += ", inferred: the last moment known before the end of DATA; a reply citing the probe proves it went out"
 	}
 	row("Sent", sent)
 	row("Status", string(r.Status))
@@ -391,12 +439,18 @@ func WriteThread(w io.Writer, r Record) error {
 	if r.AfterHours != nil {
 		row("After hours", strconv.FormatBool(*r.AfterHours))
 	}
-	row("Deadline", orDash(TimeCell(r.Deadline)))
-	row("First ack", fmt.Sprintf("%s (%s)", orDash(TimeCell(r.FirstAckAt)), Duration(r.AckLatencySeconds)))
-	row("First sign of life", fmt.Sprintf("%s (%s)", orDash(TimeCell(r.FirstSignOfLifeAt)), Duration(r.SignOfLifeLatencySeconds)))
-	row("First response", fmt.Sprintf("%s (%s; business %s)", orDash(TimeCell(r.FirstResponseAt)), Duration(r.ResponseLatencySeconds), Duration(r.BusinessLatencySeconds)))
+	row("Deadline", at(r.Deadline))
+	after := func(t *time.Time, latency string) string {
+		if t == nil {
+			return "-"
+		}
+		return at(t) + ", after " + latency
+	}
+	row("First ack", after(r.FirstAckAt, Duration(r.AckLatencySeconds)))
+	row("First sign of life", after(r.FirstSignOfLifeAt, Duration(r.SignOfLifeLatencySeconds)))
+	row("First response", after(r.FirstResponseAt, fmt.Sprintf("%s (business time %s)", Duration(r.ResponseLatencySeconds), Duration(r.BusinessLatencySeconds))))
 	if r.LateResponseAt != nil {
-		row("Late reply", TimeCell(r.LateResponseAt)+" (after the deadline: not an answer)")
+		row("Late reply", at(r.LateResponseAt)+", after the deadline: not an answer")
 	}
 	sla := string(r.SLA)
 	if r.SLA == probe.SLAUndecided {
@@ -412,7 +466,7 @@ func WriteThread(w io.Writer, r Record) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nThread (%d replies, %d follow-ups), in time order:\n", len(r.Replies), len(r.Followups))
+	fmt.Fprintf(w, "\nThread (%s, %s), in time order:\n", plural(len(r.Replies), "reply", "replies"), plural(len(r.Followups), "follow-up", "follow-ups"))
 	// One timeline: our inquiry, the vendor's replies and our follow-ups, by time (a
 	// follow-up not sent sits at the time it was due). Latencies count from the inquiry
 	// for replies, and from a follow-up for its next response.
@@ -427,7 +481,7 @@ func WriteThread(w io.Writer, r Record) error {
 			if r.SentAtInferred {
 				inferred = "  (sent_at inferred)"
 			}
-			fmt.Fprintf(w, "  %s  inquiry  sent  %s%s\n", r.SentAt.Format(time.RFC3339), strCell(r.MessageID), inferred)
+			fmt.Fprintf(w, "  %s  inquiry  sent  %s%s\n", stamp(*r.SentAt), strCell(r.MessageID), inferred)
 		}})
 	}
 	for _, rp := range r.Replies {
@@ -440,21 +494,27 @@ func WriteThread(w io.Writer, r Record) error {
 				late = " EARLY (arrived before the inquiry was sent: not an answer)"
 			}
 			after := ""
+			// On our clock, as the latencies are: the server's arrival time less the
+			// measured skew, so the offset of the first answer reads as its latency.
+			arrived := rp.ReceivedAt
+			if r.ClockSkewSeconds != nil {
+				arrived = arrived.Add(-time.Duration(*r.ClockSkewSeconds * float64(time.Second)))
+			}
 			switch d := 0.0; {
 			case r.SentAt == nil:
 			case rp.Early:
-				d = r.SentAt.Sub(rp.ReceivedAt).Seconds()
+				d = r.SentAt.Sub(arrived).Seconds()
 				after = "  -" + Duration(&d)
 			default:
-				d = max(rp.ReceivedAt.Sub(*r.SentAt), 0).Seconds()
+				d = max(arrived.Sub(*r.SentAt), 0).Seconds()
 				after = "  +" + Duration(&d)
 			}
-			fmt.Fprintf(w, "  %s  %s  %s%s%s  matched by %s", rp.ReceivedAt.Format(time.RFC3339), rp.ID, rp.Kind, late, after, rp.MatchedBy)
+			fmt.Fprintf(w, "  %s  %s  %s%s%s  matched by %s", stamp(rp.ReceivedAt), rp.ID, rp.Kind, late, after, rp.MatchedBy)
 			if rp.MatchDetail != "" {
 				fmt.Fprintf(w, " (%s)", rp.MatchDetail)
 			}
 			fmt.Fprintln(w)
-			fmt.Fprintf(w, "      From: %s\n      Subject: %s\n      Why: %s\n", rp.From, rp.Subject, rp.Reason)
+			fmt.Fprintf(w, "      From: %s\n      Subject: %s\n      Why: %s\n", Clean(Sender(rp.From, false)), Clean(rp.Subject), rp.Reason)
 			if rp.Override != nil {
 				fmt.Fprintf(w, "      Set by hand at %s: %s\n", rp.Override.At.UTC().Format(time.RFC3339), rp.Override.Note)
 			}
@@ -469,7 +529,7 @@ func WriteThread(w io.Writer, r Record) error {
 			at = &time.Time{}
 		}
 		events = append(events, event{*at, func() {
-			fmt.Fprintf(w, "  %s  follow-up  %s  %s", at.Format(time.RFC3339), f.Kind, f.State)
+			fmt.Fprintf(w, "  %s  follow-up  %s  %s", stamp(*at), f.Kind, f.State)
 			if f.MessageID != nil {
 				fmt.Fprintf(w, "  %s", *f.MessageID)
 			}
@@ -543,6 +603,14 @@ func WriteCorrections(w io.Writer, id string, cs []probe.Correction) {
 			fmt.Fprintf(w, "      FORCED: %s\n", c.Forced)
 		}
 	}
+}
+
+// plural formats a count and a noun: "1 reply", "3 replies".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func orDash(s string) string {

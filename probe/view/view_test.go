@@ -143,7 +143,7 @@ func TestSentAtInferred(t *testing.T) {
 	if err := view.WriteThread(&buf, rs[0]); err != nil {
 		t.Fatal(err)
 	}
-	if out := buf.String(); !strings.Contains(out, "2026-11-28T03:00:00Z (inferred: the last moment known before the end of DATA") ||
+	if out := buf.String(); !strings.Contains(out, "2026-11-28T03:00:00Z (Sat 28 Nov 03:00 UTC), inferred: the last moment known before the end of DATA") ||
 		!strings.Contains(out, "(sent_at inferred)") || !strings.Contains(out, "proves the inquiry went out") {
 		t.Errorf("WriteThread() does not say sent_at is inferred:\n%s", out)
 	}
