@@ -15,6 +15,7 @@ import (
 	"supportprobe/mailbox"
 	"supportprobe/probe"
 	"supportprobe/probe/alert"
+	"supportprobe/probe/view"
 	"supportprobe/store"
 )
 
@@ -388,19 +389,11 @@ func targetText(p probe.Probe) string {
 	return fmt.Sprintf("%s %s", roundDur(sla.FirstResponse), sla.Clock)
 }
 
-// roundDur prints d to the minute above a minute, to the second below.
+// roundDur prints d by the one rounding rule every latency a person reads follows
+// (view.Duration).
 func roundDur(d time.Duration) string {
-	if d >= time.Minute {
-		d = d.Round(time.Minute)
-	} else {
-		d = d.Round(time.Second)
-	}
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
+	secs := d.Seconds()
+	return view.Duration(&secs)
 }
 
 func bytesText(n int64) string {

@@ -150,7 +150,7 @@ func TestAlertChecks(t *testing.T) {
 				t.Errorf("send_failed message %q lacks the reason", e.Message)
 			}
 		case alert.SLABreached:
-			if !strings.Contains(e.Message, "breached its 1h calendar target: the first response came after 3h.") {
+			if !strings.Contains(e.Message, "breached its 1h00m calendar target: the first response came after 3h00m.") {
 				t.Errorf("sla_breached message %q", e.Message)
 			}
 		case alert.ReviewWaiting:
