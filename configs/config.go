@@ -132,6 +132,12 @@ type Server struct {
 	OAuth2 *OAuth2
 	// Timeout bounds each dial, login and command; DefaultTimeout if omitted.
 	Timeout time.Duration
+	// CAFile is a PEM file of CA certificates trusted for this server besides the
+	// system's (a company's private CA); "" for the system's only.
+	CAFile string
+	// ServerName is the name the server's certificate must carry, when it differs from
+	// Host (connecting by IP address, or through a tunnel); "" means Host.
+	ServerName string
 }
 
 // Addr returns "host:port", ready for net.Dial.

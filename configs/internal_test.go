@@ -244,7 +244,7 @@ func TestSuggest(t *testing.T) {
 		{"hots", server, ` (did you mean "host"?)`},
 		{"Host", server, ` (did you mean "host"?)`},
 		{"user", server, ` (did you mean "username"?)`},
-		{"passwrd", server, " (known keys: host, port, security, auth, username, password_file, password_env, timeout)"},
+		{"passwrd", server, " (known keys: host, port, security, auth, username, password_file, password_env, timeout, ca_file, server_name)"},
 		{"zone", hours, " (business hours are kept in the vendor's timezone; set timezone: on the vendor)"},
 		{"timezone", hours, " (business hours are kept in the vendor's timezone; set timezone: on the vendor)"},
 		{"tz", schedule, ` (did you mean "timezone"?)`},

@@ -46,6 +46,8 @@ type rawServer struct {
 	PasswordFile string  `yaml:"password_file"`
 	PasswordEnv  string  `yaml:"password_env"`
 	Timeout      string  `yaml:"timeout"`
+	CAFile       string  `yaml:"ca_file"`
+	ServerName   string  `yaml:"server_name"`
 }
 
 type rawIMAP struct {

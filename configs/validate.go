@@ -201,6 +201,7 @@ func (v *validator) server(a at, r *rawServer, imap bool) Server {
 	default:
 		v.p.addf(a.key("auth"), "unknown auth %q (want password or oauth2)", r.Auth)
 	}
+	v.tls(a, r, &s)
 	if s.Auth == AuthOAuth2 {
 		s.Timeout = v.timeout(a, r.Timeout, s.Timeout)
 		return s
@@ -223,6 +224,28 @@ func (v *validator) server(a at, r *rawServer, imap bool) Server {
 
 	s.Timeout = v.timeout(a, r.Timeout, s.Timeout)
 	return s
+}
+
+// tls checks a server's ca_file and server_name. There is deliberately no key to skip
+// certificate verification: a private CA goes in ca_file, a certificate for another name
+// is named in server_name.
+func (v *validator) tls(a at, r *rawServer, s *Server) {
+	if r.CAFile != "" {
+		fa := a.key("ca_file")
+		if f, ok := v.filePath(fa, r.CAFile); ok {
+			if s.Security == SecurityNone {
+				v.p.addf(fa, "security none uses no TLS, so ca_file has no effect; use security tls or starttls, or remove it")
+			}
+			s.CAFile = f
+		}
+	}
+	if name := strings.TrimSpace(r.ServerName); name != "" {
+		if strings.ContainsAny(name, " /:@") {
+			v.p.addf(a.key("server_name"), "%q is not a host name (the name on the server's certificate, e.g. mail.example.com)", r.ServerName)
+		} else {
+			s.ServerName = name
+		}
+	}
 }
 
 // timeout validates a server's timeout key, returning def when it is omitted or wrong.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -188,9 +189,51 @@ type certError struct {
 }
 
 func (e *certError) Error() string {
+	var (
+		hostname x509.HostnameError
+		unknown  x509.UnknownAuthorityError
+		invalid  x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(e.err, &hostname):
+		names := "no DNS name"
+		if c := hostname.Certificate; c != nil && len(c.DNSNames) > 0 {
+			names = strings.Join(c.DNSNames, ", ")
+		}
+		return fmt.Sprintf("the certificate presented for %s is for another name (%s): connect by a name it carries, or set server_name to one of them", e.name, names)
+	case errors.As(e.err, &unknown):
+		return fmt.Sprintf("the certificate presented for %s is signed by an authority this machine does not trust (%v): if the server uses a private CA, "+
+			"set ca_file to that CA's certificate (PEM) or install it in the system trust store", e.name, e.err)
+	case errors.As(e.err, &invalid) && invalid.Reason == x509.Expired:
+		return fmt.Sprintf("the certificate presented for %s has expired or is not yet valid (%v): have the server's certificate renewed, and check this machine's clock", e.name, e.err)
+	}
 	return fmt.Sprintf("the certificate presented for %s is not trusted (%v); check that %s is the name on the server's certificate "+
-		"and that this machine's clock is right, and if the server uses a private CA, install that CA in the system trust store",
+		"(else set server_name) and that this machine's clock is right, and if the server uses a private CA, set ca_file to it or install it in the system trust store",
 		e.name, e.err, e.name)
+}
+
+// TLSConfig returns the TLS settings of a server with a private CA and/or a certificate
+// name other than its host: the system's roots plus the PEM certificates in caFile
+// ("" for none), and serverName ("" for the host). An unreadable file, or one holding
+// no certificate, is an error that names it.
+func TLSConfig(caFile, serverName string) (*tls.Config, error) {
+	c := &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return c, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w (it must name a readable PEM file of the CA certificate)", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", caFile)
+	}
+	c.RootCAs = pool
+	return c, nil
 }
 
 func (e *certError) Unwrap() []error { return []error{ErrUntrustedCertificate, e.err} }

@@ -212,17 +212,22 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// tlsConfig is the configuration mailbox uses: the host's name, TLS 1.2 or later. It
-// records the connection state once verified, for the report.
-func tlsConfig(host string, state *tls.ConnectionState) *tls.Config {
-	return &tls.Config{
-		ServerName: strings.Trim(host, "[]"),
-		MinVersion: tls.VersionTLS12,
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			*state = cs
-			return nil
-		},
+// tlsConfig is the configuration mailbox uses: the server's server_name (else its
+// host), its ca_file besides the system's roots, TLS 1.2 or later. It records the
+// connection state once verified, for the report.
+func tlsConfig(s configs.Server, state *tls.ConnectionState) (*tls.Config, error) {
+	c, err := mailbox.TLSConfig(s.CAFile, s.ServerName)
+	if err != nil {
+		return nil, err
 	}
+	if c.ServerName == "" {
+		c.ServerName = strings.Trim(s.Host, "[]")
+	}
+	c.VerifyConnection = func(cs tls.ConnectionState) error {
+		*state = cs
+		return nil
+	}
+	return c, nil
 }
 
 // tlsDetail describes a verified TLS connection.
@@ -255,15 +260,15 @@ func tlsFailure(proto string, s configs.Server, step string, err error) error {
 			names = strings.Join(c.DNSNames, ", ")
 		}
 		return failed(fmt.Sprintf("%s with %s: the certificate is for %s, not %s", step, s.Addr(), names, hostErr.Host),
-			fmt.Sprintf("set mail.%s.host to a name the certificate carries (the provider's documented server name)", proto))
+			fmt.Sprintf("set mail.%s.host to a name the certificate carries (the provider's documented server name), or mail.%s.server_name when you must connect by another name or address", proto, proto))
 	case errors.As(err, &unknownErr):
 		issuer := "an unknown authority"
 		if c := unknownErr.Cert; c != nil {
 			issuer = fmt.Sprintf("%q, an authority this machine does not trust", c.Issuer.String())
 		}
 		return failed(fmt.Sprintf("%s with %s: the certificate is signed by %s", step, s.Addr(), issuer),
-			"if the server uses a private CA or a self-signed certificate, install the CA in this machine's trust store "+
-				"(Debian: copy it to /usr/local/share/ca-certificates/ and run update-ca-certificates)")
+			fmt.Sprintf("if the server uses a private CA or a self-signed certificate, set mail.%s.ca_file to that CA's certificate (PEM), "+
+				"or install it in this machine's trust store (Debian: copy it to /usr/local/share/ca-certificates/ and run update-ca-certificates)", proto))
 	case errors.As(err, &invalidErr) && invalidErr.Reason == x509.Expired:
 		return failed(fmt.Sprintf("%s with %s: the certificate is expired or not yet valid (%v)", step, s.Addr(), invalidErr.Detail),
 			fmt.Sprintf("check this machine's clock (it says %s); if it is right, the server's certificate must be renewed",
@@ -298,7 +303,10 @@ func connectIMAP(ctx context.Context, w io.Writer, cfg configs.IMAP) error {
 	}
 	r.step("TLS", func() (stepResult, error) {
 		var cs tls.ConnectionState
-		cfg := tlsConfig(s.Host, &cs)
+		cfg, err := tlsConfig(s, &cs)
+		if err != nil {
+			return stepResult{}, failed(fmt.Sprintf("TLS settings of mail.imap: %v", err), "fix mail.imap.ca_file")
+		}
 		switch s.Security {
 		case configs.SecurityTLS:
 			tc := tls.Client(conn, cfg)
@@ -458,7 +466,13 @@ func connectSMTP(ctx context.Context, w io.Writer, s configs.Server) error {
 	defer context.AfterFunc(ctx, func() { raw.Close() })()
 
 	var cs tls.ConnectionState
-	tcfg := tlsConfig(s.Host, &cs)
+	tcfg, err := tlsConfig(s, &cs)
+	if err != nil {
+		r.step("TLS", func() (stepResult, error) {
+			return stepResult{}, failed(fmt.Sprintf("TLS settings of mail.smtp: %v", err), "fix mail.smtp.ca_file")
+		})
+		return r.err
+	}
 	if s.Security == configs.SecurityTLS {
 		r.step("TLS", func() (stepResult, error) {
 			deadline()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http/httptest"
@@ -195,4 +196,45 @@ func TestCheckConnectNoStartTLS(t *testing.T) {
 		t.Errorf("exit %d, want %d", code, exitFailure)
 	}
 	wantLines(t, stdout, "  FAIL  TLS", "STARTTLS")
+}
+
+// ca_file and server_name reach check --connect: the test server's own CA makes its
+// certificate trusted; a server_name the certificate does not carry fails and names the
+// key; a ca_file without a certificate is named.
+func TestCheckConnectCAFileAndServerName(t *testing.T) {
+	t.Setenv("SP_CONNECT_PASSWORD", "pw")
+	srv := httptest.NewTLSServer(nil)
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notPEM := filepath.Join(dir, "not.pem")
+	os.WriteFile(notPEM, []byte("hello\n"), 0o600)
+	with := func(keys string) string {
+		path := connectConfig(t, srv.Listener.Addr().String(), closedAddr(t), "tls", "[INBOX]")
+		b, _ := os.ReadFile(path)
+		b = []byte(strings.Replace(string(b), "security: tls, ", "security: tls, "+keys+", ", 1))
+		os.WriteFile(path, b, 0o600)
+		return path
+	}
+	for _, tc := range []struct {
+		name, keys string
+		want       []string
+	}{
+		{"trusted through ca_file", "ca_file: " + ca, []string{"  ok    TLS"}},
+		{"name not on the certificate", "ca_file: " + ca + ", server_name: mail.acme.example",
+			[]string{"  FAIL  TLS", "the certificate is for example.com", "not mail.acme.example", "mail.imap.server_name"}},
+		{"name on the certificate", "ca_file: " + ca + ", server_name: example.com", []string{"  ok    TLS"}},
+		{"ca_file without a certificate", "ca_file: " + notPEM, []string{"  FAIL  TLS", "holds no PEM certificate", "fix mail.imap.ca_file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stdout, stderr := invoke(t, now, "check", "--config", with(tc.keys), "--connect")
+			wantLines(t, stdout+stderr, tc.want...)
+		})
+	}
+	// Without ca_file the same server is untrusted, and the hint names the key.
+	_, stdout, _ := invoke(t, now, "check", "--config", connectConfig(t, srv.Listener.Addr().String(), closedAddr(t), "tls", "[INBOX]"), "--connect")
+	wantLines(t, stdout, "  FAIL  TLS", "set mail.imap.ca_file")
 }

@@ -20,6 +20,13 @@ func MailServer(name string, s configs.Server) (mailbox.Server, error) {
 
 func mailServer(name string, s configs.Server, src *oauth.Source) (mailbox.Server, error) {
 	out := mailbox.Server{Host: s.Host, Port: s.Port, Security: string(s.Security), Username: s.Username, Timeout: s.Timeout}
+	if s.CAFile != "" || s.ServerName != "" {
+		tc, err := mailbox.TLSConfig(s.CAFile, s.ServerName)
+		if err != nil {
+			return mailbox.Server{}, fmt.Errorf("mail.%s: %w", name, err)
+		}
+		out.TLSConfig = tc
+	}
 	if s.Auth == configs.AuthOAuth2 {
 		if src == nil {
 			var err error
