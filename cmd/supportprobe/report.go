@@ -115,7 +115,7 @@ func runReport(ctx context.Context, cfg *configs.Config, o reportOpts, e *env) e
 		return err
 	}
 	defer src.Close()
-	r, err := daemon.BuildReport(ctx, src, o.vendor, since.UTC(), until.UTC(), now, title)
+	r, err := daemon.BuildReport(ctx, src, o.vendor, since.UTC(), until.UTC(), now, title, daemon.ConfigPauses(cfg, o.vendor, since, until))
 	if err != nil {
 		return err
 	}

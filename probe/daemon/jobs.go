@@ -60,7 +60,7 @@ func (d *Daemon) newRunner() (*schedule.Runner, error) {
 	return schedule.NewRunner(jobs, schedule.Options{
 		Log:     d.db,
 		Fire:    fire,
-		Limiter: schedule.NewLimiter(limits, d.db),
+		Limiter: pauseLimiter{d: d, inner: schedule.NewLimiter(limits, d.db)},
 		Logger:  d.log,
 		Now:     d.opts.Now,
 	})
