@@ -91,6 +91,8 @@ func commands() []command {
 		{"init", "write a commented example configuration to start from", initCmd},
 		{"check", "validate the configuration and show upcoming probes", checkCmd},
 		{"send", "send one inquiry to a vendor now", sendCmd},
+		{"pause", "stop a vendor's scheduled probes for a while; alone, list pauses", pauseCmd},
+		{"resume", "end a vendor's pause set by hand", resumeCmd},
 		{"history", "list probes with their status and latencies", historyCmd},
 		{"show", "print one probe and its whole thread", showCmd},
 		{"report", "figures of a period: latencies, SLA attainment, breaches", reportCmd},
