@@ -48,6 +48,14 @@ func (d *Daemon) newRunner() (*schedule.Runner, error) {
 		if job.ID == summaryJob {
 			return "", d.sendSummary(ctx, scheduledAt)
 		}
+		// A fire scheduled inside a pause stays unsent even when it runs after the pause
+		// ended (jitter, or the catch-up after a restart); one that runs inside a pause
+		// was held back before this, by pauseLimiter.
+		if p, ok, err := d.pauseAt(job.Vendor, scheduledAt); err != nil {
+			return "", fmt.Errorf("vendor %s: look up pauses: %w", job.Vendor, err)
+		} else if ok {
+			return "", wrapped{msg: "scheduled inside a pause: " + p.Reason(), err: schedule.ErrSkipped}
+		}
 		if p, ok, err := d.attemptedBefore(job.Vendor, scheduledAt); err != nil {
 			return "", err
 		} else if ok {

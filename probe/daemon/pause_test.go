@@ -166,3 +166,23 @@ func TestPauseChecks(t *testing.T) {
 type allowAll struct{}
 
 func (allowAll) Allow(context.Context, string, time.Time) (bool, string, error) { return true, "", nil }
+
+// TestFireScheduledInPauseStaysUnsent: the daemon was down over the fire of 03:00, which
+// fell in a pause that ended at 03:20; back at 03:30, within the catch-up's grace, it
+// records the fire as skipped (scheduled inside the pause) instead of sending it late.
+func TestFireScheduledInPauseStaysUnsent(t *testing.T) {
+	t.Setenv("SP_UNUSED", "unused")
+	dir := filepath.Join(t.TempDir(), "state")
+	fireAt := clock
+	f, sent := runCatchUp(t, dir, fireAt.Add(30*time.Minute), fireAt, func(d *Daemon) {
+		if _, err := d.SetPause(PauseRequest{Vendor: "acme-cloud", Until: fireAt.Add(20 * time.Minute), At: fireAt.Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.DB().MarkHandled(jobID("acme-cloud", 0), fireAt.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if f.Outcome != probe.FireSkipped || !strings.Contains(f.Reason, "scheduled inside a pause: paused by hand") || len(sent) != 0 {
+		t.Errorf("catch-up of a fire scheduled in a pause = %s %q, %d sent; want skipped, naming the pause, nothing sent", f.Outcome, f.Reason, len(sent))
+	}
+}
