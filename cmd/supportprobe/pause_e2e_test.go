@@ -180,3 +180,30 @@ func TestConfiguredPauseWindow(t *testing.T) {
 		t.Errorf("report: paused %v s in %d windows, want 39600 s in 1", secs, n)
 	}
 }
+
+// TestCheckShowsPauseWindows: check lists a configured window still to come and marks
+// the upcoming fires that fall in it.
+func TestCheckShowsPauseWindows(t *testing.T) {
+	cfg, _ := mustConfig(t)
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fires are at 03:00 Los Angeles (11:00 UTC): the window holds the one of 30 Nov.
+	window := "    pause:\n      - {from: \"2026-11-30T00:00:00Z\", until: \"2026-12-01T00:00:00Z\", note: holiday freeze}\n"
+	if err := os.WriteFile(cfg, append(data, window...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := invoke(t, now, "check", "--config", cfg, "--next", "3")
+	if code != exitOK {
+		t.Fatalf("check: exit %d, %s", code, stderr)
+	}
+	wantLines(t, stdout,
+		"  Pause: in the configured pause window 2026-11-30T00:00:00Z – 2026-12-01T00:00:00Z (holiday freeze)")
+	for _, l := range strings.Split(stdout, "\n") {
+		paused := strings.Contains(l, "paused: skipped")
+		if strings.Contains(l, "2026-11-30 11:00 UTC") != paused && strings.Contains(l, "next") {
+			t.Errorf("check: line %q; want only the fire of 2026-11-30 11:00 UTC marked paused", l)
+		}
+	}
+}
