@@ -113,24 +113,7 @@ func (v *validator) alerts(a at, r *rawAlerts, c *Config) *Alerts {
 		default:
 			v.p.addf(ia.key("format"), "%q is not a format; use json (the default: the event as JSON) or slack (Slack and Mattermost incoming webhooks)", rw.Format)
 		}
-		switch {
-		case rw.SecretEnv != "" && rw.SecretFile != "":
-			v.p.addf(ia.key("secret_env"), "secret_file and secret_env are both set; keep one")
-		case rw.SecretFile != "":
-			fa := ia.key("secret_file")
-			if f, ok := v.filePath(fa, rw.SecretFile); ok {
-				w.Secret = Secret{File: f}
-				v.lines[fa.path] = fa.line
-			}
-		case rw.SecretEnv != "":
-			ea := ia.key("secret_env")
-			if !envName.MatchString(rw.SecretEnv) {
-				v.p.addf(ea, "%q is not an environment variable name (letters, digits and _, not starting with a digit)", rw.SecretEnv)
-			} else {
-				w.Secret = Secret{Env: rw.SecretEnv}
-				v.lines[ea.path] = ea.line
-			}
-		}
+		w.Secret = v.secret(ia, "secret", rw.SecretFile, rw.SecretEnv)
 		if rw.Timeout != "" {
 			if d, err := parseDuration(rw.Timeout); err != nil {
 				v.p.add(ia.key("timeout"), err)

@@ -185,24 +185,7 @@ func (v *validator) server(a at, r *rawServer, imap bool) Server {
 	if literal {
 		v.p.addf(a.key("password"), "a password may not be written in the configuration; put it in a file named by password_file, or in an environment variable named by password_env")
 	}
-	switch {
-	case r.PasswordFile != "" && r.PasswordEnv != "":
-		v.p.addf(a.lineOf("password_env"), "password_file and password_env are both set; keep one")
-	case r.PasswordFile != "":
-		fa := a.key("password_file")
-		if f, ok := v.filePath(fa, r.PasswordFile); ok {
-			s.Password = Secret{File: f}
-			v.lines[fa.path] = fa.line
-		}
-	case r.PasswordEnv != "":
-		ea := a.key("password_env")
-		if !envName.MatchString(r.PasswordEnv) {
-			v.p.addf(ea, "%q is not an environment variable name (letters, digits and _, not starting with a digit)", r.PasswordEnv)
-		} else {
-			s.Password = Secret{Env: r.PasswordEnv}
-			v.lines[ea.path] = ea.line
-		}
-	}
+	s.Password = v.secret(a, "password", r.PasswordFile, r.PasswordEnv)
 	hasPassword := r.PasswordFile != "" || r.PasswordEnv != "" || literal
 	switch {
 	case imap && s.Username == "":
@@ -808,4 +791,30 @@ func (v *validator) http(a at, r *rawHTTP) *HTTP {
 		return nil
 	}
 	return &HTTP{Listen: listen}
+}
+
+// secret checks a pair of keys NAME_file and NAME_env (password_file, secret_env…), of
+// which at most one may be set, and returns the Secret they name; the zero Secret when
+// neither is set or the one set is invalid (the problem is recorded).
+func (v *validator) secret(a at, name, file, env string) Secret {
+	fileKey, envKey := name+"_file", name+"_env"
+	switch {
+	case file != "" && env != "":
+		v.p.addf(a.lineOf(envKey), "%s and %s are both set; keep one", fileKey, envKey)
+	case file != "":
+		fa := a.key(fileKey)
+		if f, ok := v.filePath(fa, file); ok {
+			v.lines[fa.path] = fa.line
+			return Secret{File: f}
+		}
+	case env != "":
+		ea := a.key(envKey)
+		if !envName.MatchString(env) {
+			v.p.addf(ea, "%q is not an environment variable name (letters, digits and _, not starting with a digit)", env)
+		} else {
+			v.lines[ea.path] = ea.line
+			return Secret{Env: env}
+		}
+	}
+	return Secret{}
 }

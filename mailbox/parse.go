@@ -135,9 +135,25 @@ func Parse(raw []byte, opts ParseOptions) (m probe.Mail, err error) {
 	primaryText, _ := capText(primary.String(), maxText)
 	m.NewText = NewText(primaryText)
 
-	dsn := w.hasDSN || mt == "multipart/report" && strings.EqualFold(ctParams["report-type"], "delivery-status")
-	if dsn || looksLikeBounce(m.From, rawString(from, fallback), m.Subject) {
+	reportType := ""
+	if mt == "multipart/report" {
+		reportType = strings.ToLower(strings.TrimSpace(ctParams["report-type"]))
+		if reportType == "" {
+			reportType = "unspecified"
+		}
+	}
+	switch {
+	case reportType != "":
+	case w.hasDSN:
+		reportType = "delivery-status"
+	case w.feedback != nil:
+		reportType = "feedback-report"
+	case w.mdn != nil:
+		reportType = "disposition-notification"
+	}
+	if reportType != "" || looksLikeBounce(m.From, rawString(from, fallback), m.Subject) {
 		m.Report = w.report(m.Subject, primaryText, m.FullText)
+		m.Report.ReportType = reportType
 	}
 
 	if len(h) == 0 {
@@ -930,6 +946,9 @@ type walker struct {
 	// and dsn holds the field groups of the first.
 	hasDSN bool
 	dsn    []header
+	// feedback and mdn are the fields of the first message/feedback-report (RFC 5965)
+	// and message/disposition-notification (RFC 8098) part outside attached messages.
+	feedback, mdn header
 	// original is the header of the first attached message (message/rfc822) or
 	// attached header (text/rfc822-headers) outside attached messages.
 	original header
@@ -982,6 +1001,18 @@ func (w *walker) walk(h header, body []byte, depth int, embedded bool) []piece {
 		data := decodeTransfer(h, body)
 		if !embedded && !w.hasDSN {
 			w.hasDSN, w.dsn = true, deliveryStatusGroups(data)
+		}
+		return []piece{{text: w.capPiece(normalizeText(validUTF8(data))), plain: true, embedded: true}}
+	case mt == "message/feedback-report" || mt == "message/disposition-notification" ||
+		mt == "message/global-disposition-notification":
+		data := decodeTransfer(h, body)
+		if !embedded {
+			g, _ := readHeader(data, true)
+			if mt == "message/feedback-report" && w.feedback == nil {
+				w.feedback = g
+			} else if mt != "message/feedback-report" && w.mdn == nil {
+				w.mdn = g
+			}
 		}
 		return []piece{{text: w.capPiece(normalizeText(validUTF8(data))), plain: true, embedded: true}}
 	case disp == "attachment":
@@ -1152,6 +1183,9 @@ var (
 	replyPrefix   = regexp.MustCompile(`(?i)^\s*(re|fw|fwd|aw|wg|tr|sv|vs|回复|回覆|答复|转发|轉寄)\s*[:：]`)
 	statusCode    = regexp.MustCompile(`\b([245]\.\d{1,3}\.\d{1,3})\b`)
 	delaySubject  = regexp.MustCompile(`(?i)delay|延迟|延遲|warning`)
+	// gaveUp is how bounces without a DSN say delivery was abandoned (qmail, Exim,
+	// Sendmail, Exchange wording).
+	gaveUp = regexp.MustCompile(`(?i)i'?ve given up|not going to try again|i'?m giving up|gave up|giving up on|permanent (?:error|failure|fatal)|retry (?:timeout|time) (?:exceeded|reached)|wasn't able to deliver|delivery has failed|message was not delivered|放弃投递|放棄投遞|永久性错误`)
 )
 
 // looksLikeBounce recognises a bounce that is not a standard DSN by its sender (from is
@@ -1188,6 +1222,20 @@ func (w *walker) report(subject, text, full string) *probe.DeliveryReport {
 			break
 		}
 	}
+	for _, g := range w.dsn {
+		if a := strings.ToLower(firstWord(decodeHeaderText(g.get("Action"), ""))); a != "" {
+			r.Actions = append(r.Actions, a)
+		}
+	}
+	switch {
+	case w.feedback != nil:
+		r.Feedback = strings.TrimSpace(decodeHeaderText(w.feedback.get("Feedback-Type"), ""))
+	case w.mdn != nil:
+		r.Feedback = strings.TrimSpace(decodeHeaderText(w.mdn.get("Disposition"), ""))
+		if ids := parseMessageIDs(rawString(w.mdn.get("Original-Message-Id"), "")); len(ids) > 0 {
+			r.OriginalMessageID = ids[0]
+		}
+	}
 	if chosen != nil {
 		r.Action = strings.ToLower(firstWord(decodeHeaderText(chosen.get("Action"), "")))
 		st := decodeHeaderText(chosen.get("Status"), "")
@@ -1206,10 +1254,14 @@ func (w *walker) report(subject, text, full string) *probe.DeliveryReport {
 			}
 		}
 	}
-	if r.Action == "" && !w.hasDSN {
-		// A bounce without a DSN states no action; infer one only from what it says.
+	if !w.hasDSN {
+		r.GaveUp = gaveUp.MatchString(text)
+	}
+	if r.Action == "" && !w.hasDSN && w.feedback == nil && w.mdn == nil {
+		// A bounce without a DSN states no action; infer one only from what it says: a
+		// server that says it gave up failed, whatever the class of its status code.
 		switch {
-		case strings.HasPrefix(r.Status, "5"):
+		case r.GaveUp, strings.HasPrefix(r.Status, "5"):
 			r.Action = "failed"
 		case strings.HasPrefix(r.Status, "4"), delaySubject.MatchString(subject):
 			r.Action = "delayed"
@@ -1217,7 +1269,7 @@ func (w *walker) report(subject, text, full string) *probe.DeliveryReport {
 			r.Action = "failed"
 		}
 	}
-	if w.original != nil {
+	if w.original != nil && r.OriginalMessageID == "" {
 		if ids := parseMessageIDs(rawString(w.original.get("Message-Id"), "")); len(ids) > 0 {
 			r.OriginalMessageID = ids[0]
 		}

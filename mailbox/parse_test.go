@@ -148,6 +148,8 @@ func TestParse(t *testing.T) {
 			fullHas:    []string{"Action: failed", "Subject: API key stopped working", "token PRB-K7F3Q9", "Recipient address rejected"},
 			fullHasNot: []string{"\r", "MIME-encapsulated"},
 			report: &probe.DeliveryReport{
+				ReportType:        "delivery-status",
+				Actions:           []string{"failed"},
 				OriginalMessageID: probeID,
 				Action:            "failed",
 				Status:            "5.1.1",
@@ -165,6 +167,7 @@ func TestParse(t *testing.T) {
 				"<support@vendor.example>:\nSorry, no mailbox here by that name. (#5.1.1)",
 			fullHas: []string{"token PRB-K7F3Q9"},
 			report: &probe.DeliveryReport{
+				GaveUp:            true,
 				OriginalMessageID: probeID,
 				Action:            "failed",
 				Status:            "5.1.1",

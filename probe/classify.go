@@ -1,7 +1,10 @@
 package probe
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,54 +14,54 @@ import (
 
 // Telling automatic mail from a person's reply
 //
-// Classify decides in this order, and the first decision wins:
+// Classify gathers evidence on two sides and weighs it; it is not a first-match ladder.
 //
-//  1. Rules from the configuration, first match wins: `rule "name"`.
-//  2. bounce: a delivery status notification that reports a failure (Report set, action
-//     "failed" or absent), or mail from MAILER-DAEMON / postmaster / a null Return-Path
-//     with a bounce subject ("Undelivered Mail Returned to Sender", "Undeliverable:",
-//     "退信", …). A DSN whose action is "delayed", "delivered", "relayed" or "expanded"
-//     is other: the inquiry may still arrive, so it must not count as bounced.
-//  3. out_of_office: X-Autoreply / X-Autorespond, a localised absence subject
-//     ("Automatic reply", "Abwesenheitsnotiz", "自动回复", …), or personal absence
-//     wording ("I am out of the office", "我正在休假") together with an automatic header
-//     (Auto-Submitted: auto-replied and the like). Content wins over these signals: a
-//     mail that says a request or ticket was received or created, without personal
-//     absence wording, is a help desk's acknowledgement under an "Automatic reply"
-//     subject and goes on to the steps below.
-//  4. Survey and verification mails ("how did we do", "rate our support", "满意度调查",
-//     "verify your email", "验证码", "邮箱验证") are other, unless their new text weighs
-//     humanWeight or more (a reply with a survey footer). A bare "验证" is not enough: an
-//     engineer writes it ("we verified") as often as a sign-up form.
-//  5. Newsletters (List-Id, List-Unsubscribe or Precedence: list on a mail that is not a
-//     reply: no In-Reply-To or References) are other, unless they carry ack wording.
-//  6. human: substantial new text, whatever the headers say (some help desks mark every
-//     agent reply Auto-Submitted or Precedence: bulk).
-//  7. auto_ack: ack wording ("we have received your request", "ticket has been created",
-//     "我们已收到", …) with no substantial new text beyond it.
-//  8. auto_ack: automatic signals (Auto-Submitted other than "no", Precedence bulk, junk
-//     or auto_reply, X-Auto-Response-Suppress, a no-reply sender) and new text too
-//     light for step 6 (ticket status notices, "Status: Open").
-//  9. human: any new text on a mail with no automatic signal ("Yes, 24x7. Tom").
-//  10. other: nothing to go on (no new text, no signal).
+//  1. Rules from the configuration, first match wins: `rule "name"`, confidence 1.
+//  2. Machine reports decide by what they state (classifyReport): the report-type of a
+//     multipart/report; a DSN's Action before its status ("failed": bounce, whatever the
+//     status class; "delayed": other, the inquiry may still arrive; "delivered",
+//     "relayed", "expanded", "deliverable", "undeliverable": other, a success or
+//     verification report, no message returned);
+//     RFC 5965 feedback reports and RFC 8098 read receipts: other; a bounce without a
+//     DSN by its give-up wording, status class and subject. Then mail from a mail
+//     system (MAILER-DAEMON, postmaster, a null Return-Path) or in its words with a
+//     permanent SMTP failure, and providers' JSON notifications (classifyStructured).
+//  3. Everything else is weighed (weigh). Machine evidence: Auto-Submitted (1),
+//     Precedence bulk/junk/auto_reply and X-Auto-Response-Suppress (0.5), a no-reply sender (1.5), a null Return-Path (3), help-desk headers (0.25:
+//     agents' answers carry them too), wording that a request was received or a ticket
+//     created (2.5 each), that the mail is automatic (4), courtesy wording (0.5),
+//     template sentences (0.25 each, at most 0.75), an X-Autoreply or X-Autorespond
+//     header, an absence subject, absence wording under an automatic signal (2.5 each),
+//     a help desk's resolved/closed notice (2), survey or verification wording (3), list
+//     headers on mail that is not a reply (4 + 1), a team's signature (0.5), nothing of
+//     weight beyond receipt wording (1). Person evidence: new text (3 from humanWeight, 1.5
+//     from cueWeight, else 0.5), up to two cues of a person answering (1 each: a
+//     question, first person, an instruction, a yes or no), text that answers on its own
+//     (1), a named person's signature (1), and no automatic signal at all (1).
+//  4. The kind is what the machine side points to (out_of_office when an absence is
+//     named and no help desk acknowledges; other for surveys, verification mails,
+//     newsletters and status notices; auto_ack for the rest), or human when the text is
+//     substantial; whichever side weighs more wins, and the confidence is the logistic
+//     of the margin. Below ReviewThreshold the kind is needs_review, leaning to the kind
+//     the evidence favoured. Every signal and its weight is in the reason.
 //
 // "New text" is Mail.NewText with what a help desk adds around a message taken out:
-// anything after a signature delimiter ("-- "), a closing line ("Best regards,", "此致")
-// once some content came before it, or a separator that starts a copy of the request
-// ("-----Original Message-----", "On … wrote:", a From:/Sent: block, or a line of dashes
-// below ack, survey or verification wording: an update notice's dashes are followed by
-// the agent's new comment, which counts);
-// greetings ("Dear Lin,", "您好，"); and every sentence that holds ack wording or
-// help-desk template wording (ticket links, "reply above this line", business hours,
-// "Status: Open", survey and verification phrases). URLs and e-mail addresses do not
-// count, nor do digits (ticket numbers, phone numbers, dates).
+// anything after a signature delimiter ("-- "), a closing line ("Best regards,", "此致",
+// "よろしくお願いいたします") once some content came before it, or a separator that
+// starts a copy of the request ("-----Original Message-----", "On … wrote:", a From:/Sent:
+// block, or a line of dashes below ack, survey or verification wording: an update
+// notice's dashes are followed by the agent's new comment, which counts); greetings
+// ("Dear Lin,", "您好，", "いつもお世話になっております"); every sentence of template
+// wording (ticket links, "reply above this line", business hours, "Status: Open", survey,
+// verification and absence phrases); and, clause by clause, acknowledgement and courtesy
+// wording: "感谢您的来信，我们支持7x24小时服务" keeps its answer, where dropping the
+// sentence would drop it. URLs and e-mail addresses do not count, nor do digits.
 //
 // What is left is weighed in letters, a CJK character counting as three (a Chinese
 // sentence of about 27 characters carries what an English sentence of about 80 letters
-// does). It is substantial (step 6) when it weighs at least humanWeight (150: two or three
+// does). It answers on its own when it weighs at least humanWeight (150: two or three
 // sentences), or at least cueWeight (30: a short sentence) and either shows a cue of a
-// person answering (a question mark, "I"/"I'm"/"my", "我" but not "我们", "you can",
-// "please try", "could you", "建议", "请您", …) or the mail has no ack wording at all.
+// person answering or the mail has no wording that a request was received.
 // Reasons report the length in characters (runes) of that text.
 
 // Rule is a per-vendor override from the configuration: mail whose sender and subject
@@ -89,14 +92,24 @@ func (r Rule) matches(m Mail) bool {
 	return r.Subject == nil || r.Subject.MatchString(m.Subject)
 }
 
-// Classification is what a mail is, and why.
+// Classification is what a mail is, how sure the classifier is, and why.
 type Classification struct {
 	Kind Kind
-	// Reason names the signals that decided, for the record beside the figure:
-	// `auto_ack: Auto-Submitted: auto-replied; ack wording "we have received your
-	// request"; no new text beyond the acknowledgement`.
+	// Confidence is how strongly the evidence supports Kind, in [0,1]: 1 for a rule, about
+	// 0.99 for a machine report that states what it is, and the logistic of the margin
+	// between the two sides' weights otherwise. Below ReviewThreshold Kind is
+	// KindNeedsReview and Reason says which kind the evidence leaned to.
+	Confidence float64
+	// Reason names the signals that decided, then every signal found on each side, for
+	// the record beside the figure: `auto_ack: Auto-Submitted: auto-replied; ack wording
+	// "we have received your request"; no new text beyond the acknowledgement
+	// [confidence 0.95; machine: Auto-Submitted: auto-replied (+2), …; person: none]`.
 	Reason string
 }
+
+// ReviewThreshold is the confidence below which a reply is KindNeedsReview: it counts as
+// no response until a person decides its kind (`supportprobe review`).
+const ReviewThreshold = 0.7
 
 // The thresholds for new text, in weight (letters, a CJK character counting as 3).
 const (
@@ -106,7 +119,7 @@ const (
 )
 
 // classifyTextLimit bounds the new text Classify reads; see Classify.
-const classifyTextLimit = 16 << 10
+const classifyTextLimit = 2 << 10
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character.
 func truncateUTF8(s string, n int) string {
@@ -120,52 +133,137 @@ func truncateUTF8(s string, n int) string {
 }
 
 // Classify decides what kind of mail m is, from its headers and content and the rules
-// (first match wins). It is a pure function of its arguments, so a stored mail
-// reclassifies to the same result.
+// (first match wins, confidence 1). It is a pure function of its arguments, so a stored
+// mail reclassifies to the same result.
+//
+// Machine reports decide first: a DSN by its recipients' Action (failed: bounce;
+// delayed: a delay, other; delivered, relayed, expanded, deliverable: a verification
+// report, other), an RFC 5965 feedback report or an RFC 8098 read receipt (other), a
+// provider's JSON notification (bounce or other by its event), a bounce without a DSN
+// (by its sender, subject, status and give-up wording). None of them is a person's reply:
+// a person who forwards a bounce with a note sends a message of their own, whose report
+// is attached, not the message itself.
+//
+// Other mail is weighed: machine evidence (automatic headers, help-desk headers, a
+// no-reply sender, ack, template, notification, survey and verification wording, an
+// absence subject) against person evidence (new text beyond courtesy openers and
+// furniture, questions, instructions, first person, a named person's signature). The
+// kind comes from the strongest machine evidence, or human when the person's side
+// outweighs it; the confidence is the logistic of the margin, and below
+// ReviewThreshold the kind is needs_review.
 func Classify(m Mail, rules []Rule) Classification {
 	for _, r := range rules {
 		if r.matches(m) {
-			return Classification{Kind: r.Kind, Reason: ruleReason(r)}
+			return Classification{Kind: r.Kind, Confidence: 1, Reason: ruleReason(r)}
 		}
 	}
-	if c, ok := classifyBounce(m); ok {
+	if c, ok := classifyReport(m); ok {
 		return c
 	}
+	if c, ok := classifyStructured(m); ok {
+		return c
+	}
+	kind, why, ev := weigh(m)
+	return ev.decide(kind, why)
+}
 
+// weigh runs the wording and header analysis and returns the kind the machine side
+// points to (or human), the decisive reason, and the evidence on both sides.
+func weigh(m Mail) (Kind, string, *kindEvidence) {
+	ev := &kindEvidence{}
 	// Wording is looked for in the subject and the sender's own text: not in a
 	// signature, nor in a copy of the request below it. Only the first
-	// classifyTextLimit bytes are read: acknowledgements and answers say what they are
-	// at the top, and the phrase search would otherwise take seconds on a 250 KB mail,
-	// holding up every message behind it.
+	// classifyTextLimit bytes (2 KiB: some 350 words, far beyond what makes an answer
+	// substantial) are read: acknowledgements and answers say what they are at the
+	// top, and the phrase search would otherwise take seconds on a 250 KB mail, holding
+	// up every message behind it.
 	nt := analyzeNewText(truncateUTF8(m.NewText, classifyTextLimit), m.Subject)
+	// A reply's subject ("Re: Ticket Received - …") quotes the subject of the mail it
+	// answers, so its wording says nothing of this one.
+	ackSubject := m.Subject
+	if replyPrefixRe.MatchString(m.Subject) {
+		ackSubject = ""
+	}
 	subjectAndText := m.Subject + "\n" + nt.own
-	acks := slices.Concat(findPhrases(subjectAckPhrases, m.Subject), findPhrases(ackPhrases, subjectAndText))
-	strongAck := false
+	acks := slices.Concat(findPhrases(subjectAckPhrases, ackSubject), findPhrases(ackPhrases, ackSubject+"\n"+nt.own))
+	strongAck, selfAuto := false, false
 	for _, a := range acks {
 		strongAck = strongAck || a.strong
+		selfAuto = selfAuto || autoDeclRe.MatchString(a.text)
 	}
 	auto := autoSignals(m)
+	desk := helpDeskSignals(m)
+	for _, a := range auto {
+		ev.machine(a, autoWeight(a))
+	}
+	for _, d := range desk {
+		ev.machine(d, 0.25)
+	}
+	if strings.TrimSpace(m.HeaderValue("Return-Path")) == "<>" {
+		// RFC 5321: the null reverse-path is for notifications, never a person's mail.
+		ev.machine("Return-Path <>", 3)
+	}
+	for i, a := range acks {
+		switch {
+		case i >= 3:
+		case a.strong:
+			ev.machine(fmt.Sprintf("ack wording %q", a.text), 2.5)
+		case autoDeclRe.MatchString(a.text):
+			ev.machine(fmt.Sprintf("says it is automatic: %q", a.text), 4)
+		default:
+			ev.machine(fmt.Sprintf("courtesy or ack wording %q", a.text), 0.5)
+		}
+	}
+	if nt.furniture > 0 {
+		ev.machine(fmt.Sprintf("%d sentences of template wording", nt.furniture), min(0.25*float64(nt.furniture), 0.75))
+	}
+	nt.personEvidence(ev, len(auto) == 0 && len(acks) == 0 && len(desk) == 0)
+	// Courtesy wording ("Thanks for reaching out", "感谢您的来信") opens people's answers
+	// as often as acknowledgements; only wording that says a request was received or
+	// that the mail is automatic asks the rest of the text to show a person's cue.
+	if sub, why := nt.substantial(strongAck || selfAuto); sub {
+		if why == "" {
+			why = "by its length"
+		}
+		ev.person("answers on its own "+why, 1)
+	} else if strongAck || selfAuto || len(acks) > 0 && nt.weight == 0 {
+		ev.machine("nothing of weight beyond the acknowledgement", 1)
+	}
 
 	// Out of office, unless the content is a help desk's acknowledgement.
 	personal := findPhrases(personalAbsence, nt.own)
 	ooo := oooSignals(m, auto, personal)
-	if len(ooo) > 0 && (!strongAck || len(personal) > 0) {
-		return Classification{Kind: KindOutOfOffice, Reason: "out_of_office: " + strings.Join(slices.Concat(ooo, auto), "; ")}
+	for _, o := range ooo {
+		ev.machine(o, 2.5)
+	}
+	// A help desk's automatic reply ("AutoReply", "Automatic reply: [Ticket#…]") is its
+	// acknowledgement; only a person's absence wording makes it an absence notice.
+	deskAck := strongAck || len(desk) > 0
+	if len(ooo) > 0 && (!deskAck || len(personal) > 0) {
+		return KindOutOfOffice, "out_of_office: " + strings.Join(slices.Concat(ooo, auto), "; "), ev
 	}
 
 	if other := findPhrases(surveyPhrases, subjectAndText); len(other) > 0 && nt.weight < humanWeight {
-		return Classification{Kind: KindOther, Reason: "other: survey " + quoteMatches(other) + newTextNote(nt)}
+		ev.machine("survey wording "+quoteMatches(other), 3)
+		return KindOther, "other: survey " + quoteMatches(other) + newTextNote(nt), ev
 	}
 	if other := findPhrases(verifyPhrases, subjectAndText); len(other) > 0 && nt.weight < humanWeight {
-		return Classification{Kind: KindOther, Reason: "other: verification " + quoteMatches(other) + newTextNote(nt)}
+		ev.machine("verification wording "+quoteMatches(other), 3)
+		return KindOther, "other: verification " + quoteMatches(other) + newTextNote(nt), ev
 	}
 	list := listSignals(m)
 	newsletter := len(list) > 0 && len(m.InReplyTo) == 0 && len(m.References) == 0
 	if newsletter && len(acks) == 0 {
-		return Classification{Kind: KindOther, Reason: "other: newsletter (" + strings.Join(list, ", ") + ", not a reply)"}
+		ev.machine("newsletter ("+strings.Join(list, ", ")+")", 4)
+		ev.machine("not a reply (no In-Reply-To or References)", 1)
+		return KindOther, "other: newsletter (" + strings.Join(list, ", ") + ", not a reply)", ev
+	}
+	notice := findPhrases(noticePhrases, subjectAndText)
+	if len(notice) > 0 {
+		ev.machine("status notification "+quoteMatches(notice), 2)
 	}
 
-	if substantial, why := nt.substantial(len(acks) > 0); substantial && !newsletter {
+	if substantial, why := nt.substantial(strongAck || selfAuto); substantial && !newsletter {
 		reason := fmt.Sprintf("human: %d chars of new text", nt.chars)
 		if why != "" {
 			reason += " " + why
@@ -178,23 +276,32 @@ func Classify(m Mail, rules []Rule) Classification {
 		} else if len(acks) == 0 {
 			reason += ", no automatic signal"
 		}
-		return Classification{Kind: KindHuman, Reason: reason}
+		// When the machine side outweighs the text, decide() turns this around.
+		ev.alt = KindAutoAck
+		if len(notice) > 0 && !strongAck {
+			ev.alt = KindOther
+		}
+		return KindHuman, reason, ev
+	}
+	if len(notice) > 0 && !strongAck {
+		return KindOther, "other: help-desk status notification " + quoteMatches(notice) + ", not a response; " + autoRemainder(nt), ev
 	}
 	if len(acks) > 0 {
 		sig := slices.Clone(auto)
 		if len(ooo) > 0 {
-			sig = append(sig, strings.Join(ooo, ", ")+", but the content is an acknowledgement")
+			sig = append(sig, strings.Join(ooo, ", ")+", but the content is a help desk's acknowledgement")
 		}
 		sig = append(sig, "ack wording "+quoteMatches(acks))
-		return Classification{Kind: KindAutoAck, Reason: "auto_ack: " + strings.Join(sig, "; ") + "; " + ackRemainder(nt)}
+		return KindAutoAck, "auto_ack: " + strings.Join(sig, "; ") + "; " + ackRemainder(nt), ev
 	}
-	if len(auto) > 0 {
-		return Classification{Kind: KindAutoAck, Reason: "auto_ack: " + strings.Join(auto, "; ") + "; " + autoRemainder(nt)}
+	if len(auto) > 0 || len(desk) > 0 {
+		return KindAutoAck, "auto_ack: " + strings.Join(slices.Concat(auto, desk), "; ") + "; " + autoRemainder(nt), ev
 	}
 	if nt.weight > 0 {
-		return Classification{Kind: KindHuman, Reason: fmt.Sprintf("human: %d chars of new text, no automatic signal", nt.chars)}
+		return KindHuman, fmt.Sprintf("human: %d chars of new text, no automatic signal", nt.chars), ev
 	}
-	return Classification{Kind: KindOther, Reason: "other: no new text and no signal of a person, an acknowledgement or an automatic sender"}
+	ev.machine("no new text", 1.5)
+	return KindOther, "other: no new text and no signal of a person, an acknowledgement or an automatic sender", ev
 }
 
 func ruleReason(r Rule) string {
@@ -232,37 +339,128 @@ func autoRemainder(nt newText) string {
 	return fmt.Sprintf("only %d chars of new text", nt.chars)
 }
 
-// Bounces.
+// Machine reports.
 
 var (
 	daemonSenderRe  = regexp.MustCompile(`(?i)^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mail[-_]?delivery[-_]?(?:system|subsystem)?)$`)
-	bounceSubjectRe = regexp.MustCompile(`(?i)undeliver|returned to sender|returned mail|delivery status notification \((?:failure|delay)|delivery (?:has )?failed|delivery failure|failure notice|mail delivery (?:failed|failure|system)|could not be delivered|non[- ]?delivery|not delivered|mail system error|退信|投递失败|投遞失敗|无法投递|無法投遞|未能送达|unzustellbar|nicht zustellbar|non remis|échec de la remise|no se puede entregar|no entregado|onbestelbaar|non recapitabile|não entregue`)
+	bounceSubjectRe = regexp.MustCompile(`(?i)undeliver|returned to sender|returned mail|delivery status notification \((?:failure|delay)|delivery (?:has )?failed|delivery failure|failure notice|mail delivery (?:failed|failure|system)|could not be delivered|non[- ]?delivery|not delivered|mail system error|退信|投递失败|投遞失敗|无法投递|無法投遞|未能送达|unzustellbar|nicht zustellbar|non remis|échec de la remise|no se puede entregar|no entregado|onbestelbaar|non recapitabile|não entregue|配信不能|送信できませんでした`)
 	delaySubjectRe  = regexp.MustCompile(`(?i)delay|still being retried|warning: could not send|延迟|延遲|verzögert|retardé`)
 )
 
-func classifyBounce(m Mail) (Classification, bool) {
-	if r := m.Report; r != nil {
-		var parts []string
-		action := r.Action
-		if action == "" {
-			action = "unknown"
-		}
-		parts = append(parts, "action "+action)
-		if r.Status != "" {
-			parts = append(parts, "status "+r.Status)
-		}
-		if r.Diagnostic != "" {
-			parts = append(parts, fmt.Sprintf("%q", clip(r.Diagnostic, 120)))
-		}
-		switch r.Action {
-		case "delayed", "delivered", "relayed", "expanded":
-			return Classification{Kind: KindOther, Reason: "other: delivery status notification, " + strings.Join(parts, ", ") + ": not a failure"}, true
-		}
-		return Classification{Kind: KindBounce, Reason: "bounce: delivery status notification, " + strings.Join(parts, ", ")}, true
+// reportConfidence is the confidence of a decision a machine report states itself.
+const reportConfidence = 0.99
+
+// classifyReport decides a machine report: a multipart/report of any type, or a bounce
+// recognised without one.
+func classifyReport(m Mail) (Classification, bool) {
+	r := m.Report
+	if r == nil {
+		return classifyDaemonNotice(m)
 	}
+	var parts []string
+	if r.ReportType != "" {
+		parts = append(parts, "report-type "+r.ReportType)
+	}
+	if len(r.Actions) > 1 {
+		parts = append(parts, "actions "+strings.Join(r.Actions, ","))
+	}
+	action := r.Action
+	if action == "" {
+		action = "unknown"
+	}
+	if r.Action != "" || r.ReportType == "delivery-status" {
+		parts = append(parts, "action "+action)
+	}
+	if r.Status != "" {
+		parts = append(parts, "status "+r.Status)
+	}
+	if r.GaveUp {
+		parts = append(parts, "says it gave up")
+	}
+	if r.Feedback != "" {
+		parts = append(parts, fmt.Sprintf("%q", clip(r.Feedback, 80)))
+	}
+	if r.Diagnostic != "" {
+		parts = append(parts, fmt.Sprintf("%q", clip(r.Diagnostic, 120)))
+	}
+	detail := strings.Join(parts, ", ")
+	sure := func(k Kind, reason string, conf float64) (Classification, bool) {
+		return Classification{Kind: k, Confidence: conf,
+			Reason: fmt.Sprintf("%s [confidence %.2f; machine: %s; person: none, a machine report]", reason, conf, detail)}, true
+	}
+	switch r.ReportType {
+	case "feedback-report":
+		return sure(KindOther, "other: feedback report (RFC 5965), a complaint about a message, not a response", reportConfidence)
+	case "disposition-notification":
+		return sure(KindOther, "other: read receipt (RFC 8098), no response", reportConfidence)
+	}
+	// The recipient's Action decides before the status: a 4.x.x status under "failed"
+	// is a failure (the server gave up on a temporary error), and a 5.x.x status under
+	// "delayed" is not one yet.
+	switch r.Action {
+	case "failed":
+		return sure(KindBounce, "bounce: delivery status notification reports a failure", reportConfidence)
+	case "delayed":
+		return sure(KindOther, "other: delivery status notification, delivery delayed and still being retried: not a failure", reportConfidence)
+	case "delivered", "relayed", "expanded", "deliverable":
+		return sure(KindOther, "other: delivery status notification of delivery or verification: not a failure", reportConfidence)
+	case "undeliverable":
+		// Postfix's answer to address verification (sendmail -bv): the address would
+		// fail, but no message was sent or returned.
+		return sure(KindOther, "other: address verification report (the address would not accept mail; no message was returned)", reportConfidence)
+	}
+	switch {
+	case r.GaveUp, strings.HasPrefix(r.Status, "5"):
+		return sure(KindBounce, "bounce: delivery status notification reports a failure", 0.95)
+	case strings.HasPrefix(r.Status, "4"):
+		return sure(KindOther, "other: temporary failure status without a final action: not a failure yet", 0.9)
+	case r.ReportType == "delivery-status":
+		// A DSN that states neither action nor status.
+		return sure(KindBounce, "bounce: delivery status notification without an action", 0.8)
+	case r.ReportType != "":
+		return sure(KindOther, "other: machine report", 0.9)
+	}
+	if delaySubjectRe.MatchString(m.Subject) {
+		return sure(KindOther, fmt.Sprintf("other: delay notice (subject %q)", clip(m.Subject, 80)), 0.85)
+	}
+	if bounceSubjectRe.MatchString(m.Subject) {
+		return sure(KindBounce, fmt.Sprintf("bounce: From %s, bounce subject %q", m.From, clip(m.Subject, 80)), 0.9)
+	}
+	return sure(KindOther, fmt.Sprintf("other: mail system notice from %s, subject %q states no failure", m.From, clip(m.Subject, 80)), 0.8)
+}
+
+// mtaWordingRe is how mail systems word a delivery failure in the body of a bounce
+// that carries no DSN and whose sender or subject parse did not recognise (Courier,
+// Yahoo, appliances): the notice's own sentences and the SMTP transcript it quotes.
+var mtaWordingRe = regexp.MustCompile(`(?im)mail delivery software|this is the (?:mail system|qmail-send program|courier mail server)|delivery status notification|undeliverable mail|could not be delivered to one or more|cannot be delivered|(?:unable|not able) to deliver (?:your|the) message|permanent fatal errors|^\s*<<<\s*5\d\d\b|^\s*>>>\s*rcpt to|remote (?:host|server) (?:said|returned)|mailbox unavailable|user unknown|no such user|recipient address rejected`)
+
+// smtpFailureRe is a permanent SMTP reply or status code in a bounce's text.
+var smtpFailureRe = regexp.MustCompile(`\b5\d\d[ -]|\b5\.\d{1,3}\.\d{1,3}\b`)
+
+// classifyDaemonNotice decides mail from a mail system (MAILER-DAEMON, postmaster, a null
+// Return-Path) that parsing did not take for a report.
+func classifyDaemonNotice(m Mail) (Classification, bool) {
 	local, _, _ := strings.Cut(m.From, "@")
 	daemon := daemonSenderRe.MatchString(strings.TrimSpace(local))
 	nullSender := strings.TrimSpace(m.HeaderValue("Return-Path")) == "<>"
+	text := truncateUTF8(m.NewText, classifyTextLimit)
+	mta := mtaWordingRe.FindAllString(text, 3)
+	// Without a mail system's sender, two pieces of its wording are needed, and a
+	// reply or forward ("Fwd: Undelivered Mail …" with a person's note above a pasted
+	// bounce) is left to the weighing.
+	systemSender := daemon || nullSender || m.From == ""
+	if len(mta) > 0 && (systemSender || len(mta) > 1 && !replyPrefixRe.MatchString(m.Subject)) && smtpFailureRe.MatchString(text) {
+		var q []string
+		for _, w := range mta {
+			q = append(q, fmt.Sprintf("%q", clip(w, 40)))
+		}
+		sender := "sender " + m.From
+		if nullSender {
+			sender = "Return-Path <>"
+		}
+		return Classification{Kind: KindBounce, Confidence: 0.9,
+			Reason: fmt.Sprintf("bounce: mail system wording %s and a permanent SMTP failure in the text, no DSN [confidence 0.90; machine: %s, %s; person: none]", strings.Join(q, ", "), sender, strings.Join(q, ", "))}, true
+	}
 	if !daemon && !nullSender {
 		return Classification{}, false
 	}
@@ -271,12 +469,148 @@ func classifyBounce(m Mail) (Classification, bool) {
 		sender = "Return-Path <>"
 	}
 	if s := bounceSubjectRe.FindString(m.Subject); s != "" && !delaySubjectRe.MatchString(m.Subject) {
-		return Classification{Kind: KindBounce, Reason: fmt.Sprintf("bounce: %s, bounce subject %q", sender, m.Subject)}, true
+		return Classification{Kind: KindBounce, Confidence: 0.9,
+			Reason: fmt.Sprintf("bounce: %s, bounce subject %q [confidence 0.90; machine: %s, bounce subject; person: none]", sender, m.Subject, sender)}, true
 	}
 	if daemon {
-		return Classification{Kind: KindOther, Reason: fmt.Sprintf("other: mail system notice from %s, subject %q is no delivery failure", m.From, m.Subject)}, true
+		return Classification{Kind: KindOther, Confidence: 0.9,
+			Reason: fmt.Sprintf("other: mail system notice from %s, subject %q is no delivery failure [confidence 0.90; machine: %s; person: none]", m.From, m.Subject, sender)}, true
 	}
 	return Classification{}, false
+}
+
+// classifyStructured decides a provider's structured notification: a JSON body of a
+// bounce, complaint or delivery event (Amazon SES, SendGrid, Mailgun, Postmark styles).
+func classifyStructured(m Mail) (Classification, bool) {
+	body := strings.TrimSpace(truncateUTF8(m.NewText, classifyTextLimit))
+	if body == "" || body[0] != '{' && body[0] != '[' {
+		return Classification{}, false
+	}
+	var v any
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		return Classification{}, false
+	}
+	f := map[string]string{}
+	collectJSON(v, f, 0)
+	event := ""
+	for _, k := range []string{"notificationtype", "eventtype", "event", "recordtype", "type"} {
+		if e := strings.ToLower(f[k]); e != "" {
+			event = e
+			break
+		}
+	}
+	sev := strings.ToLower(f["bouncetype"] + f["severity"])
+	detail := fmt.Sprintf("JSON notification, event %q", event)
+	if sev != "" {
+		detail += fmt.Sprintf(", severity %q", sev)
+	}
+	mk := func(k Kind, reason string) (Classification, bool) {
+		return Classification{Kind: k, Confidence: 0.95,
+			Reason: fmt.Sprintf("%s [confidence 0.95; machine: %s; person: none, structured data]", reason, detail)}, true
+	}
+	switch {
+	case strings.Contains(event, "complaint"), strings.Contains(event, "spam"), strings.Contains(event, "abuse"):
+		return mk(KindOther, "other: provider complaint notification")
+	case strings.Contains(sev, "transient"), strings.Contains(sev, "temporary"), strings.Contains(event, "defer"), strings.Contains(event, "delay"):
+		return mk(KindOther, "other: provider notification of a temporary failure, still being retried")
+	case strings.Contains(event, "bounce"), strings.Contains(event, "drop"), strings.Contains(event, "fail"), strings.Contains(sev, "permanent"):
+		return mk(KindBounce, "bounce: provider bounce notification")
+	case event != "":
+		return mk(KindOther, "other: provider event notification")
+	}
+	// JSON without a notification's event (a person may paste an API response).
+	return Classification{}, false
+}
+
+// collectJSON gathers the first string value of each key (lower case) in v, depth first.
+func collectJSON(v any, into map[string]string, depth int) {
+	if depth > 8 {
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		keys := slices.Sorted(maps.Keys(x))
+		for _, k := range keys {
+			if s, ok := x[k].(string); ok {
+				if lk := strings.ToLower(k); into[lk] == "" {
+					into[lk] = s
+				}
+			}
+		}
+		for _, k := range keys {
+			collectJSON(x[k], into, depth+1)
+		}
+	case []any:
+		for i, e := range x {
+			if i >= 16 {
+				break
+			}
+			collectJSON(e, into, depth+1)
+		}
+	}
+}
+
+// Evidence.
+
+// signal is one piece of evidence and its weight.
+type signal struct {
+	name   string
+	weight float64
+}
+
+// kindEvidence is what speaks for a program and for a person having written a mail.
+type kindEvidence struct {
+	mach, pers []signal
+	// alt is the machine kind a "human" reading turns into when the machine side
+	// outweighs the text.
+	alt Kind
+}
+
+func (e *kindEvidence) machine(name string, w float64) { e.mach = append(e.mach, signal{name, w}) }
+func (e *kindEvidence) person(name string, w float64)  { e.pers = append(e.pers, signal{name, w}) }
+
+func total(ss []signal) float64 {
+	var t float64
+	for _, s := range ss {
+		t += s.weight
+	}
+	return t
+}
+
+func listSignalsText(ss []signal) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, s := range ss {
+		out = append(out, fmt.Sprintf("%s (+%g)", s.name, s.weight))
+	}
+	return strings.Join(out, ", ")
+}
+
+// decide turns the kind the analysis pointed to into the final kind and confidence.
+func (e *kindEvidence) decide(kind Kind, why string) Classification {
+	mw, pw := total(e.mach), total(e.pers)
+	margin := mw - pw
+	if kind == KindHuman {
+		margin = pw - mw
+		if margin <= 0 && e.alt != "" {
+			why = fmt.Sprintf("%s: machine evidence (%g) outweighs person evidence (%g); %s", e.alt, mw, pw, why)
+			kind, margin = e.alt, -margin
+		}
+	} else if margin < 0 && pw > 0 {
+		// The person's side outweighs what pointed to a machine kind.
+		why = fmt.Sprintf("human: person evidence (%g) outweighs machine evidence (%g); not %s", pw, mw, why)
+		kind, margin = KindHuman, -margin
+	}
+	conf := min(1/(1+math.Exp(-margin)), reportConfidence)
+	conf = math.Round(conf*100) / 100
+	tail := fmt.Sprintf(" [confidence %.2f; machine: %s; person: %s]", conf, listSignalsText(e.mach), listSignalsText(e.pers))
+	if conf < ReviewThreshold {
+		return Classification{Kind: KindNeedsReview, Confidence: conf,
+			Reason: fmt.Sprintf("needs_review: leaning %s, below the review threshold %.2f: %s%s", kind, ReviewThreshold, why, tail)}
+	}
+	return Classification{Kind: kind, Confidence: conf, Reason: why + tail}
 }
 
 // Headers.
@@ -304,6 +638,45 @@ func autoSignals(m Mail) []string {
 	}
 	return sig
 }
+
+// autoWeight is how much an automatic signal weighs: a sender's own statement
+// (Auto-Submitted) more than a convention some desks put on every mail (Precedence).
+func autoWeight(sig string) float64 {
+	switch {
+	case strings.HasPrefix(sig, "Auto-Submitted"):
+		return 1
+	case strings.HasPrefix(sig, "no-reply sender"):
+		return 1.5
+	}
+	return 0.5
+}
+
+// helpDeskHeaderRe matches the header names help desks put on their mail, agents'
+// answers and automatic notices alike.
+var helpDeskHeaderRe = regexp.MustCompile(`(?i)^(?:rt-ticket|rt-originator|x-rt-loop-prevention|x-rt-ticket|x-zendesk-.*|x-freshdesk-.*|x-jsd-.*|x-jira-fingerprint|x-helpscout-.*|x-otrs-.*|x-kayako-.*)$`)
+
+// helpDeskSignals names the help-desk headers on m, sorted: they say a help desk sent
+// it, which favours an acknowledgement over an absence notice, but an agent's answer
+// carries them too.
+func helpDeskSignals(m Mail) []string {
+	var names []string
+	for k := range m.Header {
+		if helpDeskHeaderRe.MatchString(k) {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	if len(names) > 2 {
+		names = append(names[:2], fmt.Sprintf("%d more", len(names)-2))
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return []string{"help-desk headers " + strings.Join(names, ", ")}
+}
+
+// autoDeclRe matches ack wording in which a mail says it is automatic.
+var autoDeclRe = regexp.MustCompile(`(?i)automat|auto-generated|自动|自動|自動送信|自動返信|automatisch|automatique|automática|automatica`)
 
 // listSignals names the mailing-list headers on m.
 func listSignals(m Mail) []string {
@@ -353,6 +726,10 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `sono (?:fuori|in ferie|assente)`},
 	{re: `ik ben (?:afwezig|met vakantie|niet aanwezig)`},
 	{re: `estou (?:fora|de férias|ausente)`},
+	{re: `je serai (?:absent|de retour)|de retour le|bin (?:ich )?(?:ab dem|am) .{0,20}wieder (?:im büro|erreichbar)|volveré el|estaré (?:fuera|de vacaciones|ausente)`},
+	{re: `(?:不在|休暇|出張)(?:のため|中)|(?:休暇|出張)を(?:いただいて|取って)おります|休暇中`},
+	{re: `我(?:将|將)于.{0,20}(?:返回|回来|回來)|休假中|请假中|請假中`},
+	{re: `我.{0,24}(?:休假|出差|请假|請假|外出|不在办公室|不在辦公室)|期间(?:查看|回复|處理|处理)?(?:邮件|郵件)不便|期間(?:查看|回覆)?郵件不便`},
 })
 
 // oooSignals names what says m is an absence notice, automatic headers aside: headers
@@ -477,6 +854,28 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `感谢您的来信|感謝您的來信|感谢您联系|感謝您聯繫|感谢您的咨询|感謝您的諮詢`},
 	{re: `此(?:邮件|郵件)(?:为|為)系统自动(?:发送|發送)|系统自动发送|系統自動發送`},
 	{re: `请勿直接回复|請勿直接回覆|请勿回复|請勿回覆`},
+	{re: `\b(?:will|shall|'ll) (?:respond|reply|answer|get back)(?: to you)? (?:within|in|as soon|shortly|promptly)|\bwithin (?:one|two|\d+|a|the next) (?:business |working )?(?:days?|hours?)\b`},
+	{re: `automatically generated in response to|in response to the creation of a (?:trouble )?ticket|your ticket has been assigned an? (?:id|number)`, strong: true},
+	{re: `\bthank(?:s| you) for reaching out\b|\bthank(?:s| you) for (?:the|your) (?:question|note|detailed (?:question|description))`},
+	// German, French, Spanish, Japanese.
+	{re: `wir haben ihre (?:anfrage|nachricht|e-?mail|mail) (?:erhalten|empfangen)|ihre anfrage (?:ist|wurde) (?:bei uns )?eingegangen`, strong: true},
+	{re: `nous avons (?:bien )?reçu votre (?:demande|message|e-?mail|courriel)|votre demande a (?:bien )?été (?:reçue|enregistrée|créée)`, strong: true},
+	{re: `hemos recibido (?:su|tu) (?:solicitud|mensaje|correo|consulta)|(?:su|tu) (?:solicitud|consulta) (?:ha sido|fue) (?:recibida|registrada|creada)`, strong: true},
+	{re: `(?:お問い合わせ|お問合せ|ご依頼)を?(?:受け付けました|受付いたしました|受け付けいたしました|承りました)`, strong: true},
+	{re: `vielen dank für ihre (?:anfrage|nachricht|e-?mail)|danke für ihre (?:anfrage|nachricht)|merci (?:pour|de) votre (?:message|demande|e-?mail|courriel)|gracias por (?:su|tu) (?:mensaje|consulta|correo|solicitud)|gracias por contactar(?:nos)?|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとうございます`},
+	{re: `dies ist eine automatische|ceci est une réponse automatique|este es un mensaje automático|このメールは(?:自動送信|自動返信|送信専用)|自動送信|自動返信`},
+	{re: `wir (?:werden|melden) uns (?:so schnell wie möglich|schnellstmöglich|in kürze|umgehend)|nous vous répondrons (?:dans les plus brefs délais|rapidement|sous)|le responderemos (?:lo antes posible|a la brevedad|en breve)|担当者より(?:改めて)?(?:ご連絡|回答)`},
+})
+
+// noticePhrases are a help desk's status notices: a ticket resolved, solved or closed.
+// Such a notice is machine text (often under the agent's name) and not a response.
+var noticePhrases = compilePhrases([]phrase{
+	{re: `\b(?:request|ticket|case|issue|incident)(?:\s*\(?\s*(?:#|no\.?|number)?\s*[\w-]*\d[\w-]*\s*\)?)? (?:has been|was|is now|is) (?:marked (?:as )?)?(?:resolved|solved|closed)`},
+	{re: `according to our records,? your (?:request|ticket|case) has been (?:resolved|closed|solved)`},
+	{re: `status (?:has )?changed (?:from \S+ )?to (?:resolved|solved|closed)`},
+	{re: `\[(?:resolved|solved|closed)\]`},
+	{re: `工单已(?:关闭|解决|完成)|工單已(?:關閉|解決|完成)|问题已解决并关闭`},
+	{re: `wurde (?:als )?(?:gelöst|geschlossen)|a été (?:résolue?|fermée?|clôturée?)|ha sido (?:resuelt[oa]|cerrad[oa])|(?:クローズ|解決済み)`},
 })
 
 // subjectAckPhrases are the short forms of ack wording that help desks put in subjects
@@ -514,6 +913,8 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `(?:our|the) (?:support|business|office|opening|service) hours (?:are|is)|(?:服务|服務|工作)时间(?:为|是)|(?:服務|工作)時間(?:為|是)`},
 	{re: `help ?cent(?:er|re)|knowledge ?base|\bfaqs?\b|support portal|community forum`},
 	{re: `in the meantime`},
+	{re: `reopen (?:the|this|your) (?:ticket|request|case)|we hope (?:we were able|this|that)|if you have any (?:further |other |more )?(?:questions|concerns)`},
+	{re: `no need to reply|include the string|subject line of all future correspondence|you may reply to this message`},
 	{re: `unsubscribe|manage (?:your )?(?:e-?mail )?preferences`},
 	{re: `this (?:e-?mail|message|notification) (?:was|is|has been) (?:sent|generated)`},
 	{re: `powered by|turn off .{0,30}notifications|notification settings|this is shared with|sent you this (?:message|e-?mail)|\bview (?:request|ticket|case)\b`},
@@ -539,6 +940,9 @@ var humanCues = compilePhrases([]phrase{
 	{re: `\bthe (?:issue|problem|error|bug|fix|root cause|workaround|answer|solution) (?:is|was|has|will)\b`},
 	{re: `我(?:[^们們]|$)`},
 	{re: `请您|請您|建议|建議|您可以|麻烦您|麻煩您|请尝试|請嘗試|请提供|請提供|请升级|請升級|请检查|請檢查`},
+	{re: `\b(?:ich|sie können|können sie|bitte (?:versuchen|prüfen|senden|installieren|aktualisieren))\b|\b(?:je|j'ai|vous pouvez|pourriez-vous|veuillez (?:essayer|vérifier|envoyer|installer))\b|\b(?:puede|podría|le recomiendo|te recomiendo|por favor (?:pruebe|revise|envíe|instale|actualice))\b`},
+	{re: `(?:^|[\s.!?。])(?:yes|no|yep|nope|ja|nein|oui|non|sí|是的|对的|不是|可以的|はい|いいえ)[,!，、]`},
+	{re: `私|ご確認ください|お試しください|ください|いただけますか|でしょうか`},
 })
 
 // New text.
@@ -550,7 +954,57 @@ type newText struct {
 	chars  int    // runes, whitespace collapsed
 	weight int    // letters, a CJK character counting cjkWeight
 	cues   []hit
+	// furniture counts the sentences of template wording taken out.
+	furniture int
+	// signature is the first line below a closing or signature delimiter ("Tom Becker",
+	// "Acme Support Team"), "" when there is none.
+	signature string
 }
+
+// personEvidence adds what nt says of a person to ev; bare says the mail carries no
+// automatic signal, help-desk header or ack wording at all.
+func (nt newText) personEvidence(ev *kindEvidence, bare bool) {
+	switch {
+	case nt.weight >= humanWeight:
+		ev.person(fmt.Sprintf("%d chars of new text", nt.chars), 3)
+	case nt.weight >= cueWeight:
+		ev.person(fmt.Sprintf("%d chars of new text", nt.chars), 1.5)
+	case nt.weight > 0:
+		ev.person(fmt.Sprintf("%d chars of new text", nt.chars), 0.5)
+	}
+	if nt.weight > 0 {
+		seen := map[string]bool{}
+		n := 0
+		for _, c := range nt.cues {
+			name := cueName(c)
+			if seen[name] || n == 2 {
+				continue
+			}
+			seen[name] = true
+			n++
+			ev.person("cue "+name, 1)
+		}
+	}
+	if nt.signature != "" {
+		if personNameRe.MatchString(nt.signature) && !teamNameRe.MatchString(nt.signature) {
+			ev.person(fmt.Sprintf("signed by a person %q", clip(nt.signature, 40)), 1)
+		} else if teamNameRe.MatchString(nt.signature) {
+			ev.machine(fmt.Sprintf("signed by a team %q", clip(nt.signature, 40)), 0.5)
+		}
+	}
+	if bare && nt.weight > 0 {
+		ev.person("no automatic signal", 1)
+	}
+}
+
+var (
+	// personNameRe is a name as signed: one to four capitalised words, or two to five
+	// CJK characters (with an optional space), optionally followed by a role or company
+	// after a comma, dash, bar or parenthesis.
+	personNameRe = regexp.MustCompile(`^(?:\p{Lu}[\p{L}'.-]*(?:\s+\p{Lu}[\p{L}'.-]*){0,3}|[\p{Han}\p{Katakana}\p{Hiragana}]{1,5}\s?[\p{Han}\p{Katakana}\p{Hiragana}]{0,5})\s*(?:[,|(（–—-].*)?$`)
+	// teamNameRe is a signature of a team or system rather than a person.
+	teamNameRe = regexp.MustCompile(`(?i)\b(?:team|support|service|services|desk|helpdesk|help desk|customer|care|system|department|center|centre|kundenservice|équipe|equipo|servicio|soporte)\b|团队|團隊|客服|客户服务|客戶服務|支持部|中心|サポート|チーム|センター|窓口`)
+)
 
 // substantial reports whether the new text is a person's, and names the cue it relied
 // on ("" when its length alone decided).
@@ -577,13 +1031,14 @@ var (
 	// cutRe starts what is not the sender's own text: a signature, a copy of the request.
 	cutRe = regexp.MustCompile(`(?i)^(?:--\s*|-{2,}\s*(?:original message|forwarded message|ursprüngliche nachricht|message d'origine|原始邮件|原始郵件|转发邮件|轉寄郵件)\s*-{2,}|on .{4,200} wrote:|在.{2,100}(?:写道|寫道)[:：]?|sent from my .*|发自我的.*|從我的.*傳送)$`)
 	// headerBlockRe and headerNextRe find a quoted "From: … / Sent: …" block.
-	separatorRe   = regexp.MustCompile(`^[-_=*]{4,}$`)
-	headerBlockRe = regexp.MustCompile(`(?i)^(?:from|von|de|da|van|发件人|發件人|寄件者|寄件人)\s*[:：]`)
-	headerNextRe  = regexp.MustCompile(`(?i)^(?:sent|date|to|subject|gesendet|envoyé|enviado|inviato|verzonden|发送时间|發送時間|日期|收件人|主题|主旨)\s*[:：]`)
-	closingRe     = regexp.MustCompile(`(?i)^(?:(?:best|kind|warm|warmest|with kind|many)\s+(?:regards|wishes|thanks)|regards|thanks(?: again)?|thank you|many thanks|cheers|sincerely(?: yours)?|yours(?: sincerely| truly| faithfully)?|best|br|mit freundlichen grüßen|viele grüße|cordialement|saludos(?: cordiales)?|cordiali saluti|met vriendelijke groet(?:en)?|atenciosamente|此致|敬礼|敬禮|谢谢|謝謝|祝好|顺祝商祺|順祝商祺|顺颂商祺|順頌商祺)[\s,.!。！，]*$`)
-	greetingRe    = regexp.MustCompile(`(?i)^(?:(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|bonjour|hola|ciao|olá)\b[^,，:：!！\n]{0,40}(?:[,，:：!！]|$)|(?:您好|你好|尊敬的[^，,：:！!]{0,12})(?:[，,：:！!]|$))\s*`)
-	sentenceEndRe = regexp.MustCompile(`[.!?](?:\s+|$)|[。！？；]+`)
-	noCountRe     = regexp.MustCompile(`https?://\S+|www\.\S+|\S+@\S+\.\S+`)
+	separatorRe     = regexp.MustCompile(`^[-_=*]{4,}$`)
+	headerBlockRe   = regexp.MustCompile(`(?i)^(?:from|von|de|da|van|发件人|發件人|寄件者|寄件人)\s*[:：]`)
+	headerNextRe    = regexp.MustCompile(`(?i)^(?:sent|date|to|subject|gesendet|envoyé|enviado|inviato|verzonden|发送时间|發送時間|日期|收件人|主题|主旨)\s*[:：]`)
+	inlineClosingRe = regexp.MustCompile(`(?i)^(?:thanks|thank you|cheers|best|regards|best regards|kind regards|gruß|grüße|saludos|merci|cordialement|atentamente|谢谢|謝謝)\s*[,，]\s*(\p{Lu}[\p{L}'.-]*(?:\s+\p{Lu}[\p{L}'.-]*){0,2}|[\p{Han}]{1,4})\s*$`)
+	closingRe       = regexp.MustCompile(`(?i)^(?:(?:best|kind|warm|warmest|with kind|many)\s+(?:regards|wishes|thanks)|regards|thanks(?: again)?|thank you|many thanks|cheers|sincerely(?: yours)?|yours(?: sincerely| truly| faithfully)?|best|br|mit freundlichen grüßen|viele grüße|cordialement|saludos(?: cordiales)?|cordiali saluti|met vriendelijke groet(?:en)?|atenciosamente|此致|敬礼|敬禮|谢谢|謝謝|祝好|顺祝商祺|順祝商祺|顺颂商祺|順頌商祺|(?:何卒)?よろしくお願い(?:いた|致)?します|以上(?:、)?よろしくお願いします|freundliche grüße|beste grüße|bien à vous|un saludo|atentamente|saludos cordiales)[\s,.!。！，]*$`)
+	greetingRe      = regexp.MustCompile(`(?i)^(?:(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|bonjour|hola|ciao|olá)\b[^,，:：!！\n]{0,40}(?:[,，:：!！]|$)|(?:您好|你好|尊敬的[^，,：:！!]{0,12})(?:[，,：:！!]|$)|(?:いつも|大変)お世話になっております[。、]?|[^\s、。]{1,20}様[、。]?$|sehr geehrte[rs]?\b[^,\n]{0,40}(?:,|$)|guten tag\b[^,\n]{0,30}(?:,|$)|estimad[oa]s?\b[^,:\n]{0,40}(?:[,:]|$))\s*`)
+	sentenceEndRe   = regexp.MustCompile(`[.!?](?:\s+|$)|[。！？；]+`)
+	noCountRe       = regexp.MustCompile(`https?://\S+|www\.\S+|\S+@\S+\.\S+`)
 )
 
 // analyzeNewText takes help-desk furniture out of text and weighs what is left. subject
@@ -596,15 +1051,35 @@ func analyzeNewText(text, subject string) newText {
 	// sentence broken across lines is judged whole, while short lines ("Status: Open")
 	// stay on their own.
 	para, last := "", ""
+	furniture := 0
 	flush := func() {
 		for _, s := range splitSentences(para) {
 			content = true
-			if !isFurniture(s) {
+			switch {
+			case isTemplate(s):
+				furniture++
+			case isAck(s):
+				// An acknowledgement or courtesy opener is taken out phrase by phrase,
+				// not with its whole sentence: "感谢您的来信，我们支持7x24小时服务" and
+				// "Thanks for reaching out, yes we cover weekends" keep their answer.
+				if rest := withoutAckClauses(s); rest != "" {
+					kept = append(kept, rest)
+				}
+			default:
 				kept = append(kept, s)
 			}
 		}
 		para, last = "", ""
 	}
+	signatureAt := func(i int) string {
+		for j := i; j < len(lines) && j < i+3; j++ {
+			if l := strings.TrimSpace(lines[j]); l != "" && !closingRe.MatchString(l) && l != "--" {
+				return l
+			}
+		}
+		return ""
+	}
+	sig := ""
 	for i, raw := range lines {
 		line := strings.TrimSpace(raw)
 		if line == "" || strings.HasPrefix(line, ">") {
@@ -612,6 +1087,9 @@ func analyzeNewText(text, subject string) newText {
 			continue
 		}
 		if cutRe.MatchString(line) || isHeaderBlock(lines, i) {
+			if strings.HasPrefix(line, "--") && !separatorRe.MatchString(line) {
+				sig = signatureAt(i + 1)
+			}
 			break
 		}
 		// Below a separator, a help desk's acknowledgement or survey carries a copy of
@@ -625,6 +1103,12 @@ func analyzeNewText(text, subject string) newText {
 			continue
 		}
 		if (content || para != "") && closingRe.MatchString(line) {
+			sig = signatureAt(i + 1)
+			break
+		}
+		if (content || para != "") && inlineClosingRe.MatchString(line) {
+			// "Thanks, Tom" or "Best, Dana" on one line.
+			sig = strings.TrimSpace(inlineClosingRe.FindStringSubmatch(line)[1])
 			break
 		}
 		own = append(own, line)
@@ -648,7 +1132,7 @@ func analyzeNewText(text, subject string) newText {
 		last = line
 	}
 	flush()
-	nt := newText{own: strings.Join(own, "\n"), text: strings.Join(kept, " ")}
+	nt := newText{own: strings.Join(own, "\n"), text: strings.Join(kept, " "), furniture: furniture, signature: sig}
 	counted := noCountRe.ReplaceAllString(nt.text, " ")
 	nt.chars = len([]rune(strings.Join(strings.Fields(nt.text), " ")))
 	for _, r := range counted {
@@ -718,17 +1202,63 @@ func isNotice(text string) bool {
 	return false
 }
 
-// isFurniture reports whether sentence s is acknowledgement, template, survey or
-// verification wording rather than something a person wrote for this mail.
-func isFurniture(s string) bool {
-	for _, ps := range [][]phrase{ackPhrases, templatePhrases, surveyPhrases, verifyPhrases} {
+// isTemplate reports whether sentence s is help-desk template, survey, verification or
+// absence wording rather than something a person wrote for this mail.
+func isTemplate(s string) bool { return anyTemplateRe.MatchString(s) }
+
+// isAck reports whether s holds acknowledgement or courtesy wording.
+func isAck(s string) bool { return anyAckRe.MatchString(s) }
+
+// anyTemplateRe and anyAckRe join phrase sets into one alternation each, so that a
+// sentence is searched in one pass rather than once per phrase.
+var (
+	anyTemplateRe = joinPhrases(templatePhrases, surveyPhrases, verifyPhrases, personalAbsence)
+	anyAckRe      = joinPhrases(ackPhrases)
+)
+
+// joinPhrases compiles the phrases of sets into one case-insensitive alternation.
+func joinPhrases(sets ...[]phrase) *regexp.Regexp {
+	var alts []string
+	for _, ps := range sets {
 		for _, p := range ps {
-			if p.cre.MatchString(s) {
-				return true
-			}
+			alts = append(alts, "(?:"+p.re+")")
 		}
 	}
-	return false
+	return regexp.MustCompile(`(?i)` + strings.Join(alts, "|"))
+}
+
+// clauseRe splits a sentence into clauses: after commas, semicolons and colons (CJK
+// forms included) and around dashes.
+var clauseRe = regexp.MustCompile(`[,，、;；:：]\s*|\s+[-–—]+\s+|\s+(?:and|but|und|et|y|pero|aber|mais)\s+`)
+
+// withoutAckClauses returns sentence s without its clauses that hold acknowledgement,
+// courtesy or template wording, or "" when nothing of weight is left. A short remnant
+// of the acknowledgement ("and", "we") is not kept.
+func withoutAckClauses(s string) string {
+	var kept []string
+	prev := 0
+	for _, loc := range append(clauseRe.FindAllStringIndex(s, -1), []int{len(s), len(s)}) {
+		c := strings.TrimSpace(s[prev:loc[0]])
+		prev = loc[1]
+		if c == "" || isAck(c) || isTemplate(c) {
+			continue
+		}
+		kept = append(kept, c)
+	}
+	out := strings.Join(kept, ", ")
+	w := 0
+	for _, r := range out {
+		switch {
+		case isCJK(r):
+			w += cjkWeight
+		case unicode.IsLetter(r):
+			w++
+		}
+	}
+	if w < 12 {
+		return ""
+	}
+	return out
 }
 
 func isCJK(r rune) bool {

@@ -6,7 +6,7 @@ import (
 )
 
 // BenchmarkClassifyLarge classifies a mail with 240 KB of new text. Classify reads only
-// the first 16 KB of it; before that bound one such mail took about 1.5 s here and held
+// the first 2 KiB of it; before that bound one such mail took about 1.5 s here and held
 // up every message behind it. Compare with BenchmarkClassifyTypical:
 //
 //	go test -run '^$' -bench Classify ./probe/

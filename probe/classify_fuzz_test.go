@@ -24,6 +24,8 @@ func FuzzClassify(f *testing.F) {
 	f.Add("Out of Office", "dana@acme.example", "auto-generated", "I am out of the office until Monday.\n> quoted", "")
 	f.Add("", "", "", "", "")
 	f.Add("\x00\xff", "\xfe", "\r\n", strings.Repeat("> ", 1000), "\x00")
+	f.Add("Event", "no-reply@provider.example", "", `[{"event":"bounce","email":"a@b.example"}]`, "")
+	f.Add("Re: x", "tom@acme.example", "", "感谢您的来信，"+strings.Repeat("，", 500)+"我们支持。", "")
 	f.Fuzz(func(t *testing.T, subject, from, autoSubmitted, text, precedence string) {
 		m := Mail{Subject: subject, From: from, NewText: text, FullText: text,
 			Header: map[string][]string{"Auto-Submitted": {autoSubmitted}, "Precedence": {precedence}, "X-Autoreply": {autoSubmitted}}}
@@ -31,6 +33,9 @@ func FuzzClassify(f *testing.F) {
 			c := Classify(m, rules)
 			if !slices.Contains(Kinds, c.Kind) || c.Reason == "" {
 				t.Fatalf("Classify(subject %q, text %q) = %+v, want a known kind and a reason", subject, text, c)
+			}
+			if c.Confidence < 0 || c.Confidence > 1 || (c.Kind == KindNeedsReview) != (c.Confidence < ReviewThreshold) {
+				t.Fatalf("Classify(subject %q, text %q) = %+v, want a confidence in [0,1], below ReviewThreshold exactly for needs_review", subject, text, c)
 			}
 		}
 		if utf8.ValidString(text) {

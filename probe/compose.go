@@ -42,38 +42,72 @@ func IsToken(s string) bool {
 	return true
 }
 
-// messageIDMAC returns the HMAC that ties a Message-ID to its probe, hex, 16 digits.
-func messageIDMAC(key []byte, probeID, token string) string {
+// MaxFollowupIndex bounds the follow-up numbers IsOurMessageID tries: a probe's
+// follow-ups are numbered from 1 and a script has a handful.
+const MaxFollowupIndex = 64
+
+// NewMessageID returns our Message-ID for a probe, without angle brackets, shaped like
+// the random UUID at the sender's domain that Thunderbird writes
+// ("3f0c9a52-6d1e-4b7a-9c2e-8a41f0d3b6e5@example.com"), so nothing in it gives the
+// probe away. It is an HMAC of the probe's ID, keyed with a secret kept in the
+// database: opaque to the vendor, deterministic for us (a retried send keeps its
+// Message-ID), and checkable by IsOurMessageID.
+func NewMessageID(key []byte, probeID, domain string) string {
+	return messageID(key, probeID, 0) + "@" + domain
+}
+
+// NewFollowupMessageID returns the Message-ID of p's n-th follow-up (n from 1): like
+// NewMessageID, and as opaque, but different for each follow-up.
+func NewFollowupMessageID(key []byte, probeID, domain string, n int) string {
+	return messageID(key, probeID, n) + "@" + domain
+}
+
+// messageID is the UUID-shaped local part for probe probeID's follow-up n (0 for the
+// inquiry): 16 bytes of HMAC-SHA256 with a version-4 UUID's version and variant bits.
+func messageID(key []byte, probeID string, n int) string {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte(strings.ToLower(probeID) + "." + strings.ToUpper(token)))
-	return hex.EncodeToString(m.Sum(nil))[:16]
+	fmt.Fprintf(m, "supportprobe message-id\x00%s\x00%d", strings.ToUpper(probeID), n)
+	b := m.Sum(nil)[:16]
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// NewMessageID returns our Message-ID for a probe, without angle brackets:
-// "<utc-time>.<probe id>.<token>.<hmac>@<domain>". The HMAC, keyed with a secret kept in
-// the database, lets VerifyMessageID tell our IDs from look-alikes in a reply's
-// references.
-func NewMessageID(key []byte, probeID, token, domain string, t time.Time) string {
-	return fmt.Sprintf("%s.%s.%s.%s@%s", t.UTC().Format("20060102T150405"), strings.ToLower(probeID),
-		strings.ToLower(token), messageIDMAC(key, probeID, token), domain)
-}
-
-// VerifyMessageID reports whether id (brackets and case tolerated) is a Message-ID made
-// by NewMessageID with key, and returns the probe ID and token it names.
-func VerifyMessageID(key []byte, id string) (probeID, token string, ok bool) {
-	id = strings.TrimSpace(id)
-	id = strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">")
+// IsOurMessageID reports whether id (brackets and case tolerated) is a Message-ID we
+// made with key for probe probeID: its inquiry's or one of its follow-ups'. IDs in the
+// form of earlier versions ("<time>.<probe>.<token>.<hmac>@domain") are recognised too,
+// so replies to probes sent before the change still match on rung 1.
+func IsOurMessageID(key []byte, id, probeID string) bool {
+	id = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(id), "<"), ">"))
 	local, _, found := strings.Cut(id, "@")
-	if !found {
-		return "", "", false
+	if !found || len(key) == 0 || probeID == "" {
+		return false
 	}
+	if len(local) == 36 {
+		for n := 0; n <= MaxFollowupIndex; n++ {
+			if hmac.Equal([]byte(local), []byte(messageID(key, probeID, n))) {
+				return true
+			}
+		}
+		return false
+	}
+	p, _, ok := verifyLegacyMessageID(key, local)
+	return ok && strings.EqualFold(p, probeID)
+}
+
+// verifyLegacyMessageID checks the local part of a Message-ID of the form earlier
+// versions wrote, "<utc-time>[-f<n>].<probe id>.<token>.<hmac>", and returns the probe
+// ID and token it names.
+func verifyLegacyMessageID(key []byte, local string) (probeID, token string, ok bool) {
 	parts := strings.Split(local, ".")
 	if len(parts) != 4 {
 		return "", "", false
 	}
 	probeID, token = strings.ToUpper(parts[1]), strings.ToUpper(parts[2])
-	want := messageIDMAC(key, probeID, token)
-	if !hmac.Equal([]byte(strings.ToLower(parts[3])), []byte(want)) {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(strings.ToLower(probeID) + "." + token))
+	want := hex.EncodeToString(m.Sum(nil))[:16]
+	if !hmac.Equal([]byte(parts[3]), []byte(want)) {
 		return "", "", false
 	}
 	return probeID, token, true
@@ -122,7 +156,7 @@ func Compose(p Probe, s Script, v Vendor, c Composition) (Inquiry, error) {
 		To:        v.To,
 		Subject:   subject,
 		Body:      body,
-		MessageID: NewMessageID(c.Key, p.ID, p.Token, domain, c.Now),
+		MessageID: NewMessageID(c.Key, p.ID, domain),
 		Date:      c.Now,
 	}
 	if c.PlusAddressing {

@@ -1,41 +1,63 @@
 package probe
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/mail"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestMessageIDRoundTrip(t *testing.T) {
+// uuidShape is the Message-ID local part Thunderbird writes: a random (version 4) UUID.
+var uuidShape = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}@example\.com$`)
+
+func TestMessageIDOpaqueAndOurs(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
-	at := time.Date(2026, 11, 29, 11, 0, 3, 0, time.UTC)
-	id := NewMessageID(key, "P17", "K7Q2MX", "example.com", at)
-	if want := "20261129T110003.p17.k7q2mx."; !strings.HasPrefix(id, want) || !strings.HasSuffix(id, "@example.com") {
-		t.Fatalf("NewMessageID = %q, want %q…@example.com", id, want)
+	id := NewMessageID(key, "P17", "example.com")
+	if !uuidShape.MatchString(id) {
+		t.Fatalf("NewMessageID = %q, want a version-4 UUID at the domain, as Thunderbird writes", id)
 	}
+	if strings.Contains(strings.ToLower(id), "p17") || strings.Contains(strings.ToLower(id), "k7q2mx") {
+		t.Errorf("NewMessageID = %q names the probe or its token", id)
+	}
+	if again := NewMessageID(key, "P17", "example.com"); again != id {
+		t.Errorf("NewMessageID is not deterministic: %q, then %q", id, again)
+	}
+	f1, f2 := NewFollowupMessageID(key, "P17", "example.com", 1), NewFollowupMessageID(key, "P17", "example.com", 2)
+	if f1 == id || f1 == f2 || !uuidShape.MatchString(f1) || !uuidShape.MatchString(f2) {
+		t.Errorf("follow-up IDs %q, %q (inquiry %q): want distinct UUIDs", f1, f2, id)
+	}
+	legacy := "20261129t110003.p17.k7q2mx." + func() string {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("p17.K7Q2MX"))
+		return hex.EncodeToString(m.Sum(nil))[:16]
+	}() + "@example.com"
 	tests := []struct {
-		name   string
-		id     string
-		key    []byte
-		wantOK bool
+		name, id, probe string
+		key             []byte
+		want            bool
 	}{
-		{"as made", id, key, true},
-		{"brackets and upper case", "<" + strings.ToUpper(id) + ">", key, true},
-		{"other key", id, []byte("another key"), false},
-		{"tampered probe id", strings.Replace(id, ".p17.", ".p18.", 1), key, false},
-		{"tampered token", strings.Replace(id, ".k7q2mx.", ".k7q2my.", 1), key, false},
-		{"not ours", "CAF=abc123@mail.gmail.com", key, false},
-		{"no domain", "a.b.c.d", key, false},
+		{"inquiry", id, "P17", key, true},
+		{"follow-up", f2, "P17", key, true},
+		{"brackets and upper case", "<" + strings.ToUpper(id) + ">", "p17", key, true},
+		{"another probe's", NewMessageID(key, "P18", "example.com"), "P17", key, false},
+		{"other key", id, "P17", []byte("another key"), false},
+		{"other probe claimed", id, "P18", key, false},
+		{"last follow-up tried", NewFollowupMessageID(key, "P17", "example.com", MaxFollowupIndex), "P17", key, true},
+		{"beyond", NewFollowupMessageID(key, "P17", "example.com", MaxFollowupIndex+1), "P17", key, false},
+		{"earlier versions' form", legacy, "P17", key, true},
+		{"earlier form, tampered", strings.Replace(legacy, ".k7q2mx.", ".k7q2my.", 1), "P17", key, false},
+		{"earlier form, other probe", legacy, "P18", key, false},
+		{"not ours", "CAF=abc123@mail.gmail.com", "P17", key, false},
+		{"no domain", "a.b.c.d", "P17", key, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			probeID, token, ok := VerifyMessageID(tt.key, tt.id)
-			if ok != tt.wantOK {
-				t.Fatalf("VerifyMessageID(%q) ok = %v, want %v", tt.id, ok, tt.wantOK)
-			}
-			if ok && (probeID != "P17" || token != "K7Q2MX") {
-				t.Errorf("VerifyMessageID = %q, %q; want P17, K7Q2MX", probeID, token)
+			if got := IsOurMessageID(tt.key, tt.id, tt.probe); got != tt.want {
+				t.Errorf("IsOurMessageID(%q, %s) = %v, want %v", tt.id, tt.probe, got, tt.want)
 			}
 		})
 	}
@@ -93,7 +115,7 @@ func TestCompose(t *testing.T) {
 	if in, _ := Compose(Probe{ID: "P3", Token: "K7Q2MX"}, quoting, v, c); strings.Count(in.Body, "K7Q2MX") != 1 {
 		t.Errorf("a body that quotes the token got a second one:\n%s", in.Body)
 	}
-	if _, _, ok := VerifyMessageID(c.Key, in.MessageID); !ok {
+	if !IsOurMessageID(c.Key, in.MessageID, "P3") {
 		t.Errorf("MessageID %q does not verify", in.MessageID)
 	}
 	c.PlusAddressing = false

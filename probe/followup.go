@@ -235,15 +235,6 @@ func (p Probe) NeededReminder() bool {
 	return false
 }
 
-// NewFollowupMessageID returns the Message-ID of p's n-th follow-up (n from 1): like
-// NewMessageID, but its first part carries "-f<n>", so it differs from the probe's own
-// and still verifies with VerifyMessageID (a reply citing it matches on rung 1).
-func NewFollowupMessageID(key []byte, probeID, token, domain string, t time.Time, n int) string {
-	id := NewMessageID(key, probeID, token, domain, t)
-	stamp, rest, _ := strings.Cut(id, ".")
-	return fmt.Sprintf("%s-f%d.%s", stamp, n, rest)
-}
-
 // Quoted is the vendor message a follow-up answers.
 type Quoted struct {
 	MessageID  string   // without brackets; "" when answering our own inquiry
@@ -306,7 +297,7 @@ func ComposeFollowup(p Probe, spec FollowupSpec, n int, v Vendor, q Quoted, c Co
 		To:         p.To,
 		Subject:    subject,
 		Body:       body,
-		MessageID:  NewFollowupMessageID(c.Key, p.ID, p.Token, domain, c.Now, n),
+		MessageID:  NewFollowupMessageID(c.Key, p.ID, domain, n),
 		InReplyTo:  parent,
 		References: refs,
 		Date:       c.Now,

@@ -38,8 +38,10 @@ type Mail struct {
 	// converted to text when there is no plain part.
 	NewText  string
 	FullText string
-	// Report is set for a delivery status notification (multipart/report;
-	// report-type=delivery-status, or a recognisable bounce).
+	// Report is set for a machine report: a multipart/report of any report-type
+	// (delivery-status, feedback-report, disposition-notification, …), a bare
+	// message/delivery-status, feedback-report or disposition-notification part, or a
+	// recognisable bounce without one.
 	Report *DeliveryReport
 	// Size is the raw message's size; Truncated says the fetched text was cut at the cap.
 	Size      int
@@ -50,8 +52,23 @@ type Mail struct {
 	Unread string
 }
 
-// DeliveryReport is what a bounce says about the message it returns.
+// DeliveryReport is what a machine report (a bounce, a delay warning, a verification
+// report, an abuse/feedback report, a read receipt) says about the message it is about.
 type DeliveryReport struct {
+	// ReportType is the multipart/report report-type ("delivery-status",
+	// "feedback-report", "disposition-notification", …), lower case, or the kind of
+	// report part found without one; "" for a bounce recognised only by its sender or
+	// subject (a legacy format without a DSN).
+	ReportType string
+	// Actions lists the action of every recipient group of a DSN, in order, lower case;
+	// Action is the one that decides (the first "failed", else the first).
+	Actions []string
+	// Feedback is an RFC 5965 Feedback-Type ("abuse", "fraud", …) or an RFC 8098
+	// Disposition ("manual-action/MDN-sent-manually; displayed"), as found.
+	Feedback string
+	// GaveUp says the text of a bounce without a DSN says delivery was abandoned ("I'm
+	// giving up", "permanent error", "retry timeout exceeded"), whatever its status class.
+	GaveUp bool
 	// OriginalMessageID is the Message-ID of the returned message (from the attached
 	// original or its headers), without brackets; "" when the report does not carry it.
 	OriginalMessageID string

@@ -244,17 +244,13 @@ func (s *matchState) byMessageID() error {
 		}
 	}
 	for _, c := range cands {
-		macProbe, _, ok := VerifyMessageID(s.m.Key, c.id)
-		if !ok {
-			continue
-		}
 		p, err := s.lookupID(c.id)
 		if err != nil {
 			return err
 		}
-		// An ID the index gives to another probe than the one it names is not trusted
-		// as ours; rung 3 still sees it.
-		if p == "" || !strings.EqualFold(p, macProbe) {
+		// Only an ID we made for the probe the index gives it to is ours; any other
+		// (the vendor's, or one the index ties to another probe) is left to rung 3.
+		if p == "" || !IsOurMessageID(s.m.Key, c.id, p) {
 			continue
 		}
 		s.rung1IDs[strings.ToLower(c.id)] = true

@@ -50,10 +50,10 @@ var (
 	matchKey = []byte("0123456789abcdef0123456789abcdef")
 	matchAt  = time.Date(2026, 6, 1, 3, 0, 0, 0, time.UTC)
 	// Our inquiries: P1 (token K7Q2MX) and P2 (token H4XW9T).
-	ourP1 = probe.NewMessageID(matchKey, "P1", "K7Q2MX", "example.com", matchAt)
-	ourP2 = probe.NewMessageID(matchKey, "P2", "H4XW9T", "example.com", matchAt)
+	ourP1 = probe.NewMessageID(matchKey, "P1", "example.com")
+	ourP2 = probe.NewMessageID(matchKey, "P2", "example.com")
 	// ourP3 verifies but its probe is not in the index (another database, a deleted probe).
-	ourP3 = probe.NewMessageID(matchKey, "P3", "Z9Z9Z9", "example.com", matchAt)
+	ourP3 = probe.NewMessageID(matchKey, "P3", "example.com")
 	// tampered is ourP1 with the HMAC's last digit changed; the store learned it as part
 	// of P1's thread (say, from a manual link).
 	tampered        = tamper(ourP1)

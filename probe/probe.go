@@ -146,7 +146,10 @@ type Reply struct {
 	Subject    string    `json:"subject"`
 	Kind       Kind      `json:"kind"`
 	Reason     string    `json:"reason"`
-	MatchedBy  Rung      `json:"matched_by"`
+	// Confidence is the classifier's confidence in Kind, in [0,1] (Classification);
+	// 1 for a per-vendor rule. Replies recorded before it was kept have 0.
+	Confidence float64 `json:"confidence"`
+	MatchedBy  Rung    `json:"matched_by"`
 	// MatchDetail says what evidence the rung found (the reference, the token, the key).
 	MatchDetail string    `json:"match_detail,omitempty"`
 	Override    *Override `json:"override,omitempty"`

@@ -49,6 +49,9 @@ type reviewItem struct {
 	NewText *string `json:"new_text"`
 	// Reason is the classifier's evidence, both ways.
 	Reason string `json:"reason"`
+	// Confidence is the classifier's confidence in the kind it leaned to, below
+	// probe.ReviewThreshold; null for a reply recorded before confidence was kept.
+	Confidence *float64 `json:"confidence"`
 	// Effect says what deciding it would change for its probe.
 	Effect string `json:"effect"`
 }
@@ -197,6 +200,10 @@ func reviewItems(ctx context.Context, src daemon.Source, f store.Filter, now tim
 			}
 			it := reviewItem{ReplyID: r.ID, ProbeID: p.ID, Vendor: p.Vendor, ReceivedAt: r.ReceivedAt.UTC(),
 				From: r.From, Subject: r.Subject, Reason: r.Reason}
+			if r.Confidence > 0 {
+				c := r.Confidence
+				it.Confidence = &c
+			}
 			raw, err := src.Raw(ctx, "reply", r.ID)
 			switch {
 			case err == nil:
@@ -257,6 +264,9 @@ func reviewEffect(p probe.Probe, replyID string, now time.Time) (string, error) 
 func writeReviewItem(w io.Writer, i, n int, it reviewItem) {
 	fmt.Fprintf(w, "\n[%d/%d] %s  probe %s (%s)  received %s\n", i, n, it.ReplyID, it.ProbeID, it.Vendor, it.ReceivedAt.Format(time.RFC3339))
 	fmt.Fprintf(w, "  From:    %s\n  Subject: %s\n", it.From, it.Subject)
+	if it.Confidence != nil {
+		fmt.Fprintf(w, "  Confidence: %.2f (below %.2f)\n", *it.Confidence, probe.ReviewThreshold)
+	}
 	fmt.Fprintf(w, "  Why:     %s\n  Effect:  %s\n", it.Reason, it.Effect)
 	if it.NewText == nil {
 		fmt.Fprintln(w, "  (the message itself is not stored)")

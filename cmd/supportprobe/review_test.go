@@ -29,7 +29,8 @@ func seedReview(t *testing.T, stateDir string) {
 		"Thanks for reaching out! Restart the ingest node, that clears it.\r\n"
 	if _, err := db.AddReply(probe.Reply{ProbeID: "P2", MessageID: "rev-1@acme.example", ReceivedAt: sentAt.Add(90 * time.Minute),
 		From: "Dana <dana@acme.example>", Subject: "Re: Streams failing", Kind: probe.KindNeedsReview, MatchedBy: probe.RungToken,
-		Reason: "needs_review: courtesy opener (auto_ack evidence) and an instruction (person evidence), confidence 0.55"}, []byte(raw)); err != nil {
+		Reason:     "needs_review: courtesy opener (auto_ack evidence) and an instruction (person evidence), confidence 0.55",
+		Confidence: 0.55}, []byte(raw)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -65,6 +66,9 @@ func TestReview(t *testing.T) {
 	var items []reviewItem
 	if err := json.Unmarshal([]byte(stdout), &items); code != exitOK || err != nil || len(items) != 1 || items[0].ReplyID != "R3" || items[0].NewText == nil {
 		t.Fatalf("review --format json: exit %d, %v, %+v", code, err, items)
+	}
+	if c := items[0].Confidence; c == nil || *c != 0.55 {
+		t.Errorf("review --format json: confidence %v, want the stored 0.55", c)
 	}
 
 	// Until decided, it is no response: P2 is unanswered.

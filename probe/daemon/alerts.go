@@ -201,16 +201,12 @@ type waitingItem struct {
 	since             time.Time
 }
 
-// probeAlerts scans the probes that can still change (sent within the longest deadline
-// and a margin) for probes open past target, decided breaches, failed and bounced
+// probeAlerts scans the probes that can still change (created within the longest
+// deadline and a margin: the window the state gauges read too) for probes open past target, decided breaches, failed and bounced
 // sends, and replies awaiting review past the threshold.
 func (d *Daemon) probeAlerts(now time.Time) ([]alert.Event, []waitingItem, error) {
 	_, waitAfter, _ := d.alertThresholds()
-	longest := 30 * 24 * time.Hour
-	for _, v := range d.cfg.Vendors {
-		longest = max(longest, v.Deadline)
-	}
-	ps, err := d.db.Probes(store.Filter{Since: now.Add(-longest - alertScanMargin)})
+	ps, err := d.db.Probes(store.Filter{Since: now.Add(-d.maxDeadline() - alertScanMargin)})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -100,8 +100,10 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 			log.Debug("mail already recorded", "message_id", m.MessageID, "as", id)
 			return nil
 		}
-		if _, _, ours := probe.VerifyMessageID(d.key, m.MessageID); ours {
-			log.Debug("our own inquiry; not a reply", "message_id", m.MessageID)
+		if p, err := d.db.ProbeByMessageID(m.MessageID); err != nil {
+			return err
+		} else if p != "" && probe.IsOurMessageID(d.key, m.MessageID, p) {
+			log.Debug("our own inquiry; not a reply", "message_id", m.MessageID, "probe", p)
 			return nil
 		}
 	}
@@ -150,7 +152,7 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	}
 	r, err := d.db.AddReplyRaw(probe.Reply{ProbeID: match.ProbeID, MessageID: m.MessageID, Folder: f.Folder, UID: f.UID,
 		ReceivedAt: f.InternalDate, HeaderDate: m.HeaderDate, DetectedAt: f.DetectedAt, From: from, Subject: m.Subject,
-		Kind: cls.Kind, Reason: cls.Reason, MatchedBy: match.Rung, MatchDetail: match.Detail,
+		Kind: cls.Kind, Reason: cls.Reason, Confidence: cls.Confidence, MatchedBy: match.Rung, MatchDetail: match.Detail,
 		Language: probe.DetectLanguage(m.NewText)}, fetchedRaw(f))
 	if errors.Is(err, store.ErrDuplicate) {
 		return nil
@@ -175,7 +177,7 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 		log.Warn("message IDs or ticket keys already belong to another probe", "probe", match.ProbeID, "conflicts", conflicts)
 	}
 	log.Info("reply recorded", "vendor", vendor, "probe", match.ProbeID, "reply", r.ID, "kind", r.Kind,
-		"matched_by", r.MatchedBy, "reason", r.Reason)
+		"confidence", r.Confidence, "matched_by", r.MatchedBy, "reason", r.Reason)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -19,17 +20,28 @@ import (
 
 	"supportprobe/mailbox"
 	"supportprobe/probe"
+	"supportprobe/store"
 )
 
 // The monitoring listener (configs.HTTP) serves two endpoints:
 //
 //   - /metrics: the daemon's counters, histograms and gauges in the Prometheus text
 //     exposition format 0.0.4, written by hand (the format is a few lines of text and a
-//     client library would be the largest dependency of the program). Families are sorted
-//     by name and series by label values, so two scrapes of the same state are identical.
+//     client library would be the largest dependency of the program; the tests check the
+//     output with the Prometheus project's own parser). Families are sorted by name and
+//     series by label values, so two scrapes of the same state are identical.
 //   - /healthz: 200 "ok" while the daemon runs and, when IMAP is configured, the inbox
 //     watcher is connected or has synced within healthSyncWindow; otherwise 503 with the
 //     reason.
+//
+// The gauges of the store's state (open probes, probes past target, replies awaiting
+// review, unmatched mail) are read at scrape time, cheaply: decoding probes is the cost
+// (about 30 µs each), so a scrape reads only the probes created within the longest
+// deadline (the only ones that can be open), at most once per stateGaugeTTL however
+// often it is scraped. Replies awaiting review on older probes, back to the 90 days that
+// `review` lists, come from a full scan repeated every fullScanTTL: they change only
+// when a person decides one or a late reply arrives. A store that cannot be read fails
+// the scrape (500), so Prometheus's up goes to 0 rather than the gauges vanishing.
 
 // FirstResponseBuckets are the upper bounds, in seconds, of the
 // supportprobe_first_response_seconds histogram: 1 min to 1 week.
@@ -38,6 +50,21 @@ var FirstResponseBuckets = []float64{60, 300, 900, 1800, 3600, 7200, 14400, 2880
 // healthSyncWindow is how long /healthz stays healthy after the watcher's last complete
 // sync while it is disconnected (reconnecting with backoff).
 const healthSyncWindow = 10 * time.Minute
+
+// stateGaugeTTL is how long the store's state gauges are reused between scrapes, and
+// fullScanTTL how long the review counts of probes older than the longest deadline are.
+const (
+	stateGaugeTTL = 10 * time.Second
+	fullScanTTL   = 5 * time.Minute
+)
+
+// The windows of the state gauges are the defaults of the commands that list the same
+// things, so the dashboard and the CLI agree: `review` lists replies of probes created
+// in the last 90 days, `inbox --unmatched` the mail detected in the last 30 days.
+const (
+	reviewGaugeDays    = 90
+	unmatchedGaugeDays = 30
+)
 
 // metricsContentType is the text exposition format's media type.
 const metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -191,10 +218,31 @@ func formatFloat(v float64) string {
 type metrics struct {
 	sent, failed, replies *family
 	firstResponse         *family
+
+	state stateCache
+}
+
+// stateCache holds the store's state gauges between scrapes (stateGauges).
+type stateCache struct {
+	mu           sync.Mutex
+	ttl, fullTTL time.Duration
+	at, fullAt   time.Time // by the monotonic clock, not Options.Now
+	fams         []*family
+	fullNow      time.Time    // Options.Now of the last full scan
+	reviewed     []probeState // from it: the probes with replies awaiting review
+}
+
+// probeState is what the state gauges need of one probe.
+type probeState struct {
+	created          time.Time
+	vendor, priority string
+	open, pastTarget bool
+	reviews          int // replies awaiting review
 }
 
 func newMetrics(vendors []probe.Vendor) *metrics {
 	m := &metrics{
+		state: stateCache{ttl: stateGaugeTTL, fullTTL: fullScanTTL},
 		sent: newFamily("supportprobe_inquiries_sent_total", "counter",
 			"Inquiries the SMTP server accepted, by vendor.", "vendor"),
 		failed: newFamily("supportprobe_inquiries_failed_total", "counter",
@@ -248,13 +296,149 @@ func (d *Daemon) countReply(vendor string, r probe.Reply) {
 	d.metrics.firstResponse.observe(m.ResponseLatency.Seconds(), p.Vendor, string(p.Priority))
 }
 
-// writeMetrics writes every family, the scrape-time gauges included, sorted by name.
+// stateGauges returns the gauges of the store's state, read again when the last read
+// is older than the cache's ttl (and with a full scan when that is older than fullTTL,
+// or no longer reaches the recent window). Concurrent scrapes wait for one read rather
+// than each scanning the store.
+func (d *Daemon) stateGauges() ([]*family, error) {
+	c := &d.metrics.state
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fams != nil && time.Since(c.at) < c.ttl {
+		return c.fams, nil
+	}
+	now := d.opts.Now().UTC()
+	reviewSince := now.AddDate(0, 0, -reviewGaugeDays)
+	recentSince := now.Add(-d.maxDeadline() - alertScanMargin)
+	var recent []probeState
+	var err error
+	if c.fullAt.IsZero() || time.Since(c.fullAt) >= c.fullTTL || c.fullNow.Before(recentSince) || now.Before(c.fullNow) {
+		var all []probeState
+		if all, err = d.probeStates(earlier(reviewSince, recentSince), now); err != nil {
+			return nil, err
+		}
+		c.reviewed = c.reviewed[:0]
+		for _, ps := range all {
+			if ps.reviews > 0 {
+				c.reviewed = append(c.reviewed, ps)
+			}
+			if !ps.created.Before(recentSince) {
+				recent = append(recent, ps)
+			}
+		}
+		c.fullNow, c.fullAt = now, time.Now()
+	} else if recent, err = d.probeStates(recentSince, now); err != nil {
+		return nil, err
+	}
+	// The recent window from this read, and older probes from the last full scan.
+	for _, ps := range c.reviewed {
+		if ps.created.Before(recentSince) && !ps.created.Before(reviewSince) {
+			recent = append(recent, probeState{created: ps.created, vendor: ps.vendor, reviews: ps.reviews})
+		}
+	}
+	fams, err := d.stateFamilies(now, recent)
+	if err != nil {
+		return nil, err
+	}
+	c.fams, c.at = fams, time.Now()
+	return fams, nil
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// probeStates reads the probes created at or after since and judges each as of now, by
+// the same Measure that decides the open_past_target alert and every report. Only
+// probes whose deadline has not passed are measured: a probe past its deadline is
+// decided, never open.
+func (d *Daemon) probeStates(since, now time.Time) ([]probeState, error) {
+	ps, err := d.db.Probes(store.Filter{Since: since})
+	if err != nil {
+		return nil, fmt.Errorf("state gauges: %w", err)
+	}
+	out := make([]probeState, 0, len(ps))
+	for _, p := range ps {
+		st := probeState{created: p.CreatedAt, vendor: p.Vendor, priority: string(p.Priority)}
+		for _, r := range p.Replies {
+			if r.EffectiveKind() == probe.KindNeedsReview {
+				st.reviews++
+			}
+		}
+		// An hour of margin past the deadline covers any clock skew Measure removes.
+		if p.State == probe.StateSent && now.Before(p.SentAt.Add(p.Terms.Deadline+time.Hour)) {
+			m, err := probe.Measure(p, now)
+			if err != nil {
+				d.log.Warn("state gauges: measure probe", "probe", p.ID, "err", err)
+			} else if m.Status == probe.StatusSent || m.Status == probe.StatusAcknowledged {
+				st.open, st.pastTarget = true, m.SLA == probe.SLAOpenBreached
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// stateFamilies builds the state gauges from the probes' states and the unmatched mail
+// of the last unmatchedGaugeDays. Every configured vendor (and priority) has a series,
+// zero when nothing waits, so a dashboard's sum is 0 rather than empty.
+func (d *Daemon) stateFamilies(now time.Time, states []probeState) ([]*family, error) {
+	open := newFamily("supportprobe_probes_open", "gauge",
+		"Probes sent and still awaiting a person's answer (sent or acknowledged, deadline not reached), by vendor and priority.", "vendor", "priority")
+	past := newFamily("supportprobe_probes_open_past_target", "gauge",
+		"Open probes already past their SLA first-response target (SLA state open_breached), by vendor and priority.", "vendor", "priority")
+	review := newFamily("supportprobe_replies_awaiting_review", "gauge",
+		fmt.Sprintf("Replies classified needs_review that no person has decided yet, on probes created in the last %d days (what `supportprobe review` lists), by vendor.", reviewGaugeDays), "vendor")
+	unmatched := newFamily("supportprobe_unmatched_mail", "gauge",
+		fmt.Sprintf("Mail matched to no probe and not linked to one, detected in the last %d days (what `supportprobe inbox --unmatched` lists), by the sender's vendor by its From domain (empty when none).", unmatchedGaugeDays), "vendor")
+	for _, v := range d.cfg.Vendors {
+		for _, pr := range probe.Priorities {
+			open.add(0, v.Name, string(pr))
+			past.add(0, v.Name, string(pr))
+		}
+		review.add(0, v.Name)
+		unmatched.add(0, v.Name)
+	}
+	unmatched.add(0, "")
+	reviewSince := now.AddDate(0, 0, -reviewGaugeDays)
+	for _, st := range states {
+		if st.open {
+			open.add(1, st.vendor, st.priority)
+		}
+		if st.pastTarget {
+			past.add(1, st.vendor, st.priority)
+		}
+		if st.reviews > 0 && !st.created.Before(reviewSince) {
+			review.add(float64(st.reviews), st.vendor)
+		}
+	}
+	us, err := d.db.UnmatchedMail(now.AddDate(0, 0, -unmatchedGaugeDays), time.Time{})
+	if err != nil {
+		return nil, fmt.Errorf("state gauges: list unmatched mail: %w", err)
+	}
+	for _, u := range us {
+		unmatched.add(1, u.Vendor)
+	}
+	return []*family{open, past, review, unmatched}, nil
+}
+
+// writeMetrics writes every family, the scrape-time gauges included, sorted by name. An
+// error before anything is written (the store's state cannot be read) is returned as
+// is; the caller can still answer with an error status.
 func (d *Daemon) writeMetrics(out io.Writer) error {
+	state, err := d.stateGauges()
+	if err != nil {
+		return err
+	}
 	up := newFamily("supportprobe_up", "gauge", "1 while the daemon runs.")
 	up.add(1)
 	info := newFamily("supportprobe_build_info", "gauge", "Always 1; the version label names the running build.", "version")
 	info.add(1, d.version())
 	fams := []*family{d.metrics.sent, d.metrics.failed, d.metrics.replies, d.metrics.firstResponse, up, info}
+	fams = append(fams, state...)
 	if d.cfg.Mail.IMAP.Host != "" {
 		st := d.watchState()
 		connected := newFamily("supportprobe_imap_connected", "gauge", "1 while the inbox watcher is logged in to the IMAP server, else 0.")
@@ -349,8 +533,14 @@ func (d *Daemon) watchState() mailbox.WatchState {
 func (d *Daemon) monitorHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		if err := d.writeMetrics(&buf); err != nil {
+			d.log.Error("metrics: scrape failed", "err", err)
+			http.Error(w, "supportprobe cannot read its state for /metrics: "+err.Error()+"; see the daemon's log", http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", metricsContentType)
-		if err := d.writeMetrics(w); err != nil {
+		if _, err := w.Write(buf.Bytes()); err != nil {
 			d.log.Debug("write metrics", "err", err)
 		}
 	})

@@ -107,6 +107,11 @@ func TestPipeline(t *testing.T) {
 				t.Errorf("reply = probe %s, rung %s (%s), kind %s (%s); want %s, %s, %s",
 					r.ProbeID, r.MatchedBy, r.MatchDetail, r.Kind, r.Reason, tt.probe, tt.rung, tt.kind)
 			}
+			// The stored confidence is the classifier's for the stored kind: above the
+			// review threshold for a decided kind, and stated in the reason.
+			if r.Confidence < probe.ReviewThreshold || r.Confidence > 1 || !strings.Contains(r.Reason, "confidence") {
+				t.Errorf("reply confidence %v, reason %q; want the classifier's confidence in [%.2f,1] and in the reason", r.Confidence, r.Reason, probe.ReviewThreshold)
+			}
 			if r.Reason == "" || !r.ReceivedAt.Equal(f.InternalDate) {
 				t.Errorf("reply reason %q, received_at %v; want a reason and the INTERNALDATE %v", r.Reason, r.ReceivedAt, f.InternalDate)
 			}

@@ -119,7 +119,7 @@ func TestSendRecordsSentProbe(t *testing.T) {
 	if p.Terms.SLA == nil || p.Terms.SLA.FirstResponse != time.Hour || p.Terms.Hours.Zone != "America/Los_Angeles" {
 		t.Errorf("terms = %+v, want the vendor's P1 target and zone", p.Terms)
 	}
-	if _, _, ok := probe.VerifyMessageID(d.key, p.MessageID); !ok {
+	if !probe.IsOurMessageID(d.key, p.MessageID, p.ID) {
 		t.Errorf("MessageID %q does not verify with the database key", p.MessageID)
 	}
 	if in := s.sent[0]; in.ReplyTo != `"Lin Wei" <lin.wei+`+p.Token+`@example.com>` || in.MessageID != p.MessageID {

@@ -175,7 +175,7 @@ func TestSummaryResistsInjection(t *testing.T) {
 		d := summaryDaemon(t, w, lin, fire, "Streams failing\\r\\nBcc: attacker@evil.example <script>")
 		sent := fire.AddDate(0, 0, -7) // Monday of the week summarised
 		for i, h := range hostileReplies {
-			id := probe.NewMessageID(d.key, fmt.Sprintf("P%d", i+1), probe.NewToken(), "example.com", sent)
+			id := probe.NewMessageID(d.key, fmt.Sprintf("P%d", i+1), "example.com")
 			p, err := d.DB().CreateProbe(probe.Probe{Vendor: "acme-cloud", Script: "outage-en", Priority: probe.P1, State: probe.StateSent,
 				CreatedAt: sent, SentAt: sent, Subject: "Streams failing", MessageID: id,
 				Terms: probe.Terms{Hours: probe.HoursSpec{Zone: "America/Los_Angeles"}, Deadline: 48 * time.Hour,

@@ -109,7 +109,10 @@ type ReplyRecord struct {
 	// MatchDetail is the evidence the rung found.
 	MatchDetail string `json:"match_detail"`
 	Reason      string `json:"reason"`
-	Late        bool   `json:"late"`
+	// Confidence is the classifier's confidence in its kind, in [0,1]; null for a reply
+	// recorded before confidence was kept.
+	Confidence *float64 `json:"confidence"`
+	Late       bool     `json:"late"`
 	// Early is true for a reply that arrived before the inquiry was sent (beyond
 	// probe.ArrivalTolerance): it counts for nothing.
 	Early    bool            `json:"early"`
@@ -225,7 +228,7 @@ func NewRecord(p probe.Probe, now time.Time) (Record, error) {
 			ID: rp.ID, MessageID: rp.MessageID, ReceivedAt: rp.ReceivedAt.UTC(),
 			DetectedAt: utc(rp.DetectedAt), HeaderDate: utc(rp.HeaderDate),
 			From: rp.From, Subject: rp.Subject, Kind: rp.EffectiveKind(),
-			MatchedBy: rp.MatchedBy, MatchDetail: rp.MatchDetail, Reason: rp.Reason, Late: p.IsLate(rp), Early: p.IsEarly(rp), Override: rp.Override,
+			MatchedBy: rp.MatchedBy, MatchDetail: rp.MatchDetail, Reason: rp.Reason, Confidence: confidence(rp.Confidence), Late: p.IsLate(rp), Early: p.IsEarly(rp), Override: rp.Override,
 			Language: lang,
 		})
 	}
@@ -547,4 +550,12 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// confidence is c for a view, nil for 0: a reply stored before confidence was kept.
+func confidence(c float64) *float64 {
+	if c == 0 {
+		return nil
+	}
+	return &c
 }

@@ -285,7 +285,7 @@ func (g *Generator) Record(id string, createdAt time.Time) Record {
 		State: probe.StateSent, SentAt: sentAt, ClockSkew: time.Duration(g.rng.IntN(2000)-1000) * time.Millisecond,
 		SkewMeasured: true, Terms: v.Terms[s.prio],
 	}
-	p.MessageID = probe.NewMessageID(g.key, id, token, "example.com", sentAt)
+	p.MessageID = probe.NewMessageID(g.key, id, "example.com")
 	body := g.body(s, name, token, sentAt.In(loc))
 	rec := Record{Probe: p}
 
@@ -331,7 +331,7 @@ func (g *Generator) Record(id string, createdAt time.Time) Record {
 	}
 	if g.rng.IntN(100) < 3 && rec.Probe.State == probe.StateSent {
 		fAt := sentAt.Add(24 * time.Hour)
-		fid := probe.NewMessageID(g.key, id, token, "example.com", fAt)
+		fid := probe.NewFollowupMessageID(g.key, id, "example.com", 1)
 		rec.Probe.Followups = []probe.Followup{{Index: 0, Kind: probe.FollowupReminder, State: probe.StateSent, DueAt: fAt,
 			SentAt: fAt.Add(time.Second), MessageID: fid, InReplyTo: p.MessageID, Subject: "Re: " + subject}}
 		rec.Followups = [][]byte{[]byte(g.inquiry(probe.Probe{MessageID: fid, Subject: "Re: " + subject, To: p.To, SentAt: fAt},
