@@ -196,7 +196,7 @@ func TestParseDecodeErrors(t *testing.T) {
 		{"top-level unknown key", []byte("stat_dir: /x\n" + minimal),
 			`supportprobe.yaml: line 1: unknown key "stat_dir" (did you mean "state_dir"?)`},
 		{"unknown key far from any known one", edit(t, "    timezone: America/Los_Angeles", "    timezone: America/Los_Angeles\n    colour: blue"),
-			`supportprobe.yaml: line 20: vendors[0] "acme-cloud": unknown key "colour" (known keys: name, to, domains, timezone, business_hours, sla, deadline, ticket_key, schedules, limits, rules)`},
+			`supportprobe.yaml: line 20: vendors[0] "acme-cloud": unknown key "colour" (known keys: name, to, domains, timezone, business_hours, sla, deadline, ticket_key, schedules, limits, rules, pause)`},
 		{"every unknown key at once", edit(t, "    host: smtp.example.com", "    hots: smtp.example.com", "    host: imap.example.com", "    hots: imap.example.com"),
 			"supportprobe.yaml: line 5: mail.smtp: unknown key \"hots\" (did you mean \"host\"?)\n" +
 				"supportprobe.yaml: line 10: mail.imap: unknown key \"hots\" (did you mean \"host\"?)"},
@@ -444,5 +444,27 @@ func TestExampleFollowups(t *testing.T) {
 		if f := s.Followups[i]; f.Kind != w.kind || f.After != w.after {
 			t.Errorf("Followups[%d] = %s %s, want %s %s", i, f.Kind, f.After, w.kind, w.after)
 		}
+	}
+}
+
+// TestPauseWindows reads the example's maintenance window: an instant range with its
+// offset kept, the note, and the vendor's name on it.
+func TestPauseWindows(t *testing.T) {
+	c := mustParse(t, configs.Example)
+	v, ok := c.Vendor("acme-cloud")
+	if !ok {
+		t.Fatal("no vendor acme-cloud in the example")
+	}
+	if len(v.Pauses) != 1 {
+		t.Fatalf("Pauses = %+v, want one window", v.Pauses)
+	}
+	p := v.Pauses[0]
+	from := time.Date(2026, 12, 23, 23, 0, 0, 0, time.UTC)
+	if !p.From.Equal(from) || !p.Until.Equal(from.Add(72*time.Hour)) || p.Note != "holiday freeze" ||
+		p.Source != probe.PauseConfig || p.Vendor != "acme-cloud" {
+		t.Errorf("Pauses[0] = %+v, want acme-cloud's holiday freeze 2026-12-23T23:00Z for 72h from the configuration", p)
+	}
+	if _, offset := p.From.Zone(); offset != 3600 {
+		t.Errorf("Pauses[0].From offset = %d s, want the file's +01:00", offset)
 	}
 }

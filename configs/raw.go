@@ -85,6 +85,13 @@ type rawVendor struct {
 	Schedules     []rawSchedule     `yaml:"schedules"`
 	Limits        *rawLimits        `yaml:"limits"`
 	Rules         []rawRule         `yaml:"rules"`
+	Pause         []rawPause        `yaml:"pause"`
+}
+
+type rawPause struct {
+	From  string `yaml:"from"`
+	Until string `yaml:"until"`
+	Note  string `yaml:"note"`
 }
 
 type rawRule struct {

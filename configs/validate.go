@@ -579,7 +579,39 @@ func (v *validator) vendor(a at, r rawVendor, scripts map[string]bool) (probe.Ve
 			vd.Rules = append(vd.Rules, rule)
 		}
 	}
+
+	pa := a.key("pause")
+	for i, rp := range r.Pause {
+		if p, ok := v.pause(pa.item(i, ""), r.Name, rp); ok {
+			vd.Pauses = append(vd.Pauses, p)
+		}
+	}
 	return vd, len(v.p.list) == nerr
+}
+
+// pause validates one maintenance window: from and until, both RFC 3339 times with
+// their offset (a window is an instant range, never a wall-clock one that daylight
+// saving could shift), until after from.
+func (v *validator) pause(a at, vendor string, r rawPause) (probe.Pause, bool) {
+	nerr := len(v.p.list)
+	p := probe.Pause{Vendor: vendor, Note: strings.TrimSpace(r.Note), Source: probe.PauseConfig}
+	parse := func(key, s string) time.Time {
+		ka := a.key(key)
+		if strings.TrimSpace(s) == "" {
+			v.p.addf(ka, "required: an RFC 3339 time with its offset, e.g. 2026-12-24T00:00:00+01:00")
+			return time.Time{}
+		}
+		t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
+		if err != nil {
+			v.p.addf(ka, "%q is not an RFC 3339 time with its offset (want e.g. 2026-12-24T00:00:00+01:00)", s)
+		}
+		return t
+	}
+	p.From, p.Until = parse("from", r.From), parse("until", r.Until)
+	if len(v.p.list) == nerr && !p.Until.After(p.From) {
+		v.p.addf(a.key("until"), "%q is not after from %q", r.Until, r.From)
+	}
+	return p, len(v.p.list) == nerr
 }
 
 // rule validates one classification override: a name, at least one condition, and a

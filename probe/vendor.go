@@ -83,6 +83,9 @@ type Vendor struct {
 	Limits    Limits
 	// Rules override the classifier for this vendor's mail, first match wins.
 	Rules []Rule
+	// Pauses are the maintenance windows of the configuration (Source PauseConfig),
+	// in which no scheduled inquiry goes out.
+	Pauses []Pause
 }
 
 // Terms returns the part of v that figures are computed from, for priority p, to be

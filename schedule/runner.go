@@ -38,6 +38,11 @@ const onTime = time.Minute
 // the background and record their outcome when they end.
 var ErrStopTimeout = errors.New("fires still running at the stop timeout")
 
+// ErrSkipped, wrapped by a Firer's error, records the fire as skipped rather than
+// failed, with the error's text as the reason: the Firer decided not to send (its
+// vendor is paused at the fire's scheduled time, say).
+var ErrSkipped = errors.New("fire skipped")
+
 // Job is one schedule the Runner fires.
 type Job struct {
 	// ID is stable across restarts: "<vendor>/<schedule index>", or "summary". Fire
@@ -498,6 +503,8 @@ func (r *Runner) fireOnce(ctx context.Context, job Job, scheduledAt time.Time, l
 	}
 	probeID, err := r.callFire(ctx, job, scheduledAt, lateBy)
 	switch {
+	case errors.Is(err, ErrSkipped):
+		done(probe.FireSkipped, err.Error(), probeID)
 	case err != nil:
 		done(probe.FireFailed, err.Error(), probeID)
 	case lateBy > 0:

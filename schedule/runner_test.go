@@ -822,3 +822,28 @@ func TestPastFires(t *testing.T) {
 		})
 	}
 }
+
+// TestRunnerFirerSkips: a Firer's error wrapping ErrSkipped records the fire as skipped
+// with the error's text, not as failed; other errors stay failures.
+func TestRunnerFirerSkips(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		log := newFireLog()
+		f := &firer{do: func(_ context.Context, n int) (string, error) {
+			if n == 1 {
+				return "", fmt.Errorf("scheduled inside a pause: %w", ErrSkipped)
+			}
+			return "", errors.New("smtp down")
+		}}
+		job := Job{ID: "acme/0", Vendor: "acme", Spec: mustSpec(t, "0 * * * *", time.UTC)}
+		stop := startRunner(t, []Job{job}, Options{Log: log, Fire: f.Fire})
+		sleepUntil(t0.Add(150 * time.Minute))
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		equalLines(t, "fires", outcomes(log.all()), []string{
+			"Jan 1 01:00 skipped scheduled inside a pause: fire skipped",
+			"Jan 1 02:00 failed smtp down",
+		})
+	})
+}

@@ -36,6 +36,8 @@
 //	pending                    probe id → (empty), while the probe is in state sending
 //	folder_marks               folder | 0x00 | at ns (8 B BE) → {uidvalidity, uidnext} JSON:
 //	                           where the folder stood just before a send (see FolderMark)
+//	pauses                     vendor | 0x00 | from ns (8 B BE) → probe.Pause JSON: pauses
+//	                           set by hand, kept after they end (see SetPause)
 //
 // Keys that must sort by time are fixed-width big-endian integers, so a time range is one
 // cursor seek and a forward scan. Values are copied out before a transaction ends.

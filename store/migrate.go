@@ -59,6 +59,14 @@ var migrations = []func(*bbolt.Tx) error{
 		}
 		return nil
 	},
+	// 6: pauses set by hand (supportprobe pause/resume), kept after they end so that
+	// reports can show the time a vendor was paused.
+	func(tx *bbolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bPauses); err != nil {
+			return fmt.Errorf("create bucket %s: %w", bPauses, err)
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the schema version this binary writes and understands.

@@ -30,6 +30,8 @@ var (
 	// ErrArrivedBefore means a link was refused because the mail arrived before the
 	// probe's inquiry was sent (beyond probe.ArrivalTolerance): it cannot answer it.
 	ErrArrivedBefore = errors.New("arrived before the inquiry was sent")
+	// ErrNotPaused means a resume found no pause set by hand in force for the vendor.
+	ErrNotPaused = errors.New("not paused")
 )
 
 var (
@@ -61,6 +63,8 @@ var (
 	bAlertOrder      = []byte("alert_order")
 	bAlertDue        = []byte("alert_due")
 	bAlertConditions = []byte("alert_conditions")
+
+	bPauses = []byte("pauses")
 
 	keySchemaVersion = []byte("schema_version")
 	keyMessageIDKey  = []byte("message_id_key")

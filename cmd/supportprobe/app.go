@@ -92,6 +92,8 @@ func commands() []command {
 		{"check", "validate the configuration and show upcoming probes", checkCmd},
 		{"login", "sign a company mailbox in with OAuth 2.0 (device code) for auth: oauth2", loginCmd},
 		{"send", "send one inquiry to a vendor now", sendCmd},
+		{"pause", "stop a vendor's scheduled probes for a while; alone, list pauses", pauseCmd},
+		{"resume", "end a vendor's pause set by hand", resumeCmd},
 		{"history", "list probes with their status and latencies", historyCmd},
 		{"show", "print one probe and its whole thread", showCmd},
 		{"report", "figures of a period: latencies, SLA attainment, breaches", reportCmd},

@@ -93,7 +93,12 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 			}
 			fmt.Fprintf(out, "  Schedule %d: %q in %s, scripts %s, jitter up to %s\n", i, s.Spec, s.Location,
 				strings.Join(s.Scripts, ", "), s.Jitter)
-			writeUpcoming(e, spec, now, o.next)
+			writeUpcoming(e, spec, now, o.next, v.Pauses)
+		}
+		for _, p := range v.Pauses {
+			if p.Until.After(now) {
+				fmt.Fprintf(out, "  Pause: %s\n", p.Reason())
+			}
 		}
 		fmt.Fprintln(out)
 	}
@@ -103,7 +108,7 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 			return fmt.Errorf("%w: summary: %w", errConfig, err)
 		}
 		fmt.Fprintf(out, "Summary %q in %s to %s\n", s.Spec, s.Location, strings.Join(s.To, ", "))
-		writeUpcoming(e, spec, now, o.next)
+		writeUpcoming(e, spec, now, o.next, nil)
 	}
 	// Targets that cannot pass before the deadline: such probes would end undecided.
 	for _, w := range cfg.DeadlineWarnings(now) {
@@ -151,10 +156,16 @@ func writeOAuth(cfg *configs.Config, e *env) {
 		strings.ToLower(strings.Join(servers, " and mail.")), verb, cfg.Path)
 }
 
-func writeUpcoming(e *env, spec schedule.Spec, now time.Time, n int) {
+// writeUpcoming lists spec's next n fire times, marking those that fall in one of the
+// configured pauses (they will be recorded as skipped).
+func writeUpcoming(e *env, spec schedule.Spec, now time.Time, n int, pauses []probe.Pause) {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	for _, t := range spec.Upcoming(now, n) {
-		fmt.Fprintf(tw, "    next\t%s UTC\t%s\n", t.UTC().Format("Mon 2006-01-02 15:04"), t.Format("Mon 2006-01-02 15:04 MST"))
+		mark := ""
+		if _, ok := probe.PauseAt(pauses, t); ok {
+			mark = "\tpaused: skipped"
+		}
+		fmt.Fprintf(tw, "    next\t%s UTC\t%s%s\n", t.UTC().Format("Mon 2006-01-02 15:04"), t.Format("Mon 2006-01-02 15:04 MST"), mark)
 	}
 	tw.Flush()
 }

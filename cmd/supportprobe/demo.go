@@ -203,7 +203,7 @@ func runDemo(ctx context.Context, e *env, duration, every time.Duration, format 
 	w.poll()
 	until := time.Now().Add(time.Second)
 	title := fmt.Sprintf("supportprobe demo, %s against simulated vendors", duration.Round(time.Second))
-	r, err := daemon.BuildReport(context.Background(), demoProber{d.DB()}, "", start.Add(-time.Second).UTC(), until.UTC(), time.Now(), title)
+	r, err := daemon.BuildReport(context.Background(), demoProber{d.DB()}, "", start.Add(-time.Second).UTC(), until.UTC(), time.Now(), title, nil)
 	if err != nil {
 		return fmt.Errorf("demo: report: %w", err)
 	}

@@ -109,7 +109,7 @@ func runReport(ctx context.Context, cfg *configs.Config, o reportOpts, e *env) e
 			return err
 		}
 	}
-	r, err := daemon.BuildReport(ctx, src, o.vendor, p.since.UTC(), p.until.UTC(), now, title)
+	r, err := daemon.BuildReport(ctx, src, o.vendor, p.since.UTC(), p.until.UTC(), now, title, daemon.ConfigPauses(cfg, o.vendor, p.since, p.until))
 	if err != nil {
 		return err
 	}

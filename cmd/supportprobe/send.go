@@ -14,13 +14,15 @@ import (
 	"supportprobe/store"
 )
 
-const sendSynopsis = `send [--config FILE] --vendor V [--script S] [--dry-run]
+const sendSynopsis = `send [--config FILE] --vendor V [--script S] [--dry-run] [--force]
 
 Sends one inquiry to a vendor now and prints the probe id. Through the daemon when it
 runs; otherwise this command takes the state directory for the moment it sends. Without
 --script it takes the next script in the rotation of the vendor's first schedule.
 --dry-run prints the message that would be sent (with a placeholder probe id and token)
-and sends nothing.`
+and sends nothing. A paused vendor (` + "`supportprobe pause`" + `, or a window in
+vendors[].pause) is refused, naming the pause; --force sends anyway, because a person
+who sends by hand has decided (the daemon logs that the pause was overridden).`
 
 const sendExample = `  supportprobe send --vendor acme-cloud --script outage-en
   supportprobe send --vendor lotus-ops --dry-run`
@@ -37,6 +39,7 @@ func sendCmd(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.req.Vendor, "vendor", "", "the `vendor` to probe (required)")
 	fs.StringVar(&o.req.Script, "script", "", "the `script` to send (default: next in rotation)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the message instead of sending it")
+	fs.BoolVar(&o.req.Force, "force", false, "send even though the vendor is paused")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -39,6 +39,15 @@ type Source interface {
 	// Raw returns a stored message as sent or fetched: kind is "inquiry" (id a probe),
 	// "reply" or "unmatched"; a message not stored is an error wrapping store.ErrNotFound.
 	Raw(ctx context.Context, kind, id string) (store.Raw, error)
+	// Pauses returns the pauses set by hand for vendor ("" for all) that overlap
+	// [since, until), by vendor, then start (AllPauses adds the configured windows).
+	Pauses(ctx context.Context, vendor string, since, until time.Time) ([]probe.Pause, error)
+	// SetPause pauses req.Vendor by hand from req.At, or changes the pause by hand in
+	// force; the caller has checked that the vendor is in the configuration.
+	SetPause(ctx context.Context, req PauseRequest) (probe.Pause, error)
+	// Resume ends the pause by hand in force on req.Vendor at req.At; with none the
+	// error wraps store.ErrNotPaused.
+	Resume(ctx context.Context, req PauseRequest) (probe.Pause, error)
 	// Via says which way the data comes, for messages: "daemon pid N" or the file path.
 	Via() string
 	Close() error
@@ -69,6 +78,14 @@ type apiError struct {
 	// ArrivedBefore: a link refused because the mail arrived before the inquiry was
 	// sent (store.ErrArrivedBefore; HTTP 409).
 	ArrivedBefore bool `json:"arrived_before,omitempty"`
+	// Paused: a send by hand refused because the vendor is paused (ErrPaused; HTTP 409).
+	Paused bool `json:"paused,omitempty"`
+	// NotPaused: a resume of a vendor with no pause by hand in force (store.ErrNotPaused;
+	// HTTP 409).
+	NotPaused bool `json:"not_paused,omitempty"`
+	// UnknownVendor: the vendor is not in the daemon's configuration (ErrUnknownVendor;
+	// HTTP 404).
+	UnknownVendor bool `json:"unknown_vendor,omitempty"`
 }
 
 // errorOf turns an error answer of the daemon back into an error that wraps the same
@@ -81,6 +98,12 @@ func (e apiError) errorOf(prefix string) error {
 	case e.ArrivedBefore:
 		// The message already says it arrived before the inquiry; wrap without repeating.
 		return wrapped{msg: prefix + e.Error, err: store.ErrArrivedBefore}
+	case e.Paused:
+		return wrapped{msg: e.Error, err: ErrPaused}
+	case e.NotPaused:
+		return wrapped{msg: e.Error, err: store.ErrNotPaused}
+	case e.UnknownVendor:
+		return wrapped{msg: e.Error, err: ErrUnknownVendor}
 	}
 	return errors.New(prefix + e.Error)
 }
@@ -200,6 +223,8 @@ func (d *Daemon) handler() http.Handler {
 		switch {
 		case errors.Is(err, ErrUnknownVendor):
 			writeJSON(w, http.StatusNotFound, apiError{Error: err.Error(), NotFound: true})
+		case errors.Is(err, ErrPaused):
+			writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), Paused: true})
 		case err != nil && p.ID == "":
 			writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
 		case err != nil:
@@ -207,6 +232,33 @@ func (d *Daemon) handler() http.Handler {
 		default:
 			writeJSON(w, http.StatusOK, sendResponse{Probe: p})
 		}
+	})
+	mux.HandleFunc("GET /v1/pauses", func(w http.ResponseWriter, r *http.Request) {
+		f, err := filterFromQuery(r.URL.Query())
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+			return
+		}
+		ps, err := d.db.Pauses(f.Vendor, f.Since, f.Until)
+		writeResult(w, ps, err)
+	})
+	mux.HandleFunc("POST /v1/pause", func(w http.ResponseWriter, r *http.Request) {
+		var req PauseRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode pause request: " + err.Error()})
+			return
+		}
+		p, err := d.SetPause(req)
+		writeResult(w, p, err)
+	})
+	mux.HandleFunc("POST /v1/resume", func(w http.ResponseWriter, r *http.Request) {
+		var req PauseRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode resume request: " + err.Error()})
+			return
+		}
+		p, err := d.Resume(req)
+		writeResult(w, p, err)
 	})
 	return mux
 }
@@ -224,6 +276,10 @@ func writeResult(w http.ResponseWriter, v any, err error) {
 		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error(), NotFound: true})
 	case errors.Is(err, store.ErrArrivedBefore):
 		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), ArrivedBefore: true})
+	case errors.Is(err, store.ErrNotPaused):
+		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), NotPaused: true})
+	case errors.Is(err, ErrUnknownVendor):
+		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error(), UnknownVendor: true})
 	case err != nil:
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
 	default:
@@ -437,6 +493,9 @@ func (c *Client) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	if e.NotFound {
 		return probe.Probe{}, e.errorOf("")
 	}
+	if e.Paused {
+		return probe.Probe{}, e.errorOf("")
+	}
 	return probe.Probe{}, fmt.Errorf("daemon pid %d: send: %s", c.pid, e.Error)
 }
 
@@ -484,6 +543,27 @@ func (c *Client) Reload(ctx context.Context) (ReloadResult, error) {
 // PID returns the daemon's process id.
 func (c *Client) PID() int { return c.pid }
 
+// Pauses implements Source.
+func (c *Client) Pauses(ctx context.Context, vendor string, since, until time.Time) ([]probe.Pause, error) {
+	var ps []probe.Pause
+	err := c.get(ctx, "/v1/pauses", filterToQuery(store.Filter{Vendor: vendor, Since: since, Until: until}), &ps)
+	return ps, err
+}
+
+// SetPause implements Source.
+func (c *Client) SetPause(ctx context.Context, req PauseRequest) (probe.Pause, error) {
+	var p probe.Pause
+	err := c.post(ctx, "/v1/pause", req, &p)
+	return p, err
+}
+
+// Resume implements Source.
+func (c *Client) Resume(ctx context.Context, req PauseRequest) (probe.Pause, error) {
+	var p probe.Pause
+	err := c.post(ctx, "/v1/resume", req, &p)
+	return p, err
+}
+
 // Via implements Source.
 func (c *Client) Via() string { return fmt.Sprintf("daemon pid %d", c.pid) }
 
@@ -512,6 +592,15 @@ func (l local) Corrections(_ context.Context, probeID string) ([]probe.Correctio
 func (l local) Raw(_ context.Context, kind, id string) (store.Raw, error) {
 	return rawOf(l.db, kind, id)
 }
+func (l local) Pauses(_ context.Context, vendor string, since, until time.Time) ([]probe.Pause, error) {
+	return l.db.Pauses(vendor, since, until)
+}
+func (l local) SetPause(_ context.Context, req PauseRequest) (probe.Pause, error) {
+	return setPause(l.db, req)
+}
+func (l local) Resume(_ context.Context, req PauseRequest) (probe.Pause, error) {
+	return resume(l.db, req)
+}
 func (l local) Via() string  { return l.db.Path() }
 func (l local) Close() error { return l.db.Close() }
 
@@ -532,6 +621,15 @@ func (e empty) Link(_ context.Context, messageID, _ string, _ store.LinkOptions)
 }
 func (e empty) Raw(_ context.Context, kind, id string) (store.Raw, error) {
 	return store.Raw{}, fmt.Errorf("raw %s %s: %w (no database at %s yet)", kind, id, store.ErrNotFound, e.path)
+}
+func (e empty) Pauses(context.Context, string, time.Time, time.Time) ([]probe.Pause, error) {
+	return nil, nil
+}
+func (e empty) SetPause(context.Context, PauseRequest) (probe.Pause, error) {
+	return probe.Pause{}, fmt.Errorf("pause: no database at %s yet; open it for writing (OpenSource with write set) to pause", e.path)
+}
+func (e empty) Resume(_ context.Context, req PauseRequest) (probe.Pause, error) {
+	return probe.Pause{}, fmt.Errorf("resume vendor %s: %w (no database at %s yet)", req.Vendor, store.ErrNotPaused, e.path)
 }
 func (e empty) Via() string  { return e.path + " (not created yet)" }
 func (e empty) Close() error { return nil }

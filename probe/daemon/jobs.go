@@ -52,6 +52,14 @@ func (d *Daemon) newRunner(cfg *configs.Config, sendCtx context.Context) (*sched
 		if job.ID == summaryJob {
 			return "", d.sendSummary(ctx, scheduledAt)
 		}
+		// A fire scheduled inside a pause stays unsent even when it runs after the pause
+		// ended (jitter, or the catch-up after a restart); one that runs inside a pause
+		// was held back before this, by pauseLimiter.
+		if p, ok, err := d.pauseAt(job.Vendor, scheduledAt); err != nil {
+			return "", fmt.Errorf("vendor %s: look up pauses: %w", job.Vendor, err)
+		} else if ok {
+			return "", wrapped{msg: "scheduled inside a pause: " + p.Reason(), err: schedule.ErrSkipped}
+		}
 		if p, ok, err := d.attemptedBefore(job.Vendor, scheduledAt); err != nil {
 			return "", err
 		} else if ok {
@@ -64,7 +72,7 @@ func (d *Daemon) newRunner(cfg *configs.Config, sendCtx context.Context) (*sched
 	return schedule.NewRunner(jobs, schedule.Options{
 		Log:     d.db,
 		Fire:    fire,
-		Limiter: schedule.NewLimiter(limits, d.db),
+		Limiter: pauseLimiter{d: d, inner: schedule.NewLimiter(limits, d.db)},
 		Logger:  d.log,
 		Now:     d.opts.Now,
 	})

@@ -50,6 +50,10 @@ type SendRequest struct {
 	LateBy time.Duration `json:"late_by,omitempty"`
 	// Scripts restricts the rotation to these ids (a schedule's list).
 	Scripts []string `json:"scripts,omitempty"`
+	// Force sends by hand to a paused vendor; without it such a send is refused with an
+	// error wrapping ErrPaused. Scheduled fires never get here while their vendor is
+	// paused: they are recorded as skipped.
+	Force bool `json:"force,omitempty"`
 }
 
 // Send sends one inquiry and returns the stored probe. The probe is written in state
@@ -65,6 +69,15 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 	v, ok := cfg.Vendor(req.Vendor)
 	if !ok {
 		return probe.Probe{}, fmt.Errorf("vendor %q %w (see `supportprobe check`)", req.Vendor, ErrUnknownVendor)
+	}
+	if req.ScheduledAt.IsZero() && !req.Force {
+		if err := d.refusePaused(v.Name, d.opts.Now()); err != nil {
+			return probe.Probe{}, err
+		}
+	} else if req.ScheduledAt.IsZero() {
+		if p, ok, err := d.pauseAt(v.Name, d.opts.Now()); err == nil && ok {
+			d.log.Warn("sending by hand to a paused vendor (--force)", "vendor", v.Name, "reason", p.Reason())
+		}
 	}
 	var s probe.Script
 	var err error

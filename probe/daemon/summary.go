@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,9 +60,17 @@ type Prober interface {
 	Probes(ctx context.Context, f store.Filter) ([]probe.Probe, error)
 }
 
+// PauseLister is a Prober that also lists the pauses set by hand (the CLI's Source
+// does).
+type PauseLister interface {
+	Pauses(ctx context.Context, vendor string, since, until time.Time) ([]probe.Pause, error)
+}
+
 // BuildReport reads the probes of [since, until) and of the period of equal length
-// before it, and builds the report as of now.
-func BuildReport(ctx context.Context, src Prober, vendor string, since, until, now time.Time, title string) (report.Report, error) {
+// before it, and builds the report as of now. The vendors' paused time in the period
+// comes from windows (the configured ones, ConfigPauses) and, when src is a
+// PauseLister, the pauses set by hand.
+func BuildReport(ctx context.Context, src Prober, vendor string, since, until, now time.Time, title string, windows []probe.Pause) (report.Report, error) {
 	cur, err := src.Probes(ctx, store.Filter{Vendor: vendor, Since: since, Until: until})
 	if err != nil {
 		return report.Report{}, err
@@ -71,7 +80,15 @@ func BuildReport(ctx context.Context, src Prober, vendor string, since, until, n
 	if err != nil {
 		return report.Report{}, err
 	}
-	return report.Build(cur, prev, report.Options{Since: since, Until: until, PrevSince: prevSince, Now: now, Title: title})
+	pauses := slices.Clone(windows)
+	if pl, ok := src.(PauseLister); ok {
+		stored, err := pl.Pauses(ctx, vendor, since, until)
+		if err != nil {
+			return report.Report{}, err
+		}
+		pauses = append(pauses, stored...)
+	}
+	return report.Build(cur, prev, report.Options{Since: since, Until: until, PrevSince: prevSince, Now: now, Title: title, Pauses: pauses})
 }
 
 // SummaryMail renders a report as the summary mail: text and HTML alternatives with the
@@ -111,7 +128,7 @@ func (d *Daemon) sendSummary(ctx context.Context, scheduledAt time.Time) error {
 		return nil
 	}
 	title := fmt.Sprintf("Week %s (%s – %s, %s)", week, since.Format("Mon 2 Jan"), until.AddDate(0, 0, -1).Format("Mon 2 Jan 2006"), s.Location)
-	r, err := BuildReport(ctx, local{d.db}, "", since.UTC(), until.UTC(), d.opts.Now(), title)
+	r, err := BuildReport(ctx, local{d.db}, "", since.UTC(), until.UTC(), d.opts.Now(), title, ConfigPauses(d.config(), "", since, until))
 	if err != nil {
 		return fmt.Errorf("summary %s: %w", week, err)
 	}

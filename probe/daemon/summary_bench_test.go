@@ -74,7 +74,7 @@ func BenchmarkWeeklyReport(b *testing.B) {
 			b.Fatalf("the reported week holds %d probes, want %d: delete %s", len(cur), weeklyProbes, path)
 		}
 		t1 := time.Now()
-		r, err := BuildReport(ctx, local{db}, "", since, until, now, "Week 2026-W48")
+		r, err := BuildReport(ctx, local{db}, "", since, until, now, "Week 2026-W48", nil)
 		if err != nil {
 			b.Fatal(err)
 		}

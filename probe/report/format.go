@@ -155,3 +155,24 @@ func reviewText(r Report) string {
 	}
 	return s + ". Decide them with `supportprobe review`."
 }
+
+// pauseText is one pause window in a line: "2026-12-23 23:00 UTC – 2026-12-26 23:00 UTC,
+// configured: holiday freeze", or "… – until resumed, by hand".
+func pauseText(w PauseWindow) string {
+	end := "until resumed"
+	if w.Until != nil {
+		end = utcTime(*w.Until)
+	}
+	how := "by hand"
+	if w.Source == probe.PauseConfig {
+		how = "configured"
+	}
+	s := utcTime(w.From) + " – " + end + ", " + how
+	if w.Note != "" {
+		s += ": " + view.Clean(w.Note)
+	}
+	return s
+}
+
+// pausedText heads a vendor's pauses: "3d00h in this period".
+func pausedText(p Paused) string { return dur(p.Seconds) + " in this period" }

@@ -38,6 +38,8 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"localTime":  localTime,
 	"utcTime":    utcTime,
 	"hoursText":  hoursText,
+	"pauseText":  pauseText,
+	"pausedText": pausedText,
 	"statusWord": statusWord,
 	"join":       strings.Join,
 	"add":        func(a, b int) int { return a + b },

@@ -46,6 +46,10 @@ type Options struct {
 	// Now is the instant the figures are computed at: probes still open are censored
 	// here. It must be set; the report never reads the clock.
 	Now time.Time
+	// Pauses are the vendors' pauses (set by hand and configured) that overlap the
+	// period; each vendor's paused time is counted from them (Vendor.Paused), and a
+	// vendor paused in the period is listed even with no probes.
+	Pauses []probe.Pause
 	// Title heads the report, e.g. "Week 2026-W48 (Mon 23 Nov – Sun 29 Nov,
 	// Asia/Shanghai)". Empty gives a title made of the period's dates in UTC.
 	Title string
@@ -321,6 +325,49 @@ type Vendor struct {
 	LanguageMismatches []LanguageMismatch `json:"language_mismatches"`
 	// Followups summarises the scripts' follow-ups sent to the vendor.
 	Followups FollowupFigures `json:"followups"`
+	// Paused is how long the vendor was paused in the period.
+	Paused Paused `json:"paused"`
+}
+
+// Paused is the time a vendor was paused (no scheduled inquiry went out) within the
+// period up to GeneratedAt, an instant covered by two pauses counted once
+// (probe.PausedTime), and the pauses that overlap it, by start.
+type Paused struct {
+	Seconds float64       `json:"seconds"`
+	Windows []PauseWindow `json:"windows"`
+}
+
+// PauseWindow is one pause: set by hand ("manual") or a maintenance window of the
+// configuration ("config"). Until is null for a pause that runs until resumed.
+type PauseWindow struct {
+	From   time.Time         `json:"from"`
+	Until  *time.Time        `json:"until"`
+	Source probe.PauseSource `json:"source"`
+	Note   string            `json:"note"`
+}
+
+// paused computes a vendor's Paused over [since, min(until, now)).
+func paused(vendor string, ps []probe.Pause, since, until, now time.Time) Paused {
+	end := until
+	if now.Before(end) {
+		end = now
+	}
+	out := Paused{Windows: []PauseWindow{}}
+	var mine []probe.Pause
+	for _, p := range ps {
+		if p.Vendor != vendor || !p.Overlaps(since, until) {
+			continue
+		}
+		mine = append(mine, p)
+	}
+	slices.SortStableFunc(mine, func(a, b probe.Pause) int { return a.From.Compare(b.From) })
+	for _, p := range mine {
+		out.Windows = append(out.Windows, PauseWindow{From: p.From.UTC(), Until: utcPtr(p.Until), Source: p.Source, Note: p.Note})
+	}
+	if end.After(since) {
+		out.Seconds = secs(probe.PausedTime(mine, since, end))
+	}
+	return out
 }
 
 // FollowupFigures counts a vendor's follow-ups: of the Probes that reached the vendor,
@@ -551,12 +598,18 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 			names = append(names, name)
 		}
 	}
+	for _, p := range opts.Pauses {
+		if p.Overlaps(opts.Since, opts.Until) && !slices.Contains(names, p.Vendor) {
+			names = append(names, p.Vendor)
+		}
+	}
 	slices.Sort(names)
 	for _, name := range names {
 		v, err := buildVendor(name, curBy[name], prevBy[name], compare, now)
 		if err != nil {
 			return Report{}, fmt.Errorf("vendor %s: %w", name, err)
 		}
+		v.Paused = paused(name, opts.Pauses, opts.Since, opts.Until, now)
 		r.Vendors = append(r.Vendors, v)
 	}
 

@@ -217,6 +217,15 @@ func seed(t *testing.T) (cur, prev []probe.Probe, opts Options) {
 		Since: since, Until: since.AddDate(0, 0, 7), PrevSince: since.AddDate(0, 0, -7),
 		Now:   time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC),
 		Title: "Week 2026-W48 (Mon 23 Nov – Sun 29 Nov, Asia/Shanghai)",
+		// acme: a configured window and a pause by hand that overlap (counted once);
+		// lotus: a pause by hand still in force at Now; a pause of acme wholly in the
+		// previous week, which the report leaves out.
+		Pauses: []probe.Pause{
+			{Vendor: "acme", From: L("2026-11-25 00:00"), Until: L("2026-11-26 00:00"), Note: "Thanksgiving <freeze>", Source: probe.PauseConfig},
+			{Vendor: "acme", From: L("2026-11-25 18:00"), Until: L("2026-11-26 06:00"), Source: probe.PauseManual, By: "lin"},
+			{Vendor: "lotus", From: S("2026-11-29 12:00"), Note: "portal migration", Source: probe.PauseManual},
+			{Vendor: "acme", From: L("2026-11-18 00:00"), Until: L("2026-11-19 00:00"), Source: probe.PauseConfig},
+		},
 	}
 	return cur, prev, opts
 }
@@ -733,3 +742,27 @@ func TestPlural(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestPausedTime: a vendor paused in the period is listed even with no probes, its
+// paused time stops at Now (the rest of the period has not happened), and a pause of
+// another period adds nothing.
+func TestPausedTime(t *testing.T) {
+	since := time.Date(2026, 12, 21, 0, 0, 0, 0, time.UTC)
+	opts := Options{Since: since, Until: since.AddDate(0, 0, 7), Now: since.Add(50 * time.Hour),
+		Pauses: []probe.Pause{
+			{Vendor: "quiet", From: since.Add(-24 * time.Hour), Source: probe.PauseManual},
+			{Vendor: "quiet", From: since.AddDate(0, 0, -14), Until: since.AddDate(0, 0, -13), Source: probe.PauseConfig},
+		}}
+	r := mustBuild(t, nil, nil, opts)
+	if len(r.Vendors) != 1 || r.Vendors[0].Name != "quiet" {
+		t.Fatalf("Vendors = %+v, want the paused vendor alone", r.Vendors)
+	}
+	p := r.Vendors[0].Paused
+	if p.Seconds != 50*3600 || len(p.Windows) != 1 || p.Windows[0].Until != nil {
+		t.Errorf("Paused = %+v, want 50h (period start to Now) from the one open-ended pause", p)
+	}
+	text := string(render(t, r, "txt"))
+	if !strings.Contains(text, "Paused    2d02h in this period") || !strings.Contains(text, "until resumed, by hand") {
+		t.Errorf("text report lacks the pause:\n%s", text)
+	}
+}

@@ -200,6 +200,14 @@ func (v Vendor) text(t *textWriter, compare bool) {
 		zones = v.Hours.Zone
 	}
 	t.line("Hours     %s", view.Fit(hoursText(v.Hours)+" ("+zones+")", lineWidth-10))
+	if len(v.Paused.Windows) > 0 {
+		t.line("Paused    %s", pausedText(v.Paused))
+		for _, w := range v.Paused.Windows {
+			for _, l := range view.Wrap(pauseText(w), lineWidth-10) {
+				t.line("          %s", l)
+			}
+		}
+	}
 	if v.Counts.Total == 0 {
 		t.line("Probes    none in this period")
 		if v.Change != nil {
