@@ -318,6 +318,9 @@ func TestWriteRefuses(t *testing.T) {
 			t.Errorf("%s: Write succeeded", name)
 		}
 	}
+	if _, err := Write(io.Discard, items(), Meta{GeneratedAt: gen}); err == nil || !strings.Contains(err.Error(), "unsigned") {
+		t.Errorf("Write without a key = %v, want a refusal", err)
+	}
 }
 
 func TestMissingReplyRaw(t *testing.T) {
