@@ -42,13 +42,17 @@ func writeZip(t *testing.T, path string, files map[string][]byte) {
 	}
 }
 
-// forgeArchive rewrites reply R1 of the archive at path and its manifest entry (new
-// SHA-256 and size), keeping the signature, as someone altering the evidence would.
-func forgeArchive(t *testing.T, path string) {
+// forgeArchive rewrites the entry name (a reply, say "P1/R1.eml") of the archive at path
+// and its manifest entry (new SHA-256 and size), keeping the signature, as someone
+// altering the evidence would.
+func forgeArchive(t *testing.T, path, name string) {
 	t.Helper()
 	files := readZip(t, path)
+	if files[name] == nil {
+		t.Fatalf("no %s in %s", name, path)
+	}
 	forged := []byte("a reply the vendor never sent")
-	files["P1/R1.eml"] = forged
+	files[name] = forged
 	var m map[string]any
 	if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
 		t.Fatal(err)
@@ -56,13 +60,13 @@ func forgeArchive(t *testing.T, path string) {
 	h := sha256.Sum256(forged)
 	found := false
 	for _, f := range m["files"].([]any) {
-		if f := f.(map[string]any); f["path"] == "P1/R1.eml" {
+		if f := f.(map[string]any); f["path"] == name {
 			f["sha256"], f["size"], f["original_size"] = hex.EncodeToString(h[:]), len(forged), len(forged)
 			found = true
 		}
 	}
 	if !found {
-		t.Fatal("no P1/R1.eml in the manifest")
+		t.Fatalf("no %s in the manifest", name)
 	}
 	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -149,7 +153,7 @@ func TestKeyAndSignedExport(t *testing.T) {
 		})
 	}
 
-	forgeArchive(t, out)
+	forgeArchive(t, out, "P1/R1.eml")
 	code, stdout, stderr = invoke(t, now, "export", "--verify", out, "--key", trusted)
 	if code != exitFailure || !strings.Contains(stderr, "manifest.json.sig: signature does not match manifest.json") ||
 		!strings.Contains(stderr, "(1 problems, 6 files intact)") {
@@ -169,7 +173,7 @@ func mustOtherConfig(t *testing.T) string {
 }
 
 // With the daemon running, export reads the records through its socket and still signs
-// with the state directory's key, the one `key` prints.
+// with the state directory's key, making it the first time; `key` prints that key.
 func TestSignedExportWhileRunning(t *testing.T) {
 	cfg, stateDir := mustConfig(t)
 	seedExport(t, stateDir)
@@ -190,16 +194,17 @@ func TestSignedExportWhileRunning(t *testing.T) {
 	})
 	waitForDaemon(t, stateDir)
 
+	out := filepath.Join(t.TempDir(), "P1.zip")
+	if code, stdout, stderr := invoke(t, now, "export", "--config", cfg, "--probe", "P1", "--out", out); code != exitOK ||
+		!strings.Contains(stderr, "created the evidence signing key") {
+		t.Fatalf("export while running, first ever: exit %d\n%s%s", code, stdout, stderr)
+	}
 	code, pubLine, stderr := invoke(t, now, "key", "--config", cfg)
-	if code != exitOK {
-		t.Fatalf("key while running: exit %d, %s", code, stderr)
+	if code != exitOK || strings.Contains(stderr, "created") {
+		t.Fatalf("key while running, after the export made the key: exit %d, %s", code, stderr)
 	}
 	trusted := filepath.Join(t.TempDir(), "supportprobe.pub")
 	os.WriteFile(trusted, []byte(pubLine), 0o644)
-	out := filepath.Join(t.TempDir(), "P1.zip")
-	if code, stdout, stderr := invoke(t, now, "export", "--config", cfg, "--probe", "P1", "--out", out); code != exitOK {
-		t.Fatalf("export while running: exit %d\n%s%s", code, stdout, stderr)
-	}
 	if code, stdout, stderr := invoke(t, now, "export", "--verify", out, "--key", trusted); code != exitOK || !strings.Contains(stdout, "by the trusted key") {
 		t.Errorf("verify against the key printed while running: exit %d\n%s%s", code, stdout, stderr)
 	}
