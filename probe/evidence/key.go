@@ -232,7 +232,32 @@ func LoadOrCreateKey(stateDir string) (k *Key, created bool, err error) {
 	if err := os.Rename(tmp, pubPath); err != nil {
 		return nil, false, fmt.Errorf("write %s: %w", pubPath, err)
 	}
+	if err := ownLikeDir(stateDir, path, pubPath); err != nil {
+		return nil, false, fmt.Errorf("create evidence signing key: %w", err)
+	}
 	return k, true, nil
+}
+
+// ownLikeDir gives files the owner of dir when root made them: root running `export`
+// or `key` first must not leave a key the daemon's own user cannot read.
+func ownLikeDir(dir string, files ...string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	uid, gid, ok := owner(st)
+	if !ok || uid == 0 {
+		return nil
+	}
+	for _, f := range files {
+		if err := os.Chown(f, uid, gid); err != nil {
+			return fmt.Errorf("give %s the owner of %s: %w", f, dir, err)
+		}
+	}
+	return nil
 }
 
 // writeNew writes data to path, synced, only if path does not exist; the error wraps

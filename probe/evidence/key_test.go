@@ -121,3 +121,31 @@ func TestKeyFormatsWithRealTools(t *testing.T) {
 		}
 	}
 }
+
+// Root making the key in a state directory that belongs to the daemon's user gives the
+// files to that user, who must be able to read the key later.
+func TestCreateKeyAsRootKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to hand files to another user")
+	}
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const uid, gid = 65534, 65534 // nobody, nogroup
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadOrCreateKey(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{KeyFileName, PublicKeyFileName} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, g, _ := owner(st); u != uid || g != gid {
+			t.Errorf("%s owned by %d:%d, want the state directory's %d:%d", name, u, g, uid, gid)
+		}
+	}
+}

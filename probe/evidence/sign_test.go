@@ -124,6 +124,15 @@ func TestSignatureProblems(t *testing.T) {
 			}
 			return data
 		}, SignatureName, "not an armored SSH signature"},
+		{"stripped to look like format 1", func(name string, data []byte) []byte {
+			switch name {
+			case SignatureName:
+				return nil
+			case ManifestName:
+				return bytes.Replace(data, []byte(`"format_version": 2`), []byte(`"format_version": 1`), 1)
+			}
+			return data
+		}, SignatureName, "unsigned, so nothing shows which instance wrote it or that the manifest is its own (format 1, written before supportprobe signed archives)"},
 		{"manifest one byte off", func(name string, data []byte) []byte {
 			if name == ManifestName {
 				return bytes.Replace(data, []byte(`"selection": "--vendor acme-cloud"`), []byte(`"selection": "--vendor acme-clouds"`), 1)
