@@ -98,6 +98,7 @@ func commands() []command {
 		{"show", "print one probe and its whole thread", showCmd},
 		{"report", "figures of a period: latencies, SLA attainment, breaches", reportCmd},
 		{"export", "write a verifiable evidence archive of probes and their mail", exportCmd},
+		{"key", "print the public key that signs evidence archives", keyCmd},
 		{"inbox", "list inbound mail; --unmatched for mail no probe matched", inboxCmd},
 		{"mark", "correct a reply's kind by hand", markCmd},
 		{"review", "decide the replies the classifier was unsure of", reviewCmd},

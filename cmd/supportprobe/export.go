@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,13 +18,16 @@ import (
 )
 
 const exportSynopsis = `export [--config FILE] [--probe ID | --vendor V --since T --until T] --out FILE.zip [--force]
-       export --verify FILE.zip
+       export --verify FILE.zip [--key TRUSTED.pub | --fingerprint SHA256:...]
 
 Writes a verifiable evidence archive: for each probe the inquiry exactly as sent
 (PROBE/inquiry.eml) and every reply exactly as fetched (PROBE/REPLY.eml), byte for byte
 from the store; manifest.json with each file's SHA-256, the probes' figures (as in
 ` + "`history --format json`" + `, measured now) and the version of the definitions used;
-DEFINITIONS.txt, which says what the figures mean; and summary.txt for people. A message
+DEFINITIONS.txt, which says what the figures mean; and summary.txt for people. The
+manifest is signed with this instance's Ed25519 key (manifest.json.sig, an SSH signature;
+the public key is in signer.pub): the key is made in the state directory at the first
+export or by ` + "`supportprobe key`" + `, and must be backed up with the database. A message
 the store cut at its size cap is marked truncated with its original size; a message the
 store does not hold (an inquiry never sent) is listed as missing with the reason.
 
@@ -31,19 +35,24 @@ store does not hold (an inquiry never sent) is listed as missing with the reason
 --probe or --vendor every probe in the period is exported. An existing --out file is
 never replaced without --force.
 
---verify re-reads an archive and checks every file against manifest.json: its SHA-256,
-and that no file was added or removed (directory entries, which an archive unzipped and
-zipped again by hand gains, are not files). It names each file that differs and exits 1.
-It needs no configuration.`
+--verify re-reads an archive, checks the signature of manifest.json and every file
+against it: its SHA-256, and that no file was added or removed (directory entries,
+which an archive unzipped and zipped again by hand gains, are not files). It names each file
+that differs and exits 1. It prints the fingerprint of the signing key. With --key
+(the public key ` + "`supportprobe key`" + ` printed, handed over beforehand) or
+--fingerprint the archive must be signed by that key; without either, the signature
+only shows the archive is whole, since anyone rewriting it could sign it with a key of
+their own: compare the fingerprint printed with the one you trust. --verify needs no
+configuration.`
 
 const exportExample = `  supportprobe export --probe P17 --out P17.zip
   supportprobe export --vendor acme-cloud --since 2026-11-01 --until 2026-12-01 --out acme-november.zip
-  supportprobe export --verify acme-november.zip`
+  supportprobe export --verify acme-november.zip --key supportprobe.pub`
 
 func exportCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "export", exportSynopsis, exportExample)
 	load := configFlag(fs, e)
-	var probeID, since, until, out, verify string
+	var probeID, since, until, out, verify, keyFile, fingerprint string
 	var f store.Filter
 	fs.StringVar(&probeID, "probe", "", "export only this probe `ID`")
 	fs.StringVar(&f.Vendor, "vendor", "", "only this `vendor`")
@@ -52,6 +61,8 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&out, "out", "", "write the archive to `file` (.zip)")
 	fs.StringVar(&verify, "verify", "", "check the archive `file` instead of writing one")
 	force := fs.Bool("force", false, "replace the --out file when it exists")
+	fs.StringVar(&keyFile, "key", "", "with --verify: the archive must be signed by the public key in `file`")
+	fs.StringVar(&fingerprint, "fingerprint", "", "with --verify: the archive must be signed by the key with this `SHA256:...` fingerprint")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,7 +77,28 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 				return usagef("--verify checks an archive; it takes no --%s", name)
 			}
 		}
-		return runVerify(e, verify)
+		if keyFile != "" && fingerprint != "" {
+			return usagef("give --key or --fingerprint, not both")
+		}
+		var trusted ed25519.PublicKey
+		if keyFile != "" {
+			b, err := os.ReadFile(keyFile)
+			if err != nil {
+				return fmt.Errorf("read trusted public key: %w", err)
+			}
+			if trusted, err = evidence.ParsePublicKey(b); err != nil {
+				return usagef("--key %s: %v", keyFile, err)
+			}
+		}
+		if fingerprint != "" && !strings.HasPrefix(fingerprint, "SHA256:") {
+			return usagef("--fingerprint %q: want the form SHA256:... that `supportprobe key` and ssh-keygen -l print", fingerprint)
+		}
+		return runVerify(e, verify, trusted, fingerprint)
+	}
+	for _, name := range []string{"key", "fingerprint"} {
+		if set[name] {
+			return usagef("--%s goes with --verify FILE.zip", name)
+		}
 	}
 	probeID = canonicalID(probeID)
 	if out == "" {
@@ -99,7 +131,27 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
-	return runExport(ctx, e, src, exportOpts{probe: probeID, filter: f, out: out, selection: selection(probeID, f)})
+	// The key file is apart from the database, so it is read here whether or not the
+	// daemon runs (the records come through its socket when it does).
+	key, err := signingKey(e, cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	return runExport(ctx, e, src, exportOpts{probe: probeID, filter: f, out: out, selection: selection(probeID, f), key: key})
+}
+
+// signingKey loads the state directory's evidence signing key, making it (and saying so)
+// the first time.
+func signingKey(e *env, stateDir string) (*evidence.Key, error) {
+	key, created, err := evidence.LoadOrCreateKey(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(e.stderr, "supportprobe: created the evidence signing key %s (fingerprint %s); back it up with the database: archives signed with it can be checked only with its public key\n",
+			filepath.Join(stateDir, evidence.KeyFileName), key.Fingerprint())
+	}
+	return key, nil
 }
 
 type exportOpts struct {
@@ -107,6 +159,7 @@ type exportOpts struct {
 	filter    store.Filter
 	out       string
 	selection string
+	key       *evidence.Key
 }
 
 // exportSource is the part of daemon.Source that export needs.
@@ -192,7 +245,7 @@ func runExport(ctx context.Context, e *env, src exportSource, o exportOpts) erro
 		return fmt.Errorf("export: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	res, err := evidence.Write(tmp, items, evidence.Meta{GeneratedAt: now, Generator: "supportprobe " + version, Selection: o.selection})
+	res, err := evidence.Write(tmp, items, evidence.Meta{GeneratedAt: now, Generator: "supportprobe " + version, Selection: o.selection, Key: o.key})
 	if err != nil {
 		tmp.Close()
 		return err
@@ -231,6 +284,7 @@ func runExport(ctx context.Context, e *env, src exportSource, o exportOpts) erro
 		fmt.Fprintf(e.stdout, "  missing %s: %s\n", x.Path, x.Reason)
 	}
 	fmt.Fprintf(e.stdout, "manifest.json SHA-256 %s (keep it apart from the archive to pin every file)\n", res.ManifestSHA256)
+	fmt.Fprintf(e.stdout, "signed by key %s (supportprobe key prints the public key to hand over)\n", o.key.Fingerprint())
 	return nil
 }
 
@@ -246,7 +300,7 @@ func rawOrNil(ctx context.Context, src exportSource, kind, id string) (*store.Ra
 	return &raw, nil
 }
 
-func runVerify(e *env, path string) error {
+func runVerify(e *env, path string, trusted ed25519.PublicKey, fingerprint string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -256,9 +310,13 @@ func runVerify(e *env, path string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := evidence.Verify(f, st.Size())
+	rep, err := evidence.Verify(f, st.Size(), trusted)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if fingerprint != "" && rep.Signed && rep.SignerFingerprint != fingerprint {
+		rep.Problems = append(rep.Problems, evidence.Problem{Path: evidence.SignatureName,
+			What: fmt.Sprintf("signed by key %s, not by the trusted key %s", rep.SignerFingerprint, fingerprint)})
 	}
 	if !rep.OK() {
 		var lines []string
@@ -274,6 +332,14 @@ func runVerify(e *env, path string) error {
 		match = "matches"
 	}
 	fmt.Fprintf(e.stdout, "%s: OK: %s %s manifest.json\n", path, plural(rep.Checked, "file", "files"), match)
+	switch {
+	case trusted != nil:
+		fmt.Fprintf(e.stdout, "  signature good, by the trusted key %s\n", rep.SignerFingerprint)
+	case fingerprint != "":
+		fmt.Fprintf(e.stdout, "  signature good, by the trusted key %s (matched by fingerprint)\n", rep.SignerFingerprint)
+	default:
+		fmt.Fprintf(e.stdout, "  signature good, by key %s: the key the archive names; compare this fingerprint with the one you were given, or pass --key\n", rep.SignerFingerprint)
+	}
 	fmt.Fprintf(e.stdout, "  written by %s at %s; %s (%s); definitions %s\n",
 		m.Generator, m.GeneratedAt.Format("2006-01-02T15:04:05Z07:00"), plural(len(m.Probes), "probe", "probes"), m.Selection, m.DefinitionsVersion)
 	for _, x := range m.Missing {

@@ -1,7 +1,8 @@
 // Package evidence writes and verifies evidence archives: a zip holding, for each probe,
 // the inquiry exactly as sent and every reply exactly as fetched (byte for byte from the
 // store), the probe's figures, the definitions behind them, and a manifest with every
-// file's SHA-256, so that anyone can check later that nothing was changed.
+// file's SHA-256, signed with the instance's Ed25519 key, so that anyone holding the
+// public key can check later that nothing was changed and that this instance wrote it.
 //
 // Layout:
 //
@@ -9,7 +10,13 @@
 //	P17/inquiry.eml     the inquiry as handed to SMTP
 //	P17/R3.eml          reply R3 as fetched over IMAP
 //	manifest.json       Manifest: files with SHA-256, missing messages, the probes' records
+//	manifest.json.sig   SSH signature (SSHSIG) of manifest.json, namespace SignatureNamespace
+//	signer.pub          the signing public key (a convenience: trust the one you were given)
 //	summary.txt         the same for people
+//
+// Every file but the signature is listed in the manifest with its SHA-256, so the
+// signature over the manifest covers them all. The private key lives in the state
+// directory (KeyFileName), never in the archive.
 //
 // The archive is deterministic: entries are sorted by name and carry generated_at as
 // their modification time, so two exports of the same data differ only where
@@ -19,6 +26,7 @@ package evidence
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -37,17 +45,21 @@ import (
 )
 
 // FormatVersion is the version of the archive layout and manifest fields.
-const FormatVersion = 1
+// Version 2 added the signature, signer.pub and the manifest's signer; Verify still
+// reads version 1 archives and reports them unsigned.
+const FormatVersion = 2
 
 // Names of the fixed files in an archive.
 const (
 	ManifestName    = "manifest.json"
 	SummaryName     = "summary.txt"
 	DefinitionsName = "DEFINITIONS.txt"
+	SignatureName   = "manifest.json.sig"
+	SignerKeyName   = "signer.pub"
 )
 
 // DefinitionsVersion names the text in Definitions; it changes whenever a definition does.
-const DefinitionsVersion = "supportprobe-definitions-3"
+const DefinitionsVersion = "supportprobe-definitions-4"
 
 // Definitions says what the figures in an archive mean.
 const Definitions = `Definitions used by supportprobe (` + DefinitionsVersion + `)
@@ -112,9 +124,34 @@ truncated        The store keeps at most a fixed number of bytes of each message
 missing          A message the store does not hold (an inquiry never sent, say) is
                  listed under "missing" with the reason, not invented.
 
+signature        manifest.json.sig is an SSH signature (OpenSSH's SSHSIG format,
+                 namespace supportprobe-evidence) over manifest.json, made with the
+                 Ed25519 key of the supportprobe instance that wrote the archive.
+                 manifest.json holds the SHA-256 of every other file, so the signature
+                 covers them all: change a message and its hash no longer matches;
+                 change the hash too and the signature no longer matches. signer.pub
+                 and the manifest's "signer" name the key, but a check means something
+                 only against a public key obtained from the instance's operator
+                 beforehand (supportprobe key prints it): whoever rewrote an archive
+                 could sign it with a key of their own.
+
 Every figure was measured as of generated_at in manifest.json from the stored records.
-Check the files with: supportprobe export --verify FILE.zip, or sha256sum against
-manifest.json.
+Check the archive with: supportprobe export --verify FILE.zip --key trusted.pub
+
+Checking without supportprobe needs only the archive (here archive.zip), the public key
+you were given (here trusted.pub, one line "ssh-ed25519 AAAA... supportprobe@ID"), and
+the tools OpenSSH ssh-keygen, unzip, jq and sha256sum. In an empty directory:
+
+  $ unzip -q archive.zip -d files
+  $ printf 'supportprobe namespaces="supportprobe-evidence" %s\n' "$(cat trusted.pub)" > allowed_signers
+  $ ssh-keygen -Y verify -f allowed_signers -I supportprobe -n supportprobe-evidence -s files/manifest.json.sig < files/manifest.json
+  $ cd files && jq -r '.files[] | "\(.sha256)  \(.path)"' manifest.json | sha256sum --check --strict
+
+ssh-keygen prints 'Good "supportprobe-evidence" signature for supportprobe with ED25519
+key SHA256:...' and exits 0 only if the trusted key signed this manifest.json; sha256sum
+prints OK for each file and exits 0 only if every file listed is there unchanged. Last,
+every file in the archive (unzip -Z1 archive.zip) must be listed in manifest.json, except
+manifest.json and manifest.json.sig themselves.
 `
 
 // Manifest is manifest.json.
@@ -123,6 +160,8 @@ type Manifest struct {
 	GeneratedAt        time.Time `json:"generated_at"`
 	Generator          string    `json:"generator"`
 	DefinitionsVersion string    `json:"definitions_version"`
+	// Signer names the key that signed the manifest (manifest.json.sig).
+	Signer *Signer `json:"signer,omitempty"`
 	// Selection says which probes were asked for, e.g. "--vendor acme-cloud".
 	Selection string `json:"selection"`
 	// Files lists every file of the archive except manifest.json itself, sorted by path.
@@ -130,6 +169,17 @@ type Manifest struct {
 	// Missing lists the messages the store does not hold.
 	Missing []Missing     `json:"missing"`
 	Probes  []view.Record `json:"probes"`
+}
+
+// Signer is the key that signed a manifest, as recorded in it.
+type Signer struct {
+	// PublicKey is an authorized_keys line: "ssh-ed25519 AAAA... supportprobe@ID".
+	PublicKey string `json:"public_key"`
+	// Fingerprint is "SHA256:" and the unpadded base64 SHA-256 of the key, as ssh-keygen
+	// prints it.
+	Fingerprint string `json:"fingerprint"`
+	// Namespace is the SSHSIG namespace the signature was made in.
+	Namespace string `json:"signature_namespace"`
 }
 
 // File is one file of the archive.
@@ -172,6 +222,8 @@ type Meta struct {
 	GeneratedAt time.Time
 	Generator   string // "supportprobe v1.2.3"
 	Selection   string
+	// Key signs the manifest; required.
+	Key *Key
 }
 
 // Result is what Write wrote.
@@ -184,13 +236,18 @@ type Result struct {
 
 var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// Write writes the archive of items to w, probes in the order given.
+// Write writes the archive of items to w, probes in the order given, and signs its
+// manifest with meta.Key.
 func Write(w io.Writer, items []Item, meta Meta) (Result, error) {
+	if meta.Key == nil {
+		return Result{}, errors.New("evidence: no signing key given; an archive is never written unsigned")
+	}
 	gen := meta.GeneratedAt.UTC()
 	m := Manifest{
 		FormatVersion: FormatVersion, GeneratedAt: gen, Generator: meta.Generator,
 		DefinitionsVersion: DefinitionsVersion, Selection: meta.Selection,
-		Files: []File{}, Missing: []Missing{}, Probes: []view.Record{},
+		Signer: &Signer{PublicKey: meta.Key.AuthorizedKey(), Fingerprint: meta.Key.Fingerprint(), Namespace: SignatureNamespace},
+		Files:  []File{}, Missing: []Missing{}, Probes: []view.Record{},
 	}
 	contents := map[string][]byte{}
 	add := func(path string, data []byte, truncated bool, original int) {
@@ -255,6 +312,8 @@ func Write(w io.Writer, items []Item, meta Meta) (Result, error) {
 		}
 	}
 	add(DefinitionsName, []byte(Definitions), false, len(Definitions))
+	pub := []byte(meta.Key.AuthorizedKey() + "\n")
+	add(SignerKeyName, pub, false, len(pub))
 	byPath := func(a, b File) int { return strings.Compare(a.Path, b.Path) }
 	slices.SortFunc(m.Files, byPath)
 	// The summary lists the other files, so it is written after them and cannot list
@@ -269,6 +328,11 @@ func Write(w io.Writer, items []Item, meta Meta) (Result, error) {
 	}
 	mj = append(mj, '\n')
 	contents[ManifestName] = mj
+	sig, err := signSSHSIG(meta.Key, mj)
+	if err != nil {
+		return Result{}, err
+	}
+	contents[SignatureName] = sig
 
 	names := make([]string, 0, len(contents))
 	for name := range contents {
@@ -325,7 +389,10 @@ func writeSummary(m Manifest) []byte {
 	}
 	fmt.Fprintf(&b, "Definitions: %s (see %s)\n", m.DefinitionsVersion, DefinitionsName)
 	fmt.Fprintf(&b, "Probes: %d; messages: %d; missing: %d\n", len(m.Probes), countEML(m.Files), len(m.Missing))
-	fmt.Fprintf(&b, "Figures are measured as of the time above. Verify with: supportprobe export --verify FILE.zip\n")
+	if m.Signer != nil {
+		fmt.Fprintf(&b, "Signed (%s) by key %s, %s\n", SignatureName, m.Signer.Fingerprint, m.Signer.PublicKey)
+	}
+	fmt.Fprintf(&b, "Figures are measured as of the time above. Verify with: supportprobe export --verify FILE.zip --key TRUSTED.pub\n")
 	for _, r := range m.Probes {
 		fmt.Fprintf(&b, "\n==== %s ====\n", r.ID)
 		view.WriteThread(&b, r) // writes to a bytes.Buffer cannot fail
@@ -378,11 +445,19 @@ type Report struct {
 	Manifest       Manifest
 	ManifestSHA256 string
 	// Checked counts the files whose hash matched.
-	Checked  int
+	Checked int
+	// Signed says manifest.json.sig is a valid signature over manifest.json, by the
+	// trusted key when Verify was given one, else by the key the signature names.
+	Signed bool
+	// SignerFingerprint is the fingerprint of the key named in the signature ("" when
+	// there is no readable signature).
+	SignerFingerprint string
+	// Trusted says the signature was checked against a key the verifier supplied.
+	Trusted  bool
 	Problems []Problem
 }
 
-// OK reports whether every file matched the manifest.
+// OK reports whether every file matched the manifest and the signature is valid.
 func (r Report) OK() bool { return len(r.Problems) == 0 }
 
 // Err returns nil when r is OK, else an error listing every problem.
@@ -397,12 +472,16 @@ func (r Report) Err() error {
 	return errors.New(strings.Join(lines, "\n"))
 }
 
-// Verify re-reads the archive in r and checks every file against manifest.json: its
-// SHA-256 and size, and that the archive holds exactly the files listed (empty directory
-// entries, which zip -r adds, are not files and are passed over). Mismatches are
-// Problems in the Report, each naming its file; the error is for an archive that cannot
-// be checked at all (not a zip, no readable manifest).
-func Verify(r io.ReaderAt, size int64) (Report, error) {
+// Verify re-reads the archive in r and checks the signature of manifest.json and every
+// file against it: its SHA-256 and size, and that the archive holds exactly the files
+// listed (empty directory entries, which zip -r adds, are not files and are passed
+// over). With trusted not nil the signature must be by that key; with nil it is checked
+// against the key it names, which shows only that the archive is whole, not who wrote it
+// (the caller must compare Report.SignerFingerprint with one it trusts). Mismatches, an
+// invalid or missing signature among them, are Problems in the Report, each naming its
+// file; the error is for an archive that cannot be checked at all (not a zip, no
+// readable manifest).
+func Verify(r io.ReaderAt, size int64, trusted ed25519.PublicKey) (Report, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return Report{}, fmt.Errorf("not a readable zip archive: %w", err)
@@ -432,10 +511,13 @@ func Verify(r io.ReaderAt, size int64) (Report, error) {
 	if err := dec.Decode(&rep.Manifest); err != nil {
 		return rep, fmt.Errorf("%s: %w", ManifestName, err)
 	}
-	if v := rep.Manifest.FormatVersion; v != FormatVersion {
-		return rep, fmt.Errorf("%s: format_version %d, this supportprobe reads %d", ManifestName, v, FormatVersion)
+	v := rep.Manifest.FormatVersion
+	if v != FormatVersion && v != 1 {
+		return rep, fmt.Errorf("%s: format_version %d, this supportprobe reads 1 to %d", ManifestName, v, FormatVersion)
 	}
-	listed := map[string]bool{ManifestName: true}
+	rep.Trusted = trusted != nil
+	rep.Problems = append(rep.Problems, checkSignature(&rep, entries, mj, trusted)...)
+	listed := map[string]bool{ManifestName: true, SignatureName: true}
 	for _, f := range rep.Manifest.Files {
 		if listed[f.Path] {
 			rep.Problems = append(rep.Problems, Problem{f.Path, "listed more than once in the manifest"})
@@ -470,6 +552,51 @@ func Verify(r io.ReaderAt, size int64) (Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// checkSignature checks manifest.json.sig over the manifest bytes mj and that the
+// manifest and signer.pub name the key that signed, filling rep's signature fields.
+func checkSignature(rep *Report, entries map[string]*zip.File, mj []byte, trusted ed25519.PublicKey) []Problem {
+	se := entries[SignatureName]
+	if se == nil {
+		why := "not in the archive: the archive is unsigned, so nothing shows which instance wrote it or that the manifest is its own"
+		if rep.Manifest.FormatVersion == 1 {
+			why += " (format 1, written before supportprobe signed archives)"
+		}
+		return []Problem{{SignatureName, why}}
+	}
+	sig, err := readManifest(se)
+	if err != nil {
+		return []Problem{{SignatureName, "cannot be read: " + err.Error()}}
+	}
+	pub, err := verifySSHSIG(sig, mj, trusted)
+	if pub != nil {
+		rep.SignerFingerprint = Fingerprint(pub)
+	}
+	if err != nil {
+		return []Problem{{SignatureName, err.Error()}}
+	}
+	rep.Signed = true
+	var ps []Problem
+	switch s := rep.Manifest.Signer; {
+	case s == nil:
+		ps = append(ps, Problem{ManifestName, "names no signer, yet is signed by key " + rep.SignerFingerprint})
+	case s.Fingerprint != rep.SignerFingerprint:
+		ps = append(ps, Problem{ManifestName, fmt.Sprintf("names signer %s but is signed by key %s", s.Fingerprint, rep.SignerFingerprint)})
+	}
+	if e := entries[SignerKeyName]; e != nil {
+		b, err := readManifest(e)
+		if err == nil {
+			var k ed25519.PublicKey
+			if k, err = ParsePublicKey(b); err == nil && !k.Equal(pub) {
+				err = fmt.Errorf("holds key %s, not the signing key %s", Fingerprint(k), rep.SignerFingerprint)
+			}
+		}
+		if err != nil {
+			ps = append(ps, Problem{SignerKeyName, err.Error()})
+		}
+	}
+	return ps
 }
 
 // maxManifest bounds the manifest read into memory.

@@ -3,6 +3,7 @@ package evidence
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -48,10 +49,16 @@ func items() []Item {
 	}
 }
 
+// testKey and otherKey are fixed keys: the instance's, and someone else's.
+var (
+	testKey  = NewKey(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize)), "supportprobe@test")
+	otherKey = NewKey(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, ed25519.SeedSize)), "mallory@elsewhere")
+)
+
 func write(t *testing.T, its []Item) ([]byte, Result) {
 	t.Helper()
 	var buf bytes.Buffer
-	res, err := Write(&buf, its, Meta{GeneratedAt: gen, Generator: "supportprobe test", Selection: "--vendor acme-cloud"})
+	res, err := Write(&buf, its, Meta{GeneratedAt: gen, Generator: "supportprobe test", Selection: "--vendor acme-cloud", Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +67,7 @@ func write(t *testing.T, its []Item) ([]byte, Result) {
 
 func verify(t *testing.T, b []byte) Report {
 	t.Helper()
-	rep, err := Verify(bytes.NewReader(b), int64(len(b)))
+	rep, err := Verify(bytes.NewReader(b), int64(len(b)), testKey.Public())
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
@@ -129,7 +136,7 @@ func hexSum(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeT
 func TestRoundTrip(t *testing.T) {
 	b, res := write(t, items())
 	got := entries(t, b)
-	want := []string{"DEFINITIONS.txt", "P1/R1.eml", "P1/R2.eml", "P1/inquiry.eml", "manifest.json", "summary.txt"}
+	want := []string{"DEFINITIONS.txt", "P1/R1.eml", "P1/R2.eml", "P1/inquiry.eml", "manifest.json", "manifest.json.sig", "signer.pub", "summary.txt"}
 	zr, _ := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	var names []string
 	for _, f := range zr.File {
@@ -189,8 +196,21 @@ func TestRoundTrip(t *testing.T) {
 	if !rep.OK() || rep.Err() != nil {
 		t.Fatalf("fresh archive fails verification: %v", rep.Err())
 	}
-	if rep.Checked != 5 {
-		t.Errorf("checked %d files, want 5", rep.Checked)
+	if rep.Checked != 6 {
+		t.Errorf("checked %d files, want 6", rep.Checked)
+	}
+	if !rep.Signed || !rep.Trusted || rep.SignerFingerprint != testKey.Fingerprint() {
+		t.Errorf("signature: signed %v, trusted %v, by %s; want signed by the trusted %s", rep.Signed, rep.Trusted, rep.SignerFingerprint, testKey.Fingerprint())
+	}
+	if m.Signer == nil || m.Signer.Fingerprint != testKey.Fingerprint() || m.Signer.PublicKey != testKey.AuthorizedKey() ||
+		m.Signer.Namespace != SignatureNamespace {
+		t.Errorf("manifest signer = %+v", m.Signer)
+	}
+	if string(got[SignerKeyName]) != testKey.AuthorizedKey()+"\n" {
+		t.Errorf("signer.pub = %q", got[SignerKeyName])
+	}
+	if strings.Contains(string(b), string(testKey.priv.Seed())) {
+		t.Error("the archive holds the private key")
 	}
 	if rep.ManifestSHA256 != res.ManifestSHA256 || rep.ManifestSHA256 != hexSum(string(got["manifest.json"])) {
 		t.Errorf("manifest hash: Write %s, Verify %s", res.ManifestSHA256, rep.ManifestSHA256)
@@ -218,8 +238,8 @@ func TestTamperedReplyNamed(t *testing.T) {
 		!strings.HasPrefix(rep.Problems[0].String(), "P1/R1.eml: SHA-256 mismatch (manifest "+hexSum(ack)[:12]+"…, file ") {
 		t.Errorf("problems = %v, want one SHA-256 mismatch naming P1/R1.eml", rep.Problems)
 	}
-	if rep.Checked != 4 {
-		t.Errorf("checked %d, want the 4 untouched files", rep.Checked)
+	if rep.Checked != 5 {
+		t.Errorf("checked %d, want the 5 untouched files", rep.Checked)
 	}
 }
 
@@ -270,7 +290,7 @@ func TestExtraAndMissingFiles(t *testing.T) {
 }
 
 func TestVerifyUnreadable(t *testing.T) {
-	if _, err := Verify(bytes.NewReader([]byte("not a zip")), 9); err == nil {
+	if _, err := Verify(bytes.NewReader([]byte("not a zip")), 9, nil); err == nil {
 		t.Error("Verify of garbage succeeded")
 	}
 	b, _ := write(t, items())
@@ -280,7 +300,7 @@ func TestVerifyUnreadable(t *testing.T) {
 		}
 		return data
 	}, nil)
-	if _, err := Verify(bytes.NewReader(noManifest), int64(len(noManifest))); err == nil || !strings.Contains(err.Error(), ManifestName) {
+	if _, err := Verify(bytes.NewReader(noManifest), int64(len(noManifest)), nil); err == nil || !strings.Contains(err.Error(), ManifestName) {
 		t.Errorf("Verify without manifest = %v, want an error naming it", err)
 	}
 }
@@ -294,9 +314,12 @@ func TestWriteRefuses(t *testing.T) {
 		"reply twice":   {{Record: view.Record{ID: "P1", Replies: []view.ReplyRecord{{ID: "R1"}, {ID: "R1"}}}}},
 		"reply inquiry": {{Record: view.Record{ID: "P1", Replies: []view.ReplyRecord{{ID: "inquiry"}}}}},
 	} {
-		if _, err := Write(io.Discard, its, Meta{GeneratedAt: gen}); err == nil {
+		if _, err := Write(io.Discard, its, Meta{GeneratedAt: gen, Key: testKey}); err == nil {
 			t.Errorf("%s: Write succeeded", name)
 		}
+	}
+	if _, err := Write(io.Discard, items(), Meta{GeneratedAt: gen}); err == nil || !strings.Contains(err.Error(), "unsigned") {
+		t.Errorf("Write without a key = %v, want a refusal", err)
 	}
 }
 
