@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"supportprobe/probe/daemon"
+	"supportprobe/probe/evidence"
 )
 
 const runSynopsis = `run [--config FILE] [--log-format text|json] [--log-level debug|info|warn|error]
@@ -58,6 +59,13 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer d.Close()
+	// The key that signs evidence archives is made at the first run, so that its public
+	// half can be handed over (`supportprobe key`) before any archive is needed.
+	if k, created, err := evidence.LoadOrCreateKey(cfg.StateDir); err != nil {
+		return err
+	} else if created {
+		logger.Info("evidence signing key created; back it up with the database", "fingerprint", evidence.Fingerprint(k.Public()), "state_dir", cfg.StateDir)
+	}
 	reloads := reloadOnHangup(ctx, d, hup)
 	err = d.Run(ctx)
 	reloads()
