@@ -59,6 +59,11 @@ type Config struct {
 	// Alerts says whom to tell at once when something needs a person, nil when the
 	// file has no alerts section.
 	Alerts *Alerts
+	// ControlGroup is the group that may use the control socket besides its owner
+	// (control.group): the socket becomes 0660 and the state directory 0710 for that
+	// group, so its members can run the CLI without the daemon's secrets. "" keeps both
+	// to the owner alone.
+	ControlGroup string
 
 	source string         // the name errors use: Path, or Parse's source
 	lines  map[string]int // line of each secret key, by path ("mail.smtp.password_file")

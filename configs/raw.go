@@ -13,6 +13,11 @@ type rawConfig struct {
 	Summary  *rawSummary `yaml:"summary"`
 	HTTP     *rawHTTP    `yaml:"http"`
 	Alerts   *rawAlerts  `yaml:"alerts"`
+	Control  *rawControl `yaml:"control"`
+}
+
+type rawControl struct {
+	Group string `yaml:"group"`
 }
 
 type rawMail struct {

@@ -48,6 +48,14 @@ func validate(raw rawConfig, root *yaml.Node, p *problems, dir string) *Config {
 	if raw.HTTP != nil {
 		c.HTTP = v.http(r.key("http"), raw.HTTP)
 	}
+	if raw.Control != nil {
+		g := strings.TrimSpace(raw.Control.Group)
+		if g == "" || strings.ContainsAny(g, " :/") {
+			v.p.addf(r.key("control").key("group"), "%q is not a group name; name the group whose members may use the control socket, e.g. supportprobe", raw.Control.Group)
+		} else {
+			c.ControlGroup = g
+		}
+	}
 	if raw.Alerts != nil {
 		c.Alerts = v.alerts(r.key("alerts"), raw.Alerts, c)
 	}

@@ -348,6 +348,10 @@ func Dial(ctx context.Context, stateDir string) (*Client, error) {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
 			return nil, fmt.Errorf("control socket %s: %w", sock, ErrNotRunning)
 		}
+		if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES) {
+			return nil, fmt.Errorf("control socket %s: permission denied: run this command as the daemon's user (the owner of %s), "+
+				"or set control.group in the configuration and add yourself to that group", sock, stateDir)
+		}
 		return nil, fmt.Errorf("control socket %s: %w", sock, err)
 	}
 	c.pid = st.PID

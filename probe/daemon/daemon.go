@@ -20,7 +20,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -172,9 +174,9 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 		d.Close()
 		return nil, fmt.Errorf("listen on control socket %s: %w", sock, err)
 	}
-	if err := os.Chmod(sock, 0o600); err != nil {
+	if err := shareSocket(cfg.StateDir, sock, cfg.ControlGroup); err != nil {
 		d.Close()
-		return nil, fmt.Errorf("restrict control socket %s to its owner: %w", sock, err)
+		return nil, err
 	}
 	if d.key, err = d.db.MessageIDKey(); err != nil {
 		d.Close()
@@ -358,4 +360,36 @@ func ignoreClosed(err error) error {
 		return nil
 	}
 	return err
+}
+
+// shareSocket restricts the control socket to its owner (0600) or, with a control group,
+// to its owner and that group (0660, and the state directory 0710 so the group can reach
+// the socket but not list or read the directory).
+func shareSocket(stateDir, sock, group string) error {
+	if group == "" {
+		if err := os.Chmod(sock, 0o600); err != nil {
+			return fmt.Errorf("restrict control socket %s to its owner: %w", sock, err)
+		}
+		return nil
+	}
+	g, err := user.LookupGroup(group)
+	if err != nil {
+		return fmt.Errorf("control.group %s: %w (create the group, or remove control.group)", group, err)
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return fmt.Errorf("control.group %s: gid %q is not a number", group, g.Gid)
+	}
+	for _, x := range []struct {
+		path string
+		mode os.FileMode
+	}{{stateDir, 0o710}, {sock, 0o660}} {
+		if err := os.Chown(x.path, -1, gid); err != nil {
+			return fmt.Errorf("control.group %s: give %s to the group: %w (the daemon's user must be a member of it)", group, x.path, err)
+		}
+		if err := os.Chmod(x.path, x.mode); err != nil {
+			return fmt.Errorf("control.group %s: chmod %s: %w", group, x.path, err)
+		}
+	}
+	return nil
 }
