@@ -120,6 +120,15 @@ func runReport(ctx context.Context, cfg *configs.Config, o reportOpts, e *env) e
 		fmt.Fprintf(e.stderr, "supportprobe: note: %s has no probes; the summary mailed says so\n", p.title)
 	}
 	if o.email {
+		if c, ok := src.(*daemon.Client); ok {
+			// The daemon mails it with its own SMTP credentials: the CLI needs none.
+			res, err := c.EmailSummary(ctx, daemon.EmailRequest{Vendor: o.vendor, Since: p.since, Until: p.until, Title: title, Week: p.week})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "summary %s sent to %s by %s\n", p.week, strings.Join(res.To, ", "), c.Via())
+			return nil
+		}
 		return emailReport(ctx, cfg, r, p.week, e)
 	}
 	w := e.stdout

@@ -208,6 +208,16 @@ func (d *Daemon) handler() http.Handler {
 		}
 		writeResult(w, dl, err)
 	})
+	mux.HandleFunc("POST /v1/summary", func(w http.ResponseWriter, r *http.Request) {
+		var req EmailRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode summary request: " + err.Error()})
+			return
+		}
+		// The mail outlives a client that hangs up.
+		res, err := d.EmailSummary(context.WithoutCancel(r.Context()), req)
+		writeResult(w, res, err)
+	})
 	mux.HandleFunc("GET /v1/audit", func(w http.ResponseWriter, r *http.Request) {
 		cs, err := d.db.Corrections(r.URL.Query().Get("probe"))
 		writeResult(w, cs, err)
@@ -690,4 +700,11 @@ func (c *Client) TestAlert(ctx context.Context, channel string) ([]alert.Deliver
 	var dl []alert.Delivery
 	err := c.post(ctx, "/v1/alerts/test", alertTestRequest{Channel: channel}, &dl)
 	return dl, err
+}
+
+// EmailSummary asks the daemon to mail the summary of a period now (POST /v1/summary).
+func (c *Client) EmailSummary(ctx context.Context, req EmailRequest) (EmailResult, error) {
+	var res EmailResult
+	err := c.post(ctx, "/v1/summary", req, &res)
+	return res, err
 }

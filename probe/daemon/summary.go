@@ -151,3 +151,46 @@ func (d *Daemon) sendSummary(ctx context.Context, scheduledAt time.Time) error {
 	d.log.Info("summary sent", "week", week, "to", strings.Join(m.To, ", "))
 	return err
 }
+
+// EmailRequest asks the daemon to mail the summary of a period now (POST /v1/summary),
+// as `report --email` does: through the daemon, the CLI needs none of its secrets.
+type EmailRequest struct {
+	Vendor string    `json:"vendor,omitempty"`
+	Since  time.Time `json:"since"`
+	Until  time.Time `json:"until"`
+	Title  string    `json:"title"`
+	Week   string    `json:"week"`
+}
+
+// EmailResult says whom the summary went to.
+type EmailResult struct {
+	To []string `json:"to"`
+}
+
+// EmailSummary builds the report of req's period as of now and mails it to summary.to
+// through the daemon's SMTP sender. Unlike the scheduled summary it is not recorded, so
+// it may be sent again.
+func (d *Daemon) EmailSummary(ctx context.Context, req EmailRequest) (EmailResult, error) {
+	cfg := d.config()
+	if cfg.Summary == nil {
+		return EmailResult{}, fmt.Errorf("the daemon's configuration has no summary: section (its to: addresses); add one and run `supportprobe reload`")
+	}
+	now := d.opts.Now()
+	r, err := BuildReport(ctx, local{d.db}, req.Vendor, req.Since.UTC(), req.Until.UTC(), now, req.Title, ConfigPauses(cfg, req.Vendor, req.Since, req.Until))
+	if err != nil {
+		return EmailResult{}, err
+	}
+	m, err := SummaryMail(cfg, r, req.Week, now)
+	if err != nil {
+		return EmailResult{}, err
+	}
+	ms, ok := d.sender.(*mailbox.Sender)
+	if !ok {
+		return EmailResult{}, fmt.Errorf("summary %s: the daemon's sender cannot send summaries", req.Week)
+	}
+	if _, err := ms.SendSummary(ctx, m); err != nil {
+		return EmailResult{}, fmt.Errorf("summary %s to %s: %w", req.Week, strings.Join(m.To, ", "), err)
+	}
+	d.log.Info("summary sent on request", "week", req.Week, "title", req.Title, "to", strings.Join(m.To, ", "))
+	return EmailResult{To: m.To}, nil
+}
