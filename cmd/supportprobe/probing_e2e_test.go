@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -321,4 +322,19 @@ func checkHumanHeaders(t *testing.T, id, token string, m delivered) {
 	if !strings.Contains(m.body, "Ref: "+token) || !strings.Contains(m.body, "华东 无法推流") {
 		t.Errorf("%s: body lacks the rendered text or the reference code:\n%s", id, m.body)
 	}
+	// The Message-ID is shaped like Thunderbird's (a version-4 UUID at the sender's
+	// domain) and names neither the probe nor its token.
+	mid := strings.ToLower(m.header.Get("Message-Id"))
+	if !clientMessageID.MatchString(mid) || strings.Contains(mid, strings.ToLower(id)+".") || strings.Contains(mid, strings.ToLower(token)) {
+		t.Errorf("%s: Message-ID %q gives the probe away; want <uuid@example.com>", id, mid)
+	}
+	// Headers a mail client writes are there, and nothing a client does not write.
+	for _, h := range []string{"Date", "From", "To", "Subject", "Message-Id", "Mime-Version", "Content-Type"} {
+		if !m.header.Has(h) {
+			t.Errorf("%s: inquiry lacks %s, which every mail client writes", id, h)
+		}
+	}
 }
+
+// clientMessageID is a Message-ID as Thunderbird writes it.
+var clientMessageID = regexp.MustCompile(`^<[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}@example\.com>$`)
