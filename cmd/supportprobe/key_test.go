@@ -174,6 +174,8 @@ func mustOtherConfig(t *testing.T) string {
 
 // With the daemon running, export reads the records through its socket and still signs
 // with the state directory's key, making it the first time; `key` prints that key.
+// TestSignedExportWhileRunning: `run` makes the key at its first start; an export through
+// the running daemon signs with it, and verifies against what `key` prints.
 func TestSignedExportWhileRunning(t *testing.T) {
 	cfg, stateDir := mustConfig(t)
 	seedExport(t, stateDir)
@@ -195,13 +197,14 @@ func TestSignedExportWhileRunning(t *testing.T) {
 	waitForDaemon(t, stateDir)
 
 	out := filepath.Join(t.TempDir(), "P1.zip")
+	// The first run made the key; an export while it runs signs with it.
 	if code, stdout, stderr := invoke(t, now, "export", "--config", cfg, "--probe", "P1", "--out", out); code != exitOK ||
-		!strings.Contains(stderr, "created the evidence signing key") {
-		t.Fatalf("export while running, first ever: exit %d\n%s%s", code, stdout, stderr)
+		strings.Contains(stderr, "created the evidence signing key") || !strings.Contains(stderr+stdout, "signed by key SHA256:") {
+		t.Fatalf("export while running: exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, pubLine, stderr := invoke(t, now, "key", "--config", cfg)
 	if code != exitOK || strings.Contains(stderr, "created") {
-		t.Fatalf("key while running, after the export made the key: exit %d, %s", code, stderr)
+		t.Fatalf("key while running, after run made the key: exit %d, %s", code, stderr)
 	}
 	trusted := filepath.Join(t.TempDir(), "supportprobe.pub")
 	os.WriteFile(trusted, []byte(pubLine), 0o644)
