@@ -172,8 +172,6 @@ func mustOtherConfig(t *testing.T) string {
 	return cfg
 }
 
-// With the daemon running, export reads the records through its socket and still signs
-// with the state directory's key, making it the first time; `key` prints that key.
 // TestSignedExportWhileRunning: `run` makes the key at its first start; an export through
 // the running daemon signs with it, and verifies against what `key` prints.
 func TestSignedExportWhileRunning(t *testing.T) {
