@@ -271,6 +271,7 @@ var funcs = template.FuncMap{
 	},
 	"periodLink": func(path, name string) string { return link(path, "period", name) },
 	"join":       strings.Join,
+	"add":        func(a, b int) int { return a + b },
 	"conf": func(c *float64) string {
 		if c == nil {
 			return "-"

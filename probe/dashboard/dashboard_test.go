@@ -90,7 +90,7 @@ func TestOverviewHTMLMatchesJSON(t *testing.T) {
 	for _, want := range []string{
 		`<a href="/vendors/acme">acme</a>`, `<a href="/vendors/beta">beta</a>`,
 		estText(ov.Vendors[0].MedianResponse), "&gt; " + durText(ov.Vendors[0].P90Response.Seconds),
-		"P1: 25% (1/4)", "1 replies await review",
+		"P1: 25% (1/4)", "100% (2/2), 2 open", "1 replies await review",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("GET / lacks %q", want)

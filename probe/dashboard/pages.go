@@ -486,7 +486,7 @@ func timeline(rec view.Record, slaDeadline *time.Time) []Event {
 		}
 		add(slaDeadline, Event{What: "SLA target passes", Detail: d + "; state " + string(rec.SLA), Mark: true})
 	}
-	add(rec.Deadline, Event{What: "deadline", Detail: "no person's reply by then: unanswered", Mark: true})
+	add(rec.Deadline, Event{What: "deadline", Detail: "a person's reply after it is late and never an answer; none by it: unanswered", Mark: true})
 	slices.SortStableFunc(ev, func(a, b Event) int { return a.At.Compare(b.At) })
 	return ev
 }
