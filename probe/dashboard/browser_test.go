@@ -117,7 +117,18 @@ func mustBrowser(t *testing.T, log *browserLog) context.Context {
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelTab := chromedp.NewContext(actx)
 	t.Cleanup(func() {
-		_ = chromedp.Cancel(bctx) // closes the browser and waits for it
+		// Close the browser and wait for it, but not forever: a browser that does not
+		// exit is killed when the allocator is cancelled.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = chromedp.Cancel(bctx)
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Log("chromium did not close within 5 s; killing it")
+		}
 		cancelTab()
 		cancel()
 		for i := 0; ; i++ {
