@@ -20,10 +20,12 @@ import (
 
 	"supportprobe/mailbox"
 	"supportprobe/probe"
+	"supportprobe/probe/dashboard"
 	"supportprobe/store"
 )
 
-// The monitoring listener (configs.HTTP) serves two endpoints:
+// The monitoring listener (configs.HTTP) serves the dashboard (probe/dashboard: /,
+// /vendors/NAME, /probes/ID, /review, /unmatched, read-only) and two endpoints:
 //
 //   - /metrics: the daemon's counters, histograms and gauges in the Prometheus text
 //     exposition format 0.0.4, written by hand (the format is a few lines of text and a
@@ -537,9 +539,15 @@ func (d *Daemon) watchState() mailbox.WatchState {
 	return mailbox.WatchState{}
 }
 
-// monitorHandler serves /metrics and /healthz.
+// monitorHandler serves /metrics, /healthz and the dashboard (probe/dashboard) on the
+// other addresses.
 func (d *Daemon) monitorHandler() http.Handler {
 	mux := http.NewServeMux()
+	loc := time.UTC
+	if s := d.config().Summary; s != nil && s.Location != nil {
+		loc = s.Location // the weeks of the summary mail and `report --week`
+	}
+	dashboard.New(d.db, dashboard.Options{Now: d.opts.Now, Location: loc, Log: d.log}).Register(mux)
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		var buf bytes.Buffer
 		if err := d.writeMetrics(&buf); err != nil {
@@ -588,7 +596,7 @@ func (d *Daemon) startMonitor() error {
 			d.log.Error("metrics listener stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
-	d.log.Info("serving /metrics and /healthz", "addr", ln.Addr().String())
+	d.log.Info("serving the dashboard, /metrics and /healthz", "addr", ln.Addr().String(), "dashboard", "http://"+ln.Addr().String()+"/")
 	return nil
 }
 

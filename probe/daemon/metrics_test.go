@@ -251,6 +251,19 @@ func TestMetricsEndpoint(t *testing.T) {
 	waitReplies(t, d, p.ID, 1)
 	waitMetric(t, d, `supportprobe_first_response_seconds_count{priority="P1",vendor="acme-cloud"}`, 1)
 
+	// The dashboard shares the listener: the overview links the vendor, the probe
+	// page shows the reply, and the metrics endpoints are unaffected by its "/".
+	if code, ctype, body := httpGet(t, base+"/"); code != http.StatusOK || !strings.HasPrefix(ctype, "text/html") ||
+		!strings.Contains(body, `href="/vendors/acme-cloud"`) {
+		t.Errorf("GET / = %d %q; want the dashboard's overview linking acme-cloud:\n%s", code, ctype, body)
+	}
+	if code, _, body := httpGet(t, base+"/probes/"+p.ID+"?format=json"); code != http.StatusOK || !strings.Contains(body, `"kind": "human"`) {
+		t.Errorf("GET /probes/%s?format=json = %d; want the probe with its human reply:\n%s", p.ID, code, body)
+	}
+	if code, _, _ := httpGet(t, base+"/nothing-here"); code != http.StatusNotFound {
+		t.Errorf("GET /nothing-here = %d, want 404", code)
+	}
+
 	code, ctype, body := httpGet(t, base+"/metrics")
 	if code != http.StatusOK || ctype != "text/plain; version=0.0.4; charset=utf-8" {
 		t.Fatalf("GET /metrics = %d, Content-Type %q; want 200, text/plain; version=0.0.4", code, ctype)
