@@ -115,4 +115,3 @@ func (d *Daemon) retryDKIMOnce(ctx context.Context) int {
 	}
 	return n
 }
-
