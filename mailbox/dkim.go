@@ -22,6 +22,10 @@ const DefaultDKIMTimeout = 5 * time.Second
 type DKIMOptions struct {
 	// Resolver looks up the keys; nil uses net.DefaultResolver.
 	Resolver *net.Resolver
+	// LookupTXT, when set, replaces Resolver.LookupTXT (tests serve keys from a map).
+	// Its errors are judged as the resolver's: a *net.DNSError with IsNotFound is
+	// permanent (no key), any other error temporary.
+	LookupTXT func(ctx context.Context, name string) ([]string, error)
 	// Timeout bounds the whole check's lookups; default DefaultDKIMTimeout. A lookup
 	// cut short gives temperror, to be retried.
 	Timeout time.Duration
@@ -53,6 +57,9 @@ func CheckDKIM(ctx context.Context, raw []byte, vendorDomains []string, opts DKI
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
 	}
+	if opts.LookupTXT == nil {
+		opts.LookupTXT = opts.Resolver.LookupTXT
+	}
 	a := probe.Auth{CheckedAt: opts.Now().UTC(), Signatures: []probe.Signature{}, VendorDomains: vendorDomains, Attempts: 1}
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
 	if err != nil {
@@ -74,7 +81,7 @@ func CheckDKIM(ctx context.Context, raw []byte, vendorDomains []string, opts DKI
 	lctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	lookup := func(domain string) ([]string, error) {
-		txt, err := opts.Resolver.LookupTXT(lctx, domain)
+		txt, err := opts.LookupTXT(lctx, domain)
 		var dnsErr *net.DNSError
 		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 			return nil, err // permanent: no key published
@@ -100,14 +107,18 @@ func CheckDKIM(ctx context.Context, raw []byte, vendorDomains []string, opts DKI
 				s.Domain = tags[i]["d"]
 			}
 		}
+		reason := ""
+		if v.Err != nil {
+			reason = strings.TrimPrefix(v.Err.Error(), "dkim: ")
+		}
 		switch {
 		case v.Err == nil:
 		case dkim.IsTempFail(v.Err):
-			s.Result, s.Reason = probe.DKIMTempError, v.Err.Error()
+			s.Result, s.Reason = probe.DKIMTempError, reason
 		case dkim.IsPermFail(v.Err):
-			s.Result, s.Reason = probe.DKIMPermError, v.Err.Error()
+			s.Result, s.Reason = probe.DKIMPermError, reason
 		default:
-			s.Result, s.Reason = probe.DKIMFail, v.Err.Error()
+			s.Result, s.Reason = probe.DKIMFail, reason
 		}
 		s.Aligned = probe.Aligned(s.Domain, vendorDomains)
 		a.Signatures = append(a.Signatures, s)
