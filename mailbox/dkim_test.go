@@ -194,4 +194,3 @@ func TestCheckDKIMUnreadableHeader(t *testing.T) {
 		t.Errorf("CheckDKIM(unreadable header) = %+v, want one permerror with a reason", a.Signatures)
 	}
 }
-
