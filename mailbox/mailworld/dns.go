@@ -72,6 +72,13 @@ func (d *DNS) Fail(name string) {
 	d.fail[dns.Fqdn(strings.ToLower(name))] = true
 }
 
+// Recover ends a failure set by Fail: name is answered from the table again.
+func (d *DNS) Recover(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.fail, dns.Fqdn(strings.ToLower(name)))
+}
+
 // Asked returns how many queries for name the server has answered.
 func (d *DNS) Asked(name string) int {
 	d.mu.Lock()
