@@ -60,9 +60,18 @@ func (d *Daemon) dkimOptions() mailbox.DKIMOptions {
 // the result on it. The check is bounded by Options.DKIMTimeout; a store failure is
 // only logged, since the reply itself is safe and the retry pass does not look at a
 // reply without a check, so it is said loudly.
-func (d *Daemon) checkReplyAuth(ctx context.Context, r probe.Reply, vendor string, raw []byte, attempts int) {
+// A truncated copy (over the watcher's fetch limit) cannot match its body hash; the
+// reason says so, so that a fail is not read as tampering.
+func (d *Daemon) checkReplyAuth(ctx context.Context, r probe.Reply, vendor string, raw []byte, truncated bool, attempts int) {
 	a := mailbox.CheckDKIM(ctx, raw, d.vendorDomains(vendor), d.dkimOptions())
 	a.Attempts = attempts
+	if truncated {
+		for i := range a.Signatures {
+			if a.Signatures[i].Result == probe.DKIMFail {
+				a.Signatures[i].Reason += " (the copy checked was cut at the fetch limit, so its body cannot match)"
+			}
+		}
+	}
 	if _, err := d.db.SetReplyAuth(r.ID, a); err != nil {
 		d.log.Error("cannot record the DKIM check of a reply; it shows as not checked", "reply", r.ID, "probe", r.ProbeID, "err", err)
 		return
@@ -109,7 +118,7 @@ func (d *Daemon) retryDKIMOnce(ctx context.Context) int {
 				d.log.Warn("DKIM retry pass: cannot read the reply's raw message", "reply", r.ID, "err", err)
 				continue
 			}
-			d.checkReplyAuth(ctx, r, p.Vendor, raw.Data, r.Auth.Attempts+1)
+			d.checkReplyAuth(ctx, r, p.Vendor, raw.Data, raw.Truncated, r.Auth.Attempts+1)
 			n++
 		}
 	}

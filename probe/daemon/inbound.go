@@ -169,7 +169,7 @@ func (d *Daemon) handleMail(ctx context.Context, f mailbox.Fetched) error {
 	d.countReply(vendor, r)
 	// Recorded first, checked now: keys are rotated, so a signature is worth most the
 	// day it arrives; a lookup that fails temporarily is retried by retryDKIM.
-	d.checkReplyAuth(ctx, r, vendor, f.Raw, 1)
+	d.checkReplyAuth(ctx, r, vendor, f.Raw, f.Truncated, 1)
 	if state == probe.StateUnknown && probe.ProvesSent(r.MatchedBy) {
 		// The reply proves the inquiry went out. A crash before this leaves the
 		// promotion to the next start (promoteProven).
