@@ -1,14 +1,17 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/smtp"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +119,33 @@ Hi Lin, we moved your streams to a healthy ingest node (%[1]s).
 			if !strings.Contains(stdout, "Authenticity: "+w) {
 				t.Errorf("show lacks %q:\n%s", "Authenticity: "+w, stdout)
 			}
+		}
+		// The evidence archive carries it in its signed manifest, and still verifies.
+		zipPath := filepath.Join(t.TempDir(), "evidence.zip")
+		if code, _, stderr := invoke(t, time.Now(), "export", "--config", cfgPath, "--probe", id, "--out", zipPath); code != exitOK {
+			t.Fatalf("export: exit %d, %s", code, stderr)
+		}
+		zr, err := zip.OpenReader(zipPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer zr.Close()
+		mf, err := zr.Open("manifest.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		manifest, err := io.ReadAll(mf)
+		mf.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []string{`"dkim": "DKIM pass, d=acme.example"`, `"dkim": "DKIM none (unsigned)"`, `"selector": "hd1"`} {
+			if !bytes.Contains(manifest, []byte(w)) {
+				t.Errorf("manifest.json lacks %s", w)
+			}
+		}
+		if code, stdout, stderr := invoke(t, time.Now(), "export", "--verify", zipPath); code != exitOK {
+			t.Errorf("export --verify: exit %d, %s%s", code, stdout, stderr)
 		}
 	}
 	t.Run("memory", func(t *testing.T) {
