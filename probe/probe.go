@@ -160,6 +160,10 @@ type Reply struct {
 	// the thread message IDs and ticket keys first learned from it. A manual link to
 	// another probe moves exactly these. Nil for replies recorded before it was kept.
 	Learned *Learned `json:"learned,omitempty"`
+	// Auth is the reply's DKIM check, made right after it was recorded and again by
+	// a background pass while a key lookup fails temporarily; nil for a reply not (yet)
+	// checked.
+	Auth *Auth `json:"auth,omitempty"`
 }
 
 // Learned is what one reply taught the matching indexes about its probe's thread.

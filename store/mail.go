@@ -238,6 +238,29 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 	return r, nil
 }
 
+// SetReplyAuth records the DKIM check of reply id (made after the reply was recorded,
+// or again by the retry pass). It returns an error wrapping ErrNotFound for an unknown
+// reply.
+func (db *DB) SetReplyAuth(id string, a probe.Auth) (probe.Reply, error) {
+	var r probe.Reply
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		key := tx.Bucket(bReplyIDs).Get([]byte(id))
+		if key == nil {
+			return ErrNotFound
+		}
+		b := tx.Bucket(bReplies)
+		if err := json.Unmarshal(b.Get(key), &r); err != nil {
+			return err
+		}
+		r.Auth = &a
+		return putJSON(b, bytes.Clone(key), r)
+	})
+	if err != nil {
+		return probe.Reply{}, fmt.Errorf("reply %s: record DKIM check: %w", id, err)
+	}
+	return r, nil
+}
+
 // Unmatched is inbound mail that matched no probe, kept for review and manual linking.
 type Unmatched struct {
 	ID         string     `json:"id"`

@@ -82,6 +82,9 @@ type env struct {
 	// smtpBackoff and smtpRetryWindow override the SMTP retry timing of `run` (tests);
 	// zero keeps the sender's defaults.
 	smtpBackoff, smtpRetryWindow time.Duration
+	// dnsResolver sends the DKIM key lookups of `run` to this DNS server (tests, which
+	// serve their own keys on loopback); "" uses the system's resolver.
+	dnsResolver string
 }
 
 func commands() []command {

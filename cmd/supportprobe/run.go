@@ -54,7 +54,8 @@ func runCmd(ctx context.Context, e *env, args []string) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	d, err := daemon.New(cfg, daemon.Options{Logger: logger, Now: e.now, NoSchedules: *noSchedules, Version: version,
-		FollowupInterval: e.followupInterval, AlertInterval: e.alertInterval, SMTPBackoff: e.smtpBackoff, SMTPRetryWindow: e.smtpRetryWindow})
+		FollowupInterval: e.followupInterval, AlertInterval: e.alertInterval, SMTPBackoff: e.smtpBackoff, SMTPRetryWindow: e.smtpRetryWindow,
+		DNSResolver: e.dnsResolver})
 	if err != nil {
 		return err
 	}

@@ -71,6 +71,13 @@ type Options struct {
 	SMTPBackoff, SMTPRetryWindow time.Duration
 	// Version labels supportprobe_build_info; default the binary's module version.
 	Version string
+	// DNSResolver, when set ("127.0.0.1:5353"), is the DNS server asked for the DKIM
+	// keys of replies instead of the system's; for tests that serve their own keys.
+	DNSResolver string
+	// DKIMTimeout bounds the key lookups of one reply's DKIM check; default
+	// mailbox.DefaultDKIMTimeout. DKIMRetryInterval is how often the replies whose
+	// lookup failed temporarily are checked again; default 15 min.
+	DKIMTimeout, DKIMRetryInterval time.Duration
 }
 
 // Daemon owns one state directory: its lock, its database and its control socket.
@@ -149,6 +156,9 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 	}
 	if opts.AlertInterval <= 0 {
 		opts.AlertInterval = 30 * time.Second
+	}
+	if opts.DKIMRetryInterval <= 0 {
+		opts.DKIMRetryInterval = 15 * time.Minute
 	}
 	sock := SocketPath(cfg.StateDir)
 	if len(sock) > maxSocketPath {
@@ -265,6 +275,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.runAlerts(runCtx, d.opts.AlertInterval)
 		<-dispatchDone
 	}()
+	dkimDone := make(chan struct{})
+	go func() { defer close(dkimDone); d.retryDKIM(runCtx, d.opts.DKIMRetryInterval) }()
 	watchDone := make(chan struct{})
 	if w != nil {
 		go func() {
@@ -313,6 +325,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	case <-followupsDone:
 	case <-sctx.Done():
 		d.log.Warn("follow-ups did not stop in time; a send still running will not be recorded")
+	}
+	select {
+	case <-dkimDone:
+	case <-sctx.Done():
+		d.log.Warn("DKIM retry pass did not stop in time; its replies are checked again at the next pass")
 	}
 	select {
 	case <-alertsDone:

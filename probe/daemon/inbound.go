@@ -85,7 +85,7 @@ func (d *Daemon) newWatcher() (*mailbox.Watcher, error) {
 // A message already recorded (the same mail in two folders, or seen again after a
 // restart) is skipped. Only a store failure is returned, so the watcher retries the
 // message at its next sync.
-func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
+func (d *Daemon) handleMail(ctx context.Context, f mailbox.Fetched) error {
 	log := d.log.With("folder", f.Folder, "uid", f.UID)
 	m, perr := mailbox.Parse(f.Raw, mailbox.ParseOptions{})
 	m.ReceivedAt = f.InternalDate
@@ -167,6 +167,9 @@ func (d *Daemon) handleMail(_ context.Context, f mailbox.Fetched) error {
 	}
 	d.wakeFollowups()
 	d.countReply(vendor, r)
+	// Recorded first, checked now: keys are rotated, so a signature is worth most the
+	// day it arrives; a lookup that fails temporarily is retried by retryDKIM.
+	d.checkReplyAuth(ctx, r, vendor, f.Raw, f.Truncated, 1)
 	if state == probe.StateUnknown && probe.ProvesSent(r.MatchedBy) {
 		// The reply proves the inquiry went out. A crash before this leaves the
 		// promotion to the next start (promoteProven).

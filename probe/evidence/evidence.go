@@ -59,7 +59,7 @@ const (
 )
 
 // DefinitionsVersion names the text in Definitions; it changes whenever a definition does.
-const DefinitionsVersion = "supportprobe-definitions-4"
+const DefinitionsVersion = "supportprobe-definitions-5"
 
 // Definitions says what the figures in an archive mean.
 const Definitions = `Definitions used by supportprobe (` + DefinitionsVersion + `)
@@ -118,6 +118,19 @@ kind             What a reply is: human, auto_ack, out_of_office, bounce, other,
 matched_by       The rung of the matching ladder that tied a reply to its probe,
                  strongest first: message_id (our Message-ID in In-Reply-To/References),
                  plus_address, thread, ticket_key, token; manual when a person linked it.
+dkim             Each reply's DKIM signatures, checked when the reply arrived (keys
+                 are rotated later, so a later check can fail or find no key): per
+                 signature the signing domain (d=), selector (s=), the result (pass,
+                 fail: the message changed after signing or does not match the key,
+                 permerror: no key or a broken signature, temperror: the key lookup
+                 failed and was retried in the background, for up to 72 h), and
+                 aligned: whether the signing domain is, or is a parent or subdomain
+                 of, one of the vendor's domains or support addresses' domains. A pass
+                 by a domain that is not the vendor's (a third-party help desk) shows
+                 only that the help desk sent it. none: the reply was not signed.
+                 authentication_results is the receiving server's own topmost
+                 Authentication-Results header, as written. The .eml files let anyone
+                 repeat the check while the signer's key is still published.
 truncated        The store keeps at most a fixed number of bytes of each message; a
                  longer message is cut there. The manifest then records truncated: true
                  and the message's original_size; its SHA-256 covers the kept bytes.

@@ -122,6 +122,10 @@ type ReplyRecord struct {
 	Override *probe.Override `json:"override"`
 	// Language is the detected language of the reply's new text; null when unknown.
 	Language *string `json:"language"`
+	// DKIM is the one-line result of the reply's DKIM check ("DKIM pass,
+	// d=acme.example"), and Auth the check itself; Auth is null for a reply not checked.
+	DKIM string      `json:"dkim"`
+	Auth *probe.Auth `json:"auth"`
 }
 
 func utc(t time.Time) *time.Time {
@@ -232,7 +236,7 @@ func NewRecord(p probe.Probe, now time.Time) (Record, error) {
 			DetectedAt: utc(rp.DetectedAt), HeaderDate: utc(rp.HeaderDate),
 			From: rp.From, Subject: rp.Subject, Kind: rp.EffectiveKind(),
 			MatchedBy: rp.MatchedBy, MatchDetail: rp.MatchDetail, Reason: rp.Reason, Confidence: confidence(rp.Confidence), Late: p.IsLate(rp), Early: p.IsEarly(rp), Override: rp.Override,
-			Language: lang,
+			Language: lang, DKIM: rp.Auth.Summary(), Auth: rp.Auth,
 		})
 	}
 	return r, nil
@@ -515,6 +519,12 @@ func WriteThread(w io.Writer, r Record) error {
 			}
 			fmt.Fprintln(w)
 			fmt.Fprintf(w, "      From: %s\n      Subject: %s\n      Why: %s\n", Clean(Sender(rp.From, false)), Clean(rp.Subject), rp.Reason)
+			if rp.DKIM != "" {
+				fmt.Fprintf(w, "      Authenticity: %s\n", Clean(rp.DKIM))
+			}
+			if rp.Auth != nil && rp.Auth.AuthenticationResults != "" {
+				fmt.Fprintf(w, "      Authentication-Results: %s\n", Clean(rp.Auth.AuthenticationResults))
+			}
 			if rp.Override != nil {
 				fmt.Fprintf(w, "      Set by hand at %s: %s\n", rp.Override.At.UTC().Format(time.RFC3339), rp.Override.Note)
 			}
