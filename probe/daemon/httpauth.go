@@ -98,7 +98,7 @@ func loadHTTPAuth(a configs.HTTPAuth, log *slog.Logger, now func() time.Time) (*
 			return nil, err
 		}
 		h.users = users
-		cost := bcrypt.DefaultCost
+		cost := bcrypt.MinCost // the users' highest, so an unknown user costs what a known one does
 		for _, hash := range users {
 			if c, err := bcrypt.Cost(hash); err == nil {
 				cost = max(cost, c)

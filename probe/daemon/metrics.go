@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -610,7 +611,8 @@ func (d *Daemon) startMonitor() error {
 		ln = tls.NewListener(ln, tlsConf)
 	}
 	d.httpAddr.Store(ln.Addr().String())
-	d.monitor = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, TLSConfig: tlsConf}
+	d.monitor = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, TLSConfig: tlsConf,
+		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)} // TLS handshake failures
 	d.monitorDone = make(chan struct{})
 	go func() {
 		defer close(d.monitorDone)
