@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -381,4 +382,35 @@ func (l *failLimiter) fail(ip string, now time.Time) bool {
 	l.refill(b, now)
 	b.left--
 	return b.left < 1
+}
+
+// CheckHTTP reads what the monitoring listener h would read when it starts (the
+// credentials files and the TLS certificate and key) and returns one error for each that
+// would stop the start, as Run would word it; nil when h is nil or all is well. It
+// listens on nothing. `supportprobe check` shows them as warnings.
+func CheckHTTP(h *configs.HTTP) []error {
+	if h == nil {
+		return nil
+	}
+	var errs []error
+	if !h.Auth.IsZero() {
+		if _, err := loadHTTPAuth(h.Auth, slog.New(slog.DiscardHandler), time.Now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if h.TLS() {
+		if _, err := loadHTTPCert(h); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// loadHTTPCert loads the listener's certificate and key.
+func loadHTTPCert(h *configs.HTTP) (tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(h.CertFile, h.KeyFile)
+	if err != nil {
+		return cert, fmt.Errorf("http.cert_file %s, http.key_file %s: %w (both must be PEM files readable by supportprobe's user: the certificate chain and its private key)", h.CertFile, h.KeyFile, err)
+	}
+	return cert, nil
 }

@@ -597,9 +597,9 @@ func (d *Daemon) startMonitor() error {
 	}
 	var tlsConf *tls.Config
 	if hc.TLS() {
-		cert, err := tls.LoadX509KeyPair(hc.CertFile, hc.KeyFile)
+		cert, err := loadHTTPCert(hc)
 		if err != nil {
-			return fmt.Errorf("http.cert_file %s, http.key_file %s: %w (both must be PEM files readable by supportprobe's user: the certificate chain and its private key)", hc.CertFile, hc.KeyFile, err)
+			return err
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
