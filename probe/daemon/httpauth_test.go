@@ -412,3 +412,43 @@ func TestBadCredentialsFiles(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkHTTPAuth measures what authentication adds to a request: a bearer token, a
+// basic login remembered from an earlier one, and a basic login bcrypt must check (at
+// bcrypt.DefaultCost, what htpasswd -B -C 10 writes).
+func BenchmarkHTTPAuth(b *testing.B) {
+	dir := b.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte(goodPassword), bcrypt.DefaultCost)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := configs.HTTPAuth{BearerTokensFile: filepath.Join(dir, "tokens"), BasicFile: filepath.Join(dir, "users")}
+	if err := os.WriteFile(a.BearerTokensFile, []byte(goodToken+"\n"+otherToken+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(a.BasicFile, []byte(basicUser+":"+string(hash)+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	h, err := loadHTTPAuth(a, slog.New(slog.DiscardHandler), time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := func(authz string) *http.Request {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		r.Header.Set("Authorization", authz)
+		return r
+	}
+	run := func(b *testing.B, r *http.Request, uncached bool) {
+		for b.Loop() {
+			if uncached {
+				clear(h.verified)
+			}
+			if _, _, ok := h.check(r); !ok {
+				b.Fatal("check() = false, want the credentials accepted")
+			}
+		}
+	}
+	b.Run("bearer", func(b *testing.B) { run(b, req("Bearer "+otherToken), false) })
+	b.Run("basic-remembered", func(b *testing.B) { run(b, req(basic(basicUser, goodPassword)), false) })
+	b.Run("basic-bcrypt", func(b *testing.B) { run(b, req(basic(basicUser, goodPassword)), true) })
+}

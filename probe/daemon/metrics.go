@@ -37,6 +37,10 @@ import (
 //     watcher is connected or has synced within healthSyncWindow; otherwise 503, with
 //     the reason in "unhealthy".
 //
+// With http.auth every path but /healthz requires credentials (httpauth.go), and with
+// cert_file and key_file the listener serves TLS; allow_remote requires both, or auth
+// and an explicit insecure_plaintext.
+//
 // The gauges of the store's state (open probes, probes past target, replies awaiting
 // review, unmatched mail) are read at scrape time, cheaply: decoding probes is the cost
 // (about 30 µs each), so a scrape reads only the probes created within the longest
