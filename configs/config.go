@@ -174,11 +174,43 @@ type Summary struct {
 }
 
 // HTTP is the daemon's monitoring listener.
+//
+// With AllowRemote, validation guarantees that Auth names at least one credentials file
+// and that the listener uses TLS (CertFile and KeyFile) unless InsecurePlaintext says the
+// network is trusted. When Auth is set it applies on a loopback listener too. /healthz is
+// never authenticated; every other path is.
 type HTTP struct {
 	// Listen is "host:port" for net.Listen; the host is a loopback address unless the
 	// file set allow_remote: true. Port 0 picks a free port.
 	Listen string
+	// AllowRemote is allow_remote: the listener may be reachable beyond this host.
+	AllowRemote bool
+	// Auth names the credentials files; zero when none is configured.
+	Auth HTTPAuth
+	// CertFile and KeyFile are the PEM certificate (chain) and private key the listener
+	// serves TLS with; both empty for plain HTTP.
+	CertFile, KeyFile string
+	// InsecurePlaintext is insecure_plaintext: the operator accepts credentials and
+	// metrics crossing the network unencrypted (allow_remote without TLS).
+	InsecurePlaintext bool
 }
+
+// TLS reports whether the listener serves HTTPS.
+func (h HTTP) TLS() bool { return h.CertFile != "" }
+
+// HTTPAuth names the files the monitoring listener's credentials are read from, once,
+// when the daemon starts. A request is let in when either kind matches.
+type HTTPAuth struct {
+	// BearerTokensFile holds one token per line (blank lines and lines starting with #
+	// are skipped); "Authorization: Bearer TOKEN" must carry one of them.
+	BearerTokensFile string
+	// BasicFile holds htpasswd-style "user:BCRYPT-HASH" lines (htpasswd -B); HTTP basic
+	// authentication must name one user and its password.
+	BasicFile string
+}
+
+// IsZero reports whether no credentials are configured.
+func (a HTTPAuth) IsZero() bool { return a.BearerTokensFile == "" && a.BasicFile == "" }
 
 // Load reads and validates the configuration file at path. Relative password_file and
 // state_dir paths are taken relative to the file's directory, so the configuration means

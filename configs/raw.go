@@ -138,8 +138,17 @@ type rawSummary struct {
 }
 
 type rawHTTP struct {
-	Listen      string `yaml:"listen"`
-	AllowRemote bool   `yaml:"allow_remote"`
+	Listen            string       `yaml:"listen"`
+	AllowRemote       bool         `yaml:"allow_remote"`
+	Auth              *rawHTTPAuth `yaml:"auth"`
+	CertFile          string       `yaml:"cert_file"`
+	KeyFile           string       `yaml:"key_file"`
+	InsecurePlaintext bool         `yaml:"insecure_plaintext"`
+}
+
+type rawHTTPAuth struct {
+	BearerTokensFile string `yaml:"bearer_tokens_file"`
+	BasicFile        string `yaml:"basic_file"`
 }
 
 type rawAlerts struct {

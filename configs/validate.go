@@ -851,10 +851,67 @@ func (v *validator) http(a at, r *rawHTTP) *HTTP {
 		if host == "" {
 			what = "every interface"
 		}
-		v.p.addf(la, "%s is not a loopback host, so anyone on the network could read the metrics; listen on localhost, 127.0.0.1 or ::1, or set http.allow_remote: true", what)
+		v.p.addf(la, "%s is not a loopback host, so anyone on the network could read the metrics; listen on localhost, 127.0.0.1 or ::1, or set http.allow_remote: true (with http.auth and TLS)", what)
 		return nil
 	}
-	return &HTTP{Listen: listen}
+	h := &HTTP{Listen: listen, AllowRemote: r.AllowRemote, InsecurePlaintext: r.InsecurePlaintext}
+	ok := true
+	if r.Auth != nil {
+		aa := a.key("auth")
+		if r.Auth.BearerTokensFile == "" && r.Auth.BasicFile == "" {
+			v.p.addf(aa, "names no credentials; set bearer_tokens_file or basic_file, or remove auth")
+			ok = false
+		}
+		if f := r.Auth.BearerTokensFile; f != "" {
+			if p, fine := v.filePath(aa.key("bearer_tokens_file"), f); fine {
+				h.Auth.BearerTokensFile = p
+			} else {
+				ok = false
+			}
+		}
+		if f := r.Auth.BasicFile; f != "" {
+			if p, fine := v.filePath(aa.key("basic_file"), f); fine {
+				h.Auth.BasicFile = p
+			} else {
+				ok = false
+			}
+		}
+	}
+	switch {
+	case r.CertFile != "" && r.KeyFile == "":
+		v.p.addf(a.lineOf("cert_file"), "cert_file is set without key_file; set both to serve HTTPS, or neither")
+		ok = false
+	case r.KeyFile != "" && r.CertFile == "":
+		v.p.addf(a.lineOf("key_file"), "key_file is set without cert_file; set both to serve HTTPS, or neither")
+		ok = false
+	case r.CertFile != "":
+		cp, cok := v.filePath(a.key("cert_file"), r.CertFile)
+		kp, kok := v.filePath(a.key("key_file"), r.KeyFile)
+		h.CertFile, h.KeyFile, ok = cp, kp, ok && cok && kok
+	}
+	if r.InsecurePlaintext && !r.AllowRemote {
+		v.p.addf(a.key("insecure_plaintext"), "has effect only with allow_remote: true; remove it (a loopback listener needs no TLS)")
+		ok = false
+	}
+	if r.InsecurePlaintext && r.CertFile != "" {
+		v.p.addf(a.key("insecure_plaintext"), "contradicts cert_file and key_file, which serve TLS; remove insecure_plaintext")
+		ok = false
+	}
+	if r.AllowRemote {
+		ra := a.lineOf("allow_remote")
+		if r.Auth == nil { // an auth section naming nothing is reported above
+			v.p.addf(ra, "allow_remote: true needs authentication: set http.auth.bearer_tokens_file (one token per line) or http.auth.basic_file (user:bcrypt-hash lines, as htpasswd -B writes); only /healthz stays open")
+			ok = false
+		}
+		if r.CertFile == "" && r.KeyFile == "" && !r.InsecurePlaintext {
+			v.p.addf(ra, "allow_remote: true needs TLS so that credentials and metrics are not sent in the clear: set http.cert_file and http.key_file, or, on a network you trust, http.insecure_plaintext: true")
+			ok = false
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return h
 }
 
 // secret checks a pair of keys NAME_file and NAME_env (password_file, secret_env…), of

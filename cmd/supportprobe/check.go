@@ -10,6 +10,7 @@ import (
 
 	"supportprobe/configs"
 	"supportprobe/probe"
+	"supportprobe/probe/daemon"
 	"supportprobe/schedule"
 )
 
@@ -109,6 +110,31 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 		}
 		fmt.Fprintf(out, "Summary %q in %s to %s\n", s.Spec, s.Location, strings.Join(s.To, ", "))
 		writeUpcoming(e, spec, now, o.next, nil)
+	}
+	if h := cfg.HTTP; h != nil {
+		scheme, auth := "http", "none"
+		if h.TLS() {
+			scheme = "https"
+		}
+		switch a := h.Auth; {
+		case a.BearerTokensFile != "" && a.BasicFile != "":
+			auth = "bearer tokens or basic"
+		case a.BearerTokensFile != "":
+			auth = "bearer tokens"
+		case a.BasicFile != "":
+			auth = "basic"
+		}
+		where := "loopback only"
+		if h.AllowRemote {
+			where = "remote allowed"
+		}
+		fmt.Fprintf(out, "HTTP %s://%s  (%s; auth %s on every path but /healthz)\n", scheme, h.Listen, where, auth)
+		if h.InsecurePlaintext {
+			fmt.Fprintf(e.stderr, "warning: http.insecure_plaintext: remote access to %s without TLS: tokens, passwords and metrics cross the network in the clear, readable by anyone on the path; keep it to a network you trust, or set http.cert_file and http.key_file\n", h.Listen)
+		}
+		for _, err := range daemon.CheckHTTP(h) {
+			fmt.Fprintf(e.stderr, "warning: %v; `supportprobe run` will refuse to start until it is fixed\n", err)
+		}
 	}
 	// Targets that cannot pass before the deadline: such probes would end undecided.
 	for _, w := range cfg.DeadlineWarnings(now) {

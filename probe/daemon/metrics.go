@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -36,6 +38,10 @@ import (
 //     prints), with 200 while the daemon runs and, when IMAP is configured, the inbox
 //     watcher is connected or has synced within healthSyncWindow; otherwise 503, with
 //     the reason in "unhealthy".
+//
+// With http.auth every path but /healthz requires credentials (httpauth.go), and with
+// cert_file and key_file the listener serves TLS; allow_remote requires both, or auth
+// and an explicit insecure_plaintext.
 //
 // The gauges of the store's state (open probes, probes past target, replies awaiting
 // review, unmatched mail) are read at scrape time, cheaply: decoding probes is the cost
@@ -578,17 +584,47 @@ func (d *Daemon) monitorHandler() http.Handler {
 }
 
 // startMonitor listens on cfg.HTTP.Listen and serves the monitoring endpoints until
-// stopMonitor. It does nothing when the configuration has no http section.
+// stopMonitor. It does nothing when the configuration has no http section. It refuses
+// (as validation does, for a Config built in code) a listener allowed beyond loopback
+// without authentication, or without TLS unless insecure_plaintext; credentials files
+// and the certificate are read here, so a bad one stops the start with its name.
 func (d *Daemon) startMonitor() error {
-	if d.config().HTTP == nil {
+	hc := d.config().HTTP
+	if hc == nil {
 		return nil
 	}
-	ln, err := net.Listen("tcp", d.config().HTTP.Listen)
+	if hc.AllowRemote && hc.Auth.IsZero() {
+		return fmt.Errorf("http.allow_remote is true but http.auth names no credentials: refusing to serve %s unauthenticated; set http.auth.bearer_tokens_file or http.auth.basic_file", hc.Listen)
+	}
+	if hc.AllowRemote && !hc.TLS() && !hc.InsecurePlaintext {
+		return fmt.Errorf("http.allow_remote is true but http.cert_file and http.key_file are not set: refusing to send credentials in the clear on %s; set them, or http.insecure_plaintext: true on a network you trust", hc.Listen)
+	}
+	handler := d.monitorHandler()
+	if !hc.Auth.IsZero() {
+		auth, err := loadHTTPAuth(hc.Auth, d.log, d.opts.Now)
+		if err != nil {
+			return err
+		}
+		handler = auth.wrap(handler)
+	}
+	var tlsConf *tls.Config
+	if hc.TLS() {
+		cert, err := loadHTTPCert(hc)
+		if err != nil {
+			return err
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", hc.Listen)
 	if err != nil {
-		return fmt.Errorf("http.listen %s: %w", d.config().HTTP.Listen, err)
+		return fmt.Errorf("http.listen %s: %w", hc.Listen, err)
+	}
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
 	}
 	d.httpAddr.Store(ln.Addr().String())
-	d.monitor = &http.Server{Handler: d.monitorHandler(), ReadHeaderTimeout: 5 * time.Second}
+	d.monitor = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, TLSConfig: tlsConf,
+		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)} // TLS handshake failures
 	d.monitorDone = make(chan struct{})
 	go func() {
 		defer close(d.monitorDone)
@@ -596,7 +632,25 @@ func (d *Daemon) startMonitor() error {
 			d.log.Error("metrics listener stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
-	d.log.Info("serving the dashboard, /metrics and /healthz", "addr", ln.Addr().String(), "dashboard", "http://"+ln.Addr().String()+"/")
+	var auth []string
+	if hc.Auth.BearerTokensFile != "" {
+		auth = append(auth, "bearer")
+	}
+	if hc.Auth.BasicFile != "" {
+		auth = append(auth, "basic")
+	}
+	if len(auth) == 0 {
+		auth = append(auth, "none")
+	}
+	scheme := "http://"
+	if hc.TLS() {
+		scheme = "https://"
+	}
+	d.log.Info("serving the dashboard, /metrics and /healthz", "addr", ln.Addr().String(), "dashboard", scheme+ln.Addr().String()+"/",
+		"tls", hc.TLS(), "auth", strings.Join(auth, ","))
+	if hc.AllowRemote && !hc.TLS() {
+		d.log.Warn("http: remote access without TLS (insecure_plaintext): credentials and metrics cross the network in the clear", "addr", ln.Addr().String())
+	}
 	return nil
 }
 
