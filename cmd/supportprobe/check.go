@@ -16,7 +16,8 @@ import (
 const checkSynopsis = `check [--config FILE] [--next N] [--connect]
 
 Validates the configuration and prints each vendor, its schedules and their next fire
-times in UTC and in the schedule's own zone. Passwords that are not set up yet are
+times in UTC and in the schedule's own zone, and, with a mail.provider preset, every key
+the preset filled in and how sent copies are kept. Passwords that are not set up yet are
 warnings here (and errors for run), and so is an SLA target that cannot pass before
 the vendor's deadline for some send times in the next year or over the configured
 holidays (a business-clock target across a long holiday, say), naming those times:
