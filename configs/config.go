@@ -71,6 +71,12 @@ type Config struct {
 
 // Mail is the mailbox the probes are sent from and replies arrive in.
 type Mail struct {
+	// Provider is the preset named by mail.provider: PresetMicrosoft365, PresetGmail,
+	// PresetFastmail or PresetGeneric (also when omitted).
+	Provider string
+	// Preset lists, in file order, the keys the preset filled because the file left
+	// them out; empty for PresetGeneric. Keys written in the file always win.
+	Preset []PresetChoice
 	// From is the sender of every probe: a person's address, never a role address.
 	From mail.Address
 	// PlusAddressing sets Reply-To to From's address with "+TOKEN" added to the local
@@ -156,10 +162,18 @@ type IMAP struct {
 	// SentFolder receives a copy of each probe when AppendSent is set; the copy's
 	// INTERNALDATE measures the skew between our clock and the server's.
 	SentFolder string
+	// DiscoverSent is true when the file does not name sent_folder: the folder the
+	// server marks \Sent (SPECIAL-USE, RFC 6154) is used, whatever its name in the
+	// account's language, and SentFolder only when the server marks none.
+	DiscoverSent bool
 	// AppendSent says whether to append sent probes to SentFolder (yaml key
-	// append_sent); true if omitted. Turn it off when the SMTP server already files a
-	// copy there, as Gmail does.
+	// append_sent); true if omitted. A copy the provider filed itself is looked for
+	// first, so it is never duplicated.
 	AppendSent bool
+	// ProviderFilesSent says the provider's preset is known to file every SMTP
+	// submission in Sent itself (Gmail, Microsoft 365): after a send the sent folder
+	// waits a little for that copy before appending one.
+	ProviderFilesSent bool
 }
 
 // Summary is the periodic summary mail.

@@ -68,7 +68,9 @@ func (v *validator) oauth2(mailAt at, r *rawMail, m *Mail) *OAuth2 {
 	a := mailAt.key("oauth2")
 	smtp, imap := m.SMTP.Auth == AuthOAuth2, m.IMAP.Auth == AuthOAuth2
 	if r.OAuth2 == nil {
-		if smtp || imap {
+		if p := presets[m.Provider]; (smtp || imap) && p.oauth2 != "" {
+			v.p.addf(a, "required: provider %s signs in with OAuth 2.0; add mail.oauth2 with the client_id of the app you registered (README, \"Company mailboxes\"; its provider defaults to %s), then run `supportprobe login`; or set auth: password with password_file under mail.smtp and mail.imap", m.Provider, p.oauth2)
+		} else if smtp || imap {
 			v.p.addf(a, "required when a server has auth: oauth2: the provider (microsoft, google or custom) and the client_id of the app you registered there")
 		}
 		return nil

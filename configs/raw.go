@@ -21,6 +21,7 @@ type rawControl struct {
 }
 
 type rawMail struct {
+	Provider       string     `yaml:"provider"`
 	From           string     `yaml:"from"`
 	PlusAddressing bool       `yaml:"plus_addressing"`
 	SMTP           *rawServer `yaml:"smtp"`

@@ -106,6 +106,8 @@ func (v *validator) mail(a at, r *rawMail) Mail {
 		}
 	}
 	m.PlusAddressing = r.PlusAddressing
+	name, pre, chose := v.applyPreset(a, r)
+	m.Provider, m.Preset, m.IMAP.ProviderFilesSent = name, chose, pre.filesSent
 	if sa := a.key("smtp"); r.SMTP == nil {
 		v.p.addf(sa, "required: the server probes are sent through (host, port, security, username, password_file or password_env)")
 	} else {
@@ -137,6 +139,7 @@ func (v *validator) mail(a at, r *rawMail) Mail {
 	m.OAuth2 = v.oauth2(a, r, &m)
 	m.IMAP.AppendSent = r.IMAP.AppendSent == nil || *r.IMAP.AppendSent
 	m.IMAP.SentFolder = DefaultSentFolder
+	m.IMAP.DiscoverSent = r.IMAP.SentFolder == nil
 	if r.IMAP.SentFolder != nil {
 		m.IMAP.SentFolder = *r.IMAP.SentFolder
 		if strings.TrimSpace(m.IMAP.SentFolder) == "" && m.IMAP.AppendSent {

@@ -8,6 +8,7 @@ import (
 	netmail "net/mail"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -20,7 +21,23 @@ import (
 type SentFolderOptions struct {
 	// Now is our clock, read around each APPEND to measure the skew. Default time.Now.
 	Now func() time.Time
+	// Discover uses the mailbox the server marks \Sent (SPECIAL-USE, RFC 6154), whatever
+	// it is called in the account's language, and the folder NewSentFolder was given only
+	// when the server marks none. The name found is kept for the SentFolder's life.
+	Discover bool
+	// ProviderFiles says the provider files its own copy of every SMTP submission in the
+	// sent folder (Gmail, Microsoft 365): AppendSent waits up to ProviderWait for that
+	// copy before appending one. Without it AppendSent still looks once.
+	ProviderFiles bool
+	// ProviderWait bounds that wait; default 15 s. PollEvery is the pause between looks;
+	// default 1 s.
+	ProviderWait, PollEvery time.Duration
 }
+
+// ErrProviderCopy is wrapped by AppendSent's error when the provider had already filed
+// its own copy of the message: nothing was appended, so there is no second copy, and no
+// clock skew was measured (the provider's copy was dated at submission, not by us).
+var ErrProviderCopy = errors.New("the provider filed its own copy in the sent folder; none appended and no clock skew measured")
 
 // SentFolder files copies of sent inquiries in one IMAP folder and finds them again,
 // implementing probe.SentFolder. Every call opens its own connection, logs in, and
@@ -33,6 +50,10 @@ type SentFolder struct {
 	srv    Server
 	folder string
 	now    func() time.Time
+	opts   SentFolderOptions
+
+	mu         sync.Mutex
+	discovered string // the \Sent mailbox found with Discover; "" until found
 }
 
 var _ probe.SentFolder = (*SentFolder)(nil)
@@ -43,7 +64,62 @@ func NewSentFolder(s Server, folder string, opts SentFolderOptions) *SentFolder 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &SentFolder{srv: s, folder: folder, now: opts.Now}
+	if opts.ProviderWait <= 0 {
+		opts.ProviderWait = 15 * time.Second
+	}
+	if opts.PollEvery <= 0 {
+		opts.PollEvery = time.Second
+	}
+	return &SentFolder{srv: s, folder: folder, now: opts.Now, opts: opts}
+}
+
+// Folder returns the folder's name: with Discover, the mailbox the server marks \Sent,
+// found by LIST (the folder NewSentFolder was given when the server marks none).
+func (f *SentFolder) Folder(ctx context.Context) (string, error) {
+	var name string
+	err := f.session(ctx, func(s *session) error {
+		var err error
+		name, err = f.resolve(s)
+		return err
+	})
+	return name, err
+}
+
+// resolve returns the folder to use on s, listing the server's mailboxes once when
+// Discover is set.
+func (f *SentFolder) resolve(s *session) (string, error) {
+	if !f.opts.Discover {
+		return f.folder, nil
+	}
+	f.mu.Lock()
+	found := f.discovered
+	f.mu.Unlock()
+	if found != "" {
+		return found, nil
+	}
+	name, err := s.specialUse(imap.MailboxAttrSent)
+	if err != nil {
+		return "", err
+	}
+	if name == "" {
+		return f.folder, nil // the server marks none; not kept, so a later \Sent is found
+	}
+	f.mu.Lock()
+	f.discovered = name
+	f.mu.Unlock()
+	return name, nil
+}
+
+// SpecialUseFolder returns the name of the mailbox the IMAP server s marks with attr
+// (imap.MailboxAttrSent, imap.MailboxAttrJunk …, RFC 6154), or "" when it marks none.
+func SpecialUseFolder(ctx context.Context, srv Server, attr imap.MailboxAttr) (string, error) {
+	f := &SentFolder{srv: srv}
+	var name string
+	err := f.session(ctx, func(s *session) (err error) {
+		name, err = s.specialUse(attr)
+		return err
+	})
+	return name, err
 }
 
 // Appended describes a message Append filed, with what the clock skew was measured from.
@@ -72,11 +148,49 @@ type Appended struct {
 
 // AppendSent appends raw to the folder and returns the IMAP server's clock minus ours,
 // known to within about ±0.5 s (see Appended). It implements probe.SentFolder.
+//
+// First it looks for a copy with raw's Message-ID that the provider filed itself: once,
+// or, with ProviderFiles, until one appears or ProviderWait has passed. When there is
+// one it appends nothing and returns an error wrapping ErrProviderCopy, so the folder
+// holds exactly one copy either way.
 func (f *SentFolder) AppendSent(ctx context.Context, raw []byte) (time.Duration, error) {
-	a, err := f.Append(ctx, raw)
+	id, err := messageIDOf(raw)
+	if err != nil {
+		return 0, fmt.Errorf("append sent copy: %w", err)
+	}
+	var a Appended
+	err = f.session(ctx, func(s *session) error {
+		folder, err := f.resolve(s)
+		if err != nil {
+			return err
+		}
+		// Real time, not f.now: this is a wait on the network, and a test's frozen
+		// clock must not make it endless.
+		start := time.Now()
+		for {
+			_, found, err := s.find(folder, id)
+			if err != nil {
+				return err
+			}
+			if found {
+				return fmt.Errorf("<%s> in %s: %w", id, folder, ErrProviderCopy)
+			}
+			if !f.opts.ProviderFiles || time.Since(start) >= f.opts.ProviderWait {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("wait for the provider's copy of <%s> in %s: %w", id, folder, ctx.Err())
+			case <-time.After(f.opts.PollEvery):
+			}
+		}
+		a, err = f.appendIn(s, folder, raw)
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
+	a.Skew, a.Uncertainty = estimateSkew(a.InternalDate, a.Before, a.After)
 	return a.Skew, nil
 }
 
@@ -88,26 +202,44 @@ func (f *SentFolder) AppendSent(ctx context.Context, raw []byte) (time.Duration,
 func (f *SentFolder) Append(ctx context.Context, raw []byte) (Appended, error) {
 	var a Appended
 	err := f.session(ctx, func(s *session) error {
+		folder, err := f.resolve(s)
+		if err != nil {
+			return err
+		}
+		a, err = f.appendIn(s, folder, raw)
+		return err
+	})
+	if err != nil {
+		return Appended{}, err
+	}
+	a.Skew, a.Uncertainty = estimateSkew(a.InternalDate, a.Before, a.After)
+	return a, nil
+}
+
+// appendIn is Append on an open session, into folder; it leaves Skew to the caller.
+func (f *SentFolder) appendIn(s *session, folder string, raw []byte) (Appended, error) {
+	var a Appended
+	err := func() error {
 		var data *imap.AppendData
 		var err error
 		for try := 0; ; try++ {
 			a.Before = f.now()
-			data, err = s.append(f.folder, raw)
+			data, err = s.append(folder, raw)
 			a.After = f.now()
 			var ie *imap.Error
 			if try == 0 && errors.As(err, &ie) && ie.Code == imap.ResponseCodeTryCreate {
-				if err := s.do(func() error { return s.c.Create(f.folder, nil).Wait() }); err != nil {
-					return fmt.Errorf("CREATE %s after APPEND answered TRYCREATE: %w", f.folder, err)
+				if err := s.do(func() error { return s.c.Create(folder, nil).Wait() }); err != nil {
+					return fmt.Errorf("CREATE %s after APPEND answered TRYCREATE: %w", folder, err)
 				}
 				continue
 			}
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("APPEND to %s: %w", f.folder, err)
+			return fmt.Errorf("APPEND to %s: %w", folder, err)
 		}
 
-		sel, err := s.examine(f.folder)
+		sel, err := s.examine(folder)
 		if err != nil {
 			return err
 		}
@@ -123,7 +255,7 @@ func (f *SentFolder) Append(ctx context.Context, raw []byte) (Appended, error) {
 				return err
 			}
 			if len(uids) == 0 {
-				return fmt.Errorf("appended copy of <%s> not found in %s", id, f.folder)
+				return fmt.Errorf("appended copy of <%s> not found in %s", id, folder)
 			}
 			a.UIDValidity, a.UID = sel.UIDValidity, uids[len(uids)-1] // the newest copy
 		}
@@ -132,16 +264,12 @@ func (f *SentFolder) Append(ctx context.Context, raw []byte) (Appended, error) {
 			return err
 		}
 		if len(msgs) != 1 || msgs[0].InternalDate.IsZero() {
-			return fmt.Errorf("FETCH INTERNALDATE of UID %d in %s: got %d messages", a.UID, f.folder, len(msgs))
+			return fmt.Errorf("FETCH INTERNALDATE of UID %d in %s: got %d messages", a.UID, folder, len(msgs))
 		}
 		a.InternalDate = msgs[0].InternalDate
 		return nil
-	})
-	if err != nil {
-		return Appended{}, err
-	}
-	a.Skew, a.Uncertainty = estimateSkew(a.InternalDate, a.Before, a.After)
-	return a, nil
+	}()
+	return a, err
 }
 
 // estimateSkew returns the middle and half-width of the interval the server's clock minus
@@ -164,39 +292,74 @@ func (f *SentFolder) FindSent(ctx context.Context, messageID string) (internalDa
 		return time.Time{}, false, errors.New("find sent message: empty Message-ID")
 	}
 	err = f.session(ctx, func(s *session) error {
-		if _, err := s.examine(f.folder); err != nil {
-			// No such folder, no copy. Dovecot 2.3 says so without [NONEXISTENT]: ask LIST.
-			var ie *imap.Error
-			if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo {
-				if exists, lerr := s.exists(f.folder); lerr == nil && !exists {
-					return nil
-				}
-			}
-			return err
-		}
-		uids, err := s.searchMessageID(id)
-		if err != nil || len(uids) == 0 {
-			return err
-		}
-		msgs, err := s.fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, InternalDate: true, Envelope: true})
+		folder, err := f.resolve(s)
 		if err != nil {
 			return err
 		}
-		for _, m := range msgs {
-			// SEARCH HEADER matches substrings: keep exact matches only.
-			if m.Envelope == nil || m.Envelope.MessageID != id {
-				continue
-			}
-			if !found || m.InternalDate.Before(internalDate) {
-				internalDate, found = m.InternalDate, true
-			}
-		}
-		return nil
+		internalDate, found, err = s.find(folder, id)
+		return err
 	})
 	if err != nil {
 		return time.Time{}, false, err
 	}
 	return internalDate, found, nil
+}
+
+// find looks for id (no angle brackets) in folder and returns the INTERNALDATE of its
+// earliest copy; found is false when there is none, or no such folder.
+func (s *session) find(folder, id string) (internalDate time.Time, found bool, err error) {
+	if _, err := s.examine(folder); err != nil {
+		// No such folder, no copy. Dovecot 2.3 says so without [NONEXISTENT]: ask LIST.
+		var ie *imap.Error
+		if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo {
+			if exists, lerr := s.exists(folder); lerr == nil && !exists {
+				return time.Time{}, false, nil
+			}
+		}
+		return time.Time{}, false, err
+	}
+	uids, err := s.searchMessageID(id)
+	if err != nil || len(uids) == 0 {
+		return time.Time{}, false, err
+	}
+	msgs, err := s.fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, InternalDate: true, Envelope: true})
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	for _, m := range msgs {
+		// SEARCH HEADER matches substrings: keep exact matches only.
+		if m.Envelope == nil || m.Envelope.MessageID != id {
+			continue
+		}
+		if !found || m.InternalDate.Before(internalDate) {
+			internalDate, found = m.InternalDate, true
+		}
+	}
+	return internalDate, found, nil
+}
+
+// specialUse returns the mailbox LIST marks with attr, or "" when none is marked. With
+// SPECIAL-USE it asks for the attributes (LIST … RETURN (SPECIAL-USE)); without it, a
+// plain LIST, where some servers show them anyway.
+func (s *session) specialUse(attr imap.MailboxAttr) (string, error) {
+	var opts *imap.ListOptions
+	if s.c.Caps().Has(imap.CapSpecialUse) {
+		opts = &imap.ListOptions{ReturnSpecialUse: true}
+	}
+	var list []*imap.ListData
+	err := s.do(func() (err error) {
+		list, err = s.c.List("", "*", opts).Collect()
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("LIST \"\" * to find the %s folder: %w", attr, err)
+	}
+	for _, l := range list {
+		if slices.Contains(l.Attrs, attr) {
+			return l.Mailbox, nil
+		}
+	}
+	return "", nil
 }
 
 // session is one logged-in connection of a SentFolder call.

@@ -17,7 +17,8 @@ import (
 const checkSynopsis = `check [--config FILE] [--next N] [--connect]
 
 Validates the configuration and prints each vendor, its schedules and their next fire
-times in UTC and in the schedule's own zone. Passwords that are not set up yet are
+times in UTC and in the schedule's own zone, and, with a mail.provider preset, every key
+the preset filled in and how sent copies are kept. Passwords that are not set up yet are
 warnings here (and errors for run), and so is an SLA target that cannot pass before
 the vendor's deadline for some send times in the next year or over the configured
 holidays (a business-clock target across a long holiday, say), naming those times:
@@ -70,6 +71,7 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 	fmt.Fprintf(out, "From: %s  (SMTP %s, %s; IMAP %s, %s, folders %s)\n\n", cfg.Mail.From.String(),
 		cfg.Mail.SMTP.Addr(), cfg.Mail.SMTP.Security, cfg.Mail.IMAP.Addr(), cfg.Mail.IMAP.Security,
 		strings.Join(cfg.Mail.IMAP.Folders, ", "))
+	writePreset(cfg, e)
 	writeOAuth(cfg, e)
 	for _, v := range cfg.Vendors {
 		hours := "24x7"
@@ -148,6 +150,36 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 		fmt.Fprintf(e.stderr, "warning: %s not set up; `supportprobe run` will refuse to start until they are\n", plural(len(problems), "secret", "secrets"))
 	}
 	return nil
+}
+
+// writePreset says what the mail.provider preset filled in, and how the sent folder is
+// chosen and kept.
+func writePreset(cfg *configs.Config, e *env) {
+	m := cfg.Mail
+	out := e.stdout
+	if m.Provider != configs.PresetGeneric {
+		fmt.Fprintf(out, "Provider preset %s", m.Provider)
+		if len(m.Preset) == 0 {
+			fmt.Fprintf(out, ": every key it sets is written in the file\n")
+		} else {
+			fmt.Fprintf(out, " chose (keys written in the file win):\n")
+			for _, c := range m.Preset {
+				fmt.Fprintf(out, "  %s\n", c)
+			}
+		}
+	}
+	sent := fmt.Sprintf("%q (sent_folder)", m.IMAP.SentFolder)
+	if m.IMAP.DiscoverSent {
+		sent = fmt.Sprintf("the folder the server marks \\Sent, else %q", m.IMAP.SentFolder)
+	}
+	switch {
+	case !m.IMAP.AppendSent:
+		fmt.Fprintf(out, "Sent copies: not filed (append_sent: false); latencies use our clock without a skew correction\n\n")
+	case m.IMAP.ProviderFilesSent:
+		fmt.Fprintf(out, "Sent copies: %s files one itself; after each send supportprobe waits for it in %s and appends its own only if none appears\n\n", m.Provider, sent)
+	default:
+		fmt.Fprintf(out, "Sent copies: appended to %s, unless the server already filed one with the same Message-ID\n\n", sent)
+	}
 }
 
 // writeOAuth says how the servers with auth: oauth2 get their tokens, and warns, with

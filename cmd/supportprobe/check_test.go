@@ -77,3 +77,46 @@ func TestCheckHTTP(t *testing.T) {
 		t.Errorf("with the tokens file in place, check stderr =\n%s\nwant only the plaintext warning about http", stderr)
 	}
 }
+
+// TestCheckMicrosoft365PresetWithoutToken is issue 18's "done when": check on a
+// provider: microsoft365 configuration that has not signed in yet prints what the preset
+// chose and says exactly which command to run.
+func TestCheckMicrosoft365PresetWithoutToken(t *testing.T) {
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	path := filepath.Join(dir, "supportprobe.yaml")
+	cfg := `state_dir: ` + stateDir + `
+mail:
+  from: "Lin Wei <lin.wei@example.com>"
+  provider: microsoft365
+  smtp: {username: lin.wei@example.com}
+  imap: {username: lin.wei@example.com}
+  oauth2:
+    client_id: 11111111-2222-3333-4444-555555555555
+scripts:
+  - {id: outage-en, language: en, priority: P1, subject: "Streams failing", body: "Hello {{.Vendor}}"}
+vendors:
+  - name: acme-cloud
+    to: [support@acme.example]
+    timezone: America/Los_Angeles
+    schedules:
+      - {cron: "0 3 * * *", scripts: [outage-en]}
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := invoke(t, now, "check", "--config", path)
+	if code != exitOK {
+		t.Fatalf("check: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	wantLines(t, stdout,
+		`From: "Lin Wei" <lin.wei@example.com>  (SMTP smtp.office365.com:587, starttls; IMAP outlook.office365.com:993, tls, folders INBOX, Junk)`,
+		"Provider preset microsoft365 chose (keys written in the file win):",
+		"  mail.smtp.host: smtp.office365.com", "  mail.smtp.security: starttls", "  mail.smtp.port: 587", "  mail.smtp.auth: oauth2",
+		"  mail.imap.host: outlook.office365.com", "  mail.imap.security: tls", "  mail.imap.port: 993", "  mail.imap.auth: oauth2",
+		"  mail.oauth2.provider: microsoft",
+		`Sent copies: microsoft365 files one itself; after each send supportprobe waits for it in the folder the server marks \Sent, else "Sent" and appends its own only if none appears`,
+		"OAuth 2.0 for IMAP and SMTP: provider microsoft, client 11111111-2222-3333-4444-555555555555, tenant organizations",
+		"  not signed in yet: no "+filepath.Join(stateDir, configs.TokenFileName))
+	wantLines(t, stderr, "warning: mail.imap and mail.smtp log in with OAuth 2.0 but no token is stored yet: run `supportprobe login --config "+path+"`")
+}

@@ -68,6 +68,7 @@ type Real struct {
 	eximPID                int
 	generators             bool   // RealOptions.Generators
 	introspect             string // RealOptions.OAuth2IntrospectionURL
+	sentFolder             string // RealOptions.SentFolder, "Sent" by default
 
 	mu        sync.Mutex // guards users, closed, dovecotPID and delivered, and serialises AddUser
 	closed    bool
@@ -186,6 +187,11 @@ type RealOptions struct {
 	// AUTH at Postfix: Dovecot's oauth2 passdb checks each token at this RFC 7662
 	// introspection endpoint (POST token=…) and takes the login name from its "username".
 	OAuth2IntrospectionURL string
+	// SentFolder is the name of the mailbox Dovecot marks \Sent (SPECIAL-USE, RFC 6154)
+	// and creates for every user: "Sent" by default; a localised name such as
+	// "Gesendete Elemente" tests that clients find it by its attribute, not its name. It
+	// may not contain a double quote or a backslash.
+	SentFolder string
 }
 
 // mailLocations maps RealOptions.MailFormat to Dovecot's mail_location.
@@ -237,7 +243,10 @@ func StartRealWithOptions(dir string, opts RealOptions, users ...User) (*Real, e
 		}
 	}
 	r := &Real{dir: dir, ids: ids, users: slices.Clone(users), format: format, location: location, generators: opts.Generators,
-		introspect: opts.OAuth2IntrospectionURL}
+		introspect: opts.OAuth2IntrospectionURL, sentFolder: cmp.Or(opts.SentFolder, "Sent")}
+	if strings.ContainsAny(r.sentFolder, "\"\\") {
+		return nil, fmt.Errorf("start real mail world: sent folder %q: a double quote or backslash cannot be written in Dovecot's configuration", opts.SentFolder)
+	}
 	if opts.Generators {
 		if _, err := os.Stat(sievePluginPath); err != nil {
 			return nil, fmt.Errorf("start real mail world with generators: %w: no Sieve plugin at %s (package dovecot-sieve)", ErrRealUnavailable, sievePluginPath)
@@ -293,7 +302,7 @@ func (r *Real) start() error {
 		os.Remove(r.path(pidFile)) // stale: it must not be mistaken for the new daemon's
 	}
 	r.cfg = realConfig{Dir: dir, MailUID: r.ids.mailUID, MailGID: r.ids.mailGID, MailLocation: r.location, Generators: r.generators,
-		OAuth2IntrospectionURL: r.introspect}
+		OAuth2IntrospectionURL: r.introspect, SentFolder: r.sentFolder}
 	ports := []*int{&r.cfg.SMTPPort, &r.cfg.IMAPPort}
 	if r.generators {
 		ports = append(ports, &r.cfg.RelayPort, &r.cfg.DeadPort)

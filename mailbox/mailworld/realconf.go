@@ -29,6 +29,8 @@ type realConfig struct {
 	RelayDomains string
 	// OAuth2IntrospectionURL turns on the token logins (RealOptions.OAuth2IntrospectionURL).
 	OAuth2IntrospectionURL string
+	// SentFolder is the mailbox marked \Sent (RealOptions.SentFolder).
+	SentFolder string
 }
 
 // Layout of a Real world's directory. Sockets are the longest paths: Dir plus at most
@@ -252,7 +254,7 @@ userdb {
 namespace inbox {
   inbox = yes
   separator = /
-  mailbox Sent {
+  mailbox "{{.SentFolder}}" {
     special_use = \Sent
     auto = subscribe
   }

@@ -364,7 +364,9 @@ func (d *Daemon) sendFollowup(ctx context.Context, lim schedule.Limiter, p probe
 	if d.sent != nil {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if _, err := d.sent.AppendSent(actx, res.Raw); err != nil {
+		if _, err := d.sent.AppendSent(actx, res.Raw); errors.Is(err, mailbox.ErrProviderCopy) {
+			log.Info("the provider filed the follow-up's sent copy itself", "detail", err)
+		} else if err != nil {
 			log.Warn("sent copy of the follow-up not filed", "err", err)
 		}
 	}

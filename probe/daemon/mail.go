@@ -108,7 +108,9 @@ func (d *Daemon) buildMail() error {
 		if err != nil {
 			return err
 		}
-		d.sent = mailbox.NewSentFolder(imap, d.config().Mail.IMAP.SentFolder, mailbox.SentFolderOptions{Now: d.opts.Now})
+		ic := d.config().Mail.IMAP
+		d.sent = mailbox.NewSentFolder(imap, ic.SentFolder, mailbox.SentFolderOptions{Now: d.opts.Now,
+			Discover: ic.DiscoverSent, ProviderFiles: ic.ProviderFilesSent})
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"supportprobe/mailbox"
 	"supportprobe/probe"
 	"supportprobe/store"
 )
@@ -187,6 +188,10 @@ func (d *Daemon) Send(ctx context.Context, req SendRequest) (probe.Probe, error)
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		skew, err := d.sent.AppendSent(actx, res.Raw)
+		if errors.Is(err, mailbox.ErrProviderCopy) {
+			log.Info("the provider filed the sent copy itself; latencies use our clock without a skew correction", "detail", err)
+			return p, nil
+		}
 		if err != nil {
 			log.Warn("sent copy not filed; latencies use our clock without a skew correction", "err", err)
 			return p, nil
