@@ -364,9 +364,12 @@ func runVerify(e *env, path string, trusted ed25519.PublicKey, fingerprint strin
 	}
 	fmt.Fprintf(e.stdout, "  written by %s at %s; %s (%s); definitions %s\n",
 		m.Generator, m.GeneratedAt.Format("2006-01-02T15:04:05Z07:00"), plural(len(m.Probes), "probe", "probes"), m.Selection, m.DefinitionsVersion)
-	if m.Audit != nil {
+	switch {
+	case m.Audit != nil && m.Audit.Entries == 0:
+		fmt.Fprintf(e.stdout, "  audit log: empty at export\n")
+	case m.Audit != nil:
 		fmt.Fprintf(e.stdout, "  audit chain verified: %d entries, %d concerning these probes in full, head %s\n", m.Audit.Entries, m.Audit.Included, m.Audit.Head)
-	} else {
+	default:
 		fmt.Fprintf(e.stdout, "  no audit log in this archive (written before supportprobe exported it)\n")
 	}
 	for _, x := range m.Missing {

@@ -96,8 +96,8 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 	refuse := func(err error) (ReloadResult, error) {
 		res.Error = err.Error()
 		res.InForceSince = d.loaded.Load().at.UTC()
-		d.lastReload.Store(&res)
 		d.auditReload(res, configDigest(old.Path))
+		d.lastReload.Store(&res)
 		since := res.InForceSince.Format(time.RFC3339)
 		d.log.Error("configuration not reloaded; the daemon keeps the one loaded at "+since, "file", old.Path, "err", err)
 		return res, fmt.Errorf("%w: %w; the daemon keeps the configuration loaded at %s", ErrReloadRefused, err, since)
@@ -128,8 +128,8 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 		d.metrics.addVendor(name)
 	}
 	res.OK, res.InForceSince = true, res.At
-	d.lastReload.Store(&res)
 	d.auditReload(res, d.loaded.Load().digest)
+	d.lastReload.Store(&res)
 	if runner != nil && (len(res.VendorsAdded)+len(res.VendorsRemoved)+len(res.VendorsChanged) > 0 || summaryChanged) {
 		select {
 		case d.swap <- runner:
