@@ -130,8 +130,12 @@ func (db *DB) auditEntries(keep func(probe.Correction) bool) ([]probe.Correction
 	return out, nil
 }
 
-// pauseEntry is the audit entry of pause p being set (action probe.CorrectionPause) or
-// ended (probe.CorrectionResume) at at by by.
+// pauseEntry is the audit entry of pause p being set (action probe.CorrectionPause, with
+// the pause's note) or ended (probe.CorrectionResume, which takes no note) at at by by.
 func pauseEntry(action string, p probe.Pause, at time.Time, by string) probe.Correction {
-	return probe.Correction{Action: action, At: at, By: by, Note: p.Note, Vendor: p.Vendor, Until: p.Until}
+	c := probe.Correction{Action: action, At: at, By: by, Vendor: p.Vendor, Until: p.Until}
+	if action == probe.CorrectionPause {
+		c.Note = p.Note
+	}
+	return c
 }
