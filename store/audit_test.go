@@ -194,3 +194,35 @@ func TestMigration7ChainsOldAudit(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// BenchmarkAuditVerify reads and verifies a log of 10,000 entries, what `audit` and
+// every export do.
+func BenchmarkAuditVerify(b *testing.B) {
+	db, err := Open(filepath.Join(b.TempDir(), "db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Bolt().Update(func(tx *bbolt.Tx) error {
+		for i := range 10000 {
+			if _, err := addCorrection(tx, probe.Correction{Action: probe.CorrectionMark, At: t0.Add(time.Duration(i) * time.Second),
+				By: "ann", Note: "a person's answer", Reply: "R1", ToProbe: "P1", FromProbe: "P1", KindAfter: probe.KindHuman}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		log, err := db.AuditLog()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := probe.VerifyEntries(log); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
