@@ -67,6 +67,9 @@ var migrations = []func(*bbolt.Tx) error{
 		}
 		return nil
 	},
+	// 7: the audit log becomes a hash chain: the entries written before are chained in
+	// the order they were written (each gets seq, prev and hash).
+	chainAudit,
 }
 
 // SchemaVersion is the schema version this binary writes and understands.

@@ -14,10 +14,15 @@ import (
 // SetPause pauses p.Vendor from p.From (a pause set by hand; p.Source is set to
 // probe.PauseManual). When a pause set by hand is already in force at p.From, that one
 // is changed instead: its Until becomes p.Until (zero: until resumed) and its note p.Note
-// when one is given; the pause in force afterwards is returned.
+// when one is given; the pause in force afterwards is returned. Either way the pause is
+// appended to the audit log, in the same transaction.
 func (db *DB) SetPause(p probe.Pause) (probe.Pause, error) {
 	p.Source = probe.PauseManual
 	p.From = p.From.UTC()
+	setAt, by := p.SetAt, p.By
+	if setAt.IsZero() {
+		setAt = p.From
+	}
 	if !p.Until.IsZero() {
 		p.Until = p.Until.UTC()
 	}
@@ -33,9 +38,14 @@ func (db *DB) SetPause(p probe.Pause) (probe.Pause, error) {
 				cur.Note = p.Note
 			}
 			p = cur
-			return putJSON(b, key, cur)
+			if err := putJSON(b, key, cur); err != nil {
+				return err
+			}
+		} else if err := putJSON(b, join(vendorPrefix(p.Vendor), timeKey(p.From)), p); err != nil {
+			return err
 		}
-		return putJSON(b, join(vendorPrefix(p.Vendor), timeKey(p.From)), p)
+		_, err = addCorrection(tx, pauseEntry(probe.CorrectionPause, p, setAt, by))
+		return err
 	})
 	if err != nil {
 		return probe.Pause{}, fmt.Errorf("pause vendor %s: %w", p.Vendor, err)
@@ -44,7 +54,7 @@ func (db *DB) SetPause(p probe.Pause) (probe.Pause, error) {
 }
 
 // Resume ends at at the pause set by hand that is in force for vendor then, noting by
-// as who resumed, and returns it. With no such pause it returns an error wrapping
+// as who resumed, and returns it; the resume is appended to the audit log. With no such pause it returns an error wrapping
 // ErrNotPaused.
 func (db *DB) Resume(vendor string, at time.Time, by string) (probe.Pause, error) {
 	var out probe.Pause
@@ -59,7 +69,11 @@ func (db *DB) Resume(vendor string, at time.Time, by string) (probe.Pause, error
 		}
 		cur.Until, cur.ResumedBy = at.UTC(), by
 		out = cur
-		return putJSON(b, key, cur)
+		if err := putJSON(b, key, cur); err != nil {
+			return err
+		}
+		_, err = addCorrection(tx, pauseEntry(probe.CorrectionResume, cur, at, by))
+		return err
 	})
 	if err != nil {
 		return probe.Pause{}, fmt.Errorf("resume vendor %s: %w", vendor, err)

@@ -109,6 +109,7 @@ func commands() []command {
 		{"alerts", "list the alert log, or send a test alert", alertsCmd},
 		{"status", "is the daemon up, and what needs a person now", statusCmd},
 		{"reload", "make the running daemon re-read its configuration", reloadCmd},
+		{"audit", "list the hash-chained audit log and verify it", auditCmd},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -167,6 +168,7 @@ type exportSource interface {
 	Probes(ctx context.Context, f store.Filter) ([]probe.Probe, error)
 	Probe(ctx context.Context, id string) (probe.Probe, error)
 	Raw(ctx context.Context, kind, id string) (store.Raw, error)
+	AuditLog(ctx context.Context) ([]probe.Correction, error)
 }
 
 func selection(probeID string, f store.Filter) string {
@@ -239,13 +241,33 @@ func runExport(ctx context.Context, e *env, src exportSource, o exportOpts) erro
 		items = append(items, it)
 	}
 
+	// The audit chain goes in whole, the entries of these probes and vendors in full.
+	log, err := src.AuditLog(ctx)
+	if err != nil {
+		return err
+	}
+	var ids, vendors []string
+	for _, p := range ps {
+		ids = append(ids, p.ID)
+		if !slices.Contains(vendors, p.Vendor) {
+			vendors = append(vendors, p.Vendor)
+		}
+	}
+	audit, err := evidence.NewAuditFile(log, ids, vendors)
+	if err != nil {
+		return err
+	}
+	if audit.Broken != "" {
+		fmt.Fprintf(e.stderr, "warning: %s; the archive carries the log as stored, so `export --verify` reports the same break (see `supportprobe audit`)\n", audit.Broken)
+	}
+
 	// Write beside the destination and rename, so a failed export leaves no half archive.
 	tmp, err := os.CreateTemp(filepath.Dir(o.out), ".export-*.zip.tmp")
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	res, err := evidence.Write(tmp, items, evidence.Meta{GeneratedAt: now, Generator: "supportprobe " + version, Selection: o.selection, Key: o.key})
+	res, err := evidence.Write(tmp, items, evidence.Meta{GeneratedAt: now, Generator: "supportprobe " + version, Selection: o.selection, Key: o.key, Audit: audit})
 	if err != nil {
 		tmp.Close()
 		return err
@@ -342,6 +364,14 @@ func runVerify(e *env, path string, trusted ed25519.PublicKey, fingerprint strin
 	}
 	fmt.Fprintf(e.stdout, "  written by %s at %s; %s (%s); definitions %s\n",
 		m.Generator, m.GeneratedAt.Format("2006-01-02T15:04:05Z07:00"), plural(len(m.Probes), "probe", "probes"), m.Selection, m.DefinitionsVersion)
+	switch {
+	case m.Audit != nil && m.Audit.Entries == 0:
+		fmt.Fprintf(e.stdout, "  audit log: empty at export\n")
+	case m.Audit != nil:
+		fmt.Fprintf(e.stdout, "  audit chain verified: %d entries, %d concerning these probes in full, head %s\n", m.Audit.Entries, m.Audit.Included, m.Audit.Head)
+	default:
+		fmt.Fprintf(e.stdout, "  no audit log in this archive (written before supportprobe exported it)\n")
+	}
 	for _, x := range m.Missing {
 		fmt.Fprintf(e.stdout, "  recorded as missing: %s: %s\n", x.Path, x.Reason)
 	}

@@ -127,8 +127,8 @@ func TestExportProbeVerifyTamper(t *testing.T) {
 			t.Errorf("archive lacks %s", name)
 		}
 	}
-	if len(files) != 8 {
-		t.Errorf("archive has %d entries, want 8", len(files))
+	if len(files) != 9 {
+		t.Errorf("archive has %d entries, want 9 (audit.json among them)", len(files))
 	}
 	m := manifestOf(t, files)
 	if m.Generator != "supportprobe "+version || !m.GeneratedAt.Equal(now) || m.Selection != "--probe P1" ||
@@ -142,7 +142,7 @@ func TestExportProbeVerifyTamper(t *testing.T) {
 	}
 
 	code, stdout, stderr = invoke(t, now, "export", "--verify", out)
-	if code != exitOK || !strings.Contains(stdout, "OK: 6 files match") {
+	if code != exitOK || !strings.Contains(stdout, "OK: 7 files match") {
 		t.Fatalf("verify fresh archive: exit %d\n%s%s", code, stdout, stderr)
 	}
 

@@ -156,7 +156,7 @@ func TestKeyAndSignedExport(t *testing.T) {
 	forgeArchive(t, out, "P1/R1.eml")
 	code, stdout, stderr = invoke(t, now, "export", "--verify", out, "--key", trusted)
 	if code != exitFailure || !strings.Contains(stderr, "manifest.json.sig: signature does not match manifest.json") ||
-		!strings.Contains(stderr, "(1 problem, 6 files intact)") {
+		!strings.Contains(stderr, "(1 problem, 7 files intact)") {
 		t.Errorf("forged reply and manifest: exit %d\n%s%s", code, stdout, stderr)
 	}
 	// Without --key it fails too: the old signature does not cover the new manifest.

@@ -36,6 +36,9 @@ type Source interface {
 	// Corrections returns the audit trail of corrections by hand (mark, link) that
 	// concern probe probeID, or all of them when probeID is "", oldest first.
 	Corrections(ctx context.Context, probeID string) ([]probe.Correction, error)
+	// AuditLog returns the whole hash-chained audit log (corrections, reviews, reloads,
+	// pauses), oldest first, unverified (probe.VerifyEntries checks it).
+	AuditLog(ctx context.Context) ([]probe.Correction, error)
 	// Raw returns a stored message as sent or fetched: kind is "inquiry" (id a probe),
 	// "reply" or "unmatched"; a message not stored is an error wrapping store.ErrNotFound.
 	Raw(ctx context.Context, kind, id string) (store.Raw, error)
@@ -219,6 +222,11 @@ func (d *Daemon) handler() http.Handler {
 		writeResult(w, res, err)
 	})
 	mux.HandleFunc("GET /v1/audit", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("log") == "all" {
+			cs, err := d.db.AuditLog()
+			writeResult(w, cs, err)
+			return
+		}
 		cs, err := d.db.Corrections(r.URL.Query().Get("probe"))
 		writeResult(w, cs, err)
 	})
@@ -470,6 +478,13 @@ func (c *Client) Corrections(ctx context.Context, probeID string) ([]probe.Corre
 	return cs, err
 }
 
+// AuditLog implements Source.
+func (c *Client) AuditLog(ctx context.Context) ([]probe.Correction, error) {
+	var cs []probe.Correction
+	err := c.get(ctx, "/v1/audit", url.Values{"log": {"all"}}, &cs)
+	return cs, err
+}
+
 // Send asks the daemon to send one probe now and returns it. When the inquiry could
 // not be sent the probe comes back too (stored as failed) with an error; an unknown
 // vendor or script is an error wrapping store.ErrNotFound.
@@ -603,6 +618,9 @@ func (l local) Link(_ context.Context, messageID, probeID string, o store.LinkOp
 func (l local) Corrections(_ context.Context, probeID string) ([]probe.Correction, error) {
 	return l.db.Corrections(probeID)
 }
+func (l local) AuditLog(context.Context) ([]probe.Correction, error) {
+	return l.db.AuditLog()
+}
 func (l local) Raw(_ context.Context, kind, id string) (store.Raw, error) {
 	return rawOf(l.db, kind, id)
 }
@@ -630,6 +648,7 @@ func (e empty) Mark(_ context.Context, id string, _ probe.Override) (probe.Reply
 	return probe.Reply{}, fmt.Errorf("reply %s: %w (no database at %s yet)", id, store.ErrNotFound, e.path)
 }
 func (e empty) Corrections(context.Context, string) ([]probe.Correction, error) { return nil, nil }
+func (e empty) AuditLog(context.Context) ([]probe.Correction, error)            { return nil, nil }
 func (e empty) Link(_ context.Context, messageID, _ string, _ store.LinkOptions) (probe.Reply, error) {
 	return probe.Reply{}, fmt.Errorf("message %s: %w (no database at %s yet)", messageID, store.ErrNotFound, e.path)
 }

@@ -96,6 +96,7 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 	refuse := func(err error) (ReloadResult, error) {
 		res.Error = err.Error()
 		res.InForceSince = d.loaded.Load().at.UTC()
+		d.auditReload(res, configDigest(old.Path))
 		d.lastReload.Store(&res)
 		since := res.InForceSince.Format(time.RFC3339)
 		d.log.Error("configuration not reloaded; the daemon keeps the one loaded at "+since, "file", old.Path, "err", err)
@@ -127,6 +128,7 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 		d.metrics.addVendor(name)
 	}
 	res.OK, res.InForceSince = true, res.At
+	d.auditReload(res, d.loaded.Load().digest)
 	d.lastReload.Store(&res)
 	if runner != nil && (len(res.VendorsAdded)+len(res.VendorsRemoved)+len(res.VendorsChanged) > 0 || summaryChanged) {
 		select {
@@ -140,6 +142,15 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 		"added", res.VendorsAdded, "removed", res.VendorsRemoved, "changed", res.VendorsChanged, "needs_restart", res.NeedsRestart)
 	d.wakeFollowups()
 	return res, nil
+}
+
+// auditReload appends reload res to the audit log, with the SHA-256 of the file it read
+// (digest). A failure to append is logged: the reload itself stands.
+func (d *Daemon) auditReload(res ReloadResult, digest string) {
+	_, err := d.db.AddAudit(probe.Correction{Action: probe.CorrectionReload, At: res.At, File: res.File, ConfigSHA256: digest, Refused: res.Error})
+	if err != nil {
+		d.log.Error("reload not recorded in the audit log", "file", res.File, "err", err)
+	}
 }
 
 // runSchedules runs r until ctx ends, replacing it with each scheduler a reload sends.

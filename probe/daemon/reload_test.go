@@ -238,6 +238,27 @@ func TestReloadRefusesInvalidFile(t *testing.T) {
 	if res, err := d.Reload(ctx); err != nil || !res.OK {
 		t.Errorf("Reload() of the fixed file = %+v, %v", res, err)
 	}
+
+	// Every reload is in the audit log, refused or not, with the file's SHA-256.
+	log, err := d.db.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != len(tests)+1 {
+		t.Fatalf("audit log after %d reloads has %d entries: %+v", len(tests)+1, len(log), log)
+	}
+	for i, c := range log {
+		refused := i < len(tests)
+		if c.Action != probe.CorrectionReload || c.File != path || len(c.ConfigSHA256) != 64 || (c.Refused != "") != refused {
+			t.Errorf("audit entry %d = %+v; want a reload of %s, refused: %v", i, c, path, refused)
+		}
+		if refused && !strings.Contains(c.Refused, tests[i].want) {
+			t.Errorf("audit entry %d says %q, want the reason naming %q", i, c.Refused, tests[i].want)
+		}
+	}
+	if err := probe.VerifyEntries(log); err != nil {
+		t.Errorf("VerifyEntries(reloads) = %v", err)
+	}
 }
 
 func TestReloadLeavesRestartSectionsAlone(t *testing.T) {

@@ -13,10 +13,18 @@
 //	manifest.json.sig   SSH signature (SSHSIG) of manifest.json, namespace SignatureNamespace
 //	signer.pub          the signing public key (a convenience: trust the one you were given)
 //	summary.txt         the same for people
+//	audit.json          the audit log's chain (AuditFile), when the exporter gave one
 //
 // Every file but the signature is listed in the manifest with its SHA-256, so the
 // signature over the manifest covers them all. The private key lives in the state
 // directory (KeyFileName), never in the archive.
+//
+// audit.json carries every link of the audit log's hash chain from its first entry to its
+// head at export time (seq, prev, body_sha256, hash), and in full only the entries that
+// concern the exported probes (a mark or link of one of them) or their vendors (a pause
+// or resume): the other entries are represented by their body's digest alone, enough to
+// verify the chain without handing the other party unrelated corrections, reloads or
+// notes. Verify checks the chain.
 //
 // The archive is deterministic: entries are sorted by name and carry generated_at as
 // their modification time, so two exports of the same data differ only where
@@ -56,6 +64,7 @@ const (
 	DefinitionsName = "DEFINITIONS.txt"
 	SignatureName   = "manifest.json.sig"
 	SignerKeyName   = "signer.pub"
+	AuditName       = "audit.json"
 )
 
 // DefinitionsVersion names the text in Definitions; it changes whenever a definition does.
@@ -182,6 +191,16 @@ type Manifest struct {
 	// Missing lists the messages the store does not hold.
 	Missing []Missing     `json:"missing"`
 	Probes  []view.Record `json:"probes"`
+	// Audit sums up audit.json when the archive holds one: the chain's head hash at
+	// export time, pinned by the signature.
+	Audit *AuditSummary `json:"audit,omitempty"`
+}
+
+// AuditSummary is the manifest's note of audit.json.
+type AuditSummary struct {
+	Head     string `json:"head"`
+	Entries  int    `json:"entries"`
+	Included int    `json:"included"`
 }
 
 // Signer is the key that signed a manifest, as recorded in it.
@@ -237,6 +256,49 @@ type Meta struct {
 	Selection   string
 	// Key signs the manifest; required.
 	Key *Key
+	// Audit is the audit log's chain to include (AuditName); nil writes no audit.json.
+	Audit *AuditFile
+}
+
+// AuditFile is the content of audit.json: every link of the audit chain, oldest first,
+// with the entries that concern the exported probes in full (see the package comment).
+type AuditFile struct {
+	// Head is the hash of the last entry at export time ("" for an empty log); Entries
+	// counts the links, Included those given in full.
+	Head     string            `json:"head"`
+	Entries  int               `json:"entries"`
+	Included int               `json:"included"`
+	Links    []probe.AuditLink `json:"links"`
+	// Broken is the chain problem the exporter found, if any: the archive still carries
+	// the chain as stored, so the verifier sees the same break.
+	Broken string `json:"broken,omitempty"`
+}
+
+// NewAuditFile builds the audit.json content from the whole log (oldest first),
+// including in full the entries that concern one of probes (by ID) or, for pauses and
+// resumes, one of vendors.
+func NewAuditFile(log []probe.Correction, probes, vendors []string) (*AuditFile, error) {
+	af := &AuditFile{Links: []probe.AuditLink{}}
+	for _, c := range log {
+		full := slices.Contains(vendors, c.Vendor) && c.Vendor != ""
+		for _, id := range probes {
+			full = full || c.Concerns(id)
+		}
+		l, err := c.Link(full)
+		if err != nil {
+			return nil, err
+		}
+		if full {
+			af.Included++
+		}
+		af.Links = append(af.Links, l)
+		af.Head = c.Hash
+	}
+	af.Entries = len(af.Links)
+	if err := probe.VerifyChain(af.Links); err != nil {
+		af.Broken = err.Error()
+	}
+	return af, nil
 }
 
 // Result is what Write wrote.
@@ -325,6 +387,15 @@ func Write(w io.Writer, items []Item, meta Meta) (Result, error) {
 		}
 	}
 	add(DefinitionsName, []byte(Definitions), false, len(Definitions))
+	if meta.Audit != nil {
+		aj, err := json.MarshalIndent(meta.Audit, "", "  ")
+		if err != nil {
+			return Result{}, fmt.Errorf("evidence: encode %s: %w", AuditName, err)
+		}
+		aj = append(aj, '\n')
+		add(AuditName, aj, false, len(aj))
+		m.Audit = &AuditSummary{Head: meta.Audit.Head, Entries: meta.Audit.Entries, Included: meta.Audit.Included}
+	}
 	pub := []byte(meta.Key.AuthorizedKey() + "\n")
 	add(SignerKeyName, pub, false, len(pub))
 	byPath := func(a, b File) int { return strings.Compare(a.Path, b.Path) }
@@ -402,6 +473,10 @@ func writeSummary(m Manifest) []byte {
 	}
 	fmt.Fprintf(&b, "Definitions: %s (see %s)\n", m.DefinitionsVersion, DefinitionsName)
 	fmt.Fprintf(&b, "Probes: %d; messages: %d; missing: %d\n", len(m.Probes), countEML(m.Files), len(m.Missing))
+	if m.Audit != nil {
+		fmt.Fprintf(&b, "Audit log (%s): %d entries chained by SHA-256, %d of them concerning these probes given in full; head %s\n",
+			AuditName, m.Audit.Entries, m.Audit.Included, m.Audit.Head)
+	}
 	if m.Signer != nil {
 		fmt.Fprintf(&b, "Signed (%s) by key %s, %s\n", SignatureName, m.Signer.Fingerprint, m.Signer.PublicKey)
 	}
@@ -558,6 +633,9 @@ func Verify(r io.ReaderAt, size int64, trusted ed25519.PublicKey) (Report, error
 			rep.Checked++
 		}
 	}
+	if af := entries[AuditName]; af != nil && listed[AuditName] {
+		rep.Problems = append(rep.Problems, checkAudit(af, rep.Manifest.Audit)...)
+	}
 	for _, f := range zr.File {
 		if !listed[f.Name] && !dirEntry(f) {
 			rep.Problems = append(rep.Problems, Problem{f.Name, "in the archive but not listed in the manifest"})
@@ -565,6 +643,37 @@ func Verify(r io.ReaderAt, size int64, trusted ed25519.PublicKey) (Report, error
 		}
 	}
 	return rep, nil
+}
+
+// checkAudit verifies the hash chain in audit.json and that its head is the one the
+// manifest names.
+func checkAudit(f *zip.File, sum *AuditSummary) []Problem {
+	rc, err := f.Open()
+	if err != nil {
+		return []Problem{{AuditName, "cannot be read: " + err.Error()}}
+	}
+	defer rc.Close()
+	var af AuditFile
+	if err := json.NewDecoder(io.LimitReader(rc, 1<<30)).Decode(&af); err != nil {
+		return []Problem{{AuditName, "not a readable audit chain: " + err.Error()}}
+	}
+	var out []Problem
+	if err := probe.VerifyChain(af.Links); err != nil {
+		out = append(out, Problem{AuditName, err.Error()})
+	}
+	head := ""
+	if n := len(af.Links); n > 0 {
+		head = af.Links[n-1].Hash
+	}
+	if head != af.Head || len(af.Links) != af.Entries {
+		out = append(out, Problem{AuditName, fmt.Sprintf("its head (%s, %d entries) is not that of its last link (%s, %d)", short(af.Head), af.Entries, short(head), len(af.Links))})
+	}
+	if sum == nil {
+		out = append(out, Problem{AuditName, "in the archive but the manifest has no audit summary"})
+	} else if sum.Head != head || sum.Entries != len(af.Links) {
+		out = append(out, Problem{AuditName, fmt.Sprintf("the manifest names head %s of %d entries, the file ends at %s after %d", short(sum.Head), sum.Entries, short(head), len(af.Links))})
+	}
+	return out
 }
 
 // checkSignature checks manifest.json.sig over the manifest bytes mj and that the
