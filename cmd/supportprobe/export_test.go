@@ -240,6 +240,26 @@ func TestExportUsage(t *testing.T) {
 
 // With the daemon running, the raw messages come through its control socket.
 func TestExportWhileRunning(t *testing.T) {
+	cfg := runSeededExportDaemon(t)
+
+	out := filepath.Join(t.TempDir(), "P1.zip")
+	code, _, stderr := invoke(t, now, "export", "--config", cfg, "--probe", "P1", "--out", out)
+	if code != exitOK {
+		t.Fatalf("export while running: exit %d, stderr %s", code, stderr)
+	}
+	files := readZip(t, out)
+	if string(files["P1/inquiry.eml"]) != p1Inquiry || string(files["P1/R2.eml"]) != "raw" {
+		t.Errorf("messages through the daemon: %q", files)
+	}
+	if code, _, stderr := invoke(t, now, "export", "--verify", out); code != exitOK {
+		t.Errorf("verify: exit %d, %s", code, stderr)
+	}
+}
+
+// runSeededExportDaemon seeds a state directory with seedExport and runs the daemon on it
+// until the test ends; it returns the configuration file.
+func runSeededExportDaemon(t *testing.T) string {
+	t.Helper()
 	cfg, stateDir := mustConfig(t)
 	seedExport(t, stateDir)
 	t.Setenv("SP_TEST_IMAP_PASSWORD", "secret")
@@ -258,17 +278,5 @@ func TestExportWhileRunning(t *testing.T) {
 		}
 	})
 	waitForDaemon(t, stateDir)
-
-	out := filepath.Join(t.TempDir(), "P1.zip")
-	code, _, stderr := invoke(t, now, "export", "--config", cfg, "--probe", "P1", "--out", out)
-	if code != exitOK {
-		t.Fatalf("export while running: exit %d, stderr %s", code, stderr)
-	}
-	files := readZip(t, out)
-	if string(files["P1/inquiry.eml"]) != p1Inquiry || string(files["P1/R2.eml"]) != "raw" {
-		t.Errorf("messages through the daemon: %q", files)
-	}
-	if code, _, stderr := invoke(t, now, "export", "--verify", out); code != exitOK {
-		t.Errorf("verify: exit %d, %s", code, stderr)
-	}
+	return cfg
 }

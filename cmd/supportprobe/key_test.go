@@ -3,7 +3,6 @@ package main
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"supportprobe/probe/evidence"
 )
@@ -175,24 +173,7 @@ func mustOtherConfig(t *testing.T) string {
 // TestSignedExportWhileRunning: `run` makes the key at its first start; an export through
 // the running daemon signs with it, and verifies against what `key` prints.
 func TestSignedExportWhileRunning(t *testing.T) {
-	cfg, stateDir := mustConfig(t)
-	seedExport(t, stateDir)
-	t.Setenv("SP_TEST_IMAP_PASSWORD", "secret")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		e := &env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, now: func() time.Time { return now }, getenv: os.Getenv}
-		done <- e.run(ctx, []string{"run", "--config", cfg})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("run did not stop within 15 s of its context ending")
-		}
-	})
-	waitForDaemon(t, stateDir)
+	cfg := runSeededExportDaemon(t)
 
 	out := filepath.Join(t.TempDir(), "P1.zip")
 	// The first run made the key; an export while it runs signs with it.
