@@ -85,7 +85,7 @@ func reloadOnHangup(ctx context.Context, d *daemon.Daemon, hup <-chan os.Signal)
 		for {
 			select {
 			case <-hup:
-				d.Reload(ctx) // refused or not, Reload logs why
+				d.Reload(daemon.WithRequester(ctx, "SIGHUP (sender not known)")) // refused or not, Reload logs why
 			case <-done:
 				return
 			}

@@ -175,6 +175,7 @@ func (d *Daemon) handler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode mark request: " + err.Error()})
 			return
 		}
+		req.Override.By = askedBy(r.Context(), req.Override.By)
 		rep, err := d.db.SetOverride(req.Reply, req.Override)
 		d.wakeFollowups() // a reply re-marked human can make a follow-up due
 		writeResult(w, rep, err)
@@ -185,7 +186,7 @@ func (d *Daemon) handler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode link request: " + err.Error()})
 			return
 		}
-		rep, err := d.db.Link(req.MessageID, req.Probe, store.LinkOptions{By: req.By, Note: req.Note, Force: req.Force})
+		rep, err := d.db.Link(req.MessageID, req.Probe, store.LinkOptions{By: askedBy(r.Context(), req.By), Note: req.Note, Force: req.Force})
 		d.wakeFollowups()
 		writeResult(w, rep, err)
 	})
@@ -266,6 +267,7 @@ func (d *Daemon) handler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode pause request: " + err.Error()})
 			return
 		}
+		req.By = askedBy(r.Context(), req.By)
 		p, err := d.SetPause(req)
 		writeResult(w, p, err)
 	})
@@ -275,6 +277,7 @@ func (d *Daemon) handler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode resume request: " + err.Error()})
 			return
 		}
+		req.By = askedBy(r.Context(), req.By)
 		p, err := d.Resume(req)
 		writeResult(w, p, err)
 	})

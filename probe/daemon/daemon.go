@@ -200,7 +200,7 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 		}
 	}
 	d.buildAlerts()
-	d.srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 5 * time.Second}
+	d.srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
 	return d, nil
 }
 

@@ -57,6 +57,8 @@ type ReloadResult struct {
 	Unchanged bool `json:"unchanged,omitempty"`
 	// NeedsRestart names the changed sections that take effect only at a restart.
 	NeedsRestart []string `json:"needs_restart,omitempty"`
+	// By names who asked: the account on the control socket, or the signal.
+	By string `json:"by,omitempty"`
 	// InForceSince is when the configuration in force after this reload was read: At
 	// for a reload that succeeded, earlier for one refused.
 	InForceSince time.Time `json:"in_force_since"`
@@ -87,12 +89,13 @@ func (d *Daemon) config() *configs.Config { return d.conf.Load() }
 // its vendors, scripts, schedules and summary in force (see the comment at the top of
 // reload.go). A refused file changes nothing and comes back as an error wrapping
 // ErrReloadRefused, beside a result that says why. Reloads are serialised; one can wait
-// for the scheduler it replaces to stop, within ctx.
+// for the scheduler it replaces to stop, within ctx. The audit entry names who asked:
+// the control socket's account, or what WithRequester put in ctx (the signal).
 func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	old := d.config()
-	res := ReloadResult{At: d.opts.Now().UTC(), File: old.Path}
+	res := ReloadResult{At: d.opts.Now().UTC(), File: old.Path, By: askedBy(ctx, "")}
 	refuse := func(err error) (ReloadResult, error) {
 		res.Error = err.Error()
 		res.InForceSince = d.loaded.Load().at.UTC()
@@ -147,7 +150,7 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 // auditReload appends reload res to the audit log, with the SHA-256 of the file it read
 // (digest). A failure to append is logged: the reload itself stands.
 func (d *Daemon) auditReload(res ReloadResult, digest string) {
-	_, err := d.db.AddAudit(probe.Correction{Action: probe.CorrectionReload, At: res.At, File: res.File, ConfigSHA256: digest, Refused: res.Error})
+	_, err := d.db.AddAudit(probe.Correction{Action: probe.CorrectionReload, At: res.At, By: res.By, File: res.File, ConfigSHA256: digest, Refused: res.Error})
 	if err != nil {
 		d.log.Error("reload not recorded in the audit log", "file", res.File, "err", err)
 	}

@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -329,5 +331,49 @@ func TestStatusCounts(t *testing.T) {
 	}
 	if st.SMTP == nil || !st.SMTP.OK || st.SMTP.Probe != open.ID {
 		t.Errorf("status SMTP = %+v, want the last send (%s) accepted", st.SMTP, open.ID)
+	}
+}
+
+// TestAuditNamesWhoAsked: a reload or pause asked on the control socket names, in the
+// audit log, the account the kernel reports for the connection (not a name the client
+// could make up), with the claimed name beside it when it differs; a reload by signal
+// names the signal.
+func TestAuditNamesWhoAsked(t *testing.T) {
+	d, _ := mustReloadDaemon(t, acmeVendor, nil)
+	checkAtEnd(t, d)
+	mustRunDaemon(t, d)
+	ctx := context.Background()
+	me, err := user.Current()
+	if err != nil {
+		t.Skipf("no current user: %v", err)
+	}
+	account := fmt.Sprintf("%s (uid %s, pid %d)", me.Username, me.Uid, os.Getpid())
+
+	c, err := Dial(ctx, d.config().StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Reload(ctx); err != nil {
+		t.Fatalf("Reload over the socket: %v", err)
+	}
+	if _, err := c.SetPause(ctx, PauseRequest{Vendor: "acme-cloud", At: time.Now().UTC(), By: "mallory"}); err != nil {
+		t.Fatalf("SetPause over the socket: %v", err)
+	}
+	if _, err := d.Reload(WithRequester(ctx, "SIGHUP (sender not known)")); err != nil {
+		t.Fatalf("Reload by signal: %v", err)
+	}
+	log, err := d.db.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{account, account + `, as "mallory"`, "SIGHUP (sender not known)"}
+	if len(log) != len(want) {
+		t.Fatalf("audit log has %d entries, want %d: %+v", len(log), len(want), log)
+	}
+	for i, c := range log {
+		if c.By != want[i] {
+			t.Errorf("audit entry %d (%s) by %q, want %q", i, c.Action, c.By, want[i])
+		}
 	}
 }
