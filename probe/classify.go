@@ -233,7 +233,11 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	}
 	// Survey and verification wording is a program's too: such a mail is not "bare".
 	machineWording := len(findPhrases(surveyPhrases, subjectAndText))+len(findPhrases(verifyPhrases, subjectAndText)) > 0
-	nt.personEvidence(ev, len(auto) == 0 && len(acks) == 0 && len(desk) == 0 && !machineWording)
+	// Thanks alone ("Thank you for your message. We do support SSO via SAML.") opens
+	// people's answers as often as acknowledgements: it does not stop a mail from being
+	// bare of automatic signals. A promise or receipt wording does.
+	courtesyOnly := !slices.ContainsFunc(acks, func(a hit) bool { return a.strong || !courtesyRe.MatchString(a.text) })
+	nt.personEvidence(ev, len(auto) == 0 && courtesyOnly && len(desk) == 0 && !machineWording && nt.furniture == 0)
 	// Courtesy wording ("Thanks for reaching out", "感谢您的来信") opens people's answers
 	// as often as acknowledgements; only wording that says a request was received or
 	// that the mail is automatic asks the rest of the text to show a person's cue.
@@ -701,6 +705,10 @@ func helpDeskSignals(m Mail) []string {
 	}
 	return []string{"help-desk headers " + strings.Join(names, ", ")}
 }
+
+// courtesyRe matches ack wording that only thanks ("Thank you for your message",
+// "Merci pour votre message", "感谢您的来信").
+var courtesyRe = regexp.MustCompile(`(?i)^(?:many thanks|thanks|thank you|thank|merci|danke|vielen dank|gracias|grazie|obrigad[oa]|感谢|感謝|谢谢|謝謝|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとう)`)
 
 // autoDeclRe matches ack wording in which a mail says it is automatic.
 var autoDeclRe = regexp.MustCompile(`(?i)automat|auto-generated|自动|自動|自動送信|自動返信|automatisch|automatique|automática|automatica`)
