@@ -177,7 +177,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// substantial) are read: acknowledgements and answers say what they are at the
 	// top, and the phrase search would otherwise take seconds on a 250 KB mail, holding
 	// up every message behind it.
-	nt := analyzeNewText(truncateUTF8(m.NewText, classifyTextLimit), m.Subject)
+	nt := analyzeNewText(truncateUTF8(m.NewText, classifyTextLimit), m.Subject, newEcho(m.Inquiry))
 	// A reply's subject ("Re: Ticket Received - …") quotes the subject of the mail it
 	// answers, so its wording says nothing of this one.
 	ackSubject := m.Subject
@@ -223,6 +223,11 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	}
 	if nt.furniture > 0 {
 		ev.machine(fmt.Sprintf("%d sentences of template wording", nt.furniture), min(0.25*float64(nt.furniture), 0.75))
+	}
+	if nt.echoed > 0 {
+		// People quote with ">" or below "On … wrote:", which is gone before this; a
+		// desk pastes the request into its acknowledgement.
+		ev.machine(fmt.Sprintf("repeats %d sentences of our inquiry unquoted", nt.echoed), 0.5)
 	}
 	// "auto-replied" (RFC 3834: a response a program generated, as vacations and
 	// acknowledgements are) with no cue of a person and no person's signature: some
@@ -903,7 +908,7 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `请勿直接回复|請勿直接回覆|请勿回复|請勿回覆`},
 	{re: `\b(?:will|shall|'ll) (?:respond|reply|answer|get back)(?: to you)? (?:within|in|as soon|shortly|promptly)|\bwithin (?:one|two|\d+|a|the next) (?:business |working )?(?:days?|hours?)\b`},
 	{re: `automatically generated in response to|in response to the creation of a (?:trouble )?ticket|your ticket has been assigned an? (?:id|number)`, strong: true},
-	{re: `\bthank(?:s| you) for reaching out\b|\bthank(?:s| you) for (?:the|your) (?:question|note|detailed (?:question|description))`},
+	{re: `\bthank(?:s| you)(?: so much| very much)? for (?:getting in touch|reaching out)\b|\bthank(?:s| you) for (?:the|your) (?:question|note|detailed (?:question|description))`},
 	// German, French, Spanish, Japanese.
 	{re: `wir haben ihre (?:anfrage|nachricht|e-?mail|mail) (?:erhalten|empfangen)|ihre anfrage (?:ist|wurde) (?:bei uns )?eingegangen`, strong: true},
 	{re: `nous avons (?:bien )?reçu votre (?:demande|message|e-?mail|courriel)|votre demande a (?:bien )?été (?:reçue|enregistrée|créée)`, strong: true},
@@ -971,6 +976,8 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `help ?cent(?:er|re)|knowledge ?base|\bfaqs?\b|support portal|community forum`},
 	{re: `in the meantime`},
 	{re: `reopen (?:the|this|your) (?:ticket|request|case)|we hope (?:we were able|this|that)|if you have any (?:further |other |more )?(?:questions|concerns)`},
+	// An attribution above a copy of a message: "Lin Wei wrote on 29 Nov 2026:".
+	{re: `\b(?:wrote|schrieb|a écrit|escribió|scrisse|schreef|skrev) (?:on|am|le|el|il|op|den) [^\n]{2,80}[:：]\s*$`},
 	{re: `no need to reply|include the string|subject line of all future correspondence|you may reply to this message`},
 	{re: `unsubscribe|manage (?:your )?(?:e-?mail )?preferences`},
 	{re: `this (?:e-?mail|message|notification) (?:was|is|has been) (?:sent|generated)`},
@@ -1028,6 +1035,9 @@ type newText struct {
 	// for a record number, courtesy-weak for a promise alone, which people write too
 	// ("We will follow up shortly with the root cause").
 	bookkeeping []hit
+	// echoed counts the sentences taken out because they repeat our inquiry: a help
+	// desk's copy of the request in its acknowledgement, not the sender's words.
+	echoed int
 	// signature is the first line below a closing or signature delimiter ("Tom Becker",
 	// "Acme Support Team"), "" when there is none.
 	signature string
@@ -1115,7 +1125,7 @@ var (
 
 // analyzeNewText takes help-desk furniture out of text and weighs what is left. subject
 // helps to tell what a separator line divides.
-func analyzeNewText(text, subject string) newText {
+func analyzeNewText(text, subject string, ours echo) newText {
 	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
 	var kept, own []string
 	content := false
@@ -1126,10 +1136,13 @@ func analyzeNewText(text, subject string) newText {
 	furniture := 0
 	var bookkeeping []hit
 	var fields []string
+	echoed := 0
 	flush := func() {
 		for _, s := range splitSentences(para) {
 			content = true
 			switch {
+			case ours.repeats(s):
+				echoed++
 			case isTemplate(s):
 				furniture++
 			case bookkeepingOf(s, subject) != "":
@@ -1216,7 +1229,11 @@ func analyzeNewText(text, subject string) newText {
 	} else {
 		kept = append(kept, fields...)
 	}
-	nt := newText{own: strings.Join(own, "\n"), text: strings.Join(kept, " "), furniture: furniture, signature: sig, bookkeeping: bookkeeping}
+	if sig != "" && ours.hasLine(sig) {
+		// Our own closing ("Thanks,\nLin") in the desk's copy of the request.
+		sig = ""
+	}
+	nt := newText{own: strings.Join(own, "\n"), text: strings.Join(kept, " "), furniture: furniture, signature: sig, bookkeeping: bookkeeping, echoed: echoed}
 	counted := noCountRe.ReplaceAllString(nt.text, " ")
 	nt.chars = len([]rune(strings.Join(strings.Fields(nt.text), " ")))
 	for _, r := range counted {
@@ -1331,6 +1348,53 @@ func bookkeepingOf(s, subject string) string {
 		return "promise"
 	}
 	return ""
+}
+
+// echo is our inquiry's text, normalised (lower case, letters and digits only) for
+// recognising its sentences when a help desk repeats them, and its lines so normalised
+// (a short one, like the name we sign with, is recognised only whole).
+type echo struct {
+	text  string
+	lines map[string]bool
+}
+
+// echoMin is the fewest letters and digits a sentence needs to be recognised as ours:
+// "Hello," or "Thanks!" belong to everyone.
+const echoMin = 16
+
+// newEcho normalises the inquiry's text.
+func newEcho(inquiry string) echo {
+	e := echo{text: echoKey(inquiry), lines: map[string]bool{}}
+	for _, l := range strings.Split(inquiry, "\n") {
+		if k := echoKey(l); k != "" {
+			e.lines[k] = true
+		}
+	}
+	return e
+}
+
+// hasLine reports whether line is a whole line of our inquiry.
+func (e echo) hasLine(line string) bool { return e.lines[echoKey(line)] }
+
+// echoKey keeps the letters and digits of s, lower case.
+func echoKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+// repeats reports whether sentence s is a sentence of our inquiry (whatever the
+// spacing, wrapping or punctuation the help desk gave it).
+func (e echo) repeats(s string) bool {
+	if e.text == "" {
+		return false
+	}
+	k := echoKey(s)
+	return len([]rune(k)) >= echoMin && strings.Contains(e.text, k)
 }
 
 // isFormField reports whether s is one field of a form ("Priority: 3 - Moderate")

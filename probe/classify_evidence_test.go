@@ -200,3 +200,25 @@ func TestClassifyBookkeepingKeepsAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyEchoOfInquiry: a help desk that pastes our request, unquoted, under a
+// one-line acknowledgement has not answered; without the inquiry to compare with, the
+// same mail reads as a person's long reply. A person who repeats one of our questions
+// before answering it still answers.
+func TestClassifyEchoOfInquiry(t *testing.T) {
+	inquiry := "Hello,\n\nour nightly export to S3 has been stuck at 95% since 02:10 UTC. The job log shows\nrepeated \"upload part timed out\" errors for the last part. We changed nothing on\nour side. Could you check whether the export workers in eu-west are healthy?\n\nThanks,\nLin\n"
+	desk := "Thanks for getting in touch with Acme.\n\nLin Wei wrote on 29 Nov 2026:\n\nOur nightly export to S3 has been stuck at 95% since 02:10 UTC. The job log shows repeated \"upload part timed out\" errors for the last part. We changed nothing on our side. Could you check whether the export workers in eu-west are healthy?\n\nThanks, Lin"
+	m := probe.Mail{From: "support@acme.example", Subject: "Re: Nightly export stuck", NewText: desk}
+	if got := probe.Classify(m, nil); got.Kind != probe.KindHuman {
+		t.Fatalf("without the inquiry: %s (%s); this test wants the case where our words alone look like an answer", got.Kind, got.Reason)
+	}
+	m.Inquiry = inquiry
+	if got := probe.Classify(m, nil); got.Kind == probe.KindHuman || !strings.Contains(got.Reason, "repeats 4 sentences of our inquiry") {
+		t.Errorf("with the inquiry: %s (%s), want no human and the echo named", got.Kind, got.Reason)
+	}
+	answer := probe.Mail{From: "dana@acme.example", Subject: "Re: Nightly export stuck", Inquiry: inquiry,
+		NewText: "Could you check whether the export workers in eu-west are healthy?\n\nThey were not: one worker had a full disk. We cleared it and your export finished at 03:02 UTC.\n\nDana"}
+	if got := probe.Classify(answer, nil); got.Kind != probe.KindHuman {
+		t.Errorf("answer repeating our question: %s (%s), want human", got.Kind, got.Reason)
+	}
+}

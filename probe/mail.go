@@ -50,6 +50,11 @@ type Mail struct {
 	// "MIME parts nested deeper than 30 levels not read"); "" when all of it was read.
 	// The daemon records it beside the classification's reason.
 	Unread string
+	// Inquiry is the text of our inquiry this mail was matched to, set by the daemon
+	// before classifying: a help desk that repeats it in its acknowledgement or
+	// notification, without quoting it, must not have our words counted as its own.
+	// "" when the mail is unmatched or the inquiry's copy cannot be read.
+	Inquiry string
 }
 
 // DeliveryReport is what a machine report (a bounce, a delay warning, a verification

@@ -138,6 +138,9 @@ func (d *Daemon) handleMail(ctx context.Context, f mailbox.Fetched) error {
 	if v, ok := cfg.Vendor(vendor); ok {
 		rules = v.Rules
 	}
+	if ok {
+		m.Inquiry = d.inquiryText(match.ProbeID)
+	}
 	cls := probe.Classify(m, rules)
 	cls.Reason = withNote(cls.Reason, unread)
 	from := (&mail.Address{Name: m.FromName, Address: m.From}).String()
@@ -235,4 +238,21 @@ func sizeText(n int64) string {
 // size the watcher cut them, so the evidence says a copy is incomplete.
 func fetchedRaw(f mailbox.Fetched) store.Raw {
 	return store.Raw{Data: f.Raw, Size: max(int(f.Size), len(f.Raw)), Truncated: f.Truncated}
+}
+
+// inquiryText returns the text of probe id's inquiry as sent, for the classifier to
+// recognise a help desk's copy of it; "" (and a debug line) when the copy cannot be read,
+// which only costs that recognition.
+func (d *Daemon) inquiryText(id string) string {
+	raw, err := d.db.InquiryRaw(id)
+	if err != nil {
+		d.log.Debug("inquiry copy not read; its echo in the reply is not recognised", "probe", id, "err", err)
+		return ""
+	}
+	m, err := mailbox.Parse(raw.Data, mailbox.ParseOptions{})
+	if err != nil {
+		d.log.Debug("inquiry copy not parsed; its echo in the reply is not recognised", "probe", id, "err", err)
+		return ""
+	}
+	return m.NewText
 }

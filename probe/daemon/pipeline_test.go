@@ -22,6 +22,19 @@ mail:
 scripts:
   - {id: outage-en, language: en, priority: P1, subject: "Streams failing", body: "Hello {{.Vendor}}"}
   - {id: invoice-zh, language: zh, priority: P3, subject: "关于发票的问题", body: "您好"}
+  - id: export-en
+    language: en
+    priority: P2
+    subject: "Nightly export stuck"
+    body: |
+      Hello,
+
+      our nightly export to S3 has been stuck at 95% since 02:10 UTC. The job log shows
+      repeated "upload part timed out" errors for the last part. We changed nothing on
+      our side. Could you check whether the export workers in eu-west are healthy?
+
+      Thanks,
+      Lin
 vendors:
   - name: acme-cloud
     to: [support@acme.example]
@@ -39,7 +52,7 @@ vendors:
 func TestPipeline(t *testing.T) {
 	d := mustPipelineDaemon(t)
 	var probes []probe.Probe
-	for _, req := range []SendRequest{{Vendor: "acme-cloud", Script: "outage-en"}, {Vendor: "lotus-ops", Script: "invoice-zh"}, {Vendor: "acme-cloud", Script: "outage-en"}} {
+	for _, req := range []SendRequest{{Vendor: "acme-cloud", Script: "outage-en"}, {Vendor: "lotus-ops", Script: "invoice-zh"}, {Vendor: "acme-cloud", Script: "outage-en"}, {Vendor: "acme-cloud", Script: "export-en"}} {
 		p, err := d.Send(context.Background(), req)
 		if err != nil {
 			t.Fatal(err)
@@ -69,6 +82,9 @@ func TestPipeline(t *testing.T) {
 		{"ooo-german.eml", "P1", probe.RungMessageID, probe.KindOutOfOffice},
 		{"bounce-dsn.eml", "P3", probe.RungMessageID, probe.KindBounce},
 		{"unmatched-newsletter.eml", "", "", probe.KindOther},
+		// A help desk pasting our request, unquoted, into its acknowledgement: our own
+		// words are not the desk's answer.
+		{"ack-echoes-inquiry.eml", "P4", probe.RungMessageID, probe.KindAutoAck},
 	}
 	for i, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
