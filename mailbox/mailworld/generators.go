@@ -204,6 +204,9 @@ func (r *Real) writeGenerators() error {
 	if r.cfg.EximPort != 0 {
 		fmt.Fprintf(&transport, "%s smtp:[127.0.0.1]:%d\n", EximDomain, r.cfg.EximPort)
 	}
+	if r.cfg.OpenSMTPDPort != 0 {
+		fmt.Fprintf(&transport, "%s smtp:[127.0.0.1]:%d\n", OpenSMTPDDomain, r.cfg.OpenSMTPDPort)
+	}
 	return writeFile(r.path(transportMap), transport.Bytes(), 0, 0, 0o644)
 }
 
@@ -384,7 +387,7 @@ func (r *Real) stopExim() error {
 const sievePluginPath = "/usr/lib/dovecot/modules/lib90_sieve_plugin.so"
 
 // generatorDomains are the domains a world with generators keeps for itself.
-var generatorDomains = []string{GeneratorDomain, RelayRefusedDomain, DeferredDomain, EximDomain}
+var generatorDomains = []string{GeneratorDomain, RelayRefusedDomain, DeferredDomain, EximDomain, OpenSMTPDDomain}
 
 // checkGeneratorDomain refuses a user in one of the generators' domains, in a world with
 // generators: Postfix would route its mail to a generator instead of its mailbox.
