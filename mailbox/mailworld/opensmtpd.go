@@ -215,6 +215,11 @@ func (r *Real) startOpenSMTPD(deadline time.Time) error {
 	if err := writeFile(r.path(openSMTPDConf), r.openSMTPDConfig(), 0, 0, 0o644); err != nil {
 		return err
 	}
+	// smtpd -n checks the configuration and exits: a mistake fails here, with smtpd's
+	// message in the log, rather than as a daemon that never greets.
+	if err := r.run(openSMTPDOut, r.openSMTPDPath, "-n", "-f", r.path(openSMTPDConf)); err != nil {
+		return fmt.Errorf("check opensmtpd configuration %s: %w", r.path(openSMTPDConf), err)
+	}
 	if err := r.run(openSMTPDOut, "unshare", "--mount", "--uts", "--propagation", "private", "--",
 		"/bin/sh", "-c", openSMTPDLaunch, "opensmtpd-launch",
 		r.path(openSMTPDSpool), r.path(openSMTPDRun), r.path(openSMTPDMailname), openSMTPDHost, r.openSMTPDPath, r.path(openSMTPDConf)); err != nil {
