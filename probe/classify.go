@@ -191,6 +191,13 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		strongAck = strongAck || a.strong
 		selfAuto = selfAuto || autoDeclRe.MatchString(a.text)
 	}
+	// A status notice cites its record too; only receipt wording makes it an
+	// acknowledgement rather than a notice (below).
+	receipt := strongAck
+	for _, b := range nt.bookkeeping {
+		acks = append(acks, hit{text: clip(b.text, 80), strong: b.strong, at: len(subjectAndText)})
+		strongAck = strongAck || b.strong
+	}
 	auto := autoSignals(m)
 	desk := helpDeskSignals(m)
 	for _, a := range auto {
@@ -217,7 +224,16 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	if nt.furniture > 0 {
 		ev.machine(fmt.Sprintf("%d sentences of template wording", nt.furniture), min(0.25*float64(nt.furniture), 0.75))
 	}
-	nt.personEvidence(ev, len(auto) == 0 && len(acks) == 0 && len(desk) == 0)
+	// "auto-replied" (RFC 3834: a response a program generated, as vacations and
+	// acknowledgements are) with no cue of a person and no person's signature: some
+	// desks mark their agents' answers so, but those show a person somewhere.
+	if slices.ContainsFunc(auto, func(a string) bool { return strings.HasPrefix(a, "Auto-Submitted: auto-replied") }) &&
+		len(nt.cues) == 0 && !(nt.signature != "" && personNameRe.MatchString(nt.signature) && !teamNameRe.MatchString(nt.signature)) {
+		ev.machine("auto-replied with no sign of a person", 1)
+	}
+	// Survey and verification wording is a program's too: such a mail is not "bare".
+	machineWording := len(findPhrases(surveyPhrases, subjectAndText))+len(findPhrases(verifyPhrases, subjectAndText)) > 0
+	nt.personEvidence(ev, len(auto) == 0 && len(acks) == 0 && len(desk) == 0 && !machineWording)
 	// Courtesy wording ("Thanks for reaching out", "感谢您的来信") opens people's answers
 	// as often as acknowledgements; only wording that says a request was received or
 	// that the mail is automatic asks the rest of the text to show a person's cue.
@@ -278,12 +294,12 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		}
 		// When the machine side outweighs the text, decide() turns this around.
 		ev.alt = KindAutoAck
-		if len(notice) > 0 && !strongAck {
+		if len(notice) > 0 && !receipt {
 			ev.alt = KindOther
 		}
 		return KindHuman, reason, ev
 	}
-	if len(notice) > 0 && !strongAck {
+	if len(notice) > 0 && !receipt {
 		return KindOther, "other: help-desk status notification " + quoteMatches(notice) + ", not a response; " + autoRemainder(nt), ev
 	}
 	if len(acks) > 0 {
@@ -625,6 +641,11 @@ func (e *kindEvidence) decide(kind Kind, why string) Classification {
 
 var noReplyLocalRe = regexp.MustCompile(`(?i)no[-_.]?reply|do[-_.]?not[-_.]?reply|^(?:notifications?|notify|auto[-_.]?reply|autoresponder|automated|mailer|system)$`)
 
+// machineryLocalRe matches the local parts that mail machinery sends from (RFC 2142's
+// postmaster, MTAs' MAILER-DAEMON, mailing-list managers' owner and bounce addresses):
+// no person answers from them, whatever the text says.
+var machineryLocalRe = regexp.MustCompile(`(?i)^(?:mailer-daemon|postmaster|listserv|majordomo|mailman|owner-.+|.+-owner|.+-bounces?|bounces?(?:[-+].*)?)$`)
+
 // autoSignals names the headers and sender that say a program sent m.
 func autoSignals(m Mail) []string {
 	var sig []string
@@ -641,18 +662,24 @@ func autoSignals(m Mail) []string {
 	if hasHeader(m, "X-Auto-Response-Suppress") {
 		sig = append(sig, "X-Auto-Response-Suppress: "+m.HeaderValue("X-Auto-Response-Suppress"))
 	}
-	if local, _, _ := strings.Cut(m.From, "@"); local != "" && noReplyLocalRe.MatchString(local) {
+	if local, _, _ := strings.Cut(m.From, "@"); local != "" && machineryLocalRe.MatchString(local) {
+		sig = append(sig, "mail-system sender "+m.From)
+	} else if local != "" && noReplyLocalRe.MatchString(local) {
 		sig = append(sig, "no-reply sender "+m.From)
 	}
 	return sig
 }
 
 // autoWeight is how much an automatic signal weighs: a sender's own statement
-// (Auto-Submitted) more than a convention some desks put on every mail (Precedence).
+// (Auto-Submitted) more than a convention some desks put on every mail (Precedence);
+// a mail system's own address most. (weigh adds to "auto-replied" when nothing in the
+// text is a person's.)
 func autoWeight(sig string) float64 {
 	switch {
 	case strings.HasPrefix(sig, "Auto-Submitted"):
 		return 1
+	case strings.HasPrefix(sig, "mail-system sender"):
+		return 3
 	case strings.HasPrefix(sig, "no-reply sender"):
 		return 1.5
 	}
@@ -715,8 +742,8 @@ func hasHeader(m Mail, name string) bool {
 // traditional), German, French, Spanish, Dutch, Italian and Portuguese, with and without
 // accents.
 var (
-	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio`)
-	oooStartRe    = regexp.MustCompile(`(?i)^(?:ooo\b|away from|on vacation|on leave|休假|外出|abwesend|absen(?:ce|t)\b|ausente|afwezig|niet aanwezig|assente)`)
+	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio|automatiskt svar|automatisk svar|automatisk besked|autosvar|automaattinen vastaus|automatyczna odpowied[źz]|poza biurem|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|otomatik (?:yan[ıi]t|cevap)|ofis d[ıi]ş[ıi]nda|автоответ|автоматический ответ|вне офиса|자동 ?응답|부재 ?중|不在通知|自動応答`)
+	oooStartRe    = regexp.MustCompile(`(?i)^(?:ooo\b|away from|on vacation|on leave|休假|外出|abwesend|absen(?:ce|t)\b|ausente|afwezig|niet aanwezig|assente|fr[åa]nvaro|frav[æa]r|frav[æa]rende|poissa|nieobecno[śs][ćc]|urlop|отсутств|отпуск|izinde|休暇)`)
 	replyPrefixRe = regexp.MustCompile(`(?i)^(?:\s*(?:re|aw|wg|fw|fwd|sv|vs|antw|rif|res|enc|回复|回覆|答复|转发|轉寄)\s*(?:\[\d+\])?\s*[:：]\s*)+`)
 )
 
@@ -732,8 +759,12 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `je suis (?:actuellement )?absent`},
 	{re: `estoy (?:fuera|de vacaciones|ausente)`},
 	{re: `sono (?:fuori|in ferie|assente)`},
-	{re: `ik ben (?:afwezig|met vakantie|niet aanwezig)`},
+	{re: `ik ben (?:[^.!?\n]{0,30}? )?(?:afwezig|met vakantie|niet aanwezig|op vakantie)`},
+	// "Your mail will not be forwarded" belongs to absence notices in every language.
+	{re: `(?:e-?mail|message|mail|nachricht|bericht|courriel|mensaje|messaggio|meddelande)s? (?:will not|won't|has not|have not|is not|wordt niet|wird nicht|ne sera pas|ne seront pas|no será|no se|non sarà|non verrà|kommer inte att|blir ikke) (?:be |been )?(?:forwarded|doorgestuurd|weitergeleitet|transférée?s?|reenviad[oa]s?|inoltrat[oa]|vidarebefordra[ts]?|videresendt)`},
 	{re: `estou (?:fora|de férias|ausente)`},
+	// Swedish, Norwegian and Danish, Finnish, Polish, Russian, Turkish, Korean.
+	{re: `jag är (?:[^.!?\n]{0,30}? )?(?:på semester|ledig|borta|tjänstledig|föräldraledig|inte på kontoret|frånvarande)|jeg er (?:på ferie|fraværende|bortreist|ikke på kontoret|på barselspermisjon|på barsel)|olen (?:lomalla|poissa)|jestem (?:na urlopie|poza biurem|nieobecn[ya])|я (?:в отпуске|нахожусь в отпуске|отсутствую|вне офиса)|(?:izindeyim|ofis dışındayım|tatildeyim)|휴가 중|부재 중입니다|자리를 비웠`},
 	{re: `je serai (?:absent|de retour)|de retour le|bin (?:ich )?(?:ab dem|am) .{0,20}wieder (?:im büro|erreichbar)|volveré el|estaré (?:fuera|de vacaciones|ausente)`},
 	{re: `(?:不在|休暇|出張)(?:のため|中)|(?:休暇|出張)を(?:いただいて|取って)おります|休暇中`},
 	{re: `我(?:将|將)于.{0,20}(?:返回|回来|回來)|休假中|请假中|請假中`},
@@ -844,11 +875,19 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `\bwe(?:'ve| have)? (?:successfully |now )?received your (?:support |service )?(?:request|e-?mail|message|ticket|inquiry|enquiry|case|query|submission)`, strong: true},
 	{re: `\byour (?:support |service )?(?:request|ticket|case|e-?mail|message|inquiry|enquiry|query)(?:\s*\(?\s*(?:#|no\.?|number)?\s*[\w-]+\s*\)?)? (?:has|have) been (?:received|created|logged|opened|submitted|registered|recorded)`, strong: true},
 	{re: `\b(?:a |new )?(?:support )?(?:ticket|case|request)(?:\s*\(?\s*(?:#|no\.?|number)?\s*[\w-]+\s*\)?)? (?:has been|was|is) (?:created|opened|logged|received|submitted|registered)`, strong: true},
+	// Any record a help desk keeps (incident, service request, work order), named
+	// with its number or a few words ("A request for support has been created and
+	// assigned #4821", "Incident INC0012345 has been opened on your behalf").
+	{re: `\b(?:ticket|case|request|incident|issue|inquiry|enquiry|query|work order|service request)\b[^.!?\n]{0,40}? (?:has been|have been|was|is) (?:now |successfully )?(?:created|opened|logged|raised|received|submitted|registered|recorded)\b(?: (?:on your behalf|for you|and assigned))?`, strong: true},
 	{re: `\bwe have (?:logged|registered|recorded) your`, strong: true},
 	{re: `\bthis is an? (?:automated|automatic|auto-generated) (?:response|reply|message|e-?mail|notification|acknowledge?ment)`},
 	{re: `\bwe(?:'ll| will| shall) (?:get back to|respond to|reply to|be in touch with|contact) you`},
 	{re: `\bthank(?:s| you) for (?:contacting|reaching out to|writing to|your (?:support )?(?:request|inquiry|enquiry|e-?mail|message|mail))`},
-	{re: `\b(?:a member of our (?:support |customer service |service )?team|(?:one of )?our (?:support )?(?:team|agents?|engineers?|representatives?|specialists?|staff)|an? (?:support )?(?:agent|engineer|representative|specialist|team member)) (?:will|shall) (?:be )?(?:respond|reply|contact|review|look|get|reach|be in touch)`},
+	{re: `\b(?:a member of our (?:support |customer service |service )?team|(?:one of )?our (?:support )?(?:team|agents?|engineers?|representatives?|specialists?|staff)|an? (?:support )?(?:agent|engineer|representative|specialist|team member)) (?:will|shall) (?:be )?(?:respond|reply|contact|review|look|get|reach|be in touch|follow[- ]?up)`},
+	// A promise about when someone else will answer ("The team typically replies in
+	// under 2 hours", "Our usual response time is one business day") says that the
+	// answer is still to come.
+	{strong: true, re: `\b(?:the |our )?(?:team|we|agents?|staff|support)(?: members?)? (?:typically|usually|normally|generally|will typically|will usually) (?:replies|reply|responds?|answers?|gets? back|follow[- ]?ups?)\b|\b(?:typical|usual|average|expected|current) (?:reply|response|wait(?:ing)?) times?\b|\bwe(?:'ll| will) be back (?:online|in the office|tomorrow|on)|\byou(?:'ll| will) (?:get|receive) (?:a |our |the )?(?:replies|reply|response|answer|notification)s? (?:here|by e-?mail|in your inbox|to)`},
 	{re: `\bis being (?:reviewed|processed|handled) by our`},
 	{re: `\bthank(?:s| you) for your (?:patience|understanding)`},
 	{re: `\byour (?:ticket|case|reference|request) (?:number|id|no\.?) is\b`, strong: true},
@@ -878,10 +917,18 @@ var ackPhrases = compilePhrases([]phrase{
 // noticePhrases are a help desk's status notices: a ticket resolved, solved or closed.
 // Such a notice is machine text (often under the agent's name) and not a response.
 var noticePhrases = compilePhrases([]phrase{
-	{re: `\b(?:request|ticket|case|issue|incident)(?:\s*\(?\s*(?:#|no\.?|number)?\s*[\w-]*\d[\w-]*\s*\)?)? (?:has been|was|is now|is) (?:marked (?:as )?)?(?:resolved|solved|closed)`},
+	{re: `\b(?:request|ticket|case|issue|incident)(?:\s*\(?\s*(?:#|no\.?|number)?\s*[\w-]*\d[\w-]*\s*\)?)?(?:\s*"[^"\n]{0,80}")? (?:has been|was|is now|is) (?:\w+ly )?(?:marked (?:as )?)?(?:resolved|solved|closed)`},
+	// A mailing list holding the inquiry for its moderator (Mailman, Google Groups,
+	// Sympa): the mail never reached anyone yet.
+	{re: `\b(?:held|being held|is being held) (?:for|until)(?: the)? (?:list )?moderator|awaits? moderator(?:'s)? approval|(?:requires|pending|needs) (?:the )?moderator(?:'s)? approval|waiting for (?:moderator )?approval by the (?:list )?moderator`},
 	{re: `according to our records,? your (?:request|ticket|case) has been (?:resolved|closed|solved)`},
 	{re: `status (?:has )?changed (?:from \S+ )?to (?:resolved|solved|closed)`},
+	// Any change of a request's status ("The status of your request VND-9917 changed
+	// from In progress to Waiting for customer") is a notice, whatever the states.
+	{re: `\bstatus of (?:your|the|this) (?:request|ticket|case|incident|issue)\b[^.!?\n]{0,40}? (?:has )?(?:changed|been (?:changed|updated|set))|\b(?:request|ticket|case|incident)\b[^.!?\n]{0,40}? (?:has been |was )?(?:moved|set) to (?:status )?["']?(?:waiting|pending|on hold|in progress|open)`},
 	{re: `\[(?:resolved|solved|closed)\]`},
+	// A reminder that the desk waits for us, or will close the request.
+	{re: `\b(?:waiting|awaiting|wait) (?:for )?your (?:reply|response|feedback|answer|confirmation)|will be (?:closed|resolved|solved) automatically|if we (?:don't|do not) hear (?:back )?from you`},
 	{re: `工单已(?:关闭|解决|完成)|工單已(?:關閉|解決|完成)|问题已解决并关闭`},
 	{re: `wurde (?:als )?(?:gelöst|geschlossen)|a été (?:résolue?|fermée?|clôturée?)|ha sido (?:resuelt[oa]|cerrad[oa])|(?:クローズ|解決済み)`},
 })
@@ -908,6 +955,8 @@ var verifyPhrases = compilePhrases([]phrase{
 	{re: `verify your (?:e-?mail|address|account)`},
 	{re: `confirm your (?:e-?mail )?(?:address|e-?mail|account|subscription)`},
 	{re: `verification code|activate your account`},
+	// Challenge-response spam filters ask the sender to prove they are a person.
+	{re: `(?:list of )?approved senders|senders i have approved|(?:confirm|prove) (?:that )?you(?:'re| are) (?:a )?(?:human|real person)|challenge[- ]response`},
 	{re: `验证码|驗證碼|验证(?:您的)?(?:邮箱|邮件地址|电子邮件|账户|账号)|驗證(?:您的)?(?:郵箱|郵件地址|電子郵件|帳戶|帳號)|(?:邮箱|郵箱)(?:验证|驗證)|完成(?:验证|驗證)|确认您的邮箱|確認您的郵箱|激活(?:您的)?账户|啟用(?:您的)?帳戶`},
 })
 
@@ -931,7 +980,8 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `\blog ?in to|sign ?in to|click (?:here|the|one|below|on)|\bbutton\b`},
 	{re: `if you did not|ignore this (?:e-?mail|message)|link (?:will )?expires?`},
 	{re: `please (?:allow|wait|be patient|note that (?:our|this))`},
-	{re: `\byour feedback\b|we(?:'d| would) love to hear`},
+	{re: `\byour feedback\b|we(?:'d| would) love to hear|\b(?:good|bad|great|okay|poor),? i'?m (?:satisfied|unsatisfied|dissatisfied|happy|unhappy)\b`},
+	{re: `(?:view|see|access|review|find) (?:all )?(?:the )?(?:details|status|progress|history) of (?:the|your|this) (?:ticket|incident|case|request)|by following the link|(?:the|this) link (?:below|above)|take me to (?:the|my|your) (?:ticket|incident|case|request)`},
 	{re: `^\s*(?:ticket|case|request|reference|ref)\b.{0,20}?(?:#|\bid\b|number|no\.?)\s*[:：]?\s*[\w-]+\s*$`},
 	{re: `^\s*(?:status|priority|subject|requester|assignee|group|created|updated|type|category|ticket|case)\s*[:：]`},
 	{re: `^\s*(?:工单|工單)(?:号|號|编号|編號)?\s*[:：#]|^\s*(?:状态|狀態|优先级|優先級|主题|主旨)\s*[:：]`},
@@ -940,11 +990,17 @@ var templatePhrases = compilePhrases([]phrase{
 
 // humanCues are signs of a person answering rather than a template acknowledging.
 var humanCues = compilePhrases([]phrase{
+	// A help desk relaying a named person's words: "A new comment was added to your
+	// request by Sarah Kim", "Dana replied:".
+	{re: `\b(?:comment|reply|response|answer|message|update|note)s? (?:was |were |has been |have been )?(?:added|posted|written|sent|made)\b.{0,60}\bby (?-i:\p{Lu})|\b(?:replied|commented|responded|answered|wrote)\s*[:：]`},
 	{re: `[?？]`},
 	{re: `(?:^|[^\p{L}'])(?:i|i'm|i've|i'll|i'd|my|me)(?:[^\p{L}']|$)`},
 	{re: `\bplease (?:try|run|check|send|provide|confirm|share|attach|upgrade|update|restart|install|set|use|see)\b`},
 	{re: `\byou (?:can|could|should|need to|may want to|will need to)\b|\bcould you\b|\bcan you\b`},
 	{re: `\bwe (?:recommend|suggest|checked|investigated|found|tested|reproduced|confirmed|fixed|released|support|offer|provide)\b`},
+	// Work done on the problem, reported by those who did it: "Our engineers found a
+	// stuck worker and restarted it".
+	{re: `\b(?:we|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))\b[^.!?\n]{0,40}?\b(?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|reset|cleared|migrated|replaced|identified|traced|resolved)\b`},
 	{re: `\bthe (?:issue|problem|error|bug|fix|root cause|workaround|answer|solution) (?:is|was|has|will)\b`},
 	{re: `我(?:[^们們]|$)`},
 	{re: `请您|請您|建议|建議|您可以|麻烦您|麻煩您|请尝试|請嘗試|请提供|請提供|请升级|請升級|请检查|請檢查`},
@@ -962,8 +1018,16 @@ type newText struct {
 	chars  int    // runes, whitespace collapsed
 	weight int    // letters, a CJK character counting cjkWeight
 	cues   []hit
-	// furniture counts the sentences of template wording taken out.
+	// furniture counts the sentences of template wording taken out, form fields
+	// ("Status: New", "Severity: 3") included.
 	furniture int
+	// bookkeeping holds the sentences taken out because they only keep the books of a
+	// request: one citing the record's number ("Thank you for submitting Case
+	// 00451234"), or one promising that someone will answer later ("An engineer will
+	// be assigned shortly"). They say "acknowledgement" whatever the wording: strong
+	// for a record number, courtesy-weak for a promise alone, which people write too
+	// ("We will follow up shortly with the root cause").
+	bookkeeping []hit
 	// signature is the first line below a closing or signature delimiter ("Tom Becker",
 	// "Acme Support Team"), "" when there is none.
 	signature string
@@ -1060,12 +1124,18 @@ func analyzeNewText(text, subject string) newText {
 	// stay on their own.
 	para, last := "", ""
 	furniture := 0
+	var bookkeeping []hit
+	var fields []string
 	flush := func() {
 		for _, s := range splitSentences(para) {
 			content = true
 			switch {
 			case isTemplate(s):
 				furniture++
+			case bookkeepingOf(s, subject) != "":
+				bookkeeping = append(bookkeeping, hit{text: s, strong: bookkeepingOf(s, subject) == "record"})
+			case isFormField(s):
+				fields = append(fields, s)
 			case isAck(s):
 				// An acknowledgement or courtesy opener is taken out phrase by phrase,
 				// not with its whole sentence: "感谢您的来信，我们支持7x24小时服务" and
@@ -1140,7 +1210,13 @@ func analyzeNewText(text, subject string) newText {
 		last = line
 	}
 	flush()
-	nt := newText{own: strings.Join(own, "\n"), text: strings.Join(kept, " "), furniture: furniture, signature: sig}
+	// Two or more fields make a form a program filled in; one is a person's "Note: …".
+	if len(fields) >= 2 {
+		furniture += len(fields)
+	} else {
+		kept = append(kept, fields...)
+	}
+	nt := newText{own: strings.Join(own, "\n"), text: strings.Join(kept, " "), furniture: furniture, signature: sig, bookkeeping: bookkeeping}
 	counted := noCountRe.ReplaceAllString(nt.text, " ")
 	nt.chars = len([]rune(strings.Join(strings.Fields(nt.text), " ")))
 	for _, r := range counted {
@@ -1213,6 +1289,55 @@ func isNotice(text string) bool {
 // isTemplate reports whether sentence s is help-desk template, survey, verification or
 // absence wording rather than something a person wrote for this mail.
 func isTemplate(s string) bool { return anyTemplateRe.MatchString(s) }
+
+// Bookkeeping sentences and form fields.
+//
+// Acknowledgements are worded in endless ways and languages, but what they do is
+// narrow: they cite the number the request was filed under, and they promise an answer
+// later. Those two acts are recognised by their parts rather than by whole phrases: a
+// record number (one the subject repeats, or one named as a ticket, case, request…),
+// or a sentence holding a future, an answering verb and a vague time ("will get back
+// to you shortly", "wird sich in Kürze melden"). A sentence with a person's cue (first
+// person, a question, an instruction) is never bookkeeping: "I looked at case 4411"
+// is an answer.
+var (
+	// recordIDRe is a reference a help desk files a request under: "#55012",
+	// "VND-4412", "INC0012345", "00451234".
+	recordIDRe = regexp.MustCompile(`#\s?\d{3,}\b|\b[A-Z][A-Z0-9]{1,9}-\d{2,}\b|\b\d{3,}-[A-Z0-9]{2,}\b|\b[A-Z]{2,5}\d{5,}\b|\b\d{5,}\b`)
+	// recordNounRe names the record ("ticket", "Anfrage", "工单"…) just before a number.
+	recordNounRe = regexp.MustCompile(`(?i)(?:\b(?:ticket|case|request|incident|reference|ref|query|inquiry|enquiry|conversation|thread|anfrage|vorgang|fall|nummer|ticketnummer|demande|dossier|référence|numéro|caso|solicitud|número|chamado|richiesta|pratica|ärende|ärendenummer|sak|sag|melding)\b|工单|工單|编号|編號|受付番号|問い合わせ番号|お問い合わせ番号)[\s:：#.-]{0,3}(?:(?:no\.?|nr\.?|number|id|nummer|numéro|número)[\s:：#.-]{0,3})?(?:\p{L}+[\s:：]{1,2}){0,2}$`)
+	// futureRe, answerVerbRe and vagueTimeRe are the three parts of a promise.
+	futureRe     = regexp.MustCompile(`(?i)\b(?:will|shall|may take|can take|might take|could take|wird|werden|sera|seront|va|vont|será|serán|verrà|verranno|zal|zullen|kommer att|vil|vill)\b|'ll\b|(?:将|將|会|會)`)
+	answerVerbRe = regexp.MustCompile(`(?i)\b(?:get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|återkomm\w*|kontakta\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
+	vagueTimeRe  = regexp.MustCompile(`(?i)\b(?:up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
+	// formFieldRe is a line of a filled-in form: a short label, a colon, a short value.
+	formFieldRe = regexp.MustCompile(`^\p{Lu}[\p{L}\p{N} /&'()-]{0,30}[:：]\s*\S[^.!?。！？]{0,60}$`)
+)
+
+// bookkeepingOf says whether s only cites the record a request was filed under
+// ("record") or promises a later answer ("promise"), or neither (""); see above.
+// subject is the mail's subject, whose numbers are the record's.
+func bookkeepingOf(s, subject string) string {
+	if findPhrases(humanCues, s) != nil {
+		return ""
+	}
+	for _, loc := range recordIDRe.FindAllStringIndex(s, -1) {
+		id := strings.TrimLeft(s[loc[0]:loc[1]], "# ")
+		if strings.Contains(subject, id) || recordNounRe.MatchString(s[:loc[0]]) {
+			return "record"
+		}
+	}
+	if futureRe.MatchString(s) && answerVerbRe.MatchString(s) && vagueTimeRe.MatchString(s) {
+		return "promise"
+	}
+	return ""
+}
+
+// isFormField reports whether s is one field of a form ("Priority: 3 - Moderate")
+// without a person's cue.
+func isFormField(s string) bool {
+	return formFieldRe.MatchString(s) && findPhrases(humanCues, s) == nil
+}
 
 // isAck reports whether s holds acknowledgement or courtesy wording.
 func isAck(s string) bool { return anyAckRe.MatchString(s) }

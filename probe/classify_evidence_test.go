@@ -156,16 +156,47 @@ func TestClassifyConfidence(t *testing.T) {
 	if clear.Kind != probe.KindHuman || clear.Confidence < 0.9 || !strings.Contains(clear.Reason, `signed by a person "Tom Becker"`) {
 		t.Errorf("clear answer: %s at %v (%s), want human at >= 0.9 with the signature as evidence", clear.Kind, clear.Confidence, clear.Reason)
 	}
-	// An automatic header and an absence subject against a short question: close.
+	// An automatic header and an absence subject against a short instruction: close.
+	// (With "auto-replied", RFC 3834's mark of a response a program wrote, the machine
+	// side wins: out_of_office at 0.73.)
 	unsure := probe.Classify(probe.Mail{From: "tom@vendor.example", Subject: "Automatic reply: Night coverage",
 		NewText: "Please send the contract number for the weekend check.",
-		Header:  map[string][]string{"Auto-Submitted": {"auto-replied"}}}, nil)
+		Header:  map[string][]string{"Auto-Submitted": {"auto-generated"}}}, nil)
 	if unsure.Kind != probe.KindNeedsReview || unsure.Confidence >= probe.ReviewThreshold {
 		t.Fatalf("close call: %s at %v (%s), want needs_review below %.2f", unsure.Kind, unsure.Confidence, unsure.Reason, probe.ReviewThreshold)
 	}
 	for _, want := range []string{"needs_review: leaning", "machine: Auto-Submitted", "person:", `cue "Please send"`} {
 		if !strings.Contains(unsure.Reason, want) {
 			t.Errorf("needs_review reason %q lacks %q", unsure.Reason, want)
+		}
+	}
+}
+
+// TestClassifyBookkeepingKeepsAnswers checks the sentences taken out as bookkeeping (a
+// record number, a promise of a later answer) against answers that cite a bug or a case
+// number or promise a follow-up beside real content: those stay human.
+func TestClassifyBookkeepingKeepsAnswers(t *testing.T) {
+	answers := []struct{ subject, text string }{
+		{"Re: Export stuck", "The fix for BUG-1234 ships in 4.3 on Thursday. Until then, restart the export worker after each failed run."},
+		{"Re: Export stuck [Case 0098123]", "I checked case 0098123: the bucket policy denies PutObject to our export role. Add the role to the policy and retry."},
+		{"Re: Export stuck", "Our engineers found a stuck worker on the EU export queue and restarted it. We will follow up shortly with the root cause."},
+		{"Re: Export stuck", "Priority: high\nCause: an expired certificate on the gateway, renewed at 02:31 UTC; exports resume on their own."},
+	}
+	for _, a := range answers {
+		got := probe.Classify(probe.Mail{From: "agent@vendor.example", Subject: a.subject, NewText: a.text}, nil)
+		if got.Kind != probe.KindHuman {
+			t.Errorf("Classify(%q) = %s at %.2f (%s), want human", a.text, got.Kind, got.Confidence, got.Reason)
+		}
+	}
+	acks := []struct{ subject, text string }{
+		{"Case 00451234: Export stuck", "Thank you for submitting Case 00451234. Our Technical Support team has been notified and an engineer will be assigned shortly."},
+		{"Re: Export stuck", "We got your email and created ticket #55012. Someone from our team will get back to you shortly."},
+		{"Ihre Anfrage [VND-4412]", "Ihre Anfrage wurde unter der Nummer VND-4412 erfasst. Ein Mitarbeiter wird sich in Kürze bei Ihnen melden."},
+	}
+	for _, a := range acks {
+		got := probe.Classify(probe.Mail{From: "support@vendor.example", Subject: a.subject, NewText: a.text}, nil)
+		if got.Kind != probe.KindAutoAck {
+			t.Errorf("Classify(%q) = %s at %.2f (%s), want auto_ack", a.text, got.Kind, got.Confidence, got.Reason)
 		}
 	}
 }
