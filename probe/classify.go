@@ -368,7 +368,7 @@ func autoRemainder(nt newText) string {
 
 var (
 	daemonSenderRe  = regexp.MustCompile(`(?i)^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mail[-_]?delivery[-_]?(?:system|subsystem)?)$`)
-	bounceSubjectRe = regexp.MustCompile(`(?i)undeliver|returned to sender|returned mail|delivery status notification \((?:failure|delay)|delivery (?:has )?failed|delivery failure|failure notice|mail delivery (?:failed|failure|system)|could not be delivered|non[- ]?delivery|not delivered|mail system error|退信|投递失败|投遞失敗|无法投递|無法投遞|未能送达|unzustellbar|nicht zustellbar|non remis|échec de la remise|no se puede entregar|no entregado|onbestelbaar|non recapitabile|não entregue|配信不能|送信できませんでした`)
+	bounceSubjectRe = regexp.MustCompile(`(?i)undeliver|returned to sender|returned mail|delivery status notification(?: \((?:failure|delay)|: (?:failed|error))|delivery (?:has )?failed|delivery failure|failure notice|mail delivery (?:failed|failure|system)|could not be delivered|non[- ]?delivery|not delivered|mail system error|退信|投递失败|投遞失敗|无法投递|無法投遞|未能送达|unzustellbar|nicht zustellbar|non remis|échec de la remise|no se puede entregar|no entregado|onbestelbaar|non recapitabile|não entregue|配信不能|送信できませんでした`)
 	delaySubjectRe  = regexp.MustCompile(`(?i)delay|still being retried|warning: could not send|延迟|延遲|verzögert|retardé`)
 )
 
@@ -448,6 +448,14 @@ func classifyReport(m Mail) (Classification, bool) {
 	if delaySubjectRe.MatchString(m.Subject) {
 		return sure(KindOther, fmt.Sprintf("other: delay notice (subject %q)", clip(m.Subject, 80)), 0.85)
 	}
+	// A report that states no type, action or status (parsing found only the returned
+	// message, as in OpenSMTPD's bounce without its delivery-status part) says no more
+	// than a notice without one: its sender, subject and wording decide.
+	if r.ReportType == "" && r.Action == "" && r.Status == "" {
+		if c, ok := classifyDaemonNotice(m); ok && c.Kind == KindBounce {
+			return c, true
+		}
+	}
 	if bounceSubjectRe.MatchString(m.Subject) {
 		return sure(KindBounce, fmt.Sprintf("bounce: From %s, bounce subject %q", m.From, clip(m.Subject, 80)), 0.9)
 	}
@@ -457,7 +465,7 @@ func classifyReport(m Mail) (Classification, bool) {
 // mtaWordingRe is how mail systems word a delivery failure in the body of a bounce
 // that carries no DSN and whose sender or subject parse did not recognise (Courier,
 // Yahoo, appliances): the notice's own sentences and the SMTP transcript it quotes.
-var mtaWordingRe = regexp.MustCompile(`(?im)mail delivery software|this is the (?:mail system|qmail-send program|courier mail server)|delivery status notification|undeliverable mail|could not be delivered to one or more|cannot be delivered|(?:unable|not able) to deliver (?:your|the) message|permanent fatal errors|^\s*<<<\s*5\d\d\b|^\s*>>>\s*rcpt to|remote (?:host|server) (?:said|returned)|mailbox unavailable|user unknown|no such user|recipient address rejected`)
+var mtaWordingRe = regexp.MustCompile(`(?im)mail delivery software|this is the (?:mail system|qmail-send program|courier mail server|mailer-daemon)|an error has occurred while attempting to deliver|delivery status notification|undeliverable mail|could not be delivered to one or more|cannot be delivered|(?:unable|not able) to deliver (?:your|the) message|permanent fatal errors|^\s*<<<\s*5\d\d\b|^\s*>>>\s*rcpt to|remote (?:host|server) (?:said|returned)|mailbox unavailable|user unknown|no such user|recipient address rejected`)
 
 // smtpFailureRe is a permanent SMTP reply or status code in a bounce's text.
 var smtpFailureRe = regexp.MustCompile(`\b5\d\d[ -]|\b5\.\d{1,3}\.\d{1,3}\b`)

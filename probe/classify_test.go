@@ -221,6 +221,35 @@ func TestClassify(t *testing.T) {
 			mail: probe.Mail{From: "mailer-daemon@mx.example.com", Subject: "Warning: message delayed"},
 			want: probe.KindOther, wantReason: []string{"mail system notice"},
 		},
+		// OpenSMTPD's subjects: "failed" (6.x) or "error" is a bounce, "delayed" is not.
+		{
+			name: "OpenSMTPD failed subject, no report",
+			mail: probe.Mail{From: "MAILER-DAEMON@mx.vendor.example", Subject: "Delivery status notification: failed", NewText: "Hi!"},
+			want: probe.KindBounce, wantReason: []string{"bounce subject"},
+		},
+		{
+			name: "OpenSMTPD error subject, no report",
+			mail: probe.Mail{From: "MAILER-DAEMON@mx.vendor.example", Subject: "Delivery status notification: error", NewText: "Hi!"},
+			want: probe.KindBounce, wantReason: []string{"bounce subject"},
+		},
+		{
+			name: "OpenSMTPD delayed subject, no report",
+			mail: probe.Mail{From: "MAILER-DAEMON@mx.vendor.example", Subject: "Delivery status notification: delayed", NewText: "Hi!"},
+			want: probe.KindOther,
+		},
+		{
+			name: "OpenSMTPD wording and a 550 under an empty report",
+			mail: probe.Mail{From: "MAILER-DAEMON@mx.vendor.example", Subject: "Notification",
+				NewText: "Hi!\n\nThis is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\nAn error has occurred while attempting to deliver a message for\nthe following list of recipients:\n\nsupport@vendor.example: 550 Invalid recipient: <support@vendor.example>\n",
+				Report:  &probe.DeliveryReport{OriginalMessageID: "inquiry@customer.example"}},
+			want: probe.KindBounce, wantReason: []string{"mail system wording", "permanent SMTP failure"},
+		},
+		{
+			name: "an empty report from MAILER-DAEMON without failure wording stays other",
+			mail: probe.Mail{From: "MAILER-DAEMON@mx.vendor.example", Subject: "Notification", NewText: "Your message was relayed.",
+				Report: &probe.DeliveryReport{OriginalMessageID: "inquiry@customer.example"}},
+			want: probe.KindOther, wantReason: []string{"states no failure"},
+		},
 
 		// Out of office.
 		{

@@ -29,9 +29,11 @@ func generatorCases() []generatorCase {
 		{vendor: "postfix-mailbox-full", to: mailworld.MailboxFullAddress, wantKind: "bounce", wantStatus: "bounced"},
 		{vendor: "postfix-relay-refused", to: mailworld.RelayRefusedAddress, wantKind: "bounce", wantStatus: "bounced"},
 		{vendor: "exim-unknown-user", to: mailworld.EximUnknownAddress, wantKind: "bounce", wantStatus: "bounced"},
+		{vendor: "opensmtpd-unknown-user", to: mailworld.OpenSMTPDUnknownAddress, wantKind: "bounce", wantStatus: "bounced"},
 		// A delay warning and a verification report say the inquiry may still arrive, or
 		// can: neither is a bounce, and neither is an answer.
 		{vendor: "postfix-delayed", to: mailworld.DeferredAddress, flush: true, wantKind: "other", wantStatus: "sent"},
+		{vendor: "opensmtpd-delayed", to: mailworld.OpenSMTPDDeferredAddress, wantKind: "other", wantStatus: "sent"},
 		{vendor: "postfix-verified", to: supportUser.Address, verify: true, wantKind: "other", wantStatus: "sent"},
 	}
 	for _, v := range mailworld.Vacations {
@@ -82,15 +84,16 @@ vendors:
 
 // TestGeneratorsEndToEnd sends a probe to each generator of machine mail in the real
 // mail world (Postfix bounces for an unknown user, a full mailbox and a refused relay; an
-// Exim bounce; a Postfix delay warning; a Postfix verification report; Sieve vacation
-// replies in six languages) and checks what the daemon makes of the answer: bounces mark
-// the probe bounced, a delay warning and a verification report do not, vacation replies
-// are out_of_office and leave the probe waiting for a person.
+// Exim bounce; an OpenSMTPD bounce; Postfix and OpenSMTPD delay warnings; a Postfix
+// verification report; Sieve vacation replies in six languages) and checks what the daemon
+// makes of the answer: bounces mark the probe bounced, delay warnings and a verification
+// report do not, vacation replies are out_of_office and leave the probe waiting for a
+// person.
 //
 // Every answer must arrive, be matched to its probe and get its kind; a misread is
 // logged ("MISREAD: ...") with the classifier's reason and fails the subtest.
 func TestGeneratorsEndToEnd(t *testing.T) {
-	w := mailworldtest.RealWith(t, mailworld.RealOptions{Generators: true, Exim: true}, linUser, supportUser)
+	w := mailworldtest.RealWith(t, mailworld.RealOptions{Generators: true, Exim: true, OpenSMTPD: true}, linUser, supportUser)
 	cases := generatorCases()
 	cfgPath, stateDir := generatorsConfig(t, w, cases)
 	startDaemon(t, cfgPath, stateDir, "--no-schedules")
@@ -154,8 +157,12 @@ func generatorWhat(c generatorCase) string {
 		return "a Postfix verification report (Action: deliverable)"
 	case c.flush:
 		return "a Postfix delay warning (Action: delayed)"
+	case c.vendor == "opensmtpd-delayed":
+		return "an OpenSMTPD delay notice (Action: delayed)"
 	case strings.HasPrefix(c.vendor, "exim"):
 		return "an Exim bounce"
+	case strings.HasPrefix(c.vendor, "opensmtpd"):
+		return "an OpenSMTPD bounce"
 	case strings.HasPrefix(c.vendor, "postfix"):
 		return "a Postfix bounce"
 	default:

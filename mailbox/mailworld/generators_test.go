@@ -65,6 +65,15 @@ func generators() []generated {
 			`(?m)^From: Mail Delivery System <Mailer-Daemon@exim\.test>`, `(?m)^X-Failed-Recipients: no-such-user@exim\.test`,
 			`(?m)^Subject: Mail delivery failed: returning message to sender`, `Unknown user`, `(?m)^Auto-Submitted: auto-replied`,
 			`report-type=delivery-status`, `(?m)^Action: failed`, `(?m)^Status: 5\.0\.0`, `by mx\.exim\.test with esmtp \(Exim 4\.\d+\)`}},
+		{name: "bounce/gen-opensmtpd-unknown-user", to: mailworld.OpenSMTPDUnknownAddress, want: []string{
+			`(?m)^From: Mailer Daemon <MAILER-DAEMON@mx\.opensmtpd\.test>`, `(?m)^Subject: Delivery status notification: failed`,
+			`(?m)^Content-Type: multipart/mixed;`, `(?m)^Content-Type: message/delivery-status`, `(?m)^Action: failed`, `(?m)^Status: 5\.0\.0`,
+			`550 Invalid recipient: <no-such-user@opensmtpd\.test>`, `by mx\.opensmtpd\.test \(OpenSMTPD\)`,
+			`(?m)^Message-ID: <inquiry-gen-opensmtpd-unknown-user@customer\.example>`}},
+		{name: "delay/gen-opensmtpd-delay-notice", to: mailworld.OpenSMTPDDeferredAddress, want: []string{
+			`(?m)^From: Mailer Daemon <MAILER-DAEMON@mx\.opensmtpd\.test>`, `(?m)^Subject: Delivery status notification: delayed`,
+			`(?m)^Content-Type: message/delivery-status`, `(?m)^Action: delayed`, `(?m)^Status: 4\.0\.0`,
+			`451 4\.3\.0 Mailbox temporarily unavailable`, `only a temporary failure report`}},
 	}
 	for _, v := range mailworld.Vacations {
 		subject := "^" + regexp.QuoteMeta(v.Subject) + "$"
@@ -78,15 +87,16 @@ func generators() []generated {
 	return g
 }
 
-// TestGeneratorsCorpus provokes every generator of a world with generators and Exim,
+// TestGeneratorsCorpus provokes every generator of a world with generators, Exim and
+// OpenSMTPD,
 // checks that each message is what that program makes (report type, DSN Action and
 // Status, automatic headers, the localised vacation subject), and compares it with the
 // committed corpus file, which SUPPORTPROBE_UPDATE_CORPUS=1 rewrites instead.
 func TestGeneratorsCorpus(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	w := mailworldtest.RealWith(t, mailworld.RealOptions{Generators: true, Exim: true}, lin)
-	t.Logf("world with generators and Exim started in %v", time.Since(start).Round(time.Millisecond))
+	w := mailworldtest.RealWith(t, mailworld.RealOptions{Generators: true, Exim: true, OpenSMTPD: true}, lin)
+	t.Logf("world with generators, Exim and OpenSMTPD started in %v", time.Since(start).Round(time.Millisecond))
 	c := login(t, w, lin)
 	cases := generators()
 	sent := map[string]time.Time{}
@@ -262,7 +272,7 @@ func TestGeneratorDomainsRefused(t *testing.T) {
 	t.Parallel()
 	opts := mailworld.RealOptions{Generators: true}
 	w := mailworldtest.RealWith(t, opts, lin) // skips, or fails, where generators cannot run
-	for _, addr := range []string{"someone@" + mailworld.GeneratorDomain, mailworld.RelayRefusedAddress, mailworld.DeferredAddress, mailworld.EximUnknownAddress} {
+	for _, addr := range []string{"someone@" + mailworld.GeneratorDomain, mailworld.RelayRefusedAddress, mailworld.DeferredAddress, mailworld.EximUnknownAddress, mailworld.OpenSMTPDUnknownAddress} {
 		u := mailworld.User{Address: addr, Password: "pw"}
 		if w, err := mailworld.StartRealWithOptions("", opts, lin, u); !errors.Is(err, mailworld.ErrInvalidUser) || !strings.Contains(err.Error(), "generators") {
 			if err == nil {

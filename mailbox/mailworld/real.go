@@ -66,6 +66,8 @@ type Real struct {
 	postfixPID, dovecotPID int
 	eximPath               string // RealOptions.Exim: the binary, "" without Exim
 	eximPID                int
+	openSMTPDPath          string // RealOptions.OpenSMTPD: the smtpd binary, "" without OpenSMTPD
+	openSMTPDPID           int
 	generators             bool   // RealOptions.Generators
 	introspect             string // RealOptions.OAuth2IntrospectionURL
 	sentFolder             string // RealOptions.SentFolder, "Sent" by default
@@ -96,7 +98,9 @@ func RealAvailable() error {
 
 // RealAvailableWith is RealAvailable for a world started with opts: with opts.Generators it
 // also needs Dovecot's Sieve plugin (package dovecot-sieve), with opts.Exim an Exim binary
-// (EximPath). Its error wraps ErrRealUnavailable and names everything missing.
+// (EximPath), with opts.OpenSMTPD an OpenSMTPD binary (OpenSMTPDPath) and the right to
+// start it in namespaces of its own. Its error wraps ErrRealUnavailable and names
+// everything missing.
 func RealAvailableWith(opts RealOptions) error {
 	var errs []error
 	if err := RealAvailable(); err != nil {
@@ -109,6 +113,11 @@ func RealAvailableWith(opts RealOptions) error {
 	}
 	if opts.Exim {
 		if _, err := EximPath(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if opts.OpenSMTPD {
+		if err := openSMTPDAvailable(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -182,6 +191,11 @@ type RealOptions struct {
 	// Exim also runs Exim as the MX of EximDomain, which bounces in its own format (see
 	// EximPath for where the binary comes from).
 	Exim bool
+	// OpenSMTPD also runs OpenSMTPD as the MX of OpenSMTPDDomain, which bounces and sends
+	// delay notices in its own format (see OpenSMTPDPath for where the binary comes from,
+	// and OpenSMTPDDomain for how it runs). It creates OpenSMTPD's accounts (opensmtpd,
+	// opensmtpq) where they are missing.
+	OpenSMTPD bool
 	// OAuth2IntrospectionURL, when set, also lets users log in with OAuth 2.0 bearer
 	// tokens (SASL OAUTHBEARER and XOAUTH2), over IMAP and, through Dovecot SASL, SMTP
 	// AUTH at Postfix: Dovecot's oauth2 passdb checks each token at this RFC 7662
@@ -262,6 +276,12 @@ func StartRealWithOptions(dir string, opts RealOptions, users ...User) (*Real, e
 			return nil, fmt.Errorf("start real mail world with exim: %w", err)
 		}
 	}
+	if opts.OpenSMTPD {
+		if err := openSMTPDAvailable(); err != nil {
+			return nil, fmt.Errorf("start real mail world with opensmtpd: %w", err)
+		}
+		r.openSMTPDPath, _ = OpenSMTPDPath()
+	}
 	if r.dir == "" {
 		if r.dir, err = os.MkdirTemp("", "mw"); err != nil {
 			return nil, fmt.Errorf("start real mail world: %w", err)
@@ -310,6 +330,9 @@ func (r *Real) start() error {
 	if r.eximPath != "" {
 		ports = append(ports, &r.cfg.EximPort)
 	}
+	if r.openSMTPDPath != "" {
+		ports = append(ports, &r.cfg.OpenSMTPDPort, &r.cfg.OpenSMTPDRefusePort, &r.cfg.OpenSMTPDDeferPort)
+	}
 	var taken []int
 	for _, p := range ports {
 		for *p == 0 || slices.Contains(taken, *p) {
@@ -325,6 +348,9 @@ func (r *Real) start() error {
 	}
 	if r.eximPath != "" {
 		relay = append(relay, EximDomain)
+	}
+	if r.openSMTPDPath != "" {
+		relay = append(relay, OpenSMTPDDomain)
 	}
 	r.cfg.RelayDomains = strings.Join(relay, ", ")
 	if err := r.writeConfig(); err != nil {
@@ -363,6 +389,12 @@ func (r *Real) start() error {
 			return r.withLogs(err)
 		}
 	}
+	if r.openSMTPDPath != "" {
+		if err := r.startOpenSMTPD(deadline); err != nil {
+			r.stop()
+			return r.withLogs(err)
+		}
+	}
 	return nil
 }
 
@@ -379,7 +411,7 @@ func (r *Real) Dir() string { return r.dir }
 // to print.
 func (r *Real) Logs() string {
 	var b strings.Builder
-	for _, name := range []string{postfixLog, "log/postfix.out", dovecotLog, "log/dovecot.out", eximMainLog, "exim/log/paniclog", "log/exim.out"} {
+	for _, name := range []string{postfixLog, "log/postfix.out", dovecotLog, "log/dovecot.out", eximMainLog, "exim/log/paniclog", "log/exim.out", "log/" + openSMTPDOut} {
 		data, err := os.ReadFile(r.path(name))
 		if err != nil || len(bytes.TrimSpace(data)) == 0 {
 			continue
@@ -710,7 +742,7 @@ func (r *Real) stop() error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(append(errs, r.stopExim())...)
+	return errors.Join(append(errs, r.stopExim(), r.stopOpenSMTPD())...)
 }
 
 // daemonPID returns the pid in the pid file if that process is running and is this world's

@@ -24,8 +24,12 @@ type realConfig struct {
 	DeadPort int
 	// EximPort is Exim's SMTP port (RealOptions.Exim), 0 without Exim.
 	EximPort int
+	// OpenSMTPDPort is OpenSMTPD's MX port (RealOptions.OpenSMTPD), 0 without OpenSMTPD;
+	// OpenSMTPDRefusePort and OpenSMTPDDeferPort are its "internal server", which refuses
+	// (550) or defers (451) every recipient.
+	OpenSMTPDPort, OpenSMTPDRefusePort, OpenSMTPDDeferPort int
 	// RelayDomains are the generators' domains Postfix relays (through transport_maps),
-	// comma-separated; "" in a world without generators or Exim.
+	// comma-separated; "" in a world without generators, Exim or OpenSMTPD.
 	RelayDomains string
 	// OAuth2IntrospectionURL turns on the token logins (RealOptions.OAuth2IntrospectionURL).
 	OAuth2IntrospectionURL string
@@ -51,7 +55,7 @@ const (
 	dovecotLog        = "log/dovecot.log"
 	domainsMap        = "etc/postfix/domains"   // texthash: virtual_mailbox_domains
 	mailboxesMap      = "etc/postfix/mailboxes" // texthash: virtual_mailbox_maps
-	transportMap      = "etc/postfix/transport" // texthash: transport_maps (Generators, Exim)
+	transportMap      = "etc/postfix/transport" // texthash: transport_maps (Generators, Exim, OpenSMTPD)
 	postfixPIDFile    = "spool/pid/master.pid"
 	dovecotPIDFile    = "run/master.pid"
 	maxSocketPath     = 107

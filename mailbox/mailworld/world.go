@@ -27,10 +27,11 @@
 // A failed login costs about 0.5 s in Real and nothing in Memory. INTERNALDATE has one-second
 // resolution in both (it is sent that way).
 //
-// A Real world started with RealOptions.Generators (and RealOptions.Exim) also holds real
-// generators of machine mail: Postfix bounces, delay warnings and verification reports,
-// Sieve vacation replies in several languages, and Exim bounces. See GeneratorDomain for the
-// addresses that provoke each one and for the facts measured about them.
+// A Real world started with RealOptions.Generators (and RealOptions.Exim,
+// RealOptions.OpenSMTPD) also holds real generators of machine mail: Postfix bounces, delay
+// warnings and verification reports, Sieve vacation replies in several languages, Exim
+// bounces, and OpenSMTPD bounces and delay notices. See GeneratorDomain and OpenSMTPDDomain
+// for the addresses that provoke each one and for the facts measured about them.
 package mailworld
 
 import (
