@@ -31,6 +31,8 @@ type realConfig struct {
 	OAuth2IntrospectionURL string
 	// SentFolder is the mailbox marked \Sent (RealOptions.SentFolder).
 	SentFolder string
+	// JunkFolder is the mailbox marked \Junk (RealOptions.JunkFolder).
+	JunkFolder string
 }
 
 // Layout of a Real world's directory. Sockets are the longest paths: Dir plus at most
@@ -258,7 +260,7 @@ namespace inbox {
     special_use = \Sent
     auto = subscribe
   }
-  mailbox Junk {
+  mailbox "{{.JunkFolder}}" {
     special_use = \Junk
     auto = subscribe
   }
