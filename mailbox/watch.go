@@ -67,6 +67,21 @@ type Positions interface {
 	SetPosition(folder string, p Position) error
 }
 
+// DiscoveredFolders remembers, across runs, which folder each special-use entry of
+// WatchOptions.Folders named. When the Positions given to NewWatcher also implements
+// it, a Watcher recognises the folder renamed while it was away (the entry names a new
+// folder, the old name is gone, and the new folder has the old one's UIDVALIDITY and a
+// UIDNEXT past its position) and continues from the old folder's position instead of
+// reading the folder afresh, so that mail without a Message-ID is not handed over
+// twice. Without it, a renamed folder is read like a new one. Called from Run's
+// goroutine only; an error ends the connection, like a Positions error.
+type DiscoveredFolders interface {
+	// DiscoveredFolder returns the folder entry named last; ok is false if none.
+	DiscoveredFolder(entry string) (folder string, ok bool, err error)
+	// SetDiscoveredFolder stores the folder entry names now.
+	SetDiscoveredFolder(entry, folder string) error
+}
+
 // Fetched is a new message as a Watcher hands it to the Handler.
 type Fetched struct {
 	// Folder, UIDValidity and UID identify the message on the server.
@@ -633,10 +648,78 @@ func (w *Watcher) discover(s *watchConn) error {
 			log.Warn("imap watcher: the server marks no folder " + f.Entry + " and has none of its usual names; looking again at every sync")
 		}
 	}
+	if roles, ok := w.pos.(DiscoveredFolders); ok {
+		for _, f := range fs {
+			if f.Discovered() && f.Name != "" {
+				if err := w.followRename(s, roles, f); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	w.folders = fs
 	w.mu.Lock()
 	w.state.Folders = fs
 	w.mu.Unlock()
+	return nil
+}
+
+// followRename carries the position of the folder f's entry named before over to f's
+// folder when that one has none and is the same folder renamed (see DiscoveredFolders),
+// then stores f's folder as the entry's.
+func (w *Watcher) followRename(s *watchConn, roles DiscoveredFolders, f WatchedFolder) error {
+	prev, ok, err := roles.DiscoveredFolder(f.Entry)
+	if err != nil {
+		return fmt.Errorf("read the folder %s named before: %w", f.Entry, err)
+	}
+	if ok && prev == f.Name {
+		return nil
+	}
+	if ok {
+		if err := w.adopt(s, prev, f); err != nil {
+			return err
+		}
+	}
+	if err := roles.SetDiscoveredFolder(f.Entry, f.Name); err != nil {
+		return fmt.Errorf("store the folder %s names (%s): %w", f.Entry, f.Name, err)
+	}
+	return nil
+}
+
+// adopt gives f's folder the position of prev, if prev is gone and f's folder is prev
+// renamed: same UIDVALIDITY, and a UIDNEXT past prev's position.
+func (w *Watcher) adopt(s *watchConn, prev string, f WatchedFolder) error {
+	log := w.log.With("entry", f.Entry, "folder", f.Name, "was", prev)
+	if _, have, err := w.pos.Position(f.Name); err != nil || have {
+		return err // read before under this name: its own position stands
+	}
+	old, have, err := w.pos.Position(prev)
+	if err != nil || !have {
+		return err
+	}
+	var st *imap.StatusData
+	if err := s.do(func() (err error) {
+		_, err = s.c.Status(prev, &imap.StatusOptions{UIDValidity: true}).Wait()
+		return err
+	}); err == nil {
+		log.Info("imap watcher: the folder " + f.Entry + " named before still exists; reading the new one afresh")
+		return nil
+	}
+	if err := s.do(func() (err error) {
+		st, err = s.c.Status(f.Name, &imap.StatusOptions{UIDValidity: true, UIDNext: true}).Wait()
+		return err
+	}); err != nil {
+		return fmt.Errorf("STATUS %s (UIDVALIDITY UIDNEXT): %w", f.Name, err)
+	}
+	if st.UIDValidity != old.UIDValidity || st.UIDNext == 0 || uint32(st.UIDNext) <= old.LastUID {
+		log.Info("imap watcher: the folder "+f.Entry+" names is not the one it named before renamed; reading it afresh",
+			"uidvalidity", st.UIDValidity, "old_uidvalidity", old.UIDValidity)
+		return nil
+	}
+	if err := w.pos.SetPosition(f.Name, old); err != nil {
+		return fmt.Errorf("carry the position of %s over to %s: %w", prev, f.Name, err)
+	}
+	log.Info("imap watcher: folder renamed; continuing from its position", "uidvalidity", old.UIDValidity, "last_uid", old.LastUID)
 	return nil
 }
 

@@ -38,6 +38,13 @@ We moved your streams to a healthy ingest node (%[4]s); new streams start normal
 
 Dana
 `, messageID, id, time.Now().Format(time.RFC1123Z), n), "\n", "\r\n")
+	appendTo(t, s, folder, raw)
+	return id
+}
+
+// appendTo appends raw to folder on s.
+func appendTo(t *testing.T, s mailbox.Server, folder, raw string) {
+	t.Helper()
 	c, err := mailbox.DialIMAP(context.Background(), s)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +56,28 @@ Dana
 	if _, err := cmd.Wait(); err != nil {
 		t.Fatalf("APPEND to %s: %v", folder, err)
 	}
-	return id
+}
+
+// waitUnmatched nudges the watcher until n mails are kept as unmatched, or fails after 10 s.
+func waitUnmatched(t *testing.T, d *Daemon, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		um, err := d.DB().UnmatchedMail(time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(um) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d unmatched mails 10 s on, want %d", len(um), n)
+		}
+		if w := d.watcher.Load(); w != nil {
+			w.SyncNow()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // junkDaemon is a daemon on w, with the default folders (INBOX and \Junk), in stateDir.
@@ -95,9 +123,15 @@ func checkJunkReply(t *testing.T, w mailworld.World, junk string) {
 	if r := got.Replies[0]; r.Folder != junk || r.MessageID != id || r.Kind != probe.KindHuman {
 		t.Errorf("reply = folder %q, id %s, kind %s; want %q, %s, human", r.Folder, r.MessageID, r.Kind, junk, id)
 	}
-	st, err := d.status()
-	if err != nil {
-		t.Fatal(err)
+	// The position is saved just after the handler returns: wait for the sync to end.
+	var st Status
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if st, err = d.status(); err != nil {
+			t.Fatal(err)
+		}
+		if !st.Folders[0].LastSync.IsZero() && st.Folders[len(st.Folders)-1].LastUID > 0 || time.Now().After(deadline) {
+			break
+		}
 	}
 	if len(st.Folders) != 2 || st.Folders[1].Name != junk || st.Folders[1].Entry != `\Junk` || st.Folders[1].Chosen != mailbox.ChosenBySpecialUse || st.Folders[1].LastUID == 0 {
 		t.Errorf("status folders = %+v, want INBOX and %s found by SPECIAL-USE, read", st.Folders, junk)
@@ -130,9 +164,10 @@ func TestJunkFoundBySpecialUse(t *testing.T) {
 }
 
 // TestJunkRenamedBetweenRuns: the junk folder is renamed while no daemon runs (the
-// account's language changed). The next daemon watches it under its new name: the
-// reply filed there meanwhile is recorded, and the one recorded before is not recorded
-// again, though the folder is read afresh under its new name.
+// account's language changed). The next daemon watches it under its new name, from
+// where the old name's position stood: the reply filed there meanwhile is recorded, and
+// neither the reply recorded before nor a mail without a Message-ID (which nothing else
+// would recognise) is recorded again.
 func TestJunkRenamedBetweenRuns(t *testing.T) {
 	t.Parallel()
 	w := mailworldtest.Memory(t, supportUser)
@@ -148,8 +183,11 @@ func TestJunkRenamedBetweenRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := junkReply(t, srv, "Junk Email", p.MessageID, "1")
+	noID := "From: promo@shop.example\r\nTo: lin.wei@example.com\r\nSubject: Big sale\r\n\r\nNo Message-ID here.\r\n"
+	appendTo(t, srv, "Junk Email", noID)
 	stop := mustRunDaemon(t, d)
 	waitReplies(t, d, p.ID, 1)
+	waitUnmatched(t, d, 1)
 	stop()
 
 	c, err := mailbox.DialIMAP(context.Background(), srv)
@@ -180,8 +218,11 @@ func TestJunkRenamedBetweenRuns(t *testing.T) {
 	if len(got.Replies) != 2 || folders[first] != "Junk Email" || folders[second] != "Junk-E-Mail" {
 		t.Errorf("replies %v, want %s from Junk Email and %s from Junk-E-Mail, once each", folders, first, second)
 	}
-	if um, _ := d.DB().UnmatchedMail(time.Time{}, time.Time{}); len(um) != 0 {
-		t.Errorf("unmatched mail %+v, want none", um)
+	if um, _ := d.DB().UnmatchedMail(time.Time{}, time.Time{}); len(um) != 1 || um[0].Folder != "Junk Email" {
+		t.Errorf("unmatched mail %+v, want the mail without a Message-ID once, from Junk Email", um)
+	}
+	if !strings.Contains(logs.String(), "folder renamed; continuing from its position") {
+		t.Errorf("the log does not say the folder was renamed:\n%s", logs)
 	}
 	if pos, ok, _ := d.DB().Mailbox("Junk-E-Mail"); !ok || pos.LastUID < 2 {
 		t.Errorf("position of Junk-E-Mail = %+v, %v; want it read past both replies", pos, ok)
