@@ -279,3 +279,16 @@ func equalFolders(a, b []WatchedFolder) bool {
 	}
 	return true
 }
+
+// TestWatcherRunRejectsBadFolderEntry: an entry that looks like an attribute but is not
+// one a Watcher takes stops Run at once, before any connection.
+func TestWatcherRunRejectsBadFolderEntry(t *testing.T) {
+	srv := Server{Host: "127.0.0.1", Port: 143, Security: SecurityNone, Username: "u", Password: "p"}
+	noop := func(context.Context, Fetched) error { return nil }
+	for _, e := range []string{`\Sent`, `\Spam`} {
+		err := NewWatcher(srv, newMemPositions(), noop, WatchOptions{Folders: []string{"INBOX", e}}).Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "folder "+e) {
+			t.Errorf("Run with folders INBOX, %s = %v; want an error naming the entry", e, err)
+		}
+	}
+}
