@@ -164,30 +164,15 @@ func sameFolder(a, b string) bool {
 	return a == b || strings.EqualFold(a, "INBOX") && strings.EqualFold(b, "INBOX")
 }
 
-// ResolveFoldersOn is ResolveFolders on a logged-in connection c; ctx and timeout bound
-// the LIST it may send.
+// ResolveFoldersOn returns what each folder entry (see SpecialUseEntry) names on the
+// server of the logged-in connection c: a name as it is, an attribute by one LIST that
+// asks for special-use attributes, sent only when an entry needs it. An attribute whose
+// folder is also named in entries adds nothing. ctx and timeout bound the LIST; an entry
+// that is no watchable attribute is an error.
 func ResolveFoldersOn(ctx context.Context, c *imapclient.Client, timeout time.Duration, entries []string) ([]WatchedFolder, error) {
 	return resolveFolders(c.Caps(), func(opts *imap.ListOptions) ([]*imap.ListData, error) {
 		stop := Watchdog(ctx, timeout, c)
 		list, err := c.List("", "*", opts).Collect()
 		return list, stop(err)
 	}, entries)
-}
-
-// ResolveFolders logs in to the IMAP server s on a connection of its own and returns
-// what each folder entry names there (see WatchedFolder), for `check --connect`. Callers
-// that have a connection already use ResolveFoldersOn.
-func ResolveFolders(ctx context.Context, s Server, entries []string) ([]WatchedFolder, error) {
-	c, err := DialIMAP(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	fs, err := ResolveFoldersOn(ctx, c, s.timeout(), entries)
-	if err != nil {
-		return nil, fmt.Errorf("imap %s: %w", s.Addr(), err)
-	}
-	stop := Watchdog(ctx, s.timeout(), c)
-	_ = stop(c.Logout().Wait())
-	return fs, nil
 }

@@ -292,3 +292,40 @@ func TestWatcherRunRejectsBadFolderEntry(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveFolders: names need no LIST; an attribute whose folder is also named adds
+// nothing; RETURN (SPECIAL-USE) is asked for only from a server that announces it.
+func TestResolveFolders(t *testing.T) {
+	boxes := []*imap.ListData{{Mailbox: "INBOX"}, {Mailbox: "Junk Email", Attrs: []imap.MailboxAttr{imap.MailboxAttrJunk}}}
+	tests := []struct {
+		name    string
+		caps    imap.CapSet
+		entries []string
+		want    []WatchedFolder
+		lists   int
+		special bool
+	}{
+		{"names only", imap.CapSet{imap.CapSpecialUse: {}}, []string{"INBOX", "Junk"},
+			[]WatchedFolder{{"INBOX", "INBOX", ChosenByName}, {"Junk", "Junk", ChosenByName}}, 0, false},
+		{"attribute", imap.CapSet{imap.CapSpecialUse: {}}, []string{"INBOX", `\Junk`},
+			[]WatchedFolder{{"INBOX", "INBOX", ChosenByName}, {`\Junk`, "Junk Email", ChosenBySpecialUse}}, 1, true},
+		{"attribute also named", imap.CapSet{imap.CapSpecialUse: {}}, []string{"INBOX", "Junk Email", `\Junk`},
+			[]WatchedFolder{{"INBOX", "INBOX", ChosenByName}, {"Junk Email", "Junk Email", ChosenByName}}, 1, true},
+		{"no SPECIAL-USE announced", imap.CapSet{}, []string{"INBOX", `\Junk`},
+			[]WatchedFolder{{"INBOX", "INBOX", ChosenByName}, {`\Junk`, "Junk Email", ChosenBySpecialUse}}, 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lists, special := 0, false
+			got, err := resolveFolders(tt.caps, func(opts *imap.ListOptions) ([]*imap.ListData, error) {
+				lists++
+				special = opts != nil && opts.ReturnSpecialUse
+				return boxes, nil
+			}, tt.entries)
+			if err != nil || !equalFolders(got, tt.want) || lists != tt.lists || special != tt.special {
+				t.Errorf("resolveFolders(%q) = %v, %v with %d LIST (SPECIAL-USE %v); want %v with %d (%v)",
+					tt.entries, got, err, lists, special, tt.want, tt.lists, tt.special)
+			}
+		})
+	}
+}
