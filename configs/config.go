@@ -36,8 +36,15 @@ const (
 )
 
 // DefaultFolders are the IMAP folders watched for replies when mail.imap.folders is
-// omitted: replies from help desks often land in spam.
-var DefaultFolders = []string{"INBOX", "Junk"}
+// omitted: replies from help desks often land in spam. `\Junk` is the folder the server
+// marks \Junk (SPECIAL-USE, RFC 6154), whatever the provider and the account's language
+// call it, found at every connection (see FolderAttrs).
+var DefaultFolders = []string{"INBOX", `\Junk`}
+
+// FolderAttrs are the special-use attributes a mail.imap.folders entry may name instead
+// of a folder: the folders a reply can land in. The others (\Sent, \Drafts, \All,
+// \Flagged) hold our own mail or copies of the inbox.
+var FolderAttrs = []string{`\Junk`, `\Archive`, `\Trash`}
 
 // Config is a validated configuration. Every value in it has been checked; nothing in it
 // is a secret (see Secret). Build one with Load or Parse.
@@ -157,7 +164,9 @@ func (s Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.P
 // IMAP is the IMAP server and the folders supportprobe uses on it.
 type IMAP struct {
 	Server
-	// Folders are watched for replies, in order; DefaultFolders if omitted.
+	// Folders are watched for replies, in order; DefaultFolders if omitted. Each is a
+	// folder's name, or one of FolderAttrs in its canonical spelling (`\Junk`): the
+	// folder the server marks with it, discovered when the watcher connects.
 	Folders []string
 	// SentFolder receives a copy of each probe when AppendSent is set; the copy's
 	// INTERNALDATE measures the skew between our clock and the server's.

@@ -237,8 +237,8 @@ func TestDefaults(t *testing.T) {
 	if c.Mail.SMTP.Port != 465 || c.Mail.IMAP.Port != 993 {
 		t.Errorf("ports = %d, %d, want 465, 993", c.Mail.SMTP.Port, c.Mail.IMAP.Port)
 	}
-	if !slices.Equal(c.Mail.IMAP.Folders, []string{"INBOX", "Junk"}) || c.Mail.IMAP.SentFolder != "Sent" || !c.Mail.IMAP.AppendSent {
-		t.Errorf("IMAP = %+v, want folders [INBOX Junk], sent folder Sent, append_sent true", c.Mail.IMAP)
+	if !slices.Equal(c.Mail.IMAP.Folders, []string{"INBOX", `\Junk`}) || c.Mail.IMAP.SentFolder != "Sent" || !c.Mail.IMAP.AppendSent {
+		t.Errorf(`IMAP = %+v, want folders [INBOX \Junk], sent folder Sent, append_sent true`, c.Mail.IMAP)
 	}
 	if c.Mail.SMTP.Timeout != configs.DefaultTimeout {
 		t.Errorf("SMTP.Timeout = %v, want %v", c.Mail.SMTP.Timeout, configs.DefaultTimeout)

@@ -50,6 +50,11 @@ type preset struct {
 //     Microsoft page here; the runtime check below covers a tenant that behaves otherwise.)
 //   - Fastmail does not by default: a client files its own copy. (Likewise unconfirmed.)
 //
+// A preset names no folder: the sent folder and the watched junk folder are the ones the
+// server marks \Sent and \Junk (SPECIAL-USE, RFC 6154), whatever the provider and the
+// account's language call them ("Sent Items", "[Gmail]/Spam", "Junk-E-Mail"), unless the
+// file names them (see DefaultFolders and IMAP.DiscoverSent).
+//
 // The daemon does not trust this list alone: after each send it looks for the
 // provider's copy by Message-ID before appending (mailbox.SentFolder), waiting a little
 // for providers listed here and checking once for the others: a provider wrongly listed

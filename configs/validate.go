@@ -125,16 +125,27 @@ func (v *validator) mail(a at, r *rawMail) Mail {
 			v.p.addf(fa, "empty; list the folders to watch, or omit folders: for %s", strings.Join(DefaultFolders, ", "))
 		}
 		seen := map[string]bool{}
+		m.IMAP.Folders = nil
 		for i, f := range r.IMAP.Folders {
+			if strings.HasPrefix(f, `\`) {
+				attr, ok := folderAttr(f)
+				if !ok {
+					v.p.addf(fa.item(i, ""), "%s is not a special-use attribute supportprobe watches (%s): write one of those for the folder the server marks so, or a folder name without the leading backslash",
+						f, strings.Join(FolderAttrs, ", "))
+				}
+				f = attr
+			}
 			switch {
 			case strings.TrimSpace(f) == "":
 				v.p.addf(fa.item(i, ""), "empty folder name")
+			case seen[f] && strings.HasPrefix(f, `\`):
+				v.p.addf(fa.item(i, ""), "%s is listed twice", f)
 			case seen[f]:
 				v.p.addf(fa.item(i, ""), "folder %q is listed twice", f)
 			}
 			seen[f] = true
+			m.IMAP.Folders = append(m.IMAP.Folders, f)
 		}
-		m.IMAP.Folders = r.IMAP.Folders
 	}
 	m.OAuth2 = v.oauth2(a, r, &m)
 	m.IMAP.AppendSent = r.IMAP.AppendSent == nil || *r.IMAP.AppendSent
@@ -941,4 +952,15 @@ func (v *validator) secret(a at, name, file, env string) Secret {
 		}
 	}
 	return Secret{}
+}
+
+// folderAttr returns the canonical spelling of a special-use attribute in FolderAttrs,
+// whatever its case; ok is false for any other entry.
+func folderAttr(entry string) (attr string, ok bool) {
+	for _, a := range FolderAttrs {
+		if strings.EqualFold(entry, a) {
+			return a, true
+		}
+	}
+	return entry, false
 }

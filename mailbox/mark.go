@@ -25,7 +25,9 @@ type Mark struct {
 }
 
 // MarkFolders logs in to the IMAP server s and asks STATUS (UIDVALIDITY UIDNEXT) of each
-// folder on one connection, then logs out. It returns a Mark for each folder that
+// folder on one connection, then logs out. The folders are entries as in
+// WatchOptions.Folders: an attribute such as \Junk is resolved on that connection, the
+// Mark names the folder it found, and an attribute that names no folder is skipped. It returns a Mark for each folder that
 // answered, At read from now (time.Now if nil) after its answer. A folder that fails
 // (one that does not exist, say) is left out and its error joined into err; a failed
 // connection gives no marks and the error. ctx and s.Timeout bound every step: give ctx
@@ -39,11 +41,19 @@ func MarkFolders(ctx context.Context, s Server, folders []string, now func() tim
 		return nil, err
 	}
 	defer c.Close()
+	resolved, err := ResolveFoldersOn(ctx, c, s.timeout(), folders)
+	if err != nil {
+		return nil, fmt.Errorf("imap %s: %w", s.Addr(), err)
+	}
 	var (
 		marks []Mark
 		errs  []error
 	)
-	for _, folder := range folders {
+	for _, f := range resolved {
+		folder := f.Name
+		if folder == "" {
+			continue
+		}
 		var data *imap.StatusData
 		stop := Watchdog(ctx, s.timeout(), c)
 		err := stop(func() (err error) {

@@ -28,9 +28,10 @@ const (
 	DefaultWatchAuthMaxBackoff = 5 * time.Minute
 )
 
-// DefaultWatchFolders are the folders a Watcher reads when WatchOptions.Folders is empty:
-// replies land in the inbox, or in the spam folder when a filter misjudges them.
-var DefaultWatchFolders = []string{"INBOX", "Junk"}
+// DefaultWatchFolders are the folder entries a Watcher reads when WatchOptions.Folders is
+// empty: replies land in the inbox, or in the spam folder when a filter misjudges them,
+// which is the folder the server marks \Junk, whatever its name (see SpecialUseEntry).
+var DefaultWatchFolders = []string{"INBOX", string(imap.MailboxAttrJunk)}
 
 // bodyBatch bounds how many message bodies, and how many bytes of them, one UID FETCH
 // brings back: enough to save round trips, few enough that a backlog after a long
@@ -66,6 +67,21 @@ type Positions interface {
 	SetPosition(folder string, p Position) error
 }
 
+// DiscoveredFolders remembers, across runs, which folder each special-use entry of
+// WatchOptions.Folders named. When the Positions given to NewWatcher also implements
+// it, a Watcher recognises the folder renamed while it was away (the entry names a new
+// folder, the old name is gone, and the new folder has the old one's UIDVALIDITY and a
+// UIDNEXT past its position) and continues from the old folder's position instead of
+// reading the folder afresh, so that mail without a Message-ID is not handed over
+// twice. Without it, a renamed folder is read like a new one. Called from Run's
+// goroutine only; an error ends the connection, like a Positions error.
+type DiscoveredFolders interface {
+	// DiscoveredFolder returns the folder entry named last; ok is false if none.
+	DiscoveredFolder(entry string) (folder string, ok bool, err error)
+	// SetDiscoveredFolder stores the folder entry names now.
+	SetDiscoveredFolder(entry, folder string) error
+}
+
 // Fetched is a new message as a Watcher hands it to the Handler.
 type Fetched struct {
 	// Folder, UIDValidity and UID identify the message on the server.
@@ -95,9 +111,13 @@ type Handler func(ctx context.Context, m Fetched) error
 
 // WatchOptions tune a Watcher. The zero value is the production setting.
 type WatchOptions struct {
-	// Folders are read in turn; the first one is the one IDLE watches. Default INBOX and
-	// Junk. A folder that does not exist is logged once, and looked for again at
-	// every sync.
+	// Folders are the folder entries read in turn; the first one is the one IDLE
+	// watches. Each is a folder's name, or a special-use attribute such as \Junk: the
+	// folder the server marks with it (RFC 6154), found by LIST at every connection,
+	// else one with the attribute's usual name ("Junk", "Spam"), logged once (see
+	// SpecialUseEntry and WatchedFolder). Default INBOX and \Junk. A folder that does
+	// not exist is logged once, and looked for again at every sync; so is an
+	// attribute that names no folder, or whose folder vanished (renamed, say).
 	Folders []string
 	// Since is asked, on a folder's first sync (no stored position, or another
 	// UIDVALIDITY), for the oldest arrival that matters (the oldest open probe): only
@@ -155,6 +175,11 @@ type WatchState struct {
 	// LastErrorAt with LastSync to tell whether it is still current.
 	LastError   error
 	LastErrorAt time.Time
+	// Folders are the folders being watched, each with its entry and how it was chosen,
+	// as resolved at the latest connection (or since, when a discovered folder
+	// vanished); nil before the first connection. The slice is never modified: copy it
+	// before changing it.
+	Folders []WatchedFolder
 }
 
 // Watcher watches IMAP folders for new mail and hands every new message to a Handler, once
@@ -220,8 +245,11 @@ type Watcher struct {
 	running atomic.Bool
 
 	// Used by Run's goroutine only.
-	firsts map[string]window // first syncs a Handler error interrupted, by folder
-	absent map[string]bool   // folders logged as missing
+	firsts  map[string]window        // first syncs a Handler error interrupted, by folder
+	absent  map[string]bool          // folders logged as missing
+	folders []WatchedFolder          // what the entries name on the server, see discover
+	stale   bool                     // discover again before the next sync
+	told    map[string]WatchedFolder // what was last logged about each attribute entry
 
 	mu    sync.Mutex
 	state WatchState
@@ -270,6 +298,7 @@ func NewWatcher(s Server, pos Positions, h Handler, opts WatchOptions) *Watcher 
 		nudge:  make(chan struct{}, 1),
 		firsts: make(map[string]window),
 		absent: make(map[string]bool),
+		told:   make(map[string]WatchedFolder),
 	}
 }
 
@@ -290,6 +319,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	if err := w.srv.check("imap"); err != nil {
 		return err
+	}
+	for _, e := range w.opts.Folders {
+		if _, _, err := SpecialUseEntry(e); err != nil {
+			return fmt.Errorf("imap watcher: folder %s: %w", e, err)
+		}
 	}
 	if !w.running.CompareAndSwap(false, true) {
 		return errors.New("imap watcher: Run is already running")
@@ -400,6 +434,7 @@ func (w *Watcher) session(ctx context.Context) (synced bool, err error) {
 	w.setConnected(true)
 	defer w.setConnected(false)
 	s := &watchConn{ctx: ctx, c: c, timeout: w.srv.timeout()}
+	w.stale = true // a folder found by its attribute may have changed while disconnected
 	canIdle := c.Caps().Has(imap.CapIdle)
 	w.log.Info("imap watcher: connected", "server", w.srv.Addr(), "idle", canIdle)
 
@@ -539,7 +574,20 @@ func (e *handlerError) Unwrap() error { return e.err }
 // folder deleted and created again (a new UIDVALIDITY) must be read as soon as it is
 // back, not once the connection happens to drop.
 func (w *Watcher) syncAll(ctx context.Context, s *watchConn) (complete bool, err error) {
-	folders := append(slices.Clone(w.opts.Folders[1:]), w.opts.Folders[0])
+	if w.stale {
+		if err := w.discover(s); err != nil {
+			return false, err
+		}
+	}
+	var folders []string
+	for _, f := range w.folders {
+		if f.Name != "" {
+			folders = append(folders, f.Name)
+		}
+	}
+	if len(folders) > 1 {
+		folders = append(folders[1:], folders[0])
+	}
 	complete = true
 	for _, folder := range folders {
 		err := w.syncFolder(ctx, s, folder)
@@ -552,6 +600,8 @@ func (w *Watcher) syncAll(ctx context.Context, s *watchConn) (complete bool, err
 			}
 		case errors.Is(err, errFolderMissing):
 			// A configuration matter, not a failed sync: it does not make the sync incomplete.
+			// A folder found by its attribute may have been renamed: list again.
+			w.stale = w.stale || slices.ContainsFunc(w.folders, func(f WatchedFolder) bool { return f.Name == folder && f.Discovered() })
 			if !w.absent[folder] {
 				w.log.Warn("imap watcher: folder does not exist; looking for it again at every sync",
 					"folder", folder, "err", err)
@@ -567,6 +617,110 @@ func (w *Watcher) syncAll(ctx context.Context, s *watchConn) (complete bool, err
 		}
 	}
 	return complete, nil
+}
+
+// discover resolves the folder entries on s (see WatchOptions.Folders) and logs what an
+// attribute entry names whenever that changes: once, not at every connection.
+func (w *Watcher) discover(s *watchConn) error {
+	fs, err := ResolveFoldersOn(s.ctx, s.c, s.timeout, w.opts.Folders)
+	if err != nil {
+		return err
+	}
+	w.stale = false
+	for _, f := range fs {
+		if !f.Discovered() {
+			continue
+		}
+		if f.Chosen == ChosenNone {
+			w.stale = true // looked for again at every sync, like a missing folder
+		}
+		if w.told[f.Entry] == f {
+			continue
+		}
+		w.told[f.Entry] = f
+		log := w.log.With("entry", f.Entry, "folder", f.Name, "chosen", f.Chosen)
+		switch f.Chosen {
+		case ChosenBySpecialUse:
+			log.Info("imap watcher: watching the folder the server marks " + f.Entry)
+		case ChosenByFallback:
+			log.Warn("imap watcher: the server marks no folder " + f.Entry + " (no SPECIAL-USE); watching a folder by its usual name instead")
+		default:
+			log.Warn("imap watcher: the server marks no folder " + f.Entry + " and has none of its usual names; looking again at every sync")
+		}
+	}
+	if roles, ok := w.pos.(DiscoveredFolders); ok {
+		for _, f := range fs {
+			if f.Discovered() && f.Name != "" {
+				if err := w.followRename(s, roles, f); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	w.folders = fs
+	w.mu.Lock()
+	w.state.Folders = fs
+	w.mu.Unlock()
+	return nil
+}
+
+// followRename carries the position of the folder f's entry named before over to f's
+// folder when that one has none and is the same folder renamed (see DiscoveredFolders),
+// then stores f's folder as the entry's.
+func (w *Watcher) followRename(s *watchConn, roles DiscoveredFolders, f WatchedFolder) error {
+	prev, ok, err := roles.DiscoveredFolder(f.Entry)
+	if err != nil {
+		return fmt.Errorf("read the folder %s named before: %w", f.Entry, err)
+	}
+	if ok && prev == f.Name {
+		return nil
+	}
+	if ok {
+		if err := w.adopt(s, prev, f); err != nil {
+			return err
+		}
+	}
+	if err := roles.SetDiscoveredFolder(f.Entry, f.Name); err != nil {
+		return fmt.Errorf("store the folder %s names (%s): %w", f.Entry, f.Name, err)
+	}
+	return nil
+}
+
+// adopt gives f's folder the position of prev, if prev is gone and f's folder is prev
+// renamed: same UIDVALIDITY, and a UIDNEXT past prev's position.
+func (w *Watcher) adopt(s *watchConn, prev string, f WatchedFolder) error {
+	log := w.log.With("entry", f.Entry, "folder", f.Name, "was", prev)
+	if _, have, err := w.pos.Position(f.Name); err != nil || have {
+		return err // read before under this name: its own position stands
+	}
+	old, have, err := w.pos.Position(prev)
+	if err != nil || !have {
+		return err
+	}
+	var st *imap.StatusData
+	if err := s.do(func() (err error) {
+		_, err = s.c.Status(prev, &imap.StatusOptions{UIDValidity: true}).Wait()
+		return err
+	}); err == nil {
+		log.Info("imap watcher: the folder " + f.Entry + " named before still exists; reading the new one afresh")
+		return nil
+	}
+	if err := s.do(func() (err error) {
+		st, err = s.c.Status(f.Name, &imap.StatusOptions{UIDValidity: true, UIDNext: true}).Wait()
+		return err
+	}); err != nil {
+		return fmt.Errorf("STATUS %s (UIDVALIDITY UIDNEXT): %w", f.Name, err)
+	}
+	if st.UIDValidity != old.UIDValidity || st.UIDNext == 0 || uint32(st.UIDNext) <= old.LastUID {
+		log.Info("imap watcher: the folder "+f.Entry+" names is not the one it named before renamed; reading it afresh",
+			"uidvalidity", st.UIDValidity, "old_uidvalidity", old.UIDValidity)
+		return nil
+	}
+	if err := w.pos.SetPosition(f.Name, old); err != nil {
+		return fmt.Errorf("carry the position of %s over to %s: %w", prev, f.Name, err)
+	}
+	log.Info("imap watcher: folder renamed; continuing from its position", "uidvalidity", old.UIDValidity, "last_uid", old.LastUID)
+	return nil
 }
 
 // window says which messages of a folder are new: those with a UID above after; but of

@@ -30,6 +30,8 @@
 //	                           "reply/" reply id | "unmatched/" id → raw message (see
 //	                           EncodeRaw); follow-ups themselves live in the probe JSON
 //	mailboxes                  folder name → {uidvalidity, last_uid} JSON
+//	                           0x00 "role" 0x00 entry (`\Junk`) → folder name JSON: the
+//	                           folder a special-use entry named at the last connection
 //	summaries                  ISO week ("2026-W48") → summary JSON
 //	fires                      job | 0x00 | scheduled_at ns (8 B BE) → probe.Fire JSON
 //	fire_marks                 job → ns (8 B BE): fires up to here were handled

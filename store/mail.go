@@ -374,6 +374,41 @@ func (db *DB) SetMailbox(folder string, s MailboxState) error {
 	return nil
 }
 
+// folderRoleKey is the mailboxes key of a folder entry's discovered folder: a NUL, which
+// no IMAP folder name holds, then "role", a NUL and the entry (`\Junk`).
+func folderRoleKey(entry string) []byte { return []byte("\x00role\x00" + entry) }
+
+// FolderRole returns the folder the watched entry (a special-use attribute such as
+// `\Junk`) named when the watcher last looked; ok is false if it never found one.
+func (db *DB) FolderRole(entry string) (folder string, ok bool, err error) {
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bMailboxes).Get(folderRoleKey(entry))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(v, &folder)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("folder entry %s: read the folder it named: %w", entry, err)
+	}
+	return folder, ok, nil
+}
+
+// SetFolderRole stores the folder the watched entry names now.
+func (db *DB) SetFolderRole(entry, folder string) error {
+	if err := checkFolderName(folder); err != nil {
+		return fmt.Errorf("folder entry %s: %w", entry, err)
+	}
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		return putJSON(tx.Bucket(bMailboxes), folderRoleKey(entry), folder)
+	})
+	if err != nil {
+		return fmt.Errorf("folder entry %s: store the folder it names (%s): %w", entry, folder, err)
+	}
+	return nil
+}
+
 // Summary records one weekly summary that went out.
 type Summary struct {
 	Week      string    `json:"week"` // ISO week, "2026-W48"

@@ -147,3 +147,28 @@ func TestMigration3FolderMarks(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestFolderRole: the folder a special-use entry named is kept beside the positions,
+// under a key no folder name can take, and replaced when the entry names another.
+func TestFolderRole(t *testing.T) {
+	db := mustOpen(t)
+	if f, ok, err := db.FolderRole(`\Junk`); ok || err != nil {
+		t.Fatalf("FolderRole(new) = %q, %v, %v; want none", f, ok, err)
+	}
+	for _, folder := range []string{"Junk Email", "Junk-E-Mail"} {
+		if err := db.SetFolderRole(`\Junk`, folder); err != nil {
+			t.Fatal(err)
+		}
+		if f, ok, err := db.FolderRole(`\Junk`); !ok || err != nil || f != folder {
+			t.Errorf("FolderRole = %q, %v, %v; want %q", f, ok, err, folder)
+		}
+	}
+	// A folder literally named like the entry keeps its own position.
+	db.SetMailbox(`\Junk`, MailboxState{UIDValidity: 3, LastUID: 9})
+	if f, _, _ := db.FolderRole(`\Junk`); f != "Junk-E-Mail" {
+		t.Errorf("FolderRole after SetMailbox(\\Junk) = %q, want Junk-E-Mail", f)
+	}
+	if err := db.SetFolderRole(`\Junk`, "bad\x00name"); err == nil {
+		t.Error("SetFolderRole(a name with NUL) = nil, want an error")
+	}
+}

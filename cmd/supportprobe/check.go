@@ -70,7 +70,7 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 	fmt.Fprintf(out, "State directory: %s\n", cfg.StateDir)
 	fmt.Fprintf(out, "From: %s  (SMTP %s, %s; IMAP %s, %s, folders %s)\n\n", cfg.Mail.From.String(),
 		cfg.Mail.SMTP.Addr(), cfg.Mail.SMTP.Security, cfg.Mail.IMAP.Addr(), cfg.Mail.IMAP.Security,
-		strings.Join(cfg.Mail.IMAP.Folders, ", "))
+		strings.Join(folderEntries(cfg.Mail.IMAP.Folders), ", "))
 	writePreset(cfg, e)
 	writeOAuth(cfg, e)
 	for _, v := range cfg.Vendors {
@@ -226,4 +226,17 @@ func writeUpcoming(e *env, spec schedule.Spec, now time.Time, n int, pauses []pr
 		fmt.Fprintf(tw, "    next\t%s UTC\t%s%s\n", t.UTC().Format("Mon 2006-01-02 15:04"), t.Format("Mon 2006-01-02 15:04 MST"), mark)
 	}
 	tw.Flush()
+}
+
+// folderEntries writes the mail.imap.folders entries for people: names as they are, an
+// attribute as "the folder marked \Junk" (which one, `check --connect` says).
+func folderEntries(entries []string) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e
+		if strings.HasPrefix(e, `\`) {
+			out[i] = "the folder marked " + e
+		}
+	}
+	return out
 }

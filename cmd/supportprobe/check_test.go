@@ -110,7 +110,7 @@ vendors:
 		t.Fatalf("check: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	wantLines(t, stdout,
-		`From: "Lin Wei" <lin.wei@example.com>  (SMTP smtp.office365.com:587, starttls; IMAP outlook.office365.com:993, tls, folders INBOX, Junk)`,
+		`From: "Lin Wei" <lin.wei@example.com>  (SMTP smtp.office365.com:587, starttls; IMAP outlook.office365.com:993, tls, folders INBOX, the folder marked \Junk)`,
 		"Provider preset microsoft365 chose (keys written in the file win):",
 		"  mail.smtp.host: smtp.office365.com", "  mail.smtp.security: starttls", "  mail.smtp.port: 587", "  mail.smtp.auth: oauth2",
 		"  mail.imap.host: outlook.office365.com", "  mail.imap.security: tls", "  mail.imap.port: 993", "  mail.imap.auth: oauth2",

@@ -388,13 +388,23 @@ func imapFolders(ctx context.Context, c *imapclient.Client, cfg configs.IMAP) (s
 	}
 	var names, missing []string
 	var problems []string
-	for _, f := range cfg.Folders {
-		if err := examine(f); err != nil {
-			missing = append(missing, f)
-			problems = append(problems, fmt.Sprintf("folder %s (mail.imap.folders): %v", f, err))
+	folders, err := mailbox.ResolveFoldersOn(ctx, c, timeout, cfg.Folders)
+	if err != nil {
+		return stepResult{}, failed(fmt.Sprintf("find the folders of mail.imap.folders: %v", err), "")
+	}
+	for _, f := range folders {
+		if f.Name == "" {
+			// Not an error: the account may have no junk folder yet; the daemon looks
+			// for one at every sync.
+			names = append(names, f.String())
 			continue
 		}
-		names = append(names, f)
+		if err := examine(f.Name); err != nil {
+			missing = append(missing, f.Name)
+			problems = append(problems, fmt.Sprintf("folder %s (mail.imap.folders): %v", f.Name, err))
+			continue
+		}
+		names = append(names, f.String())
 	}
 	sentMissing := false
 	if cfg.AppendSent {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-imap/v2"
+
 	"supportprobe/mailbox/mailworld"
 	"supportprobe/mailbox/mailworld/mailworldtest"
 )
@@ -90,7 +92,7 @@ func TestCheckConnect(t *testing.T) {
 				"  ok    TCP      connected to "+w.IMAPAddr(),
 				"  ok    TLS      none: not encrypted",
 				"  ok    login    lin.wei@example.com",
-				"  ok    folders  INBOX, Junk, Sent (sent copies)",
+				"  ok    folders  INBOX (by name), Junk (by name), Sent (sent copies)",
 				"  ok    IDLE     offered",
 				"SMTP "+w.SMTPAddr()+" (none)",
 				"  ok    EHLO",
@@ -237,4 +239,47 @@ func TestCheckConnectCAFileAndServerName(t *testing.T) {
 	// Without ca_file the same server is untrusted, and the hint names the key.
 	_, stdout, _ := invoke(t, now, "check", "--config", connectConfig(t, srv.Listener.Addr().String(), closedAddr(t), "tls", "[INBOX]"), "--connect")
 	wantLines(t, stdout, "  FAIL  TLS", "set mail.imap.ca_file")
+}
+
+// TestCheckConnectNamesDiscoveredFolders: `check --connect` says which folder \Junk names
+// on the server and how it was found: by the SPECIAL-USE attribute ("Junk Email", not
+// the plain "Junk" beside it), by its usual name where no folder is marked, or not at all.
+func TestCheckConnectNamesDiscoveredFolders(t *testing.T) {
+	w := mailworldtest.Memory(t)
+	if err := w.AddUserWithFolders(lin, mailworld.Folder{Name: "Sent"}, mailworld.Folder{Name: "Junk"},
+		mailworld.Folder{Name: "Junk Email", SpecialUse: []imap.MailboxAttr{imap.MailboxAttrJunk}}); err != nil {
+		t.Fatal(err)
+	}
+	plain := mailworld.User{Address: "plain@example.com", Password: lin.Password}
+	none := mailworld.User{Address: "none@example.com", Password: lin.Password}
+	if err := w.AddUser(plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddUserWithFolders(none, mailworld.Folder{Name: "Sent"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SP_CONNECT_PASSWORD", lin.Password)
+	tests := []struct{ user, want string }{
+		{lin.Address, `  ok    folders  INBOX (by name), Junk Email (\Junk, SPECIAL-USE), Sent (sent copies)`},
+		{plain.Address, `  ok    folders  INBOX (by name), Junk (\Junk: no folder marked; found by its usual name), Sent (sent copies)`},
+		{none.Address, `  ok    folders  INBOX (by name), \Junk: no folder marked, none of the usual names (Junk, Spam), Sent (sent copies)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.user, func(t *testing.T) {
+			path := connectConfig(t, w.IMAPAddr(), w.SMTPAddr(), "none", `[INBOX, \Junk]`)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = []byte(strings.Replace(string(data), "username: lin.wei@example.com, password_env: SP_CONNECT_PASSWORD, folders", "username: "+tt.user+", password_env: SP_CONNECT_PASSWORD, folders", 1))
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := invoke(t, now, "check", "--config", path, "--connect")
+			if code != exitOK {
+				t.Fatalf("check --connect exited %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+			}
+			wantLines(t, stdout, tt.want)
+		})
+	}
 }

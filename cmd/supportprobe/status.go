@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"supportprobe/configs"
+	"supportprobe/mailbox"
 	"supportprobe/probe/daemon"
 	"supportprobe/store"
 )
@@ -174,7 +175,7 @@ func writeStatus(out io.Writer, st daemon.Status, cliConfig string) {
 	if len(st.Folders) > 0 {
 		fmt.Fprintf(w, "folders\t\n")
 		for _, f := range st.Folders {
-			line := fmt.Sprintf("  %s\t%s, last UID %d", f.Name, strings.ReplaceAll(f.Mode, "_", " "), f.LastUID)
+			line := fmt.Sprintf("  %s\t%s, last UID %d", folderText(f), strings.ReplaceAll(f.Mode, "_", " "), f.LastUID)
 			if st.Running {
 				line += ", last sync " + when(f.LastSync)
 			}
@@ -264,4 +265,18 @@ func reloadOutcome(r daemon.ReloadResult) string {
 		line += fmt.Sprintf("; %s changed too, in force only after a restart", strings.Join(r.NeedsRestart, ", "))
 	}
 	return line
+}
+
+// folderText names a watched folder and, for one found by its special-use attribute, how:
+// `Junk Email (\Junk, SPECIAL-USE)`, or `\Junk (found when the daemon connects)`.
+func folderText(f daemon.FolderStatus) string {
+	switch {
+	case f.Entry == "":
+		return f.Name
+	case f.Chosen == "":
+		return f.Entry + " (found when the daemon connects)"
+	case f.Chosen == mailbox.ChosenNone:
+		return mailbox.WatchedFolder{Entry: f.Entry, Chosen: f.Chosen}.String()
+	}
+	return mailbox.WatchedFolder{Entry: f.Entry, Name: f.Name, Chosen: f.Chosen}.String()
 }

@@ -23,8 +23,9 @@ import (
 // Memory is an in-process mail world: an imapserver over imapmemserver and a go-smtp server,
 // each on its own 127.0.0.1 port. Start it with StartMemory; the caller must call Close.
 //
-// Every user has the mailboxes INBOX, Sent and Junk (without SPECIAL-USE attributes, which
-// imapmemserver cannot set). The SMTP server accepts any MAIL FROM, accepts RCPT TO only for
+// Every user has the mailboxes INBOX, Sent and Junk, without special-use attributes, unless
+// added with AddUserWithFolders, whose folders may carry them (the world advertises
+// SPECIAL-USE, and answers LIST with the attributes itself, as imapmemserver keeps none). The SMTP server accepts any MAIL FROM, accepts RCPT TO only for
 // the world's users (with an optional "+detail"), and answers 250 to DATA only after the
 // message is in every recipient's INBOX. Each delivered copy starts with Return-Path,
 // Delivered-To (the recipient as given in RCPT TO, "+detail" included) and a Received line,
@@ -49,6 +50,10 @@ type Memory struct {
 type memUser struct {
 	User
 	imap *imapmemserver.User
+	// names are the folder names the user may have (created at AddUser or over IMAP);
+	// special their special-use attributes. Guarded by Memory.mu.
+	names   map[string]bool
+	special map[string][]imap.MailboxAttr
 }
 
 // memMailboxes are the mailboxes every Memory user starts with.
@@ -83,7 +88,7 @@ func StartMemory(users ...User) (*Memory, error) {
 	quiet := log.New(io.Discard, "", 0)
 	m.imapSrv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return m.mem.NewSession(), nil, nil
+			return &specialSession{Session: m.mem.NewSession(), m: m}, nil, nil
 		},
 		// IMAP4rev1 like Dovecot, plus the extensions imapmemserver implements.
 		Caps: imap.CapSet{
@@ -96,6 +101,7 @@ func StartMemory(users ...User) (*Memory, error) {
 			imap.CapListStatus:   {},
 			imap.CapStatusSize:   {},
 			imap.CapLiteralPlus:  {},
+			imap.CapSpecialUse:   {}, // answered by specialSession
 		},
 		Logger:       quiet,
 		InsecureAuth: true, // plain text is fine: the server listens on loopback only
@@ -143,6 +149,11 @@ func (m *Memory) Users() []User {
 // mail as soon as AddUser returns. It returns an error wrapping ErrInvalidUser, ErrUserExists
 // or ErrClosed.
 func (m *Memory) AddUser(u User) error {
+	return m.addUser(u, memMailboxes, nil)
+}
+
+// addUser adds u with the folders names, special their special-use attributes.
+func (m *Memory) addUser(u User, names []string, special map[string][]imap.MailboxAttr) error {
 	if err := checkUser(u); err != nil {
 		return fmt.Errorf("add user: %w", err)
 	}
@@ -155,7 +166,12 @@ func (m *Memory) AddUser(u User) error {
 		return fmt.Errorf("add user %s: %w", u.Address, ErrUserExists)
 	}
 	iu := imapmemserver.NewUser(u.Address, u.Password)
-	for _, name := range memMailboxes {
+	mu := &memUser{User: u, imap: iu, names: map[string]bool{}, special: special}
+	if mu.special == nil {
+		mu.special = map[string][]imap.MailboxAttr{}
+	}
+	for _, name := range names {
+		mu.names[name] = true
 		if err := iu.Create(name, nil); err != nil {
 			return fmt.Errorf("add user %s: create %s: %w", u.Address, name, err)
 		}
@@ -164,7 +180,7 @@ func (m *Memory) AddUser(u User) error {
 		}
 	}
 	m.mem.AddUser(iu)
-	m.users[u.Address] = &memUser{User: u, imap: iu}
+	m.users[u.Address] = mu
 	m.order = append(m.order, u.Address)
 	return nil
 }

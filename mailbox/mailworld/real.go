@@ -71,6 +71,7 @@ type Real struct {
 	generators             bool   // RealOptions.Generators
 	introspect             string // RealOptions.OAuth2IntrospectionURL
 	sentFolder             string // RealOptions.SentFolder, "Sent" by default
+	junkFolder             string // RealOptions.JunkFolder, "Junk" by default
 
 	mu        sync.Mutex // guards users, closed, dovecotPID and delivered, and serialises AddUser
 	closed    bool
@@ -206,6 +207,10 @@ type RealOptions struct {
 	// "Gesendete Elemente" tests that clients find it by its attribute, not its name. It
 	// may not contain a double quote or a backslash.
 	SentFolder string
+	// JunkFolder is the name of the mailbox Dovecot marks \Junk and creates for every
+	// user: "Junk" by default; a localised name such as "Courrier indésirable" tests
+	// that the watcher finds it by its attribute. The same restrictions apply.
+	JunkFolder string
 }
 
 // mailLocations maps RealOptions.MailFormat to Dovecot's mail_location.
@@ -257,9 +262,13 @@ func StartRealWithOptions(dir string, opts RealOptions, users ...User) (*Real, e
 		}
 	}
 	r := &Real{dir: dir, ids: ids, users: slices.Clone(users), format: format, location: location, generators: opts.Generators,
-		introspect: opts.OAuth2IntrospectionURL, sentFolder: cmp.Or(opts.SentFolder, "Sent")}
+		introspect: opts.OAuth2IntrospectionURL, sentFolder: cmp.Or(opts.SentFolder, "Sent"),
+		junkFolder: cmp.Or(opts.JunkFolder, "Junk")}
 	if strings.ContainsAny(r.sentFolder, "\"\\") {
 		return nil, fmt.Errorf("start real mail world: sent folder %q: a double quote or backslash cannot be written in Dovecot's configuration", opts.SentFolder)
+	}
+	if strings.ContainsAny(r.junkFolder, "\"\\") || r.junkFolder == r.sentFolder {
+		return nil, fmt.Errorf("start real mail world: junk folder %q: the sent folder's name, or a double quote or backslash, which cannot be written in Dovecot's configuration", opts.JunkFolder)
 	}
 	if opts.Generators {
 		if _, err := os.Stat(sievePluginPath); err != nil {
@@ -322,7 +331,7 @@ func (r *Real) start() error {
 		os.Remove(r.path(pidFile)) // stale: it must not be mistaken for the new daemon's
 	}
 	r.cfg = realConfig{Dir: dir, MailUID: r.ids.mailUID, MailGID: r.ids.mailGID, MailLocation: r.location, Generators: r.generators,
-		OAuth2IntrospectionURL: r.introspect, SentFolder: r.sentFolder}
+		OAuth2IntrospectionURL: r.introspect, SentFolder: r.sentFolder, JunkFolder: r.junkFolder}
 	ports := []*int{&r.cfg.SMTPPort, &r.cfg.IMAPPort}
 	if r.generators {
 		ports = append(ports, &r.cfg.RelayPort, &r.cfg.DeadPort)

@@ -35,6 +35,8 @@ type realConfig struct {
 	OAuth2IntrospectionURL string
 	// SentFolder is the mailbox marked \Sent (RealOptions.SentFolder).
 	SentFolder string
+	// JunkFolder is the mailbox marked \Junk (RealOptions.JunkFolder).
+	JunkFolder string
 }
 
 // Layout of a Real world's directory. Sockets are the longest paths: Dir plus at most
@@ -262,7 +264,7 @@ namespace inbox {
     special_use = \Sent
     auto = subscribe
   }
-  mailbox Junk {
+  mailbox "{{.JunkFolder}}" {
     special_use = \Junk
     auto = subscribe
   }

@@ -21,8 +21,10 @@
 // Differences that remain: Real accepts a message (250 after DATA) once it is queued and
 // delivers it to the INBOX a few milliseconds later, while Memory answers 250 only after the
 // message is in the INBOX, so readers must poll with a bound. Real advertises more IMAP
-// extensions (CONDSTORE, QRESYNC, SPECIAL-USE attributes on Sent and Junk); Memory advertises
-// IMAP4rev1 and the extensions imapmemserver implements. Unknown users in a world domain get
+// extensions (CONDSTORE, QRESYNC) and marks Sent and Junk with SPECIAL-USE attributes (under
+// the names RealOptions.SentFolder and JunkFolder choose); Memory advertises IMAP4rev1, the
+// extensions imapmemserver implements, and SPECIAL-USE, but marks no folder unless the user
+// was added with AddUserWithFolders. Unknown users in a world domain get
 // 550 from both; other domains get 550 from Memory and 554 (relay access denied) from Real.
 // A failed login costs about 0.5 s in Real and nothing in Memory. INTERNALDATE has one-second
 // resolution in both (it is sent that way).

@@ -25,6 +25,18 @@ func (p positions) SetPosition(folder string, pos mailbox.Position) error {
 	return p.db.SetMailbox(folder, store.MailboxState{UIDValidity: pos.UIDValidity, LastUID: pos.LastUID})
 }
 
+// DiscoveredFolder implements mailbox.DiscoveredFolders: the folder entry named last.
+func (p positions) DiscoveredFolder(entry string) (string, bool, error) {
+	return p.db.FolderRole(entry)
+}
+
+// SetDiscoveredFolder implements mailbox.DiscoveredFolders.
+func (p positions) SetDiscoveredFolder(entry, folder string) error {
+	return p.db.SetFolderRole(entry, folder)
+}
+
+var _ mailbox.DiscoveredFolders = positions{}
+
 // Mark is the watcher's WatchOptions.Mark: the latest mark of folder taken at or before
 // since (markFolders takes them before each send).
 func (p positions) Mark(folder string, since time.Time) (mailbox.Mark, bool, error) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"supportprobe/configs"
+	"supportprobe/mailbox"
 	"supportprobe/probe"
 	"supportprobe/probe/alert"
 	"supportprobe/schedule"
@@ -91,11 +92,20 @@ type ConfigStatus struct {
 
 // FolderStatus is one watched IMAP folder.
 type FolderStatus struct {
-	// Name is the folder as configured (mail.imap.folders).
+	// Name is the folder's name on the server. For an entry of mail.imap.folders that
+	// is a special-use attribute (\Junk) it is the folder the watcher found for it, or
+	// the attribute itself until the watcher has connected or when it found none.
 	Name string `json:"name"`
+	// Entry is the mail.imap.folders entry when it is an attribute, "" for a folder
+	// named in the file; Chosen says how its folder was found: "SPECIAL-USE", "no
+	// folder marked; found by its usual name", "no folder marked, none of the usual
+	// names", or "" while not known (no watcher connected yet).
+	Entry  string `json:"entry,omitempty"`
+	Chosen string `json:"chosen,omitempty"`
 	// Mode is "idle" (the server pushes new mail), "polled" (read at each sync, which
 	// a push on the idling folder also starts), "disconnected" (the watcher is
-	// reconnecting), or "not_watched" (no watcher runs: no daemon, or not started yet).
+	// reconnecting), "not_found" (an attribute entry that names no folder, looked for
+	// at every sync), or "not_watched" (no watcher runs: no daemon, or not started yet).
 	Mode string `json:"mode"`
 	// LastSync is when the watcher last read every folder; zero before the first.
 	LastSync time.Time `json:"last_sync,omitzero"`
@@ -156,11 +166,16 @@ func Snapshot(db *store.DB, cfg *configs.Config, now time.Time, schedulesOff boo
 	}
 	if cfg.Mail.IMAP.Host != "" {
 		for _, f := range cfg.Mail.IMAP.Folders {
-			ms, _, err := db.Mailbox(f)
-			if err != nil {
-				return st, fmt.Errorf("folder %s: read its stored position: %w", f, err)
+			if _, special, _ := mailbox.SpecialUseEntry(f); special {
+				// Which folder it names is only known once a watcher has listed them.
+				st.Folders = append(st.Folders, FolderStatus{Name: f, Entry: f, Mode: "not_watched"})
+				continue
 			}
-			st.Folders = append(st.Folders, FolderStatus{Name: f, Mode: "not_watched", LastUID: ms.LastUID, UIDValidity: ms.UIDValidity})
+			fs, err := folderStatus(db, mailbox.WatchedFolder{Entry: f, Name: f, Chosen: mailbox.ChosenByName})
+			if err != nil {
+				return st, err
+			}
+			st.Folders = append(st.Folders, fs)
 		}
 	}
 	ps, err := db.Probes(store.Filter{})
@@ -228,12 +243,25 @@ func (d *Daemon) status() (Status, error) {
 	}
 	if d.watcher.Load() != nil {
 		ws := d.watchState()
+		if ws.Folders != nil {
+			// What the entries name on the server, as the watcher found at its connection.
+			st.Folders = st.Folders[:0]
+			for _, f := range ws.Folders {
+				fs, ferr := folderStatus(d.db, f)
+				if ferr != nil && err == nil {
+					err = ferr
+				}
+				st.Folders = append(st.Folders, fs)
+			}
+		}
 		for i := range st.Folders {
 			f := &st.Folders[i]
 			f.LastSync = ws.LastSync
 			switch {
 			case !ws.Connected:
 				f.Mode = "disconnected"
+			case f.Chosen == mailbox.ChosenNone:
+				f.Mode = "not_found"
 			case i == 0 && ws.Idling:
 				// The watcher idles on the first folder and reads the others at each sync.
 				f.Mode = "idle"
@@ -246,6 +274,25 @@ func (d *Daemon) status() (Status, error) {
 		}
 	}
 	return st, err
+}
+
+// folderStatus is f's status before the watcher's part: its stored position, under the
+// folder's name on the server, and for an attribute entry what it named and how.
+func folderStatus(db *store.DB, f mailbox.WatchedFolder) (FolderStatus, error) {
+	fs := FolderStatus{Name: f.Name, Mode: "not_watched"}
+	if f.Discovered() {
+		fs.Entry, fs.Chosen = f.Entry, f.Chosen
+	}
+	if f.Name == "" {
+		fs.Name = f.Entry
+		return fs, nil
+	}
+	ms, _, err := db.Mailbox(f.Name)
+	if err != nil {
+		return fs, fmt.Errorf("folder %s: read its stored position: %w", f.Name, err)
+	}
+	fs.LastUID, fs.UIDValidity = ms.LastUID, ms.UIDValidity
+	return fs, nil
 }
 
 // noteSMTP records the outcome of handing probe id's inquiry to the SMTP server.
