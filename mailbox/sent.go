@@ -110,6 +110,12 @@ func (f *SentFolder) resolve(s *session) (string, error) {
 	return name, nil
 }
 
+// SpecialUseOn is SpecialUseFolder on the logged-in connection c, each step bounded by
+// ctx and timeout.
+func SpecialUseOn(ctx context.Context, c *imapclient.Client, timeout time.Duration, attr imap.MailboxAttr) (string, error) {
+	return (&session{ctx: ctx, c: c, timeout: timeout}).specialUse(attr)
+}
+
 // SpecialUseFolder returns the name of the mailbox the IMAP server s marks with attr
 // (imap.MailboxAttrSent, imap.MailboxAttrJunk …, RFC 6154), or "" when it marks none.
 func SpecialUseFolder(ctx context.Context, srv Server, attr imap.MailboxAttr) (string, error) {

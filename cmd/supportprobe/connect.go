@@ -408,11 +408,21 @@ func imapFolders(ctx context.Context, c *imapclient.Client, cfg configs.IMAP) (s
 	}
 	sentMissing := false
 	if cfg.AppendSent {
-		if err := examine(cfg.SentFolder); err != nil {
+		// As the daemon does: without sent_folder in the file, the folder the server
+		// marks \Sent ("Sent Items", "Gesendete Elemente"), else the default name.
+		sent, how := cfg.SentFolder, "sent copies"
+		if cfg.DiscoverSent {
+			if found, err := mailbox.SpecialUseOn(ctx, c, timeout, imap.MailboxAttrSent); err != nil {
+				problems = append(problems, fmt.Sprintf("find the folder marked \\Sent: %v", err))
+			} else if found != "" {
+				sent, how = found, "sent copies; \\Sent, SPECIAL-USE"
+			}
+		}
+		if err := examine(sent); err != nil {
 			sentMissing = true
-			problems = append(problems, fmt.Sprintf("sent folder %s (mail.imap.sent_folder): %v", cfg.SentFolder, err))
+			problems = append(problems, fmt.Sprintf("sent folder %s (mail.imap.sent_folder): %v", sent, err))
 		} else {
-			names = append(names, cfg.SentFolder+" (sent copies)")
+			names = append(names, sent+" ("+how+")")
 		}
 	}
 	if len(problems) == 0 {

@@ -258,8 +258,16 @@ func TestCheckConnectNamesDiscoveredFolders(t *testing.T) {
 	if err := w.AddUserWithFolders(none, mailworld.Folder{Name: "Sent"}); err != nil {
 		t.Fatal(err)
 	}
+	// An account whose sent folder has another name, marked \Sent (Microsoft 365's "Sent
+	// Items"): the daemon files its copies there, and check opens that one.
+	items := mailworld.User{Address: "items@example.com", Password: lin.Password}
+	if err := w.AddUserWithFolders(items, mailworld.Folder{Name: "Sent Items", SpecialUse: []imap.MailboxAttr{imap.MailboxAttrSent}},
+		mailworld.Folder{Name: "Junk Email", SpecialUse: []imap.MailboxAttr{imap.MailboxAttrJunk}}); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("SP_CONNECT_PASSWORD", lin.Password)
 	tests := []struct{ user, want string }{
+		{items.Address, `  ok    folders  INBOX (by name), Junk Email (\Junk, SPECIAL-USE), Sent Items (sent copies; \Sent, SPECIAL-USE)`},
 		{lin.Address, `  ok    folders  INBOX (by name), Junk Email (\Junk, SPECIAL-USE), Sent (sent copies)`},
 		{plain.Address, `  ok    folders  INBOX (by name), Junk (\Junk: no folder marked; found by its usual name), Sent (sent copies)`},
 		{none.Address, `  ok    folders  INBOX (by name), \Junk: no folder marked, none of the usual names (Junk, Spam), Sent (sent copies)`},
