@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"supportprobe/probe"
+	"supportprobe/probe/review"
 	"supportprobe/store"
 )
 
@@ -74,7 +75,7 @@ type Options struct {
 // `review` lists replies of probes created in the last 90 days, `inbox --unmatched`
 // the mail detected in the last 30 days (and the daemon's gauges count the same).
 const (
-	ReviewDays    = 90
+	ReviewDays    = review.Days
 	UnmatchedDays = 30
 )
 

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"supportprobe/mailbox"
 	"supportprobe/probe"
 	"supportprobe/probe/report"
+	"supportprobe/probe/review"
 	"supportprobe/probe/view"
 	"supportprobe/store"
 )
@@ -366,15 +366,7 @@ func (h *Handler) newText(id string, limit int) (*string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read reply %s: %w", id, err)
 	}
-	m, err := mailbox.Parse(raw.Data, mailbox.ParseOptions{})
-	if err != nil {
-		return nil, nil // the stored bytes are evidence; a page shows what parses
-	}
-	t := strings.TrimSpace(m.NewText)
-	if len(t) > limit {
-		t = strings.ToValidUTF8(t[:limit], "") + " …"
-	}
-	return &t, nil
+	return review.NewText(raw.Data, limit), nil
 }
 
 func (h *Handler) probe(w http.ResponseWriter, r *http.Request) {
@@ -492,49 +484,34 @@ func timeline(rec view.Record, slaDeadline *time.Time) []Event {
 }
 
 // ReviewItem is one reply waiting for a person's decision, as `review --format json`
-// lists it.
-type ReviewItem struct {
-	ReplyID    string    `json:"reply_id"`
-	ProbeID    string    `json:"probe_id"`
-	Vendor     string    `json:"vendor"`
-	ReceivedAt time.Time `json:"received_at"`
-	From       string    `json:"from"`
-	Subject    string    `json:"subject"`
-	// NewText is what the sender wrote (at most 2000 bytes); null when not stored.
-	NewText    *string  `json:"new_text"`
-	Reason     string   `json:"reason"`
-	Confidence *float64 `json:"confidence"`
-}
+// lists it (review.Item: both are built by review.Items).
+type ReviewItem = review.Item
 
-// reviewTextLimit bounds the new text per item, as `review` does.
-const reviewTextLimit = 2000
-
-func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
+// reviewItems lists what waits for review on probes created in the last ReviewDays.
+func (h *Handler) reviewItems() ([]ReviewItem, error) {
 	now := h.opts.Now()
 	ps, err := h.db.Probes(store.Filter{Since: now.AddDate(0, 0, -ReviewDays)})
+	if err != nil {
+		return nil, err
+	}
+	return review.Items(ps, func(id string) ([]byte, bool, error) {
+		raw, err := h.db.ReplyRaw(id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, false, nil
+		case err != nil:
+			return nil, false, err
+		}
+		return raw.Data, true, nil
+	}, now)
+}
+
+func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
+	items, err := h.reviewItems()
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	items := []ReviewItem{}
-	for _, p := range ps {
-		for _, rp := range p.Replies {
-			if rp.EffectiveKind() != probe.KindNeedsReview {
-				continue
-			}
-			it := ReviewItem{ReplyID: rp.ID, ProbeID: p.ID, Vendor: p.Vendor, ReceivedAt: rp.ReceivedAt.UTC(), From: rp.From, Subject: rp.Subject, Reason: rp.Reason}
-			if rp.Confidence > 0 {
-				c := rp.Confidence
-				it.Confidence = &c
-			}
-			if it.NewText, err = h.newText(rp.ID, reviewTextLimit); err != nil {
-				h.fail(w, r, err)
-				return
-			}
-			items = append(items, it)
-		}
-	}
-	slices.SortStableFunc(items, func(a, b ReviewItem) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
 	h.respond(w, r, "review", "supportprobe: review", items)
 }
 
