@@ -26,11 +26,14 @@
 package dashboard
 
 import (
+	"context"
+	"crypto/rand"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -67,8 +70,29 @@ type Options struct {
 	// Location is the zone of the weeks of ?period=week and lastweek (the summary's
 	// zone, as `report --week` uses) and of custom dates; default UTC.
 	Location *time.Location
-	// Log receives errors that reach the user as a 500; default discards.
+	// Log receives errors that reach the user as a 500, and each decision made on the
+	// page; default discards.
 	Log *slog.Logger
+	// ReadOnly reports whether the configuration forbids decisions from the page
+	// (dashboard.read_only); it is asked at each request, so a reload applies. Nil, or a
+	// nil Decider, keeps the dashboard read-only.
+	ReadOnly func() bool
+	// Decider records the decisions made on /review and /unmatched.
+	Decider Decider
+	// User returns the user the listener authenticated r as ("alice", or "bearer token
+	// SHA256:…"); nil when the listener has no authentication. When set, a write whose
+	// user is "" is refused.
+	User func(r *http.Request) string
+	// Evidence writes the signed evidence archive of one probe (as `export --probe ID`
+	// does) to w; nil hides the download link.
+	Evidence func(ctx context.Context, probeID string, w io.Writer) error
+	// Pauses returns the pauses (set by hand or configured) of vendor that overlap
+	// [since, until), for the overview's paused state; nil shows none.
+	Pauses func(vendor string, since, until time.Time) ([]probe.Pause, error)
+	// Version returns a value that changes whenever the store does (a new reply, a
+	// decision, a status written); the pages' script polls it (GET /live) and refreshes
+	// when it moves. Nil: the pages refresh only at the next time-driven change.
+	Version func() (string, error)
 }
 
 // The windows of the lists, the defaults of the commands that print the same things:
@@ -80,9 +104,10 @@ const (
 )
 
 // ContentSecurityPolicy is sent with every response: nothing but same-origin
-// resources, no script at all, no inline style (the stylesheet is a file), no framing,
-// forms submit only here.
-const ContentSecurityPolicy = "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; " +
+// resources, script only from the dashboard's own file (static/live.js; no inline
+// script, no eval), no inline style (the stylesheet is a file), no framing, forms
+// submit only here.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 //go:embed templates/*.tmpl
@@ -93,10 +118,12 @@ var staticFS embed.FS
 
 // Handler serves the dashboard. Create it with New; it is safe for concurrent use.
 type Handler struct {
-	db    Store
-	opts  Options
-	pages map[string]*template.Template
-	mux   *http.ServeMux
+	db      Store
+	opts    Options
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
+	csrfKey [32]byte
+	origin  *http.CrossOriginProtection
 }
 
 // New returns the dashboard over db. It panics only if the embedded templates do not
@@ -111,7 +138,8 @@ func New(db Store, opts Options) *Handler {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{db: db, opts: opts, pages: map[string]*template.Template{}}
+	h := &Handler{db: db, opts: opts, pages: map[string]*template.Template{}, origin: http.NewCrossOriginProtection()}
+	rand.Read(h.csrfKey[:]) // never fails (crypto/rand)
 	for _, name := range []string{"overview", "vendor", "probe", "review", "unmatched", "error"} {
 		h.pages[name] = template.Must(template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS, "templates/layout.tmpl", "templates/"+name+".tmpl"))
 	}
@@ -129,6 +157,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /probes/{id}", h.probe)
 	mux.HandleFunc("GET /review", h.review)
 	mux.HandleFunc("GET /unmatched", h.unmatched)
+	mux.HandleFunc("GET /live", h.live)
+	mux.HandleFunc("POST /review/{reply}", h.decideReview)
+	mux.HandleFunc("POST /unmatched/{id}/link", h.linkUnmatched)
 	sub, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(sub))
 	mux.Handle("GET /static/", headers(files))
@@ -176,11 +207,43 @@ type page struct {
 	Now     time.Time
 	Data    any
 	Request *http.Request
+	// Writable: the forms that decide are shown; CSRF is their token.
+	Writable bool
+	CSRF     string
+	// UTC: times are shown in UTC alone rather than in the vendor's zone.
+	UTC bool
+	// Version is the store's version when the page was rendered; RefreshAt the next
+	// instant its figures change by time alone (zero: none). See live.go.
+	Version   string
+	RefreshAt time.Time
+}
+
+// Time formats t in zone (the vendor's, UTC beside), or in UTC alone when the person
+// chose UTC.
+func (p page) Time(t any, zone string) string {
+	if p.UTC {
+		zone = ""
+	}
+	return timeIn(t, zone)
+}
+
+// TZLink is the address of this page with times in mode ("utc" or "vendor").
+func (p page) TZLink(mode string) string { return withQuery(p.Request, "tz", mode) }
+
+// RefreshAtAttr is RefreshAt for the data-refresh-at attribute: RFC 3339, "" for none.
+func (p page) RefreshAtAttr() string {
+	if p.RefreshAt.IsZero() {
+		return ""
+	}
+	return p.RefreshAt.UTC().Format(time.RFC3339)
 }
 
 // respond writes data as JSON or renders the named page with it. Rendering goes to a
 // buffer first, so a template error becomes a clean 500.
-func (h *Handler) respond(w http.ResponseWriter, r *http.Request, name, title string, data any) {
+//
+// next is the next instant the page's figures change by time alone (zero: none), for
+// the live script.
+func (h *Handler) respond(w http.ResponseWriter, r *http.Request, name, title string, data any, next time.Time) {
 	setSecurityHeaders(w)
 	w.Header().Set("Cache-Control", "no-store")
 	asJSON, err := wantsJSON(r)
@@ -197,8 +260,13 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, name, title st
 		}
 		return
 	}
+	pg := page{Title: title, Nav: name, Now: h.opts.Now(), Data: data, Request: r, Writable: h.writable(),
+		UTC: utcOnly(w, r), Version: h.version(), RefreshAt: next}
+	if pg.Writable {
+		pg.CSRF = h.csrfToken(h.session(w, r))
+	}
 	var buf strings.Builder
-	if err := h.pages[name].Execute(&buf, page{Title: title, Nav: name, Now: h.opts.Now(), Data: data, Request: r}); err != nil {
+	if err := h.pages[name].Execute(&buf, pg); err != nil {
 		h.fail(w, r, fmt.Errorf("render page %s: %w", name, err))
 		return
 	}
@@ -216,6 +284,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errBadRequest):
 		code = http.StatusBadRequest
+	case errors.Is(err, errForbidden):
+		code = http.StatusForbidden
+		h.opts.Log.Warn("dashboard: write refused", "path", r.URL.Path, "ip", r.RemoteAddr, "err", err)
+	case errors.Is(err, errConflict):
+		code = http.StatusConflict
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, errNoVendor):
 		code = http.StatusNotFound
 	default:
@@ -232,7 +305,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	var buf strings.Builder
-	if terr := h.pages["error"].Execute(&buf, page{Title: http.StatusText(code), Now: h.opts.Now(), Data: map[string]any{"Code": code, "Message": msg}, Request: r}); terr != nil {
+	if terr := h.pages["error"].Execute(&buf, page{Title: http.StatusText(code), Now: h.opts.Now(), Data: map[string]any{"Code": code, "Message": msg}, Request: r, UTC: utcOnly(w, r)}); terr != nil {
 		http.Error(w, msg, code)
 		return
 	}

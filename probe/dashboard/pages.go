@@ -144,7 +144,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 		}
 		ov.Vendors = append(ov.Vendors, row)
 	}
-	h.respond(w, r, "overview", "supportprobe: overview", ov)
+	h.respond(w, r, "overview", "supportprobe: overview", ov, nextChange(ps, rep.GeneratedAt))
 }
 
 // VendorPage is the vendor page's model and its JSON form.
@@ -319,7 +319,7 @@ func (h *Handler) vendor(w http.ResponseWriter, r *http.Request) {
 	}
 	vp.Chart = chart(vp.Vendor.Latencies)
 	vp.Heat = heat(vp.Vendor, h.opts.Now())
-	h.respond(w, r, "vendor", "supportprobe: "+name, vp)
+	h.respond(w, r, "vendor", "supportprobe: "+name, vp, nextChange(ps, rep.GeneratedAt))
 }
 
 // ProbePage is the probe page's model and its JSON form.
@@ -412,7 +412,7 @@ func (h *Handler) probe(w http.ResponseWriter, r *http.Request) {
 		pp.SLADeadline = &at
 	}
 	pp.Timeline = timeline(rec, pp.SLADeadline)
-	h.respond(w, r, "probe", "supportprobe: probe "+p.ID, pp)
+	h.respond(w, r, "probe", "supportprobe: probe "+p.ID, pp, nextChange([]probe.Probe{p}, now))
 }
 
 // timeline lists what happened to the probe of rec, in time order (equal times in the
@@ -512,7 +512,7 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.respond(w, r, "review", "supportprobe: review", items)
+	h.respond(w, r, "review", "supportprobe: review", items, time.Time{})
 }
 
 func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request) {
@@ -525,5 +525,5 @@ func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request) {
 	if um == nil {
 		um = []store.Unmatched{}
 	}
-	h.respond(w, r, "unmatched", "supportprobe: unmatched mail", um)
+	h.respond(w, r, "unmatched", "supportprobe: unmatched mail", um, time.Time{})
 }
