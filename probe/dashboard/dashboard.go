@@ -155,6 +155,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", h.overview)
 	mux.HandleFunc("GET /vendors/{name}", h.vendor)
 	mux.HandleFunc("GET /probes/{id}", h.probe)
+	mux.HandleFunc("GET /probes/{id}/evidence.zip", h.evidence)
 	mux.HandleFunc("GET /review", h.review)
 	mux.HandleFunc("GET /unmatched", h.unmatched)
 	mux.HandleFunc("GET /live", h.live)
