@@ -214,7 +214,11 @@ func (h *httpAuth) wrap(next http.Handler) http.Handler {
 		}
 		scheme, user, ok := h.check(r)
 		if ok {
-			next.ServeHTTP(w, r)
+			if scheme == "bearer" {
+				_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+				user = bearerName(sha256.Sum256([]byte(strings.TrimSpace(tok))))
+			}
+			next.ServeHTTP(w, withAuthUser(r, user)) // the dashboard's audit entries name who
 			return
 		}
 		if scheme != "" {
