@@ -1,28 +1,35 @@
 // Package dashboard serves the local web dashboard on the daemon's http listener:
 // server-side rendered pages built with html/template from templates embedded in the
-// binary, one same-origin stylesheet, no script and no external resource, so it works
-// offline and under a strict Content-Security-Policy.
+// binary, one same-origin stylesheet and one same-origin script (live updates), no
+// external resource, so it works offline and under a strict Content-Security-Policy.
 //
 // The addresses are a contract (other tools link to them; extend, never rename):
 //
-//	/                 overview: one row per vendor
-//	/vendors/NAME     one vendor: latency chart, hour-of-week heatmap, probe table
-//	/probes/ID        one probe: its timeline and the new text of each reply
-//	/review           replies waiting for a person's decision (read-only)
-//	/unmatched        inbound mail that matched no probe (read-only)
+//	/                          overview: one row per vendor
+//	/vendors/NAME              one vendor: latency chart, hour-of-week heatmap, probe table
+//	/probes/ID                 one probe: its timeline and the new text of each reply
+//	/probes/ID/evidence.zip    that probe's signed evidence archive (as export --probe)
+//	/review                    replies waiting for a person's decision
+//	/unmatched                 inbound mail that matched no probe
+//	/live                      the store's version, for the pages' live updates
+//	POST /review/REPLY         decide a reply's kind (kind, note, csrf)
+//	POST /unmatched/ID/link    link unmatched mail to a probe (probe, note, force, csrf)
 //
-// Each answers ?format=json with the same figures as JSON. The overview and vendor
+// Each page answers ?format=json with the same figures as JSON. The overview and vendor
 // pages take ?period=7d|week|lastweek|all|custom (custom with since and until, a date
 // or an RFC 3339 time); the vendor page's probe table takes status, priority, script,
-// language (filters) and sort, dir (order) parameters, so it needs no script.
+// language (filters) and sort, dir (order) parameters, so it needs no script. Every page
+// takes ?tz=utc or ?tz=vendor (times in UTC alone, or in the vendor's zone with UTC
+// beside), remembered in a cookie.
 //
-// Every figure comes from probe/report (report.Build) and probe/view (view.NewRecord),
-// the code behind `report` and `show`, so the dashboard and the CLI never disagree.
-// Vendor-controlled strings (From, Subject, the text of replies) reach the page only
-// through html/template, which escapes them for their context; nothing is ever marked
-// template.HTML. Deciding a review item or linking unmatched mail from the page is a
-// later step (it needs a per-session CSRF token); until then the pages say which
-// command does it.
+// Every figure comes from probe/report (report.Build), probe/view (view.NewRecord) and
+// probe/review (review.Items), the code behind `report`, `show` and `review`, so the
+// dashboard and the CLI never disagree. Vendor-controlled strings (From, Subject, the
+// text of replies) reach the page only through html/template, which escapes them for
+// their context; nothing is ever marked template.HTML.
+//
+// The dashboard is read-only unless the configuration says dashboard.read_only: false;
+// decide.go says what a write must then carry, and live.go how pages update.
 package dashboard
 
 import (

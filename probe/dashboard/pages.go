@@ -485,7 +485,7 @@ func timeline(rec view.Record, slaDeadline *time.Time) []Event {
 		if rp.Reason != "" {
 			d += ": " + rp.Reason
 		}
-		if rp.DKIM != "" {
+		if rp.Auth != nil {
 			d += "; " + rp.DKIM
 		}
 		if rp.Override != nil {
