@@ -51,7 +51,7 @@
     if (editing()) { offer(); return Promise.resolve(); }
     return fetch(window.location.href, { cache: "no-store", credentials: "same-origin" })
       .then(function (resp) {
-        if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+        if (!resp.ok) { throw new Error("the page answered HTTP " + resp.status); }
         return resp.text();
       })
       .then(function (html) {
@@ -74,11 +74,13 @@
   }
 
   function poll() {
-    if (busy) { return; }
+    var m = main();
+    // Pages without a version (an error page, the answer to a refused form) stay put.
+    if (busy || !m || !m.getAttribute("data-version")) { return; }
     busy = true;
     fetch("/live", { cache: "no-store", credentials: "same-origin" })
       .then(function (resp) {
-        if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+        if (!resp.ok) { throw new Error("the dashboard answered HTTP " + resp.status); }
         return resp.json();
       })
       .then(function (live) {
@@ -88,7 +90,7 @@
         }
       })
       .catch(function (err) {
-        say("Live updates paused: the daemon does not answer (" + err.message + "); retrying.");
+        say("Live updates paused (" + err.message + "); retrying every " + POLL_MS / 1000 + " s.");
       })
       .then(function () { busy = false; });
   }
