@@ -248,6 +248,9 @@ func TestTimesToggle(t *testing.T) {
 	if !strings.Contains(body, `href="/probes/`+f.met+`?tz=vendor"`) {
 		t.Errorf("the page offers no link back to the vendor's zone")
 	}
+	if _, body := s.do("GET", "/vendors/acme?period=all", nil, nil); !strings.Contains(body, "Times are in UTC; the heatmap stays in the vendor's zone, Asia/Shanghai.") {
+		t.Errorf("the vendor page in UTC does not say the heatmap keeps the vendor's zone")
+	}
 	_, body = s.do("GET", "/probes/"+f.met+"?tz=vendor", nil, nil)
 	if !strings.Contains(body, "CST") {
 		t.Errorf("?tz=vendor does not bring the vendor's zone back")
