@@ -63,6 +63,9 @@ type Config struct {
 	Summary *Summary
 	// HTTP serves /metrics and /healthz, nil when the file has no http section.
 	HTTP *HTTP
+	// Dashboard says what the dashboard on the HTTP listener may do; read-only unless
+	// the file says dashboard.read_only: false.
+	Dashboard Dashboard
 	// Alerts says whom to tell at once when something needs a person, nil when the
 	// file has no alerts section.
 	Alerts *Alerts
@@ -220,6 +223,17 @@ type HTTP struct {
 
 // TLS reports whether the listener serves HTTPS.
 func (h HTTP) TLS() bool { return h.CertFile != "" }
+
+// Dashboard is the dashboard's part of the configuration (the dashboard section). The
+// dashboard is served on the HTTP listener, so validation refuses a dashboard section
+// without an http section.
+type Dashboard struct {
+	// ReadOnly is dashboard.read_only: true (the default) shows the review queue and the
+	// unmatched mail without the forms that decide a kind or link a message to a probe;
+	// false lets a person decide from the page, each decision going into the audit log
+	// as one made with the CLI does. A reload applies a change.
+	ReadOnly bool
+}
 
 // HTTPAuth names the files the monitoring listener's credentials are read from, once,
 // when the daemon starts. A request is let in when either kind matches.

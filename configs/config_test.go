@@ -207,7 +207,7 @@ func TestParseDecodeErrors(t *testing.T) {
 		{"value where a list belongs", edit(t, "to: [support@acme.example]", "to: support@acme.example"),
 			`supportprobe.yaml: line 18: vendors[0] "acme-cloud": to: want a list, got "support@acme.example"`},
 		{"top level is a list", []byte("- a\n- b\n"),
-			`supportprobe.yaml: line 1: the top level must be a mapping of keys (state_dir, mail, scripts, vendors, summary, http, alerts, control), not a list`},
+			`supportprobe.yaml: line 1: the top level must be a mapping of keys (state_dir, mail, scripts, vendors, summary, http, dashboard, alerts, control), not a list`},
 		{"null document", []byte("~\n"), `supportprobe.yaml: the file is empty (start from the example that ` + "`supportprobe init`" + ` writes)`},
 		{"trailing document marker is fine", []byte(minimal + "---\n"), ""},
 		{"empty first document", []byte("---\n---\n" + minimal), ""},

@@ -6,14 +6,15 @@ package configs
 // Pointers mark keys whose absence means a default rather than a zero.
 
 type rawConfig struct {
-	StateDir string      `yaml:"state_dir"`
-	Mail     *rawMail    `yaml:"mail"`
-	Scripts  []rawScript `yaml:"scripts"`
-	Vendors  []rawVendor `yaml:"vendors"`
-	Summary  *rawSummary `yaml:"summary"`
-	HTTP     *rawHTTP    `yaml:"http"`
-	Alerts   *rawAlerts  `yaml:"alerts"`
-	Control  *rawControl `yaml:"control"`
+	StateDir  string        `yaml:"state_dir"`
+	Mail      *rawMail      `yaml:"mail"`
+	Scripts   []rawScript   `yaml:"scripts"`
+	Vendors   []rawVendor   `yaml:"vendors"`
+	Summary   *rawSummary   `yaml:"summary"`
+	HTTP      *rawHTTP      `yaml:"http"`
+	Dashboard *rawDashboard `yaml:"dashboard"`
+	Alerts    *rawAlerts    `yaml:"alerts"`
+	Control   *rawControl   `yaml:"control"`
 }
 
 type rawControl struct {
@@ -145,6 +146,10 @@ type rawHTTP struct {
 	CertFile          string       `yaml:"cert_file"`
 	KeyFile           string       `yaml:"key_file"`
 	InsecurePlaintext bool         `yaml:"insecure_plaintext"`
+}
+
+type rawDashboard struct {
+	ReadOnly *bool `yaml:"read_only"`
 }
 
 type rawHTTPAuth struct {

@@ -48,6 +48,16 @@ func validate(raw rawConfig, root *yaml.Node, p *problems, dir string) *Config {
 	if raw.HTTP != nil {
 		c.HTTP = v.http(r.key("http"), raw.HTTP)
 	}
+	c.Dashboard = Dashboard{ReadOnly: true}
+	if raw.Dashboard != nil {
+		da := r.key("dashboard")
+		if raw.Dashboard.ReadOnly != nil {
+			c.Dashboard.ReadOnly = *raw.Dashboard.ReadOnly
+		}
+		if raw.HTTP == nil {
+			v.p.addf(da, "the dashboard is served on the http listener, and the file has no http section; add one (http: {listen: \"127.0.0.1:9108\"}) or remove dashboard")
+		}
+	}
 	if raw.Control != nil {
 		g := strings.TrimSpace(raw.Control.Group)
 		if g == "" || strings.ContainsAny(g, " :/") {

@@ -131,6 +131,11 @@ func runCheck(cfg *configs.Config, o checkOpts, e *env) error {
 			where = "remote allowed"
 		}
 		fmt.Fprintf(out, "HTTP %s://%s  (%s; auth %s on every path but /healthz)\n", scheme, h.Listen, where, auth)
+		if cfg.Dashboard.ReadOnly {
+			fmt.Fprintf(out, "Dashboard %s://%s/  read-only (decide with review, mark, link; dashboard.read_only: false allows it on the page)\n", scheme, h.Listen)
+		} else {
+			fmt.Fprintf(out, "Dashboard %s://%s/  decisions allowed (dashboard.read_only: false): review and link from the page, audited\n", scheme, h.Listen)
+		}
 		if h.InsecurePlaintext {
 			fmt.Fprintf(e.stderr, "warning: http.insecure_plaintext: remote access to %s without TLS: tokens, passwords and metrics cross the network in the clear, readable by anyone on the path; keep it to a network you trust, or set http.cert_file and http.key_file\n", h.Listen)
 		}

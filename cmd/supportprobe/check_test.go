@@ -69,8 +69,20 @@ func TestCheckHTTP(t *testing.T) {
 		t.Errorf("check stdout lacks\n%s\ngot:\n%s", want, stdout)
 	}
 
+	if want := "Dashboard http://0.0.0.0:9108/  read-only"; !strings.Contains(stdout, want) {
+		t.Errorf("check stdout lacks\n%s\ngot:\n%s", want, stdout)
+	}
+
 	if err := os.WriteFile(tokens, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	// With dashboard.read_only: false, check says decisions are allowed on the page.
+	if err := os.WriteFile(path, append(bytes.Clone(data), "dashboard: {read_only: false}\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stdout, _ = invoke(t, now, "check", "--config", path)
+	if want := "Dashboard http://0.0.0.0:9108/  decisions allowed (dashboard.read_only: false)"; !strings.Contains(stdout, want) {
+		t.Errorf("check stdout lacks\n%s\ngot:\n%s", want, stdout)
 	}
 	_, _, stderr = invoke(t, now, "check", "--config", path)
 	if !strings.Contains(stderr, plaintext) || strings.Contains(stderr, "bearer_tokens_file") {

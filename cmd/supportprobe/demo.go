@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,17 +23,22 @@ import (
 	"supportprobe/store"
 )
 
-const demoSynopsis = `demo [--duration 60s] [--report text|html] [--keep] [--every 2s]
+const demoSynopsis = `demo [--duration 60s] [--report text|html] [--keep] [--every 2s] [--listen 127.0.0.1:0]
 
 Runs the whole loop on this machine, with nothing to set up: an in-process mail world
 on loopback, four simulated vendors (nimbus, a 24x7 help desk that acknowledges at once
 and answers within seconds; atlas, which keeps business hours and is closed now; lotus,
 which answers in Chinese, in GBK; silent, which never answers), and the real daemon,
 probing them on a compressed schedule (a probe to one of them every 2 seconds, plus the
-daemon's own every-minute schedule). Replies are printed as the daemon records them; at
-the end comes the report of the demo period. Nothing leaves the machine.`
+daemon's own every-minute schedule). It starts by printing the address of the
+dashboard, where the probes and replies appear live and the review queue can be
+decided (dashboard.read_only: false). Replies are printed as the daemon records them;
+after a minute of probing comes the report of the demo period, and the dashboard stays
+up, replies still arriving, until you press Ctrl-C. With --duration the demo probes that
+long, prints the report and ends (for scripts and tests). Nothing leaves the machine.`
 
 const demoExample = `  supportprobe demo
+  supportprobe demo --listen 127.0.0.1:8080
   supportprobe demo --duration 2m --report html --keep`
 
 // demoVendor is one simulated vendor: its support mailbox, its part of the
@@ -47,9 +55,17 @@ func demoCmd(ctx context.Context, e *env, args []string) error {
 	format := fs.String("report", "text", "report `format`: text, or html (written to supportprobe-demo.html)")
 	keep := fs.Bool("keep", false, "keep the temporary state directory and configuration")
 	every := fs.Duration("every", 2*time.Second, "time between two probes sent by hand, to the vendors in turn")
+	listen := fs.String("listen", "127.0.0.1:0", "serve the dashboard on `host:port` (loopback; port 0 picks a free one)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	// Without --duration the dashboard stays up after the report, until Ctrl-C.
+	serve := true
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "duration" {
+			serve = false
+		}
+	})
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q; demo takes only flags", fs.Arg(0))
 	}
@@ -62,10 +78,22 @@ func demoCmd(ctx context.Context, e *env, args []string) error {
 	if *every < 100*time.Millisecond {
 		return usagef("--every %s: want at least 100ms", *every)
 	}
-	return runDemo(ctx, e, *duration, *every, *format, *keep)
+	if host, _, err := net.SplitHostPort(*listen); err != nil || !slices.Contains([]string{"127.0.0.1", "localhost", "::1"}, host) {
+		return usagef("--listen %q: want a loopback host:port, e.g. 127.0.0.1:8080 (the demo serves nothing beyond this machine)", *listen)
+	}
+	return runDemo(ctx, e, demoOpts{duration: *duration, every: *every, format: *format, keep: *keep, listen: *listen, serve: serve})
 }
 
-func runDemo(ctx context.Context, e *env, duration, every time.Duration, format string, keep bool) (err error) {
+// demoOpts are demo's flags: serve keeps the dashboard up after the report until ctx
+// ends (no --duration given).
+type demoOpts struct {
+	duration, every time.Duration
+	format, listen  string
+	keep, serve     bool
+}
+
+func runDemo(ctx context.Context, e *env, o demoOpts) (err error) {
+	duration, every, format, keep := o.duration, o.every, o.format, o.keep
 	out := &lockedWriter{w: e.stdout}
 	start := time.Now()
 	stamp := func() string { return fmt.Sprintf("[%5.1fs]", time.Since(start).Seconds()) }
@@ -93,17 +121,10 @@ func runDemo(ctx context.Context, e *env, duration, every time.Duration, format 
 	}
 	defer world.Close()
 
-	cfg, err := demoConfig(dir, world, lin, vendors)
+	cfg, err := demoConfig(dir, world, lin, vendors, o.listen)
 	if err != nil {
 		return err
 	}
-
-	fmt.Fprintf(out, "supportprobe demo: a mail world on loopback (SMTP %s, IMAP %s), four simulated vendors, %s of probing.\n", world.SMTPAddr(), world.IMAPAddr(), duration)
-	for _, v := range vendors {
-		fmt.Fprintf(out, "  %-7s %s\n", v.name, v.display)
-	}
-	fmt.Fprintf(out, "          (atlas keeps Mon–Fri 09:00–18:00 in %s, where it is %s now: closed)\n", atlasZone, atlasLocal)
-	fmt.Fprintf(out, "State in %s.\n\n", dir)
 
 	// The daemon: the same code path as `supportprobe run`, logging only problems.
 	level := slog.LevelWarn
@@ -148,6 +169,20 @@ func runDemo(ctx context.Context, e *env, duration, every time.Duration, format 
 	if err := demoWaitDaemon(ctx, cfg.StateDir, runDone); err != nil {
 		return err
 	}
+	// The control socket answers from New on; the dashboard's listener once Run is up.
+	for wait := time.Now().Add(10 * time.Second); d.HTTPAddr() == ""; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(wait) || ctx.Err() != nil {
+			return fmt.Errorf("demo: the dashboard's listener on %s did not start within 10 s", o.listen)
+		}
+	}
+	dash := "http://" + d.HTTPAddr() + "/"
+	fmt.Fprintf(out, "supportprobe demo: the dashboard is at %s (open it in a browser; it updates live).\n", dash)
+	fmt.Fprintf(out, "A mail world on loopback (SMTP %s, IMAP %s), four simulated vendors, %s of probing.\n", world.SMTPAddr(), world.IMAPAddr(), duration)
+	for _, v := range vendors {
+		fmt.Fprintf(out, "  %-7s %s\n", v.name, v.display)
+	}
+	fmt.Fprintf(out, "          (atlas keeps Mon–Fri 09:00–18:00 in %s, where it is %s now: closed)\n", atlasZone, atlasLocal)
+	fmt.Fprintf(out, "State in %s.\n\n", dir)
 	names := make([]string, len(vendors))
 	for i, v := range vendors {
 		names[i] = v.name
@@ -196,10 +231,6 @@ func runDemo(ctx context.Context, e *env, duration, every time.Duration, format 
 		fmt.Fprintf(out, "%s interrupted; stopping.\n", stamp())
 	}
 
-	stopDaemon()
-	if err := <-runDone; err != nil {
-		return fmt.Errorf("demo: daemon: %w", err)
-	}
 	w.poll()
 	until := time.Now().Add(time.Second)
 	title := fmt.Sprintf("supportprobe demo, %s against simulated vendors", duration.Round(time.Second))
@@ -225,15 +256,31 @@ func runDemo(ctx context.Context, e *env, duration, every time.Duration, format 
 	} else if err := r.WriteText(out); err != nil {
 		return err
 	}
-	if err := d.Close(); err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
 	fmt.Fprint(out, `
 That was the real daemon against simulated help desks. To measure your own vendors:
   supportprobe init                                         write a commented supportprobe.yaml; edit it
   supportprobe check --connect --config supportprobe.yaml   validate it and log in to your mail servers
   supportprobe run --config supportprobe.yaml               start probing
 `)
+	if o.serve && ctx.Err() == nil {
+		// Probing has stopped; the daemon still watches, so late replies keep arriving.
+		fmt.Fprintf(out, "\nThe dashboard stays at %s (late replies still arrive); press Ctrl-C to end the demo.\n", dash)
+		for ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-tick.C:
+				w.poll()
+			}
+		}
+		fmt.Fprintf(out, "%s interrupted; stopping.\n", stamp())
+	}
+	stopDaemon()
+	if err := <-runDone; err != nil {
+		return fmt.Errorf("demo: daemon: %w", err)
+	}
+	if err := d.Close(); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	return nil
 }
 
@@ -500,7 +547,7 @@ const demoScripts = `scripts:
 
 // demoConfig writes the demo's password file and configuration into dir and returns the
 // validated configuration.
-func demoConfig(dir string, w *mailworld.Memory, lin mailworld.User, vendors []demoVendor) (*configs.Config, error) {
+func demoConfig(dir string, w *mailworld.Memory, lin mailworld.User, vendors []demoVendor, listen string) (*configs.Config, error) {
 	pw := filepath.Join(dir, "lin.pass")
 	if err := os.WriteFile(pw, []byte(lin.Password+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -520,6 +567,8 @@ func demoConfig(dir string, w *mailworld.Memory, lin mailworld.User, vendors []d
 	for _, v := range vendors {
 		fmt.Fprintf(&b, "  - name: %s\n%s", v.name, v.yaml)
 	}
+	// The dashboard, on loopback, accepting decisions: the demo's data is its own.
+	fmt.Fprintf(&b, "http: {listen: %q}\ndashboard: {read_only: false}\n", listen)
 	path := filepath.Join(dir, "supportprobe.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)

@@ -3,18 +3,15 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"supportprobe/probe"
 	"supportprobe/probe/evidence"
-	"supportprobe/probe/view"
 	"supportprobe/store"
 )
 
@@ -210,50 +207,7 @@ func runExport(ctx context.Context, e *env, src exportSource, o exportOpts) erro
 	}
 	// The zip keeps whole seconds; the figures are measured at the same instant.
 	now := e.now().UTC().Truncate(time.Second)
-	items := make([]evidence.Item, 0, len(ps))
-	for _, p := range ps {
-		rec, err := view.NewRecord(p, now)
-		if err != nil {
-			return err
-		}
-		it := evidence.Item{Record: rec, Replies: map[string]*store.Raw{}, Followups: map[int]*store.Raw{}}
-		if it.Inquiry, err = rawOrNil(ctx, src, "inquiry", p.ID); err != nil {
-			return err
-		}
-		for _, rp := range p.Replies {
-			raw, err := rawOrNil(ctx, src, "reply", rp.ID)
-			if err != nil {
-				return err
-			}
-			if raw != nil {
-				it.Replies[rp.ID] = raw
-			}
-		}
-		for _, f := range p.Followups {
-			raw, err := rawOrNil(ctx, src, "inquiry", fmt.Sprintf("%s/followup/%d", p.ID, f.Index))
-			if err != nil {
-				return err
-			}
-			if raw != nil {
-				it.Followups[f.Index] = raw
-			}
-		}
-		items = append(items, it)
-	}
-
-	// The audit chain goes in whole, the entries of these probes and vendors in full.
-	log, err := src.AuditLog(ctx)
-	if err != nil {
-		return err
-	}
-	var ids, vendors []string
-	for _, p := range ps {
-		ids = append(ids, p.ID)
-		if !slices.Contains(vendors, p.Vendor) {
-			vendors = append(vendors, p.Vendor)
-		}
-	}
-	audit, err := evidence.NewAuditFile(log, ids, vendors)
+	items, audit, err := evidence.Collect(ctx, src, ps, now)
 	if err != nil {
 		return err
 	}
@@ -308,18 +262,6 @@ func runExport(ctx context.Context, e *env, src exportSource, o exportOpts) erro
 	fmt.Fprintf(e.stdout, "manifest.json SHA-256 %s (keep it apart from the archive to pin every file)\n", res.ManifestSHA256)
 	fmt.Fprintf(e.stdout, "signed by key %s (supportprobe key prints the public key to hand over)\n", o.key.Fingerprint())
 	return nil
-}
-
-// rawOrNil returns the stored message, or nil when the store does not hold it.
-func rawOrNil(ctx context.Context, src exportSource, kind, id string) (*store.Raw, error) {
-	raw, err := src.Raw(ctx, kind, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", kind, id, err)
-	}
-	return &raw, nil
 }
 
 func runVerify(e *env, path string, trusted ed25519.PublicKey, fingerprint string) error {

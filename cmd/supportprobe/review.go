@@ -8,14 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
-	"supportprobe/mailbox"
 	"supportprobe/probe"
 	"supportprobe/probe/daemon"
-	"supportprobe/probe/view"
+	"supportprobe/probe/review"
 	"supportprobe/store"
 )
 
@@ -35,32 +33,6 @@ on the state directory when none runs. --since takes a date or an RFC 3339 time
 const reviewExample = `  supportprobe review
   supportprobe review --format json | jq '.[].reply_id'
   supportprobe review R42 human --note "agent's one-line answer after a courtesy opener"`
-
-// reviewItem is one reply waiting for a decision, as review prints it.
-type reviewItem struct {
-	ReplyID    string    `json:"reply_id"`
-	ProbeID    string    `json:"probe_id"`
-	Vendor     string    `json:"vendor"`
-	ReceivedAt time.Time `json:"received_at"`
-	From       string    `json:"from"`
-	Subject    string    `json:"subject"`
-	// NewText is what the sender wrote in this message (quotes and signature left out,
-	// at most reviewTextLimit bytes); null when the message is not stored.
-	NewText *string `json:"new_text"`
-	// Reason is the classifier's evidence, both ways.
-	Reason string `json:"reason"`
-	// Confidence is the classifier's confidence in the kind it leaned to, below
-	// probe.ReviewThreshold; null for a reply recorded before confidence was kept.
-	Confidence *float64 `json:"confidence"`
-	// Effect says what deciding it would change for its probe.
-	Effect string `json:"effect"`
-}
-
-// reviewTextLimit bounds the new text printed per reply.
-const reviewTextLimit = 2000
-
-// decidableKinds are the kinds a person may give a reply under review.
-var decidableKinds = []probe.Kind{probe.KindHuman, probe.KindAutoAck, probe.KindOutOfOffice, probe.KindBounce, probe.KindOther}
 
 func reviewCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "review", reviewSynopsis, reviewExample)
@@ -120,9 +92,6 @@ func reviewCmd(ctx context.Context, e *env, args []string) error {
 	if *format == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		if items == nil {
-			items = []reviewItem{}
-		}
 		return enc.Encode(items)
 	}
 	if len(items) == 0 {
@@ -160,15 +129,11 @@ func reviewCmd(ctx context.Context, e *env, args []string) error {
 
 // reviewKind parses a decision's kind; needs_review itself is no decision.
 func reviewKind(s string) (probe.Kind, error) {
-	k := probe.Kind(s)
-	if slices.Contains(decidableKinds, k) {
-		return k, nil
+	k, err := review.ParseKind(s)
+	if err != nil {
+		return "", usagef("%v", err)
 	}
-	var names []string
-	for _, k := range decidableKinds {
-		names = append(names, string(k))
-	}
-	return "", usagef("unknown kind %q; want one of %s", s, strings.Join(names, ", "))
+	return k, nil
 }
 
 // decide records a person's decision about a reply through Mark and says what it was.
@@ -186,82 +151,26 @@ func decide(ctx context.Context, e *env, src daemon.Source, replyID string, kind
 }
 
 // reviewItems lists the replies of the probes matching f whose kind still is
-// needs_review, oldest first, with their new text and what deciding them would change.
-func reviewItems(ctx context.Context, src daemon.Source, f store.Filter, now time.Time) ([]reviewItem, error) {
+// needs_review, oldest first, with their new text and what deciding them would change
+// (review.Items, as the dashboard's /review lists them).
+func reviewItems(ctx context.Context, src daemon.Source, f store.Filter, now time.Time) ([]review.Item, error) {
 	ps, err := src.Probes(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	var out []reviewItem
-	for _, p := range ps {
-		for _, r := range p.Replies {
-			if r.EffectiveKind() != probe.KindNeedsReview {
-				continue
-			}
-			it := reviewItem{ReplyID: r.ID, ProbeID: p.ID, Vendor: p.Vendor, ReceivedAt: r.ReceivedAt.UTC(),
-				From: r.From, Subject: r.Subject, Reason: r.Reason}
-			if r.Confidence > 0 {
-				c := r.Confidence
-				it.Confidence = &c
-			}
-			raw, err := src.Raw(ctx, "reply", r.ID)
-			switch {
-			case err == nil:
-				if m, perr := mailbox.Parse(raw.Data, mailbox.ParseOptions{}); perr == nil {
-					t := strings.TrimSpace(m.NewText)
-					if len(t) > reviewTextLimit {
-						t = strings.ToValidUTF8(t[:reviewTextLimit], "") + " …"
-					}
-					it.NewText = &t
-				}
-			case !errors.Is(err, store.ErrNotFound):
-				return nil, err
-			}
-			eff, err := reviewEffect(p, r.ID, now)
-			if err != nil {
-				return nil, err
-			}
-			it.Effect = eff
-			out = append(out, it)
+	return review.Items(ps, func(id string) ([]byte, bool, error) {
+		raw, err := src.Raw(ctx, "reply", id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, false, nil
+		case err != nil:
+			return nil, false, err
 		}
-	}
-	slices.SortStableFunc(out, func(a, b reviewItem) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
-	return out, nil
+		return raw.Data, true, nil
+	}, now)
 }
 
-// reviewEffect says how p's figures would change if the reply were a person's answer:
-// the status and SLA state now, and what they would become.
-func reviewEffect(p probe.Probe, replyID string, now time.Time) (string, error) {
-	before, err := probe.Measure(p, now)
-	if err != nil {
-		return "", err
-	}
-	alt := p
-	alt.Replies = slices.Clone(p.Replies)
-	for i := range alt.Replies {
-		if alt.Replies[i].ID == replyID {
-			alt.Replies[i].Override = &probe.Override{Kind: probe.KindHuman}
-		}
-	}
-	after, err := probe.Measure(alt, now)
-	if err != nil {
-		return "", err
-	}
-	if after.Status == before.Status && after.SLA == before.SLA {
-		return fmt.Sprintf("as a person's answer: no change (%s, sla %s)", before.Status, before.SLA), nil
-	}
-	s := fmt.Sprintf("as a person's answer: %s → %s", before.Status, after.Status)
-	if after.ResponseLatency != nil {
-		sec := after.ResponseLatency.Seconds()
-		s += " in " + view.Duration(&sec)
-	}
-	if after.SLA != before.SLA {
-		s += fmt.Sprintf(", sla %s → %s", before.SLA, after.SLA)
-	}
-	return s, nil
-}
-
-func writeReviewItem(w io.Writer, i, n int, it reviewItem) {
+func writeReviewItem(w io.Writer, i, n int, it review.Item) {
 	fmt.Fprintf(w, "\n[%d/%d] %s  probe %s (%s)  received %s\n", i, n, it.ReplyID, it.ProbeID, it.Vendor, it.ReceivedAt.Format(time.RFC3339))
 	fmt.Fprintf(w, "  From:    %s\n  Subject: %s\n", it.From, it.Subject)
 	if it.Confidence != nil {

@@ -12,6 +12,7 @@ import (
 
 	"supportprobe/probe"
 	"supportprobe/probe/daemon"
+	"supportprobe/probe/review"
 	"supportprobe/store"
 )
 
@@ -63,7 +64,7 @@ func TestReview(t *testing.T) {
 		}
 	}
 	code, stdout, _ = invoke(t, now, "review", "--config", cfg, "--since", "2026-11-01", "--format", "json")
-	var items []reviewItem
+	var items []review.Item
 	if err := json.Unmarshal([]byte(stdout), &items); code != exitOK || err != nil || len(items) != 1 || items[0].ReplyID != "R3" || items[0].NewText == nil {
 		t.Fatalf("review --format json: exit %d, %v, %+v", code, err, items)
 	}

@@ -176,8 +176,7 @@ func (d *Daemon) handler() http.Handler {
 			return
 		}
 		req.Override.By = askedBy(r.Context(), req.Override.By)
-		rep, err := d.db.SetOverride(req.Reply, req.Override)
-		d.wakeFollowups() // a reply re-marked human can make a follow-up due
+		rep, err := d.MarkReply(req.Reply, req.Override)
 		writeResult(w, rep, err)
 	})
 	mux.HandleFunc("POST /v1/link", func(w http.ResponseWriter, r *http.Request) {
@@ -186,8 +185,7 @@ func (d *Daemon) handler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, apiError{Error: "decode link request: " + err.Error()})
 			return
 		}
-		rep, err := d.db.Link(req.MessageID, req.Probe, store.LinkOptions{By: askedBy(r.Context(), req.By), Note: req.Note, Force: req.Force})
-		d.wakeFollowups()
+		rep, err := d.LinkMessage(req.MessageID, req.Probe, store.LinkOptions{By: askedBy(r.Context(), req.By), Note: req.Note, Force: req.Force})
 		writeResult(w, rep, err)
 	})
 	mux.HandleFunc("GET /v1/alerts", func(w http.ResponseWriter, r *http.Request) {

@@ -39,6 +39,10 @@ import (
 // milliseconds; a verified user/password/hash triple is remembered (as a SHA-256 digest)
 // so that a scrape every few seconds does not pay it each time.
 //
+// A request let in carries in its context who it logged in as (the basic user, or
+// "bearer token sha256:…", the token's hash, never the token): the dashboard records it
+// in the audit entry of a decision made on the page.
+//
 // Failed logins (credentials presented and wrong) are counted per client IP in a token
 // bucket of loginFailureBurst that refills loginFailureBurst a minute; an empty bucket
 // answers 429 with Retry-After to every request from that IP, before any credential is
@@ -214,7 +218,11 @@ func (h *httpAuth) wrap(next http.Handler) http.Handler {
 		}
 		scheme, user, ok := h.check(r)
 		if ok {
-			next.ServeHTTP(w, r)
+			if scheme == "bearer" {
+				_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+				user = bearerName(sha256.Sum256([]byte(strings.TrimSpace(tok))))
+			}
+			next.ServeHTTP(w, withAuthUser(r, user)) // the dashboard's audit entries name who
 			return
 		}
 		if scheme != "" {

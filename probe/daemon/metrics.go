@@ -22,7 +22,6 @@ import (
 
 	"supportprobe/mailbox"
 	"supportprobe/probe"
-	"supportprobe/probe/dashboard"
 	"supportprobe/store"
 )
 
@@ -549,11 +548,7 @@ func (d *Daemon) watchState() mailbox.WatchState {
 // other addresses.
 func (d *Daemon) monitorHandler() http.Handler {
 	mux := http.NewServeMux()
-	loc := time.UTC
-	if s := d.config().Summary; s != nil && s.Location != nil {
-		loc = s.Location // the weeks of the summary mail and `report --week`
-	}
-	dashboard.New(d.db, dashboard.Options{Now: d.opts.Now, Location: loc, Log: d.log}).Register(mux)
+	d.dashboardHandler().Register(mux)
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		var buf bytes.Buffer
 		if err := d.writeMetrics(&buf); err != nil {

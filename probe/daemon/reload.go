@@ -26,7 +26,7 @@ import (
 // old configuration is stopped (a send under way finishes and is recorded) and one over
 // the new schedules starts. Sections the daemon built its connections and listeners
 // from (state_dir, mail, http, alerts) keep their values until a restart; a reload that
-// finds them changed says so. Probes already stored keep the terms they were created
+// finds them changed says so. dashboard.read_only applies at once. Probes already stored keep the terms they were created
 // with (probe.Terms): a reload changes the figures of no probe sent before it.
 //
 // A file that fails to load or validate changes nothing: the daemon keeps the
@@ -110,12 +110,13 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 		return refuse(err)
 	}
 	merged := *old
-	merged.Scripts, merged.Vendors, merged.Summary = nc.Scripts, nc.Vendors, nc.Summary
+	// The dashboard asks for dashboard.read_only at each request: it applies at once.
+	merged.Scripts, merged.Vendors, merged.Summary, merged.Dashboard = nc.Scripts, nc.Vendors, nc.Summary, nc.Dashboard
 	res.NeedsRestart = restartSections(old, nc)
 	res.VendorsAdded, res.VendorsRemoved, res.VendorsChanged = vendorChanges(old.Vendors, nc.Vendors)
 	summaryChanged := !sameSummary(old.Summary, nc.Summary)
 	res.Unchanged = len(res.VendorsAdded)+len(res.VendorsRemoved)+len(res.VendorsChanged) == 0 &&
-		!summaryChanged && !scriptsChanged(old.Scripts, nc.Scripts) && len(res.NeedsRestart) == 0
+		!summaryChanged && !scriptsChanged(old.Scripts, nc.Scripts) && len(res.NeedsRestart) == 0 && old.Dashboard == nc.Dashboard
 
 	// Build the new scheduler before anything changes: a schedule that does not parse
 	// refuses the file like any other error.

@@ -283,6 +283,34 @@ func TestReloadLeavesRestartSectionsAlone(t *testing.T) {
 	}
 }
 
+// TestReloadDashboardReadOnly: dashboard.read_only: false added to the file takes
+// effect at the reload, without a restart, and removing it makes the dashboard
+// read-only again.
+func TestReloadDashboardReadOnly(t *testing.T) {
+	d, path := mustReloadDaemon(t, acmeVendor, nil)
+	checkAtEnd(t, d)
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.config().Dashboard.ReadOnly {
+		t.Fatal("the dashboard accepts decisions before the file allows them")
+	}
+	if err := os.WriteFile(path, append(text, "dashboard: {read_only: false}\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Reload(context.Background())
+	if err != nil || res.Unchanged || len(res.NeedsRestart) != 0 || d.config().Dashboard.ReadOnly {
+		t.Errorf("Reload() with read_only: false = %+v, %v; read-only now %v; want it applied, no restart", res, err, d.config().Dashboard.ReadOnly)
+	}
+	if err := os.WriteFile(path, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Reload(context.Background()); err != nil || !d.config().Dashboard.ReadOnly {
+		t.Errorf("Reload() without the dashboard section = %v; read-only now %v, want true", err, d.config().Dashboard.ReadOnly)
+	}
+}
+
 func TestStatusCounts(t *testing.T) {
 	c := &testClock{t: clock}
 	d, _ := mustReloadDaemon(t, acmeVendor, c.now)

@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +23,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"supportprobe/probe"
 )
 
 // The browser test drives Debian's chromium (headless) through the DevTools protocol
@@ -176,7 +180,7 @@ func mustServe(t *testing.T, h *Handler) string {
 
 func TestBrowser(t *testing.T) {
 	f := mustFixture(t)
-	h := mustHandler(t, f.db)
+	h := mustWritable(t, f, nil)
 	base := mustServe(t, h)
 	var log browserLog
 	ctx := mustBrowser(t, &log)
@@ -254,7 +258,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(`table.probes a[href="/probes/`+f.met+`"]`, chromedp.NodeVisible),
 		chromedp.WaitVisible("pre.text"),
 		chromedp.Location(&location),
-		chromedp.Evaluate(`document.querySelectorAll("img, script").length`, &imgs),
+		chromedp.Evaluate(`document.querySelectorAll("img, script:not([src=\"/static/live.js\"])").length`, &imgs),
 		chromedp.Text(`section.reply dl dd:nth-of-type(2)`, &subject),
 		shot("probe"),
 		settle,
@@ -296,17 +300,163 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the Chinese reply was drawn with fonts %v, %d glyphs from a CJK font; want at least %d", names, cjk, want)
 	}
 
-	// The other pages load too, and nothing on any page broke the policy or logged an
-	// error.
-	for _, p := range []string{"/review", "/unmatched", "/probes/" + f.review, "/?period=all"} {
-		if err := chromedp.Run(ctx, chromedp.Navigate(base+p), chromedp.WaitVisible("main"), settle); err != nil {
+	// The other pages load too, with the live script running, and nothing on any page
+	// broke the policy or logged an error.
+	for _, p := range []string{"/review", "/unmatched", "/probes/" + f.review, "/?period=all", "/vendors/beta?tz=utc"} {
+		var live string
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+p), chromedp.WaitVisible("main"), settle,
+			chromedp.Evaluate(`[...document.scripts].map(s => s.src).join(" ")`, &live)); err != nil {
 			t.Fatalf("load %s: %v", p, err)
 		}
+		if live != base+"/static/live.js" {
+			t.Errorf("%s loads scripts %q; want only %s/static/live.js", p, live, base)
+		}
 	}
-	if err := chromedp.Run(ctx, shot("review")); err != nil {
+	if err := chromedp.Run(ctx, shot("vendor-utc")); err != nil {
 		t.Fatal(err)
 	}
 	if got := log.take(); len(got) > 0 {
 		t.Errorf("the browser reported errors or policy violations:\n%s", strings.Join(got, "\n"))
 	}
+
+	browserDecision(t, ctx, f, base, &log, shot, settle)
+	browserLive(t, ctx, f, base, &log, shot)
+}
+
+// browserDecision decides the review item in the browser: a click records it, the
+// probe page shows the new verdict and its audit entry. Before that, a cross-site form
+// (another origin on 127.0.0.1, even with a valid token) and the page's own form without
+// its token are refused and change nothing.
+func browserDecision(t *testing.T, ctx context.Context, f fixture, base string, log *browserLog, shot func(string) chromedp.Action, settle chromedp.Action) {
+	t.Helper()
+	form := `form[action="/review/` + f.reviewReply + `"]`
+	var token string
+	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/review"), chromedp.WaitVisible(form),
+		chromedp.Evaluate(`document.querySelector('`+form+` input[name="csrf"]').value`, &token)); err != nil {
+		t.Fatal(err)
+	}
+	undecided := func(when string) {
+		t.Helper()
+		r, err := f.db.Reply(f.reviewReply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Override != nil {
+			t.Fatalf("%s: the reply was decided: %+v", when, r.Override)
+		}
+	}
+
+	// An attacker's page on another origin posts the same form, with the real token.
+	evil := http.NewServeMux()
+	evil.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!DOCTYPE html><html><head><title>win a prize</title></head><body>
+<form method="post" action="%s/review/%s"><input type="hidden" name="csrf" value="%s">
+<input type="hidden" name="kind" value="auto_ack"><input type="hidden" name="note" value="forged">
+<button id="go" type="submit">Claim</button></form></body></html>`, base, f.reviewReply, html.EscapeString(token))
+	})
+	evilBase := mustServeMux(t, evil)
+	var status string
+	if err := chromedp.Run(ctx, chromedp.Navigate(evilBase+"/"), chromedp.WaitVisible("#go"), chromedp.Click("#go"),
+		chromedp.WaitVisible("main"), chromedp.Text("main h1", &status), shot("refused-cross-site")); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(status, "403") {
+		t.Errorf("the cross-site form got %q, want a 403 page", status)
+	}
+	undecided("after the cross-site post")
+
+	// The page's own form, its token removed.
+	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/review"), chromedp.WaitVisible(form),
+		chromedp.Evaluate(`document.querySelector('`+form+` input[name="csrf"]').remove()`, nil),
+		chromedp.Click(form+` input[value="human"]`), chromedp.SendKeys(form+` input[name="note"]`, "no token"),
+		chromedp.Click(form+` button[type="submit"]`), chromedp.WaitVisible("p.error"), chromedp.Text("main h1", &status)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(status, "403") {
+		t.Errorf("the form without its token got %q, want a 403 page", status)
+	}
+	undecided("after the post without a token")
+	// The two refusals are the only errors the browser saw: the 403 responses.
+	for _, e := range log.take() {
+		if !strings.Contains(e, "403") {
+			t.Errorf("the browser reported more than the refusals: %s", e)
+		}
+	}
+
+	// The real decision, by keyboard and mouse as a person makes it.
+	var done, audit, location string
+	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/review"), chromedp.WaitVisible(form),
+		chromedp.Click(form+` input[value="human"]`),
+		chromedp.SendKeys(form+` input[name="note"]`, "agent's one-line answer after a courtesy opener"),
+		shot("review"),
+		chromedp.Click(form+` button[type="submit"]`),
+		chromedp.WaitVisible("p.done"),
+		chromedp.Text("p.done", &done), chromedp.Text("ul.audit", &audit), chromedp.Location(&location),
+		shot("decided"), settle,
+	); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.db.Reply(f.reviewReply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.EffectiveKind() != probe.KindHuman {
+		t.Fatalf("after the click the reply is %s, want human", r.EffectiveKind())
+	}
+	cs, err := f.db.Corrections(f.review)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("audit entries of %s = %v, %v; want the decision", f.review, cs, err)
+	}
+	if !strings.HasPrefix(location, base+"/probes/"+f.review+"?decided="+f.reviewReply) ||
+		!strings.Contains(done, "reply "+f.reviewReply+" is now human, audit entry "+cs[0].ID) ||
+		!strings.Contains(audit, "needs_review → human: agent's one-line answer after a courtesy opener") {
+		t.Errorf("after the decision: at %s, notice %q, audit %q", location, done, audit)
+	}
+	if got := log.take(); len(got) > 0 {
+		t.Errorf("the browser reported errors during the decision:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// browserLive leaves the overview open and records a reply behind its back: the page
+// shows it within a few polls, without navigating (a marker set in the page survives).
+func browserLive(t *testing.T, ctx context.Context, f fixture, base string, log *browserLog, shot func(string) chromedp.Action) {
+	t.Helper()
+	var before string
+	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/review"), chromedp.WaitVisible("main"),
+		chromedp.Evaluate(`window.notReloaded = true`, nil), chromedp.Text("main", &before)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(before, "No reply awaits review.") {
+		t.Fatalf("the review queue is not empty before the live test:\n%s", before)
+	}
+	// A new reply the classifier is unsure of, on the probe past its target.
+	r, err := f.db.AddReply(probe.Reply{ProbeID: f.pastTarget, MessageID: "live@acme.example", ReceivedAt: fixtureNow, DetectedAt: fixtureNow,
+		From: "kim@acme.example", Subject: "Re: live update", Kind: probe.KindNeedsReview, Confidence: 0.3, Reason: "fixture: live"},
+		rawMail("kim@acme.example", "Re: live update", "Checking."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lctx, cancel := context.WithTimeout(ctx, 4*LivePoll)
+	defer cancel()
+	var still bool
+	var status string
+	if err := chromedp.Run(lctx, chromedp.WaitVisible(`section.reply[id="`+r.ID+`"]`),
+		chromedp.Evaluate(`window.notReloaded === true`, &still), chromedp.Text("#live", &status), shot("live")); err != nil {
+		t.Fatalf("the new reply %s did not appear on the open page within %s: %v", r.ID, 4*LivePoll, err)
+	}
+	if !still || !strings.HasPrefix(status, "Updated at ") {
+		t.Errorf("the page was reloaded (marker %v) or did not say it updated (%q)", still, status)
+	}
+	if got := log.take(); len(got) > 0 {
+		t.Errorf("the browser reported errors during the live update:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// mustServeMux serves mux on another port of 127.0.0.1: another origin.
+func mustServeMux(t *testing.T, mux http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

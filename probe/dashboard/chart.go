@@ -11,6 +11,7 @@ import (
 
 	"supportprobe/probe"
 	"supportprobe/probe/report"
+	"supportprobe/probe/review"
 	"supportprobe/probe/view"
 )
 
@@ -246,13 +247,15 @@ var funcs = template.FuncMap{
 		}
 		return "-"
 	},
-	"est":         estText,
-	"pct":         pctText,
-	"timeIn":      timeIn,
-	"vendorPath":  vendorPath,
-	"probePath":   probePath,
-	"stateLabel":  func(s report.ChartState) string { return s.Label() },
-	"stateLetter": func(s report.ChartState) string { return s.Letter() },
+	"est":            estText,
+	"pct":            pctText,
+	"timeIn":         timeIn,
+	"decidableKinds": func() []probe.Kind { return review.Kinds },
+	"kindLabel":      kindLabel,
+	"vendorPath":     vendorPath,
+	"probePath":      probePath,
+	"stateLabel":     func(s report.ChartState) string { return s.Label() },
+	"stateLetter":    func(s report.ChartState) string { return s.Letter() },
 	"hoursRate": func(h HoursRate) string {
 		if h.Rate == nil {
 			return "-"
@@ -311,4 +314,21 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
+}
+
+// kindLabel says what a decision's kind means, for the review form.
+func kindLabel(k probe.Kind) string {
+	switch k {
+	case probe.KindHuman:
+		return "a person's answer (human)"
+	case probe.KindAutoAck:
+		return "automatic acknowledgement (auto_ack)"
+	case probe.KindOutOfOffice:
+		return "out of office (out_of_office)"
+	case probe.KindBounce:
+		return "bounce"
+	case probe.KindOther:
+		return "something else (other)"
+	}
+	return string(k)
 }

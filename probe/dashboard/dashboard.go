@@ -1,36 +1,46 @@
 // Package dashboard serves the local web dashboard on the daemon's http listener:
 // server-side rendered pages built with html/template from templates embedded in the
-// binary, one same-origin stylesheet, no script and no external resource, so it works
-// offline and under a strict Content-Security-Policy.
+// binary, one same-origin stylesheet and one same-origin script (live updates), no
+// external resource, so it works offline and under a strict Content-Security-Policy.
 //
 // The addresses are a contract (other tools link to them; extend, never rename):
 //
-//	/                 overview: one row per vendor
-//	/vendors/NAME     one vendor: latency chart, hour-of-week heatmap, probe table
-//	/probes/ID        one probe: its timeline and the new text of each reply
-//	/review           replies waiting for a person's decision (read-only)
-//	/unmatched        inbound mail that matched no probe (read-only)
+//	/                          overview: one row per vendor
+//	/vendors/NAME              one vendor: latency chart, hour-of-week heatmap, probe table
+//	/probes/ID                 one probe: its timeline and the new text of each reply
+//	/probes/ID/evidence.zip    that probe's signed evidence archive (as export --probe)
+//	/review                    replies waiting for a person's decision
+//	/unmatched                 inbound mail that matched no probe
+//	/live                      the store's version, for the pages' live updates
+//	POST /review/REPLY         decide a reply's kind (kind, note, csrf)
+//	POST /unmatched/ID/link    link unmatched mail to a probe (probe, note, force, csrf)
 //
-// Each answers ?format=json with the same figures as JSON. The overview and vendor
+// Each page answers ?format=json with the same figures as JSON. The overview and vendor
 // pages take ?period=7d|week|lastweek|all|custom (custom with since and until, a date
 // or an RFC 3339 time); the vendor page's probe table takes status, priority, script,
-// language (filters) and sort, dir (order) parameters, so it needs no script.
+// language (filters) and sort, dir (order) parameters, so it needs no script. Every page
+// takes ?tz=utc or ?tz=vendor (times in UTC alone, or in the vendor's zone with UTC
+// beside), remembered in a cookie.
 //
-// Every figure comes from probe/report (report.Build) and probe/view (view.NewRecord),
-// the code behind `report` and `show`, so the dashboard and the CLI never disagree.
-// Vendor-controlled strings (From, Subject, the text of replies) reach the page only
-// through html/template, which escapes them for their context; nothing is ever marked
-// template.HTML. Deciding a review item or linking unmatched mail from the page is a
-// later step (it needs a per-session CSRF token); until then the pages say which
-// command does it.
+// Every figure comes from probe/report (report.Build), probe/view (view.NewRecord) and
+// probe/review (review.Items), the code behind `report`, `show` and `review`, so the
+// dashboard and the CLI never disagree. Vendor-controlled strings (From, Subject, the
+// text of replies) reach the page only through html/template, which escapes them for
+// their context; nothing is ever marked template.HTML.
+//
+// The dashboard is read-only unless the configuration says dashboard.read_only: false;
+// decide.go says what a write must then carry, and live.go how pages update.
 package dashboard
 
 import (
+	"context"
+	"crypto/rand"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -39,6 +49,7 @@ import (
 	"time"
 
 	"supportprobe/probe"
+	"supportprobe/probe/review"
 	"supportprobe/store"
 )
 
@@ -66,22 +77,44 @@ type Options struct {
 	// Location is the zone of the weeks of ?period=week and lastweek (the summary's
 	// zone, as `report --week` uses) and of custom dates; default UTC.
 	Location *time.Location
-	// Log receives errors that reach the user as a 500; default discards.
+	// Log receives errors that reach the user as a 500, and each decision made on the
+	// page; default discards.
 	Log *slog.Logger
+	// ReadOnly reports whether the configuration forbids decisions from the page
+	// (dashboard.read_only); it is asked at each request, so a reload applies. Nil, or a
+	// nil Decider, keeps the dashboard read-only.
+	ReadOnly func() bool
+	// Decider records the decisions made on /review and /unmatched.
+	Decider Decider
+	// User returns the user the listener authenticated r as ("alice", or "bearer token
+	// SHA256:…"); nil when the listener has no authentication. When set, a write whose
+	// user is "" is refused.
+	User func(r *http.Request) string
+	// Evidence writes the signed evidence archive of one probe (as `export --probe ID`
+	// does) to w; nil hides the download link.
+	Evidence func(ctx context.Context, probeID string, w io.Writer) error
+	// Pauses returns the pauses (set by hand or configured) of vendor that overlap
+	// [since, until), for the overview's paused state; nil shows none.
+	Pauses func(vendor string, since, until time.Time) ([]probe.Pause, error)
+	// Version returns a value that changes whenever the store does (a new reply, a
+	// decision, a status written); the pages' script polls it (GET /live) and refreshes
+	// when it moves. Nil: the pages refresh only at the next time-driven change.
+	Version func() (string, error)
 }
 
 // The windows of the lists, the defaults of the commands that print the same things:
 // `review` lists replies of probes created in the last 90 days, `inbox --unmatched`
 // the mail detected in the last 30 days (and the daemon's gauges count the same).
 const (
-	ReviewDays    = 90
+	ReviewDays    = review.Days
 	UnmatchedDays = 30
 )
 
 // ContentSecurityPolicy is sent with every response: nothing but same-origin
-// resources, no script at all, no inline style (the stylesheet is a file), no framing,
-// forms submit only here.
-const ContentSecurityPolicy = "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; " +
+// resources, script only from the dashboard's own file (static/live.js; no inline
+// script, no eval), no inline style (the stylesheet is a file), no framing, forms
+// submit only here.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 //go:embed templates/*.tmpl
@@ -92,10 +125,12 @@ var staticFS embed.FS
 
 // Handler serves the dashboard. Create it with New; it is safe for concurrent use.
 type Handler struct {
-	db    Store
-	opts  Options
-	pages map[string]*template.Template
-	mux   *http.ServeMux
+	db      Store
+	opts    Options
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
+	csrfKey [32]byte
+	origin  *http.CrossOriginProtection
 }
 
 // New returns the dashboard over db. It panics only if the embedded templates do not
@@ -110,7 +145,8 @@ func New(db Store, opts Options) *Handler {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{db: db, opts: opts, pages: map[string]*template.Template{}}
+	h := &Handler{db: db, opts: opts, pages: map[string]*template.Template{}, origin: http.NewCrossOriginProtection()}
+	rand.Read(h.csrfKey[:]) // never fails (crypto/rand)
 	for _, name := range []string{"overview", "vendor", "probe", "review", "unmatched", "error"} {
 		h.pages[name] = template.Must(template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS, "templates/layout.tmpl", "templates/"+name+".tmpl"))
 	}
@@ -126,8 +162,12 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", h.overview)
 	mux.HandleFunc("GET /vendors/{name}", h.vendor)
 	mux.HandleFunc("GET /probes/{id}", h.probe)
+	mux.HandleFunc("GET /probes/{id}/evidence.zip", h.evidence)
 	mux.HandleFunc("GET /review", h.review)
 	mux.HandleFunc("GET /unmatched", h.unmatched)
+	mux.HandleFunc("GET /live", h.live)
+	mux.HandleFunc("POST /review/{reply}", h.decideReview)
+	mux.HandleFunc("POST /unmatched/{id}/link", h.linkUnmatched)
 	sub, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(sub))
 	mux.Handle("GET /static/", headers(files))
@@ -175,11 +215,43 @@ type page struct {
 	Now     time.Time
 	Data    any
 	Request *http.Request
+	// Writable: the forms that decide are shown; CSRF is their token.
+	Writable bool
+	CSRF     string
+	// UTC: times are shown in UTC alone rather than in the vendor's zone.
+	UTC bool
+	// Version is the store's version when the page was rendered; RefreshAt the next
+	// instant its figures change by time alone (zero: none). See live.go.
+	Version   string
+	RefreshAt time.Time
+}
+
+// Time formats t in zone (the vendor's, UTC beside), or in UTC alone when the person
+// chose UTC.
+func (p page) Time(t any, zone string) string {
+	if p.UTC {
+		zone = ""
+	}
+	return timeIn(t, zone)
+}
+
+// TZLink is the address of this page with times in mode ("utc" or "vendor").
+func (p page) TZLink(mode string) string { return withQuery(p.Request, "tz", mode) }
+
+// RefreshAtAttr is RefreshAt for the data-refresh-at attribute: RFC 3339, "" for none.
+func (p page) RefreshAtAttr() string {
+	if p.RefreshAt.IsZero() {
+		return ""
+	}
+	return p.RefreshAt.UTC().Format(time.RFC3339)
 }
 
 // respond writes data as JSON or renders the named page with it. Rendering goes to a
 // buffer first, so a template error becomes a clean 500.
-func (h *Handler) respond(w http.ResponseWriter, r *http.Request, name, title string, data any) {
+//
+// next is the next instant the page's figures change by time alone (zero: none), for
+// the live script.
+func (h *Handler) respond(w http.ResponseWriter, r *http.Request, name, title string, data any, next time.Time) {
 	setSecurityHeaders(w)
 	w.Header().Set("Cache-Control", "no-store")
 	asJSON, err := wantsJSON(r)
@@ -196,8 +268,13 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, name, title st
 		}
 		return
 	}
+	pg := page{Title: title, Nav: name, Now: h.opts.Now(), Data: data, Request: r, Writable: h.writable(),
+		UTC: utcOnly(w, r), Version: h.version(), RefreshAt: next}
+	if pg.Writable {
+		pg.CSRF = h.csrfToken(h.session(w, r))
+	}
 	var buf strings.Builder
-	if err := h.pages[name].Execute(&buf, page{Title: title, Nav: name, Now: h.opts.Now(), Data: data, Request: r}); err != nil {
+	if err := h.pages[name].Execute(&buf, pg); err != nil {
 		h.fail(w, r, fmt.Errorf("render page %s: %w", name, err))
 		return
 	}
@@ -215,6 +292,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errBadRequest):
 		code = http.StatusBadRequest
+	case errors.Is(err, errForbidden):
+		code = http.StatusForbidden
+		h.opts.Log.Warn("dashboard: write refused", "path", r.URL.Path, "ip", r.RemoteAddr, "err", err)
+	case errors.Is(err, errConflict):
+		code = http.StatusConflict
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, errNoVendor):
 		code = http.StatusNotFound
 	default:
@@ -231,7 +313,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	var buf strings.Builder
-	if terr := h.pages["error"].Execute(&buf, page{Title: http.StatusText(code), Now: h.opts.Now(), Data: map[string]any{"Code": code, "Message": msg}, Request: r}); terr != nil {
+	if terr := h.pages["error"].Execute(&buf, page{Title: http.StatusText(code), Now: h.opts.Now(), Data: map[string]any{"Code": code, "Message": msg}, Request: r, UTC: utcOnly(w, r)}); terr != nil {
 		http.Error(w, msg, code)
 		return
 	}

@@ -1,17 +1,20 @@
 package dashboard
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
-	"supportprobe/mailbox"
 	"supportprobe/probe"
 	"supportprobe/probe/report"
+	"supportprobe/probe/review"
 	"supportprobe/probe/view"
 	"supportprobe/store"
 )
@@ -50,6 +53,9 @@ type VendorRow struct {
 	AfterHours    HoursRate `json:"after_hours"`
 	PendingReview int       `json:"pending_review"`
 	Unmatched     int       `json:"unmatched"`
+	// Paused is the pause (set by hand or a configured window) that keeps the vendor
+	// from being probed now; null when it is probed.
+	Paused *probe.Pause `json:"paused"`
 }
 
 // HoursRate is an answer rate: Answered of Decided (answered + unanswered) probes;
@@ -132,11 +138,19 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	ov.UnmatchedNoVendor = unmatched[""]
 	pending := pendingByVendor(ps)
+	pauses, err := h.pausesNow()
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	for _, v := range rep.Vendors {
 		row := VendorRow{Name: v.Name, Counts: v.Counts, AnsweredRate: v.AnsweredRate,
 			MedianResponse: v.Response.Median, P90Response: v.Response.P90, SLA: v.SLA,
 			Breaches: v.BreachCount, BusinessHours: hoursRate(v, probe.KeyBusinessHours), AfterHours: hoursRate(v, probe.KeyAfterHours),
 			PendingReview: pending[v.Name], Unmatched: unmatched[v.Name]}
+		if p, ok := probe.PauseAt(pauses[v.Name], h.opts.Now()); ok {
+			row.Paused = &p
+		}
 		for _, b := range rep.Breaches {
 			if b.Vendor == v.Name && b.SLA == probe.SLAOpenBreached {
 				row.OpenPastTarget++
@@ -144,7 +158,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 		}
 		ov.Vendors = append(ov.Vendors, row)
 	}
-	h.respond(w, r, "overview", "supportprobe: overview", ov)
+	h.respond(w, r, "overview", "supportprobe: overview", ov, nextChange(ps, rep.GeneratedAt))
 }
 
 // VendorPage is the vendor page's model and its JSON form.
@@ -319,7 +333,7 @@ func (h *Handler) vendor(w http.ResponseWriter, r *http.Request) {
 	}
 	vp.Chart = chart(vp.Vendor.Latencies)
 	vp.Heat = heat(vp.Vendor, h.opts.Now())
-	h.respond(w, r, "vendor", "supportprobe: "+name, vp)
+	h.respond(w, r, "vendor", "supportprobe: "+name, vp, nextChange(ps, rep.GeneratedAt))
 }
 
 // ProbePage is the probe page's model and its JSON form.
@@ -337,6 +351,19 @@ type ProbePage struct {
 	// Texts has the new text of each reply (quotes and signature left out), in the
 	// order of Probe.Replies; null where the message is not stored.
 	Texts []ReplyText `json:"texts"`
+	// EvidenceHref is where the probe's signed evidence archive downloads from; "" when
+	// the dashboard cannot sign one.
+	EvidenceHref string `json:"evidence_href,omitempty"`
+	// Decided is the decision just made on the page (?decided=REPLY after a POST),
+	// with its audit entry; null otherwise.
+	Decided *Decided `json:"-"`
+}
+
+// Decided is a reply just decided or linked on the page, as the probe page confirms it.
+type Decided struct {
+	ID    string
+	Kind  probe.Kind
+	Entry *probe.Correction // the latest audit entry about the reply
 }
 
 // Event is one entry of a probe's timeline. Mark is true for the limits (the SLA
@@ -366,15 +393,7 @@ func (h *Handler) newText(id string, limit int) (*string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read reply %s: %w", id, err)
 	}
-	m, err := mailbox.Parse(raw.Data, mailbox.ParseOptions{})
-	if err != nil {
-		return nil, nil // the stored bytes are evidence; a page shows what parses
-	}
-	t := strings.TrimSpace(m.NewText)
-	if len(t) > limit {
-		t = strings.ToValidUTF8(t[:limit], "") + " …"
-	}
-	return &t, nil
+	return review.NewText(raw.Data, limit), nil
 }
 
 func (h *Handler) probe(w http.ResponseWriter, r *http.Request) {
@@ -420,7 +439,23 @@ func (h *Handler) probe(w http.ResponseWriter, r *http.Request) {
 		pp.SLADeadline = &at
 	}
 	pp.Timeline = timeline(rec, pp.SLADeadline)
-	h.respond(w, r, "probe", "supportprobe: probe "+p.ID, pp)
+	if h.opts.Evidence != nil {
+		pp.EvidenceHref = probePath(p.ID) + "/evidence.zip"
+	}
+	if id := r.URL.Query().Get("decided"); id != "" {
+		for _, rp := range p.Replies {
+			if rp.ID == id {
+				dd := &Decided{ID: id, Kind: rp.EffectiveKind()}
+				for i := range rec.Corrections {
+					if rec.Corrections[i].Reply == id {
+						dd.Entry = &rec.Corrections[i]
+					}
+				}
+				pp.Decided = dd
+			}
+		}
+	}
+	h.respond(w, r, "probe", "supportprobe: probe "+p.ID, pp, nextChange([]probe.Probe{p}, now))
 }
 
 // timeline lists what happened to the probe of rec, in time order (equal times in the
@@ -449,6 +484,9 @@ func timeline(rec view.Record, slaDeadline *time.Time) []Event {
 		}
 		if rp.Reason != "" {
 			d += ": " + rp.Reason
+		}
+		if rp.Auth != nil {
+			d += "; " + rp.DKIM
 		}
 		if rp.Override != nil {
 			d += " (decided by hand"
@@ -492,50 +530,35 @@ func timeline(rec view.Record, slaDeadline *time.Time) []Event {
 }
 
 // ReviewItem is one reply waiting for a person's decision, as `review --format json`
-// lists it.
-type ReviewItem struct {
-	ReplyID    string    `json:"reply_id"`
-	ProbeID    string    `json:"probe_id"`
-	Vendor     string    `json:"vendor"`
-	ReceivedAt time.Time `json:"received_at"`
-	From       string    `json:"from"`
-	Subject    string    `json:"subject"`
-	// NewText is what the sender wrote (at most 2000 bytes); null when not stored.
-	NewText    *string  `json:"new_text"`
-	Reason     string   `json:"reason"`
-	Confidence *float64 `json:"confidence"`
-}
+// lists it (review.Item: both are built by review.Items).
+type ReviewItem = review.Item
 
-// reviewTextLimit bounds the new text per item, as `review` does.
-const reviewTextLimit = 2000
-
-func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
+// reviewItems lists what waits for review on probes created in the last ReviewDays.
+func (h *Handler) reviewItems() ([]ReviewItem, error) {
 	now := h.opts.Now()
 	ps, err := h.db.Probes(store.Filter{Since: now.AddDate(0, 0, -ReviewDays)})
+	if err != nil {
+		return nil, err
+	}
+	return review.Items(ps, func(id string) ([]byte, bool, error) {
+		raw, err := h.db.ReplyRaw(id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, false, nil
+		case err != nil:
+			return nil, false, err
+		}
+		return raw.Data, true, nil
+	}, now)
+}
+
+func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
+	items, err := h.reviewItems()
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	items := []ReviewItem{}
-	for _, p := range ps {
-		for _, rp := range p.Replies {
-			if rp.EffectiveKind() != probe.KindNeedsReview {
-				continue
-			}
-			it := ReviewItem{ReplyID: rp.ID, ProbeID: p.ID, Vendor: p.Vendor, ReceivedAt: rp.ReceivedAt.UTC(), From: rp.From, Subject: rp.Subject, Reason: rp.Reason}
-			if rp.Confidence > 0 {
-				c := rp.Confidence
-				it.Confidence = &c
-			}
-			if it.NewText, err = h.newText(rp.ID, reviewTextLimit); err != nil {
-				h.fail(w, r, err)
-				return
-			}
-			items = append(items, it)
-		}
-	}
-	slices.SortStableFunc(items, func(a, b ReviewItem) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
-	h.respond(w, r, "review", "supportprobe: review", items)
+	h.respond(w, r, "review", "supportprobe: review", items, time.Time{})
 }
 
 func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request) {
@@ -548,5 +571,64 @@ func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request) {
 	if um == nil {
 		um = []store.Unmatched{}
 	}
-	h.respond(w, r, "unmatched", "supportprobe: unmatched mail", um)
+	h.respond(w, r, "unmatched", "supportprobe: unmatched mail", um, time.Time{})
+}
+
+// evidence answers GET /probes/{id}/evidence.zip with the probe's signed evidence
+// archive (Options.Evidence), built in memory first so that an error is a clean page.
+func (h *Handler) evidence(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if h.opts.Evidence == nil {
+		h.fail(w, r, fmt.Errorf("%w: this dashboard cannot sign archives; use `supportprobe export --probe %s --out %s.zip`", store.ErrNotFound, id, id))
+		return
+	}
+	if _, err := h.db.Probe(id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = fmt.Errorf("probe %q: %w; the vendor pages list the probes", id, err)
+		}
+		h.fail(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := h.opts.Evidence(r.Context(), id, &buf); err != nil {
+		h.fail(w, r, fmt.Errorf("write the evidence archive of probe %s: %w", id, err))
+		return
+	}
+	setSecurityHeaders(w)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "supportprobe-evidence-" + id + ".zip"}))
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		h.opts.Log.Debug("dashboard: write evidence archive", "probe", id, "err", err)
+	}
+}
+
+// pauseStore is implemented by *store.DB: the pauses set by hand, used when
+// Options.Pauses is nil.
+type pauseStore interface {
+	Pauses(vendor string, since, until time.Time) ([]probe.Pause, error)
+}
+
+// pausesNow returns, by vendor, the pauses in force now (Options.Pauses, else those
+// set by hand in the store).
+func (h *Handler) pausesNow() (map[string][]probe.Pause, error) {
+	get := h.opts.Pauses
+	if get == nil {
+		ps, ok := h.db.(pauseStore)
+		if !ok {
+			return nil, nil
+		}
+		get = ps.Pauses
+	}
+	now := h.opts.Now()
+	all, err := get("", now, now.Add(time.Nanosecond))
+	if err != nil {
+		return nil, fmt.Errorf("read the pauses: %w", err)
+	}
+	out := map[string][]probe.Pause{}
+	for _, p := range all {
+		out[p.Vendor] = append(out[p.Vendor], p)
+	}
+	return out, nil
 }
