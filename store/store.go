@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -77,6 +78,9 @@ type DB struct {
 	path     string
 	readOnly bool
 	now      func() time.Time
+
+	rawOnce sync.Once
+	rawc    *rawCodec // compression of raw copies (dict.go); use codec()
 }
 
 // Options tunes Open. The zero value is the production setting.
@@ -132,6 +136,7 @@ func (db *DB) Close() error {
 	if db == nil || db.bolt == nil {
 		return nil
 	}
+	db.codec().close() // a dictionary training under way finishes first
 	return db.bolt.Close()
 }
 
