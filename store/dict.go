@@ -101,6 +101,9 @@ type rawCodec struct {
 	// legacy makes new copies gzip'd alone without training (format 1), for the
 	// benchmark's before-and-after and the tests of old files.
 	legacy atomic.Bool
+	// defaultFill leaves the raw bucket at bbolt's default fill, for the benchmark's
+	// before-and-after.
+	defaultFill atomic.Bool
 }
 
 func (db *DB) codec() *rawCodec {

@@ -58,11 +58,13 @@ func (db *DB) BucketStats() (map[string]bbolt.BucketStats, error) {
 }
 
 // UseGzipRaw makes db write new raw copies as before dictionaries: each gzip'd alone
-// (format 1), in a raw bucket packed at bbolt's default fill, and never train. The
-// benchmark's "before" and the tests of files written by older versions use it.
-func (db *DB) UseGzipRaw(on bool) {
-	db.codec().legacy.Store(on)
-}
+// (format 1), and never train. The benchmark's "before" and the tests of files written
+// by older versions use it.
+func (db *DB) UseGzipRaw(on bool) { db.codec().legacy.Store(on) }
+
+// UseDefaultRawFill makes db leave the raw bucket at bbolt's default fill (0.5), as
+// before appendFill was set on it.
+func (db *DB) UseDefaultRawFill(on bool) { db.codec().defaultFill.Store(on) }
 
 // WaitRawTraining waits for an automatic dictionary training under way.
 func (db *DB) WaitRawTraining() { db.codec().wg.Wait() }

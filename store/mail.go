@@ -176,7 +176,7 @@ func (db *DB) decodeRaw(v []byte) (Raw, error) {
 // pages left behind are never written again, so they are packed as full as appended
 // keys (appendFill) instead of bbolt's half.
 func (db *DB) rawBucket(tx *bbolt.Tx) *bbolt.Bucket {
-	if db.codec().legacy.Load() {
+	if db.codec().defaultFill.Load() {
 		return tx.Bucket(bRaw)
 	}
 	return appending(tx, bRaw)

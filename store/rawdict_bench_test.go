@@ -23,13 +23,14 @@ const daemonWritesProbes = 4000
 // the raw inquiry, each reply with its raw copy, thread IDs and ticket keys), before and
 // after raw copies were compressed with a trained dictionary, side by side in one run:
 // the same 4,000 records (same generator seed) into new files, "before" writing each copy
-// gzip'd alone into a raw bucket at bbolt's default fill (store.UseGzipRaw), "after" as
-// the store now writes, and "after, 16 KB pages" the same in a file made with
+// gzip'd alone into a raw bucket at bbolt's default fill (store.UseGzipRaw,
+// UseDefaultRawFill), "fill50" compressing as now at the default fill (the effect of the
+// fill alone), "after" as the store now writes, and "after, 16 KB pages" the same in a file made with
 // Options.PageSize 16384 (for information: bbolt keeps at least two keys on the right of
 // every split, so a 4 KB page of values near 1 KB stays about 60% full whatever its
 // FillPercent). bbolt's NoSync is on during the fills: it changes the time, not the pages.
 //
-// It reports, per probe: bytes/probe (before-, page16k-), the file's pages in use
+// It reports, per probe: bytes/probe (before-, fill50-, page16k-), the file's pages in use
 // (bbolt's high-water mark, free pages inside included; the file itself grows in steps
 // of several MB); raw-bytes/probe, the pages the raw bucket occupies; and
 // raw-value-bytes/probe, the encoded copies themselves; and logs each bucket's share and
@@ -38,14 +39,15 @@ const daemonWritesProbes = 4000
 //	go test -run '^$' -bench StoreDaemonWrites -benchtime 1x ./store/
 func BenchmarkStoreDaemonWrites(b *testing.B) {
 	for range b.N {
-		before := daemonWritesFill(b, "before (gzip alone)", true, 0)
-		after := daemonWritesFill(b, "after (zstd, trained dictionary)", false, 0)
-		page16k := daemonWritesFill(b, "after, 16 KB pages", false, 16384)
+		before := daemonWritesFill(b, "before (gzip alone, raw bucket at default fill)", true, true, 0)
+		fill50 := daemonWritesFill(b, "zstd with dictionary, raw bucket at default fill", false, true, 0)
+		after := daemonWritesFill(b, "after (zstd with dictionary, raw bucket at appendFill)", false, false, 0)
+		page16k := daemonWritesFill(b, "after, 16 KB pages", false, false, 16384)
 		n := float64(daemonWritesProbes)
 		for _, r := range []struct {
 			prefix string
 			res    daemonWritesResult
-		}{{"before-", before}, {"", after}, {"page16k-", page16k}} {
+		}{{"before-", before}, {"fill50-", fill50}, {"", after}, {"page16k-", page16k}} {
 			b.ReportMetric(float64(r.res.size)/n, r.prefix+"bytes/probe")
 			b.ReportMetric(float64(r.res.rawAlloc)/n, r.prefix+"raw-bytes/probe")
 			b.ReportMetric(float64(r.res.rawValues)/n, r.prefix+"raw-value-bytes/probe")
@@ -57,7 +59,7 @@ type daemonWritesResult struct {
 	size, rawAlloc, rawValues int64
 }
 
-func daemonWritesFill(b *testing.B, name string, gzipAlone bool, pageSize int) daemonWritesResult {
+func daemonWritesFill(b *testing.B, name string, gzipAlone, defaultFill bool, pageSize int) daemonWritesResult {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "supportprobe.db")
 	db, err := store.Open(path, store.Options{PageSize: pageSize})
@@ -67,6 +69,7 @@ func daemonWritesFill(b *testing.B, name string, gzipAlone bool, pageSize int) d
 	defer db.Close()
 	db.Bolt().NoSync = true
 	db.UseGzipRaw(gzipAlone)
+	db.UseDefaultRawFill(defaultFill)
 	g := storetest.NewGenerator(42, 20)
 	at := time.Date(2026, 9, 7, 6, 0, 0, 0, time.UTC)
 	start := time.Now()
