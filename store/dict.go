@@ -87,6 +87,7 @@ type rawCodec struct {
 	decoders map[uint32]*sync.Pool
 	cur      uint32     // 0: no dictionary yet
 	enc      *sync.Pool // encoders of cur
+	encDict  []byte     // cur's dictionary
 	info     RawDict    // of cur
 	baseline float64    // drift baseline; info.HeldOut unless moved
 	copies   int        // copies known to be stored, counted up to rawTrainMin
@@ -165,20 +166,8 @@ func (c *rawCodec) reloadLocked() error {
 // use.
 func (c *rawCodec) setCurrentLocked(info RawDict) {
 	c.cur, c.info, c.baseline = info.ID, info, info.HeldOut
-	d := c.dicts[info.ID]
-	c.enc = &sync.Pool{New: func() any {
-		opts := []zstd.EOption{zstd.WithEncoderLevel(rawLevel), zstd.WithEncoderConcurrency(1)}
-		if d != nil {
-			opts = append(opts, zstd.WithEncoderDict(d))
-		}
-		e, err := zstd.NewWriter(nil, opts...)
-		if err != nil {
-			// Only a malformed dictionary makes this fail, and it was checked when
-			// it was trained.
-			panic(fmt.Sprintf("zstd encoder with dictionary %d: %v", info.ID, err))
-		}
-		return e
-	}}
+	c.enc = &sync.Pool{}
+	c.encDict = c.dicts[info.ID]
 	c.winRaw, c.winZ, c.winN = 0, 0, 0
 }
 
@@ -188,9 +177,19 @@ func (c *rawCodec) compress(data []byte) (uint32, []byte, error) {
 		return 0, nil, err
 	}
 	c.mu.Lock()
-	id, pool := c.cur, c.enc
+	id, pool, d := c.cur, c.enc, c.encDict
 	c.mu.Unlock()
-	e := pool.Get().(*zstd.Encoder)
+	e, _ := pool.Get().(*zstd.Encoder)
+	if e == nil {
+		opts := []zstd.EOption{zstd.WithEncoderLevel(rawLevel), zstd.WithEncoderConcurrency(1)}
+		if d != nil {
+			opts = append(opts, zstd.WithEncoderDict(d))
+		}
+		var err error
+		if e, err = zstd.NewWriter(nil, opts...); err != nil {
+			return 0, nil, fmt.Errorf("compression dictionary %d is unusable (%v): the file is damaged; restore it from a backup", id, err)
+		}
+	}
 	out := e.EncodeAll(data, make([]byte, 0, len(data)/2+64))
 	pool.Put(e)
 	return id, out, nil
@@ -202,43 +201,43 @@ func (c *rawCodec) decompress(id uint32, frame []byte, sizeHint int) ([]byte, er
 		return nil, err
 	}
 	c.mu.Lock()
-	pool, err := c.decoderPoolLocked(id)
+	pool, dict, err := c.decoderPoolLocked(id)
 	if err != nil && id != 0 {
 		// Trained by another handle on the same file since we loaded: read them again.
 		if err = c.reloadLocked(); err == nil {
-			pool, err = c.decoderPoolLocked(id)
+			pool, dict, err = c.decoderPoolLocked(id)
 		}
 	}
 	c.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	d := pool.Get().(*zstd.Decoder)
+	d, _ := pool.Get().(*zstd.Decoder)
+	if d == nil {
+		opts := []zstd.DOption{zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true)}
+		if dict != nil {
+			opts = append(opts, zstd.WithDecoderDicts(dict))
+		}
+		if d, err = zstd.NewReader(nil, opts...); err != nil {
+			return nil, fmt.Errorf("compression dictionary %d is unusable (%v): the file is damaged; restore it from a backup", id, err)
+		}
+	}
 	defer pool.Put(d)
 	return d.DecodeAll(frame, make([]byte, 0, min(sizeHint, DefaultRawCap)))
 }
 
-func (c *rawCodec) decoderPoolLocked(id uint32) (*sync.Pool, error) {
-	if p := c.decoders[id]; p != nil {
-		return p, nil
-	}
+// decoderPoolLocked returns the pool of decoders for dictionary id, and the dictionary.
+func (c *rawCodec) decoderPoolLocked(id uint32) (*sync.Pool, []byte, error) {
 	d, ok := c.dicts[id]
 	if id != 0 && !ok {
-		return nil, fmt.Errorf("compression dictionary %d is not in the database (the file is damaged or was edited; restore it from a backup)", id)
+		return nil, nil, fmt.Errorf("compression dictionary %d is not in the database (the file is damaged or was edited; restore it from a backup)", id)
 	}
-	p := &sync.Pool{New: func() any {
-		opts := []zstd.DOption{zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true)}
-		if d != nil {
-			opts = append(opts, zstd.WithDecoderDicts(d))
-		}
-		dec, err := zstd.NewReader(nil, opts...)
-		if err != nil {
-			panic(fmt.Sprintf("zstd decoder with dictionary %d: %v", id, err))
-		}
-		return dec
-	}}
-	c.decoders[id] = p
-	return p, nil
+	p := c.decoders[id]
+	if p == nil {
+		p = &sync.Pool{}
+		c.decoders[id] = p
+	}
+	return p, d, nil
 }
 
 // wrote records a copy of raw bytes stored as z bytes, and starts a training when the

@@ -164,6 +164,9 @@ func TestRawCopiesByteExactAcrossDictionaries(t *testing.T) {
 			t.Errorf("no copy stored as %s (format/dictionary): the test did not cover it; have %v", c, codecs)
 		}
 	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
