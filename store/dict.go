@@ -91,6 +91,7 @@ type rawCodec struct {
 	info     RawDict    // of cur
 	baseline float64    // drift baseline; info.HeldOut unless moved
 	copies   int        // copies known to be stored, counted up to rawTrainMin
+	nextTry  int        // after a failed first training: copies before the next
 	winRaw   int64      // the drift window
 	winZ     int64
 	winN     int
@@ -258,7 +259,7 @@ func (c *rawCodec) wrote(raw, z int) {
 		return
 	}
 	switch {
-	case c.cur == 0 && c.copies >= rawTrainMin:
+	case c.cur == 0 && c.copies >= max(rawTrainMin, c.nextTry):
 	case c.cur != 0 && c.winN >= rawDriftWindow:
 		ratio := float64(c.winZ) / float64(max(c.winRaw, 1))
 		c.winRaw, c.winZ, c.winN = 0, 0, 0
@@ -271,8 +272,14 @@ func (c *rawCodec) wrote(raw, z int) {
 	c.training = true
 	c.wg.Go(func() {
 		_, err := c.train()
+		if errors.Is(err, errNoGain) {
+			err = nil // the current dictionary stays, rightly
+		}
 		c.mu.Lock()
 		c.training, c.lastErr = false, err
+		if err != nil {
+			c.nextTry = c.copies + rawDriftWindow // not at every write
+		}
 		c.mu.Unlock()
 	})
 }
@@ -299,9 +306,8 @@ func (db *DB) TrainRawDict() (RawDict, error) {
 	return info, err
 }
 
-// RawDicts returns every stored dictionary, oldest first, and the error of the last
-// automatic training (nil if it succeeded or none ran).
-func (db *DB) RawDicts() ([]RawDict, error, error) {
+// RawDicts returns every stored dictionary of raw copies, oldest first.
+func (db *DB) RawDicts() ([]RawDict, error) {
 	var out []RawDict
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bRawDictInfo)
@@ -318,12 +324,19 @@ func (db *DB) RawDicts() ([]RawDict, error, error) {
 		})
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("database %s: list the compression dictionaries: %w", db.path, err)
+		return nil, fmt.Errorf("database %s: list the compression dictionaries: %w", db.path, err)
 	}
+	return out, nil
+}
+
+// RawTrainingErr returns why the last automatic training of a dictionary failed, or nil
+// if it succeeded or none ran. A failed training costs only compression: copies go on
+// with the dictionary in use, and the next drift window tries again.
+func (db *DB) RawTrainingErr() error {
 	c := db.codec()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return out, c.lastErr, nil
+	return c.lastErr
 }
 
 // train builds a dictionary from the newest copies, measures it on held-out ones against

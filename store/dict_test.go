@@ -139,7 +139,8 @@ func TestRawCopiesByteExactAcrossDictionaries(t *testing.T) {
 	db.UseGzipRaw(false)
 	h.write(90, false) // crosses 200 copies: the first training starts
 	db.WaitRawTraining()
-	dicts, lastErr, err := db.RawDicts()
+	dicts, err := db.RawDicts()
+	lastErr := db.RawTrainingErr()
 	if err != nil || lastErr != nil || len(dicts) != 1 {
 		t.Fatalf("after 200 copies: RawDicts = %+v, last training error %v, %v; want one dictionary", dicts, lastErr, err)
 	}
@@ -147,7 +148,8 @@ func TestRawCopiesByteExactAcrossDictionaries(t *testing.T) {
 	h.write(260, true) // the mail changes: drift over a 500-copy window retrains
 	db.WaitRawTraining()
 	h.write(20, true)
-	dicts, lastErr, err = db.RawDicts()
+	dicts, err = db.RawDicts()
+	lastErr = db.RawTrainingErr()
 	if err != nil || lastErr != nil || len(dicts) < 2 {
 		t.Fatalf("after the mail changed: RawDicts = %+v, last training error %v, %v; want a second dictionary", dicts, lastErr, err)
 	}

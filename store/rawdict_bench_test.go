@@ -102,7 +102,8 @@ func daemonWritesFill(b *testing.B, name string, gzipAlone, defaultFill bool, pa
 	}
 	raw := stats["raw"]
 	res.rawAlloc = int64(raw.BranchAlloc + raw.LeafAlloc)
-	dicts, lastErr, err := db.RawDicts()
+	dicts, err := db.RawDicts()
+	lastErr := db.RawTrainingErr()
 	if err != nil {
 		b.Fatal(err)
 	}
