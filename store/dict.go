@@ -39,6 +39,11 @@ import (
 // result), runs zstd's dictionary builder in the background (seconds on a busy 2-core
 // machine), then stores the dictionary in one transaction; writes go on meanwhile with
 // the previous dictionary. Close waits for a training under way.
+//
+// Copies gzip'd by older versions are not recompressed: no migration rewrites evidence.
+// Migrations run in one transaction at Open, and recompressing a year of copies (GBs)
+// there would hold the daemon's start for minutes, for a saving that new mail brings
+// anyway; the old copies stay exactly as they were stored and read as before.
 const (
 	rawTrainMin     = 200
 	rawTrainSamples = 300
