@@ -34,7 +34,8 @@ const daemonWritesProbes = 4000
 // (bbolt's high-water mark, free pages inside included; the file itself grows in steps
 // of several MB); raw-bytes/probe, the pages the raw bucket occupies; and
 // raw-value-bytes/probe, the encoded copies themselves; and logs each bucket's share and
-// fill. Run it as
+// fill. Each record waits for a dictionary training it started, as the daemon's writes,
+// minutes apart, would. Run it as
 //
 //	go test -run '^$' -bench StoreDaemonWrites -benchtime 1x ./store/
 func BenchmarkStoreDaemonWrites(b *testing.B) {
@@ -78,6 +79,10 @@ func daemonWritesFill(b *testing.B, name string, gzipAlone, defaultFill bool, pa
 		if err := storetest.Write(db, g.Record("P"+strconv.Itoa(i+1), at)); err != nil {
 			b.Fatal(err)
 		}
+		// The daemon writes a probe every few minutes: a training (seconds) is over
+		// before the next one, so the fill waits for it too, and which copies were
+		// written before the first dictionary does not depend on the machine's load.
+		db.WaitRawTraining()
 	}
 	db.WaitRawTraining()
 	if err := db.Bolt().Sync(); err != nil {
