@@ -24,7 +24,7 @@ const (
 	// store1MVersion names the cached file's contents: change it whenever storetest's
 	// generator or the store's write path changes what a fill produces, page packing
 	// included (bytes/probe measures it).
-	store1MVersion = "v3"
+	store1MVersion = "v4"
 )
 
 var store1MStart = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)

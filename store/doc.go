@@ -27,8 +27,14 @@
 //	unmatched                  detected_at ns (8 B BE) | seq (8 B BE) → unmatched JSON
 //	unmatched_ids              unmatched id → unmatched key
 //	raw                        "inquiry/" probe id | "inquiry/" probe id "/followup/" n |
-//	                           "reply/" reply id | "unmatched/" id → raw message (see
-//	                           EncodeRaw); follow-ups themselves live in the probe JSON
+//	                           "reply/" reply id | "unmatched/" id → raw message: gzip
+//	                           (format 1, older versions) or zstd with the id of its
+//	                           dictionary (format 2; see rawFormat in mail.go); follow-ups
+//	                           themselves live in the probe JSON
+//	raw_dicts                  dictionary id (4 B BE) → zstd dictionary of raw copies,
+//	                           never deleted (see dict.go); created by the first training
+//	raw_dict_info              dictionary id (4 B BE) → RawDict JSON (what it was trained
+//	                           on, how well it did on held-out mail)
 //	mailboxes                  folder name → {uidvalidity, last_uid} JSON
 //	                           0x00 "role" 0x00 entry (`\Junk`) → folder name JSON: the
 //	                           folder a special-use entry named at the last connection

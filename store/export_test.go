@@ -56,3 +56,28 @@ func (db *DB) BucketStats() (map[string]bbolt.BucketStats, error) {
 	})
 	return out, err
 }
+
+// UseGzipRaw makes db write new raw copies as before dictionaries: each gzip'd alone
+// (format 1), and never train. The benchmark's "before" and the tests of files written
+// by older versions use it.
+func (db *DB) UseGzipRaw(on bool) { db.codec().legacy.Store(on) }
+
+// UseDefaultRawFill makes db leave the raw bucket at bbolt's default fill (0.5), as
+// before appendFill was set on it.
+func (db *DB) UseDefaultRawFill(on bool) { db.codec().defaultFill.Store(on) }
+
+// WaitRawTraining waits for an automatic dictionary training under way.
+func (db *DB) WaitRawTraining() { db.codec().wg.Wait() }
+
+// RawValue returns the stored value of a raw copy (key "inquiry/P1", "reply/R2").
+func (db *DB) RawValue(key string) []byte {
+	var v []byte
+	db.bolt.View(func(tx *bbolt.Tx) error { v = lookup(tx.Bucket(bRaw), []byte(key)); return nil })
+	return v
+}
+
+// RawDictID returns the codec and dictionary id recorded in a raw value.
+func RawDictID(v []byte) (format byte, id uint32, err error) {
+	format, _, id, _, err = parseRaw(v)
+	return format, id, err
+}

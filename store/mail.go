@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"go.etcd.io/bbolt"
 
 	"supportprobe/probe"
@@ -27,34 +28,52 @@ type Raw struct {
 	Truncated bool   // Data holds only the first part of the message
 }
 
-// rawFormat marks the value layout of the raw bucket: format byte, full size (uvarint),
-// truncated flag byte, gzip of the kept bytes.
-const rawFormat = 1
+// The raw bucket's value layouts. Each starts with its format byte, the message's full
+// size (uvarint) and the truncated flag byte:
+//   - rawFormat (1), written before dictionaries: then the gzip of the kept bytes.
+//   - rawFormatZstd (2): then the id of the compression dictionary (uvarint, 0 for none;
+//     see dict.go) and the zstd frame of the kept bytes made with it.
+//
+// Both stay readable forever; a copy is never recompressed, so what was stored is what
+// is read back.
+const (
+	rawFormat     = 1
+	rawFormatZstd = 2
+)
 
 // EncodeRaw compresses the first limit bytes of data (all of it when limit ≤ 0) into the
-// raw bucket's value layout.
+// raw bucket's first value layout, gzip without a dictionary (the store itself writes
+// zstd with its dictionary; this stays for tools and benchmarks that compress without
+// a database).
 func EncodeRaw(data []byte, limit int) []byte {
 	return encodeRaw(Raw{Data: data, Size: len(data)}, limit)
+}
+
+// cut applies limit to raw: the bytes to keep and whether the message is cut.
+func cut(raw Raw, limit int) ([]byte, bool) {
+	if limit > 0 && len(raw.Data) > limit {
+		return raw.Data[:limit], true
+	}
+	return raw.Data, raw.Truncated
+}
+
+// rawHeader starts a value of format with raw's size and truncated flag.
+func rawHeader(format byte, raw Raw, truncated bool) []byte {
+	h := []byte{format}
+	h = binary.AppendUvarint(h, uint64(max(raw.Size, len(raw.Data))))
+	if truncated {
+		return append(h, 1)
+	}
+	return append(h, 0)
 }
 
 // encodeRaw is EncodeRaw for a message that may already have been cut before it reached
 // us (raw.Truncated, raw.Size the whole message's size): the cut is kept on record.
 func encodeRaw(raw Raw, limit int) []byte {
-	data := raw.Data
-	kept, truncated := data, raw.Truncated
-	if limit > 0 && len(data) > limit {
-		kept, truncated = data[:limit], true
-	}
-	var buf bytes.Buffer
-	buf.WriteByte(rawFormat)
-	buf.Write(binary.AppendUvarint(nil, uint64(max(raw.Size, len(data)))))
-	if truncated {
-		buf.WriteByte(1)
-	} else {
-		buf.WriteByte(0)
-	}
+	kept, truncated := cut(raw, limit)
+	buf := bytes.NewBuffer(rawHeader(rawFormat, raw, truncated))
 	zw := gzipWriters.Get().(*gzip.Writer)
-	zw.Reset(&buf)
+	zw.Reset(buf)
 	zw.Write(kept) // writes to a bytes.Buffer cannot fail
 	zw.Close()
 	zw.Reset(nil)
@@ -62,21 +81,71 @@ func encodeRaw(raw Raw, limit int) []byte {
 	return buf.Bytes()
 }
 
+// encodeRawCopy is how the store encodes a copy it keeps: zstd with the current
+// dictionary (format 2), or gzip in the legacy mode of the benchmarks. It returns the
+// value and the number of bytes kept.
+func (db *DB) encodeRawCopy(raw Raw, limit int) ([]byte, int, error) {
+	c := db.codec()
+	kept, truncated := cut(raw, limit)
+	if c.legacy.Load() {
+		return encodeRaw(raw, limit), len(kept), nil
+	}
+	id, frame, err := c.compress(kept)
+	if err != nil {
+		return nil, 0, err
+	}
+	v := binary.AppendUvarint(rawHeader(rawFormatZstd, raw, truncated), uint64(id))
+	return append(v, frame...), len(kept), nil
+}
+
 // gzipWriters reuses compressors: a new gzip.Writer allocates about 800 KB of state,
 // far more than the message it compresses.
 var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
-// DecodeRaw reverses EncodeRaw.
-func DecodeRaw(v []byte) (Raw, error) {
-	if len(v) < 3 || v[0] != rawFormat {
-		return Raw{}, fmt.Errorf("raw message: unknown format")
+// parseRaw splits a raw value into its header fields and the rest: for format 1 the
+// gzip stream, for format 2 the dictionary id and the zstd frame.
+func parseRaw(v []byte) (format byte, r Raw, dictID uint32, body []byte, err error) {
+	if len(v) < 3 || (v[0] != rawFormat && v[0] != rawFormatZstd) {
+		return 0, Raw{}, 0, nil, fmt.Errorf("raw message: unknown format")
 	}
 	size, n := binary.Uvarint(v[1:])
 	if n <= 0 || len(v) < 2+n {
-		return Raw{}, fmt.Errorf("raw message: bad size field")
+		return 0, Raw{}, 0, nil, fmt.Errorf("raw message: bad size field")
 	}
-	r := Raw{Size: int(size), Truncated: v[1+n] == 1}
-	zr, err := gzip.NewReader(bytes.NewReader(v[2+n:]))
+	r = Raw{Size: int(size), Truncated: v[1+n] == 1}
+	body = v[2+n:]
+	if v[0] == rawFormatZstd {
+		id, m := binary.Uvarint(body)
+		if m <= 0 || id > 1<<32-1 {
+			return 0, Raw{}, 0, nil, fmt.Errorf("raw message: bad dictionary field")
+		}
+		dictID, body = uint32(id), body[m:]
+	}
+	return v[0], r, dictID, body, nil
+}
+
+// DecodeRaw reverses EncodeRaw, and reads zstd copies made without a dictionary; a copy
+// made with one needs its database (InquiryRaw, ReplyRaw, UnmatchedRaw).
+func DecodeRaw(v []byte) (Raw, error) {
+	format, r, id, body, err := parseRaw(v)
+	if err != nil {
+		return Raw{}, err
+	}
+	if format == rawFormatZstd {
+		if id != 0 {
+			return Raw{}, fmt.Errorf("raw message: compressed with dictionary %d; read it through its database", id)
+		}
+		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return Raw{}, fmt.Errorf("raw message: %w", err)
+		}
+		defer d.Close()
+		if r.Data, err = d.DecodeAll(body, nil); err != nil {
+			return Raw{}, fmt.Errorf("raw message: %w", err)
+		}
+		return r, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
 		return Raw{}, fmt.Errorf("raw message: %w", err)
 	}
@@ -86,11 +155,47 @@ func DecodeRaw(v []byte) (Raw, error) {
 	return r, nil
 }
 
+// decodeRaw reads a raw value of either format, with the database's dictionaries.
+func (db *DB) decodeRaw(v []byte) (Raw, error) {
+	format, r, id, body, err := parseRaw(v)
+	if err != nil {
+		return Raw{}, err
+	}
+	if format == rawFormat {
+		return DecodeRaw(v)
+	}
+	if r.Data, err = db.codec().decompress(id, body, r.Size); err != nil {
+		return Raw{}, fmt.Errorf("raw message (zstd, dictionary %d): %w", id, err)
+	}
+	return r, nil
+}
+
+// rawBucket returns the raw bucket of tx for a new copy. Its keys ("inquiry/P17",
+// "reply/R40") grow at the end of each kind's range, and where a new digit starts
+// ("P1000" after "P100") they sweep forward through the older keys, never returning:
+// pages left behind are never written again, so they are packed as full as appended
+// keys (appendFill) instead of bbolt's half.
+func (db *DB) rawBucket(tx *bbolt.Tx) *bbolt.Bucket {
+	if db.codec().defaultFill.Load() {
+		return tx.Bucket(bRaw)
+	}
+	return appending(tx, bRaw)
+}
+
 // PutInquiryRaw stores the inquiry of probe id exactly as it was handed to SMTP.
 func (db *DB) PutInquiryRaw(id string, data []byte) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bRaw).Put([]byte("inquiry/"+id), EncodeRaw(data, DefaultRawCap))
+	enc, kept, err := db.encodeRawCopy(Raw{Data: data, Size: len(data)}, DefaultRawCap)
+	if err != nil {
+		return fmt.Errorf("store the inquiry of probe %s as sent: %w", id, err)
+	}
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+		return db.rawBucket(tx).Put([]byte("inquiry/"+id), enc)
 	})
+	if err != nil {
+		return fmt.Errorf("store the inquiry of probe %s as sent: %w", id, err)
+	}
+	db.codec().wrote(kept, len(enc))
+	return nil
 }
 
 // InquiryRaw returns the inquiry of probe id as sent, or an error wrapping ErrNotFound.
@@ -108,7 +213,11 @@ func (db *DB) raw(key string) (Raw, error) {
 	if v == nil {
 		return Raw{}, fmt.Errorf("raw message %s: %w", key, ErrNotFound)
 	}
-	return DecodeRaw(v)
+	r, err := db.decodeRaw(v)
+	if err != nil {
+		return Raw{}, fmt.Errorf("raw message %s in %s: %w", key, db.path, err)
+	}
+	return r, nil
 }
 
 // AddReply records r (matched to r.ProbeID) with its raw bytes, assigns its ID ("R" and
@@ -123,15 +232,19 @@ func (db *DB) AddReply(r probe.Reply, raw []byte) (probe.Reply, error) {
 // raw.Size (the whole message's size) are stored with the bytes, so ReplyRaw and the
 // evidence export say that the copy is incomplete.
 func (db *DB) AddReplyRaw(r probe.Reply, raw Raw) (probe.Reply, error) {
-	enc := encodeRaw(raw, DefaultRawCap)
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		var err error
-		r, err = addReply(tx, r, enc)
-		return err
-	})
+	enc, kept, err := db.encodeRawCopy(raw, DefaultRawCap)
+	if err == nil {
+		err = db.bolt.Update(func(tx *bbolt.Tx) error {
+			var err error
+			db.rawBucket(tx) // packs the raw bucket, where addReply puts the copy
+			r, err = addReply(tx, r, enc)
+			return err
+		})
+	}
 	if err != nil {
 		return probe.Reply{}, fmt.Errorf("record reply %s to probe %s: %w", r.MessageID, r.ProbeID, err)
 	}
+	db.codec().wrote(kept, len(enc))
 	return r, nil
 }
 
@@ -296,7 +409,11 @@ func (db *DB) AddUnmatchedRaw(u Unmatched, raw Raw) (Unmatched, error) {
 	if u.DetectedAt.IsZero() {
 		u.DetectedAt = db.now()
 	}
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	enc, kept, err := db.encodeRawCopy(raw, DefaultRawCap)
+	if err != nil {
+		return Unmatched{}, fmt.Errorf("record unmatched mail %s: %w", u.MessageID, err)
+	}
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
 		b := appending(tx, bUnmatched)
 		if err := markSeen(tx, u.MessageID, func(b *bbolt.Bucket) (string, error) {
 			id, _, err := newID("U", b)
@@ -312,11 +429,12 @@ func (db *DB) AddUnmatchedRaw(u Unmatched, raw Raw) (Unmatched, error) {
 		if err := tx.Bucket(bUnmatchedIDs).Put([]byte(u.ID), key); err != nil {
 			return err
 		}
-		return tx.Bucket(bRaw).Put([]byte("unmatched/"+u.ID), encodeRaw(raw, DefaultRawCap))
+		return db.rawBucket(tx).Put([]byte("unmatched/"+u.ID), enc)
 	})
 	if err != nil {
 		return Unmatched{}, fmt.Errorf("record unmatched mail %s: %w", u.MessageID, err)
 	}
+	db.codec().wrote(kept, len(enc))
 	return u, nil
 }
 

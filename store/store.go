@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -77,6 +78,9 @@ type DB struct {
 	path     string
 	readOnly bool
 	now      func() time.Time
+
+	rawOnce sync.Once
+	rawc    *rawCodec // compression of raw copies (dict.go); use codec()
 }
 
 // Options tunes Open. The zero value is the production setting.
@@ -89,6 +93,9 @@ type Options struct {
 	LockTimeout time.Duration
 	// Now is the clock used for record times; default time.Now.
 	Now func() time.Time
+	// PageSize is bbolt's page size for a new file (an existing file keeps its own);
+	// default the operating system's page size.
+	PageSize int
 }
 
 // Open opens the database at path, creating it (mode 0600, and its directory 0700) when
@@ -109,7 +116,7 @@ func Open(path string, opts Options) (*DB, error) {
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open database %s: create its directory: %w", path, err)
 	}
-	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly})
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly, PageSize: opts.PageSize})
 	if errors.Is(err, bbolt.ErrTimeout) {
 		return nil, fmt.Errorf("open database %s: %w (is `supportprobe run` using it? stop it, or let the CLI reach it through its control socket)", path, ErrLocked)
 	}
@@ -132,6 +139,7 @@ func (db *DB) Close() error {
 	if db == nil || db.bolt == nil {
 		return nil
 	}
+	db.codec().close() // a dictionary training under way finishes first
 	return db.bolt.Close()
 }
 

@@ -20,7 +20,7 @@ const (
 	// weeklyVersion names the cached file's contents: change it whenever storetest's
 	// generator or the store's records change (not for how bbolt packs its pages, which
 	// does not matter to this benchmark).
-	weeklyVersion = "v1"
+	weeklyVersion = "v2"
 )
 
 // weeklyStart is Monday of the week before the reported one, 2026-W47, in UTC.

@@ -243,11 +243,14 @@ func (g *Generator) received(domain string, at time.Time) string {
 	return b.String()
 }
 
-func html(text string) string {
+func html(text, pixel string) string {
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>body{font-family:Arial,sans-serif;font-size:14px;color:#222}blockquote{border-left:2px solid #ccc;margin:0;padding-left:8px;color:#666}</style></head><body>")
 	for _, p := range strings.Split(text, "\n\n") {
 		b.WriteString("<p style=\"margin:0 0 12px 0\">" + strings.ReplaceAll(p, "\n", "<br>") + "</p>")
+	}
+	if pixel != "" {
+		b.WriteString("<img src=\"" + pixel + "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">")
 	}
 	b.WriteString("</body></html>")
 	return b.String()
@@ -360,11 +363,12 @@ func subjectHeader(s string) string {
 
 const boundary = "----=_Part_"
 
-func (g *Generator) multipart(b *strings.Builder, text string) {
+func (g *Generator) multipart(b *strings.Builder, text, domain string) {
 	bd := boundary + g.hex(16)
+	pixel := "https://t." + domain + "/o/" + g.b64(40)
 	fmt.Fprintf(b, "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", bd)
 	fmt.Fprintf(b, "--%s\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n%s\r\n", bd, qp(text))
-	fmt.Fprintf(b, "--%s\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n%s\r\n--%s--\r\n", bd, qp(html(text)), bd)
+	fmt.Fprintf(b, "--%s\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n%s\r\n--%s--\r\n", bd, qp(html(text, pixel)), bd)
 }
 
 func (g *Generator) ack(v Vendor, p probe.Probe, id, ticket, to string, at time.Time) string {
@@ -373,9 +377,86 @@ func (g *Generator) ack(v Vendor, p probe.Probe, id, ticket, to string, at time.
 	b.WriteString(g.received(v.Domain, at))
 	fmt.Fprintf(&b, "From: %s Support <support@%s>\r\nTo: %s\r\nSubject: [#%s] %s\r\nDate: %s\r\nMessage-ID: <%s>\r\nIn-Reply-To: <%s>\r\nReferences: <%s>\r\nAuto-Submitted: auto-replied\r\nX-Autoreply: yes\r\nX-Helpdesk-Ticket: %s\r\n",
 		v.Name, v.Domain, to, ticket, subjectHeader(p.Subject), at.Format(time.RFC1123Z), id, p.MessageID, p.MessageID, ticket)
-	text := fmt.Sprintf("Dear customer,\n\nThank you for contacting %s Support. We have received your request and created ticket #%s.\nOur team will get back to you as soon as possible; for urgent production issues, please call the number in your contract.\n\nYou can add information to this ticket by replying to this email. Please keep the ticket number in the subject line.\n\nKind regards,\n%s Support\n\nThis is an automated message. Ticket #%s", v.Name, ticket, v.Name, ticket)
-	g.multipart(&b, text)
+	text := fmt.Sprintf("Dear customer,\n\nThank you for contacting %s Support. We have received your request and created ticket #%s.\nOur team will get back to you as soon as possible; for urgent production issues, please call the number in your contract.\n\nYou can add information to this ticket by replying to this email. Please keep the ticket number in the subject line.\nView your ticket: https://support.%s/tickets/%s?auth=%s\n\nKind regards,\n%s Support\n\nThis is an automated message. Ticket #%s", v.Name, ticket, v.Domain, ticket, g.b64(24), v.Name, ticket)
+	g.multipart(&b, text, v.Domain)
 	return b.String()
+}
+
+// answerParts are the pieces an agent's answer is made of: what they found, what they
+// did, what comes next and what they ask, each with specifics drawn at random, so that
+// no two answers are the same text (as a person's answers are not).
+var answerParts = [][]string{{
+	"thanks for reaching out. I have looked into this with our operations team.",
+	"thank you for the detailed report, it made this much quicker to track down.",
+	"sorry for the trouble, and thanks for your patience while we investigated.",
+	"I picked up your ticket this morning and went through the logs for your account.",
+	"my colleague from the night shift handed this over to me with her notes.",
+	"good question, and one we get fairly often.",
+}, {
+	"We found a misconfigured node (%[1]s) in the pool that serves your account; it returned errors on %[2]d%% of requests since %[3]s UTC.",
+	"The behaviour comes from release %[4]s, which we rolled out to your region at %[3]s UTC; it changed the default timeout from %[5]d to %[6]d seconds.",
+	"Two keys can be active at the same time; the old one stays valid for %[5]d hours after you create the new one, and webhook signatures follow the same rule.",
+	"Your invoice shows the storage line twice because the plan change on the %[7]dth was prorated at both rates; the credit of %[8]d.%02[2]d EUR will appear on the next one.",
+	"The latency you see comes from a congested link between %[1]s and our upstream; traffic has been moved to a second path, and p95 is back under %[6]d ms.",
+	"Our records show %[9]d failed publish attempts from your account between %[3]s and %[10]s UTC, all rejected by the rate limiter at %[6]d requests per second.",
+	"You can rotate keys without downtime as described in https://docs.%[11]s/kb/%[12]d; the grace period is configurable up to %[5]d hours.",
+}, {
+	"We took the node out of rotation and the error rate is back to normal.",
+	"A fix is scheduled for the maintenance window on %[13]s; I will update this ticket when it is deployed.",
+	"I have raised the limit for your account to %[14]d requests per second for the next %[5]d days.",
+	"Engineering opened incident INC-%[12]d to follow up, and a post-mortem will be shared within %[5]d business days.",
+	"I have asked our billing team to reissue the invoice to the new entity; expect it within %[7]d days.",
+	"Nothing needs to change on your side.",
+}, {
+	"Could you confirm on your side?",
+	"Could you send us the request IDs of a few failed calls, if you still see any?",
+	"Please let me know if the problem comes back, and include the time and your region.",
+	"If you prefer a call, reply with two time slots that suit you.",
+	"Could you run the diagnostics from https://status.%[11]s/diag?t=%[15]s and attach the output?",
+}}
+
+// answer is an agent's answer: one piece of each kind of answerParts (two findings now and
+// then), or a Chinese answer for a Chinese inquiry.
+func (g *Generator) answer(lang string, v Vendor, ticket string) string {
+	if lang == "zh" {
+		zh := []string{"您好，感谢您的耐心等待。", "我们已经定位到华东区域一台边缘节点（%[1]s）的问题，并已将其下线。", "目前延迟已经恢复正常，平均为%[2]d毫秒。",
+			"这个问题与%[3]s版本有关，修复将在本周内上线。", "如果还有问题，请直接回复此邮件，并附上发生的时间。", "工单号 %[4]s 会保持打开状态%[5]d天。"}
+		return fmt.Sprintf(zh[0]+zh[1]+zh[2+g.rng.IntN(2)]+zh[4+g.rng.IntN(2)], "edge-sha-"+g.hex(4), 40+g.rng.IntN(400),
+			fmt.Sprintf("%d.%d.%d", 1+g.rng.IntN(9), g.rng.IntN(30), g.rng.IntN(20)), ticket, 3+g.rng.IntN(5))
+	}
+	at := time.Date(2026, time.Month(1+g.rng.IntN(12)), 1+g.rng.IntN(28), g.rng.IntN(24), g.rng.IntN(60), 0, 0, time.UTC)
+	args := []any{
+		fmt.Sprintf("edge-%s-%02d", pick(g, []string{"fra", "ams", "sha", "nyc", "sfo", "sin", "tok"}), g.rng.IntN(64)), // 1 node
+		1 + g.rng.IntN(60), at.Format("15:04"), // 2 percent, 3 time
+		fmt.Sprintf("%d.%d.%d", 1+g.rng.IntN(9), g.rng.IntN(30), g.rng.IntN(20)), // 4 release
+		2 + g.rng.IntN(70), 10 + g.rng.IntN(990), 2 + g.rng.IntN(26), 10 + g.rng.IntN(4000), // 5–8
+		20 + g.rng.IntN(5000), at.Add(time.Duration(5+g.rng.IntN(300)) * time.Minute).Format("15:04"), // 9, 10
+		v.Domain, 10000 + g.rng.IntN(90000), at.AddDate(0, 0, 1+g.rng.IntN(14)).Format("Monday 2 January"), // 11–13
+		100 + g.rng.IntN(5000), g.b64(16), // 14, 15
+	}
+	var parts []string
+	for i, ps := range answerParts {
+		parts = append(parts, fmt.Sprintf(pick(g, ps), args...))
+		if i == 1 && g.rng.IntN(3) == 0 {
+			parts = append(parts, fmt.Sprintf(pick(g, ps), args...))
+		}
+	}
+	for i, part := range parts { // drop the %!(EXTRA …) Sprintf adds for unused arguments
+		if j := strings.Index(part, "%!(EXTRA"); j >= 0 {
+			parts[i] = part[:j]
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// signature is an agent's signature block: team, phone, sometimes a survey link.
+func (g *Generator) signature(v Vendor) string {
+	sig := fmt.Sprintf("%s %s\n+%d %d %04d %04d", v.Name, pick(g, []string{"Support Engineering", "Customer Success", "Technical Support", "Support Team, EMEA", "Support Team, APAC"}),
+		1+g.rng.IntN(90), 10+g.rng.IntN(90), g.rng.IntN(10000), g.rng.IntN(10000))
+	if g.rng.IntN(2) == 0 {
+		sig += fmt.Sprintf("\nHow did we do? https://survey.%s/r/%s", v.Domain, g.b64(22))
+	}
+	return sig
 }
 
 func (g *Generator) human(v Vendor, p probe.Probe, id, ackID, ticket, to, agent, inquiryBody string, at time.Time) string {
@@ -388,15 +469,11 @@ func (g *Generator) human(v Vendor, p probe.Probe, id, ackID, ticket, to, agent,
 	}
 	fmt.Fprintf(&b, "From: %s <%s@%s>\r\nTo: %s\r\nSubject: Re: [#%s] %s\r\nDate: %s\r\nMessage-ID: <%s>\r\nIn-Reply-To: <%s>\r\nReferences: %s\r\nX-Helpdesk-Ticket: %s\r\n",
 		agent, strings.ToLower(strings.ReplaceAll(agent, " ", ".")), v.Domain, to, ticket, subjectHeader(p.Subject), at.Format(time.RFC1123Z), id, p.MessageID, refs, ticket)
-	answers := []string{
-		"thanks for reaching out. I have looked into this with our operations team: we found a misconfigured node in the pool that serves your account, took it out of rotation and the error rate is back to normal since a few minutes ago.",
-		"I checked your account and can confirm what you describe. The behaviour comes from a change we rolled out on Tuesday; we are preparing a fix and I will update this ticket as soon as it is deployed.",
-		"good question. Yes, two keys can be active at the same time; the old one stays valid for 72 hours after you create the new one, and webhook signatures follow the same rule.",
-		"您好，感谢您的耐心等待。我们已经定位到华东区域一台边缘节点的问题，并已将其下线，目前延迟已经恢复正常。如果还有问题，请直接回复此邮件。",
-	}
-	text := fmt.Sprintf("Hi %s,\n\n%s\n\nCould you confirm on your side?\n\nBest regards,\n%s\n%s Support Engineering\n\n-- \nTicket #%s | Reply above this line to update the ticket\n\nOn %s, %s wrote:\n%s",
-		strings.Fields(p.From)[0][1:], wrap(pick(g, answers), 72), agent, v.Name, ticket, p.SentAt.Format("Mon, 2 Jan 2006 15:04"), to, quote(inquiryBody))
-	g.multipart(&b, text)
+	text := fmt.Sprintf("%s %s,\n\n%s\n\n%s\n%s\n%s\n\n-- \nTicket #%s | Reply above this line to update the ticket\nView it online: https://support.%s/tickets/%s?auth=%s\n\nOn %s, %s wrote:\n%s",
+		pick(g, []string{"Hi", "Hello", "Dear", "Hi there"}), strings.Fields(p.From)[0][1:], wrap(g.answer(p.Language, v, ticket), 72),
+		pick(g, []string{"Best regards,", "Kind regards,", "Thanks,", "Cheers,", "Regards,"}), agent, g.signature(v),
+		ticket, v.Domain, ticket, g.b64(24), p.SentAt.Format("Mon, 2 Jan 2006 15:04"), to, quote(inquiryBody))
+	g.multipart(&b, text, v.Domain)
 	return b.String()
 }
 
