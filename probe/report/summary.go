@@ -229,16 +229,18 @@ func (r Report) reviewHeadline() string {
 	if rv.Replies == 0 {
 		return "Review: nothing waits for a decision"
 	}
-	verb := "wait"
+	verb := "await"
 	if rv.Replies == 1 {
-		verb = "waits"
+		verb = "awaits"
 	}
-	s := fmt.Sprintf("Review: %s on %s %s for a decision, counted as no response",
-		plural(rv.Replies, "reply"), plural(len(rv.Probes), "probe"), verb)
+	s := fmt.Sprintf("Review: %s %s a decision", plural(rv.Replies, "reply"), verb)
+	if len(rv.Probes) != rv.Replies {
+		s += fmt.Sprintf(" (on %s)", plural(len(rv.Probes), "probe"))
+	}
 	if a := rv.AnsweredIfPerson; a != nil && *a != r.Totals.Answered {
-		if t := s + fmt.Sprintf(" (could make %d answered, not %d)", *a, r.Totals.Answered); view.TextWidth(t) <= headlineWidth {
-			s = t
-		}
+		s += fmt.Sprintf("; it could make %d answered, not %d", *a, r.Totals.Answered)
+	} else {
+		s += "; counted as no response until then"
 	}
 	return view.Fit(s, headlineWidth)
 }
@@ -361,7 +363,8 @@ func (r Report) WriteSummaryText(w io.Writer, opts SummaryOptions) error {
 	t.line("%s", strings.Repeat("=", min(lineWidth, maxWidth(title))))
 	t.line("Period    %s to %s", utcTime(r.Since), utcTime(r.Until))
 	t.line("As of     %s", utcTime(r.GeneratedAt))
-	t.line("Probes    %s", view.Fit(totalsText(r.Totals)+"; "+answeredText(r.Totals), lineWidth-10))
+	t.line("Probes    %s", totalsText(r.Totals))
+	t.line("Answered  %s", answeredText(r.Totals))
 	t.blank()
 	for _, h := range r.Headlines() {
 		t.line("%s", h)
@@ -495,6 +498,10 @@ func writeBreachRows(t *textWriter, bs []Breach) {
 	}
 }
 
+// timeCell formats t as history's JSON does: RFC 3339 in UTC with the fraction of a
+// second it has.
+func timeCell(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
 // breachCSVHeader is the breach CSV's column order, a contract with spreadsheets:
 // columns are only ever appended. The names are those of `history --format json`
 // where the figure is the same.
@@ -509,7 +516,7 @@ var breachCSVHeader = []string{
 // row each after a header row, as RFC 4180 CSV: CRLF line ends, fields quoted where
 // needed. The figures are those `history --format json` prints for the same probe
 // (sent_at, after_hours, status, sla, the SLA target, the latencies, the first and
-// late response's arrival), plus the replies' From and DKIM result and, for an open
+// late response's arrival, times to the fraction of a second as the JSON has them), plus the replies' From and DKIM result and, for an open
 // probe past its target, waiting_seconds: the time waited on the target's clock as of
 // the report's GeneratedAt. Times are RFC 3339 UTC, durations seconds; absent values
 // are empty cells. Vendor-controlled strings are written as received, control
@@ -531,11 +538,10 @@ func (r Report) WriteBreachCSV(w io.Writer, limit int) error {
 	}
 	for _, b := range bs {
 		p := rows[b.ProbeID]
-		sent := b.SentAt
 		target := b.Target.Seconds
 		clock := string(b.Target.Clock)
 		rec := []string{
-			b.ProbeID, b.Vendor, b.Script, string(b.Priority), view.TimeCell(&sent), b.Zone,
+			b.ProbeID, b.Vendor, b.Script, string(b.Priority), timeCell(b.SentAt), b.Zone,
 			fmt.Sprint(b.AfterHours), string(b.Status), string(b.SLA), view.NumCell(&target), clock,
 			view.NumCell(p.ResponseLatencySeconds), view.NumCell(p.BusinessLatencySeconds),
 		}
@@ -544,8 +550,7 @@ func (r Report) WriteBreachCSV(w io.Writer, limit int) error {
 				rec = append(rec, "", "", "")
 				continue
 			}
-			at := rp.ReceivedAt
-			rec = append(rec, view.TimeCell(&at), view.Clean(rp.From), rp.DKIM)
+			rec = append(rec, timeCell(rp.ReceivedAt), view.Clean(rp.From), rp.DKIM)
 		}
 		rec = append(rec, view.NumCell(b.WaitingSeconds))
 		if err := cw.Write(rec); err != nil {
@@ -559,8 +564,8 @@ func (r Report) WriteBreachCSV(w io.Writer, limit int) error {
 //go:embed summary.html.tmpl
 var summarySource string
 
-// summaryTemplate is the report's template set (for its "breaches" and "printcss"
-// blocks) with the summary page added.
+// summaryTemplate is the report's template set (for its "printcss" block and its
+// functions) with the summary page added.
 var summaryTemplate = template.Must(template.Must(htmlTemplate.Clone()).New("summary").Parse(summarySource))
 
 type summaryPage struct {
