@@ -183,8 +183,8 @@ func TestHeadlines(t *testing.T) {
 		{
 			name: "a breach at night and a review",
 			cur: []probe.Probe{
-				mk("P1", "acme", night),                                   // unanswered after hours: breached
-				mk("P2", "acme", day, human(day.Add(3*time.Hour))),        // answered late: breached
+				mk("P1", "acme", night),                                    // unanswered after hours: breached
+				mk("P2", "acme", day, human(day.Add(3*time.Hour))),         // answered late: breached
 				mk("P3", "lotus", night, human(night.Add(20*time.Minute))), // met
 				mk("P4", "lotus", day, probe.Reply{Kind: probe.KindNeedsReview, ReceivedAt: day.Add(10 * time.Minute), MatchedBy: probe.RungMessageID}),
 			},
