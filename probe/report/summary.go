@@ -361,8 +361,7 @@ func (r Report) WriteSummaryText(w io.Writer, opts SummaryOptions) error {
 		t.line("%s", l)
 	}
 	t.line("%s", strings.Repeat("=", min(lineWidth, maxWidth(title))))
-	t.line("Period    %s to %s", utcTime(r.Since), utcTime(r.Until))
-	t.line("As of     %s", utcTime(r.GeneratedAt))
+	t.line("Period    %s to %s; as of %s", r.Since.UTC().Format("2006-01-02 15:04"), utcTime(r.Until), utcTime(r.GeneratedAt))
 	t.line("Probes    %s", totalsText(r.Totals))
 	t.line("Answered  %s", answeredText(r.Totals))
 	t.blank()
@@ -374,8 +373,12 @@ func (r Report) WriteSummaryText(w io.Writer, opts SummaryOptions) error {
 		head := "== " + view.Fit(st.Name, lineWidth-8) + " "
 		t.line("%s%s", head, strings.Repeat("=", lineWidth-view.TextWidth(head)))
 		t.line("Hours     %s", view.Fit(st.Hours, lineWidth-10))
-		if st.Targets != "" {
-			t.line("SLA       %s", view.Fit(st.Targets, lineWidth-10))
+		for i, l := range view.Wrap(st.Targets, lineWidth-10) {
+			if i == 0 {
+				t.line("SLA       %s", l)
+			} else {
+				t.line("          %s", l)
+			}
 		}
 		if st.Paused != "" {
 			t.line("Paused    %s", st.Paused)
