@@ -165,7 +165,7 @@ func TestSummaryMailOneScreen(t *testing.T) {
 		}
 	}
 	top := strings.Join(lines[:min(25, len(lines))], "\n") + "\n"
-	for _, h := range r.Headlines() {
+	for _, h := range r.HeadlineLines() {
 		if !strings.Contains(top, h+"\n") {
 			t.Errorf("headline %q is not in the first 25 lines:\n%s", h, top)
 		}

@@ -52,24 +52,49 @@ func (o SummaryOptions) maxBreaches() int {
 	return o.MaxBreaches
 }
 
-// headlineWidth is the width of a headline: it must fit the text mail's 80 columns.
-const headlineWidth = lineWidth
+// headlineWidth is the width of a headline's line: with the two columns a
+// continuation line is indented by, it fits the text mail's 80 columns.
+const headlineWidth = lineWidth - 2
 
-// Headlines returns the summary's top lines, four of them, each at most 80 columns: who
-// breached which SLA and how often, who left probes sent after hours unanswered, the
-// biggest change against the previous period, and what waits for review. Each names
-// the vendors worst first as far as the line allows and counts the rest.
+// Headlines returns the summary's headlines, four of them: who breached which SLA and
+// how often, who left probes sent after hours unanswered, the biggest change against
+// the previous period, and what waits for review. Wrapped to headlineWidth
+// (HeadlineLines), the first takes at most two lines and the others one: five lines at
+// most. Each names the vendors worst first as far as its lines allow and counts the
+// rest.
 func (r Report) Headlines() []string {
 	return []string{r.breachHeadline(), r.afterHoursHeadline(), r.changeHeadline(), r.reviewHeadline()}
 }
 
-// packLine writes head then items separated by sep while the line stays within
-// headlineWidth columns, ending with tail(n) for the n items that did not fit (tail(0)
-// when all did).
-func packLine(head string, items []string, sep string, tail func(rest int) string) string {
-	for n := len(items); n >= 0; n-- {
-		s := head + strings.Join(items[:n], sep) + tail(len(items)-n)
-		if view.TextWidth(s) <= headlineWidth {
+// HeadlineLines returns the Headlines as the text summary prints them: wrapped to 78
+// columns, continuation lines indented by two; at most five lines of 80 columns.
+func (r Report) HeadlineLines() []string {
+	var out []string
+	for _, h := range r.Headlines() {
+		for i, l := range view.Wrap(h, headlineWidth) {
+			if i > 0 {
+				l = "  " + l
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// packLine returns head followed by as many of items, joined by sep, as fit in lines
+// lines of headlineWidth, then tail(n) for the n items that did not fit (tail(0) when
+// all did). sep is left out before a tail when no item fits.
+func packLine(head string, items []string, sep string, lines int, tail func(rest int) string) string {
+	fits := func(s string) bool {
+		ls := view.Wrap(s, headlineWidth)
+		return len(ls) <= lines && (lines > 1 || view.TextWidth(s) <= headlineWidth)
+	}
+	for n := len(items); n > 0; n-- {
+		s := head + strings.Join(items[:n], sep)
+		if t := tail(len(items) - n); t != "" {
+			s += sep + t
+		}
+		if fits(s) {
 			return s
 		}
 	}
@@ -81,7 +106,7 @@ func moreVendors(rest int) string {
 	if rest == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; +%s", plural(rest, "vendor"))
+	return "+" + plural(rest, "more vendor")
 }
 
 func (r Report) breachHeadline() string {
@@ -120,7 +145,7 @@ func (r Report) breachHeadline() string {
 	if open > 0 {
 		head += fmt.Sprintf(" (%d open past target)", open)
 	}
-	return packLine(head+": ", items, "; ", moreVendors)
+	return packLine(head+": ", items, "; ", 2, moreVendors)
 }
 
 func sortedPriorities(m map[probe.Priority]int) []probe.Priority {
@@ -182,7 +207,7 @@ func (r Report) afterHoursHeadline() string {
 	for _, m := range ms {
 		items = append(items, fmt.Sprintf("%s %d of %d", m.name, m.unanswered, m.outc))
 	}
-	return packLine("After hours, unanswered by the deadline: ", items, "; ", moreVendors)
+	return packLine("After hours, unanswered: ", items, ", ", 1, moreVendors)
 }
 
 // changeHeadline names the largest change of a share (answered, or SLA met for one
@@ -365,8 +390,8 @@ func (r Report) WriteSummaryText(w io.Writer, opts SummaryOptions) error {
 	t.line("Probes    %s", totalsText(r.Totals))
 	t.line("Answered  %s", answeredText(r.Totals))
 	t.blank()
-	for _, h := range r.Headlines() {
-		t.line("%s", h)
+	for _, l := range r.HeadlineLines() {
+		t.line("%s", l)
 	}
 	for _, st := range r.summaryTables() {
 		t.blank()
@@ -413,19 +438,19 @@ func (r Report) WriteSummaryText(w io.Writer, opts SummaryOptions) error {
 
 // summaryNotes says in a few lines how to read the summary's figures.
 const summaryNotes = "Answered: of the probes with a known outcome, those a person answered by the " +
-	"deadline. Median and P90: time to first response, Kaplan–Meier over every probe " +
+	"deadline; unanswered: no person's reply by the deadline. Median and P90: time to first response, Kaplan–Meier over every probe " +
 	"that reached the vendor (\"> X\": not reached). SLA met: of the probes decided, " +
 	"those answered within the target. Breaches: decided breaches and open probes " +
 	"already past their target."
 
-// answeredText is "answered 6 of 9 with a known outcome (67%)".
+// answeredText is "6 of 9 with a known outcome (67%)".
 func answeredText(c Counts) string {
 	known := c.Answered + c.Unanswered
 	if known == 0 {
 		return "none with a known outcome yet"
 	}
 	rate := float64(c.Answered) / float64(known)
-	return fmt.Sprintf("answered %d of %d with a known outcome (%s)", c.Answered, known, pct(&rate))
+	return fmt.Sprintf("%d of %d with a known outcome (%s)", c.Answered, known, pct(&rate))
 }
 
 // restText says how many breaches the summary left out and where they are: "" when it
@@ -599,7 +624,7 @@ type summaryHeadline struct {
 // escaped by html/template. It returns the first error from w.
 func (r Report) WriteSummaryHTML(w io.Writer, opts SummaryOptions) error {
 	pg := summaryPage{Report: r, Title: r.Title, Since: r.Since, Until: r.Until, GeneratedAt: r.GeneratedAt,
-		ProbesText: totalsText(r.Totals) + "; " + answeredText(r.Totals), Tables: r.summaryTables(),
+		ProbesText: totalsText(r.Totals) + "; answered " + answeredText(r.Totals), Tables: r.summaryTables(),
 		List: r.Breaches[:min(len(r.Breaches), opts.maxBreaches())], Rest: r.restText(opts), Notes: summaryNotes, More: opts.More}
 	for _, b := range r.Breaches {
 		if b.SLA == probe.SLAOpenBreached {

@@ -76,7 +76,7 @@ func TestSummaryText(t *testing.T) {
 	if len(hs) == 0 || len(hs) > 5 {
 		t.Fatalf("Headlines() = %d lines, want 1 to 5: %q", len(hs), hs)
 	}
-	prefixes := []string{fmt.Sprintf("Breaches %d (", len(r.Breaches)), "After hours, unanswered by the deadline: ", "Biggest change: ", "Review: "}
+	prefixes := []string{fmt.Sprintf("Breaches %d (", len(r.Breaches)), "After hours, unanswered: ", "Biggest change: ", "Review: "}
 	for i, p := range prefixes {
 		if i >= len(hs) || !strings.HasPrefix(hs[i], p) {
 			t.Errorf("headline %d = %q, want it to start %q", i+1, hs, p)
@@ -92,9 +92,17 @@ func TestSummaryText(t *testing.T) {
 		}
 		return -1
 	}
-	for _, h := range hs {
+	hl := r.HeadlineLines()
+	if len(hl) > 5 {
+		t.Errorf("the headlines take %d lines, want at most 5: %q", len(hl), hl)
+	}
+	for i, h := range hl {
 		if at(h) < 0 {
-			t.Errorf("headline %q is not within the first 25 lines:\n%s", h, strings.Join(top, "\n"))
+			t.Errorf("headline line %q is not within the first 25 lines:\n%s", h, strings.Join(top, "\n"))
+		}
+		if strings.Join(strings.Fields(strings.Join(hl, " ")), " ") != strings.Join(strings.Fields(strings.Join(hs, " ")), " ") {
+			t.Errorf("headline line %d: the lines %q do not read as the headlines %q", i+1, hl, hs)
+			break
 		}
 	}
 	// The vendor's table: its heading, the row of all its probes, a row per priority
@@ -194,7 +202,7 @@ func TestHeadlines(t *testing.T) {
 			},
 			want: []string{
 				"Breaches 3: acme 2 (P1 2); lotus 1 (P1 1)",
-				"After hours, unanswered by the deadline: acme 1 of 1",
+				"After hours, unanswered: acme 1 of 1",
 				"Biggest change: acme P1 SLA met 100% → 0% (-100 pts; 0 of 2 now)",
 				"Review: 1 reply awaits a decision; it could make 3 answered, not 2",
 			},
