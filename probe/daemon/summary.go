@@ -126,7 +126,8 @@ func SummaryMail(cfg *configs.Config, r report.Report, week string, now time.Tim
 	} else {
 		more += fmt.Sprintf(" The %d probes, one row each, are not attached at this size: supportprobe report %s --format csv.", len(r.Probes), span)
 	}
-	opts := report.SummaryOptions{Attachment: breaches.Name, AttachedBreaches: rows, More: more}
+	opts := report.SummaryOptions{Attachment: breaches.Name, AttachedBreaches: rows, More: more,
+		AllBreaches: "supportprobe report " + span + " --format breaches"}
 	var text, html bytes.Buffer
 	if err := r.WriteSummaryText(&text, opts); err != nil {
 		return mailbox.Summary{}, fmt.Errorf("summary %s: text: %w", week, err)

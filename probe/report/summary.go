@@ -40,6 +40,10 @@ type SummaryOptions struct {
 	// len(Report.Breaches) only when it had to be cut to keep the mail small, which the
 	// summary then says.
 	AttachedBreaches int
+	// AllBreaches is the command that prints the whole breach list, e.g. "supportprobe
+	// report --week 2026-W48 --format breaches", named when the attachment had to be cut;
+	// "" names the full report instead.
+	AllBreaches string
 	// More says where the rest is, one sentence, e.g. "The full report: supportprobe
 	// report --week 2026-W48 --format html." Printed last; "" prints nothing.
 	More string
@@ -471,8 +475,12 @@ func (r Report) restText(opts SummaryOptions) string {
 	case opts.AttachedBreaches >= n:
 		return s + fmt.Sprintf("; all %d are in the attached %s.", n, opts.Attachment)
 	}
-	return s + fmt.Sprintf("; the attached %s holds the first %d of the %d (the whole list would make the mail too big), and the full report has them all.",
-		opts.Attachment, opts.AttachedBreaches, n)
+	all := "the full report has them all."
+	if opts.AllBreaches != "" {
+		all = opts.AllBreaches + " prints them all."
+	}
+	return s + fmt.Sprintf("; the attached %s holds the first %d of the %d (all would make the mail too big); %s",
+		opts.Attachment, opts.AttachedBreaches, n, all)
 }
 
 // textBreachList writes the given breaches, each with its reply and the reply's DKIM
