@@ -115,7 +115,19 @@ func moreVendors(rest int) string {
 
 func (r Report) breachHeadline() string {
 	if len(r.Breaches) == 0 {
-		return "Breaches: none; every probe decided so far met its SLA target"
+		decided := 0
+		for _, v := range r.Vendors {
+			for _, a := range v.SLA {
+				decided += a.Decided
+			}
+		}
+		if decided == 0 {
+			return "Breaches: none; no probe has met or missed an SLA target yet"
+		}
+		if decided == 1 {
+			return "Breaches: none; the one probe decided met its SLA target"
+		}
+		return fmt.Sprintf("Breaches: none; all %d probes decided met their SLA target", decided)
 	}
 	type tally struct {
 		name string

@@ -182,7 +182,7 @@ func TestHeadlines(t *testing.T) {
 			name: "quiet week",
 			cur:  []probe.Probe{mk("P1", "acme", day, human(day.Add(30*time.Minute)))},
 			want: []string{
-				"Breaches: none; every probe decided so far met its SLA target",
+				"Breaches: none; the one probe decided met its SLA target",
 				"After hours: no probe was sent outside business hours",
 				"Change: no previous period to compare with",
 				"Review: nothing waits for a decision",
