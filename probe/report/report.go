@@ -1,7 +1,7 @@
 // Package report renders one period of probing for people and for scripts: the text
-// that `supportprobe report` prints and the weekly summary mail carries, a
-// self-contained HTML page for the mail's HTML part, and the same figures as JSON and
-// CSV.
+// that `supportprobe report` prints, a self-contained HTML page, the same figures as
+// JSON and CSV, and the weekly summary mail's shorter text and HTML (summary.go:
+// headlines, a table per vendor, the first breaches) with the breach list as CSV.
 //
 // Build measures the probes once and returns a Report, a plain model with JSON tags;
 // the writers only format it, so every number in every format comes from the same
