@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -107,6 +108,12 @@ func TestReportCommand(t *testing.T) {
 	}
 	if code != exitOK || json.Unmarshal([]byte(stdout), &r) != nil || len(r.Breaches) != 1 || r.Breaches[0].ProbeID != "P2" {
 		t.Errorf("report --format json: exit %d, breaches %+v\n%s", code, r.Breaches, stdout)
+	}
+	// The breach list as CSV: a header and the one breach, with CRLF line ends.
+	code, stdout, _ = invoke(t, now, "report", "--config", cfg, "--since", "2026-11-01", "--until", "2026-12-01", "--format", "breaches")
+	if rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll(); code != exitOK || err != nil || len(rows) != 2 || rows[0][0] != "id" || rows[1][0] != "P2" ||
+		!strings.HasSuffix(stdout, "\r\n") {
+		t.Errorf("report --format breaches: exit %d, %v, want a header and P2's row:\n%q", code, err, stdout)
 	}
 	out := t.TempDir() + "/r.html"
 	code, _, stderr = invoke(t, now, "report", "--config", cfg, "--week", "2026-W48", "--format", "html", "--out", out)

@@ -17,7 +17,7 @@ import (
 )
 
 const reportSynopsis = `report [--config FILE] [--since T [--until T] | --week 2026-W48|this] [--vendor V]
-       [--format text|html|json|csv] [--out FILE] [--email]
+       [--format text|html|json|csv|breaches] [--out FILE] [--email]
 
 Prints the figures of a period: counts, time to first sign of life (acknowledgement or
 answer) and to first response (median, p90 and max from the Kaplan–Meier estimate, so unanswered and open
@@ -26,7 +26,11 @@ intervals, breaches first, and the change against the period before. Without a p
 it covers the last 7 days up to now; --since alone runs to now; --week takes an ISO week
 (Monday to Sunday in summary.timezone, else UTC) or "this" for the week so far.
 
---email sends the weekly summary mail (text and HTML, CSV attached) to summary.to now;
+--format csv writes one row per probe; --format breaches one row per SLA breach (RFC 4180,
+the columns of history --format json, plus each reply's DKIM result).
+
+--email sends the weekly summary mail (headlines, a table per vendor, the first 50
+breaches; the breach list attached as CSV) to summary.to now;
 without a period it mails the last full week, as the scheduled summary does, and refuses
 when that week had no probes (name the week to mail it anyway, or --week this). The week
 is not marked as sent, so the scheduled summary still goes out.`
@@ -53,7 +57,7 @@ func reportCmd(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&until, "until", "", "period end (exclusive), a date or an RFC 3339 `time`")
 	fs.StringVar(&o.week, "week", "", "an ISO `week` such as 2026-W48, in summary.timezone, or \"this\" for the week so far")
 	fs.StringVar(&o.vendor, "vendor", "", "only this `vendor`")
-	fs.StringVar(&o.format, "format", "text", "output `format`: text, html, json or csv")
+	fs.StringVar(&o.format, "format", "text", "output `format`: text, html, json, csv (a row per probe) or breaches (a row per breach, CSV)")
 	fs.StringVar(&o.out, "out", "", "write to `file` instead of standard output")
 	fs.BoolVar(&o.email, "email", false, "send the summary mail to summary.to now")
 	if err := parseFlags(fs, args); err != nil {
@@ -62,8 +66,8 @@ func reportCmd(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q; report takes only flags", fs.Arg(0))
 	}
-	if !slices.Contains([]string{"text", "html", "json", "csv"}, o.format) {
-		return usagef("--format %q: want text, html, json or csv", o.format)
+	if !slices.Contains([]string{"text", "html", "json", "csv", "breaches"}, o.format) {
+		return usagef("--format %q: want text, html, json, csv or breaches", o.format)
 	}
 	if o.week != "" && (since != "" || until != "") {
 		return usagef("give either --week or --since/--until, not both")
@@ -242,6 +246,8 @@ func writeReport(w io.Writer, r report.Report, format string) error {
 		return r.WriteJSON(w)
 	case "csv":
 		return r.WriteCSV(w)
+	case "breaches":
+		return r.WriteBreachCSV(w, 0)
 	default:
 		return r.WriteText(w)
 	}

@@ -335,14 +335,19 @@ func tagsAndAttrs(html string) (tags, attrs map[string]string) {
 	return tags, attrs
 }
 
-// checkReportHTML fails for any tag or attribute the report template does not write,
-// any script, event handler or javascript: URL, and checks the hostile subjects are in
-// the page escaped, so the check is not passing on a page that left them out.
+// checkReportHTML fails for any tag or attribute the report and summary templates do
+// not write, any script, event handler or javascript: URL, and checks the hostile
+// subjects are in the page escaped, so the check is not passing on a page that left
+// them out.
 func checkReportHTML(t *testing.T, html string) {
 	t.Helper()
-	tmpl, err := os.ReadFile(filepath.Join("..", "report", "report.html.tmpl"))
-	if err != nil {
-		t.Fatalf("read the report template, the source of the tags allowed: %v", err)
+	var tmpl []byte
+	for _, name := range []string{"report.html.tmpl", "summary.html.tmpl"} {
+		b, err := os.ReadFile(filepath.Join("..", "report", name))
+		if err != nil {
+			t.Fatalf("read the report template %s, a source of the tags allowed: %v", name, err)
+		}
+		tmpl = append(tmpl, b...)
 	}
 	allowedTags, allowedAttrs := tagsAndAttrs(string(tmpl))
 	tags, attrs := tagsAndAttrs(html)

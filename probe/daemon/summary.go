@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -91,18 +92,48 @@ func BuildReport(ctx context.Context, src Prober, vendor string, since, until, n
 	return report.Build(cur, prev, report.Options{Since: since, Until: until, PrevSince: prevSince, Now: now, Title: title, Pauses: pauses})
 }
 
-// SummaryMail renders a report as the summary mail: text and HTML alternatives with the
-// probes as a CSV attachment.
+// Size budget of the summary mail's attachments, before base64 (which adds a third):
+// the breach CSV goes as it is up to plainCSVLimit, zipped above, and the zip is cut to
+// zipLimit; the per-probe CSV goes along while it is small. With the text and HTML
+// parts, which grow with the vendors and not the probes, the whole mail stays under
+// 2 MB at any number of probes.
+const (
+	plainCSVLimit = 512 << 10
+	zipLimit      = 1 << 20
+	probeCSVLimit = 256 << 10
+)
+
+// SummaryMail renders a report as the summary mail a buyer reads in one minute: text
+// and HTML alternatives of the summary (report.WriteSummaryText, WriteSummaryHTML:
+// headlines, a compact table per vendor, the first report.DefaultMaxBreaches breaches),
+// the whole breach list attached as CSV (zipped when large, and only then possibly cut
+// to keep the mail small, which the mail says), and the per-probe CSV while it is
+// small. The full report is one command away, which the mail names.
 func SummaryMail(cfg *configs.Config, r report.Report, week string, now time.Time) (mailbox.Summary, error) {
-	var text, html, csv bytes.Buffer
-	if err := r.WriteText(&text); err != nil {
-		return mailbox.Summary{}, err
+	breaches, rows, err := breachAttachment(r, week)
+	if err != nil {
+		return mailbox.Summary{}, fmt.Errorf("summary %s: breach list: %w", week, err)
 	}
-	if err := r.WriteHTML(&html); err != nil {
-		return mailbox.Summary{}, err
+	atts := []mailbox.Attachment{breaches}
+	var probes bytes.Buffer
+	if err := r.WriteCSV(&probes); err != nil {
+		return mailbox.Summary{}, fmt.Errorf("summary %s: probe list: %w", week, err)
 	}
-	if err := r.WriteCSV(&csv); err != nil {
-		return mailbox.Summary{}, err
+	span := fmt.Sprintf("--since %s --until %s", r.Since.UTC().Format(time.RFC3339), r.Until.UTC().Format(time.RFC3339))
+	more := fmt.Sprintf("The full report, every breakdown and chart: supportprobe report %s --format html --out report.html.", span)
+	if probes.Len() <= probeCSVLimit {
+		atts = append(atts, mailbox.Attachment{Name: "supportprobe-" + week + ".csv", ContentType: "text/csv; charset=utf-8", Data: probes.Bytes()})
+	} else {
+		more += fmt.Sprintf(" The %d probes, one row each, are not attached at this size: supportprobe report %s --format csv.", len(r.Probes), span)
+	}
+	opts := report.SummaryOptions{Attachment: breaches.Name, AttachedBreaches: rows, More: more,
+		AllBreaches: "supportprobe report " + span + " --format breaches"}
+	var text, html bytes.Buffer
+	if err := r.WriteSummaryText(&text, opts); err != nil {
+		return mailbox.Summary{}, fmt.Errorf("summary %s: text: %w", week, err)
+	}
+	if err := r.WriteSummaryHTML(&html, opts); err != nil {
+		return mailbox.Summary{}, fmt.Errorf("summary %s: HTML: %w", week, err)
 	}
 	return mailbox.Summary{
 		From:        cfg.Mail.From.String(),
@@ -110,9 +141,52 @@ func SummaryMail(cfg *configs.Config, r report.Report, week string, now time.Tim
 		Subject:     "supportprobe weekly summary " + week,
 		Text:        text.String(),
 		HTML:        html.String(),
-		Attachments: []mailbox.Attachment{{Name: "supportprobe-" + week + ".csv", ContentType: "text/csv", Data: csv.Bytes()}},
+		Attachments: atts,
 		Date:        now,
 	}, nil
+}
+
+// breachAttachment returns the breach list as the mail attaches it, and how many
+// breaches it holds: the CSV itself while it is at most plainCSVLimit, else the CSV in
+// a zip, cut to the first rows whose zip fits zipLimit if the whole does not.
+func breachAttachment(r report.Report, week string) (mailbox.Attachment, int, error) {
+	name := "supportprobe-" + week + "-breaches"
+	var plain bytes.Buffer
+	if err := r.WriteBreachCSV(&plain, 0); err != nil {
+		return mailbox.Attachment{}, 0, err
+	}
+	if plain.Len() <= plainCSVLimit {
+		return mailbox.Attachment{Name: name + ".csv", ContentType: "text/csv; charset=utf-8", Data: plain.Bytes()}, len(r.Breaches), nil
+	}
+	n := len(r.Breaches)
+	for {
+		z, err := zipCSV(r, name+".csv", n)
+		if err != nil {
+			return mailbox.Attachment{}, 0, err
+		}
+		if len(z) <= zipLimit || n <= 1 {
+			return mailbox.Attachment{Name: name + ".zip", ContentType: "application/zip", Data: z}, n, nil
+		}
+		// Rows compress alike: scale down by the overshoot, with a margin.
+		n = max(1, int(float64(n)*float64(zipLimit)/float64(len(z))*0.95))
+	}
+}
+
+// zipCSV returns a zip archive holding the first n breaches of r as the CSV file name.
+func zipCSV(r report.Report, name string, n int) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: r.GeneratedAt})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.WriteBreachCSV(f, n); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // sendSummary sends the summary of the last full week before scheduledAt, once per ISO

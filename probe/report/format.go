@@ -81,11 +81,15 @@ func ratio(n, of int) string {
 	return fmt.Sprintf("%d/%d %.0f%%", n, of, math.Round(float64(n)/float64(of)*100))
 }
 
-// attainment formats "3/4 met, 75% [30%–95%]", or "none decided yet" when no probe is
+// attainment formats "5/6 met, 83% [44%–97%]", "3/4 met, 75% (too few for an
+// interval)" under MinIntervalN decided probes, or "none decided yet" when no probe is
 // decided.
 func attainment(a Attainment) string {
 	if a.Decided == 0 || a.Rate == nil {
 		return "none decided yet"
+	}
+	if a.Decided < MinIntervalN {
+		return fmt.Sprintf("%d/%d met, %s (too few for an interval)", a.Met, a.Decided, pct(a.Rate))
 	}
 	return fmt.Sprintf("%d/%d met, %s [%s–%s]", a.Met, a.Decided, pct(a.Rate), pct(a.Lo), pct(a.Hi))
 }

@@ -24,28 +24,29 @@ import (
 var htmlSource string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"dur":        dur,
-	"est":        est,
-	"pct":        pct,
-	"target":     target,
-	"targets":    targets,
-	"attainment": attainment,
-	"ratio":      ratio,
-	"fraction":   fraction,
-	"plural":     plural,
-	"actual":     actual,
-	"reviewText": reviewText,
-	"localTime":  localTime,
-	"utcTime":    utcTime,
-	"hoursText":  hoursText,
-	"pauseText":  pauseText,
-	"pausedText": pausedText,
-	"statusWord": statusWord,
-	"join":       strings.Join,
-	"add":        func(a, b int) int { return a + b },
-	"color":      func(name string) string { return legendColors[name] },
-	"heatLegend": func() []htmlLegend { return legend(ChartStates) },
-	"barLegend":  func() []htmlLegend { return legend(barStates) },
+	"dur":          dur,
+	"est":          est,
+	"pct":          pct,
+	"target":       target,
+	"targets":      targets,
+	"attainment":   attainment,
+	"ratio":        ratio,
+	"fraction":     fraction,
+	"plural":       plural,
+	"actual":       actual,
+	"reviewText":   reviewText,
+	"localTime":    localTime,
+	"utcTime":      utcTime,
+	"hoursText":    hoursText,
+	"pauseText":    pauseText,
+	"pausedText":   pausedText,
+	"statusWord":   statusWord,
+	"join":         strings.Join,
+	"add":          func(a, b int) int { return a + b },
+	"color":        func(name string) string { return legendColors[name] },
+	"heatLegend":   func() []htmlLegend { return legend(ChartStates) },
+	"minIntervalN": func() int { return MinIntervalN },
+	"barLegend":    func() []htmlLegend { return legend(barStates) },
 	// dict builds the argument of a nested template from key, value pairs.
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {
@@ -99,6 +100,9 @@ type htmlPage struct {
 	Breached, OpenBreached []Breach
 	BreachCount            map[string]int
 	Vendors                []htmlVendor
+	// Rest says how many breaches the list leaves out and where they are; "" when
+	// it lists them all.
+	Rest string
 }
 
 type htmlVendor struct {
@@ -131,9 +135,17 @@ type htmlChart struct {
 	Max  string // the label of the right end of the scale
 }
 
+// MinIntervalN is the fewest decided probes for which a report shows a 95% Wilson
+// interval: with fewer, the interval spans most of 0–100% and says nothing a reader can
+// use, so the rate is shown with "too few for an interval" (the JSON keeps Lo and Hi).
+const MinIntervalN = 5
+
 type htmlBar struct {
 	Bar
-	Label   string
+	// Label names the probe: "probe P104".
+	Label string
+	// Words say the rest in words: "P1 priority, sent after hours".
+	Words   string
 	Value   string
 	Pct     string // the bar's width, "37.5%"
 	Rest    string // what is left of the row
@@ -247,7 +259,7 @@ func newHTMLPage(r Report) htmlPage {
 const intervalWidth = 160
 
 func intervalBar(a Attainment) []htmlSeg {
-	if a.Rate == nil || a.Lo == nil || a.Hi == nil {
+	if a.Rate == nil || a.Lo == nil || a.Hi == nil || a.Decided < MinIntervalN {
 		return nil
 	}
 	px := func(f float64) int { return int(math.Round(f * intervalWidth)) }
@@ -269,14 +281,34 @@ func intervalBar(a Attainment) []htmlSeg {
 	return segs
 }
 
-// The ticks of the latency scale; the scale starts at the first and ends at the first
-// tick not below the longest bar.
+// The ticks of the latency scale. The scale starts at the last tick below the
+// fastest bar (so the fastest answer is a bar, not a sliver at the left edge) and ends
+// at the first tick not below the longest, two intervals at least.
 var scaleTicks = []struct {
 	secs  float64
 	label string
 }{
-	{60, "1m"}, {600, "10m"}, {3600, "1h"}, {6 * 3600, "6h"}, {86400, "1d"},
+	{1, "1s"}, {10, "10s"}, {60, "1m"}, {600, "10m"}, {3600, "1h"}, {6 * 3600, "6h"}, {86400, "1d"},
 	{3 * 86400, "3d"}, {7 * 86400, "7d"}, {30 * 86400, "30d"}, {365 * 86400, "1y"},
+}
+
+// scaleRange returns the indexes in scaleTicks of the scale's start and end for bars
+// from fastest to longest seconds.
+func scaleRange(fastest, longest float64) (start, end int) {
+	for i, t := range scaleTicks {
+		if t.secs < fastest {
+			start = i
+		}
+	}
+	start = min(start, len(scaleTicks)-3)
+	end = len(scaleTicks) - 1
+	for i := start + 2; i < len(scaleTicks); i++ {
+		if scaleTicks[i].secs >= longest {
+			end = i
+			break
+		}
+	}
+	return start, end
 }
 
 func chart(bars []Bar) htmlChart {
@@ -284,18 +316,13 @@ func chart(bars []Bar) htmlChart {
 	if len(bars) == 0 {
 		return c
 	}
-	longest := 0.0
+	longest, fastest := 0.0, math.Inf(1)
 	for _, b := range bars {
 		longest = max(longest, b.Seconds)
+		fastest = min(fastest, b.Seconds)
 	}
-	lo, end := scaleTicks[0].secs, len(scaleTicks)-1
-	for i, t := range scaleTicks {
-		if i >= 2 && t.secs >= longest { // at least up to 1h
-			end = i
-			break
-		}
-	}
-	hi := scaleTicks[end].secs
+	start, end := scaleRange(fastest, longest)
+	lo, hi := scaleTicks[start].secs, scaleTicks[end].secs
 	pos := func(s float64) float64 {
 		if s <= lo {
 			return 0
@@ -303,17 +330,17 @@ func chart(bars []Bar) htmlChart {
 		return min(math.Log(s/lo)/math.Log(hi/lo), 1)
 	}
 	pctText := func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
-	for i := 0; i < end; i++ {
+	for i := start; i < end; i++ {
 		c.Axis = append(c.Axis, htmlTick{Label: scaleTicks[i].label, Pct: pctText(pos(scaleTicks[i+1].secs) - pos(scaleTicks[i].secs))})
 	}
 	c.Max = scaleTicks[end].label
 	for _, b := range bars {
-		// A bar is at least 1% wide, so an answer within a minute still shows.
+		// A bar is at least 1% wide, so an answer at the scale's start still shows.
 		w := max(pos(b.Seconds), 0.01)
-		hb := htmlBar{Bar: b, Label: b.ProbeID + " " + string(b.Priority), Value: dur(b.Seconds), Pct: pctText(w), Rest: pctText(1 - w),
-			Color: stateColors[b.State].bg, StateText: b.State.Label()}
+		hb := htmlBar{Bar: b, Label: "probe " + b.ProbeID, Words: string(b.Priority) + " priority", Value: dur(b.Seconds),
+			Pct: pctText(w), Rest: pctText(1 - w), Color: stateColors[b.State].bg, StateText: b.State.Label()}
 		if b.AfterHours {
-			hb.Label += " *"
+			hb.Words += ", sent after hours"
 		}
 		if b.Censored {
 			hb.Value = "> " + hb.Value
@@ -323,7 +350,7 @@ func chart(bars []Bar) htmlChart {
 				hb.Value += " open"
 			}
 		}
-		hb.Caption = fmt.Sprintf("%s %s: %s, %s (SLA %s)", b.ProbeID, b.Priority, hb.Value, hb.StateText, b.SLA)
+		hb.Caption = fmt.Sprintf("probe %s, %s: %s, %s (SLA %s)", b.ProbeID, hb.Words, hb.Value, hb.StateText, b.SLA)
 		c.Bars = append(c.Bars, hb)
 	}
 	return c

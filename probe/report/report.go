@@ -1,7 +1,7 @@
 // Package report renders one period of probing for people and for scripts: the text
-// that `supportprobe report` prints and the weekly summary mail carries, a
-// self-contained HTML page for the mail's HTML part, and the same figures as JSON and
-// CSV.
+// that `supportprobe report` prints, a self-contained HTML page, the same figures as
+// JSON and CSV, and the weekly summary mail's shorter text and HTML (summary.go:
+// headlines, a table per vendor, the first breaches) with the breach list as CSV.
 //
 // Build measures the probes once and returns a Report, a plain model with JSON tags;
 // the writers only format it, so every number in every format comes from the same
@@ -187,10 +187,16 @@ type DurationShift struct {
 	DeltaSeconds *float64  `json:"delta_seconds"`
 }
 
-// SLAShift is the change of one priority's SLA attainment rate.
+// SLAShift is the change of one priority's SLA attainment rate, with the counts the
+// rates come from (met of decided, in each period), so a change of 100 points made by
+// one probe reads as what it is.
 type SLAShift struct {
 	Priority probe.Priority `json:"priority"`
 	Shift
+	PrevMet     int `json:"prev_met"`
+	PrevDecided int `json:"prev_decided"`
+	Met         int `json:"met"`
+	Decided     int `json:"decided"`
 }
 
 // Change compares a vendor's period with the previous one (probe.Change).
@@ -425,6 +431,11 @@ type Reply struct {
 	Subject    string    `json:"subject"`
 	ReceivedAt time.Time `json:"received_at"`
 	Late       bool      `json:"late"`
+	// DKIM is the reply's authenticity in one line, as recorded at receipt
+	// (probe.Auth.Summary): "DKIM pass, d=acme.example", "DKIM none (unsigned)", "DKIM
+	// fail, d=acme.example: body hash did not verify", or "DKIM not checked" for a reply
+	// recorded before checks were made.
+	DKIM string `json:"dkim"`
 }
 
 // Breach is a probe that breached its SLA target (SLA "breached") or has no answer yet
@@ -850,7 +861,8 @@ func change(prev, cur probe.Figures) *Change {
 	}
 	slices.SortFunc(prs, func(a, b probe.Priority) int { return priorityOrder(string(a), string(b)) })
 	for _, pr := range prs {
-		s := SLAShift{Priority: pr, Shift: Shift{Prev: rate(prev, pr), Cur: rate(cur, pr)}}
+		s := SLAShift{Priority: pr, Shift: Shift{Prev: rate(prev, pr), Cur: rate(cur, pr)},
+			PrevMet: prev.SLA[pr].Met, PrevDecided: prev.SLA[pr].Decided, Met: cur.SLA[pr].Met, Decided: cur.SLA[pr].Decided}
 		if v, ok := d.SLARate[pr]; ok {
 			s.Delta = finite(v)
 		}
@@ -1019,7 +1031,7 @@ func replyOf(x measured, r *probe.Reply) *Reply {
 	if r == nil {
 		return nil
 	}
-	return &Reply{ID: r.ID, From: r.From, Subject: r.Subject, ReceivedAt: r.ReceivedAt.UTC(), Late: x.p.IsLate(*r)}
+	return &Reply{ID: r.ID, From: r.From, Subject: r.Subject, ReceivedAt: r.ReceivedAt.UTC(), Late: x.p.IsLate(*r), DKIM: r.Auth.Summary()}
 }
 
 func breach(x measured, now time.Time) Breach {

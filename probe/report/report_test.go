@@ -124,6 +124,18 @@ func rep(kind probe.Kind, at time.Time, from, subject string) probe.Reply {
 		From: from, Subject: subject, MatchedBy: probe.RungMessageID}
 }
 
+// dkim is a reply's DKIM check with one signature by domain.
+func dkim(domain string, result probe.DKIMResult, reason string, aligned bool) *probe.Auth {
+	return &probe.Auth{CheckedAt: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), Attempts: 1,
+		Signatures: []probe.Signature{{Domain: domain, Selector: "s1", Result: result, Reason: reason, Aligned: aligned}}}
+}
+
+// signed sets a reply's DKIM check.
+func signed(a *probe.Auth, r probe.Reply) probe.Reply {
+	r.Auth = a
+	return r
+}
+
 // in sets the detected language of a reply's new text.
 func in(lang string, r probe.Reply) probe.Reply {
 	r.Language = lang
@@ -150,13 +162,15 @@ func seed(t *testing.T) (cur, prev []probe.Probe, opts Options) {
 		// Sunday night, P1: a person answered after 6h20m, past the 4h target.
 		sent("P104", "acme", "night-outage", "en", probe.P1, L("2026-11-22 21:30"),
 			rep(probe.KindAutoAck, L("2026-11-22 21:32"), acmeAck, "[ACME-4399] We received your request"),
-			in("en", rep(probe.KindHuman, L("2026-11-23 03:50"), `"Tom Becker" <tom@acme.example>`, "Re: [ACME-4399] Production database unreachable"))),
+			signed(dkim("acme.example", probe.DKIMPass, "", true),
+				in("en", rep(probe.KindHuman, L("2026-11-23 03:50"), `"Tom Becker" <tom@acme.example>`, "Re: [ACME-4399] Production database unreachable")))),
 		// Acknowledged only; the deadline passed.
 		sent("P102", "acme", "night-outage", "en", probe.P1, L("2026-11-24 03:10"),
 			rep(probe.KindAutoAck, L("2026-11-24 03:12"), acmeAck, "[ACME-4410] We received your request")),
 		// A person answered 74h later, after the 72h deadline: unanswered, late.
 		sent("P109", "acme", "billing-question", "en", probe.P2, L("2026-11-23 16:00"),
-			in("en", rep(probe.KindHuman, L("2026-11-26 18:00"), "Maria Gonzalez <maria@help.acme.example>", "RE: Invoice question"))),
+			signed(&probe.Auth{CheckedAt: L("2026-11-26 18:01"), Attempts: 1},
+				in("en", rep(probe.KindHuman, L("2026-11-26 18:00"), "Maria Gonzalez <maria@help.acme.example>", "RE: Invoice question")))),
 		// 45h in calendar time but 6h of business time (Thanksgiving is off): met. The
 		// reply's language could not be told (too short).
 		sent("P103", "acme", "contract-terms", "en", probe.P2, L("2026-11-25 14:00"),
@@ -176,8 +190,9 @@ func seed(t *testing.T) (cur, prev []probe.Probe, opts Options) {
 			in("en", rep(probe.KindHuman, S("2026-11-23 10:25"), "李娜 <li.na@lotus.example>", "回复：系统无法登录"))),
 		sent("P111", "lotus", "outage-en", "en", probe.P1, S("2026-11-24 03:00"),
 			// Asked in English, answered in Chinese.
-			in("zh", rep(probe.KindHuman, S("2026-11-24 05:40"), "王工 <wang.gong@lotus.example>",
-				"回复: 生产环境故障，数据库连接全部中断 Production outage, all database connections dropped [LT-20931]"))),
+			signed(dkim("lotus.example", probe.DKIMFail, "body hash did not verify", true),
+				in("zh", rep(probe.KindHuman, S("2026-11-24 05:40"), "王工 <wang.gong@lotus.example>",
+					"回复: 生产环境故障，数据库连接全部中断 Production outage, all database connections dropped [LT-20931]")))),
 		sent("P112", "lotus", "billing-zh", "zh", probe.P2, S("2026-11-25 22:30")),
 		sent("P113", "lotus", "contract-en", "en", probe.P3, S("2026-11-26 14:00"),
 			rep(probe.KindOutOfOffice, S("2026-11-26 14:01"), "Chen Jie <chen.jie@lotus.example>", "Automatic reply: out of office"),
@@ -390,6 +405,7 @@ func TestHTMLSelfContained(t *testing.T) {
 	if len(out) > 80<<10 {
 		t.Errorf("HTML is %d bytes for two vendors; keep it small enough for Gmail's 102 kB clipping", len(out))
 	}
+	out = withoutPrintStyle(t, out)
 	for _, s := range []string{"<script", "<style", "<link", "<img", "<iframe", "src=", "href=", "url(", "@import", "http://", "https://", "javascript:"} {
 		if strings.Contains(out, s) {
 			t.Errorf("HTML holds %q; it must not load or run anything", s)
@@ -765,4 +781,26 @@ func TestPausedTime(t *testing.T) {
 	if !strings.Contains(text, "Paused    2d02h in this period") || !strings.Contains(text, "until resumed, by hand") {
 		t.Errorf("text report lacks the pause:\n%s", text)
 	}
+}
+
+// withoutPrintStyle checks that page holds exactly one <style> block, for printing
+// only (an @page rule and one @media print block, loading nothing), and returns page
+// without it.
+func withoutPrintStyle(t *testing.T, page string) string {
+	t.Helper()
+	blocks := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindAllStringSubmatchIndex(page, -1)
+	if len(blocks) != 1 {
+		t.Fatalf("HTML has %d <style> blocks, want the one print stylesheet", len(blocks))
+	}
+	css := page[blocks[0][2]:blocks[0][3]]
+	rules := regexp.MustCompile(`(?s)^\s*@page \{[^{}]*\}\s*@media print \{(?:[^{}]*\{[^{}]*\})*\s*\}\s*$`)
+	if !rules.MatchString(css) {
+		t.Errorf("the <style> block holds more than an @page rule and an @media print block:\n%s", css)
+	}
+	for _, s := range []string{"url(", "@import", "expression(", "javascript:"} {
+		if strings.Contains(css, s) {
+			t.Errorf("the print stylesheet holds %q; it must load nothing", s)
+		}
+	}
+	return page[:blocks[0][0]] + page[blocks[0][1]:]
 }

@@ -225,8 +225,8 @@ func TestBarsShowState(t *testing.T) {
 			t.Errorf("bar %s state = %q, want %q", b.ProbeID, b.State, want[b.ProbeID])
 		}
 		// The bar is drawn in its state's colour and says its state in words.
-		row := regexp.MustCompile(`<tr title="` + b.ProbeID + ` [^"]*">.*</tr>`).FindString(page)
-		if !strings.Contains(row, `bgcolor="`+stateColors[b.State].bg+`"`) || !strings.Contains(row, ">"+html.EscapeString(b.State.Label())+"</td>") {
+		row := regexp.MustCompile(`<tr title="probe ` + b.ProbeID + `, [^"]*">.*</tr>`).FindString(page)
+		if !strings.Contains(row, `bgcolor="`+stateColors[b.State].bg+`"`) || !strings.Contains(row, ">"+html.EscapeString(b.State.Label())+"<span") {
 			t.Errorf("bar %s row = %q, want colour %s and label %q", b.ProbeID, row, stateColors[b.State].bg, b.State.Label())
 		}
 	}

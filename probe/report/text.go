@@ -127,33 +127,13 @@ func (r Report) textBreaches(t *textWriter) {
 			open++
 		}
 	}
-	section := func(title string, bs []Breach) {
-		t.blank()
-		if len(bs) == 0 {
-			t.line("%s: none", title)
-			return
-		}
-		t.line("%s (%d: %d breached, %d open past target)", title, len(bs), len(bs)-open, open)
-		t.line("  %s  %s  %s  %s  %s", pad("PROBE", bwID), pad("VENDOR", bwVendor), pad("PRI", bwPri), pad("TARGET", bwTarget), "ACTUAL")
-		rest := lineWidth - (2 + bwID + 2 + bwVendor + 2 + bwPri + 2 + bwTarget + 2)
-		ind := strings.Repeat(" ", bwIndent)
-		for _, b := range bs {
-			t.line("  %s  %s  %s  %s  %s", pad(b.ProbeID, bwID), pad(b.Vendor, bwVendor),
-				pad(string(b.Priority), bwPri), pad(target(b.Target), bwTarget), view.Fit(actual(b), rest))
-			sent := localTime(b.SentAt, b.Zone) + " " + b.Zone
-			if b.AfterHours {
-				sent += ", after hours"
-			}
-			const lw = 7 // "script "
-			t.line("%ssent   %s", ind, view.Fit(sent, lineWidth-bwIndent-lw))
-			t.line("%sscript %s", ind, view.Fit(b.Script, lineWidth-bwIndent-lw))
-			if rp := b.FirstResponse; rp != nil {
-				t.line("%sreply  %s", ind, view.Fit(rp.From, lineWidth-bwIndent-lw))
-				t.line("%s       %s", ind, view.Fit(rp.Subject, lineWidth-bwIndent-lw))
-			}
-		}
+	t.blank()
+	if len(r.Breaches) == 0 {
+		t.line("SLA BREACHES: none")
+		return
 	}
-	section("SLA BREACHES", r.Breaches)
+	t.line("SLA BREACHES (%d: %d breached, %d open past target)", len(r.Breaches), len(r.Breaches)-open, open)
+	writeBreachRows(t, r.Breaches)
 }
 
 func (r Report) textOverview(t *textWriter) {
@@ -252,7 +232,9 @@ func (v Vendor) text(t *textWriter, compare bool) {
 
 	if len(v.SLA) > 0 {
 		t.blank()
-		t.line("SLA attainment (95%% Wilson interval; open and undecided probes left out)")
+		for _, l := range view.Wrap(fmt.Sprintf("SLA attainment (95%% Wilson interval, shown from %d decided probes: fewer say too little; open and undecided probes left out)", MinIntervalN), lineWidth) {
+			t.line("%s", l)
+		}
 		for _, a := range v.SLA {
 			var rest []string
 			if a.Open > 0 {
@@ -262,7 +244,7 @@ func (v Vendor) text(t *textWriter, compare bool) {
 				rest = append(rest, fmt.Sprintf("%d undecided", a.Undecided))
 			}
 			open := strings.Join(rest, ", ")
-			t.line("  %s  %s  %s  %s", pad(string(a.Priority), 3), pad(targets(a.Targets), 16), pad(attainment(a), 30), open)
+			t.line("  %s  %s  %s  %s", pad(string(a.Priority), 3), pad(targets(a.Targets), 16), pad(attainment(a), 38), view.Fit(open, lineWidth-65))
 		}
 	}
 
