@@ -12,7 +12,8 @@
 //
 //	meta                       schema_version → uint64 BE
 //	                           message_id_key → 32 random bytes (HMAC key of our Message-IDs)
-//	probes                     created_at ns (8 B BE) | seq (8 B BE) → probe JSON (no replies)
+//	probes                     created_at ns (8 B BE) | seq (8 B BE) → probe record (no replies;
+//	                           codec.go; JSON before schema version 8)
 //	probe_ids                  probe id → probes key
 //	idx_vendor_time            vendor | 0x00 | probes key → (empty)
 //	idx_message_id             message ID (lower case, no brackets) → probe id
@@ -20,7 +21,7 @@
 //	                           probe's thread)
 //	idx_token                  probe token → probe id
 //	idx_ticket                 vendor | 0x00 | ticket key → probe id
-//	replies                    probes key | seq (8 B BE) → reply JSON
+//	replies                    probes key | seq (8 B BE) → reply record (codec.go)
 //	reply_ids                  reply id → replies key
 //	seen                       inbound Message-ID → reply or unmatched id (one record per
 //	                           message, even when it sits in two folders)
@@ -28,7 +29,7 @@
 //	unmatched_ids              unmatched id → unmatched key
 //	raw                        "inquiry/" probe id | "inquiry/" probe id "/followup/" n |
 //	                           "reply/" reply id | "unmatched/" id → raw message (see
-//	                           EncodeRaw); follow-ups themselves live in the probe JSON
+//	                           EncodeRaw); follow-ups themselves live in the probe record
 //	mailboxes                  folder name → {uidvalidity, last_uid} JSON
 //	summaries                  ISO week ("2026-W48") → summary JSON
 //	fires                      job | 0x00 | scheduled_at ns (8 B BE) → probe.Fire JSON

@@ -153,7 +153,7 @@ func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte) (probe.Reply, erro
 	key := join(pkey, u64(seq))
 	// Replies are keyed by their probe's key, and arrive hours after it, so they too
 	// land at the end of the bucket, nearly in order.
-	if err := putJSON(appending(tx, bReplies), key, r); err != nil {
+	if err := appending(tx, bReplies).Put(key, encodeReply(r)); err != nil {
 		return r, err
 	}
 	if err := tx.Bucket(bReplyIDs).Put([]byte(r.ID), key); err != nil {
@@ -198,7 +198,7 @@ func (db *DB) Reply(id string) (probe.Reply, error) {
 		if key == nil {
 			return ErrNotFound
 		}
-		return json.Unmarshal(tx.Bucket(bReplies).Get(key), &r)
+		return unmarshalReply(tx.Bucket(bReplies).Get(key), &r)
 	})
 	if err != nil {
 		return probe.Reply{}, fmt.Errorf("reply %s: %w", id, err)
@@ -220,12 +220,12 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 			return ErrNotFound
 		}
 		b := tx.Bucket(bReplies)
-		if err := json.Unmarshal(b.Get(key), &r); err != nil {
+		if err := unmarshalReply(b.Get(key), &r); err != nil {
 			return err
 		}
 		before := r.EffectiveKind()
 		r.Override = &o
-		if err := putJSON(b, bytes.Clone(key), r); err != nil {
+		if err := b.Put(bytes.Clone(key), encodeReply(r)); err != nil {
 			return err
 		}
 		_, err := addCorrection(tx, probe.Correction{Action: probe.CorrectionMark, At: o.At, By: o.By, Note: o.Note,
@@ -249,11 +249,11 @@ func (db *DB) SetReplyAuth(id string, a probe.Auth) (probe.Reply, error) {
 			return ErrNotFound
 		}
 		b := tx.Bucket(bReplies)
-		if err := json.Unmarshal(b.Get(key), &r); err != nil {
+		if err := unmarshalReply(b.Get(key), &r); err != nil {
 			return err
 		}
 		r.Auth = &a
-		return putJSON(b, bytes.Clone(key), r)
+		return b.Put(bytes.Clone(key), encodeReply(r))
 	})
 	if err != nil {
 		return probe.Reply{}, fmt.Errorf("reply %s: record DKIM check: %w", id, err)

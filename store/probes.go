@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -46,7 +45,7 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 	}
 	p.ID = id
 	key := join(timeKey(p.CreatedAt), u64(seq))
-	if err := putJSON(probes, key, p); err != nil {
+	if err := probes.Put(key, encodeProbe(p)); err != nil {
 		return p, err
 	}
 	if err := tx.Bucket(bProbeIDs).Put([]byte(id), key); err != nil {
@@ -108,7 +107,7 @@ func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, 
 				return err
 			}
 		}
-		return putJSON(appending(tx, bProbes), key, p)
+		return appending(tx, bProbes).Put(key, encodeProbe(p))
 	})
 	if err != nil {
 		return probe.Probe{}, fmt.Errorf("update probe %s: %w", id, err)
@@ -149,12 +148,12 @@ func decodeProbe(probes *bbolt.Bucket, replies *bbolt.Cursor, key []byte, p *pro
 	if v == nil {
 		return ErrNotFound
 	}
-	if err := json.Unmarshal(v, p); err != nil {
+	if err := unmarshalProbe(v, p); err != nil {
 		return fmt.Errorf("decode probe at key %x: %w", key, err)
 	}
 	for k, v := replies.Seek(key); k != nil && bytes.HasPrefix(k, key); k, v = replies.Next() {
 		var r probe.Reply
-		if err := json.Unmarshal(v, &r); err != nil {
+		if err := unmarshalReply(v, &r); err != nil {
 			return fmt.Errorf("probe %s: decode reply at key %x: %w", p.ID, k, err)
 		}
 		p.Replies = append(p.Replies, r)
@@ -369,13 +368,13 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 		key = bytes.Clone(key)
 		replies := tx.Bucket(bReplies)
 		var r probe.Reply
-		if err := json.Unmarshal(replies.Get(key), &r); err != nil {
+		if err := unmarshalReply(replies.Get(key), &r); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
 		var subject string
 		if pkey := tx.Bucket(bProbeIDs).Get([]byte(r.ProbeID)); pkey != nil {
 			var p probe.Probe
-			if err := json.Unmarshal(tx.Bucket(bProbes).Get(pkey), &p); err != nil {
+			if err := unmarshalProbe(tx.Bucket(bProbes).Get(pkey), &p); err != nil {
 				return fmt.Errorf("probe %s: decode: %w", r.ProbeID, err)
 			}
 			subject = p.Subject
@@ -428,7 +427,7 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 		}
 		// Even empty, Learned says what the reply taught was recorded: nothing.
 		r.Learned = &learned
-		return putJSON(replies, key, r)
+		return replies.Put(key, encodeReply(r))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reply %s: record what it teaches its probe's thread: %w", replyID, err)
@@ -447,7 +446,7 @@ func (db *DB) ProbeSent(id string) (sentAt time.Time, clockSkew time.Duration, e
 			return ErrNotFound
 		}
 		var p probe.Probe
-		if err := json.Unmarshal(tx.Bucket(bProbes).Get(key), &p); err != nil {
+		if err := unmarshalProbe(tx.Bucket(bProbes).Get(key), &p); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
 		sentAt, clockSkew = p.SentAt, p.ClockSkew
