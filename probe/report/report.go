@@ -395,7 +395,7 @@ func followupFigures(ms []measured) FollowupFigures {
 		if x.p.NeededReminder() {
 			f.NeededReminder++
 		}
-		for _, fm := range probe.MeasureFollowups(x.p) {
+		for _, fm := range probe.MeasureFollowups(*x.p) {
 			if fm.Followup.State != probe.StateSent {
 				continue
 			}
@@ -472,11 +472,13 @@ type Row struct {
 	SignOfLifeLatencySeconds *float64 `json:"sign_of_life_latency_seconds"`
 }
 
-// measured is a probe with its measurement and business hours, taken once.
+// measured is a probe with its measurement and business hours, taken once. It points
+// at them rather than copying: a report sorts and regroups the same measured probes
+// per vendor and per breakdown, and copying whole probes was much of its cost.
 type measured struct {
-	p     probe.Probe
-	m     probe.Measurement
-	hours probe.BusinessHours
+	p     *probe.Probe
+	m     *probe.Measurement
+	hours *probe.BusinessHours
 }
 
 func measureAll(ps []probe.Probe, now time.Time) ([]measured, error) {
@@ -491,7 +493,7 @@ func measureAll(ps []probe.Probe, now time.Time) ([]measured, error) {
 func measurements(ms []measured) []probe.Measurement {
 	out := make([]probe.Measurement, len(ms))
 	for i, x := range ms {
-		out[i] = x.m
+		out[i] = *x.m
 	}
 	return out
 }
@@ -500,19 +502,33 @@ func measurements(ms []measured) []probe.Measurement {
 // (probe.ComputeMeasured, probe.BreakdownMeasured) see the probes as probe.Compute
 // would and nothing is measured twice.
 func measureEach(ps []probe.Probe, now time.Time) ([]measured, error) {
-	out := make([]measured, 0, len(ps))
-	for _, p := range ps {
-		m, err := probe.Measure(p, now)
+	out := make([]measured, len(ps))
+	ms := make([]probe.Measurement, len(ps))
+	var last *probe.BusinessHours
+	for i := range ps {
+		p := &ps[i]
+		m, err := probe.Measure(*p, now)
 		if err != nil {
 			return nil, err
 		}
-		h, err := probe.NewBusinessHours(p.Terms.Hours)
-		if err != nil {
-			return nil, fmt.Errorf("probe %s: business hours: %w", p.ID, err)
+		ms[i] = m
+		// Consecutive probes of a vendor nearly always carry the same hours.
+		if last == nil || !sameHours(last.Spec(), p.Terms.Hours) {
+			h, err := probe.NewBusinessHours(p.Terms.Hours)
+			if err != nil {
+				return nil, fmt.Errorf("probe %s: business hours: %w", p.ID, err)
+			}
+			last = &h
 		}
-		out = append(out, measured{p: p, m: m, hours: h})
+		out[i] = measured{p: p, m: &ms[i], hours: last}
 	}
 	return out, nil
+}
+
+// sameHours reports whether two specs are the same schedule, field by field.
+func sameHours(a, b probe.HoursSpec) bool {
+	return a.Zone == b.Zone && a.Open == b.Open && a.Close == b.Close &&
+		slices.Equal(a.Days, b.Days) && slices.Equal(a.Holidays, b.Holidays)
 }
 
 // sortMeasured returns a copy of ms by the time sent or attempted, then ID: the order of
@@ -527,7 +543,7 @@ func sortMeasured(ms []measured) []measured {
 
 // attemptedAt is when p was sent or, if never confirmed sent, attempted (as
 // probe.ByHourOfDay keys it).
-func attemptedAt(p probe.Probe) time.Time {
+func attemptedAt(p *probe.Probe) time.Time {
 	for _, t := range []time.Time{p.SentAt, p.ScheduledAt, p.CreatedAt} {
 		if !t.IsZero() {
 			return t
@@ -640,7 +656,7 @@ func review(ms []measured, now time.Time) (Review, error) {
 	rv := Review{Probes: []string{}}
 	alt := make([]probe.Probe, 0, len(ms))
 	for _, x := range ms {
-		p, waits := x.p, false
+		p, waits := *x.p, false
 		for i, rp := range p.Replies {
 			if rp.EffectiveKind() != probe.KindNeedsReview {
 				continue
@@ -673,7 +689,7 @@ func buildVendor(name string, each []measured, prev []probe.Probe, compare bool,
 		LanguageMismatches: []LanguageMismatch{}}
 	cur := make([]probe.Probe, len(each))
 	for i, x := range each {
-		cur[i] = x.p
+		cur[i] = *x.p
 	}
 	ms := sortMeasured(each)
 	f, err := probe.ComputeMeasured(cur, measurements(each), now)
@@ -866,7 +882,7 @@ func breakdown(name string, ps []probe.Probe, each, ms []measured, now time.Time
 	}
 	fits := map[string]*LanguageFit{}
 	for _, x := range ms {
-		k := by(x.p, x.m)
+		k := by(*x.p, *x.m)
 		if fits[k] == nil {
 			fits[k] = &LanguageFit{}
 		}
