@@ -53,6 +53,13 @@ type Options struct {
 	// Title heads the report, e.g. "Week 2026-W48 (Mon 23 Nov – Sun 29 Nov,
 	// Asia/Shanghai)". Empty gives a title made of the period's dates in UTC.
 	Title string
+	// Brief builds only what an overview shows: the totals, how many replies wait for
+	// review (Review.AnsweredIfPerson stays nil), the breach list and, per vendor, its
+	// counts, distributions, SLA attainments, change, hours, pauses and the breakdown
+	// by business hours. Probes, each vendor's other breakdowns, latencies, heatmap,
+	// reply languages and follow-up figures are left empty. Every figure it builds is
+	// the one the full report gives.
+	Brief bool
 }
 
 // ErrOptions is returned, wrapped, by Build for options it cannot use.
@@ -597,7 +604,7 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 		return Report{}, err
 	}
 	r.Totals = counts(all)
-	if r.Review, err = review(ms, now); err != nil {
+	if r.Review, err = review(ms, now, opts.Brief); err != nil {
 		return Report{}, err
 	}
 
@@ -621,7 +628,7 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		v, err := buildVendor(name, curBy[name], prevBy[name], compare, now)
+		v, err := buildVendor(name, curBy[name], prevBy[name], compare, now, opts.Brief)
 		if err != nil {
 			return Report{}, fmt.Errorf("vendor %s: %w", name, err)
 		}
@@ -631,7 +638,9 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 
 	var open []Breach
 	for _, x := range ms {
-		r.Probes = append(r.Probes, row(x))
+		if !opts.Brief {
+			r.Probes = append(r.Probes, row(x))
+		}
 		switch x.m.SLA {
 		case probe.SLABreached:
 			r.Breaches = append(r.Breaches, breach(x, now))
@@ -650,9 +659,9 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 	return r, nil
 }
 
-// review counts the replies of ms waiting for a decision, and how many probes would be
-// answered if each were a person's answer.
-func review(ms []measured, now time.Time) (Review, error) {
+// review counts the replies of ms waiting for a decision and, unless brief, how many
+// probes would be answered if each were a person's answer.
+func review(ms []measured, now time.Time, brief bool) (Review, error) {
 	rv := Review{Probes: []string{}}
 	alt := make([]probe.Probe, 0, len(ms))
 	for _, x := range ms {
@@ -671,7 +680,7 @@ func review(ms []measured, now time.Time) (Review, error) {
 		}
 		alt = append(alt, p)
 	}
-	if rv.Replies == 0 {
+	if rv.Replies == 0 || brief {
 		return rv, nil
 	}
 	f, err := probe.Compute(alt, now)
@@ -683,8 +692,9 @@ func review(ms []measured, now time.Time) (Review, error) {
 }
 
 // buildVendor builds one vendor's section from its probes of the period, already
-// measured (each, in the order the caller read them), and those of the previous period.
-func buildVendor(name string, each []measured, prev []probe.Probe, compare bool, now time.Time) (Vendor, error) {
+// measured (each, in the order the caller read them), and those of the previous period;
+// brief leaves out what Options.Brief says.
+func buildVendor(name string, each []measured, prev []probe.Probe, compare bool, now time.Time, brief bool) (Vendor, error) {
 	v := Vendor{Name: name, Zones: []string{}, SLA: []Attainment{}, Breakdowns: []Breakdown{}, Latencies: []Bar{}, Heatmap: []Cell{},
 		LanguageMismatches: []LanguageMismatch{}}
 	cur := make([]probe.Probe, len(each))
@@ -701,6 +711,9 @@ func buildVendor(name string, each []measured, prev []probe.Probe, compare bool,
 	v.Ack, v.Response, v.BusinessResponse = distribution(f.Ack), distribution(f.Response), distribution(f.BusinessResponse)
 	v.SLA = attainments(f, ms)
 	for _, x := range ms {
+		if brief {
+			break
+		}
 		if mm := v.ReplyLanguage.add(x); mm != nil {
 			v.LanguageMismatches = append(v.LanguageMismatches, *mm)
 		}
@@ -739,11 +752,17 @@ func buildVendor(name string, each []measured, prev []probe.Probe, compare bool,
 		{ByHour, probe.ByHourOfDay},
 	}
 	for _, d := range dims {
+		if brief && d.name != ByHours {
+			continue
+		}
 		b, err := breakdown(d.name, cur, each, ms, now, d.by)
 		if err != nil {
 			return Vendor{}, err
 		}
 		v.Breakdowns = append(v.Breakdowns, b)
+	}
+	if brief {
+		return v, nil
 	}
 	v.Latencies = bars(ms, now)
 	v.Heatmap = heatmap(ms)
