@@ -15,7 +15,7 @@ type Bulk struct{ tx *bbolt.Tx }
 
 // Bulk runs fn in one write transaction.
 func (db *DB) Bulk(fn func(*Bulk) error) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error { return fn(&Bulk{tx}) })
+	return db.updateRecords(func(tx *bbolt.Tx) error { return fn(&Bulk{tx}) })
 }
 
 // CreateProbe is DB.CreateProbe inside the bulk transaction; p.CreatedAt must be set,
@@ -62,7 +62,7 @@ func (db *DB) BucketStats() (map[string]bbolt.BucketStats, error) {
 // RewriteAsJSON puts the file back as schema version 7 wrote it: every probe and reply
 // record as JSON, and the schema version 7, so a test can run migration 8 on it.
 func (db *DB) RewriteAsJSON() error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		for _, c := range []struct {
 			name   []byte
 			decode func([]byte) (any, error)

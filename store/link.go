@@ -47,7 +47,7 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 	messageID := ref
 	at := db.now().UTC()
 	var out probe.Reply
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.updateRecords(func(tx *bbolt.Tx) error {
 		id, midStr, err := inboundRecord(tx, messageID)
 		if err != nil {
 			return err

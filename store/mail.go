@@ -88,7 +88,7 @@ func DecodeRaw(v []byte) (Raw, error) {
 
 // PutInquiryRaw stores the inquiry of probe id exactly as it was handed to SMTP.
 func (db *DB) PutInquiryRaw(id string, data []byte) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bRaw).Put([]byte("inquiry/"+id), EncodeRaw(data, DefaultRawCap))
 	})
 }
@@ -124,7 +124,7 @@ func (db *DB) AddReply(r probe.Reply, raw []byte) (probe.Reply, error) {
 // evidence export say that the copy is incomplete.
 func (db *DB) AddReplyRaw(r probe.Reply, raw Raw) (probe.Reply, error) {
 	enc := encodeRaw(raw, DefaultRawCap)
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.updateRecords(func(tx *bbolt.Tx) error {
 		var err error
 		r, err = addReply(tx, r, enc)
 		return err
@@ -214,7 +214,7 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 		o.At = db.now().UTC()
 	}
 	var r probe.Reply
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.updateRecords(func(tx *bbolt.Tx) error {
 		key := tx.Bucket(bReplyIDs).Get([]byte(id))
 		if key == nil {
 			return ErrNotFound
@@ -243,7 +243,7 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 // reply.
 func (db *DB) SetReplyAuth(id string, a probe.Auth) (probe.Reply, error) {
 	var r probe.Reply
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.updateRecords(func(tx *bbolt.Tx) error {
 		key := tx.Bucket(bReplyIDs).Get([]byte(id))
 		if key == nil {
 			return ErrNotFound
@@ -296,7 +296,7 @@ func (db *DB) AddUnmatchedRaw(u Unmatched, raw Raw) (Unmatched, error) {
 	if u.DetectedAt.IsZero() {
 		u.DetectedAt = db.now()
 	}
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		b := appending(tx, bUnmatched)
 		if err := markSeen(tx, u.MessageID, func(b *bbolt.Bucket) (string, error) {
 			id, _, err := newID("U", b)
@@ -365,7 +365,7 @@ func (db *DB) Mailbox(folder string) (s MailboxState, ok bool, err error) {
 
 // SetMailbox stores the position of folder.
 func (db *DB) SetMailbox(folder string, s MailboxState) error {
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		return putJSON(tx.Bucket(bMailboxes), []byte(folder), s)
 	})
 	if err != nil {
@@ -388,7 +388,7 @@ var ErrSummarySent = errors.New("summary already sent")
 // RecordSummary records that the summary for s.Week went out; a week already recorded is
 // refused with ErrSummarySent, so a restart never sends it twice.
 func (db *DB) RecordSummary(s Summary) error {
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bSummaries)
 		if b.Get([]byte(s.Week)) != nil {
 			return ErrSummarySent

@@ -23,7 +23,7 @@ func (db *DB) CreateProbe(p probe.Probe) (probe.Probe, error) {
 	}
 	p.CreatedAt = p.CreatedAt.UTC()
 	p.Replies = nil
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.updateRecords(func(tx *bbolt.Tx) error {
 		var err error
 		p, err = createProbe(tx, p)
 		return err
@@ -76,7 +76,7 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 // CreatedAt; a changed MessageID or Token is indexed. An error from fn aborts the
 // update and is returned wrapped. It returns the stored probe, or ErrNotFound.
 func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, error) {
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.updateRecords(func(tx *bbolt.Tx) error {
 		key := tx.Bucket(bProbeIDs).Get([]byte(id))
 		if key == nil {
 			return ErrNotFound
@@ -251,7 +251,7 @@ func loadRange(tx *bbolt.Tx, keys [][]byte, out []probe.Probe) error {
 // reported in the returned conflicts, so a mail citing two probes is never silently
 // re-pointed.
 func (db *DB) AddThreadIDs(id string, messageIDs ...string) (conflicts []string, err error) {
-	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+	err = db.update(func(tx *bbolt.Tx) error {
 		if tx.Bucket(bProbeIDs).Get([]byte(id)) == nil {
 			return ErrNotFound
 		}
@@ -292,7 +292,7 @@ func (db *DB) ProbeByToken(token string) (string, error) {
 // by another probe is left alone and false is returned.
 func (db *DB) AddTicketKey(vendor, ticket, id string) (bool, error) {
 	added := false
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bTicket)
 		k := join(vendorPrefix(vendor), []byte(ticket))
 		if have := b.Get(k); have != nil {
@@ -360,7 +360,7 @@ func (db *DB) PendingProbes() ([]probe.Probe, error) {
 // ("<id>", `ticket key "4711"`); one already held by the same probe is not the reply's
 // to move. It returns an error wrapping ErrNotFound for an unknown reply.
 func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []string) (conflicts []string, err error) {
-	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+	err = db.updateRecords(func(tx *bbolt.Tx) error {
 		key := tx.Bucket(bReplyIDs).Get([]byte(replyID))
 		if key == nil {
 			return ErrNotFound
