@@ -2,10 +2,14 @@ package report
 
 import (
 	"encoding/json"
+	"runtime"
 	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"supportprobe/probe"
+	"supportprobe/store/storetest"
 )
 
 // TestBrief builds the seeded report in full and brief and checks that every figure a
@@ -68,5 +72,46 @@ func TestBrief(t *testing.T) {
 	}
 	if string(got) != string(wantJSON) {
 		t.Errorf("brief report differs from the full one's figures:\n%s\nwant\n%s", got, wantJSON)
+	}
+}
+
+// TestBuildParallel builds a report over enough probes to be measured on several
+// goroutines and checks it is the one a single goroutine builds, and that a probe whose
+// terms cannot be read fails the report with the same error either way.
+func TestBuildParallel(t *testing.T) {
+	g := storetest.NewGenerator(3, 7)
+	start := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	var ps []probe.Probe
+	for i := range 1500 {
+		ps = append(ps, g.Record("P"+strconv.Itoa(i+1), start.Add(time.Duration(i)*3*time.Minute)).Probe)
+	}
+	opts := Options{Since: start, Until: start.Add(7 * 24 * time.Hour), Now: start.Add(8 * 24 * time.Hour)}
+	build := func(procs int, ps []probe.Probe) (string, error) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		r, err := Build(ps, nil, opts)
+		if err != nil {
+			return "", err
+		}
+		b, err := json.Marshal(r)
+		return string(b), err
+	}
+	one, err := build(1, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	four, err := build(4, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one != four {
+		t.Errorf("report built on 4 goroutines differs from the one built on 1")
+	}
+	bad := slices.Clone(ps)
+	bad[1100].Terms.Hours.Zone = "Mars/Olympus"
+	bad[1400].Terms.Hours.Zone = "Venus/Maxwell"
+	_, err1 := build(1, bad)
+	_, err4 := build(4, bad)
+	if err1 == nil || err4 == nil || err1.Error() != err4.Error() {
+		t.Errorf("bad terms: error on 1 goroutine %v, on 4 %v; want the same error", err1, err4)
 	}
 }

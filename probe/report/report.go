@@ -28,8 +28,10 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"supportprobe/probe"
@@ -511,25 +513,61 @@ func measurements(ms []measured) []probe.Measurement {
 func measureEach(ps []probe.Probe, now time.Time) ([]measured, error) {
 	out := make([]measured, len(ps))
 	ms := make([]probe.Measurement, len(ps))
-	var last *probe.BusinessHours
-	for i := range ps {
-		p := &ps[i]
-		m, err := probe.Measure(*p, now)
+	// Each share stops at its first error; the earliest share's is the error a
+	// sequential pass would have met first.
+	errs := make([]error, len(ps)/parallelMin+1)
+	parallel(len(ps), parallelMin, func(lo, hi int) {
+		var last *probe.BusinessHours
+		for i := lo; i < hi; i++ {
+			p := &ps[i]
+			m, err := probe.Measure(*p, now)
+			if err != nil {
+				errs[lo/parallelMin] = err
+				return
+			}
+			ms[i] = m
+			// Consecutive probes of a vendor nearly always carry the same hours.
+			if last == nil || !sameHours(last.Spec(), p.Terms.Hours) {
+				h, err := probe.NewBusinessHours(p.Terms.Hours)
+				if err != nil {
+					errs[lo/parallelMin] = fmt.Errorf("probe %s: business hours: %w", p.ID, err)
+					return
+				}
+				last = &h
+			}
+			out[i] = measured{p: p, m: &ms[i], hours: last}
+		}
+	})
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		ms[i] = m
-		// Consecutive probes of a vendor nearly always carry the same hours.
-		if last == nil || !sameHours(last.Spec(), p.Terms.Hours) {
-			h, err := probe.NewBusinessHours(p.Terms.Hours)
-			if err != nil {
-				return nil, fmt.Errorf("probe %s: business hours: %w", p.ID, err)
-			}
-			last = &h
-		}
-		out[i] = measured{p: p, m: &ms[i], hours: last}
 	}
 	return out, nil
+}
+
+// parallelMin is the smallest share of probes worth measuring on a goroutine of its own.
+const parallelMin = 512
+
+// parallel calls fn on contiguous shares [lo, hi) of [0, n), at least size long (but
+// for the last), on up to GOMAXPROCS goroutines, and returns when all have returned.
+// Every share starts at a multiple of size.
+func parallel(n, size int, fn func(lo, hi int)) {
+	workers := max(1, min(runtime.GOMAXPROCS(0), n/size))
+	if workers == 1 {
+		fn(0, n)
+		return
+	}
+	per := (n/workers + size - 1) / size * size
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += per {
+		hi := lo + per
+		if hi > n {
+			hi = n
+		}
+		wg.Go(func() { fn(lo, hi) })
+	}
+	wg.Wait()
 }
 
 // sameHours reports whether two specs are the same schedule, field by field.
@@ -627,13 +665,20 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 		}
 	}
 	slices.Sort(names)
-	for _, name := range names {
-		v, err := buildVendor(name, curBy[name], prevBy[name], compare, now, opts.Brief)
-		if err != nil {
-			return Report{}, fmt.Errorf("vendor %s: %w", name, err)
+	// Vendors' sections are independent: build them side by side, keep them in order,
+	// and report the first vendor's error as a sequential loop would.
+	vendors, errs := make([]Vendor, len(names)), make([]error, len(names))
+	parallel(len(names), 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			vendors[i], errs[i] = buildVendor(names[i], curBy[names[i]], prevBy[names[i]], compare, now, opts.Brief)
 		}
-		v.Paused = paused(name, opts.Pauses, opts.Since, opts.Until, now)
-		r.Vendors = append(r.Vendors, v)
+	})
+	for i, name := range names {
+		if errs[i] != nil {
+			return Report{}, fmt.Errorf("vendor %s: %w", name, errs[i])
+		}
+		vendors[i].Paused = paused(name, opts.Pauses, opts.Since, opts.Until, now)
+		r.Vendors = append(r.Vendors, vendors[i])
 	}
 
 	var open []Breach
