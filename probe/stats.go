@@ -60,6 +60,9 @@ func KaplanMeier(obs []Observation) Survival {
 	sorted := slices.Clone(obs)
 	slices.SortFunc(sorted, func(a, b Observation) int { return cmp.Compare(a.Duration, b.Duration) })
 	var steps []Step
+	if len(sorted) > 0 {
+		steps = make([]Step, 0, len(sorted)) // at most one step per observation
+	}
 	atRisk, s := len(sorted), 1.0
 	for i := 0; i < len(sorted); {
 		st := Step{At: sorted[i].Duration, AtRisk: atRisk}
@@ -230,7 +233,7 @@ type Summary struct {
 // Summarize estimates the distribution of obs with KaplanMeier.
 func Summarize(obs []Observation) Summary {
 	km := KaplanMeier(obs)
-	s := Summary{N: len(obs), Curve: km.Steps()}
+	s := Summary{N: len(obs), Curve: km.steps} // km is not kept: no copy needed
 	for _, o := range obs {
 		if o.Event {
 			s.Events++
@@ -415,7 +418,7 @@ func sameHours(a, b HoursSpec) bool {
 
 func compute(ms []measured, now time.Time) Figures {
 	f := Figures{Total: len(ms), SLA: map[Priority]Attainment{}}
-	var ack, resp, biz []Observation
+	ack, resp, biz := make([]Observation, 0, len(ms)), make([]Observation, 0, len(ms)), make([]Observation, 0, len(ms))
 	var breaches, openBreached []*measured
 	for i := range ms {
 		x := &ms[i]

@@ -152,11 +152,13 @@ func decodeProbe(probes *bbolt.Bucket, replies *bbolt.Cursor, key []byte, p *pro
 		return fmt.Errorf("decode probe at key %x: %w", key, err)
 	}
 	for k, v := replies.Seek(key); k != nil && bytes.HasPrefix(k, key); k, v = replies.Next() {
-		var r probe.Reply
-		if err := unmarshalReply(v, &r); err != nil {
+		if p.Replies == nil {
+			p.Replies = make([]probe.Reply, 0, 2) // most probes get an ack and an answer
+		}
+		p.Replies = append(p.Replies, probe.Reply{})
+		if err := unmarshalReply(v, &p.Replies[len(p.Replies)-1]); err != nil {
 			return fmt.Errorf("probe %s: decode reply at key %x: %w", p.ID, k, err)
 		}
-		p.Replies = append(p.Replies, r)
 	}
 	return nil
 }

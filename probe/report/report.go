@@ -844,7 +844,7 @@ func secsPtr(d *time.Duration) *float64 {
 func estimate(e probe.Estimate) *Estimate { return &Estimate{Seconds: secs(e.D), Reached: e.Reached} }
 
 func distribution(s probe.Summary) Distribution {
-	d := Distribution{N: s.N, Events: s.Events, Curve: []CurvePoint{}}
+	d := Distribution{N: s.N, Events: s.Events, Curve: make([]CurvePoint, 0, len(s.Curve))}
 	if s.N > 0 {
 		d.Median, d.P90, d.Max = estimate(s.Median), estimate(s.P90), estimate(s.Max)
 	}
