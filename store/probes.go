@@ -137,21 +137,45 @@ func (db *DB) Probe(id string) (probe.Probe, error) {
 // outlives the transaction.
 func loadProbe(tx *bbolt.Tx, key []byte) (probe.Probe, error) {
 	var p probe.Probe
-	err := decodeProbe(tx.Bucket(bProbes), tx.Bucket(bReplies).Cursor(), key, &p)
+	err := decodeProbe(tx.Bucket(bProbes), &replyCursor{c: tx.Bucket(bReplies).Cursor()}, key, &p)
 	return p, err
 }
 
-// decodeProbe decodes the probe under key into p, with the replies found by seeking
-// replies (a cursor over the replies bucket) to key.
-func decodeProbe(probes *bbolt.Bucket, replies *bbolt.Cursor, key []byte, p *probe.Probe) error {
-	v := probes.Get(key)
+// replyCursor walks the replies bucket for probes visited in ascending key order. It
+// seeks only when the replies it stands on belong to a probe before the one asked for:
+// over a run of consecutive probes (a time range) their replies are consecutive too,
+// and a B-tree search per probe was a fifth of reading a week.
+type replyCursor struct {
+	c       *bbolt.Cursor
+	k, v    []byte
+	started bool
+}
+
+// at positions rc at the first reply whose key is not before key.
+func (rc *replyCursor) at(key []byte) {
+	if !rc.started || (rc.k != nil && bytes.Compare(rc.k, key) < 0) {
+		rc.k, rc.v = rc.c.Seek(key)
+		rc.started = true
+	}
+}
+
+// decodeProbe decodes the probe under key into p, with its replies, read through
+// replies, which must not have been used for a key after this one.
+func decodeProbe(probes *bbolt.Bucket, replies *replyCursor, key []byte, p *probe.Probe) error {
+	return decodeProbeValue(probes.Get(key), replies, key, p)
+}
+
+// decodeProbeValue is decodeProbe for the probe record v already read under key.
+func decodeProbeValue(v []byte, replies *replyCursor, key []byte, p *probe.Probe) error {
 	if v == nil {
 		return ErrNotFound
 	}
 	if err := unmarshalProbe(v, p); err != nil {
 		return fmt.Errorf("decode probe at key %x: %w", key, err)
 	}
-	for k, v := replies.Seek(key); k != nil && bytes.HasPrefix(k, key); k, v = replies.Next() {
+	replies.at(key)
+	for ; replies.k != nil && bytes.HasPrefix(replies.k, key); replies.k, replies.v = replies.c.Next() {
+		k, v := replies.k, replies.v
 		if p.Replies == nil {
 			p.Replies = make([]probe.Reply, 0, 2) // most probes get an ack and an answer
 		}
@@ -181,7 +205,7 @@ func (db *DB) Probes(f Filter) ([]probe.Probe, error) {
 		return f.Until.IsZero() || bytes.Compare(key[:8], timeKey(f.Until)) < 0
 	}
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		var keys [][]byte
+		var keys, vals [][]byte // vals: the records, when the scan read them anyway
 		if f.Vendor != "" {
 			prefix := vendorPrefix(f.Vendor)
 			c := tx.Bucket(bVendorTime).Cursor()
@@ -194,15 +218,15 @@ func (db *DB) Probes(f Filter) ([]probe.Probe, error) {
 			}
 		} else {
 			c := tx.Bucket(bProbes).Cursor()
-			for k, _ := c.Seek(start); k != nil; k, _ = c.Next() {
+			for k, v := c.Seek(start); k != nil; k, v = c.Next() {
 				if !inRange(k) {
 					break
 				}
-				keys = append(keys, k)
+				keys, vals = append(keys, k), append(vals, v)
 			}
 		}
 		var err error
-		out, err = loadProbes(tx, keys)
+		out, err = loadProbes(tx, keys, vals)
 		return err
 	})
 	if err != nil {
@@ -215,19 +239,23 @@ func (db *DB) Probes(f Filter) ([]probe.Probe, error) {
 const parallelDecodeMin = 256
 
 // loadProbes loads the probes under keys (which, like the values, need only live as
-// long as tx), in order. Each goroutine decodes a contiguous share with its own cursor
-// over the replies, which moves forward only, as the keys do.
-func loadProbes(tx *bbolt.Tx, keys [][]byte) ([]probe.Probe, error) {
+// long as tx), in order; vals, when not nil, holds their records already read. Each
+// goroutine decodes a contiguous share with its own cursor over the replies, which
+// moves forward only, as the keys do.
+func loadProbes(tx *bbolt.Tx, keys, vals [][]byte) ([]probe.Probe, error) {
 	out := make([]probe.Probe, len(keys))
 	workers := min(runtime.GOMAXPROCS(0), len(keys)/parallelDecodeMin)
+	if vals == nil {
+		vals = make([][]byte, len(keys))
+	}
 	if workers <= 1 {
-		return out, loadRange(tx, keys, out)
+		return out, loadRange(tx, keys, vals, out)
 	}
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		lo, hi := w*len(keys)/workers, (w+1)*len(keys)/workers
-		wg.Go(func() { errs[w] = loadRange(tx, keys[lo:hi], out[lo:hi]) })
+		wg.Go(func() { errs[w] = loadRange(tx, keys[lo:hi], vals[lo:hi], out[lo:hi]) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -236,12 +264,17 @@ func loadProbes(tx *bbolt.Tx, keys [][]byte) ([]probe.Probe, error) {
 	return out, nil
 }
 
-// loadRange decodes the probes under keys into out, with their replies.
-func loadRange(tx *bbolt.Tx, keys [][]byte, out []probe.Probe) error {
+// loadRange decodes the probes under keys into out, with their replies; vals[i], when
+// not nil, is the record under keys[i].
+func loadRange(tx *bbolt.Tx, keys, vals [][]byte, out []probe.Probe) error {
 	probes := tx.Bucket(bProbes)
-	replies := tx.Bucket(bReplies).Cursor()
+	replies := &replyCursor{c: tx.Bucket(bReplies).Cursor()}
 	for i, key := range keys {
-		if err := decodeProbe(probes, replies, key, &out[i]); err != nil {
+		v := vals[i]
+		if v == nil {
+			v = probes.Get(key)
+		}
+		if err := decodeProbeValue(v, replies, key, &out[i]); err != nil {
 			return err
 		}
 	}
