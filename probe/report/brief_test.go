@@ -83,7 +83,11 @@ func TestBuildParallel(t *testing.T) {
 	start := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 	var ps []probe.Probe
 	for i := range 1500 {
-		ps = append(ps, g.Record("P"+strconv.Itoa(i+1), start.Add(time.Duration(i)*3*time.Minute)).Probe)
+		rec := g.Record("P"+strconv.Itoa(i+1), start.Add(time.Duration(i)*3*time.Minute))
+		for _, r := range rec.Replies {
+			rec.Probe.Replies = append(rec.Probe.Replies, r.Reply)
+		}
+		ps = append(ps, rec.Probe)
 	}
 	opts := Options{Since: start, Until: start.Add(7 * 24 * time.Hour), Now: start.Add(8 * 24 * time.Hour)}
 	build := func(procs int, ps []probe.Probe) (string, error) {
@@ -113,5 +117,48 @@ func TestBuildParallel(t *testing.T) {
 	_, err4 := build(4, bad)
 	if err1 == nil || err4 == nil || err1.Error() != err4.Error() {
 		t.Errorf("bad terms: error on 1 goroutine %v, on 4 %v; want the same error", err1, err4)
+	}
+}
+
+// TestReviewAnsweredIfPerson checks AnsweredIfPerson, which measures again only the
+// probes with a waiting reply, against probe.Compute over every probe with every
+// waiting reply taken as a person's answer.
+func TestReviewAnsweredIfPerson(t *testing.T) {
+	g := storetest.NewGenerator(5, 4)
+	start := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	var ps, alt []probe.Probe
+	waiting := 0
+	for i := range 600 {
+		rec := g.Record("P"+strconv.Itoa(i+1), start.Add(time.Duration(i)*15*time.Minute))
+		p := rec.Probe
+		for _, r := range rec.Replies {
+			p.Replies = append(p.Replies, r.Reply)
+		}
+		// Every fifth probe's replies wait for review (an ack, an answer, or both).
+		a := p
+		if i%5 == 0 && len(p.Replies) > 0 {
+			p.Replies, a.Replies = slices.Clone(p.Replies), slices.Clone(p.Replies)
+			for j := range p.Replies {
+				p.Replies[j].Override = &probe.Override{Kind: probe.KindNeedsReview}
+				a.Replies[j].Override = &probe.Override{Kind: probe.KindHuman}
+				waiting++
+			}
+		}
+		ps, alt = append(ps, p), append(alt, a)
+	}
+	now := start.Add(8 * 24 * time.Hour)
+	r, err := Build(ps, nil, Options{Since: start, Until: start.Add(7 * 24 * time.Hour), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := probe.Compute(alt, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Review.Replies != waiting || r.Review.AnsweredIfPerson == nil || *r.Review.AnsweredIfPerson != f.Answered {
+		t.Errorf("Review = %d replies, answered if a person's %v; want %d replies, %d answered", r.Review.Replies, r.Review.AnsweredIfPerson, waiting, f.Answered)
+	}
+	if f.Answered == r.Totals.Answered {
+		t.Errorf("taking the waiting replies as a person's answers changes nothing (%d answered): the test proves nothing", f.Answered)
 	}
 }

@@ -706,16 +706,22 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 
 // review counts the replies of ms waiting for a decision and, unless brief, how many
 // probes would be answered if each were a person's answer.
+//
+// AnsweredIfPerson is the Answered count probe.Compute gives for the probes with every
+// waiting reply taken as a person's: Answered counts probes one by one, so only the
+// probes with a waiting reply are measured again; the others keep their status.
 func review(ms []measured, now time.Time, brief bool) (Review, error) {
 	rv := Review{Probes: []string{}}
-	alt := make([]probe.Probe, 0, len(ms))
+	answered := 0
 	for _, x := range ms {
-		p, waits := *x.p, false
-		for i, rp := range p.Replies {
+		status, waits := x.m.Status, false
+		var p probe.Probe
+		for i, rp := range x.p.Replies {
 			if rp.EffectiveKind() != probe.KindNeedsReview {
 				continue
 			}
 			if !waits {
+				p = *x.p
 				p.Replies = slices.Clone(p.Replies)
 				waits = true
 				rv.Probes = append(rv.Probes, p.ID)
@@ -723,16 +729,21 @@ func review(ms []measured, now time.Time, brief bool) (Review, error) {
 			rv.Replies++
 			p.Replies[i].Override = &probe.Override{Kind: probe.KindHuman}
 		}
-		alt = append(alt, p)
+		if waits && !brief {
+			m, err := probe.Measure(p, now)
+			if err != nil {
+				return Review{}, err
+			}
+			status = m.Status
+		}
+		if status == probe.StatusAnswered {
+			answered++
+		}
 	}
 	if rv.Replies == 0 || brief {
 		return rv, nil
 	}
-	f, err := probe.Compute(alt, now)
-	if err != nil {
-		return Review{}, err
-	}
-	rv.AnsweredIfPerson = &f.Answered
+	rv.AnsweredIfPerson = &answered
 	return rv, nil
 }
 
@@ -747,7 +758,8 @@ func buildVendor(name string, each []measured, prev []probe.Probe, compare bool,
 		cur[i] = *x.p
 	}
 	ms := sortMeasured(each)
-	f, err := probe.ComputeMeasured(cur, measurements(each), now)
+	eachM := measurements(each)
+	f, err := probe.ComputeMeasured(cur, eachM, now)
 	if err != nil {
 		return Vendor{}, err
 	}
@@ -800,7 +812,7 @@ func buildVendor(name string, each []measured, prev []probe.Probe, compare bool,
 		if brief && d.name != ByHours {
 			continue
 		}
-		b, err := breakdown(d.name, cur, each, ms, now, d.by)
+		b, err := breakdown(d.name, cur, eachM, ms, now, d.by)
 		if err != nil {
 			return Vendor{}, err
 		}
@@ -939,8 +951,10 @@ func change(prev, cur probe.Figures) *Change {
 	return c
 }
 
-func breakdown(name string, ps []probe.Probe, each, ms []measured, now time.Time, by func(probe.Probe, probe.Measurement) string) (Breakdown, error) {
-	groups, err := probe.BreakdownMeasured(ps, measurements(each), now, by)
+// breakdown groups a vendor's probes ps, measured as eachM (in the same order) and as
+// ms (sorted), by by.
+func breakdown(name string, ps []probe.Probe, eachM []probe.Measurement, ms []measured, now time.Time, by func(probe.Probe, probe.Measurement) string) (Breakdown, error) {
+	groups, err := probe.BreakdownMeasured(ps, eachM, now, by)
 	if err != nil {
 		return Breakdown{}, err
 	}
