@@ -201,7 +201,7 @@ func (h BusinessHours) window(y int, m time.Month, d int) (start, end time.Time,
 	// where a DST change happens at 00:00 (America/Santiago, America/Havana) that day has
 	// no midnight and time.Date returns 23:00 of the day before.
 	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	if !h.days[day.Weekday()] || h.holidays[day.Format(time.DateOnly)] {
+	if !h.days[day.Weekday()] || len(h.holidays) > 0 && h.holidays[day.Format(time.DateOnly)] {
 		return time.Time{}, time.Time{}, false
 	}
 	// Built from wall-clock fields so a DST change on that day moves the window's instants

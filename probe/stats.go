@@ -60,6 +60,9 @@ func KaplanMeier(obs []Observation) Survival {
 	sorted := slices.Clone(obs)
 	slices.SortFunc(sorted, func(a, b Observation) int { return cmp.Compare(a.Duration, b.Duration) })
 	var steps []Step
+	if len(sorted) > 0 {
+		steps = make([]Step, 0, len(sorted)) // at most one step per observation
+	}
 	atRisk, s := len(sorted), 1.0
 	for i := 0; i < len(sorted); {
 		st := Step{At: sorted[i].Duration, AtRisk: atRisk}
@@ -230,7 +233,7 @@ type Summary struct {
 // Summarize estimates the distribution of obs with KaplanMeier.
 func Summarize(obs []Observation) Summary {
 	km := KaplanMeier(obs)
-	s := Summary{N: len(obs), Curve: km.Steps()}
+	s := Summary{N: len(obs), Curve: km.steps} // km is not kept: no copy needed
 	for _, o := range obs {
 		if o.Event {
 			s.Events++
@@ -311,28 +314,27 @@ func (f Figures) AnsweredRate() (rate float64, ok bool) {
 	return float64(f.Answered) / float64(n), true
 }
 
-// measured is a probe with its figures and its business hours, measured once.
+// measured is a probe with its figures and its business hours, measured once. It
+// points into the caller's slices rather than copying a whole probe: breakdowns regroup
+// the same measured probes several times over, and copies of 500-byte probes were most
+// of their cost.
 type measured struct {
-	p     Probe
-	m     Measurement
-	hours BusinessHours
+	p     *Probe
+	m     *Measurement
+	hours *BusinessHours
 }
 
 func measureAll(ps []Probe, now time.Time) ([]measured, error) {
-	out := make([]measured, 0, len(ps))
-	for _, p := range ps {
+	ms := make([]Measurement, len(ps))
+	for i, p := range ps {
 		m, err := Measure(p, now)
 		if err != nil {
 			return nil, err
 		}
-		// Measure has just accepted the same spec, so this cannot fail.
-		hours, err := NewBusinessHours(p.Terms.Hours)
-		if err != nil {
-			return nil, fmt.Errorf("probe %s: business hours: %w", p.ID, err)
-		}
-		out = append(out, measured{p: p, m: m, hours: hours})
+		ms[i] = m
 	}
-	return out, nil
+	// Measure has just accepted the same specs, so withHours cannot fail.
+	return withHours(ps, ms)
 }
 
 // Compute returns the figures of ps as of now, from Measure applied to each probe; the
@@ -391,20 +393,33 @@ func withHours(ps []Probe, ms []Measurement) ([]measured, error) {
 		return nil, fmt.Errorf("%d probes but %d measurements", len(ps), len(ms))
 	}
 	out := make([]measured, len(ps))
-	for i, p := range ps {
-		hours, err := NewBusinessHours(p.Terms.Hours)
-		if err != nil {
-			return nil, fmt.Errorf("probe %s: business hours: %w", p.ID, err)
+	// Consecutive probes of a vendor nearly always carry the same hours: compile (or
+	// look up) a spec only when it changes.
+	var last *BusinessHours
+	for i := range ps {
+		p := &ps[i]
+		if last == nil || !sameHours(last.spec, p.Terms.Hours) {
+			hours, err := NewBusinessHours(p.Terms.Hours)
+			if err != nil {
+				return nil, fmt.Errorf("probe %s: business hours: %w", p.ID, err)
+			}
+			last = &hours
 		}
-		out[i] = measured{p: p, m: ms[i], hours: hours}
+		out[i] = measured{p: p, m: &ms[i], hours: last}
 	}
 	return out, nil
 }
 
+// sameHours reports whether two specs are the same schedule, field by field.
+func sameHours(a, b HoursSpec) bool {
+	return a.Zone == b.Zone && a.Open == b.Open && a.Close == b.Close &&
+		slices.Equal(a.Days, b.Days) && slices.Equal(a.Holidays, b.Holidays)
+}
+
 func compute(ms []measured, now time.Time) Figures {
 	f := Figures{Total: len(ms), SLA: map[Priority]Attainment{}}
-	var ack, resp, biz []Observation
-	var breaches, openBreached []*measured // pointers: a measured holds a whole probe
+	ack, resp, biz := make([]Observation, 0, len(ms)), make([]Observation, 0, len(ms)), make([]Observation, 0, len(ms))
+	var breaches, openBreached []*measured
 	for i := range ms {
 		x := &ms[i]
 		p, m := x.p, x.m
@@ -443,14 +458,14 @@ func compute(ms []measured, now time.Time) Figures {
 			end = p.SentAt
 		}
 		window := end.Sub(p.SentAt)
-		bizWindow := x.hours.Between(p.SentAt, end)
 
 		if m.Status == StatusAnswered {
 			resp = append(resp, Observation{Duration: *m.ResponseLatency, Event: true})
 			biz = append(biz, Observation{Duration: *m.BusinessLatency, Event: true})
 		} else {
+			// The business time of the window only matters to a probe not answered.
 			resp = append(resp, Observation{Duration: window})
-			biz = append(biz, Observation{Duration: bizWindow})
+			biz = append(biz, Observation{Duration: x.hours.Between(p.SentAt, end)})
 		}
 		if m.SignOfLifeLatency != nil && *m.SignOfLifeLatency <= window {
 			ack = append(ack, Observation{Duration: *m.SignOfLifeLatency, Event: true})
@@ -522,7 +537,7 @@ func breakdown(ms []measured, now time.Time, by func(Probe, Measurement) string)
 	keys := make([]string, len(ms))
 	sizes := map[string]int{}
 	for i := range ms {
-		keys[i] = by(ms[i].p, ms[i].m)
+		keys[i] = by(*ms[i].p, *ms[i].m)
 		sizes[keys[i]]++
 	}
 	groups := make(map[string][]measured, len(sizes))

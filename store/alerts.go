@@ -30,7 +30,7 @@ func (l AlertLog) Raise(ev alert.Event, channels []string, now time.Time) (bool,
 		return false, fmt.Errorf("raise %s alert: no ID", ev.Event)
 	}
 	isNew := false
-	err := l.db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := l.db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bAlerts)
 		if b.Get([]byte(ev.ID)) != nil {
 			return nil
@@ -85,7 +85,7 @@ func (l AlertLog) Due(now time.Time) ([]alert.Record, error) {
 
 // Update implements alert.Log.
 func (l AlertLog) Update(id string, d alert.Delivery) error {
-	err := l.db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := l.db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bAlerts)
 		v := b.Get([]byte(id))
 		if v == nil {
@@ -172,7 +172,7 @@ func (l AlertLog) Condition(key string) (c Condition, ok bool, err error) {
 
 // SetCondition records key as active with c.
 func (l AlertLog) SetCondition(key string, c Condition) error {
-	err := l.db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := l.db.update(func(tx *bbolt.Tx) error {
 		return putJSON(tx.Bucket(bAlertConditions), []byte(key), c)
 	})
 	if err != nil {
@@ -183,7 +183,7 @@ func (l AlertLog) SetCondition(key string, c Condition) error {
 
 // ClearCondition records key as no longer active.
 func (l AlertLog) ClearCondition(key string) error {
-	err := l.db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := l.db.update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bAlertConditions).Delete([]byte(key))
 	})
 	if err != nil {

@@ -80,7 +80,7 @@ func chainAudit(tx *bbolt.Tx) error {
 
 // AddAudit appends c (a reload, say) to the audit log and returns it as stored.
 func (db *DB) AddAudit(c probe.Correction) (probe.Correction, error) {
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		var err error
 		c, err = addCorrection(tx, c)
 		return err

@@ -372,7 +372,7 @@ func (c *rawCodec) train() (RawDict, error) {
 		id = max(id, k+1)
 	}
 	c.mu.Unlock()
-	d, err := dict.BuildZstdDict(learn, dict.Options{MaxDictSize: rawDictMaxSize, HashBytes: 6, ZstdDictID: id})
+	d, err := buildZstdDict(learn, dict.Options{MaxDictSize: rawDictMaxSize, HashBytes: 6, ZstdDictID: id})
 	if err != nil {
 		return prev, fmt.Errorf("train a compression dictionary on %d raw copies: %w", len(learn), err)
 	}
@@ -497,4 +497,17 @@ func (c *rawCodec) samples() ([][]byte, error) {
 		out = append(out, r.Data)
 	}
 	return out, nil
+}
+
+// buildZstdDict runs the dictionary builder, turning a panic of it into an error: the
+// builder indexes out of range on some inputs (many short, near-identical copies), and
+// a training runs beside the daemon's work, which must not die of it. The copies stay as
+// they are (zstd without a dictionary) and the training is tried again later.
+func buildZstdDict(samples [][]byte, o dict.Options) (d []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d, err = nil, fmt.Errorf("the dictionary builder failed on these copies: %v", r)
+		}
+	}()
+	return dict.BuildZstdDict(samples, o)
 }

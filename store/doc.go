@@ -12,7 +12,8 @@
 //
 //	meta                       schema_version → uint64 BE
 //	                           message_id_key → 32 random bytes (HMAC key of our Message-IDs)
-//	probes                     created_at ns (8 B BE) | seq (8 B BE) → probe JSON (no replies)
+//	probes                     created_at ns (8 B BE) | seq (8 B BE) → probe record (no replies;
+//	                           codec.go; JSON before schema version 8)
 //	probe_ids                  probe id → probes key
 //	idx_vendor_time            vendor | 0x00 | probes key → (empty)
 //	idx_message_id             message ID (lower case, no brackets) → probe id
@@ -20,7 +21,7 @@
 //	                           probe's thread)
 //	idx_token                  probe token → probe id
 //	idx_ticket                 vendor | 0x00 | ticket key → probe id
-//	replies                    probes key | seq (8 B BE) → reply JSON
+//	replies                    probes key | seq (8 B BE) → reply record (codec.go)
 //	reply_ids                  reply id → replies key
 //	seen                       inbound Message-ID → reply or unmatched id (one record per
 //	                           message, even when it sits in two folders)
@@ -30,7 +31,7 @@
 //	                           "reply/" reply id | "unmatched/" id → raw message: gzip
 //	                           (format 1, older versions) or zstd with the id of its
 //	                           dictionary (format 2; see rawFormat in mail.go); follow-ups
-//	                           themselves live in the probe JSON
+//	                           themselves live in the probe record
 //	raw_dicts                  dictionary id (4 B BE) → zstd dictionary of raw copies,
 //	                           never deleted (see dict.go); created by the first training
 //	raw_dict_info              dictionary id (4 B BE) → RawDict JSON (what it was trained

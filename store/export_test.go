@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+
 	"go.etcd.io/bbolt"
 
 	"supportprobe/probe"
@@ -13,7 +15,7 @@ type Bulk struct{ tx *bbolt.Tx }
 
 // Bulk runs fn in one write transaction.
 func (db *DB) Bulk(fn func(*Bulk) error) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error { return fn(&Bulk{tx}) })
+	return db.updateRecords(func(tx *bbolt.Tx) error { return fn(&Bulk{tx}) })
 }
 
 // CreateProbe is DB.CreateProbe inside the bulk transaction; p.CreatedAt must be set,
@@ -80,4 +82,35 @@ func (db *DB) RawValue(key string) []byte {
 func RawDictID(v []byte) (format byte, id uint32, err error) {
 	format, _, id, _, err = parseRaw(v)
 	return format, id, err
+}
+
+// RewriteAsJSON puts the file back as schema version 7 wrote it: every probe and reply
+// record as JSON, and the schema version 7, so a test can run migration 8 on it.
+func (db *DB) RewriteAsJSON() error {
+	return db.update(func(tx *bbolt.Tx) error {
+		for _, c := range []struct {
+			name   []byte
+			decode func([]byte) (any, error)
+		}{
+			{bProbes, func(v []byte) (any, error) { var p probe.Probe; err := unmarshalProbe(v, &p); return p, err }},
+			{bReplies, func(v []byte) (any, error) { var r probe.Reply; err := unmarshalReply(v, &r); return r, err }},
+		} {
+			b := tx.Bucket(c.name)
+			var keys [][]byte
+			var vals []any
+			if err := b.ForEach(func(k, v []byte) error {
+				x, err := c.decode(v)
+				keys, vals = append(keys, bytes.Clone(k)), append(vals, x)
+				return err
+			}); err != nil {
+				return err
+			}
+			for i, k := range keys {
+				if err := putJSON(b, k, vals[i]); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bMeta).Put(keySchemaVersion, u64(7))
+	})
 }

@@ -18,7 +18,7 @@ import (
 // job and scheduled time replaces the first (a fire is recorded as failed, say, after
 // it was recorded as sent only if the caller says so).
 func (db *DB) RecordFire(f probe.Fire) error {
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		return putJSON(tx.Bucket(bFires), join(vendorPrefix(f.Job), timeKey(f.ScheduledAt)), f)
 	})
 	if err != nil {
@@ -84,7 +84,7 @@ func (db *DB) LastHandled(job string) (t time.Time, ok bool, err error) {
 
 // MarkHandled records that every fire of job up to t has been dealt with.
 func (db *DB) MarkHandled(job string, t time.Time) error {
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bFireMarks).Put([]byte(job), timeKey(t))
 	})
 	if err != nil {
@@ -120,7 +120,7 @@ func (db *DB) MessageIDKey() ([]byte, error) {
 	if key != nil || db.readOnly {
 		return key, nil
 	}
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bMeta)
 		if key = lookup(meta, keyMessageIDKey); key != nil {
 			return nil

@@ -47,7 +47,7 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 	messageID := ref
 	at := db.now().UTC()
 	var out probe.Reply
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.updateRecords(func(tx *bbolt.Tx) error {
 		id, midStr, err := inboundRecord(tx, messageID)
 		if err != nil {
 			return err
@@ -59,7 +59,7 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 		}
 		pkey = bytes.Clone(pkey)
 		var target probe.Probe
-		if err := json.Unmarshal(tx.Bucket(bProbes).Get(pkey), &target); err != nil {
+		if err := unmarshalProbe(tx.Bucket(bProbes).Get(pkey), &target); err != nil {
 			return fmt.Errorf("probe %s: decode: %w", probeID, err)
 		}
 		var r probe.Reply
@@ -106,7 +106,7 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 				return fmt.Errorf("reply %s: %w", id, ErrNotFound)
 			}
 			key = bytes.Clone(key)
-			if err := json.Unmarshal(tx.Bucket(bReplies).Get(key), &r); err != nil {
+			if err := unmarshalReply(tx.Bucket(bReplies).Get(key), &r); err != nil {
 				return err
 			}
 			if r.ProbeID == probeID {
@@ -163,7 +163,7 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 		}
 		c.Reply = rid
 		key := join(pkey, u64(replies.Sequence()))
-		if err := putJSON(replies, key, r); err != nil {
+		if err := replies.Put(key, encodeReply(r)); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bReplyIDs).Put([]byte(rid), key); err != nil {
@@ -212,7 +212,15 @@ func inboundRecord(tx *bbolt.Tx, ref string) (id, messageID string, err error) {
 		var m struct {
 			MessageID string `json:"message_id"`
 		}
-		if err := json.Unmarshal(recs.Get(key), &m); err != nil {
+		var err error
+		if id[0] == 'U' {
+			err = json.Unmarshal(recs.Get(key), &m)
+		} else {
+			var r probe.Reply // replies are in the record encoding (codec.go)
+			err = unmarshalReply(recs.Get(key), &r)
+			m.MessageID = r.MessageID
+		}
+		if err != nil {
 			return "", "", fmt.Errorf("%s %s: decode: %w", what, id, err)
 		}
 		return id, NormalizeMessageID(m.MessageID), nil

@@ -188,7 +188,7 @@ func (db *DB) PutInquiryRaw(id string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("store the inquiry of probe %s as sent: %w", id, err)
 	}
-	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+	err = db.update(func(tx *bbolt.Tx) error {
 		return db.rawBucket(tx).Put([]byte("inquiry/"+id), enc)
 	})
 	if err != nil {
@@ -234,7 +234,7 @@ func (db *DB) AddReply(r probe.Reply, raw []byte) (probe.Reply, error) {
 func (db *DB) AddReplyRaw(r probe.Reply, raw Raw) (probe.Reply, error) {
 	enc, kept, err := db.encodeRawCopy(raw, DefaultRawCap)
 	if err == nil {
-		err = db.bolt.Update(func(tx *bbolt.Tx) error {
+		err = db.updateRecords(func(tx *bbolt.Tx) error {
 			var err error
 			db.rawBucket(tx) // packs the raw bucket, where addReply puts the copy
 			r, err = addReply(tx, r, enc)
@@ -266,7 +266,7 @@ func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte) (probe.Reply, erro
 	key := join(pkey, u64(seq))
 	// Replies are keyed by their probe's key, and arrive hours after it, so they too
 	// land at the end of the bucket, nearly in order.
-	if err := putJSON(appending(tx, bReplies), key, r); err != nil {
+	if err := appending(tx, bReplies).Put(key, encodeReply(r)); err != nil {
 		return r, err
 	}
 	if err := tx.Bucket(bReplyIDs).Put([]byte(r.ID), key); err != nil {
@@ -311,7 +311,7 @@ func (db *DB) Reply(id string) (probe.Reply, error) {
 		if key == nil {
 			return ErrNotFound
 		}
-		return json.Unmarshal(tx.Bucket(bReplies).Get(key), &r)
+		return unmarshalReply(tx.Bucket(bReplies).Get(key), &r)
 	})
 	if err != nil {
 		return probe.Reply{}, fmt.Errorf("reply %s: %w", id, err)
@@ -327,18 +327,18 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 		o.At = db.now().UTC()
 	}
 	var r probe.Reply
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.updateRecords(func(tx *bbolt.Tx) error {
 		key := tx.Bucket(bReplyIDs).Get([]byte(id))
 		if key == nil {
 			return ErrNotFound
 		}
 		b := tx.Bucket(bReplies)
-		if err := json.Unmarshal(b.Get(key), &r); err != nil {
+		if err := unmarshalReply(b.Get(key), &r); err != nil {
 			return err
 		}
 		before := r.EffectiveKind()
 		r.Override = &o
-		if err := putJSON(b, bytes.Clone(key), r); err != nil {
+		if err := b.Put(bytes.Clone(key), encodeReply(r)); err != nil {
 			return err
 		}
 		_, err := addCorrection(tx, probe.Correction{Action: probe.CorrectionMark, At: o.At, By: o.By, Note: o.Note,
@@ -356,17 +356,17 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 // reply.
 func (db *DB) SetReplyAuth(id string, a probe.Auth) (probe.Reply, error) {
 	var r probe.Reply
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.updateRecords(func(tx *bbolt.Tx) error {
 		key := tx.Bucket(bReplyIDs).Get([]byte(id))
 		if key == nil {
 			return ErrNotFound
 		}
 		b := tx.Bucket(bReplies)
-		if err := json.Unmarshal(b.Get(key), &r); err != nil {
+		if err := unmarshalReply(b.Get(key), &r); err != nil {
 			return err
 		}
 		r.Auth = &a
-		return putJSON(b, bytes.Clone(key), r)
+		return b.Put(bytes.Clone(key), encodeReply(r))
 	})
 	if err != nil {
 		return probe.Reply{}, fmt.Errorf("reply %s: record DKIM check: %w", id, err)
@@ -413,7 +413,7 @@ func (db *DB) AddUnmatchedRaw(u Unmatched, raw Raw) (Unmatched, error) {
 	if err != nil {
 		return Unmatched{}, fmt.Errorf("record unmatched mail %s: %w", u.MessageID, err)
 	}
-	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+	err = db.update(func(tx *bbolt.Tx) error {
 		b := appending(tx, bUnmatched)
 		if err := markSeen(tx, u.MessageID, func(b *bbolt.Bucket) (string, error) {
 			id, _, err := newID("U", b)
@@ -483,7 +483,7 @@ func (db *DB) Mailbox(folder string) (s MailboxState, ok bool, err error) {
 
 // SetMailbox stores the position of folder.
 func (db *DB) SetMailbox(folder string, s MailboxState) error {
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		return putJSON(tx.Bucket(bMailboxes), []byte(folder), s)
 	})
 	if err != nil {
@@ -541,7 +541,7 @@ var ErrSummarySent = errors.New("summary already sent")
 // RecordSummary records that the summary for s.Week went out; a week already recorded is
 // refused with ErrSummarySent, so a restart never sends it twice.
 func (db *DB) RecordSummary(s Summary) error {
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bSummaries)
 		if b.Get([]byte(s.Week)) != nil {
 			return ErrSummarySent

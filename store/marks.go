@@ -39,7 +39,7 @@ func (db *DB) AddFolderMark(folder string, m FolderMark) error {
 	if err := checkFolderName(folder); err != nil {
 		return fmt.Errorf("store folder mark: %w", err)
 	}
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		return putJSON(tx.Bucket(bFolderMarks), folderMarkKey(folder, m.At), m)
 	})
 	if err != nil {
@@ -86,7 +86,7 @@ func (db *DB) FolderMark(folder string, t time.Time) (m FolderMark, ok bool, err
 func (db *DB) PruneFolderMarks(before time.Time) (int, error) {
 	cutoff := binary.BigEndian.Uint64(timeKey(before))
 	var n int
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bFolderMarks)
 		var doomed [][]byte
 		var prev []byte // the previous key, if it is at or before the cutoff

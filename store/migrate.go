@@ -1,10 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 
 	"go.etcd.io/bbolt"
+
+	"supportprobe/probe"
 )
 
 // migrations bring a database from version i to i+1; the schema version of a fully
@@ -70,6 +74,79 @@ var migrations = []func(*bbolt.Tx) error{
 	// 7: the audit log becomes a hash chain: the entries written before are chained in
 	// the order they were written (each gets seq, prev and hash).
 	chainAudit,
+	// 8: probes and replies move from JSON to the compact record encoding (codec.go).
+	encodeRecords,
+}
+
+// encodeRecords rewrites every JSON probe and reply in the record encoding. Each record
+// is decoded as JSON and re-encoded; a record already in the new encoding is left as it
+// is, so the migration can meet a file that was partly rewritten. Keys do not change,
+// so no index moves. It runs in the one migration transaction: a crash leaves the file
+// at version 7, all JSON.
+func encodeRecords(tx *bbolt.Tx) error {
+	if err := reencode(tx, bProbes, func(v []byte) ([]byte, error) {
+		var p probe.Probe
+		if err := json.Unmarshal(v, &p); err != nil {
+			return nil, err
+		}
+		p.Replies = nil
+		return encodeProbe(p), nil
+	}); err != nil {
+		return err
+	}
+	return reencode(tx, bReplies, func(v []byte) ([]byte, error) {
+		var r probe.Reply
+		if err := json.Unmarshal(v, &r); err != nil {
+			return nil, err
+		}
+		return encodeReply(r), nil
+	})
+}
+
+// reencode replaces every JSON value of bucket name by conv's result, 10,000 at a time:
+// values are put after the cursor has read them and the walk resumes with a seek,
+// because a cursor is not to be trusted across writes to the bucket it walks.
+func reencode(tx *bbolt.Tx, name []byte, conv func([]byte) ([]byte, error)) error {
+	b := tx.Bucket(name)
+	b.FillPercent = appendFill
+	type kv struct{ k, v []byte }
+	var batch []kv
+	flush := func() error {
+		for _, x := range batch {
+			if err := b.Put(x.k, x.v); err != nil {
+				return fmt.Errorf("bucket %s: rewrite key %x: %w", name, x.k, err)
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	var from []byte
+	for {
+		c := b.Cursor()
+		k, v := c.First()
+		if from != nil {
+			k, v = c.Seek(from)
+		}
+		for ; k != nil && len(batch) < 10_000; k, v = c.Next() {
+			if len(v) == 0 || v[0] != '{' {
+				continue
+			}
+			nv, err := conv(v)
+			if err != nil {
+				return fmt.Errorf("bucket %s: decode the JSON record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", name, k, err)
+			}
+			batch = append(batch, kv{bytes.Clone(k), nv})
+		}
+		if k != nil {
+			from = bytes.Clone(k)
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if k == nil {
+			return nil
+		}
+	}
 }
 
 // SchemaVersion is the schema version this binary writes and understands.

@@ -26,7 +26,7 @@ func (db *DB) SetPause(p probe.Pause) (probe.Pause, error) {
 	if !p.Until.IsZero() {
 		p.Until = p.Until.UTC()
 	}
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bPauses)
 		key, cur, ok, err := activePause(b, p.Vendor, p.From)
 		if err != nil {
@@ -58,7 +58,7 @@ func (db *DB) SetPause(p probe.Pause) (probe.Pause, error) {
 // ErrNotPaused.
 func (db *DB) Resume(vendor string, at time.Time, by string) (probe.Pause, error) {
 	var out probe.Pause
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bPauses)
 		key, cur, ok, err := activePause(b, vendor, at)
 		if err != nil {

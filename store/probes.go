@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -24,7 +23,7 @@ func (db *DB) CreateProbe(p probe.Probe) (probe.Probe, error) {
 	}
 	p.CreatedAt = p.CreatedAt.UTC()
 	p.Replies = nil
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.updateRecords(func(tx *bbolt.Tx) error {
 		var err error
 		p, err = createProbe(tx, p)
 		return err
@@ -46,7 +45,7 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 	}
 	p.ID = id
 	key := join(timeKey(p.CreatedAt), u64(seq))
-	if err := putJSON(probes, key, p); err != nil {
+	if err := probes.Put(key, encodeProbe(p)); err != nil {
 		return p, err
 	}
 	if err := tx.Bucket(bProbeIDs).Put([]byte(id), key); err != nil {
@@ -77,7 +76,7 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 // CreatedAt; a changed MessageID or Token is indexed. An error from fn aborts the
 // update and is returned wrapped. It returns the stored probe, or ErrNotFound.
 func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, error) {
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.updateRecords(func(tx *bbolt.Tx) error {
 		key := tx.Bucket(bProbeIDs).Get([]byte(id))
 		if key == nil {
 			return ErrNotFound
@@ -108,7 +107,7 @@ func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, 
 				return err
 			}
 		}
-		return putJSON(appending(tx, bProbes), key, p)
+		return appending(tx, bProbes).Put(key, encodeProbe(p))
 	})
 	if err != nil {
 		return probe.Probe{}, fmt.Errorf("update probe %s: %w", id, err)
@@ -138,26 +137,52 @@ func (db *DB) Probe(id string) (probe.Probe, error) {
 // outlives the transaction.
 func loadProbe(tx *bbolt.Tx, key []byte) (probe.Probe, error) {
 	var p probe.Probe
-	err := decodeProbe(tx.Bucket(bProbes), tx.Bucket(bReplies).Cursor(), key, &p)
+	err := decodeProbe(tx.Bucket(bProbes), &replyCursor{c: tx.Bucket(bReplies).Cursor()}, key, &p)
 	return p, err
 }
 
-// decodeProbe decodes the probe under key into p, with the replies found by seeking
-// replies (a cursor over the replies bucket) to key.
-func decodeProbe(probes *bbolt.Bucket, replies *bbolt.Cursor, key []byte, p *probe.Probe) error {
-	v := probes.Get(key)
+// replyCursor walks the replies bucket for probes visited in ascending key order. It
+// seeks only when the replies it stands on belong to a probe before the one asked for:
+// over a run of consecutive probes (a time range) their replies are consecutive too,
+// and a B-tree search per probe was a fifth of reading a week.
+type replyCursor struct {
+	c       *bbolt.Cursor
+	k, v    []byte
+	started bool
+}
+
+// at positions rc at the first reply whose key is not before key.
+func (rc *replyCursor) at(key []byte) {
+	if !rc.started || (rc.k != nil && bytes.Compare(rc.k, key) < 0) {
+		rc.k, rc.v = rc.c.Seek(key)
+		rc.started = true
+	}
+}
+
+// decodeProbe decodes the probe under key into p, with its replies, read through
+// replies, which must not have been used for a key after this one.
+func decodeProbe(probes *bbolt.Bucket, replies *replyCursor, key []byte, p *probe.Probe) error {
+	return decodeProbeValue(probes.Get(key), replies, key, p)
+}
+
+// decodeProbeValue is decodeProbe for the probe record v already read under key.
+func decodeProbeValue(v []byte, replies *replyCursor, key []byte, p *probe.Probe) error {
 	if v == nil {
 		return ErrNotFound
 	}
-	if err := json.Unmarshal(v, p); err != nil {
+	if err := unmarshalProbe(v, p); err != nil {
 		return fmt.Errorf("decode probe at key %x: %w", key, err)
 	}
-	for k, v := replies.Seek(key); k != nil && bytes.HasPrefix(k, key); k, v = replies.Next() {
-		var r probe.Reply
-		if err := json.Unmarshal(v, &r); err != nil {
+	replies.at(key)
+	for ; replies.k != nil && bytes.HasPrefix(replies.k, key); replies.k, replies.v = replies.c.Next() {
+		k, v := replies.k, replies.v
+		if p.Replies == nil {
+			p.Replies = make([]probe.Reply, 0, 2) // most probes get an ack and an answer
+		}
+		p.Replies = append(p.Replies, probe.Reply{})
+		if err := unmarshalReply(v, &p.Replies[len(p.Replies)-1]); err != nil {
 			return fmt.Errorf("probe %s: decode reply at key %x: %w", p.ID, k, err)
 		}
-		p.Replies = append(p.Replies, r)
 	}
 	return nil
 }
@@ -180,7 +205,7 @@ func (db *DB) Probes(f Filter) ([]probe.Probe, error) {
 		return f.Until.IsZero() || bytes.Compare(key[:8], timeKey(f.Until)) < 0
 	}
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		var keys [][]byte
+		var keys, vals [][]byte // vals: the records, when the scan read them anyway
 		if f.Vendor != "" {
 			prefix := vendorPrefix(f.Vendor)
 			c := tx.Bucket(bVendorTime).Cursor()
@@ -193,15 +218,15 @@ func (db *DB) Probes(f Filter) ([]probe.Probe, error) {
 			}
 		} else {
 			c := tx.Bucket(bProbes).Cursor()
-			for k, _ := c.Seek(start); k != nil; k, _ = c.Next() {
+			for k, v := c.Seek(start); k != nil; k, v = c.Next() {
 				if !inRange(k) {
 					break
 				}
-				keys = append(keys, k)
+				keys, vals = append(keys, k), append(vals, v)
 			}
 		}
 		var err error
-		out, err = loadProbes(tx, keys)
+		out, err = loadProbes(tx, keys, vals)
 		return err
 	})
 	if err != nil {
@@ -214,19 +239,23 @@ func (db *DB) Probes(f Filter) ([]probe.Probe, error) {
 const parallelDecodeMin = 256
 
 // loadProbes loads the probes under keys (which, like the values, need only live as
-// long as tx), in order. Each goroutine decodes a contiguous share with its own cursor
-// over the replies, which moves forward only, as the keys do.
-func loadProbes(tx *bbolt.Tx, keys [][]byte) ([]probe.Probe, error) {
+// long as tx), in order; vals, when not nil, holds their records already read. Each
+// goroutine decodes a contiguous share with its own cursor over the replies, which
+// moves forward only, as the keys do.
+func loadProbes(tx *bbolt.Tx, keys, vals [][]byte) ([]probe.Probe, error) {
 	out := make([]probe.Probe, len(keys))
 	workers := min(runtime.GOMAXPROCS(0), len(keys)/parallelDecodeMin)
+	if vals == nil {
+		vals = make([][]byte, len(keys))
+	}
 	if workers <= 1 {
-		return out, loadRange(tx, keys, out)
+		return out, loadRange(tx, keys, vals, out)
 	}
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		lo, hi := w*len(keys)/workers, (w+1)*len(keys)/workers
-		wg.Go(func() { errs[w] = loadRange(tx, keys[lo:hi], out[lo:hi]) })
+		wg.Go(func() { errs[w] = loadRange(tx, keys[lo:hi], vals[lo:hi], out[lo:hi]) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -235,12 +264,17 @@ func loadProbes(tx *bbolt.Tx, keys [][]byte) ([]probe.Probe, error) {
 	return out, nil
 }
 
-// loadRange decodes the probes under keys into out, with their replies.
-func loadRange(tx *bbolt.Tx, keys [][]byte, out []probe.Probe) error {
+// loadRange decodes the probes under keys into out, with their replies; vals[i], when
+// not nil, is the record under keys[i].
+func loadRange(tx *bbolt.Tx, keys, vals [][]byte, out []probe.Probe) error {
 	probes := tx.Bucket(bProbes)
-	replies := tx.Bucket(bReplies).Cursor()
+	replies := &replyCursor{c: tx.Bucket(bReplies).Cursor()}
 	for i, key := range keys {
-		if err := decodeProbe(probes, replies, key, &out[i]); err != nil {
+		v := vals[i]
+		if v == nil {
+			v = probes.Get(key)
+		}
+		if err := decodeProbeValue(v, replies, key, &out[i]); err != nil {
 			return err
 		}
 	}
@@ -252,7 +286,7 @@ func loadRange(tx *bbolt.Tx, keys [][]byte, out []probe.Probe) error {
 // reported in the returned conflicts, so a mail citing two probes is never silently
 // re-pointed.
 func (db *DB) AddThreadIDs(id string, messageIDs ...string) (conflicts []string, err error) {
-	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+	err = db.update(func(tx *bbolt.Tx) error {
 		if tx.Bucket(bProbeIDs).Get([]byte(id)) == nil {
 			return ErrNotFound
 		}
@@ -293,7 +327,7 @@ func (db *DB) ProbeByToken(token string) (string, error) {
 // by another probe is left alone and false is returned.
 func (db *DB) AddTicketKey(vendor, ticket, id string) (bool, error) {
 	added := false
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bTicket)
 		k := join(vendorPrefix(vendor), []byte(ticket))
 		if have := b.Get(k); have != nil {
@@ -361,7 +395,7 @@ func (db *DB) PendingProbes() ([]probe.Probe, error) {
 // ("<id>", `ticket key "4711"`); one already held by the same probe is not the reply's
 // to move. It returns an error wrapping ErrNotFound for an unknown reply.
 func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []string) (conflicts []string, err error) {
-	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+	err = db.updateRecords(func(tx *bbolt.Tx) error {
 		key := tx.Bucket(bReplyIDs).Get([]byte(replyID))
 		if key == nil {
 			return ErrNotFound
@@ -369,13 +403,13 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 		key = bytes.Clone(key)
 		replies := tx.Bucket(bReplies)
 		var r probe.Reply
-		if err := json.Unmarshal(replies.Get(key), &r); err != nil {
+		if err := unmarshalReply(replies.Get(key), &r); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
 		var subject string
 		if pkey := tx.Bucket(bProbeIDs).Get([]byte(r.ProbeID)); pkey != nil {
 			var p probe.Probe
-			if err := json.Unmarshal(tx.Bucket(bProbes).Get(pkey), &p); err != nil {
+			if err := unmarshalProbe(tx.Bucket(bProbes).Get(pkey), &p); err != nil {
 				return fmt.Errorf("probe %s: decode: %w", r.ProbeID, err)
 			}
 			subject = p.Subject
@@ -428,7 +462,7 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 		}
 		// Even empty, Learned says what the reply taught was recorded: nothing.
 		r.Learned = &learned
-		return putJSON(replies, key, r)
+		return replies.Put(key, encodeReply(r))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reply %s: record what it teaches its probe's thread: %w", replyID, err)
@@ -447,7 +481,7 @@ func (db *DB) ProbeSent(id string) (sentAt time.Time, clockSkew time.Duration, e
 			return ErrNotFound
 		}
 		var p probe.Probe
-		if err := json.Unmarshal(tx.Bucket(bProbes).Get(key), &p); err != nil {
+		if err := unmarshalProbe(tx.Bucket(bProbes).Get(key), &p); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
 		sentAt, clockSkew = p.SentAt, p.ClockSkew

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -81,6 +82,8 @@ type DB struct {
 
 	rawOnce sync.Once
 	rawc    *rawCodec // compression of raw copies (dict.go); use codec()
+	// gen counts the writes of probe and reply records (RecordsGeneration).
+	gen atomic.Uint64
 }
 
 // Options tunes Open. The zero value is the production setting.
@@ -130,6 +133,29 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	return db, nil
 }
+
+// update runs fn in a write transaction.
+func (db *DB) update(fn func(*bbolt.Tx) error) error { return db.bolt.Update(fn) }
+
+// updateRecords is update for the writes that change a probe or reply record
+// (creating, updating, linking, deciding, checking); once fn's transaction committed it
+// counts it in gen. Every write to the probes or replies buckets goes through it, so
+// that RecordsGeneration misses none.
+func (db *DB) updateRecords(fn func(*bbolt.Tx) error) error {
+	err := db.bolt.Update(fn)
+	if err == nil {
+		db.gen.Add(1)
+	}
+	return err
+}
+
+// RecordsGeneration returns the number of writes to probe and reply records committed
+// through db since it was opened (writes to indexes, raw copies, alerts and the like
+// are not counted). While it has not changed, no probe or reply in the file has: a
+// writer holds bbolt's exclusive lock, so no other process writes while db is open, and
+// a read-only db shares its lock only with other readers. A caller may therefore keep
+// probes it read and reuse them while RecordsGeneration returns the value it read at.
+func (db *DB) RecordsGeneration() uint64 { return db.gen.Load() }
 
 // Path returns the file the database lives in.
 func (db *DB) Path() string { return db.path }

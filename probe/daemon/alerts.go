@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -207,7 +209,7 @@ type waitingItem struct {
 // sends, and replies awaiting review past the threshold.
 func (d *Daemon) probeAlerts(now time.Time) ([]alert.Event, []waitingItem, error) {
 	_, waitAfter, _ := d.alertThresholds()
-	ps, err := d.db.Probes(store.Filter{Since: now.Add(-d.maxDeadline() - alertScanMargin)})
+	ps, err := d.alertWindow.probes(d.db, now.Add(-d.maxDeadline()-alertScanMargin))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -262,6 +264,41 @@ func (d *Daemon) probeAlerts(now time.Time) ([]alert.Event, []waitingItem, error
 		}
 	}
 	return evs, waiting, nil
+}
+
+// probeWindow keeps the probes an alert check read, so the next check, 30 s later,
+// decodes them again only when a probe or reply was written in between
+// (store.RecordsGeneration); it still measures every one of them as of its own now,
+// since time alone moves a probe past its target or its deadline.
+type probeWindow struct {
+	mu    sync.Mutex
+	gen   uint64
+	since time.Time
+	ps    []probe.Probe // created at or after since, oldest first; nil: nothing kept
+}
+
+// probes returns the probes created at or after since, as db.Probes would. The caller
+// must not change them: they are kept for the next call.
+func (w *probeWindow) probes(db *store.DB, since time.Time) ([]probe.Probe, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	gen := db.RecordsGeneration() // before reading: a write during the read makes the next call read again
+	if w.ps != nil && gen == w.gen && !since.Before(w.since) {
+		// The window only moves forward: drop the probes it has left behind (the first
+		// created at or after since, as the store's seek finds it).
+		i, _ := slices.BinarySearchFunc(w.ps, since, func(p probe.Probe, t time.Time) int {
+			return cmp.Compare(p.CreatedAt.UnixNano(), t.UnixNano())
+		})
+		w.ps, w.since = w.ps[i:], since
+		return w.ps, nil
+	}
+	ps, err := db.Probes(store.Filter{Since: since})
+	if err != nil {
+		w.ps = nil
+		return nil, err
+	}
+	w.gen, w.since, w.ps = gen, since, ps
+	return ps, nil
 }
 
 // unmatchedWaiting returns the unmatched mail past the threshold that is worth a

@@ -108,6 +108,7 @@ type Daemon struct {
 
 	followupWake wake // wakes runFollowups (followups.go)
 	alerts       *alert.Dispatcher
+	alertWindow  probeWindow // the probes the alert check read last (alerts.go)
 	// inboxWait bounds how long a follow-up pass waits for the inbox watcher before a
 	// reminder (inboxCaughtUp); inboxOverride stands in for the watcher in tests.
 	inboxWait     time.Duration

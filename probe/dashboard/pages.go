@@ -67,8 +67,9 @@ type HoursRate struct {
 }
 
 // build reads the probes of the period (of one vendor when vendor is set) and builds
-// their report as of now.
-func (h *Handler) build(r *http.Request, vendor string) (Period, []probe.Probe, report.Report, error) {
+// their report as of now; brief builds only what the overview shows (report.Options
+// Brief).
+func (h *Handler) build(r *http.Request, vendor string, brief bool) (Period, []probe.Probe, report.Report, error) {
 	now := h.opts.Now()
 	first := func() (time.Time, error) {
 		ps, err := h.db.Probes(store.Filter{Vendor: vendor})
@@ -85,7 +86,7 @@ func (h *Handler) build(r *http.Request, vendor string) (Period, []probe.Probe, 
 	if err != nil {
 		return Period{}, nil, report.Report{}, err
 	}
-	rep, err := report.Build(ps, nil, report.Options{Since: per.Since, Until: per.Until, Now: now, Title: per.Text})
+	rep, err := report.Build(ps, nil, report.Options{Since: per.Since, Until: per.Until, Now: now, Title: per.Text, Brief: brief})
 	if err != nil {
 		return Period{}, nil, report.Report{}, fmt.Errorf("build the figures of %s: %w", per.Text, err)
 	}
@@ -120,7 +121,7 @@ func hoursRate(v report.Vendor, key string) HoursRate {
 }
 
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
-	per, ps, rep, err := h.build(r, "")
+	per, ps, rep, err := h.build(r, "", true)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -256,7 +257,7 @@ func (h *Handler) vendor(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("%w: dir %q: want asc or desc", errBadRequest, f.Dir))
 		return
 	}
-	per, ps, rep, err := h.build(r, name)
+	per, ps, rep, err := h.build(r, name, false)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -28,8 +28,10 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"supportprobe/probe"
@@ -53,6 +55,13 @@ type Options struct {
 	// Title heads the report, e.g. "Week 2026-W48 (Mon 23 Nov – Sun 29 Nov,
 	// Asia/Shanghai)". Empty gives a title made of the period's dates in UTC.
 	Title string
+	// Brief builds only what an overview shows: the totals, how many replies wait for
+	// review (Review.AnsweredIfPerson stays nil), the breach list and, per vendor, its
+	// counts, distributions, SLA attainments, change, hours, pauses and the breakdown
+	// by business hours. Probes, each vendor's other breakdowns, latencies, heatmap,
+	// reply languages and follow-up figures are left empty. Every figure it builds is
+	// the one the full report gives.
+	Brief bool
 }
 
 // ErrOptions is returned, wrapped, by Build for options it cannot use.
@@ -401,7 +410,7 @@ func followupFigures(ms []measured) FollowupFigures {
 		if x.p.NeededReminder() {
 			f.NeededReminder++
 		}
-		for _, fm := range probe.MeasureFollowups(x.p) {
+		for _, fm := range probe.MeasureFollowups(*x.p) {
 			if fm.Followup.State != probe.StateSent {
 				continue
 			}
@@ -483,11 +492,13 @@ type Row struct {
 	SignOfLifeLatencySeconds *float64 `json:"sign_of_life_latency_seconds"`
 }
 
-// measured is a probe with its measurement and business hours, taken once.
+// measured is a probe with its measurement and business hours, taken once. It points
+// at them rather than copying: a report sorts and regroups the same measured probes
+// per vendor and per breakdown, and copying whole probes was much of its cost.
 type measured struct {
-	p     probe.Probe
-	m     probe.Measurement
-	hours probe.BusinessHours
+	p     *probe.Probe
+	m     *probe.Measurement
+	hours *probe.BusinessHours
 }
 
 func measureAll(ps []probe.Probe, now time.Time) ([]measured, error) {
@@ -502,7 +513,7 @@ func measureAll(ps []probe.Probe, now time.Time) ([]measured, error) {
 func measurements(ms []measured) []probe.Measurement {
 	out := make([]probe.Measurement, len(ms))
 	for i, x := range ms {
-		out[i] = x.m
+		out[i] = *x.m
 	}
 	return out
 }
@@ -511,19 +522,69 @@ func measurements(ms []measured) []probe.Measurement {
 // (probe.ComputeMeasured, probe.BreakdownMeasured) see the probes as probe.Compute
 // would and nothing is measured twice.
 func measureEach(ps []probe.Probe, now time.Time) ([]measured, error) {
-	out := make([]measured, 0, len(ps))
-	for _, p := range ps {
-		m, err := probe.Measure(p, now)
+	out := make([]measured, len(ps))
+	ms := make([]probe.Measurement, len(ps))
+	// Each share stops at its first error; the earliest share's is the error a
+	// sequential pass would have met first.
+	errs := make([]error, len(ps)/parallelMin+1)
+	parallel(len(ps), parallelMin, func(lo, hi int) {
+		var last *probe.BusinessHours
+		for i := lo; i < hi; i++ {
+			p := &ps[i]
+			m, err := probe.Measure(*p, now)
+			if err != nil {
+				errs[lo/parallelMin] = err
+				return
+			}
+			ms[i] = m
+			// Consecutive probes of a vendor nearly always carry the same hours.
+			if last == nil || !sameHours(last.Spec(), p.Terms.Hours) {
+				h, err := probe.NewBusinessHours(p.Terms.Hours)
+				if err != nil {
+					errs[lo/parallelMin] = fmt.Errorf("probe %s: business hours: %w", p.ID, err)
+					return
+				}
+				last = &h
+			}
+			out[i] = measured{p: p, m: &ms[i], hours: last}
+		}
+	})
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		h, err := probe.NewBusinessHours(p.Terms.Hours)
-		if err != nil {
-			return nil, fmt.Errorf("probe %s: business hours: %w", p.ID, err)
-		}
-		out = append(out, measured{p: p, m: m, hours: h})
 	}
 	return out, nil
+}
+
+// parallelMin is the smallest share of probes worth measuring on a goroutine of its own.
+const parallelMin = 512
+
+// parallel calls fn on contiguous shares [lo, hi) of [0, n), at least size long (but
+// for the last), on up to GOMAXPROCS goroutines, and returns when all have returned.
+// Every share starts at a multiple of size.
+func parallel(n, size int, fn func(lo, hi int)) {
+	workers := max(1, min(runtime.GOMAXPROCS(0), n/size))
+	if workers == 1 {
+		fn(0, n)
+		return
+	}
+	per := (n/workers + size - 1) / size * size
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += per {
+		hi := lo + per
+		if hi > n {
+			hi = n
+		}
+		wg.Go(func() { fn(lo, hi) })
+	}
+	wg.Wait()
+}
+
+// sameHours reports whether two specs are the same schedule, field by field.
+func sameHours(a, b probe.HoursSpec) bool {
+	return a.Zone == b.Zone && a.Open == b.Open && a.Close == b.Close &&
+		slices.Equal(a.Days, b.Days) && slices.Equal(a.Holidays, b.Holidays)
 }
 
 // sortMeasured returns a copy of ms by the time sent or attempted, then ID: the order of
@@ -538,7 +599,7 @@ func sortMeasured(ms []measured) []measured {
 
 // attemptedAt is when p was sent or, if never confirmed sent, attempted (as
 // probe.ByHourOfDay keys it).
-func attemptedAt(p probe.Probe) time.Time {
+func attemptedAt(p *probe.Probe) time.Time {
 	for _, t := range []time.Time{p.SentAt, p.ScheduledAt, p.CreatedAt} {
 		if !t.IsZero() {
 			return t
@@ -592,7 +653,7 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 		return Report{}, err
 	}
 	r.Totals = counts(all)
-	if r.Review, err = review(ms, now); err != nil {
+	if r.Review, err = review(ms, now, opts.Brief); err != nil {
 		return Report{}, err
 	}
 
@@ -615,18 +676,27 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 		}
 	}
 	slices.Sort(names)
-	for _, name := range names {
-		v, err := buildVendor(name, curBy[name], prevBy[name], compare, now)
-		if err != nil {
-			return Report{}, fmt.Errorf("vendor %s: %w", name, err)
+	// Vendors' sections are independent: build them side by side, keep them in order,
+	// and report the first vendor's error as a sequential loop would.
+	vendors, errs := make([]Vendor, len(names)), make([]error, len(names))
+	parallel(len(names), 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			vendors[i], errs[i] = buildVendor(names[i], curBy[names[i]], prevBy[names[i]], compare, now, opts.Brief)
 		}
-		v.Paused = paused(name, opts.Pauses, opts.Since, opts.Until, now)
-		r.Vendors = append(r.Vendors, v)
+	})
+	for i, name := range names {
+		if errs[i] != nil {
+			return Report{}, fmt.Errorf("vendor %s: %w", name, errs[i])
+		}
+		vendors[i].Paused = paused(name, opts.Pauses, opts.Since, opts.Until, now)
+		r.Vendors = append(r.Vendors, vendors[i])
 	}
 
 	var open []Breach
 	for _, x := range ms {
-		r.Probes = append(r.Probes, row(x))
+		if !opts.Brief {
+			r.Probes = append(r.Probes, row(x))
+		}
 		switch x.m.SLA {
 		case probe.SLABreached:
 			r.Breaches = append(r.Breaches, breach(x, now))
@@ -645,18 +715,24 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 	return r, nil
 }
 
-// review counts the replies of ms waiting for a decision, and how many probes would be
-// answered if each were a person's answer.
-func review(ms []measured, now time.Time) (Review, error) {
+// review counts the replies of ms waiting for a decision and, unless brief, how many
+// probes would be answered if each were a person's answer.
+//
+// AnsweredIfPerson is the Answered count probe.Compute gives for the probes with every
+// waiting reply taken as a person's: Answered counts probes one by one, so only the
+// probes with a waiting reply are measured again; the others keep their status.
+func review(ms []measured, now time.Time, brief bool) (Review, error) {
 	rv := Review{Probes: []string{}}
-	alt := make([]probe.Probe, 0, len(ms))
+	answered := 0
 	for _, x := range ms {
-		p, waits := x.p, false
-		for i, rp := range p.Replies {
+		status, waits := x.m.Status, false
+		var p probe.Probe
+		for i, rp := range x.p.Replies {
 			if rp.EffectiveKind() != probe.KindNeedsReview {
 				continue
 			}
 			if !waits {
+				p = *x.p
 				p.Replies = slices.Clone(p.Replies)
 				waits = true
 				rv.Probes = append(rv.Probes, p.ID)
@@ -664,30 +740,37 @@ func review(ms []measured, now time.Time) (Review, error) {
 			rv.Replies++
 			p.Replies[i].Override = &probe.Override{Kind: probe.KindHuman}
 		}
-		alt = append(alt, p)
+		if waits && !brief {
+			m, err := probe.Measure(p, now)
+			if err != nil {
+				return Review{}, err
+			}
+			status = m.Status
+		}
+		if status == probe.StatusAnswered {
+			answered++
+		}
 	}
-	if rv.Replies == 0 {
+	if rv.Replies == 0 || brief {
 		return rv, nil
 	}
-	f, err := probe.Compute(alt, now)
-	if err != nil {
-		return Review{}, err
-	}
-	rv.AnsweredIfPerson = &f.Answered
+	rv.AnsweredIfPerson = &answered
 	return rv, nil
 }
 
 // buildVendor builds one vendor's section from its probes of the period, already
-// measured (each, in the order the caller read them), and those of the previous period.
-func buildVendor(name string, each []measured, prev []probe.Probe, compare bool, now time.Time) (Vendor, error) {
+// measured (each, in the order the caller read them), and those of the previous period;
+// brief leaves out what Options.Brief says.
+func buildVendor(name string, each []measured, prev []probe.Probe, compare bool, now time.Time, brief bool) (Vendor, error) {
 	v := Vendor{Name: name, Zones: []string{}, SLA: []Attainment{}, Breakdowns: []Breakdown{}, Latencies: []Bar{}, Heatmap: []Cell{},
 		LanguageMismatches: []LanguageMismatch{}}
 	cur := make([]probe.Probe, len(each))
 	for i, x := range each {
-		cur[i] = x.p
+		cur[i] = *x.p
 	}
 	ms := sortMeasured(each)
-	f, err := probe.ComputeMeasured(cur, measurements(each), now)
+	eachM := measurements(each)
+	f, err := probe.ComputeMeasured(cur, eachM, now)
 	if err != nil {
 		return Vendor{}, err
 	}
@@ -696,6 +779,9 @@ func buildVendor(name string, each []measured, prev []probe.Probe, compare bool,
 	v.Ack, v.Response, v.BusinessResponse = distribution(f.Ack), distribution(f.Response), distribution(f.BusinessResponse)
 	v.SLA = attainments(f, ms)
 	for _, x := range ms {
+		if brief {
+			break
+		}
 		if mm := v.ReplyLanguage.add(x); mm != nil {
 			v.LanguageMismatches = append(v.LanguageMismatches, *mm)
 		}
@@ -734,11 +820,17 @@ func buildVendor(name string, each []measured, prev []probe.Probe, compare bool,
 		{ByHour, probe.ByHourOfDay},
 	}
 	for _, d := range dims {
-		b, err := breakdown(d.name, cur, each, ms, now, d.by)
+		if brief && d.name != ByHours {
+			continue
+		}
+		b, err := breakdown(d.name, cur, eachM, ms, now, d.by)
 		if err != nil {
 			return Vendor{}, err
 		}
 		v.Breakdowns = append(v.Breakdowns, b)
+	}
+	if brief {
+		return v, nil
 	}
 	v.Latencies = bars(ms, now)
 	v.Heatmap = heatmap(ms)
@@ -775,7 +867,7 @@ func secsPtr(d *time.Duration) *float64 {
 func estimate(e probe.Estimate) *Estimate { return &Estimate{Seconds: secs(e.D), Reached: e.Reached} }
 
 func distribution(s probe.Summary) Distribution {
-	d := Distribution{N: s.N, Events: s.Events, Curve: []CurvePoint{}}
+	d := Distribution{N: s.N, Events: s.Events, Curve: make([]CurvePoint, 0, len(s.Curve))}
 	if s.N > 0 {
 		d.Median, d.P90, d.Max = estimate(s.Median), estimate(s.P90), estimate(s.Max)
 	}
@@ -871,14 +963,16 @@ func change(prev, cur probe.Figures) *Change {
 	return c
 }
 
-func breakdown(name string, ps []probe.Probe, each, ms []measured, now time.Time, by func(probe.Probe, probe.Measurement) string) (Breakdown, error) {
-	groups, err := probe.BreakdownMeasured(ps, measurements(each), now, by)
+// breakdown groups a vendor's probes ps, measured as eachM (in the same order) and as
+// ms (sorted), by by.
+func breakdown(name string, ps []probe.Probe, eachM []probe.Measurement, ms []measured, now time.Time, by func(probe.Probe, probe.Measurement) string) (Breakdown, error) {
+	groups, err := probe.BreakdownMeasured(ps, eachM, now, by)
 	if err != nil {
 		return Breakdown{}, err
 	}
 	fits := map[string]*LanguageFit{}
 	for _, x := range ms {
-		k := by(x.p, x.m)
+		k := by(*x.p, *x.m)
 		if fits[k] == nil {
 			fits[k] = &LanguageFit{}
 		}
