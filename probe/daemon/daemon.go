@@ -76,7 +76,7 @@ type Options struct {
 	DNSResolver string
 	// DKIMTimeout bounds the key lookups of one reply's DKIM check; default
 	// mailbox.DefaultDKIMTimeout. DKIMRetryInterval is how often the replies whose
-	// lookup failed temporarily are checked again; default 15 min.
+	// lookup failed temporarily are checked again, while there are any; default 15 min.
 	DKIMTimeout, DKIMRetryInterval time.Duration
 }
 
@@ -107,6 +107,8 @@ type Daemon struct {
 	monitorDone chan struct{}
 
 	followupWake wake // wakes runFollowups (followups.go)
+	alertWake    wake // wakes runAlerts (alerts.go)
+	dkimWake     wake // arms retryDKIM's timer (auth.go)
 	alerts       *alert.Dispatcher
 	// inboxWait bounds how long a follow-up pass waits for the inbox watcher before a
 	// reminder (inboxCaughtUp); inboxOverride stands in for the watcher in tests.
