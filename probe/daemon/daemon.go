@@ -58,8 +58,11 @@ type Options struct {
 	// and right after an inquiry is sent or a reply recorded, linked or re-marked, so
 	// this is only a safety net (and a bound on retrying a limit check that failed).
 	FollowupInterval time.Duration
-	// AlertInterval is how often the daemon looks for situations to alert on
-	// (alerts.go); default 30 s, so an alert goes out within a minute of its cause.
+	// AlertInterval is the longest the daemon goes without looking for situations to
+	// alert on, and without its alert dispatcher looking for deliveries due; default
+	// 15 min. It looks anyway when a situation can have arisen (alerts.go), so this is a
+	// safety net, and the bound on noticing a file system filled by another process.
+	// Tests shorten it.
 	AlertInterval time.Duration
 	// DiskFree, when set, replaces the state directory's measured free space in bytes
 	// (tests of disk_low).
@@ -157,7 +160,7 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 		opts.FollowupInterval = 15 * time.Minute
 	}
 	if opts.AlertInterval <= 0 {
-		opts.AlertInterval = 30 * time.Second
+		opts.AlertInterval = 15 * time.Minute
 	}
 	if opts.DKIMRetryInterval <= 0 {
 		opts.DKIMRetryInterval = 15 * time.Minute
