@@ -31,6 +31,11 @@ import (
 // the program does, so a window under 2 minutes can miss even that.
 const idleBenchWindowEnv = "SUPPORTPROBE_IDLE_BENCH_WINDOW"
 
+// idleBenchStderrEnv names a file that receives a copy of the measured daemon's
+// standard error (its log), for looking into what it did while idle, for example with
+// GODEBUG=gctrace=1 set, which the daemon inherits.
+const idleBenchStderrEnv = "SUPPORTPROBE_IDLE_BENCH_STDERR"
+
 // defaultIdleWindow is BenchmarkDaemonIdle's window without idleBenchWindowEnv.
 const defaultIdleWindow = 5 * time.Minute
 
@@ -247,7 +252,16 @@ func measureIdle(tb testing.TB, w mailworld.World, window time.Duration) idleRes
 	prefillIdleHistory(tb, stateDir)
 
 	var logs syncBuffer
-	dmn := startIdleProcess(tb, daemonBin, &logs, "run", "--config", cfgPath)
+	var dlog io.Writer = &logs
+	if path := os.Getenv(idleBenchStderrEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			tb.Fatalf("%s: %v", idleBenchStderrEnv, err)
+		}
+		tb.Cleanup(func() { f.Close() })
+		dlog = io.MultiWriter(&logs, f)
+	}
+	dmn := startIdleProcess(tb, daemonBin, dlog, "run", "--config", cfgPath)
 	base := startIdleProcess(tb, baselineBin, io.Discard)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
