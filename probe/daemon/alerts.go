@@ -163,14 +163,18 @@ func (d *Daemon) stopAlerts() {
 
 // runAlerts checks for situations until ctx ends: at once, then whenever one can have
 // arisen (see the top of this file), and at the latest on the safety-net grid of
-// interval (untilGrid).
-func (d *Daemon) runAlerts(ctx context.Context, interval time.Duration) {
+// interval (untilGrid). It calls first, if not nil, after the first check.
+func (d *Daemon) runAlerts(ctx context.Context, interval time.Duration, first func()) {
 	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
 		next, err := d.checkAlertsNext(ctx)
 		if err != nil && ctx.Err() == nil {
 			d.log.Error("alerts: check the daemon's state", "err", err)
+		}
+		if first != nil {
+			first()
+			first = nil
 		}
 		now := d.opts.Now()
 		wait := untilGrid(now, interval)

@@ -272,7 +272,7 @@ func TestAlertTimerArming(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); d.runAlerts(ctx, time.Hour) }()
+	go func() { defer close(done); d.runAlerts(ctx, time.Hour, nil) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	raisedAt := func(prefix string) (time.Time, bool) {

@@ -121,7 +121,8 @@ func (d *Daemon) followupLimiter() schedule.Limiter {
 // until ctx ends. In between it sleeps: a pass reads every probe within the longest
 // deadline, and an idle daemon should wake only for its schedules and its mail. The
 // interval's passes fall on the safety-net grid (untilGrid) that the alert checks share.
-func (d *Daemon) runFollowups(ctx context.Context, interval time.Duration) {
+// It calls first, if not nil, after the first pass.
+func (d *Daemon) runFollowups(ctx context.Context, interval time.Duration, first func()) {
 	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
@@ -129,6 +130,10 @@ func (d *Daemon) runFollowups(ctx context.Context, interval time.Duration) {
 		next, err := d.followupRound(ctx, d.followupLimiter())
 		if err != nil && ctx.Err() == nil {
 			d.log.Error("follow-up pass", "err", err)
+		}
+		if first != nil {
+			first()
+			first = nil
 		}
 		wait := untilGrid(d.opts.Now(), interval)
 		if !next.IsZero() {
