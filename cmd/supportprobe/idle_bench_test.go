@@ -36,6 +36,12 @@ const idleBenchWindowEnv = "SUPPORTPROBE_IDLE_BENCH_WINDOW"
 // GODEBUG=gctrace=1 set, which the daemon inherits.
 const idleBenchStderrEnv = "SUPPORTPROBE_IDLE_BENCH_STDERR"
 
+// idleBenchTraceEnv, set to 1, makes BenchmarkDaemonIdle read the daemon's context
+// switches every second of the window too, and log each second in which some happened
+// (from the measuring process, which does not wake the daemon): when the wake-ups come
+// tells which timer they belong to.
+const idleBenchTraceEnv = "SUPPORTPROBE_IDLE_BENCH_TRACE"
+
 // defaultIdleWindow is BenchmarkDaemonIdle's window without idleBenchWindowEnv.
 const defaultIdleWindow = 5 * time.Minute
 
@@ -281,7 +287,11 @@ func measureIdle(tb testing.TB, w mailworld.World, window time.Duration) idleRes
 	c0 := imapProxy.commands.Load()
 	res.daemon.start, res.baseline.start = readProc(tb, dmn.Process.Pid), readProc(tb, base.Process.Pid)
 	start := time.Now()
-	time.Sleep(window)
+	if os.Getenv(idleBenchTraceEnv) == "1" {
+		traceIdle(tb, dmn.Process.Pid, start, window, res.daemon.start.switches)
+	} else {
+		time.Sleep(window)
+	}
 	res.daemon.end, res.baseline.end = readProc(tb, dmn.Process.Pid), readProc(tb, base.Process.Pid)
 	res.window = time.Since(start)
 	res.imapTotal, res.imapConns = imapProxy.commands.Load(), imapProxy.conns.Load()
@@ -289,6 +299,22 @@ func measureIdle(tb testing.TB, w mailworld.World, window time.Duration) idleRes
 	res.dbMmapKB = mappingRSSKB(tb, dmn.Process.Pid, daemon.DatabasePath(stateDir))
 	res.logs = logs.String()
 	return res
+}
+
+// traceIdle reads pid's context switches every second until window has passed since
+// start, and logs the seconds in which some happened, with the threads that switched.
+func traceIdle(tb testing.TB, pid int, start time.Time, window time.Duration, prev int64) {
+	tb.Helper()
+	var lines []string
+	for i := 1; time.Since(start) < window; i++ {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second)))
+		r := readProc(tb, pid)
+		if d := r.switches - prev; d > 0 {
+			lines = append(lines, fmt.Sprintf("+%ds: %d", i, d))
+		}
+		prev = r.switches
+	}
+	tb.Logf("seconds of the window with context switches in the daemon: %s", strings.Join(lines, ", "))
 }
 
 // buildIdleBinaries builds supportprobe (this package) and the baseline program with the
