@@ -47,8 +47,9 @@ const (
 const alertScanMargin = 24 * time.Hour
 
 // watcherDownPoll is how often the alert loop looks while the inbox watcher is
-// disconnected, or its watcher_down alert stands: the watcher signals a lost connection
-// (mailbox.WatchOptions.OnDisconnect) but not a sync after it.
+// disconnected, or its watcher_down alert stands (the watcher signals a lost connection,
+// mailbox.WatchOptions.OnDisconnect, but not a sync after it), and how soon it tries
+// again after a check that failed.
 const watcherDownPoll = 30 * time.Second
 
 // alertSlack is added to the instant a situation arises before the loop looks, so a
@@ -181,7 +182,8 @@ func (d *Daemon) runAlerts(ctx context.Context, interval time.Duration, first fu
 		if !next.IsZero() {
 			wait = min(wait, max(next.Sub(now), 0)+alertSlack)
 		}
-		if d.watcherNeedsPoll() {
+		if err != nil || d.watcherNeedsPoll() {
+			// A failed check is retried as soon as a disconnected watcher is looked at.
 			wait = min(wait, watcherDownPoll, interval)
 		}
 		t.Reset(wait)
