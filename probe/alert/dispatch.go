@@ -188,7 +188,7 @@ func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) {
 		now := d.now()
 		wait := now.Truncate(poll).Add(poll).Sub(now)
 		if !next.IsZero() {
-			wait = min(poll, max(next.Sub(d.now()), 10*time.Millisecond))
+			wait = min(wait, max(next.Sub(now), 10*time.Millisecond))
 		}
 		if !t.Stop() {
 			select {
