@@ -18,9 +18,14 @@ import (
 
 // The defaults of WatchOptions.
 const (
-	DefaultWatchMaxSize       = 1 << 20
-	DefaultWatchPollInterval  = 30 * time.Second
-	DefaultWatchSweepInterval = 3 * time.Minute
+	DefaultWatchMaxSize      = 1 << 20
+	DefaultWatchPollInterval = 30 * time.Second
+	// DefaultWatchSweepInterval is a safety net, not a poll: while IDLE runs, the server
+	// pushes new mail in the first folder, and the sweep ends the IDLE to read every
+	// folder and idle again. 25 minutes stays under the 29 minutes after which RFC 9051
+	// (section 6.3.13) has a client re-issue IDLE to avoid being logged out as inactive,
+	// and keeps an idle daemon from waking every few minutes.
+	DefaultWatchSweepInterval = 25 * time.Minute
 	DefaultWatchBackoff       = time.Second
 	DefaultWatchMaxBackoff    = 4 * time.Second
 	// DefaultWatchAuthMaxBackoff caps the waits after refused logins, which retrying
@@ -139,8 +144,11 @@ type WatchOptions struct {
 	// PollInterval is how often every folder is read when the server lacks IDLE.
 	// Default 30 s.
 	PollInterval time.Duration
-	// SweepInterval is how often every folder is read even while IDLE runs: that is
-	// when new mail in folders other than the first is seen. Default 3 min.
+	// SweepInterval is how often every folder is read even while IDLE runs: the safety
+	// net for a push the server never sent, the re-issue of a long IDLE, and, if nothing
+	// else wakes the watcher first, when new mail in folders other than the first is
+	// seen. Default 25 min (DefaultWatchSweepInterval). Without IDLE, PollInterval
+	// applies instead.
 	SweepInterval time.Duration
 	// Backoff is the first wait before reconnecting; each failure doubles it up to
 	// MaxBackoff, and a successful sync resets it. Defaults 1 s and 4 s: while the
@@ -155,6 +163,11 @@ type WatchOptions struct {
 	// Logger receives the watcher's logs, with the keys folder, uid and err. Nil
 	// discards them.
 	Logger *slog.Logger
+	// OnDisconnect, if set, is called from Run's goroutine each time a connection
+	// ends, after State shows it disconnected; it must return quickly. It lets a
+	// caller that judges State over time (the daemon's watcher_down alert) look when
+	// something changed instead of polling.
+	OnDisconnect func()
 }
 
 // WatchState is a snapshot of a Watcher's health, for metrics and health checks.
@@ -199,7 +212,10 @@ type WatchState struct {
 // go-imap's read loop; the IDLE is ended and the sync run from Run's goroutine. One
 // second into the IDLE that follows a wake-up it syncs once more, for servers that miss
 // mail arriving just as IDLE starts (see recheckDelay). New mail in the other folders
-// (Junk) is seen at the next sweep or wake-up, not pushed. Without IDLE the Watcher syncs
+// (Junk) is seen at the next sweep or wake-up, not pushed: within SweepInterval
+// (25 minutes by default) when nothing else arrives. That delays its DetectedAt, never a
+// latency, which is measured from INTERNALDATE; a reminder asks for a sync (SyncNow)
+// before deciding that nothing came. Without IDLE the Watcher syncs
 // every PollInterval.
 //
 // A folder's first sync (no stored position, or a changed UIDVALIDITY) hands over what
@@ -381,9 +397,12 @@ func (w *Watcher) State() WatchState {
 
 func (w *Watcher) setConnected(connected bool) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.state.Connected = connected
 	w.state.Idling = false
+	w.mu.Unlock()
+	if !connected && w.opts.OnDisconnect != nil {
+		w.opts.OnDisconnect()
+	}
 }
 
 func (w *Watcher) setIdling(idling bool) {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -342,19 +343,36 @@ func testWatchReconnect(t *testing.T, w mailworld.World, u mailworld.User) {
 	srv := serverAt(t, proxy.addr(), SecurityNone, u)
 	rec := newRecorder()
 	logs := newLogCapture(t)
+	// OnDisconnect reports each lost connection once, after State shows it.
+	var self atomic.Pointer[Watcher]
+	var disconnects, stillConnected atomic.Int32
 	watcher, _ := runWatcher(t, srv, newMemPositions(), rec.handle, WatchOptions{
 		SweepInterval: time.Minute,
 		Backoff:       20 * time.Millisecond,
 		MaxBackoff:    100 * time.Millisecond,
 		Logger:        logs.logger(),
+		OnDisconnect: func() {
+			if w := self.Load(); w != nil && w.State().Connected {
+				stillConnected.Add(1)
+			}
+			disconnects.Add(1)
+		},
 	})
+	self.Store(watcher)
 	waitUntil(t, "IDLE", 5*time.Second, func() bool { return watcher.State().Idling })
+	if n := disconnects.Load(); n != 0 {
+		t.Errorf("OnDisconnect called %d times before any connection ended", n)
+	}
 
 	// The server goes away for a while: the connection drops, reconnections are refused.
 	dials := proxy.accepted()
 	proxy.setDown(true)
 	proxy.cut()
 	waitUntil(t, "the watcher to notice", 5*time.Second, func() bool { return !watcher.State().Connected })
+	waitUntil(t, "OnDisconnect", 5*time.Second, func() bool { return disconnects.Load() == 1 })
+	if n := stillConnected.Load(); n != 0 {
+		t.Errorf("OnDisconnect saw State().Connected true %d times, want it called after the state changed", n)
+	}
 	waitUntil(t, "two failed reconnections", 5*time.Second, func() bool { return proxy.accepted() >= dials+2 })
 	if err := watcher.State().LastError; err == nil {
 		t.Error("State().LastError = nil after the connection was cut")

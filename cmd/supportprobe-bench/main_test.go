@@ -39,7 +39,41 @@ func TestRowsFromOutput(t *testing.T) {
 		{"2 no mark 50k, sdbox", "130.0 ms", "720.0 ms", "5.54×", "info"},
 		{"3 one vendor, 30 days", "skipped", "", "", "no space for a 2 GB database"},
 		{"3 weekly report, 100k", "1200 ms", "", "", "MISSED"},
-		{"4 idle RSS, 50 vendors", "not run", "", "", ""},
+		{"4 idle wake-ups, 50 vendors", "not run", "", "", ""},
+	} {
+		r, ok := got[tc.figure]
+		if !ok {
+			t.Errorf("no row named %q", tc.figure)
+			continue
+		}
+		if r.ours != tc.ours || r.base != tc.base || r.ratio != tc.ratio || r.verdict != tc.verdict {
+			t.Errorf("%s = %+v, want ours %q base %q ratio %q verdict %q", tc.figure, r, tc.ours, tc.base, tc.ratio, tc.verdict)
+		}
+	}
+}
+
+// idleSample is BenchmarkDaemonIdle's line from a run with a 2-minute window.
+const idleSample = `pkg: supportprobe/cmd/supportprobe
+BenchmarkDaemonIdle-2   	       1	120000000000 ns/op	       120.0 window-s	         0.1500 wakeups/s	         0.05000 baseline-wakeups/s	         6.000 anon-start-MB	        12.00 anon-end-MB	         0.6500 baseline-anon-start-MB	         0.6600 baseline-anon-end-MB	        40.00 rss-MB	         2.000 baseline-rss-MB	        20.00 db-mmap-MB	         0.01667 imap-cmds/s
+`
+
+// TestIdleRows: each idle figure is printed beside the baseline's from the same run, with
+// the ratio, and judged against issue 16's targets; a window under 5 minutes is a miss.
+func TestIdleRows(t *testing.T) {
+	res := newResults()
+	parse(strings.NewReader(idleSample), res)
+	got := map[string]row{}
+	for _, r := range rows(res) {
+		got[r.figure] = r
+	}
+	for _, tc := range []struct{ figure, ours, base, ratio, verdict string }{
+		{"4 idle wake-ups, 50 vendors", "0.150 /s", "0.050 /s", "3.00×", "met"},
+		{"4 idle anon, window start", "6.00 MB", "0.65 MB", "9.23×", "met"},
+		{"4 idle anon, window end", "12.00 MB", "0.66 MB", "18.18×", "MISSED"},
+		{"4 idle RSS", "40.0 MB", "2.0 MB", "20.00×", "info"},
+		{"4 idle database pages", "20.0 MB", "", "", "info"},
+		{"4 idle IMAP commands", "0.0167 /s", "", "", "info"},
+		{"4 idle window", "120 s", "", "", "MISSED"},
 	} {
 		r, ok := got[tc.figure]
 		if !ok {
@@ -73,5 +107,9 @@ func TestUnknownSuite(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(t.Context(), []string{"-only", "disk"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `unknown suite "disk"`) {
 		t.Errorf("run -only disk = %d, %q; want 2 and the suite named", code, errb.String())
+	}
+	errb.Reset()
+	if code := run(t.Context(), []string{"-only", "idle", "-idle-window", "0s"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "-idle-window 0s") {
+		t.Errorf("run -idle-window 0s = %d, %q; want 2 and the flag named", code, errb.String())
 	}
 }

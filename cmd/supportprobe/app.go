@@ -77,7 +77,8 @@ type env struct {
 	// followupInterval overrides how often `run` looks for due follow-ups (tests);
 	// zero keeps the daemon's default.
 	followupInterval time.Duration
-	// alertInterval overrides how often `run` looks for situations to alert on (tests).
+	// alertInterval overrides the longest `run` goes without looking for situations to
+	// alert on (tests; daemon.Options.AlertInterval).
 	alertInterval time.Duration
 	// smtpBackoff and smtpRetryWindow override the SMTP retry timing of `run` (tests);
 	// zero keeps the sender's defaults.

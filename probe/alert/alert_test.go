@@ -235,7 +235,11 @@ func TestDispatcherRetriesOnce(t *testing.T) {
 	if st := d.Status(); !st[1].Failing || st[1].LastError != "connection refused" || st[0].Failing {
 		t.Errorf("status %+v", st)
 	}
-	d.Drain(context.Background()) // not due yet
+	// Not due yet: nothing is tried, and the pending retry is still reported, so Run
+	// sleeps until it rather than polling for it.
+	if next := d.Drain(context.Background()); !next.Equal(now.Add(10 * time.Second)) {
+		t.Errorf("a drain before the retry is due returned next try %v, want %v", next, now.Add(10*time.Second))
+	}
 	if bad.fail != 1 {
 		t.Fatalf("retried before the backoff ended")
 	}

@@ -168,7 +168,9 @@ func (d *Dispatcher) Status() []ChannelStatus {
 }
 
 // Run delivers due events until ctx ends, looking again when Raise or Wake is called,
-// when the next retry falls due, and every poll interval in any case.
+// when the next retry or rate-limited delivery falls due, and in any case at every
+// multiple of poll (counted from Go's zero time, so that other safety-net timers on the
+// same grid fire with it and an idle process wakes once for all of them).
 func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) {
 	if poll <= 0 {
 		poll = 30 * time.Second
@@ -183,9 +185,10 @@ func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) {
 		case <-t.C:
 		}
 		next := d.Drain(ctx)
-		wait := poll
+		now := d.now()
+		wait := now.Truncate(poll).Add(poll).Sub(now)
 		if !next.IsZero() {
-			wait = min(poll, max(next.Sub(d.now()), 10*time.Millisecond))
+			wait = min(wait, max(next.Sub(now), 10*time.Millisecond))
 		}
 		if !t.Stop() {
 			select {
@@ -199,10 +202,13 @@ func (d *Dispatcher) Run(ctx context.Context, poll time.Duration) {
 
 // Drain makes one attempt at every due delivery, each channel in its own goroutine so
 // that a slow channel does not hold up the others, and returns the earliest NextTry
-// still pending (zero if none is known).
+// still pending, among the deliveries it attempted and those not yet due (zero if
+// none).
 func (d *Dispatcher) Drain(ctx context.Context) time.Time {
 	now := d.now()
-	recs, err := d.log.Due(now)
+	// Every record with a delivery pending, due or not: the ones not due tell Run
+	// when to look next, so it need not poll for them.
+	recs, err := d.log.Due(time.Unix(1<<62, 0))
 	if err != nil {
 		d.logger.Error("alerts: read the alert log", "err", err)
 		return now.Add(time.Minute)
@@ -211,14 +217,6 @@ func (d *Dispatcher) Drain(ctx context.Context) time.Time {
 		ev     Event
 		raised time.Time
 		dl     Delivery
-	}
-	jobs := map[string][]job{}
-	for _, r := range recs {
-		for _, dl := range r.Deliveries {
-			if !dl.Done() && !dl.NextTry.After(now) {
-				jobs[dl.Channel] = append(jobs[dl.Channel], job{r.Event, r.RaisedAt, dl})
-			}
-		}
 	}
 	var (
 		wg       sync.WaitGroup
@@ -231,6 +229,18 @@ func (d *Dispatcher) Drain(ctx context.Context) time.Time {
 			earliest = t
 		}
 		mu.Unlock()
+	}
+	jobs := map[string][]job{}
+	for _, r := range recs {
+		for _, dl := range r.Deliveries {
+			switch {
+			case dl.Done():
+			case dl.NextTry.After(now):
+				note(dl.NextTry)
+			default:
+				jobs[dl.Channel] = append(jobs[dl.Channel], job{r.Event, r.RaisedAt, dl})
+			}
+		}
 	}
 	for _, c := range d.channels {
 		js := jobs[c.Name()]

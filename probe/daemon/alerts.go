@@ -21,9 +21,16 @@ import (
 	"supportprobe/store"
 )
 
-// Alerts (package alert has the big picture). The daemon looks at its state every
-// Options.AlertInterval (30 s by default, so an alert goes out within a minute of its
-// cause) and raises an event for each situation it finds; the dispatcher delivers them.
+// Alerts (package alert has the big picture). The daemon looks at its state and raises
+// an event for each situation it finds; the dispatcher delivers them. It looks when a
+// situation can have arisen, not on a ticker: right after a write that can raise one (an
+// inquiry sent or failed, a reply or unmatched mail recorded, a reply re-marked or
+// linked, a reload: wakeAlerts), a second after the earliest instant at which a known
+// probe or message crosses a threshold (a target, a deadline, the review wait), every
+// 30 s while the inbox watcher is disconnected (its return is not signalled), and in any
+// case on the daemon's safety-net grid every Options.AlertInterval (15 min by default):
+// that bounds how late a state directory's file system filled by another process is
+// noticed.
 // Every event's ID names what it is about, so a situation raises one alert however many
 // times it is seen, across restarts too. Situations that began before the alert log
 // existed (an upgrade from a version without alerts) are not raised: the log's epoch,
@@ -38,8 +45,18 @@ const (
 )
 
 // alertScanMargin is how far beyond the longest deadline the scan for probes reaches,
-// so a probe decided at its deadline is still seen on the next ticks.
+// so a probe decided at its deadline is still seen on the next checks.
 const alertScanMargin = 24 * time.Hour
+
+// watcherDownPoll is how often the alert loop looks while the inbox watcher is
+// disconnected, or its watcher_down alert stands (the watcher signals a lost connection,
+// mailbox.WatchOptions.OnDisconnect, but not a sync after it), and how soon it tries
+// again after a check that failed.
+const watcherDownPoll = 30 * time.Second
+
+// alertSlack is added to the instant a situation arises before the loop looks, so a
+// check never runs a hair before it.
+const alertSlack = time.Second
 
 // buildAlerts creates the dispatcher on the configured channels. Without an alerts
 // section it has no channel, and the events are still logged for `alerts list`.
@@ -147,40 +164,96 @@ func (d *Daemon) stopAlerts() {
 	}
 }
 
-// runAlerts checks for situations every interval until ctx ends.
-func (d *Daemon) runAlerts(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+// runAlerts checks for situations until ctx ends: at once, then whenever one can have
+// arisen (see the top of this file), and at the latest on the safety-net grid of
+// interval (untilGrid). It calls first, if not nil, after the first check.
+func (d *Daemon) runAlerts(ctx context.Context, interval time.Duration, first func()) {
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
-		if err := d.checkAlerts(ctx); err != nil && ctx.Err() == nil {
+		next, err := d.checkAlertsNext(ctx)
+		if err != nil && ctx.Err() == nil {
 			d.log.Error("alerts: check the daemon's state", "err", err)
 		}
+		if first != nil {
+			first()
+			first = nil
+		}
+		now := d.opts.Now()
+		wait := untilGrid(now, interval)
+		if !next.IsZero() {
+			wait = min(wait, max(next.Sub(now), 0)+alertSlack)
+		}
+		if err != nil || d.watcherNeedsPoll() {
+			// A failed check is retried as soon as a disconnected watcher is looked at.
+			wait = min(wait, watcherDownPoll, interval)
+		}
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-d.alertWake.c():
+			// Reset needs no drain: since Go 1.23 it discards a stale fire.
 		}
 	}
 }
 
+// wakeAlerts makes the alert loop look again now: something was written that can raise
+// an alert, or the inbox watcher lost its connection. It never blocks.
+func (d *Daemon) wakeAlerts() { d.alertWake.signal() }
+
+// watcherNeedsPoll reports whether the inbox watcher is disconnected or its
+// watcher_down alert stands: states whose end nothing signals.
+func (d *Daemon) watcherNeedsPoll() bool {
+	w := d.watcher.Load()
+	if w == nil {
+		return false
+	}
+	if !w.State().Connected {
+		return true
+	}
+	_, down, err := d.db.Alerts().Condition(condWatcher)
+	return err != nil || down
+}
+
+// untilGrid returns how long from now to the next multiple of every (counted from
+// Go's zero time, whatever the zone). The daemon's safety-net timers (the alert checks,
+// the alert dispatcher, the follow-up passes) all fire on this grid, so an idle daemon
+// wakes once for all of them rather than once for each.
+func untilGrid(now time.Time, every time.Duration) time.Duration {
+	if every <= 0 {
+		return 0
+	}
+	return now.Truncate(every).Add(every).Sub(now)
+}
+
 // checkAlerts raises an event for every situation that needs a person now.
 func (d *Daemon) checkAlerts(ctx context.Context) error {
+	_, err := d.checkAlertsNext(ctx)
+	return err
+}
+
+// checkAlertsNext is checkAlerts; it also returns the earliest instant after now at which
+// a probe, reply or unmatched message it read will cross a threshold (zero if none).
+func (d *Daemon) checkAlertsNext(ctx context.Context) (time.Time, error) {
 	now := d.opts.Now().UTC()
 	log := d.db.Alerts()
 	epoch, _, err := log.Condition(condEpoch)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	var evs []alert.Event
-	probeEvs, waiting, err := d.probeAlerts(now)
+	probeEvs, waiting, next, err := d.probeAlerts(now)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	evs = append(evs, probeEvs...)
-	unmatched, err := d.unmatchedWaiting(now)
+	unmatched, unmatchedNext, err := d.unmatchedWaiting(now)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
+	next = earliest(next, unmatchedNext)
 	if ev, ok := reviewAlert(waiting, unmatched, d.waitAfter()); ok {
 		evs = append(evs, ev)
 	}
@@ -189,13 +262,21 @@ func (d *Daemon) checkAlerts(ctx context.Context) error {
 			continue
 		}
 		if _, err := d.alerts.Raise(ev); err != nil {
-			return err
+			return next, err
 		}
 	}
 	if err := d.watcherAlert(now); err != nil {
-		return err
+		return next, err
 	}
-	return d.diskAlert(now)
+	return next, d.diskAlert(now)
+}
+
+// earliest returns the earlier of two instants, a zero one counting as none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // waitingItem is a reply awaiting review or an unmatched message past the threshold.
@@ -205,16 +286,21 @@ type waitingItem struct {
 }
 
 // probeAlerts scans the probes that can still change (created within the longest
-// deadline and a margin: the window the state gauges read too) for probes open past target, decided breaches, failed and bounced
-// sends, and replies awaiting review past the threshold.
-func (d *Daemon) probeAlerts(now time.Time) ([]alert.Event, []waitingItem, error) {
+// deadline and a margin: the window the state gauges read too) for probes open past
+// target, decided breaches, failed and bounced sends, and replies awaiting review past
+// the threshold. next is the earliest instant after now at which one of them will cross
+// a threshold: its SLA target, its deadline, a reply's review wait (zero if none).
+func (d *Daemon) probeAlerts(now time.Time) (evs []alert.Event, waiting []waitingItem, next time.Time, err error) {
 	_, waitAfter, _ := d.alertThresholds()
 	ps, err := d.alertWindow.probes(d.db, now.Add(-d.maxDeadline()-alertScanMargin))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, time.Time{}, err
 	}
-	var evs []alert.Event
-	var waiting []waitingItem
+	future := func(t time.Time) {
+		if t.After(now) {
+			next = earliest(next, t)
+		}
+	}
 	for _, p := range ps {
 		switch p.State {
 		case probe.StateFailed:
@@ -257,13 +343,37 @@ func (d *Daemon) probeAlerts(now time.Time) ([]alert.Event, []waitingItem, error
 				evs = append(evs, alert.Event{ID: alert.SLABreached + "/" + p.ID, Event: alert.SLABreached, Vendor: p.Vendor, Probe: p.ID, At: at, Message: msg})
 			}
 		}
+		if p.Terms.SLA != nil && (m.SLA == probe.SLAOpen || m.SLA == probe.SLAOpenBreached) {
+			future(targetAt(p))
+			future(m.Deadline)
+		}
 		for _, r := range p.Replies {
-			if r.EffectiveKind() == probe.KindNeedsReview && now.Sub(r.ReceivedAt) >= waitAfter {
+			if r.EffectiveKind() != probe.KindNeedsReview {
+				continue
+			}
+			if now.Sub(r.ReceivedAt) >= waitAfter {
 				waiting = append(waiting, waitingItem{id: r.ID, vendor: p.Vendor, probe: p.ID, since: r.ReceivedAt})
+			} else {
+				future(r.ReceivedAt.Add(waitAfter))
 			}
 		}
 	}
-	return evs, waiting, nil
+	return evs, waiting, next, nil
+}
+
+// targetAt is the instant p's SLA target passes with no response: its first-response
+// time after SentAt, in calendar time or in the vendor's business time (zero when the
+// stored hours cannot be read, or never open).
+func targetAt(p probe.Probe) time.Time {
+	sla := p.Terms.SLA
+	if sla.Clock != probe.Business {
+		return p.SentAt.Add(sla.FirstResponse)
+	}
+	hours, err := probe.NewBusinessHours(p.Terms.Hours)
+	if err != nil {
+		return time.Time{}
+	}
+	return hours.Add(p.SentAt, sla.FirstResponse)
 }
 
 // probeWindow keeps the probes an alert check read, so the next check, 30 s later,
@@ -303,21 +413,28 @@ func (w *probeWindow) probes(db *store.DB, since time.Time) ([]probe.Probe, erro
 
 // unmatchedWaiting returns the unmatched mail past the threshold that is worth a
 // person's look: from a vendor's domain, or reading like a person's reply. Mail older
-// than two weeks past the threshold is left to `inbox --unmatched`.
-func (d *Daemon) unmatchedWaiting(now time.Time) ([]waitingItem, error) {
+// than two weeks past the threshold is left to `inbox --unmatched`. The threshold counts
+// from when the mail was detected. next is when the earliest such mail not yet past the
+// threshold crosses it (zero if none).
+func (d *Daemon) unmatchedWaiting(now time.Time) (out []waitingItem, next time.Time, err error) {
 	_, waitAfter, _ := d.alertThresholds()
-	us, err := d.db.UnmatchedMail(now.Add(-waitAfter-14*24*time.Hour), now.Add(-waitAfter))
+	us, err := d.db.UnmatchedMail(now.Add(-waitAfter-14*24*time.Hour), time.Time{})
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	var out []waitingItem
 	for _, u := range us {
 		if u.Vendor == "" && u.Kind != probe.KindHuman && u.Kind != probe.KindNeedsReview {
 			continue
 		}
+		// The wait counts from detection, as the query's bounds do: mail found late
+		// (in Junk) still gets its full wait before it alerts.
+		if at := u.DetectedAt.Add(waitAfter); !at.Before(now) {
+			next = earliest(next, at)
+			continue
+		}
 		out = append(out, waitingItem{id: u.ID, vendor: u.Vendor, since: u.ReceivedAt})
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // reviewAlert folds the waiting replies and mail into one event, identified by the

@@ -63,13 +63,18 @@ alerts:
 // alertsDaemon is a daemon on a fake clock whose alerts go to a alertRecorder.
 func alertsDaemon(t *testing.T, now *time.Time, free *int64) (*Daemon, *alertRecorder) {
 	t.Helper()
+	return alertsDaemonWith(t, func() time.Time { return *now }, func() int64 { return *free })
+}
+
+// alertsDaemonWith is alertsDaemon on the clock now, with free as the free space.
+func alertsDaemonWith(t *testing.T, now func() time.Time, free func() int64) (*Daemon, *alertRecorder) {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "state")
 	cfg, err := configs.Parse([]byte(strings.ReplaceAll(alertsTestConfig, "STATE", dir)), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(cfg, Options{Sender: &fakeSender{}, Now: func() time.Time { return *now }, Logger: quiet,
-		DiskFree: func() int64 { return *free }})
+	d, err := New(cfg, Options{Sender: &fakeSender{}, Now: now, Logger: quiet, DiskFree: free})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,4 +246,106 @@ func TestAlertConditions(t *testing.T) {
 		t.Error("a running daemon is not marked running")
 	}
 
+}
+
+// TestAlertTimerArming: with the safety net an hour away, the alert loop still raises
+// each alert on time: a probe's target passing with no response (the timer armed for
+// it), a reply crossing the review wait, and a failed send (the write wakes the loop).
+// The daemon's clock runs with real time, set back so that the probes' thresholds fall
+// within the next seconds.
+func TestAlertTimerArming(t *testing.T) {
+	// The vendor's P1 target is calendar time, so the day and hour do not matter.
+	offset := time.Date(2026, 12, 7, 11, 0, 0, 0, time.UTC).Sub(time.Now())
+	now := func() time.Time { return time.Now().Add(offset) }
+	d, _ := alertsDaemonWith(t, now, func() int64 { return 1 << 40 })
+	if err := d.startAlerts(); err != nil {
+		t.Fatal(err)
+	}
+	const lead = 1500 * time.Millisecond
+	t0 := now()
+	// Its 1 h P1 target passes lead from now.
+	open := addProbe(t, d, probe.StateSent, t0.Add(-time.Hour+lead))
+	// Its reply, received 2 h (waiting_after) less lead ago, awaits review.
+	addProbe(t, d, probe.StateSent, t0.Add(-3*time.Hour),
+		probe.Reply{Kind: probe.KindNeedsReview, ReceivedAt: t0.Add(-2*time.Hour + lead), Reason: "unsure"},
+		probe.Reply{Kind: probe.KindHuman, ReceivedAt: t0.Add(-2*time.Hour - time.Minute)})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); d.runAlerts(ctx, time.Hour, nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	raisedAt := func(prefix string) (time.Time, bool) {
+		rs, err := d.db.Alerts().List(time.Time{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			if strings.HasPrefix(r.Event.ID, prefix) {
+				return r.RaisedAt, true
+			}
+		}
+		return time.Time{}, false
+	}
+	// Before its threshold nothing is raised.
+	if _, ok := raisedAt(alert.OpenPastTarget + "/" + open.ID); ok {
+		t.Fatalf("open_past_target raised before the target passed")
+	}
+	for _, c := range []struct{ name, id string }{
+		{"target passed", alert.OpenPastTarget + "/" + open.ID},
+		{"review wait passed", alert.ReviewWaiting + "/"},
+	} {
+		deadline := time.Now().Add(lead + alertSlack + 3*time.Second)
+		for {
+			if at, ok := raisedAt(c.id); ok {
+				if due := t0.Add(lead); at.Before(due) {
+					t.Errorf("%s: raised at %s, before its threshold %s", c.name, at.Format(time.StampMilli), due.Format(time.StampMilli))
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no %s alert within %v of its threshold, with the safety net an hour away", c.name, c.id, alertSlack+3*time.Second)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	// A send that fails is recorded through fail, which wakes the loop.
+	sending := addProbe(t, d, probe.StateSending, now())
+	if _, err := d.fail(sending, errors.New("550 5.1.1 no such user")); err == nil {
+		t.Fatal("fail() = nil, want the cause back")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if _, ok := raisedAt(alert.SendFailed + "/" + sending.ID); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no send_failed alert within 3 s of the failure, with the safety net an hour away")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestUntilGrid: the safety-net timers all end on multiples of their interval.
+func TestUntilGrid(t *testing.T) {
+	base := time.Date(2026, 12, 7, 11, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name  string
+		now   time.Time
+		every time.Duration
+		want  time.Duration
+	}{
+		{"on the grid: a whole interval", base, 15 * time.Minute, 15 * time.Minute},
+		{"between", base.Add(4*time.Minute + 30*time.Second), 15 * time.Minute, 10*time.Minute + 30*time.Second},
+		{"another zone, same instant", base.Add(4 * time.Minute).In(time.FixedZone("X", 5*3600+1800)), 15 * time.Minute, 11 * time.Minute},
+		{"short interval", base.Add(50 * time.Millisecond), 200 * time.Millisecond, 150 * time.Millisecond},
+		{"no interval", base, 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := untilGrid(c.now, c.every); got != c.want {
+				t.Errorf("untilGrid(%s, %v) = %v, want %v", c.now, c.every, got, c.want)
+			}
+		})
+	}
 }

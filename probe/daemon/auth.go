@@ -79,48 +79,99 @@ func (d *Daemon) checkReplyAuth(ctx context.Context, r probe.Reply, vendor strin
 	lvl := d.log.Info
 	if a.NeedsRetry() {
 		lvl = d.log.Warn
+		d.dkimWake.signal() // arm retryDKIM's timer
 	}
 	lvl("reply DKIM checked", "reply", r.ID, "probe", r.ProbeID, "vendor", vendor, "dkim", a.Summary(),
 		"retry", a.NeedsRetry(), "attempt", attempts)
 }
 
 // retryDKIM checks again, every interval until ctx ends, the replies whose DKIM key
-// lookup failed temporarily, for dkimRetryWindow after they were seen.
+// lookup failed temporarily, for dkimRetryWindow after they were seen. Its timer is
+// armed only while such a reply exists: found at start, or signalled by checkReplyAuth
+// (dkimWake) when a check leaves one; with none, the loop sleeps until ctx ends.
 func (d *Daemon) retryDKIM(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+	t := time.NewTimer(interval)
 	defer t.Stop()
+	armed := true
+	if pending, err := d.dkimRetryPending(); err != nil {
+		// Unknown: keep the timer, whose pass looks again.
+		d.log.Warn("DKIM retry: cannot list recent probes; looking again in one interval", "err", err, "interval", interval)
+	} else if !pending {
+		t.Stop()
+		armed = false
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-d.dkimWake.c():
+			if !armed {
+				t.Reset(interval)
+				armed = true
+			}
 		case <-t.C:
 			d.retryDKIMOnce(ctx)
+			// The checks that still fail signalled dkimWake: drop that signal, then look
+			// at what is left. A reply recorded meanwhile signals after the drain, so it
+			// is never lost between the two.
+			select {
+			case <-d.dkimWake.c():
+			default:
+			}
+			pending, err := d.dkimRetryPending()
+			armed = err != nil || pending
+			if armed {
+				t.Reset(interval)
+			}
 		}
 	}
 }
 
+// dkimRetryPending reports whether a reply within dkimRetryWindow awaits a DKIM retry.
+func (d *Daemon) dkimRetryPending() (bool, error) {
+	rs, err := d.dkimRetries(d.opts.Now())
+	return len(rs) > 0, err
+}
+
+// dkimRetry is a reply whose DKIM check is to be retried, and its vendor.
+type dkimRetry struct {
+	reply  probe.Reply
+	vendor string
+}
+
+// dkimRetries lists the replies whose DKIM key lookup failed temporarily and that were
+// seen within dkimRetryWindow of now.
+func (d *Daemon) dkimRetries(now time.Time) ([]dkimRetry, error) {
+	ps, err := d.db.Probes(store.Filter{Since: now.Add(-d.maxDeadline() - dkimRetryWindow)})
+	if err != nil {
+		return nil, err
+	}
+	var out []dkimRetry
+	for _, p := range ps {
+		for _, r := range p.Replies {
+			if r.Auth.NeedsRetry() && now.Sub(r.DetectedAt) <= dkimRetryWindow {
+				out = append(out, dkimRetry{reply: r, vendor: p.Vendor})
+			}
+		}
+	}
+	return out, nil
+}
+
 // retryDKIMOnce is one pass of retryDKIM; it returns how many replies it checked again.
 func (d *Daemon) retryDKIMOnce(ctx context.Context) int {
-	now := d.opts.Now()
-	ps, err := d.db.Probes(store.Filter{Since: now.Add(-d.maxDeadline() - dkimRetryWindow)})
+	rs, err := d.dkimRetries(d.opts.Now())
 	if err != nil {
 		d.log.Warn("DKIM retry pass: cannot list recent probes; next pass tries again", "err", err)
 		return 0
 	}
-	n := 0
-	for _, p := range ps {
-		for _, r := range p.Replies {
-			if !r.Auth.NeedsRetry() || now.Sub(r.DetectedAt) > dkimRetryWindow {
-				continue
-			}
-			raw, err := d.db.ReplyRaw(r.ID)
-			if err != nil {
-				d.log.Warn("DKIM retry pass: cannot read the reply's raw message", "reply", r.ID, "err", err)
-				continue
-			}
-			d.checkReplyAuth(ctx, r, p.Vendor, raw.Data, raw.Truncated, r.Auth.Attempts+1)
-			n++
+	for _, x := range rs {
+		raw, err := d.db.ReplyRaw(x.reply.ID)
+		if err != nil {
+			d.log.Warn("DKIM retry pass: cannot read the reply's raw message", "reply", x.reply.ID, "err", err)
+			continue
 		}
+		d.checkReplyAuth(ctx, x.reply, x.vendor, raw.Data, raw.Truncated, x.reply.Auth.Attempts+1)
 	}
-	return n
+	d.log.Debug("DKIM retry pass", "replies", len(rs))
+	return len(rs)
 }

@@ -22,6 +22,8 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -58,8 +60,11 @@ type Options struct {
 	// and right after an inquiry is sent or a reply recorded, linked or re-marked, so
 	// this is only a safety net (and a bound on retrying a limit check that failed).
 	FollowupInterval time.Duration
-	// AlertInterval is how often the daemon looks for situations to alert on
-	// (alerts.go); default 30 s, so an alert goes out within a minute of its cause.
+	// AlertInterval is the longest the daemon goes without looking for situations to
+	// alert on, and without its alert dispatcher looking for deliveries due; default
+	// 15 min. It looks anyway when a situation can have arisen (alerts.go), so this is a
+	// safety net, and the bound on noticing a file system filled by another process.
+	// Tests shorten it.
 	AlertInterval time.Duration
 	// DiskFree, when set, replaces the state directory's measured free space in bytes
 	// (tests of disk_low).
@@ -76,7 +81,7 @@ type Options struct {
 	DNSResolver string
 	// DKIMTimeout bounds the key lookups of one reply's DKIM check; default
 	// mailbox.DefaultDKIMTimeout. DKIMRetryInterval is how often the replies whose
-	// lookup failed temporarily are checked again; default 15 min.
+	// lookup failed temporarily are checked again, while there are any; default 15 min.
 	DKIMTimeout, DKIMRetryInterval time.Duration
 }
 
@@ -107,6 +112,8 @@ type Daemon struct {
 	monitorDone chan struct{}
 
 	followupWake wake // wakes runFollowups (followups.go)
+	alertWake    wake // wakes runAlerts (alerts.go)
+	dkimWake     wake // arms retryDKIM's timer (auth.go)
 	alerts       *alert.Dispatcher
 	alertWindow  probeWindow // the probes the alert check read last (alerts.go)
 	// inboxWait bounds how long a follow-up pass waits for the inbox watcher before a
@@ -156,7 +163,7 @@ func New(cfg *configs.Config, opts Options) (*Daemon, error) {
 		opts.FollowupInterval = 15 * time.Minute
 	}
 	if opts.AlertInterval <= 0 {
-		opts.AlertInterval = 30 * time.Second
+		opts.AlertInterval = 15 * time.Minute
 	}
 	if opts.DKIMRetryInterval <= 0 {
 		opts.DKIMRetryInterval = 15 * time.Minute
@@ -261,10 +268,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- d.runSchedules(runCtx, runner) }()
+	// The start's passes over the stored probes (the first follow-up pass, the first
+	// alert check) grow the heap well beyond what an idle daemon keeps; once both are
+	// done, hand that memory back to the system at once (releaseStartupMemory).
+	var startup sync.WaitGroup
+	startup.Add(2)
+	go func() { startup.Wait(); d.releaseStartupMemory(runCtx) }()
 	followupsDone := make(chan struct{})
 	go func() {
 		defer close(followupsDone)
-		d.runFollowups(runCtx, d.opts.FollowupInterval)
+		d.runFollowups(runCtx, d.opts.FollowupInterval, startup.Done)
 	}()
 	alertsDone := make(chan struct{})
 	go func() {
@@ -273,7 +286,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// deliveries, never probing or recording.
 		dispatchDone := make(chan struct{})
 		go func() { defer close(dispatchDone); d.alerts.Run(runCtx, d.opts.AlertInterval) }()
-		d.runAlerts(runCtx, d.opts.AlertInterval)
+		d.runAlerts(runCtx, d.opts.AlertInterval, startup.Done)
 		<-dispatchDone
 	}()
 	dkimDone := make(chan struct{})
@@ -349,6 +362,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.stopAlerts()
 	}
 	return runErr
+}
+
+// releaseStartupMemory collects the garbage of the daemon's start and returns the freed
+// memory to the system in one go (debug.FreeOSMemory). Left to itself, the Go runtime
+// returns it in small steps after each GC, the forced one every 2 minutes included: an
+// idle daemon would wake hundreds of times to give back what its start used once.
+func (d *Daemon) releaseStartupMemory(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	debug.FreeOSMemory()
+	runtime.ReadMemStats(&after)
+	d.log.Debug("start-up memory returned to the system",
+		"heap_in_use_mb", after.HeapInuse>>20, "released_mb", (after.HeapReleased-before.HeapReleased)>>20)
 }
 
 // Close releases the socket, the database and the state lock, in that order. It is safe

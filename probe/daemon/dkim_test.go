@@ -6,8 +6,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,5 +174,114 @@ func TestReplyDKIM(t *testing.T) {
 	}
 	if n := d.retryDKIMOnce(context.Background()); n != 0 {
 		t.Errorf("retryDKIMOnce() after the pass = %d, want 0", n)
+	}
+}
+
+// countHandler counts the log records whose message is msg.
+type countHandler struct {
+	msg string
+	n   *atomic.Int64
+}
+
+func (h countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestDKIMRetryArming: the DKIM retry loop runs no pass while no reply awaits a retry,
+// arms its timer when a check ends in a temperror, retries until the key answers, and
+// then sleeps again.
+func TestDKIMRetryArming(t *testing.T) {
+	srv, err := mailworld.StartDNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	dir := filepath.Join(t.TempDir(), "state")
+	cfg, err := configs.Parse([]byte(strings.ReplaceAll(pipelineConfig, "STATE", dir)), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var passes atomic.Int64
+	d, err := New(cfg, Options{Sender: &fakeSender{at: clock}, Now: func() time.Time { return clock },
+		Logger:      slog.New(countHandler{msg: "DKIM retry pass", n: &passes}),
+		DNSResolver: srv.Addr, DKIMTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	p, err := d.Send(context.Background(), SendRequest{Vendor: "acme-cloud", Script: "outage-en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const interval = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); d.retryDKIM(ctx, interval) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// Nothing awaits a retry: eight intervals pass without a pass.
+	time.Sleep(8 * interval)
+	if n := passes.Load(); n != 0 {
+		t.Fatalf("%d DKIM retry passes with no reply awaiting one, want 0: the timer is armed for nothing", n)
+	}
+
+	// A reply whose key lookup fails: its check wakes the loop, which retries it.
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetTXT("flaky._domainkey.acme.example", "v=DKIM1; k=ed25519; p="+base64.StdEncoding.EncodeToString(pub))
+	srv.Fail("flaky._domainkey.acme.example")
+	msg := strings.ReplaceAll("From: Acme Support <support@acme.example>\nTo: lin.wei@example.com\n"+
+		"Subject: Re: Streams failing\nMessage-ID: <flaky@acme.example>\nIn-Reply-To: <"+p.MessageID+">\n"+
+		"Date: Sun, 29 Nov 2026 03:00:04 -0800\nContent-Type: text/plain; charset=utf-8\n\nWe are on it.\n", "\n", "\r\n")
+	var signed bytes.Buffer
+	if err := dkim.Sign(&signed, strings.NewReader(msg), &dkim.SignOptions{Domain: "acme.example", Selector: "flaky", Signer: priv}); err != nil {
+		t.Fatal(err)
+	}
+	f := mailbox.Fetched{Folder: "INBOX", UIDValidity: 1, UID: 1, InternalDate: clock, DetectedAt: clock,
+		Raw: signed.Bytes(), Size: int64(signed.Len())}
+	if err := d.handleMail(context.Background(), f); err != nil {
+		t.Fatalf("handleMail = %v", err)
+	}
+	id, _, _ := d.DB().Seen("flaky@acme.example")
+	attempts := func() (int, probe.DKIMResult) {
+		r, err := d.DB().Reply(id)
+		if err != nil || r.Auth == nil {
+			t.Fatalf("reply %s: %v, auth %v", id, err, r.Auth)
+		}
+		return r.Auth.Attempts, r.Auth.Result()
+	}
+	if n, res := attempts(); n != 1 || res != probe.DKIMTempError {
+		t.Fatalf("first check: attempt %d, %s; want 1, temperror", n, res)
+	}
+	waitFor(t, "a retry of the temperror", 5*time.Second, func() bool { n, _ := attempts(); return n >= 2 })
+
+	// The key answers again: the next pass records the pass, then the loop sleeps.
+	srv.Recover("flaky._domainkey.acme.example")
+	waitFor(t, "the pass recorded", 5*time.Second, func() bool { _, res := attempts(); return res == probe.DKIMPass })
+	time.Sleep(2 * interval) // the pass that recorded it ends
+	after := passes.Load()
+	time.Sleep(8 * interval)
+	if n := passes.Load(); n != after {
+		t.Errorf("%d DKIM retry passes after the last temperror was resolved, want none", n-after)
+	}
+}
+
+// waitFor polls cond every 10 ms until it holds, failing the test after limit.
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %v", what, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -119,8 +119,10 @@ func (d *Daemon) followupLimiter() schedule.Limiter {
 // to come falls due, when something happened that can make one due (wakeFollowups: an
 // inquiry sent, a reply recorded, linked or re-marked), and at the latest every interval,
 // until ctx ends. In between it sleeps: a pass reads every probe within the longest
-// deadline, and an idle daemon should wake only for its schedules and its mail.
-func (d *Daemon) runFollowups(ctx context.Context, interval time.Duration) {
+// deadline, and an idle daemon should wake only for its schedules and its mail. The
+// interval's passes fall on the safety-net grid (untilGrid) that the alert checks share.
+// It calls first, if not nil, after the first pass.
+func (d *Daemon) runFollowups(ctx context.Context, interval time.Duration, first func()) {
 	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
@@ -129,7 +131,11 @@ func (d *Daemon) runFollowups(ctx context.Context, interval time.Duration) {
 		if err != nil && ctx.Err() == nil {
 			d.log.Error("follow-up pass", "err", err)
 		}
-		wait := interval
+		if first != nil {
+			first()
+			first = nil
+		}
+		wait := untilGrid(d.opts.Now(), interval)
 		if !next.IsZero() {
 			// A second's slack, so a pass never runs a hair before its follow-up is due.
 			wait = min(wait, max(next.Sub(d.opts.Now()), 0)+time.Second)
@@ -166,8 +172,13 @@ func (w *wake) signal() {
 
 // wakeFollowups makes the follow-up loop look again now: something happened (an
 // inquiry sent, a reply recorded, linked or re-marked) that can make a follow-up due
-// sooner than the one it sleeps until.
-func (d *Daemon) wakeFollowups() { d.followupWake.signal() }
+// sooner than the one it sleeps until. Each of those can raise an alert too (a bounce,
+// a breach decided by a late answer, a reply to review, a new target to watch), so it
+// wakes the alert loop as well.
+func (d *Daemon) wakeFollowups() {
+	d.followupWake.signal()
+	d.wakeAlerts()
+}
 
 // followupPass sends every follow-up due now among the probes still within the longest
 // deadline. A store error stops the pass; a send error is recorded on the follow-up.

@@ -89,6 +89,8 @@ func (d *Daemon) newWatcher() (*mailbox.Watcher, error) {
 		Mark:    positions{d.db}.Mark,
 		Now:     d.opts.Now,
 		Logger:  d.log,
+		// watcher_down is judged over time from the first moment of disconnection.
+		OnDisconnect: d.wakeAlerts,
 	}), nil
 }
 
@@ -167,6 +169,7 @@ func (d *Daemon) handleMail(ctx context.Context, f mailbox.Fetched) error {
 		}
 		if err == nil {
 			log.Info("unmatched mail kept for review", "id", u.ID, "from", m.From, "subject", m.Subject, "why", match.Detail)
+			d.wakeAlerts() // arms the timer for its review wait
 		}
 		return err
 	}

@@ -217,6 +217,7 @@ func (d *Daemon) fail(p probe.Probe, cause error) (probe.Probe, error) {
 	if err != nil {
 		return p, errors.Join(cause, err)
 	}
+	d.wakeAlerts() // send_failed
 	return p2, fmt.Errorf("probe %s to %s: %w", p.ID, p.Vendor, cause)
 }
 
