@@ -922,6 +922,14 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `nous avons (?:bien )?reçu votre (?:demande|message|e-?mail|courriel)|votre demande a (?:bien )?été (?:reçue|enregistrée|créée)`, strong: true},
 	{re: `hemos recibido (?:su|tu) (?:solicitud|mensaje|correo|consulta)|(?:su|tu) (?:solicitud|consulta) (?:ha sido|fue) (?:recibida|registrada|creada)`, strong: true},
 	{re: `(?:お問い合わせ|お問合せ|ご依頼)を?(?:受け付けました|受付いたしました|受け付けいたしました|承りました)`, strong: true},
+	// Korean, Portuguese, Turkish, Russian, Polish, Italian, Dutch.
+	{re: `(?:문의|요청|티켓|접수)(?:가|이|를)?\s*(?:정상적으로\s*)?접수(?:되었습니다|됐습니다|완료)|접수\s*완료|접수완료`, strong: true},
+	{re: `recebemos (?:a sua|sua|o seu|seu) (?:solicitação|mensagem|pedido|e-?mail|chamado)|(?:sua|a sua) solicitação foi (?:recebida|registrada|registada|aberta)`, strong: true},
+	{re: `talebiniz(?:i)? (?:alınmıştır|alındı|aldık|oluşturuldu)|mesajınız(?:ı)? (?:aldık|alınmıştır)`, strong: true},
+	{re: `мы получили ваш[еау]? (?:запрос|обращение|письмо|сообщение|заявку)|ваш[еа]? (?:запрос|обращение|заявка) (?:зарегистрирован[оа]?|принят[оа]?|создан[оа]?)`, strong: true},
+	{re: `otrzymaliśmy (?:twoje|twoją|państwa|pana|pani) (?:zgłoszenie|wiadomość|zapytanie)|zgłoszenie zostało (?:zarejestrowane|przyjęte|utworzone)`, strong: true},
+	{re: `abbiamo ricevuto la (?:sua|tua) (?:richiesta|e-?mail|segnalazione)|la (?:sua|tua) richiesta è stata (?:ricevuta|registrata|presa in carico)`, strong: true},
+	{re: `we hebben uw (?:vraag|verzoek|e-?mail|bericht|melding) ontvangen|uw (?:vraag|verzoek|melding) is (?:ontvangen|geregistreerd)`, strong: true},
 	{re: `vielen dank für ihre (?:anfrage|nachricht|e-?mail)|danke für ihre (?:anfrage|nachricht)|merci (?:pour|de) votre (?:message|demande|e-?mail|courriel)|gracias por (?:su|tu) (?:mensaje|consulta|correo|solicitud)|gracias por contactar(?:nos)?|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとうございます`},
 	{re: `dies ist eine automatische|ceci est une réponse automatique|este es un mensaje automático|このメールは(?:自動送信|自動返信|送信専用)|自動送信|自動返信`},
 	{re: `wir (?:werden|melden) uns (?:so schnell wie möglich|schnellstmöglich|in kürze|umgehend)|nous vous répondrons (?:dans les plus brefs délais|rapidement|sous)|le responderemos (?:lo antes posible|a la brevedad|en breve)|担当者より(?:改めて)?(?:ご連絡|回答)`},
@@ -940,6 +948,8 @@ var noticePhrases = compilePhrases([]phrase{
 	// from In progress to Waiting for customer") is a notice, whatever the states.
 	{re: `\bstatus of (?:your|the|this) (?:request|ticket|case|incident|issue)\b[^.!?\n]{0,40}? (?:has )?(?:changed|been (?:changed|updated|set))|\b(?:request|ticket|case|incident)\b[^.!?\n]{0,40}? (?:has been |was )?(?:moved|set) to (?:status )?["']?(?:waiting|pending|on hold|in progress|open)`},
 	{re: `\[(?:resolved|solved|closed)\]`},
+	// A request merged into another: bookkeeping of the desk, no answer.
+	{re: `\b(?:request|ticket|case|issue|incident)\b[^.!?\n]{0,40}? (?:has been|was|have been) merged (?:into|with)|zusammengeführt|a été fusionnée?`},
 	// A reminder that the desk waits for us, or will close the request.
 	{re: `\b(?:waiting|awaiting|wait) (?:for )?your (?:reply|response|feedback|answer|confirmation)|will be (?:closed|resolved|solved) automatically|if we (?:don't|do not) hear (?:back )?from you`},
 	{re: `工单已(?:关闭|解决|完成)|工單已(?:關閉|解決|完成)|问题已解决并关闭`},
@@ -1282,21 +1292,38 @@ func isHeaderBlock(lines []string, i int) bool {
 // splitSentences splits a line after ". ", "! ", "? " and CJK sentence ends.
 func splitSentences(line string) []string {
 	var out []string
+	pending := "" // a piece ending in an abbreviation ("ref.", "No."), joined to the next
 	for {
 		loc := sentenceEndRe.FindStringIndex(line)
 		if loc == nil {
 			break
 		}
-		if s := strings.TrimSpace(line[:loc[1]]); s != "" {
-			out = append(out, s)
-		}
+		s := strings.TrimSpace(line[:loc[1]])
 		line = line[loc[1]:]
+		if s == "" {
+			continue
+		}
+		if pending != "" {
+			s, pending = pending+" "+s, ""
+		}
+		if abbrevEndRe.MatchString(s) && strings.TrimSpace(line) != "" {
+			pending = s
+			continue
+		}
+		out = append(out, s)
+	}
+	if pending != "" {
+		line = pending + " " + line
 	}
 	if s := strings.TrimSpace(line); s != "" {
 		out = append(out, s)
 	}
 	return out
 }
+
+// abbrevEndRe matches a piece that ends in an abbreviation rather than a sentence:
+// "(ref. SUP-44120)" and "ticket no. 4411" are one sentence with their number.
+var abbrevEndRe = regexp.MustCompile(`(?i)(?:^|[\s(])(?:ref|refs|no|nr|nos|num|approx|ca|e\.g|i\.e|etc|vs|mr|mrs|ms|dr|st|tel|fig|inc|ltd|co|z\.b|bzw|usw|réf|n°)\.$`)
 
 // isNotice reports whether text holds the wording of a help desk's acknowledgement,
 // survey or verification mail.
@@ -1330,11 +1357,11 @@ var (
 	// "VND-4412", "INC0012345", "00451234".
 	recordIDRe = regexp.MustCompile(`#\s?\d{3,}\b|\b[A-Z][A-Z0-9]{1,9}-\d{2,}\b|\b\d{3,}-[A-Z0-9]{2,}\b|\b[A-Z]{2,5}\d{5,}\b|\b\d{5,}\b`)
 	// recordNounRe names the record ("ticket", "Anfrage", "工单"…) just before a number.
-	recordNounRe = regexp.MustCompile(`(?i)(?:\b(?:ticket|case|request|incident|reference|ref|query|inquiry|enquiry|conversation|thread|anfrage|vorgang|fall|nummer|ticketnummer|demande|dossier|référence|numéro|caso|solicitud|número|chamado|richiesta|pratica|ärende|ärendenummer|sak|sag|melding)\b|工单|工單|编号|編號|受付番号|問い合わせ番号|お問い合わせ番号)[\s:：#.-]{0,3}(?:(?:no\.?|nr\.?|number|id|nummer|numéro|número)[\s:：#.-]{0,3})?(?:\p{L}+[\s:：]{1,2}){0,2}$`)
+	recordNounRe = regexp.MustCompile(`(?i)(?:\b(?:ticket|case|request|incident|reference|ref|query|inquiry|enquiry|conversation|thread|anfrage|vorgang|fall|nummer|ticketnummer|demande|dossier|référence|numéro|caso|solicitud|número|chamado|richiesta|pratica|ärende|ärendenummer|sak|sag|melding)\b|工单|工單|编号|編號|受付番号|問い合わせ番号|お問い合わせ番号|접수\s*번호|문의\s*번호|티켓\s*번호|요청\s*번호|номер (?:обращения|заявки|запроса)|numer zgłoszenia|talep numaranız|numero (?:di )?(?:ticket|richiesta|pratica))[\s:：#.-]{0,3}(?:(?:no\.?|nr\.?|number|id|nummer|numéro|número)[\s:：#.-]{0,3})?(?:\p{L}+[\s:：]{1,2}){0,2}$`)
 	// futureRe, answerVerbRe and vagueTimeRe are the three parts of a promise.
-	futureRe     = regexp.MustCompile(`(?i)\b(?:will|shall|may take|can take|might take|could take|wird|werden|sera|seront|va|vont|será|serán|verrà|verranno|zal|zullen|kommer att|vil|vill)\b|'ll\b|(?:将|將|会|會)`)
-	answerVerbRe = regexp.MustCompile(`(?i)\b(?:get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|återkomm\w*|kontakta\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
-	vagueTimeRe  = regexp.MustCompile(`(?i)\b(?:up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
+	futureRe     = regexp.MustCompile(`(?i)드리겠습니다|드릴 예정|겠습니다|\b(?:responderá|responderemos|entraremos|retornaremos|yapacaktır|yapacağız|dönecektir|ответим|свяжемся|ответит|odpowiemy|skontaktujemy|risponderemo|contatteremo|will|shall|may take|can take|might take|could take|wird|werden|sera|seront|va|vont|será|serán|verrà|verranno|zal|zullen|kommer att|vil|vill)\b|'ll\b|(?:将|將|会|會)`)
+	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|\b(?:respond\w*|entraremos em contato|retorn\w*|dönüş|ответ\w*|свяж\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|återkomm\w*|kontakta\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
+	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|в ближайшее время|как можно скорее|в течение \d+|wkrótce|jak najszybciej|w ciągu \d+|al più presto|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
 	// formFieldRe is a line of a filled-in form: a short label, a colon, a short value.
 	formFieldRe = regexp.MustCompile(`^\p{Lu}[\p{L}\p{N} /&'()-]{0,30}[:：]\s*\S[^.!?。！？]{0,60}$`)
 )
