@@ -158,16 +158,7 @@ func reviewItems(ctx context.Context, src daemon.Source, f store.Filter, now tim
 	if err != nil {
 		return nil, err
 	}
-	return review.Items(ps, func(id string) ([]byte, bool, error) {
-		raw, err := src.Raw(ctx, "reply", id)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return nil, false, nil
-		case err != nil:
-			return nil, false, err
-		}
-		return raw.Data, true, nil
-	}, now)
+	return review.Items(ps, review.StoredRaw(func(id string) (store.Raw, error) { return src.Raw(ctx, "reply", id) }), now)
 }
 
 func writeReviewItem(w io.Writer, i, n int, it review.Item) {

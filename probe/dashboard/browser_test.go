@@ -8,23 +8,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/css"
 	"github.com/chromedp/cdproto/dom"
-	cdplog "github.com/chromedp/cdproto/log"
-	cdppage "github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"supportprobe/probe"
+	"supportprobe/probe/browsertest"
 )
 
 // The browser test drives Debian's chromium (headless) through the DevTools protocol
@@ -32,127 +28,15 @@ import (
 // Content-Security-Policy blocks nothing the pages need, that hostile vendor text stays
 // inert in a real DOM, and that Chinese text renders with real glyphs.
 
-// mustChromium returns chromium's path, or skips the test when it is not installed,
-// unless SUPPORTPROBE_REAL_MAIL=1 or SUPPORTPROBE_BROWSER=1 (CI), where it fails.
-func mustChromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("SUPPORTPROBE_REAL_MAIL") == "1" || os.Getenv("SUPPORTPROBE_BROWSER") == "1" {
-		t.Fatal("chromium is not installed and the browser tests are required; install it with `apt-get install chromium fonts-noto-cjk` (.ci/run does)")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium fonts-noto-cjk); set SUPPORTPROBE_BROWSER=1 to require it")
-	return ""
-}
-
 // browserLog collects what the page reports as errors: console errors, uncaught
 // exceptions, browser log entries of level error (where CSP violations appear), and
 // JavaScript dialogs (which only a script could open).
-type browserLog struct {
-	mu     sync.Mutex
-	errors []string
-}
-
-func (b *browserLog) add(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.errors = append(b.errors, s)
-}
-
-func (b *browserLog) take() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := b.errors
-	b.errors = nil
-	return out
-}
-
-func (b *browserLog) listen(ev any) {
-	switch ev := ev.(type) {
-	case *runtime.EventConsoleAPICalled:
-		if ev.Type == runtime.APITypeError || ev.Type == runtime.APITypeAssert {
-			var args []string
-			for _, a := range ev.Args {
-				args = append(args, string(a.Value)+a.Description)
-			}
-			b.add("console " + string(ev.Type) + ": " + strings.Join(args, " "))
-		}
-	case *runtime.EventExceptionThrown:
-		b.add("exception: " + ev.ExceptionDetails.Text)
-	case *cdplog.EventEntryAdded:
-		if ev.Entry.Level == cdplog.LevelError || ev.Entry.Level == cdplog.LevelWarning {
-			b.add("log " + string(ev.Entry.Source) + " " + string(ev.Entry.Level) + ": " + ev.Entry.Text)
-		}
-	case *cdppage.EventJavascriptDialogOpening:
-		b.add("dialog: " + ev.Message)
-	}
-}
+type browserLog = browsertest.Log
 
 // mustBrowser starts a fresh headless chromium that may reach only 127.0.0.1, and
 // returns a context for its first tab.
 func mustBrowser(t *testing.T, log *browserLog) context.Context {
-	t.Helper()
-	path := mustChromium(t)
-	// Not t.TempDir: chromium's helper processes may still write to the profile for a
-	// moment after the browser exits, so its removal is retried below.
-	profile, err := os.MkdirTemp("", "supportprobe-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 900),
-		// Every host name fails to resolve: the pages must need nothing but the test
-		// server on 127.0.0.1.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelTab := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		// Close the browser and wait for it, but not forever: a browser that does not
-		// exit is killed when the allocator is cancelled.
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = chromedp.Cancel(bctx)
-		}()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Log("chromium did not close within 5 s; killing it")
-		}
-		cancelTab()
-		cancel()
-		for i := 0; ; i++ {
-			err := os.RemoveAll(profile)
-			if err == nil || i == 20 {
-				if err != nil {
-					t.Errorf("remove chromium's profile: %v", err)
-				}
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	ctx, cancelTime := context.WithTimeout(bctx, 60*time.Second)
-	t.Cleanup(cancelTime)
-	chromedp.ListenTarget(ctx, log.listen)
-	if err := chromedp.Run(ctx, cdplog.Enable(), runtime.Enable(), cdppage.Enable()); err != nil {
-		t.Fatalf("start chromium %s: %v", path, err)
-	}
-	return ctx
+	return browsertest.Start(t, log, 1280, 900, 60*time.Second)
 }
 
 // mustServe serves h on 127.0.0.1 with a canary page that breaks the policy, so the
@@ -207,7 +91,7 @@ func TestBrowser(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/csp-canary"), chromedp.WaitReady("body"), settle); err != nil {
 		t.Fatal(err)
 	}
-	if got := log.take(); !strings.Contains(strings.Join(got, "\n"), "Content Security Policy") {
+	if got := log.Take(); !strings.Contains(strings.Join(got, "\n"), "Content Security Policy") {
 		t.Fatalf("the canary's inline script and style were not reported as CSP violations; the log has %q", got)
 	}
 
@@ -315,7 +199,7 @@ func TestBrowser(t *testing.T) {
 	if err := chromedp.Run(ctx, shot("vendor-utc")); err != nil {
 		t.Fatal(err)
 	}
-	if got := log.take(); len(got) > 0 {
+	if got := log.Take(); len(got) > 0 {
 		t.Errorf("the browser reported errors or policy violations:\n%s", strings.Join(got, "\n"))
 	}
 
@@ -378,7 +262,7 @@ func browserDecision(t *testing.T, ctx context.Context, f fixture, base string, 
 	}
 	undecided("after the post without a token")
 	// The two refusals are the only errors the browser saw: the 403 responses.
-	for _, e := range log.take() {
+	for _, e := range log.Take() {
 		if !strings.Contains(e, "403") {
 			t.Errorf("the browser reported more than the refusals: %s", e)
 		}
@@ -413,7 +297,7 @@ func browserDecision(t *testing.T, ctx context.Context, f fixture, base string, 
 		!strings.Contains(audit, "needs_review → human: agent's one-line answer after a courtesy opener") {
 		t.Errorf("after the decision: at %s, notice %q, audit %q", location, done, audit)
 	}
-	if got := log.take(); len(got) > 0 {
+	if got := log.Take(); len(got) > 0 {
 		t.Errorf("the browser reported errors during the decision:\n%s", strings.Join(got, "\n"))
 	}
 }
@@ -448,7 +332,7 @@ func browserLive(t *testing.T, ctx context.Context, f fixture, base string, log 
 	if !still || !strings.HasPrefix(status, "Updated at ") {
 		t.Errorf("the page was reloaded (marker %v) or did not say it updated (%q)", still, status)
 	}
-	if got := log.take(); len(got) > 0 {
+	if got := log.Take(); len(got) > 0 {
 		t.Errorf("the browser reported errors during the live update:\n%s", strings.Join(got, "\n"))
 	}
 }

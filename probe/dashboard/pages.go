@@ -541,16 +541,7 @@ func (h *Handler) reviewItems() ([]ReviewItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	return review.Items(ps, func(id string) ([]byte, bool, error) {
-		raw, err := h.db.ReplyRaw(id)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return nil, false, nil
-		case err != nil:
-			return nil, false, err
-		}
-		return raw.Data, true, nil
-	}, now)
+	return review.Items(ps, review.StoredRaw(h.db.ReplyRaw), now)
 }
 
 func (h *Handler) review(w http.ResponseWriter, r *http.Request) {

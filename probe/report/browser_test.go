@@ -8,20 +8,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
-	cdplog "github.com/chromedp/cdproto/log"
 	cdppage "github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"supportprobe/probe/browsertest"
 	"supportprobe/probe/report"
 )
 
@@ -31,102 +28,10 @@ import (
 // print stylesheet fits the sheet to the paper). With SUPPORTPROBE_SCREENSHOTS=DIR it
 // saves full-page screenshots and the printed PDFs there for a person to look at.
 
-// chromiumPath returns chromium's path, or skips the test when it is not installed,
-// unless SUPPORTPROBE_REAL_MAIL=1 or SUPPORTPROBE_BROWSER=1 (CI), where it fails.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("SUPPORTPROBE_REAL_MAIL") == "1" || os.Getenv("SUPPORTPROBE_BROWSER") == "1" {
-		t.Fatal("chromium is not installed and the browser tests are required; install it with `apt-get install chromium fonts-noto-cjk` (.ci/run does)")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium fonts-noto-cjk); set SUPPORTPROBE_BROWSER=1 to require it")
-	return ""
-}
-
-// pageErrors collects console errors, exceptions and browser log errors and warnings.
-type pageErrors struct {
-	mu   sync.Mutex
-	errs []string
-}
-
-func (p *pageErrors) listen(ev any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch ev := ev.(type) {
-	case *runtime.EventConsoleAPICalled:
-		if ev.Type == runtime.APITypeError || ev.Type == runtime.APITypeAssert {
-			p.errs = append(p.errs, "console "+string(ev.Type))
-		}
-	case *runtime.EventExceptionThrown:
-		p.errs = append(p.errs, "exception: "+ev.ExceptionDetails.Text)
-	case *cdplog.EventEntryAdded:
-		if ev.Entry.Level == cdplog.LevelError || ev.Entry.Level == cdplog.LevelWarning {
-			p.errs = append(p.errs, "log "+string(ev.Entry.Level)+": "+ev.Entry.Text)
-		}
-	case *cdppage.EventJavascriptDialogOpening:
-		p.errs = append(p.errs, "dialog: "+ev.Message)
-	}
-}
-
-func (p *pageErrors) take() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.errs
-	p.errs = nil
-	return out
-}
-
 // startChromium starts a headless chromium that may reach only 127.0.0.1 and returns
 // the context of its first tab.
-func startChromium(t *testing.T, errs *pageErrors) context.Context {
-	t.Helper()
-	path := chromiumPath(t)
-	profile, err := os.MkdirTemp("", "supportprobe-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(profile), chromedp.WindowSize(1000, 900),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"))
-	bctx, cancelTab := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = chromedp.Cancel(bctx)
-		}()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Log("chromium did not close within 5 s; killing it")
-		}
-		cancelTab()
-		cancel()
-		for i := 0; ; i++ {
-			// chromium's helpers may write to the profile for a moment after it exits.
-			if err := os.RemoveAll(profile); err == nil || i == 20 {
-				if err != nil {
-					t.Errorf("remove chromium's profile %s: %v", profile, err)
-				}
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	ctx, cancelTime := context.WithTimeout(bctx, 90*time.Second)
-	t.Cleanup(cancelTime)
-	chromedp.ListenTarget(ctx, errs.listen)
-	if err := chromedp.Run(ctx, cdplog.Enable(), runtime.Enable(), cdppage.Enable()); err != nil {
-		t.Fatalf("start chromium %s: %v", path, err)
-	}
-	return ctx
+func startChromium(t *testing.T, errs *browsertest.Log) context.Context {
+	return browsertest.Start(t, errs, 1000, 900, 90*time.Second)
 }
 
 // serveHTML serves each page of pages at its path on 127.0.0.1 and returns the base URL.
@@ -188,7 +93,7 @@ func TestBrowserSummaryAndReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := serveHTML(t, map[string][]byte{"/summary.html": sumHTML.Bytes(), "/report.html": fullHTML.Bytes()})
-	var errs pageErrors
+	var errs browsertest.Log
 	ctx := startChromium(t, &errs)
 	shots := os.Getenv("SUPPORTPROBE_SCREENSHOTS")
 	save := func(name string, data []byte) {
@@ -289,7 +194,7 @@ func TestBrowserSummaryAndReport(t *testing.T) {
 	save("report.pdf", pdf)
 	checkPrint(t, "report", width, bg, pdf)
 
-	if got := errs.take(); len(got) > 0 {
+	if got := errs.Take(); len(got) > 0 {
 		t.Errorf("chromium reported errors: %q", got)
 	}
 }

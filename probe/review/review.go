@@ -4,6 +4,7 @@
 package review
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"supportprobe/mailbox"
 	"supportprobe/probe"
 	"supportprobe/probe/view"
+	"supportprobe/store"
 )
 
 // Item is one reply waiting for a decision, as `review --format json` and the
@@ -62,6 +64,22 @@ func ParseKind(s string) (probe.Kind, error) {
 // RawFunc returns the stored message of reply id, with ok false when the store does
 // not hold it.
 type RawFunc func(replyID string) (data []byte, ok bool, err error)
+
+// StoredRaw adapts a reader of stored raw copies (store.DB.ReplyRaw, or the control
+// socket's raw endpoint) to a RawFunc: a copy the store does not hold (store.ErrNotFound)
+// is "not held", not an error.
+func StoredRaw(get func(replyID string) (store.Raw, error)) RawFunc {
+	return func(id string) ([]byte, bool, error) {
+		raw, err := get(id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, false, nil
+		case err != nil:
+			return nil, false, err
+		}
+		return raw.Data, true, nil
+	}
+}
 
 // Items lists the replies of ps whose kind still is needs_review, oldest first, with
 // their new text (read through raw) and what deciding them would change as of now. An
