@@ -276,6 +276,12 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		ev.machine("verification wording "+quoteMatches(other), 3)
 		return KindOther, "other: verification " + quoteMatches(other) + newTextNote(nt), ev
 	}
+	// Nobody will read it: an address that is not monitored, or mail held by a
+	// security gateway. Not an acknowledgement (no request was opened), not an answer.
+	if other := findPhrases(unreadPhrases, subjectAndText); len(other) > 0 && nt.weight < humanWeight && len(nt.cues) == 0 {
+		ev.machine("not read by anyone "+quoteMatches(other), 3)
+		return KindOther, "other: says the mail is not read " + quoteMatches(other) + newTextNote(nt), ev
+	}
 	list := listSignals(m)
 	newsletter := len(list) > 0 && len(m.InReplyTo) == 0 && len(m.References) == 0
 	if newsletter && len(acks) == 0 {
@@ -981,6 +987,14 @@ var verifyPhrases = compilePhrases([]phrase{
 	// Challenge-response spam filters ask the sender to prove they are a person.
 	{re: `(?:list of )?approved senders|senders i have approved|(?:confirm|prove) (?:that )?you(?:'re| are) (?:a )?(?:human|real person)|challenge[- ]response`},
 	{re: `验证码|驗證碼|验证(?:您的)?(?:邮箱|邮件地址|电子邮件|账户|账号)|驗證(?:您的)?(?:郵箱|郵件地址|電子郵件|帳戶|帳號)|(?:邮箱|郵箱)(?:验证|驗證)|完成(?:验证|驗證)|确认您的邮箱|確認您的郵箱|激活(?:您的)?账户|啟用(?:您的)?帳戶`},
+})
+
+// unreadPhrases say that the inquiry reached no one: a mailbox nobody monitors (the
+// mail is to go through a portal instead), or a security gateway holding the message.
+var unreadPhrases = compilePhrases([]phrase{
+	{re: `\b(?:this|the|our) (?:mailbox|e-?mail address|address|inbox|account) is (?:not|no longer|not being) (?:monitored|in use|read|checked|attended)|\b(?:e-?mails?|messages?) (?:sent )?to this (?:address|mailbox) (?:are|is|will) not (?:be )?(?:read|monitored|answered|processed)|\bno longer (?:monitored|accepts? (?:e-?mail|requests)|in use)\b`},
+	{re: `\b(?:message|e-?mail) you sent\b[^.!?\n]{0,60}? (?:has been|was|is being|is) (?:held|quarantined|queued for review)|\bheld for (?:review|inspection) by\b|\bquarantined by\b|\bin quarantine\b`},
+	{re: `dieses postfach wird nicht (?:überwacht|gelesen)|cette (?:adresse|boîte) n'est pas (?:surveillée|consultée|lue)|este (?:buzón|correo) no (?:es|está) (?:monitoreado|supervisado|atendido)|此邮箱(?:不|无人)(?:受|被)?(?:监控|查看|回复)|此郵箱(?:不|無人)(?:受|被)?(?:監控|查看|回覆)`},
 })
 
 // templatePhrases are the help-desk furniture around a message: a sentence holding one
