@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"supportprobe/configs"
 	"supportprobe/mailbox/mailworld"
 	"supportprobe/mailbox/mailworld/vendorsim"
@@ -111,7 +113,7 @@ func runDemo(ctx context.Context, e *env, o demoOpts) (err error) {
 	atlasZone, atlasLocal := closedZone(start, duration+5*time.Minute)
 	vendors := demoVendors(atlasZone)
 	lin := mailworld.User{Address: "lin.wei@example.com", Password: "demo-lin-pw"}
-	users := []mailworld.User{lin}
+	var users []mailworld.User
 	for _, v := range vendors {
 		users = append(users, mailworld.User{Address: v.address, Password: "demo-" + v.name + "-pw"})
 	}
@@ -120,6 +122,12 @@ func runDemo(ctx context.Context, e *env, o demoOpts) (err error) {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer world.Close()
+	// Our mailbox marks its folders as a provider's do (RFC 6154), so the daemon finds
+	// Sent and Junk by their attributes, as it would at a real provider.
+	if err := world.AddUserWithFolders(lin, mailworld.Folder{Name: "Sent", SpecialUse: []imap.MailboxAttr{imap.MailboxAttrSent}},
+		mailworld.Folder{Name: "Junk", SpecialUse: []imap.MailboxAttr{imap.MailboxAttrJunk}}); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 
 	cfg, err := demoConfig(dir, world, lin, vendors, o.listen)
 	if err != nil {
