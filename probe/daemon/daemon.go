@@ -88,6 +88,11 @@ type Options struct {
 // Daemon owns one state directory: its lock, its database and its control socket.
 // Create it with New, then call Run; always call Close.
 type Daemon struct {
+	// pageGen counts the changes the dashboard shows that are not probe or reply
+	// records (pauses, unmatched mail, reloads); with the store's RecordsGeneration it is
+	// the version the dashboard's pages poll, so an open page is rebuilt only when what
+	// it shows may have changed (not at every folder mark or alert log write).
+	pageGen atomic.Uint64
 	// conf is the configuration in force; Reload replaces it (reload.go). Read it with
 	// config, once per operation, so one operation sees one configuration.
 	conf    atomic.Pointer[configs.Config]

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"supportprobe/probe"
@@ -92,6 +93,9 @@ func (d *Daemon) dashboardHandler() *dashboard.Handler {
 	}
 	if hc := d.config().HTTP; hc != nil && !hc.Auth.IsZero() {
 		opts.User = authUser
+	}
+	opts.Version = func() (string, error) {
+		return strconv.FormatUint(d.db.RecordsGeneration(), 10) + "." + strconv.FormatUint(d.pageGen.Load(), 10), nil
 	}
 	return dashboard.New(d.db, opts)
 }

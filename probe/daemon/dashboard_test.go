@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -235,5 +236,51 @@ func TestDashboardReadOnlyByDefault(t *testing.T) {
 	resp, body := c.do("POST", "/review/R1", url.Values{"csrf": {"x"}, "kind": {"human"}, "note": {"x"}}, map[string]string{"Origin": base})
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "dashboard.read_only: false") {
 		t.Errorf("POST on a read-only dashboard = %d, want 403 naming dashboard.read_only\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestDashboardLiveVersion: the version an open page polls moves when what the pages show
+// changes (a probe or reply record, a pause) and not when the daemon writes what they do
+// not show (a folder's sync position), so an open overview is not rebuilt for nothing.
+func TestDashboardLiveVersion(t *testing.T) {
+	d := mustHTTPDaemon(t, &configs.HTTP{Listen: "127.0.0.1:0"}, io.Discard)
+	d.conf.Store(&configs.Config{StateDir: d.config().StateDir, HTTP: d.config().HTTP,
+		Vendors: []probe.Vendor{{Name: "acme-cloud", To: []string{"support@acme.example"}, Deadline: 72 * time.Hour}}})
+	mustRunDaemon(t, d)
+	base := "http://" + d.HTTPAddr()
+	version := func() string {
+		t.Helper()
+		resp, err := http.Get(base + "/live")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct {
+			Version string `json:"version"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || v.Version == "" {
+			t.Fatalf("GET /live: %+v, %v", v, err)
+		}
+		return v.Version
+	}
+	v0 := version()
+	if err := d.db.SetMailbox("INBOX", store.MailboxState{UIDValidity: 7, LastUID: 42}); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != v0 {
+		t.Errorf("version moved from %s to %s on a folder position write, which no page shows", v0, v)
+	}
+	if _, err := d.db.CreateProbe(probe.Probe{Vendor: "acme-cloud", Script: "outage-en", Priority: "P1", Token: "T1", MessageID: "p1@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	v1 := version()
+	if v1 == v0 {
+		t.Errorf("version stayed %s after a new probe", v1)
+	}
+	if _, err := d.SetPause(PauseRequest{Vendor: "acme-cloud", Note: "vendor asked"}); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v == v1 {
+		t.Errorf("version stayed %s after a pause", v)
 	}
 }

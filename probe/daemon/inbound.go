@@ -132,6 +132,9 @@ func (d *Daemon) handleMail(ctx context.Context, f mailbox.Fetched) error {
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil
 		}
+		if err == nil {
+			d.pageGen.Add(1)
+		}
 		log.Warn("unparsable mail kept as unmatched", "id", u.ID, "err", perr)
 		return err
 	}
@@ -169,6 +172,7 @@ func (d *Daemon) handleMail(ctx context.Context, f mailbox.Fetched) error {
 		}
 		if err == nil {
 			log.Info("unmatched mail kept for review", "id", u.ID, "from", m.From, "subject", m.Subject, "why", match.Detail)
+			d.pageGen.Add(1)
 			d.wakeAlerts() // arms the timer for its review wait
 		}
 		return err

@@ -67,6 +67,7 @@ func (d *Daemon) SetPause(req PauseRequest) (probe.Pause, error) {
 	}
 	p, err := setPause(d.db, req)
 	if err == nil {
+		d.pageGen.Add(1)
 		d.log.Info("vendor paused", "vendor", p.Vendor, "reason", p.Reason())
 	}
 	return p, err
@@ -83,6 +84,7 @@ func (d *Daemon) Resume(req PauseRequest) (probe.Pause, error) {
 	}
 	p, err := resume(d.db, req)
 	if err == nil {
+		d.pageGen.Add(1)
 		d.log.Info("vendor resumed", "vendor", p.Vendor, "paused_since", p.From)
 	}
 	return p, err

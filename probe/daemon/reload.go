@@ -132,6 +132,7 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 		d.metrics.addVendor(name)
 	}
 	res.OK, res.InForceSince = true, res.At
+	d.pageGen.Add(1)
 	d.auditReload(res, d.loaded.Load().digest)
 	d.lastReload.Store(&res)
 	if runner != nil && (len(res.VendorsAdded)+len(res.VendorsRemoved)+len(res.VendorsChanged) > 0 || summaryChanged) {
