@@ -163,6 +163,9 @@ func Classify(m Mail, rules []Rule) Classification {
 	if c, ok := classifyStructured(m); ok {
 		return c
 	}
+	if c, ok := classifyRefusal(m); ok {
+		return c
+	}
 	kind, why, ev := weigh(m)
 	return ev.decide(kind, why)
 }
@@ -516,6 +519,35 @@ func classifyDaemonNotice(m Mail) (Classification, bool) {
 			Reason: fmt.Sprintf("other: mail system notice from %s, subject %q is no delivery failure [confidence 0.90; machine: %s; person: none]", m.From, m.Subject, sender)}, true
 	}
 	return Classification{}, false
+}
+
+// refusalRe is a mail system's statement that the message was not delivered ("Your
+// message to support@… was blocked by the … Email Security Service"), and
+// refusalSubjectRe a subject that announces a delivery notice.
+var (
+	refusalRe        = regexp.MustCompile(`(?i)\b(?:your |the |a )?(?:message|e-?mail|mail)(?: you sent)?(?: to \S+)? (?:was|has been|had been|could not be|couldn't be|cannot be|wasn't|was not) (?:blocked|rejected|refused|discarded|not delivered|delivered)\b(?: (?:by|because|due|as))?`)
+	refusalSubjectRe = regexp.MustCompile(`(?i)deliver|blocked|rejected|refused|returned|not delivered|non[- ]?delivery`)
+)
+
+// classifyRefusal decides a gateway's or filter's notice that the inquiry was blocked or
+// rejected, written without a DSN, a status code or a mail system's sender (security
+// appliances, filtering services): a bounce, since nobody received the inquiry. It
+// needs a delivery subject that is no reply, and the refusal said as such in the text.
+func classifyRefusal(m Mail) (Classification, bool) {
+	if m.Subject == "" || replyPrefixRe.MatchString(m.Subject) || !refusalSubjectRe.MatchString(m.Subject) {
+		return Classification{}, false
+	}
+	text := truncateUTF8(m.NewText, classifyTextLimit)
+	loc := refusalRe.FindStringIndex(text)
+	if loc == nil {
+		return Classification{}, false
+	}
+	said := strings.Join(strings.Fields(text[loc[0]:loc[1]]), " ")
+	if strings.HasSuffix(strings.ToLower(strings.TrimRight(said, " ")), " delivered") && !strings.Contains(strings.ToLower(said), "not") && !strings.Contains(strings.ToLower(said), "n't") {
+		return Classification{}, false // "was delivered": a success notice, for the weighing
+	}
+	return Classification{Kind: KindBounce, Confidence: 0.9,
+		Reason: fmt.Sprintf("bounce: the text says %q under the delivery subject %q, no DSN [confidence 0.90; machine: refusal wording, delivery subject; person: none]", clip(said, 60), clip(m.Subject, 80))}, true
 }
 
 // classifyStructured decides a provider's structured notification: a JSON body of a

@@ -222,3 +222,23 @@ func TestClassifyEchoOfInquiry(t *testing.T) {
 		t.Errorf("answer repeating our question: %s (%s), want human", got.Kind, got.Reason)
 	}
 }
+
+// TestClassifyRefusal: a security gateway's notice that the inquiry was blocked is a
+// bounce without a DSN or a status code; a person who mentions a blocked message in a
+// reply, or a notice that mail was delivered, is not.
+func TestClassifyRefusal(t *testing.T) {
+	tests := []struct {
+		subject, text string
+		want          probe.Kind
+	}{
+		{"Message Delivery Notification: Blocked", "Your message to support@vendor.example was blocked by the Email Security Service because it matched a content policy.", probe.KindBounce},
+		{"Rejected: Export to S3 stuck", "The e-mail you sent to support@vendor.example was rejected due to the recipient's attachment policy.", probe.KindBounce},
+		{"Re: Export to S3 stuck", "Sorry, your message was blocked by our spam filter. I checked the export: the bucket policy denies our role; add it and retry.", probe.KindHuman},
+	}
+	for _, tt := range tests {
+		got := probe.Classify(probe.Mail{From: "notices@gateway.vendor.example", Subject: tt.subject, NewText: tt.text}, nil)
+		if got.Kind != tt.want {
+			t.Errorf("Classify(%q) = %s (%s), want %s", tt.subject, got.Kind, got.Reason, tt.want)
+		}
+	}
+}
