@@ -198,6 +198,9 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// acknowledgement rather than a notice (below).
 	receipt := strongAck
 	for _, b := range nt.bookkeeping {
+		if slices.ContainsFunc(acks, func(a hit) bool { return a.strong && strings.Contains(b.text, a.text) }) {
+			continue // its receipt wording already counts ("Your case number is 0098123.")
+		}
 		acks = append(acks, hit{text: clip(b.text, 80), strong: b.strong, at: len(subjectAndText)})
 		strongAck = strongAck || b.strong
 	}
@@ -1037,7 +1040,9 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `to add (?:additional |further )?(?:comments|information|details)`},
 	{re: `(?:view|track|check|update|see|follow)(?: and update| the status of| the progress of)? (?:your|this|the) (?:ticket|request|case)`},
 	{re: `(?:our|the) (?:support|business|office|opening|service) hours (?:are|is)|(?:服务|服務|工作)时间(?:为|是)|(?:服務|工作)時間(?:為|是)`},
-	{re: `help ?cent(?:er|re)|knowledge ?base|\bfaqs?\b|support portal|community forum`},
+	{re: `help ?cent(?:er|re)|knowledge ?base|\bfaqs?\b|(?:support|customer|service|self[- ]service) portal|community forum`},
+	// How to refer to the record or follow it: instructions of a desk, not of a person.
+	{re: `\b(?:use|quote|include|mention|reference) (?:this|the|your) (?:id|number|reference|ticket number|case number|request id|ticket id)\b|\bfor (?:further|future|all) (?:communications?|correspondence)\b|\b(?:follow|track|view|check|monitor) (?:its|the|your) (?:progress|status)\b`},
 	{re: `in the meantime`},
 	{re: `reopen (?:the|this|your) (?:ticket|request|case)|we hope (?:we were able|this|that)|if you have any (?:further |other |more )?(?:questions|concerns)`},
 	// An attribution above a copy of a message: "Lin Wei wrote on 29 Nov 2026:".
@@ -1055,7 +1060,7 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `(?:view|see|access|review|find) (?:all )?(?:the )?(?:details|status|progress|history) of (?:the|your|this) (?:ticket|incident|case|request)|by following the link|(?:the|this) link (?:below|above)|take me to (?:the|my|your) (?:ticket|incident|case|request)`},
 	{re: `^\s*(?:ticket|case|request|reference|ref)\b.{0,20}?(?:#|\bid\b|number|no\.?)\s*[:：]?\s*[\w-]+\s*$`},
 	{re: `^\s*(?:status|priority|subject|requester|assignee|group|created|updated|type|category|ticket|case)\s*[:：]`},
-	{re: `^\s*(?:工单|工單)(?:号|號|编号|編號)?\s*[:：#]|^\s*(?:状态|狀態|优先级|優先級|主题|主旨)\s*[:：]`},
+	{re: `^\s*(?:工单|工單)(?:号|號|编号|編號)?\s*[:：#]\s*[\w-]+\s*$|^\s*(?:状态|狀態|优先级|優先級|主题|主旨)\s*[:：]`},
 	{re: `查看工单|查看工單|工单状态|工單狀態|帮助中心|幫助中心|点击|點擊|如非本人操作|退订|退訂|本邮件|本郵件|请耐心等待|請耐心等候|請耐心等待`},
 })
 
@@ -1072,6 +1077,8 @@ var humanCues = compilePhrases([]phrase{
 	// Work done on the problem, reported by those who did it: "Our engineers found a
 	// stuck worker and restarted it".
 	{re: `\b(?:we|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))\b[^.!?\n]{0,40}?\b(?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|reset|cleared|migrated|replaced|identified|traced|resolved)\b`},
+	{re: `\bwe(?:'ve| have)? (?:escalated|reproduced|checked|looked at|looked into|investigated)\b|\b(?:confirmed|reproduced)[,.]`},
+	{re: `请(?:重试|再试|稍后再试|检查|确认|升级|尝试)|請(?:重試|再試|檢查|確認|升級|嘗試)|我们(?:发现|查到|已经(?:修复|处理|清理|重启))|我們(?:發現|查到|已經(?:修復|處理|清理|重啟))`},
 	{re: `\bthe (?:issue|problem|error|bug|fix|root cause|workaround|answer|solution) (?:is|was|has|will)\b`},
 	{re: `我(?:[^们們]|$)`},
 	{re: `请您|請您|建议|建議|您可以|麻烦您|麻煩您|请尝试|請嘗試|请提供|請提供|请升级|請升級|请检查|請檢查`},
@@ -1408,6 +1415,9 @@ var (
 	futureRe     = regexp.MustCompile(`(?i)드리겠습니다|드릴 예정|겠습니다|\b(?:responderá|responderemos|entraremos|retornaremos|yapacaktır|yapacağız|dönecektir|ответим|свяжемся|ответит|odpowiemy|skontaktujemy|risponderemo|contatteremo|will|shall|may take|can take|might take|could take|wird|werden|sera|seront|va|vont|será|serán|verrà|verranno|zal|zullen|kommer att|vil|vill)\b|'ll\b|(?:将|將|会|會)`)
 	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|\b(?:respond\w*|entraremos em contato|retorn\w*|dönüş|ответ\w*|свяж\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|återkomm\w*|kontakta\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
 	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|в ближайшее время|как можно скорее|в течение \d+|wkrótce|jak najszybciej|w ciągu \d+|al più presto|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
+	// filingRe is the filing of a record: created, logged, received, its number given
+	// or to be quoted.
+	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
 	// formFieldRe is a line of a filled-in form: a short label, a colon, a short value.
 	formFieldRe = regexp.MustCompile(`^\p{Lu}[\p{L}\p{N} /&'()-]{0,30}[:：]\s*\S[^.!?。！？]{0,60}$`)
 )
@@ -1419,10 +1429,15 @@ func bookkeepingOf(s, subject string) string {
 	if findPhrases(humanCues, s) != nil {
 		return ""
 	}
-	for _, loc := range recordIDRe.FindAllStringIndex(s, -1) {
-		id := strings.TrimLeft(s[loc[0]:loc[1]], "# ")
-		if strings.Contains(subject, id) || recordNounRe.MatchString(s[:loc[0]]) {
-			return "record"
+	// A record is cited as bookkeeping when the sentence is about filing it ("created",
+	// "your case number is", "please quote"); "Case 4411 is now with our storage
+	// engineers" or "工单 #4411 已转给研发团队" report work on it, which a person does.
+	if filingRe.MatchString(s) {
+		for _, loc := range recordIDRe.FindAllStringIndex(s, -1) {
+			id := strings.TrimLeft(s[loc[0]:loc[1]], "# ")
+			if strings.Contains(subject, id) || recordNounRe.MatchString(s[:loc[0]]) {
+				return "record"
+			}
 		}
 	}
 	if futureRe.MatchString(s) && answerVerbRe.MatchString(s) && vagueTimeRe.MatchString(s) {

@@ -181,6 +181,9 @@ func TestClassifyBookkeepingKeepsAnswers(t *testing.T) {
 		{"Re: Export stuck [Case 0098123]", "I checked case 0098123: the bucket policy denies PutObject to our export role. Add the role to the policy and retry."},
 		{"Re: Export stuck", "Our engineers found a stuck worker on the EU export queue and restarted it. We will follow up shortly with the root cause."},
 		{"Re: Export stuck", "Priority: high\nCause: an expired certificate on the gateway, renewed at 02:31 UTC; exports resume on their own."},
+		{"Re: [#4411] Export stuck", "We've escalated ticket #4411 to our engineering team and will update you within 24 hours."},
+		{"Re: Export stuck [Case 00451234]", "Case 00451234 is now with our storage engineers; they are checking the export worker logs."},
+		{"回复: Export stuck", "您好，工单 #4411 已转给研发团队处理，我们发现是导出节点磁盘满了，已经清理，请重试。"},
 	}
 	for _, a := range answers {
 		got := probe.Classify(probe.Mail{From: "agent@vendor.example", Subject: a.subject, NewText: a.text}, nil)
