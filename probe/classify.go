@@ -242,6 +242,13 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		len(nt.cues) == 0 && !(nt.signature != "" && personNameRe.MatchString(nt.signature) && !teamNameRe.MatchString(nt.signature)) {
 		ev.machine("auto-replied with no sign of a person", 1)
 	}
+	// A mail that says it comes from an AI or virtual assistant ("I'm Fin, Vendor's AI
+	// agent") is a program's however much it says and however personal its voice: a
+	// person does not call themselves a bot.
+	if bot := botDeclRe.FindString(nt.own); bot != "" {
+		ev.machine(fmt.Sprintf("says it is an AI or virtual assistant: %q", strings.Join(strings.Fields(bot), " ")), 8)
+		return KindAutoAck, fmt.Sprintf("auto_ack: says it is an AI or virtual assistant (%q); a program's answer, not a person's", strings.Join(strings.Fields(bot), " ")), ev
+	}
 	// Survey and verification wording is a program's too: such a mail is not "bare".
 	machineWording := len(findPhrases(surveyPhrases, subjectAndText))+len(findPhrases(verifyPhrases, subjectAndText)) > 0
 	// Thanks alone ("Thank you for your message. We do support SSO via SAML.") opens
@@ -760,6 +767,10 @@ func helpDeskSignals(m Mail) []string {
 	return []string{"help-desk headers " + strings.Join(names, ", ")}
 }
 
+// botDeclRe is a mail's statement that an AI or virtual assistant wrote it, in the first
+// person or about the answer itself.
+var botDeclRe = regexp.MustCompile(`(?i)\bI(?:'m| am) (?:[\p{L}-]+, )?(?:(?:[\p{L}-]+'s|the|an?|your|our) )?(?:[\p{L}-]+ )?(?:AI|virtual|automated|digital|intelligent)[- ](?:agent|assistant|bot|helper)\b|\bI(?:'m| am) (?:an? )?(?:bot|chatbot|AI)\b|\b(?:this|the following) (?:answer|reply|response|message) (?:was|is|has been) (?:generated|written|drafted|created) (?:by|with|using) (?:an? )?(?:AI|artificial intelligence|our AI|a bot)\b|\b(?:AI|virtual) assistant here\b|ich bin (?:der|die|ein|eine|ihr|ihre) (?:virtuelle|digitale|KI-)\s?(?:assistent|assistentin|agent)|je suis (?:l'|un |une |votre )?(?:assistant|agent) (?:virtuel|IA)|我是(?:智能|AI|人工智能|虚拟)(?:客服|助手|助理)`)
+
 // courtesyRe matches ack wording that only thanks ("Thank you for your message",
 // "Merci pour votre message", "感谢您的来信").
 var courtesyRe = regexp.MustCompile(`(?i)^(?:many thanks|thanks|thank you|thank|merci|danke|vielen dank|gracias|grazie|obrigad[oa]|感谢|感謝|谢谢|謝謝|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとう)`)
@@ -959,7 +970,7 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `automatically generated in response to|in response to the creation of a (?:trouble )?ticket|your ticket has been assigned an? (?:id|number)`, strong: true},
 	{re: `\bthank(?:s| you)(?: so much| very much)? for (?:getting in touch|reaching out)\b|\bthank(?:s| you) for (?:the|your) (?:question|note|detailed (?:question|description))`},
 	// German, French, Spanish, Japanese.
-	{re: `wir haben ihre (?:anfrage|nachricht|e-?mail|mail) (?:erhalten|empfangen)|ihre anfrage (?:ist|wurde) (?:bei uns )?eingegangen`, strong: true},
+	{re: `wir haben ihre (?:anfrage|nachricht|e-?mail|mail) (?:erhalten|empfangen)|ihre (?:anfrage|nachricht|e-?mail|mail|meldung) (?:ist|wurde) (?:bei uns )?(?:eingegangen|angekommen|erfasst|registriert)`, strong: true},
 	{re: `nous avons (?:bien )?reçu votre (?:demande|message|e-?mail|courriel)|votre demande a (?:bien )?été (?:reçue|enregistrée|créée)`, strong: true},
 	{re: `hemos recibido (?:su|tu) (?:solicitud|mensaje|correo|consulta)|(?:su|tu) (?:solicitud|consulta) (?:ha sido|fue) (?:recibida|registrada|creada)`, strong: true},
 	{re: `(?:お問い合わせ|お問合せ|ご依頼)を?(?:受け付けました|受付いたしました|受け付けいたしました|承りました)`, strong: true},

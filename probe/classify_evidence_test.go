@@ -245,3 +245,18 @@ func TestClassifyRefusal(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyAIAssistant: an answer that says an AI or virtual assistant wrote it is a
+// program's, however substantial; a person who mentions the desk's assistant answers.
+func TestClassifyAIAssistant(t *testing.T) {
+	bot := probe.Classify(probe.Mail{From: "support@vendor.example", Subject: "Re: Export stuck",
+		NewText: "Hi Lin, I'm Fin, Vendor's AI agent. I can help with that! Exports can stall when the bucket policy does not allow our export role. You can check the policy under Settings > Storage."}, nil)
+	if bot.Kind != probe.KindAutoAck {
+		t.Errorf("AI agent: %s (%s), want auto_ack", bot.Kind, bot.Reason)
+	}
+	person := probe.Classify(probe.Mail{From: "tom@vendor.example", Subject: "Re: Export stuck",
+		NewText: "Hi Lin, I'm the on-call engineer. Our AI assistant misread your ticket, sorry. The export worker was stuck; I restarted it and your export finished.\n\nTom"}, nil)
+	if person.Kind != probe.KindHuman {
+		t.Errorf("engineer mentioning the assistant: %s (%s), want human", person.Kind, person.Reason)
+	}
+}
