@@ -166,6 +166,9 @@ func Classify(m Mail, rules []Rule) Classification {
 	if c, ok := classifyRefusal(m); ok {
 		return c
 	}
+	if c, ok := classifyReceipt(m); ok {
+		return c
+	}
 	kind, why, ev := weigh(m)
 	return ev.decide(kind, why)
 }
@@ -558,6 +561,28 @@ func classifyRefusal(m Mail) (Classification, bool) {
 	}
 	return Classification{Kind: KindBounce, Confidence: 0.9,
 		Reason: fmt.Sprintf("bounce: the text says %q under the delivery subject %q, no DSN [confidence 0.90; machine: refusal wording, delivery subject; person: none]", clip(said, 60), clip(m.Subject, 80))}, true
+}
+
+// receiptSubjectRe and receiptTextRe are a read or delivery receipt written as text (as
+// Outlook words the ones it sends without a report part): "Read: <subject>" and "Your
+// message … was read on …".
+var (
+	receiptSubjectRe = regexp.MustCompile(`(?i)^\s*(?:read|gelesen|lu|leído|lido|letto|gelezen|已读|已讀|delivered|zugestellt|remis|entregado|entregue|consegnato|bezorgd|已送达|已送達)\s*[:：]`)
+	receiptTextRe    = regexp.MustCompile(`(?i)\bwas read on\b|\bhas been delivered to\b|\bwurde (?:am .{0,40})?gelesen\b|\bwurde .{0,40}zugestellt\b|\ba été lu\b|\ba été remis\b|\bfue leído\b|\bha sido entregado\b|已于.{0,30}(?:阅读|送达)|已於.{0,30}(?:閱讀|送達)`)
+)
+
+// classifyReceipt decides a read or delivery receipt sent as plain text: a notice about
+// our message, never a response to it.
+func classifyReceipt(m Mail) (Classification, bool) {
+	if !receiptSubjectRe.MatchString(m.Subject) {
+		return Classification{}, false
+	}
+	said := receiptTextRe.FindString(truncateUTF8(m.NewText, classifyTextLimit))
+	if said == "" {
+		return Classification{}, false
+	}
+	return Classification{Kind: KindOther, Confidence: 0.9,
+		Reason: fmt.Sprintf("other: a read or delivery receipt (subject %q, %q) [confidence 0.90; machine: receipt subject and wording; person: none]", clip(m.Subject, 80), said)}, true
 }
 
 // classifyStructured decides a provider's structured notification: a JSON body of a
@@ -1022,6 +1047,7 @@ var surveyPhrases = compilePhrases([]phrase{
 	{re: `how (?:would|do) you rate`},
 	{re: `(?:customer )?satisfaction survey|csat survey`},
 	{re: `take (?:a|our) (?:short |quick |brief )?survey`},
+	{re: `wie zufrieden (?:waren|sind) sie|bewerten sie (?:uns|unseren|den)|zufriedenheitsumfrage|(?:comment )?évaluez(?:-vous)? (?:notre|le) (?:support|service)|enquête de satisfaction|qué tan satisfecho|califique (?:nuestro|el) (?:soporte|servicio)|encuesta de satisfacción`},
 	{re: `满意度调查|滿意度調查|满意度评价|滿意度評價|服务评价|服務評價|请对本次服务(?:进行)?评价|請對本次服務(?:進行)?評價`},
 })
 
@@ -1030,6 +1056,7 @@ var verifyPhrases = compilePhrases([]phrase{
 	{re: `verify your (?:e-?mail|address|account)`},
 	{re: `confirm your (?:e-?mail )?(?:address|e-?mail|account|subscription)`},
 	{re: `verification code|activate your account`},
+	{re: `reset (?:the |your )?password|password reset|choose a new password|sign-in attempt|new sign-in|login attempt`},
 	// Challenge-response spam filters ask the sender to prove they are a person.
 	{re: `(?:list of )?approved senders|senders i have approved|(?:confirm|prove) (?:that )?you(?:'re| are) (?:a )?(?:human|real person)|challenge[- ]response`},
 	{re: `验证码|驗證碼|验证(?:您的)?(?:邮箱|邮件地址|电子邮件|账户|账号)|驗證(?:您的)?(?:郵箱|郵件地址|電子郵件|帳戶|帳號)|(?:邮箱|郵箱)(?:验证|驗證)|完成(?:验证|驗證)|确认您的邮箱|確認您的郵箱|激活(?:您的)?账户|啟用(?:您的)?帳戶`},
@@ -1087,7 +1114,7 @@ var humanCues = compilePhrases([]phrase{
 	{re: `\bwe (?:recommend|suggest|checked|investigated|found|tested|reproduced|confirmed|fixed|released|support|offer|provide)\b`},
 	// Work done on the problem, reported by those who did it: "Our engineers found a
 	// stuck worker and restarted it".
-	{re: `\b(?:we|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))\b[^.!?\n]{0,40}?\b(?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|reset|cleared|migrated|replaced|identified|traced|resolved)\b`},
+	{re: `\b(?:we|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))(?:'ve| have| had)?(?: (?:now|just|already|then|quickly|also))? (?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|cleared|migrated|replaced|identified|traced|resolved)\b`},
 	{re: `\bwe(?:'ve| have)? (?:escalated|reproduced|checked|looked at|looked into|investigated)\b|\b(?:confirmed|reproduced)[,.]`},
 	{re: `请(?:重试|再试|稍后再试|检查|确认|升级|尝试)|請(?:重試|再試|檢查|確認|升級|嘗試)|我们(?:发现|查到|已经(?:修复|处理|清理|重启))|我們(?:發現|查到|已經(?:修復|處理|清理|重啟))`},
 	{re: `\bthe (?:issue|problem|error|bug|fix|root cause|workaround|answer|solution) (?:is|was|has|will)\b`},
