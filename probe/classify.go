@@ -843,6 +843,7 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `\bi(?:'m| am| will be|'ll be)(?: currently)? (?:out of (?:the )?office|away|on (?:annual |parental |sick )?(?:leave|vacation|holiday)|travell?ing)`},
 	{re: `\bout of (?:the )?office (?:until|till|from|through)`},
 	{re: `limited access to (?:my )?e-?mail`},
+	{re: `\bi(?:'m| am) (?:out sick|off sick|sick today|off (?:today|this week|until)|away (?:today|this week|until))|\b(?:will|'ll) (?:reply|respond|get back to you|answer)(?: to you)? (?:when i(?:'m| am) back|on my return|tomorrow|next week|after my (?:leave|holiday|vacation))`},
 	{re: `(?:up)?on my return`},
 	{re: `我(?:目前|现在|現在)?(?:正在)?(?:休假|出差|不在办公室|不在辦公室)`},
 	{re: `ich bin (?:bis|vom|derzeit|zurzeit|ab)`},
@@ -970,6 +971,7 @@ var ackPhrases = compilePhrases([]phrase{
 	// assigned #4821", "Incident INC0012345 has been opened on your behalf").
 	{re: `\b(?:ticket|case|request|incident|issue|inquiry|enquiry|query|work order|service request)\b[^.!?\n]{0,40}? (?:has been|have been|was|is) (?:now |successfully )?(?:created|opened|logged|raised|received|submitted|registered|recorded)\b(?: (?:on your behalf|for you|and assigned))?`, strong: true},
 	{re: `\bwe have (?:logged|registered|recorded) your`, strong: true},
+	{re: `\bwe(?:'ve| have)? (?:got|gotten) your (?:message|e-?mail|request|note|ticket|inquiry|enquiry)`, strong: true},
 	{re: `\bthis is an? (?:automated|automatic|auto-generated) (?:response|reply|message|e-?mail|notification|acknowledge?ment)`},
 	{re: `\bwe(?:'ll| will| shall) (?:get back to|respond to|reply to|be in touch with|contact) you`},
 	{re: `\bthank(?:s| you) for (?:contacting|reaching out to|writing to|your (?:support )?(?:request|inquiry|enquiry|e-?mail|message|mail))`},
@@ -1038,6 +1040,7 @@ var noticePhrases = compilePhrases([]phrase{
 // person's "the ticket opened yesterday".
 var subjectAckPhrases = compilePhrases([]phrase{
 	{re: `\b(?:request|ticket|case|inquiry|enquiry)\s+(?:#?\s*[\w-]*\d[\w-]*\s+)?(?:received|created|opened|logged|submitted)\b`, strong: true},
+	{re: `\bwe(?:'ve| have)? (?:got|received) your (?:message|e-?mail|request|note)\b`, strong: true},
 })
 
 // surveyPhrases mark satisfaction surveys, which follow a reply and are not one.
@@ -1066,7 +1069,7 @@ var verifyPhrases = compilePhrases([]phrase{
 // mail is to go through a portal instead), or a security gateway holding the message.
 var unreadPhrases = compilePhrases([]phrase{
 	{re: `\b(?:this|the|our) (?:mailbox|e-?mail address|address|inbox|account) is (?:not|no longer|not being) (?:monitored|in use|read|checked|attended)|\b(?:e-?mails?|messages?) (?:sent )?to this (?:address|mailbox) (?:are|is|will) not (?:be )?(?:read|monitored|answered|processed)|\bno longer (?:monitored|accepts? (?:e-?mail|requests)|in use)\b`},
-	{re: `\b(?:message|e-?mail) you sent\b[^.!?\n]{0,60}? (?:has been|was|is being|is) (?:held|quarantined|queued for review)|\bheld for (?:review|inspection) by\b|\bquarantined by\b|\bin quarantine\b`},
+	{re: `\b(?:awaiting|pending|held for|waiting for) moderation\b|\bawaits? moderator(?:'s)? approval|\bheld (?:for|until) (?:the )?(?:list )?moderator|\b(?:message|e-?mail) you sent\b[^.!?\n]{0,60}? (?:has been|was|is being|is) (?:held|quarantined|queued for review)|\bheld for (?:review|inspection) by\b|\bquarantined by\b|\bin quarantine\b`},
 	{re: `dieses postfach wird nicht (?:überwacht|gelesen)|cette (?:adresse|boîte) n'est pas (?:surveillée|consultée|lue)|este (?:buzón|correo) no (?:es|está) (?:monitoreado|supervisado|atendido)|此邮箱(?:不|无人)(?:受|被)?(?:监控|查看|回复)|此郵箱(?:不|無人)(?:受|被)?(?:監控|查看|回覆)`},
 })
 
@@ -1455,7 +1458,7 @@ var (
 	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|в ближайшее время|как можно скорее|в течение \d+|wkrótce|jak najszybciej|w ciągu \d+|al più presto|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
 	// filingRe is the filing of a record: created, logged, received, its number given
 	// or to be quoted.
-	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
+	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|waiting|awaiting|pending|remind(?:er|ing)?|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
 	// formFieldRe is a line of a filled-in form: a short label, a colon, a short value.
 	formFieldRe = regexp.MustCompile(`^\p{Lu}[\p{L}\p{N} /&'()-]{0,30}[:：]\s*\S[^.!?。！？]{0,60}$`)
 )
