@@ -133,6 +133,12 @@ const (
 	UnknownUserAddress = "no-such-user@" + GeneratorDomain
 	// MailboxFullAddress gets a Postfix bounce: mailbox full (Dovecot quota), 5.2.2.
 	MailboxFullAddress = "full@" + GeneratorDomain
+	// SieveRejectAddress refuses every message with a Sieve reject (RFC 5429): Pigeonhole
+	// accepts it at LMTP and sends the sender a rejection (an MDN, "Rejected: " and the
+	// inquiry's subject) that says SieveRejectReason.
+	SieveRejectAddress = "rejects@" + GeneratorDomain
+	// SieveRejectReason is the reason SieveRejectAddress's Sieve script gives.
+	SieveRejectReason = "This address no longer accepts support requests; please use https://support.vendor.test."
 	// RelayRefusedDomain is relayed to a second smtpd that refuses to relay.
 	RelayRefusedDomain = "relay-refused.test"
 	// RelayRefusedAddress gets a Postfix bounce: relay access denied, 5.7.1.
@@ -176,6 +182,9 @@ var Vacations = []Vacation{
 		Reason: "お世話になっております。\n誠に勝手ながら、12月25日まで休暇をいただいております。\n急ぎのご用件は、サポート窓口までご連絡ください。\n\n佐藤 健"},
 }
 
+// sieveRejectScript is the Sieve script of SieveRejectAddress (RFC 5429 reject).
+const sieveRejectScript = "require [\"reject\"];\nreject \"" + SieveRejectReason + "\";\n"
+
 // generatorPassword is the IMAP password of every generator user.
 const generatorPassword = "generator"
 
@@ -195,7 +204,10 @@ func generatorUsers() []struct {
 			extra string
 		}{User{v.Address, generatorPassword}, ""})
 	}
-	return users
+	return append(users, struct {
+		user  User
+		extra string
+	}{User{SieveRejectAddress, generatorPassword}, ""})
 }
 
 // sieveScript returns v's Sieve vacation script.
@@ -227,6 +239,13 @@ func (r *Real) writeGenerators() error {
 			if err := writeFile(filepath.Join(home, ".dovecot.sieve"), v.sieveScript(), r.ids.mailUID, r.ids.mailGID, 0o600); err != nil {
 				return err
 			}
+		}
+		home := r.path(mailDir, SieveRejectAddress)
+		if err := mkdirOwned(home, r.ids.mailUID, r.ids.mailGID, 0o700); err != nil {
+			return err
+		}
+		if err := writeFile(filepath.Join(home, ".dovecot.sieve"), []byte(sieveRejectScript), r.ids.mailUID, r.ids.mailGID, 0o600); err != nil {
+			return err
 		}
 	}
 	var transport bytes.Buffer
