@@ -150,8 +150,7 @@ import (
 // RealOptions.OpenSMTPD see OpenSMTPDDomain).
 const (
 	// GeneratorDomain holds the generator users (a full mailbox, the vacations, a Sieve
-	// reject) and
-	// accepts any other recipient at RCPT, which Dovecot then refuses.
+	// reject) and accepts any other recipient at RCPT, which Dovecot then refuses.
 	GeneratorDomain = "generators.test"
 	// UnknownUserAddress gets a Postfix bounce: unknown user, 5.1.1.
 	UnknownUserAddress = "no-such-user@" + GeneratorDomain
