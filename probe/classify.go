@@ -394,6 +394,17 @@ var (
 	delaySubjectRe  = regexp.MustCompile(`(?i)delay|still being retried|warning: could not send|延迟|延遲|verzögert|retardé`)
 )
 
+// dispositionDeleted reports whether an RFC 8098 Disposition field
+// ("automatic-action/MDN-sent-automatically; deleted") has the disposition type deleted.
+func dispositionDeleted(disposition string) bool {
+	_, typ, ok := strings.Cut(disposition, ";")
+	if !ok {
+		return false
+	}
+	typ, _, _ = strings.Cut(typ, "/") // an old modifier: "deleted/error"
+	return strings.EqualFold(strings.TrimSpace(typ), "deleted")
+}
+
 // reportConfidence is the confidence of a decision a machine report states itself.
 const reportConfidence = 0.99
 
@@ -439,6 +450,12 @@ func classifyReport(m Mail) (Classification, bool) {
 	case "feedback-report":
 		return sure(KindOther, "other: feedback report (RFC 5965), a complaint about a message, not a response", reportConfidence)
 	case "disposition-notification":
+		// RFC 8098's disposition type says what became of our message. "deleted", as a
+		// Sieve reject (RFC 5429) or a filter sends it, means it was thrown away unread:
+		// refused, like a bounce. "displayed" is a read receipt.
+		if dispositionDeleted(r.Feedback) {
+			return sure(KindBounce, "bounce: the recipient's system rejected or deleted the message unread (RFC 8098 disposition \"deleted\", as a Sieve reject sends)", reportConfidence)
+		}
 		return sure(KindOther, "other: read receipt (RFC 8098), no response", reportConfidence)
 	}
 	// The recipient's Action decides before the status: a 4.x.x status under "failed"

@@ -30,6 +30,9 @@ func generatorCases() []generatorCase {
 		{vendor: "postfix-relay-refused", to: mailworld.RelayRefusedAddress, wantKind: "bounce", wantStatus: "bounced"},
 		{vendor: "exim-unknown-user", to: mailworld.EximUnknownAddress, wantKind: "bounce", wantStatus: "bounced"},
 		{vendor: "opensmtpd-unknown-user", to: mailworld.OpenSMTPDUnknownAddress, wantKind: "bounce", wantStatus: "bounced"},
+		// The recipient's Sieve filter refused the inquiry (RFC 5429 reject): Pigeonhole's
+		// MDN with "Disposition: ...; deleted" says nobody will read it.
+		{vendor: "sieve-reject", to: mailworld.SieveRejectAddress, wantKind: "bounce", wantStatus: "bounced"},
 		// A delay warning and a verification report say the inquiry may still arrive, or
 		// can: neither is a bounce, and neither is an answer.
 		{vendor: "postfix-delayed", to: mailworld.DeferredAddress, flush: true, wantKind: "other", wantStatus: "sent"},
@@ -84,9 +87,10 @@ vendors:
 
 // TestGeneratorsEndToEnd sends a probe to each generator of machine mail in the real
 // mail world (Postfix bounces for an unknown user, a full mailbox and a refused relay; an
-// Exim bounce; an OpenSMTPD bounce; Postfix and OpenSMTPD delay warnings; a Postfix
+// Exim bounce; an OpenSMTPD bounce; a Sieve reject's rejection notice; Postfix and OpenSMTPD delay warnings; a Postfix
 // verification report; Sieve vacation replies in six languages) and checks what the daemon
-// makes of the answer: bounces mark the probe bounced, delay warnings and a verification
+// makes of the answer: none ever marks the probe answered; bounces (the Sieve rejection
+// among them) mark it bounced, delay warnings and a verification
 // report do not, vacation replies are out_of_office and leave the probe waiting for a
 // person.
 //
@@ -135,6 +139,9 @@ func TestGeneratorsEndToEnd(t *testing.T) {
 				t.Errorf("probe %s: reply %+v has no matching rung or no reason", ids[i], r)
 			}
 			t.Logf("probe %s to %s: reply kind %s, matched by %s, status %s; reason: %s", ids[i], c.to, r.Kind, r.MatchedBy, p.Status, r.Reason)
+			if p.Status == "answered" {
+				t.Errorf("probe %s to %s: answered by %s alone (reply kind %s): machine mail is never a first response", ids[i], c.to, generatorWhat(c), r.Kind)
+			}
 			if r.Kind != c.wantKind {
 				misread := fmt.Sprintf("MISREAD: %s (%s): %s classified %s, want %s; reason: %s", c.vendor, c.to, generatorWhat(c), r.Kind, c.wantKind, r.Reason)
 				misreads = append(misreads, misread)
@@ -163,6 +170,8 @@ func generatorWhat(c generatorCase) string {
 		return "an Exim bounce"
 	case strings.HasPrefix(c.vendor, "opensmtpd"):
 		return "an OpenSMTPD bounce"
+	case c.vendor == "sieve-reject":
+		return "a Sieve reject's rejection notice (Pigeonhole MDN, Disposition: ...; deleted)"
 	case strings.HasPrefix(c.vendor, "postfix"):
 		return "a Postfix bounce"
 	default:

@@ -84,6 +84,16 @@ func generators() []generated {
 			`(?m)^Auto-Submitted: auto-replied \(vacation\)`, `(?m)^Precedence: bulk`, `(?m)^From: <?` + regexp.QuoteMeta(v.Address),
 			`(?m)^In-Reply-To: <inquiry-gen-sieve-vacation-` + strings.ToLower(v.Language) + `@customer\.example>`}})
 	}
+	// A Sieve reject: Pigeonhole's MDN, not a DSN, and only the inquiry's headers returned.
+	g = append(g, generated{name: "bounce/gen-sieve-reject", to: mailworld.SieveRejectAddress,
+		subject: `^Rejected: Streaming fails in region East China since 03:00$`, want: []string{
+			`(?m)^From: Postmaster <postmaster@mailworld\.test>`, `(?m)^Auto-Submitted: auto-replied \(rejected\)`, `(?m)^Precedence: bulk`,
+			`(?m)^Content-Type: multipart/report; report-type=disposition-notification;`, `(?m)^Content-Type: message/disposition-notification`,
+			`(?m)^Reporting-UA: mail\.mailworld\.test; Dovecot Mail Delivery Agent`, `(?m)^Final-Recipient: rfc822; rejects@generators\.test`,
+			`(?m)^Original-Message-ID: <inquiry-gen-sieve-reject@customer\.example>`,
+			`(?m)^Disposition: automatic-action/MDN-sent-automatically; deleted`,
+			`Your message to <rejects@generators\.test> was automatically rejected:\r?\n` + regexp.QuoteMeta(mailworld.SieveRejectReason),
+			`(?m)^Content-Type: message/rfc822`}})
 	return g
 }
 

@@ -220,7 +220,7 @@ postmaster_address = postmaster@mailworld.test
 {{if .Generators}}
 # Generators: a quota (only users with a quota_rule in their passwd-file are limited; a
 # full mailbox is refused with 552 5.2.2, quota_full_tempfail = no) and Sieve in LMTP,
-# whose vacation replies are submitted to Postfix over SMTP.
+# whose vacation replies and reject notices are submitted to Postfix over SMTP.
 mail_plugins = $mail_plugins quota
 protocol lmtp {
   mail_plugins = $mail_plugins quota sieve
