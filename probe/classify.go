@@ -1269,13 +1269,19 @@ func analyzeNewText(text, subject string, ours echo) newText {
 	flush := func() {
 		for _, s := range splitSentences(para) {
 			content = true
-			switch {
-			case ours.repeats(s):
+			if ours.repeats(s) {
 				echoed++
-			case isTemplate(s):
+				continue
+			}
+			if isTemplate(s) {
 				furniture++
-			case bookkeepingOf(s, subject) != "":
-				bookkeeping = append(bookkeeping, hit{text: s, strong: bookkeepingOf(s, subject) == "record"})
+				continue
+			}
+			if book := bookkeepingOf(s, subject); book != "" {
+				bookkeeping = append(bookkeeping, hit{text: s, strong: book == "record"})
+				continue
+			}
+			switch {
 			case isFormField(s):
 				fields = append(fields, s)
 			case isAck(s):
