@@ -148,12 +148,14 @@ func afterMarker(lines []string) []string {
 	if at < 0 {
 		return lines
 	}
-	if !isBlankOrQuote(lines[:at]) {
-		above := lines[:at]
-		// A marker often comes with a rule drawn above it ("—-—-—-—").
-		for len(above) > 0 && !hasLetterOrDigit(above[len(above)-1]) {
-			above = above[:len(above)-1]
-		}
+	// A marker often comes with a rule drawn above it ("—-—-—-—"); a rule alone above
+	// the marker is not text written above it (Jira Service Management puts the rule
+	// and the marker first, the newest comment below).
+	above := lines[:at]
+	for len(above) > 0 && !hasLetterOrDigit(above[len(above)-1]) {
+		above = above[:len(above)-1]
+	}
+	if !isBlankOrQuote(above) {
 		return above
 	}
 	var blocks [][]string
@@ -198,6 +200,11 @@ var (
 	// trusted only above quoted lines.
 	attributionLoose = regexp.MustCompile(`(?i)\bwrote\s*:$|[写寫]道\s*[:：]$|\bschrieb\s*:$|a écrit\s*:$|escribió\s*:$`)
 
+	// recapHeading is a help desk's heading above its copy of the conversation, in a
+	// survey, a reminder or a status notice ("Here's a reminder of what your request
+	// was about:", "Conversation history:", "Your original request:"): the lines below
+	// were written before this message.
+	recapHeading     = regexp.MustCompile(`(?i)^\s*(?:here(?:'s| is) a reminder of what (?:your|this) (?:request|ticket|case|conversation|question) was about|(?:(?:the|your) )?(?:ticket|request|case|conversation|message) (?:history|thread|transcript)|(?:previous|earlier|recent) (?:messages|correspondence|comments|conversation)|(?:your|the) original (?:request|message|question|ticket)|(?:a )?(?:copy|summary) of your (?:request|message|ticket|question)|ihre ursprüngliche (?:anfrage|nachricht)|verlauf(?: der anfrage)?|votre (?:demande|message) (?:initial(?:e)?|d'origine)|historique de la (?:demande|conversation)|(?:su|tu) (?:solicitud|mensaje) original|historial de la (?:solicitud|conversación)|(?:原始|您的)?(?:工单|工單)?(?:对话|對話)?(?:历史|歷史)(?:记录|記錄)?)\s*[:：]\s*$`)
 	historySeparator = regexp.MustCompile(`(?i)^\s*-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original|messaggio originale|原始邮件|原始郵件|原邮件|原郵件|forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|转发邮件|轉寄郵件)\s*-{2,}\s*$|(?i)^\s*begin forwarded message\s*:\s*$|(?i)^\s*-*\s*(below this line is a copy of the message|this is a copy of the message, including all the headers)\.?\s*-*\s*$`)
 
 	fromField = regexp.MustCompile(`(?i)^\s*\*?\s*(from|von|de|da|van|发件人|寄件者|發件人)\s*\*?\s*[:：]`)
@@ -260,7 +267,7 @@ func historyStart(lines []string, i int) int {
 	if n := attributionLines(lines, i); n > 0 {
 		return n
 	}
-	if historySeparator.MatchString(l) {
+	if historySeparator.MatchString(l) || recapHeading.MatchString(l) {
 		return 1
 	}
 	if fromField.MatchString(l) && (sentInline.MatchString(l) || sentFollows(lines, i)) {

@@ -273,7 +273,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 
 	// Out of office, unless the content is a help desk's acknowledgement.
 	personal := findPhrases(personalAbsence, nt.own)
-	ooo := oooSignals(m, auto, personal)
+	ooo := oooSignals(m, auto, personal, nt.weight < cueWeight && len(nt.cues) == 0 && len(nt.bookkeeping) == 0)
 	for _, o := range ooo {
 		ev.machine(o, 2.5)
 	}
@@ -815,10 +815,10 @@ var botDeclRe = regexp.MustCompile(`(?i)\bI(?:'m| am) (?:[\p{L}-]+, )?(?:(?:[\p{
 
 // courtesyRe matches ack wording that only thanks ("Thank you for your message",
 // "Merci pour votre message", "感谢您的来信").
-var courtesyRe = regexp.MustCompile(`(?i)^(?:many thanks|thanks|thank you|thank|merci|danke|vielen dank|gracias|grazie|obrigad[oa]|感谢|感謝|谢谢|謝謝|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとう)`)
+var courtesyRe = regexp.MustCompile(`(?i)^(?:many thanks|thanks|thank you|thank|merci|danke|vielen dank|gracias|grazie|obrigad[oa]|спасибо|благодарим|bedankt|dank u|dank je|tack|tak|takk|kiitos|dziękuj|teşekkür|감사|感谢|感謝|谢谢|謝謝|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとう)`)
 
 // autoDeclRe matches ack wording in which a mail says it is automatic.
-var autoDeclRe = regexp.MustCompile(`(?i)automat|auto-generated|自动|自動|自動送信|自動返信|automatisch|automatique|automática|automatica`)
+var autoDeclRe = regexp.MustCompile(`(?i)automat|automát|автомат|otomatik|automaattise|자동|auto-generated|自动|自動|自動送信|自動返信|automatisch|automatique|automática|automatica`)
 
 // listSignals names the mailing-list headers on m.
 func listSignals(m Mail) []string {
@@ -875,6 +875,11 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `jag är (?:[^.!?\n]{0,30}? )?(?:på semester|ledig|borta|tjänstledig|föräldraledig|inte på kontoret|frånvarande)|jeg er (?:på ferie|fraværende|bortreist|ikke på kontoret|på barselspermisjon|på barsel)|olen (?:lomalla|poissa)|jestem (?:na urlopie|poza biurem|nieobecn[ya])|я (?:в отпуске|нахожусь в отпуске|отсутствую|вне офиса)|(?:izindeyim|ofis dışındayım|tatildeyim)|휴가 중|부재 중입니다|자리를 비웠`},
 	{re: `je serai (?:absent|de retour)|de retour le|bin (?:ich )?(?:ab dem|am) .{0,20}wieder (?:im büro|erreichbar)|volveré el|estaré (?:fuera|de vacaciones|ausente)`},
 	{re: `(?:不在|休暇|出張)(?:のため|中)|(?:休暇|出張)を(?:いただいて|取って)おります|休暇中`},
+	// Where to turn meanwhile, and that mail waits: the rest of every absence notice
+	// ("For anything urgent please write to …", "In my absence, contact …", "I'm not
+	// checking email").
+	{re: `\b(?:for|in case of|in|with) (?:anything |any |an )?(?:urgent|pressing|immediate|time[- ]sensitive)(?: matters?| issues?| requests?| questions?| cases?| enquiries| inquiries| needs?| support)?,? (?:please )?(?:contact|write to|e-?mail|call|reach(?: out to)?|get in touch with|send)|\bin my absence\b|\bwhile i(?:'m| am) (?:away|out|on leave)\b|\b(?:not|won't be|will not be) (?:checking|reading|monitoring|answering) (?:my )?e-?mails?\b|\bwith (?:no|limited|intermittent) access to (?:my )?e-?mail`},
+	{re: `in dringenden fällen|(?:pour toute|en cas d')urgence|para (?:asuntos|temas|casos) urgentes|en caso de urgencia|per (?:urgenze|questioni urgenti)|in caso di urgenza|voor dringende (?:zaken|vragen)|em caso de urgência|para assuntos urgentes|i brådskande ärenden|w pilnych sprawach|по срочным вопросам|acil durumlarda`},
 	{re: `我(?:将|將)于.{0,20}(?:返回|回来|回來)|休假中|请假中|請假中`},
 	{re: `我.{0,24}(?:休假|出差|请假|請假|外出|不在办公室|不在辦公室)|期间(?:查看|回复|處理|处理)?(?:邮件|郵件)不便|期間(?:查看|回覆)?郵件不便`},
 })
@@ -882,7 +887,7 @@ var personalAbsence = compilePhrases([]phrase{
 // oooSignals names what says m is an absence notice, automatic headers aside: headers
 // of vacation programs, an absence subject, or personal absence wording in mail that an
 // automatic header marks.
-func oooSignals(m Mail, auto []string, personal []hit) []string {
+func oooSignals(m Mail, auto []string, personal []hit, nothingElse bool) []string {
 	var sig []string
 	for _, h := range []string{"X-Autoreply", "X-Autorespond"} {
 		if hasHeader(m, h) {
@@ -892,8 +897,14 @@ func oooSignals(m Mail, auto []string, personal []hit) []string {
 	if s := oooSubject(m.Subject); s != "" {
 		sig = append(sig, fmt.Sprintf("subject %q says %q", clip(m.Subject, 80), s))
 	}
-	if len(personal) > 0 && (len(sig) > 0 || len(auto) > 0) {
+	switch {
+	case len(personal) > 0 && (len(sig) > 0 || len(auto) > 0):
 		sig = append(sig, "absence wording "+quoteMatches(personal))
+	case len(personal) > 0 && nothingElse:
+		// No header says so, but absence wording and where to turn meanwhile is all
+		// the mail says: a notice set up without the headers (or typed by hand), not
+		// an answer.
+		sig = append(sig, "absence wording "+quoteMatches(personal)+" is all it says")
 	}
 	return sig
 }
@@ -1027,6 +1038,10 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `abbiamo ricevuto la (?:sua|tua) (?:richiesta|e-?mail|segnalazione)|la (?:sua|tua) richiesta è stata (?:ricevuta|registrata|presa in carico)`, strong: true},
 	{re: `we hebben uw (?:vraag|verzoek|e-?mail|bericht|melding) ontvangen|uw (?:vraag|verzoek|melding) is (?:ontvangen|geregistreerd)`, strong: true},
 	{re: `vielen dank für ihre (?:anfrage|nachricht|e-?mail)|danke für ihre (?:anfrage|nachricht)|merci (?:pour|de) votre (?:message|demande|e-?mail|courriel)|gracias por (?:su|tu) (?:mensaje|consulta|correo|solicitud)|gracias por contactar(?:nos)?|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとうございます`},
+	// "This message was generated automatically" in more languages: a mail saying it
+	// is automatic (weighed as such by autoDeclRe).
+	{re: `(?:messaggio|e-?mail|mail) (?:è stat[oa] )?(?:generat[oa]|inviat[oa]) automaticamente|messaggio automatico|(?:nachricht|e-?mail|mail) (?:wurde )?automatisch (?:generiert|erstellt|versendet|verschickt|versandt)|automatisch (?:generierte|erstellte|versendete) (?:e-?mail|nachricht)|(?:message|courriel|e-?mail) (?:a été )?(?:généré|envoyé)e? automatiquement|(?:mensaje|correo) (?:fue |ha sido )?(?:generado|enviado) automáticamente|(?:mensagem|e-?mail) (?:foi )?(?:gerad[ao]|enviad[ao]) automaticamente|mensagem automática|(?:bericht|e-?mail) (?:is )?automatisch (?:gegenereerd|verzonden|verstuurd|aangemaakt)|automatisch (?:gegenereerd|verzonden|verstuurd) bericht|wiadomość (?:została )?(?:wygenerowana|wysłana) automatycznie|automatycznie wygenerowan|(?:сообщение|письмо|уведомление) (?:было )?(?:сгенерировано|отправлено|создано) автоматически|автоматическ(?:ое|ий) (?:сообщение|уведомление|ответ)|otomatik olarak (?:oluşturul|gönderil)|otomatik (?:bir )?(?:mesaj|e-?posta|yanıt)|automatiskt (?:genererat|skickat|meddelande)|automatisk (?:generert|genereret|sendt|besked|melding)|automaattisesti (?:luotu|lähetetty)|자동(?:으로)? (?:발송|생성)(?:된|되었)|자동 발신`},
+	{re: `спасибо за (?:ваше )?(?:обращение|письмо|сообщение)|благодарим (?:вас )?за обращение|obrigad[oa] (?:por|pelo) (?:seu |o seu )?(?:contato|contacto|e-?mail|mensagem)|grazie per (?:averci contattato|la (?:sua|tua) (?:richiesta|e-?mail|segnalazione))|bedankt voor (?:uw|je) (?:bericht|e-?mail|vraag|verzoek)|tack för (?:ditt|din) (?:meddelande|mejl|e-?post|förfrågan)|tak for (?:din|jeres) (?:henvendelse|besked|e-?mail)|takk for (?:din|henvendelsen)|kiitos (?:viestistäsi|yhteydenotostasi)|dziękujemy za (?:kontakt|wiadomość|zgłoszenie)|bizimle iletişime geçtiğiniz için teşekkür`},
 	{re: `dies ist eine automatische|ceci est une réponse automatique|este es un mensaje automático|このメールは(?:自動送信|自動返信|送信専用)|自動送信|自動返信`},
 	{re: `wir (?:werden|melden) uns (?:so schnell wie möglich|schnellstmöglich|in kürze|umgehend)|nous vous répondrons (?:dans les plus brefs délais|rapidement|sous)|le responderemos (?:lo antes posible|a la brevedad|en breve)|担当者より(?:改めて)?(?:ご連絡|回答)`},
 })
@@ -1039,6 +1054,7 @@ var noticePhrases = compilePhrases([]phrase{
 	// Sympa): the mail never reached anyone yet.
 	{re: `\b(?:held|being held|is being held) (?:for|until)(?: the)? (?:list )?moderator|awaits? moderator(?:'s)? approval|(?:requires|pending|needs) (?:the )?moderator(?:'s)? approval|waiting for (?:moderator )?approval by the (?:list )?moderator`},
 	{re: `according to our records,? your (?:request|ticket|case) has been (?:resolved|closed|solved)`},
+	{re: `\bwe(?:'ve| have)? (?:marked|set|moved) (?:this|your|the) (?:conversation|ticket|request|case|issue)(?: \S+)? (?:as |to )?(?:closed|resolved|solved)`},
 	{re: `status (?:has )?changed (?:from \S+ )?to (?:resolved|solved|closed)`},
 	// Any change of a request's status ("The status of your request VND-9917 changed
 	// from In progress to Waiting for customer") is a notice, whatever the states.
@@ -1062,7 +1078,7 @@ var subjectAckPhrases = compilePhrases([]phrase{
 
 // surveyPhrases mark satisfaction surveys, which follow a reply and are not one.
 var surveyPhrases = compilePhrases([]phrase{
-	{re: `how did we do`},
+	{re: `how did we do|tell us how we did|how we did\b|tell us about your experience|(?:spare|take) a (?:moment|minute|second) to (?:tell|let) us|\b(?:awesome|great|good)\s*\|\s*(?:just )?(?:okay|ok|average|neutral)\b`},
 	{re: `rate (?:our|the|your) (?:support|service|experience|interaction|conversation)`},
 	{re: `how (?:would|do) you rate`},
 	{re: `(?:customer )?satisfaction survey|csat survey`},
@@ -1095,6 +1111,7 @@ var unreadPhrases = compilePhrases([]phrase{
 var templatePhrases = compilePhrases([]phrase{
 	{re: `reply (?:above|below) this line|type your reply above`},
 	{re: `(?:do not|don't|please do not) (?:reply|respond|change the subject)`},
+	{re: `non rispondere|(?:preghiamo|prega) di non rispondere|bitte (?:antworten sie nicht|nicht (?:auf diese|direkt) (?:e-?mail|nachricht) antworten)|antworten sie (?:bitte )?nicht auf|(?:merci de|veuillez|prière de|nous vous remercions de) ne pas (?:y )?répondre|ne (?:pas )?répondez pas|no (?:responda|respondas|conteste)(?: a)? (?:este|esta)|(?:por favor,? )?no (?:responda|respondas)\b|(?:por favor,? )?não (?:responda|respondas)|(?:gelieve|graag) niet (?:te )?(?:antwoorden|reageren|beantwoorden)|niet (?:te )?(?:antwoorden|reageren) op (?:deze|dit)|beantwoord (?:deze|dit) (?:e-?mail|bericht) niet|reageer niet op|prosimy (?:o )?nie odpowiada|nie odpowiadaj|не отвечайте|lütfen (?:bu (?:e-?postayı|mesajı) )?(?:yanıtlamayınız|yanıtlamayın|cevaplamayınız|cevap vermeyiniz)|svara inte på|(?:vennligst |venligst )?ikke (?:svar|besvar) (?:på )?(?:denne|dette)|älä vastaa|회신하지 (?:마|말아)|답장하지 (?:마|말아)|返信(?:しないで|はご遠慮|不要)`},
 	{re: `to add (?:additional |further )?(?:comments|information|details)`},
 	{re: `(?:view|track|check|update|see|follow)(?: and update| the status of| the progress of)? (?:your|this|the) (?:ticket|request|case)`},
 	{re: `(?:our|the) (?:support|business|office|opening|service) hours (?:are|is)|(?:服务|服務|工作)时间(?:为|是)|(?:服務|工作)時間(?:為|是)`},
@@ -1102,6 +1119,9 @@ var templatePhrases = compilePhrases([]phrase{
 	// How to refer to the record or follow it: instructions of a desk, not of a person.
 	{re: `\b(?:use|quote|include|mention|reference) (?:this|the|your) (?:id|number|reference|ticket number|case number|request id|ticket id)\b|\bfor (?:further|future|all) (?:communications?|correspondence)\b|\b(?:follow|track|view|check|monitor) (?:its|the|your) (?:progress|status)\b`},
 	{re: `in the meantime`},
+	// How to reopen or add to a closed record: "simply reply to this email and the
+	// ticket will reopen".
+	{re: `\b(?:simply |just )?reply to this (?:e-?mail|message|notification) (?:and|to) (?:the |your |we will |we'll )?(?:re-?open|update|add|continue)|\b(?:ticket|request|case|conversation) will (?:be )?(?:automatically )?re-?open(?:ed)?\b|\bre-?open (?:it|the conversation)\b`},
 	{re: `reopen (?:the|this|your) (?:ticket|request|case)|we hope (?:we were able|this|that)|if you have any (?:further |other |more )?(?:questions|concerns)`},
 	// An attribution above a copy of a message: "Lin Wei wrote on 29 Nov 2026:".
 	{re: `\b(?:wrote|schrieb|a écrit|escribió|scrisse|schreef|skrev) (?:on|am|le|el|il|op|den) [^\n]{2,80}[:：]\s*$`},
@@ -1214,7 +1234,7 @@ var (
 	// after a comma, dash, bar or parenthesis.
 	personNameRe = regexp.MustCompile(`^(?:\p{Lu}[\p{L}'.-]*(?:\s+\p{Lu}[\p{L}'.-]*){0,3}|[\p{Han}\p{Katakana}\p{Hiragana}]{1,5}\s?[\p{Han}\p{Katakana}\p{Hiragana}]{0,5})\s*(?:[,|(（–—-].*)?$`)
 	// teamNameRe is a signature of a team or system rather than a person.
-	teamNameRe = regexp.MustCompile(`(?i)\b(?:team|support|service|services|desk|helpdesk|help desk|customer|care|system|department|center|centre|kundenservice|équipe|equipo|servicio|soporte)\b|团队|團隊|客服|客户服务|客戶服務|支持部|中心|サポート|チーム|センター|窓口`)
+	teamNameRe = regexp.MustCompile(`(?i)\b(?:team|support|service|services|desk|helpdesk|help desk|customer|care|system|department|center|centre|kundenservice|equipo|servicio|soporte)\b|(?:^|[^\p{L}])équipes?(?:$|[^\p{L}])|团队|團隊|客服|客户服务|客戶服務|支持部|中心|サポート|チーム|センター|窓口`)
 )
 
 // substantial reports whether the new text is a person's, and names the cue it relied
@@ -1247,7 +1267,7 @@ var (
 	headerNextRe    = regexp.MustCompile(`(?i)^(?:sent|date|to|subject|gesendet|envoyé|enviado|inviato|verzonden|发送时间|發送時間|日期|收件人|主题|主旨)\s*[:：]`)
 	inlineClosingRe = regexp.MustCompile(`(?i)^(?:thanks|thank you|cheers|best|regards|best regards|kind regards|gruß|grüße|saludos|merci|cordialement|atentamente|谢谢|謝謝)\s*[,，]\s*(\p{Lu}[\p{L}'.-]*(?:\s+\p{Lu}[\p{L}'.-]*){0,2}|[\p{Han}]{1,4})\s*$`)
 	closingRe       = regexp.MustCompile(`(?i)^(?:(?:best|kind|warm|warmest|with kind|many)\s+(?:regards|wishes|thanks)|regards|thanks(?: again)?|thank you|many thanks|cheers|sincerely(?: yours)?|yours(?: sincerely| truly| faithfully)?|best|br|mit freundlichen grüßen|viele grüße|cordialement|saludos(?: cordiales)?|cordiali saluti|met vriendelijke groet(?:en)?|atenciosamente|此致|敬礼|敬禮|谢谢|謝謝|祝好|顺祝商祺|順祝商祺|顺颂商祺|順頌商祺|(?:何卒)?よろしくお願い(?:いた|致)?します|以上(?:、)?よろしくお願いします|freundliche grüße|beste grüße|bien à vous|un saludo|atentamente|saludos cordiales)[\s,.!。！，]*$`)
-	greetingRe      = regexp.MustCompile(`(?i)^(?:(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|bonjour|hola|ciao|olá)\b[^,，:：!！\n]{0,40}(?:[,，:：!！]|$)|(?:您好|你好|尊敬的[^，,：:！!]{0,12})(?:[，,：:！!]|$)|(?:いつも|大変)お世話になっております[。、]?|[^\s、。]{1,20}様[、。]?$|sehr geehrte[rs]?\b[^,\n]{0,40}(?:,|$)|guten tag\b[^,\n]{0,30}(?:,|$)|estimad[oa]s?\b[^,:\n]{0,40}(?:[,:]|$))\s*`)
+	greetingRe      = regexp.MustCompile(`(?i)^(?:(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|bonjour|hola|ciao)\b[^,，:：!！\n]{0,40}(?:[,，:：!！]|$)|olá(?:[^\p{L}][^,，:：!！\n]{0,40})?(?:[,，:：!！]|$)|(?:您好|你好|尊敬的[^，,：:！!]{0,12})(?:[，,：:！!]|$)|(?:いつも|大変)お世話になっております[。、]?|[^\s、。]{1,20}様[、。]?$|sehr geehrte[rs]?\b[^,\n]{0,40}(?:,|$)|guten tag\b[^,\n]{0,30}(?:,|$)|estimad[oa]s?\b[^,:\n]{0,40}(?:[,:]|$))\s*`)
 	sentenceEndRe   = regexp.MustCompile(`[.!?](?:\s+|$)|[。！？；]+`)
 	noCountRe       = regexp.MustCompile(`https?://\S+|www\.\S+|\S+@\S+\.\S+`)
 )
@@ -1275,10 +1295,16 @@ func analyzeNewText(text, subject string, ours echo) newText {
 			}
 			if isTemplate(s) {
 				furniture++
+				kept = append(kept, answerBeside(s)...)
 				continue
 			}
 			if book := bookkeepingOf(s, subject); book != "" {
 				bookkeeping = append(bookkeeping, hit{text: s, strong: book == "record"})
+				continue
+			}
+			if isStatusNotice(s) {
+				furniture++
+				kept = append(kept, answerBeside(s)...)
 				continue
 			}
 			switch {
@@ -1474,11 +1500,15 @@ var (
 	// "VND-4412", "INC0012345", "00451234".
 	recordIDRe = regexp.MustCompile(`#\s?\d{3,}\b|\b[A-Z][A-Z0-9]{1,9}-\d{2,}\b|\b\d{3,}-[A-Z0-9]{2,}\b|\b[A-Z]{2,5}\d{5,}\b|\b\d{5,}\b`)
 	// recordNounRe names the record ("ticket", "Anfrage", "工单"…) just before a number.
-	recordNounRe = regexp.MustCompile(`(?i)(?:\b(?:ticket|case|request|incident|reference|ref|query|inquiry|enquiry|conversation|thread|anfrage|vorgang|fall|nummer|ticketnummer|demande|dossier|référence|numéro|caso|solicitud|número|chamado|richiesta|pratica|ärende|ärendenummer|sak|sag|melding)\b|工单|工單|编号|編號|受付番号|問い合わせ番号|お問い合わせ番号|접수\s*번호|문의\s*번호|티켓\s*번호|요청\s*번호|номер (?:обращения|заявки|запроса)|numer zgłoszenia|talep numaranız|numero (?:di )?(?:ticket|richiesta|pratica))[\s:：#.-]{0,3}(?:(?:no\.?|nr\.?|number|id|nummer|numéro|número)[\s:：#.-]{0,3})?(?:\p{L}+[\s:：]{1,2}){0,2}$`)
+	recordNounRe = regexp.MustCompile(`(?i)(?:\b(?:ticket|case|request|incident|reference|ref|query|inquiry|enquiry|conversation|thread|anfrage|vorgang|fall|nummer|ticketnummer|demande|dossier|référence|numéro|caso|solicitud|número|chamado|richiesta|pratica|sak|sag|melding)\b|(?:^|[^\p{L}])ärende(?:nummer)?|工单|工單|编号|編號|受付番号|問い合わせ番号|お問い合わせ番号|접수\s*번호|문의\s*번호|티켓\s*번호|요청\s*번호|номер (?:обращения|заявки|запроса)|numer zgłoszenia|talep numaranız|numero (?:di )?(?:ticket|richiesta|pratica))[\s:：#.-]{0,3}(?:(?:no\.?|nr\.?|number|id|nummer|numéro|número)[\s:：#.-]{0,3})?(?:\p{L}+[\s:：]{1,2}){0,2}$`)
 	// futureRe, answerVerbRe and vagueTimeRe are the three parts of a promise.
-	futureRe     = regexp.MustCompile(`(?i)드리겠습니다|드릴 예정|겠습니다|\b(?:responderá|responderemos|entraremos|retornaremos|yapacaktır|yapacağız|dönecektir|ответим|свяжемся|ответит|odpowiemy|skontaktujemy|risponderemo|contatteremo|will|shall|may take|can take|might take|could take|wird|werden|sera|seront|va|vont|será|serán|verrà|verranno|zal|zullen|kommer att|vil|vill)\b|'ll\b|(?:将|將|会|會)`)
-	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|\b(?:respond\w*|entraremos em contato|retorn\w*|dönüş|ответ\w*|свяж\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|återkomm\w*|kontakta\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
-	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|в ближайшее время|как можно скорее|в течение \d+|wkrótce|jak najszybciej|w ciągu \d+|al più presto|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
+	futureRe = regexp.MustCompile(`(?i)드리겠습니다|드릴 예정|겠습니다|\b(?:responderemos|entraremos|retornaremos|dönecektir|odpowiemy|skontaktujemy|risponderemo|contatteremo|will|shall|may take|can take|might take|could take|wird|werden|sera|seront|va|vont|serán|verranno|zal|zullen|kommer att|vil|vill)\b|'ll\b|(?:将|將|会|會)|` +
+		// Words that begin or end with a non-ASCII letter, where \b (ASCII) never holds,
+		// and the future of any Italian, Spanish or Portuguese verb by its ending
+		// ("contatterà", "responderá", "retornará", "responderão").
+		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|свяжемся|будет|будут|återkommer|återkopplar)(?:$|[^\p{L}])|\b(?:neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{3,}(?:erà|irà|arà|eranno|iranno|aranno|ará|erá|irá|arán|erán|irán|arão|erão|irão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
+	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|(?:^|[^\p{L}])(?:dönüş|ответ|свяж|återkomm)|\b(?:respond\w*|entraremos em contato|retorn\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|kontakta\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
+	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+)|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
 	// filingRe is the filing of a record: created, logged, received, its number given
 	// or to be quoted.
 	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|waiting|awaiting|pending|remind(?:er|ing)?|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
@@ -1563,6 +1593,54 @@ func isFormField(s string) bool {
 	return formFieldRe.MatchString(s) && findPhrases(humanCues, s) == nil
 }
 
+// answerBeside returns the clauses of s, a sentence of template, absence or status
+// wording, that are a person's answer sharing the sentence ("I'm on leave this week,
+// but quickly: yes, EU data stays in Frankfurt", "Your ticket has been resolved: I
+// restarted the worker"), or nothing. They must be most of the sentence and show a
+// person answering (see answersInClauses): the clauses a notice adds to its own
+// wording ("If you feel the issue has not been resolved, you can reopen the ticket")
+// do not.
+func answerBeside(s string) []string {
+	rest := withoutAckClauses(s)
+	if rest == "" || isTemplate(rest) || !answersInClauses(rest) || 2*letters(rest) < letters(s) {
+		return nil
+	}
+	return []string{rest}
+}
+
+// letters counts the letters of s.
+func letters(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// answersInClauses reports whether rest, the clauses left of a template or notice
+// sentence, shows a person answering: a cue other than a question mark or a possessive
+// "my" or "me", which the rest of notices carry too ("Questions? Just reply",
+// "contact my colleague Mia").
+func answersInClauses(rest string) bool {
+	for _, c := range findPhrases(humanCues, rest) {
+		switch strings.ToLower(strings.Trim(c.text, " ,.;:!'\"()")) {
+		case "?", "？", "my", "me":
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// isStatusNotice reports whether s is a help desk's status notice ("We've marked this
+// conversation as closed", "Your request status changed to Resolved") without a cue of a
+// person: "Your ticket is resolved: I restarted the worker" reports work and stays.
+func isStatusNotice(s string) bool {
+	return anyNoticeRe.MatchString(s) && findPhrases(humanCues, s) == nil
+}
+
 // isAck reports whether s holds acknowledgement or courtesy wording.
 func isAck(s string) bool { return anyAckRe.MatchString(s) }
 
@@ -1571,6 +1649,7 @@ func isAck(s string) bool { return anyAckRe.MatchString(s) }
 var (
 	anyTemplateRe = joinPhrases(templatePhrases, surveyPhrases, verifyPhrases, personalAbsence)
 	anyAckRe      = joinPhrases(ackPhrases)
+	anyNoticeRe   = joinPhrases(noticePhrases)
 )
 
 // joinPhrases compiles the phrases of sets into one case-insensitive alternation.
@@ -1597,7 +1676,7 @@ func withoutAckClauses(s string) string {
 	for _, loc := range append(clauseRe.FindAllStringIndex(s, -1), []int{len(s), len(s)}) {
 		c := strings.TrimSpace(s[prev:loc[0]])
 		prev = loc[1]
-		if c == "" || isAck(c) || isTemplate(c) {
+		if c == "" || isAck(c) || isTemplate(c) || anyNoticeRe.MatchString(c) {
 			continue
 		}
 		kept = append(kept, c)

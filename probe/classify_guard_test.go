@@ -1,0 +1,60 @@
+package probe_test
+
+import (
+	"strings"
+	"testing"
+
+	"supportprobe/mailbox"
+	"supportprobe/probe"
+)
+
+// TestClassifyGuards keeps people's answers human next to the machine wording that
+// later rules learned (the corpus holds the machine side): a future-tense promise in a
+// Romance or Slavic language, thanks in more languages, status-notice wording, absence
+// wording beside an answer, and a help desk's recap heading that is not at the top.
+func TestClassifyGuards(t *testing.T) {
+	tests := []struct {
+		name, subject, body string
+		want                probe.Kind
+	}{
+		{"absent but answers", "Re: Data residency",
+			"Hi Lin, I'm on leave this week, but quickly: yes, EU data stays in Frankfurt, backups included.\n\nHannah",
+			probe.KindHuman},
+		{"status notice beside work done", "Re: Export stuck",
+			"Your ticket has been resolved: I restarted the export worker and re-ran your job at 10:05 UTC.\n\nTom",
+			probe.KindHuman},
+		{"Spanish answer with a promise", "Re: Error al exportar",
+			"Hola Lin,\n\nel error ya está corregido en producción. Mañana le enviaré el informe completo con la causa.\n\nMarta",
+			probe.KindHuman},
+		{"Russian answer with a future", "Re: Не работает экспорт",
+			"Здравствуйте!\n\nМы нашли причину: файл был больше 2 ГБ. Я увеличил лимит, экспорт будет работать сразу. Проверьте, пожалуйста.\n\nИван",
+			probe.KindHuman},
+		{"Dutch thanks then an answer", "Re: Export werkt niet",
+			"Bedankt voor uw bericht. De export is hersteld; de oorzaak was een verlopen certificaat. Probeer het gerust opnieuw.\n\nSanne",
+			probe.KindHuman},
+		{"Swedish thanks then an answer", "Re: Exporten fungerar inte",
+			"Tack för ditt meddelande! Jag har startat om exporten och den är klar nu, filen ligger i din mapp.\n\nErik",
+			probe.KindHuman},
+		{"Italian answer with a future", "Re: Fatturazione annuale",
+			"Buongiorno Lin, sì: dal prossimo mese la fatturazione sarà annuale e le ho già applicato lo sconto del 15%.\n\nGiulia",
+			probe.KindHuman},
+		{"history heading words inside an answer", "Re: Audit log",
+			"Hi Lin,\n\nThe conversation history you asked about is kept for 400 days; you can export it from Settings > Audit.\n\nSam",
+			probe.KindHuman},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := "From: Agent <agent@vendor.example>\r\nTo: lin.wei@example.com\r\nSubject: " + tc.subject +
+				"\r\nMessage-ID: <g@vendor.example>\r\nDate: Mon, 7 Dec 2026 05:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+				strings.ReplaceAll(tc.body, "\n", "\r\n") + "\r\n"
+			m, err := mailbox.Parse([]byte(raw), mailbox.ParseOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := probe.Classify(m, nil)
+			if c.Kind != tc.want {
+				t.Errorf("got %s (%.2f), want %s: %s", c.Kind, c.Confidence, tc.want, c.Reason)
+			}
+		})
+	}
+}
