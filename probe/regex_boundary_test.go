@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"path/filepath"
 	"regexp/syntax"
 	"strconv"
 	"strings"
@@ -15,11 +16,27 @@ import (
 // TestNoASCIIBoundaryBesideNonASCII guards against a silent class of misses: Go's \b is
 // an ASCII word boundary, so `\b(?:ответим|responderá)\b` never matches "мы ответим вам"
 // or "le responderá pronto" (there is no ASCII word character on either side of those
-// edges). Every pattern in the classifier's sources is parsed, and a \b standing next
-// to a piece that can begin or end with a non-ASCII letter is reported; such an edge
-// needs wordEdge (a character class) instead.
+// edges). Every pattern in the sources of probe and mailbox (the classifier, the parser
+// and the quote finder) is parsed, and a \b standing next to a piece that can begin or
+// end with a non-ASCII letter is reported; such an edge needs a letter class instead,
+// as in `(?:^|[^\p{L}])ответим(?:$|[^\p{L}])`.
 func TestNoASCIIBoundaryBesideNonASCII(t *testing.T) {
-	for _, file := range []string{"classify.go", "match.go", "language.go"} {
+	var files []string
+	for _, dir := range []string{".", "../mailbox"} {
+		fs, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			if !strings.HasSuffix(f, "_test.go") {
+				files = append(files, f)
+			}
+		}
+	}
+	if len(files) < 5 {
+		t.Fatalf("found only %v to check", files)
+	}
+	for _, file := range files {
 		fset := token.NewFileSet()
 		f, err := parser.ParseFile(fset, file, nil, 0)
 		if err != nil {
