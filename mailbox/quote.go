@@ -113,11 +113,16 @@ const maxHeaderLine = 400
 var (
 	markerEN = regexp.MustCompile(`(?i)(reply|respond|write|type)\b.*\babove (this|the) line|above this line.*\b(reply|respond)`)
 	markerZH = regexp.MustCompile(`(此行|此线|此線|本行|该行|該行)(以上|上方)`)
+	// markerFramed is Zendesk's marker line whatever its language.
+	markerFramed = regexp.MustCompile(`^\s*##-\s.{4,120}\s-##\s*$`)
+	// markerOther is "above this line" in German, French, Spanish, Portuguese, Italian,
+	// Dutch, Swedish, Danish, Norwegian, Polish, Russian, Turkish, Japanese and Korean.
+	markerOther = regexp.MustCompile(`(?i)(?:über|oberhalb) dieser (?:zeile|linie)|au-dessus de cette ligne|(?:por )?encima de esta línea|acima desta linha|sopra questa (?:riga|linea)|boven deze (?:regel|lijn)|ovanför (?:denna|den här) (?:rad|linje)|over denne linje|powyżej tej linii|выше этой (?:строки|линии)|bu satırın üst|この行より上|이 줄 위`)
 
 	// separatorLine separates comments in help-desk notifications.
 	separatorLine = regexp.MustCompile(`^\s*(?:[-_=*]\s*){10,}$`)
 
-	updatedNotice = regexp.MustCompile(`(?i)has been updated|has a new (comment|reply|response)|已更新|已被更新|有新的?回复|有新的?回覆`)
+	updatedNotice = regexp.MustCompile(`(?i)has been updated|has a new (comment|reply|response)|wurde aktualisiert|a été mise? à jour|ha sido actualizad[oa]|foi atualizad[oa]|è stat[oa] aggiornat[oa]|is bijgewerkt|har uppdaterats|została zaktualizowana|был[оа]? обновлен[оа]?|已更新|已被更新|有新的?回复|有新的?回覆`)
 )
 
 func isMarker(l string) bool {
@@ -125,6 +130,11 @@ func isMarker(l string) bool {
 		return false
 	}
 	if strings.Contains(strings.ToLower(l), "above") && markerEN.MatchString(l) {
+		return true
+	}
+	// Zendesk frames its marker "##- … -##" in every language it speaks; other desks
+	// say "above this line" in the requester's language.
+	if markerFramed.MatchString(l) || len(l) <= 160 && markerOther.MatchString(l) {
 		return true
 	}
 	return strings.ContainsAny(l, "此本该該") && markerZH.MatchString(l)

@@ -389,7 +389,7 @@ func autoRemainder(nt newText) string {
 // Machine reports.
 
 var (
-	daemonSenderRe  = regexp.MustCompile(`(?i)^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mail[-_]?delivery[-_]?(?:system|subsystem)?)$`)
+	daemonSenderRe  = regexp.MustCompile(`(?i)^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mail[-_]?delivery[-_]?(?:system|subsystem)?|microsoftexchange[0-9a-f]{32})$`)
 	bounceSubjectRe = regexp.MustCompile(`(?i)undeliver|returned to sender|returned mail|delivery status notification(?: \((?:failure|delay)|: (?:failed|error))|delivery (?:has )?failed|delivery failure|failure notice|mail delivery (?:failed|failure|system)|could not be delivered|non[- ]?delivery|not delivered|mail system error|退信|投递失败|投遞失敗|无法投递|無法投遞|未能送达|unzustellbar|nicht zustellbar|non remis|échec de la remise|no se puede entregar|no entregado|onbestelbaar|non recapitabile|não entregue|配信不能|送信できませんでした`)
 	delaySubjectRe  = regexp.MustCompile(`(?i)delay|still being retried|warning: could not send|延迟|延遲|verzögert|retardé`)
 )
@@ -504,7 +504,9 @@ func classifyReport(m Mail) (Classification, bool) {
 // mtaWordingRe is how mail systems word a delivery failure in the body of a bounce
 // that carries no DSN and whose sender or subject parse did not recognise (Courier,
 // Yahoo, appliances): the notice's own sentences and the SMTP transcript it quotes.
-var mtaWordingRe = regexp.MustCompile(`(?im)mail delivery software|this is the (?:mail system|qmail-send program|courier mail server|mailer-daemon)|an error has occurred while attempting to deliver|delivery status notification|undeliverable mail|could not be delivered to one or more|cannot be delivered|(?:unable|not able) to deliver (?:your|the) message|permanent fatal errors|^\s*<<<\s*5\d\d\b|^\s*>>>\s*rcpt to|remote (?:host|server) (?:said|returned)|mailbox unavailable|user unknown|no such user|recipient address rejected`)
+var mtaWordingRe = regexp.MustCompile(`(?im)mail delivery software|this is the (?:mail system|qmail-send program|courier mail server|mailer-daemon)|an error has occurred while attempting to deliver|delivery status notification|undeliverable mail|could not be delivered to one or more|cannot be delivered|(?:unable|not able) to deliver (?:your|the) message|permanent fatal errors|^\s*<<<\s*5\d\d\b|^\s*>>>\s*rcpt to|remote (?:host|server) (?:said|returned)|mailbox unavailable|user unknown|no such user|recipient address rejected|` +
+	// Exchange's and other systems' notices in the sender's language.
+	`diagnostic information for administrators|diagnoseinformationen für administratoren|informations de diagnostic pour les administrateurs|información de diagnóstico para administradores|informazioni di diagnostica per gli amministratori|diagnostische gegevens voor beheerders|informações de diagnóstico para administradores|konnte nicht (?:an \S+ )?zugestellt werden|n'a pas pu être (?:remis|distribué)|no se (?:pudo|ha podido) entregar|non è stato possibile (?:recapitare|consegnare)|kon niet (?:worden )?(?:bezorgd|afgeleverd)|não (?:pôde|foi possível) ser entregue|kunde inte levereras|nie (?:mogła|może) zostać dostarczona|не (?:может быть|удалось) доставить|не может быть доставлено|无法(?:送达|投递)|無法(?:傳遞|投遞|送達)|配信できませんでした`)
 
 // smtpFailureRe is a permanent SMTP reply or status code in a bounce's text.
 var smtpFailureRe = regexp.MustCompile(`\b5\d\d[ -]|\b5\.\d{1,3}\.\d{1,3}\b`)
@@ -582,14 +584,15 @@ func classifyRefusal(m Mail) (Classification, bool) {
 
 // receiptSubjectRe and receiptTextRe are a read or delivery receipt written as text (as
 // Outlook words the ones it sends without a report part): "Read: <subject>" and "Your
-// message … was read on …".
+// message … was read on …"; and Outlook's recall of a message it sent ("Recall: …",
+// "Ann would like to recall the message"), a notice about mail too.
 var (
-	receiptSubjectRe = regexp.MustCompile(`(?i)^\s*(?:read|gelesen|lu|leído|lido|letto|gelezen|已读|已讀|delivered|zugestellt|remis|entregado|entregue|consegnato|bezorgd|已送达|已送達)\s*[:：]`)
-	receiptTextRe    = regexp.MustCompile(`(?i)\bwas read on\b|\bhas been delivered to\b|\bwurde (?:am .{0,40})?gelesen\b|\bwurde .{0,40}zugestellt\b|\ba été lu\b|\ba été remis\b|\bfue leído\b|\bha sido entregado\b|已于.{0,30}(?:阅读|送达)|已於.{0,30}(?:閱讀|送達)`)
+	receiptSubjectRe = regexp.MustCompile(`(?i)^\s*(?:read|gelesen|lu|leído|lido|letto|gelezen|läst|прочитано|已读|已讀|delivered|zugestellt|remis|entregado|entregue|consegnato|bezorgd|已送达|已送達|recall|rückruf|rappel|recuperar|richiamo|terughalen)\s*[:：]`)
+	receiptTextRe    = regexp.MustCompile(`(?i)\bwas read on\b|\bhas been delivered to\b|\bwurde (?:am .{0,80})?gelesen\b|would like to recall the message|möchte die nachricht .{0,80}zurückrufen|souhaite rappeler le message|desea recuperar el mensaje|vorrebbe richiamare il messaggio|wil het bericht .{0,80}terughalen|\bwurde .{0,40}zugestellt\b|\ba été lu\b|\ba été remis\b|\bfue leído\b|\bha sido entregado\b|已于.{0,30}(?:阅读|送达)|已於.{0,30}(?:閱讀|送達)`)
 )
 
-// classifyReceipt decides a read or delivery receipt sent as plain text: a notice about
-// our message, never a response to it.
+// classifyReceipt decides a read or delivery receipt, or a recall, sent as plain text: a
+// notice about a message, never a response to ours.
 func classifyReceipt(m Mail) (Classification, bool) {
 	if !receiptSubjectRe.MatchString(m.Subject) {
 		return Classification{}, false
@@ -599,7 +602,7 @@ func classifyReceipt(m Mail) (Classification, bool) {
 		return Classification{}, false
 	}
 	return Classification{Kind: KindOther, Confidence: 0.9,
-		Reason: fmt.Sprintf("other: a read or delivery receipt (subject %q, %q) [confidence 0.90; machine: receipt subject and wording; person: none]", clip(m.Subject, 80), said)}, true
+		Reason: fmt.Sprintf("other: a read or delivery receipt or a recall (subject %q, %q) [confidence 0.90; machine: receipt subject and wording; person: none]", clip(m.Subject, 80), said)}, true
 }
 
 // classifyStructured decides a provider's structured notification: a JSON body of a
@@ -1025,17 +1028,20 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `automatically generated in response to|in response to the creation of a (?:trouble )?ticket|your ticket has been assigned an? (?:id|number)`, strong: true},
 	{re: `\bthank(?:s| you)(?: so much| very much)? for (?:getting in touch|reaching out)\b|\bthank(?:s| you) for (?:the|your) (?:question|note|detailed (?:question|description))`},
 	// German, French, Spanish, Japanese.
-	{re: `wir haben ihre (?:anfrage|nachricht|e-?mail|mail) (?:erhalten|empfangen)|ihre (?:anfrage|nachricht|e-?mail|mail|meldung) (?:ist|wurde) (?:bei uns )?(?:eingegangen|angekommen|erfasst|registriert)`, strong: true},
-	{re: `nous avons (?:bien )?reçu votre (?:demande|message|e-?mail|courriel)|votre demande a (?:bien )?été (?:reçue|enregistrée|créée)`, strong: true},
-	{re: `hemos recibido (?:su|tu) (?:solicitud|mensaje|correo|consulta)|(?:su|tu) (?:solicitud|consulta) (?:ha sido|fue) (?:recibida|registrada|creada)`, strong: true},
+	// The request may be named with its number or title in between: "Ihre Anfrage
+	// (Frage zur Datenhaltung) wurde unter der Nummer Ticket#31004 … aufgenommen",
+	// "Sua solicitação (4471) foi recebida".
+	{re: `wir haben ihre (?:anfrage|nachricht|e-?mail|mail) (?:erhalten|empfangen)|ihre (?:anfrage|nachricht|e-?mail|mail|meldung)\b[^.!?\n]{0,80}? (?:ist|wurde) (?:[^.!?\n]{0,80}? )?(?:eingegangen|angekommen|erfasst|registriert|aufgenommen|angelegt|eröffnet|erstellt)`, strong: true},
+	{re: `nous avons (?:bien )?reçu votre (?:demande|message|e-?mail|courriel)|nous accusons (?:bonne )?réception de votre|votre demande\b[^.!?\n]{0,60}? a (?:bien )?été (?:reçue|enregistrée|créée)`, strong: true},
+	{re: `hemos recibido (?:su|tu) (?:solicitud|mensaje|correo|consulta)|(?:su|tu) (?:solicitud|consulta)\b[^.!?\n]{0,60}? (?:ha sido|fue) (?:recibida|registrada|creada)`, strong: true},
 	{re: `(?:お問い合わせ|お問合せ|ご依頼)を?(?:受け付けました|受付いたしました|受け付けいたしました|承りました)`, strong: true},
 	// Korean, Portuguese, Turkish, Russian, Polish, Italian, Dutch.
 	{re: `(?:문의|요청|티켓|접수)(?:가|이|를)?\s*(?:정상적으로\s*)?접수(?:되었습니다|됐습니다|완료)|접수\s*완료|접수완료`, strong: true},
-	{re: `recebemos (?:a sua|sua|o seu|seu) (?:solicitação|mensagem|pedido|e-?mail|chamado)|(?:sua|a sua) solicitação foi (?:recebida|registrada|registada|aberta)`, strong: true},
+	{re: `recebemos (?:a sua|sua|o seu|seu) (?:solicitação|mensagem|pedido|e-?mail|chamado)|(?:sua|a sua) solicitação\b[^.!?\n]{0,60}? foi (?:recebida|registrada|registada|aberta|criada)`, strong: true},
 	{re: `talebiniz(?:i)? (?:alınmıştır|alındı|aldık|oluşturuldu)|mesajınız(?:ı)? (?:aldık|alınmıştır)`, strong: true},
 	{re: `мы получили ваш[еау]? (?:запрос|обращение|письмо|сообщение|заявку)|ваш[еа]? (?:запрос|обращение|заявка) (?:зарегистрирован[оа]?|принят[оа]?|создан[оа]?)`, strong: true},
 	{re: `otrzymaliśmy (?:twoje|twoją|państwa|pana|pani) (?:zgłoszenie|wiadomość|zapytanie)|zgłoszenie zostało (?:zarejestrowane|przyjęte|utworzone)`, strong: true},
-	{re: `abbiamo ricevuto la (?:sua|tua) (?:richiesta|e-?mail|segnalazione)|la (?:sua|tua) richiesta è stata (?:ricevuta|registrata|presa in carico)`, strong: true},
+	{re: `abbiamo ricevuto la (?:sua|tua) (?:richiesta|e-?mail|segnalazione)|la (?:sua|tua) richiesta\b[^.!?\n]{0,60}? è stata (?:ricevuta|registrata|presa in carico|creata)`, strong: true},
 	{re: `we hebben uw (?:vraag|verzoek|e-?mail|bericht|melding) ontvangen|uw (?:vraag|verzoek|melding) is (?:ontvangen|geregistreerd)`, strong: true},
 	{re: `vielen dank für ihre (?:anfrage|nachricht|e-?mail)|danke für ihre (?:anfrage|nachricht)|merci (?:pour|de) votre (?:message|demande|e-?mail|courriel)|gracias por (?:su|tu) (?:mensaje|consulta|correo|solicitud)|gracias por contactar(?:nos)?|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとうございます`},
 	// "This message was generated automatically" in more languages: a mail saying it
@@ -1060,6 +1066,8 @@ var noticePhrases = compilePhrases([]phrase{
 	// from In progress to Waiting for customer") is a notice, whatever the states.
 	{re: `\bstatus of (?:your|the|this) (?:request|ticket|case|incident|issue)\b[^.!?\n]{0,40}? (?:has )?(?:changed|been (?:changed|updated|set))|\b(?:request|ticket|case|incident)\b[^.!?\n]{0,40}? (?:has been |was )?(?:moved|set) to (?:status )?["']?(?:waiting|pending|on hold|in progress|open)`},
 	{re: `\[(?:resolved|solved|closed)\]`},
+	// A record handed to someone: "Your ticket #40771 has been assigned to Tom Akers".
+	{re: `\b(?:ticket|request|case|incident|issue)\b[^.!?\n]{0,40}? (?:has been|was|is now|have been) (?:re)?assigned to\b`},
 	// A request merged into another: bookkeeping of the desk, no answer.
 	{re: `\b(?:request|ticket|case|issue|incident)\b[^.!?\n]{0,40}? (?:has been|was|have been) merged (?:into|with)|zusammengeführt|a été fusionnée?`},
 	// A reminder that the desk waits for us, or will close the request.
@@ -1112,7 +1120,7 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `reply (?:above|below) this line|type your reply above`},
 	{re: `(?:do not|don't|please do not) (?:reply|respond|change the subject)`},
 	{re: `non rispondere|(?:preghiamo|prega) di non rispondere|bitte (?:antworten sie nicht|nicht (?:auf diese|direkt) (?:e-?mail|nachricht) antworten)|antworten sie (?:bitte )?nicht auf|(?:merci de|veuillez|prière de|nous vous remercions de) ne pas (?:y )?répondre|ne (?:pas )?répondez pas|no (?:responda|respondas|conteste)(?: a)? (?:este|esta)|(?:por favor,? )?no (?:responda|respondas)\b|(?:por favor,? )?não (?:responda|respondas)|(?:gelieve|graag) niet (?:te )?(?:antwoorden|reageren|beantwoorden)|niet (?:te )?(?:antwoorden|reageren) op (?:deze|dit)|beantwoord (?:deze|dit) (?:e-?mail|bericht) niet|reageer niet op|prosimy (?:o )?nie odpowiada|nie odpowiadaj|не отвечайте|lütfen (?:bu (?:e-?postayı|mesajı) )?(?:yanıtlamayınız|yanıtlamayın|cevaplamayınız|cevap vermeyiniz)|svara inte på|(?:vennligst |venligst )?ikke (?:svar|besvar) (?:på )?(?:denne|dette)|älä vastaa|회신하지 (?:마|말아)|답장하지 (?:마|말아)|返信(?:しないで|はご遠慮|不要)`},
-	{re: `to add (?:additional |further )?(?:comments|information|details)`},
+	{re: `to add (?:additional |further )?(?:comments|information|details)|para (?:adicionar|añadir|agregar) (?:mais |más )?(?:comentários|comentarios|informações|información)|pour ajouter (?:des )?(?:commentaires|informations)|um (?:weitere )?(?:kommentare|informationen) hinzuzufügen|per aggiungere (?:commenti|informazioni)|om (?:extra )?(?:opmerkingen|informatie) toe te voegen`},
 	{re: `(?:view|track|check|update|see|follow)(?: and update| the status of| the progress of)? (?:your|this|the) (?:ticket|request|case)`},
 	{re: `(?:our|the) (?:support|business|office|opening|service) hours (?:are|is)|(?:服务|服務|工作)时间(?:为|是)|(?:服務|工作)時間(?:為|是)`},
 	{re: `help ?cent(?:er|re)|knowledge ?base|\bfaqs?\b|(?:support|customer|service|self[- ]service) portal|community forum`},
@@ -1506,12 +1514,12 @@ var (
 		// Words that begin or end with a non-ASCII letter, where \b (ASCII) never holds,
 		// and the future of any Italian, Spanish or Portuguese verb by its ending
 		// ("contatterà", "responderá", "retornará", "responderão").
-		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|свяжемся|будет|будут|återkommer|återkopplar)(?:$|[^\p{L}])|\b(?:neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{3,}(?:erà|irà|arà|eranno|iranno|aranno|ará|erá|irá|arán|erán|irán|arão|erão|irão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
-	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|(?:^|[^\p{L}])(?:dönüş|ответ|свяж|återkomm)|\b(?:respond\w*|entraremos em contato|retorn\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|kontakta\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
+		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|свяжемся|будет|будут|återkommer|återkopplar)(?:$|[^\p{L}])|\b(?:kümmert|kümmern|neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{3,}(?:erà|irà|arà|eranno|iranno|aranno|ará|erá|irá|arán|erán|irán|arão|erão|irão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
+	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|(?:^|[^\p{L}])(?:dönüş|ответ|свяж|återkomm)|\b(?:respond\w*|entraremos em contato|retorn\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|kontakta\w*|kümmer\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
 	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+)|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
 	// filingRe is the filing of a record: created, logged, received, its number given
 	// or to be quoted.
-	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|waiting|awaiting|pending|remind(?:er|ing)?|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
+	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|waiting|awaiting|pending|remind(?:er|ing)?|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|aufgenommen|eröffnet|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
 	// formFieldRe is a line of a filled-in form: a short label, a colon, a short value.
 	formFieldRe = regexp.MustCompile(`^\p{Lu}[\p{L}\p{N} /&'()-]{0,30}[:：]\s*\S[^.!?。！？]{0,60}$`)
 )

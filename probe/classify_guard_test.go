@@ -11,7 +11,8 @@ import (
 // TestClassifyGuards keeps people's answers human next to the machine wording that
 // later rules learned (the corpus holds the machine side): a future-tense promise in a
 // Romance or Slavic language, thanks in more languages, status-notice wording, absence
-// wording beside an answer, and a help desk's recap heading that is not at the top.
+// wording beside an answer, and a help desk's recap heading that is not at the top;
+// and receipts that carry notice wording stay acknowledgements.
 func TestClassifyGuards(t *testing.T) {
 	tests := []struct {
 		name, subject, body string
@@ -41,6 +42,14 @@ func TestClassifyGuards(t *testing.T) {
 		{"history heading words inside an answer", "Re: Audit log",
 			"Hi Lin,\n\nThe conversation history you asked about is kept for 400 days; you can export it from Settings > Audit.\n\nSam",
 			probe.KindHuman},
+		// And the other way: a receipt that also names the assignee stays an
+		// acknowledgement, not an assignment notice.
+		{"receipt naming the assignee", "Request received [#40771]",
+			"Hello,\n\nWe have received your request #40771 and it has been assigned to Tom Akers, who will reply shortly.\n\nVendor Support",
+			probe.KindAutoAck},
+		{"German receipt with the title between", "Ihre Anfrage [Ticket#31005]",
+			"Ihre Anfrage (Export schlägt fehl) wurde unter der Nummer Ticket#31005 aufgenommen.\n\nIhr Vendor Support",
+			probe.KindAutoAck},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
