@@ -169,6 +169,9 @@ func Classify(m Mail, rules []Rule) Classification {
 	if c, ok := classifyReceipt(m); ok {
 		return c
 	}
+	if c, ok := classifyAggregateReport(m); ok {
+		return c
+	}
 	kind, why, ev := weigh(m)
 	return ev.decide(kind, why)
 }
@@ -306,6 +309,9 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		return KindOther, "other: newsletter (" + strings.Join(list, ", ") + ", not a reply)", ev
 	}
 	notice := findPhrases(noticePhrases, subjectAndText)
+	if routed := findPhrases(routedPhrases, subjectAndText); len(routed) > 0 && !strongAck {
+		notice = append(notice, routed...)
+	}
 	if len(notice) > 0 {
 		ev.machine("status notification "+quoteMatches(notice), 2)
 	}
@@ -605,6 +611,21 @@ func classifyReceipt(m Mail) (Classification, bool) {
 		Reason: fmt.Sprintf("other: a read or delivery receipt or a recall (subject %q, %q) [confidence 0.90; machine: receipt subject and wording; person: none]", clip(m.Subject, 80), said)}, true
 }
 
+// aggregateSubjectRe is the subject RFC 7489 (DMARC aggregate reports) and RFC 8460
+// (SMTP TLS reports) prescribe: "Report Domain: example.com Submitter: google.com
+// Report-ID: <…>".
+var aggregateSubjectRe = regexp.MustCompile(`(?i)^\s*(?:\[[^]]*\]\s*)?report[ -]?domain:\s*\S+\s+submitter:\s*\S+`)
+
+// classifyAggregateReport decides a DMARC or TLS aggregate report: statistics a receiving
+// system mails about a domain, never a response to anyone's message.
+func classifyAggregateReport(m Mail) (Classification, bool) {
+	if !aggregateSubjectRe.MatchString(m.Subject) && !hasHeader(m, "TLS-Report-Domain") {
+		return Classification{}, false
+	}
+	return Classification{Kind: KindOther, Confidence: 0.95,
+		Reason: fmt.Sprintf("other: a DMARC or TLS aggregate report (subject %q) [confidence 0.95; machine: report subject of RFC 7489 or RFC 8460; person: none]", clip(m.Subject, 80))}, true
+}
+
 // classifyStructured decides a provider's structured notification: a JSON body of a
 // bounce, complaint or delivery event (Amazon SES, SendGrid, Mailgun, Postmark styles).
 func classifyStructured(m Mail) (Classification, bool) {
@@ -865,6 +886,8 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `limited access to (?:my )?e-?mail`},
 	{re: `\bi(?:'m| am) (?:out sick|off sick|sick today|off (?:today|this week|until)|away (?:today|this week|until))|\b(?:will|'ll) (?:reply|respond|get back to you|answer)(?: to you)? (?:when i(?:'m| am) back|on my return|tomorrow|next week|after my (?:leave|holiday|vacation))`},
 	{re: `(?:up)?on my return`},
+	// Gone for good: "I have left Vendor Inc.", "Ich bin nicht mehr bei …".
+	{re: `\bi (?:have|'ve) left (?:the company|the organi[sz]ation|\p{Lu})|\bi(?:'m| am) no longer (?:with|at|employed|working)\b|\bno longer (?:works?|working|employed) (?:at|for|with)\b|\bhas left (?:the company|the organi[sz]ation)\b|ich bin nicht mehr (?:bei|für|im unternehmen)|(?:ne fais|ne fait) plus partie|ya no (?:trabajo|forma parte|formo parte)`},
 	{re: `我(?:目前|现在|現在)?(?:正在)?(?:休假|出差|不在办公室|不在辦公室)`},
 	{re: `ich bin (?:bis|vom|derzeit|zurzeit|ab)`},
 	{re: `je suis (?:actuellement )?absent`},
@@ -1076,6 +1099,15 @@ var noticePhrases = compilePhrases([]phrase{
 	{re: `wurde (?:als )?(?:gelöst|geschlossen)|a été (?:résolue?|fermée?|clôturée?)|ha sido (?:resuelt[oa]|cerrad[oa])|(?:クローズ|解決済み)`},
 })
 
+// routedPhrases say that our message was routed elsewhere by a mail rule: "Your
+// message … to sales@… has been forwarded to support@…". Such a notice is no response,
+// unless it also cites the record the request was filed under ("…forwarded to our
+// support queue (ref. SUP-44120)"), which makes it an acknowledgement. A person who
+// forwards a mail says so in the first person.
+var routedPhrases = compilePhrases([]phrase{
+	{re: `\b(?:your )?(?:message|e-?mail|mail|request)\b(?:[^.!?\n]|\.\S){0,100}? (?:has been|was|is being|have been) (?:automatically )?(?:forwarded|redirected|routed|transferred) to\b|(?:nachricht|e-?mail) wurde (?:automatisch )?(?:an \S+ )?weitergeleitet|message a été (?:automatiquement )?(?:transféré|redirigé)|mensaje (?:ha sido|fue) (?:reenviado|redirigido)`},
+})
+
 // subjectAckPhrases are the short forms of ack wording that help desks put in subjects
 // ("Request received", "Ticket #4711 created"); in running text they would also match a
 // person's "the ticket opened yesterday".
@@ -1162,7 +1194,7 @@ var humanCues = compilePhrases([]phrase{
 	{re: `\bwe (?:recommend|suggest|checked|investigated|found|tested|reproduced|confirmed|fixed|released|support|offer|provide)\b`},
 	// Work done on the problem, reported by those who did it: "Our engineers found a
 	// stuck worker and restarted it".
-	{re: `\b(?:we|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))(?:'ve| have| had)?(?: (?:now|just|already|then|quickly|also))? (?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|cleared|migrated|replaced|identified|traced|resolved)\b`},
+	{re: `\b(?:we|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))(?:'ve| have| had)?(?: (?:now|just|already|then|quickly|also))? (?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|cleared|migrated|replaced|identified|traced|resolved|raised|lowered|enabled|disabled|turned (?:on|off)|switched|applied|upgraded|extended|refunded|credited|unlocked|unblocked|whitelisted|allowlisted|re-?enabled|re-?ran|re-?sent|reset|rebuilt|reindexed|re-?indexed|corrected|adjusted|removed|added)\b`},
 	{re: `\bwe(?:'ve| have)? (?:escalated|reproduced|checked|looked at|looked into|investigated)\b|\b(?:confirmed|reproduced)[,.]`},
 	{re: `请(?:重试|再试|稍后再试|检查|确认|升级|尝试)|請(?:重試|再試|檢查|確認|升級|嘗試)|我们(?:发现|查到|已经(?:修复|处理|清理|重启))|我們(?:發現|查到|已經(?:修復|處理|清理|重啟))`},
 	{re: `\bthe (?:issue|problem|error|bug|fix|root cause|workaround|answer|solution) (?:is|was|has|will)\b`},
@@ -1657,7 +1689,7 @@ func isAck(s string) bool { return anyAckRe.MatchString(s) }
 var (
 	anyTemplateRe = joinPhrases(templatePhrases, surveyPhrases, verifyPhrases, personalAbsence)
 	anyAckRe      = joinPhrases(ackPhrases)
-	anyNoticeRe   = joinPhrases(noticePhrases)
+	anyNoticeRe   = joinPhrases(noticePhrases, routedPhrases)
 )
 
 // joinPhrases compiles the phrases of sets into one case-insensitive alternation.

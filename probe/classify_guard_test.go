@@ -42,6 +42,12 @@ func TestClassifyGuards(t *testing.T) {
 		{"history heading words inside an answer", "Re: Audit log",
 			"Hi Lin,\n\nThe conversation history you asked about is kept for 400 days; you can export it from Settings > Audit.\n\nSam",
 			probe.KindHuman},
+		{"a person forwarding says so", "Re: Duplicate charge",
+			"Hi Lin, I've forwarded your request to our billing team; they will refund the duplicate charge today.\n\nMia",
+			probe.KindHuman},
+		{"team-signed answer reporting work done", "Re: [#7731] API rate limit",
+			"Hi Lin,\n\nThe bulk endpoint allows 600 requests per minute. We've raised your workspace to 2,000 until 21 December.\n\nRegards,\nVendor Support Team",
+			probe.KindHuman},
 		// And the other way: a receipt that also names the assignee stays an
 		// acknowledgement, not an assignment notice.
 		{"receipt naming the assignee", "Request received [#40771]",
