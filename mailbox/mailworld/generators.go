@@ -171,6 +171,16 @@ const (
 	// DeferredAddress gets a Postfix delay warning at the first queue run a second after
 	// the message arrived (Real.FlushQueue).
 	DeferredAddress = "support@" + DeferredDomain
+	// LoopDomain is relayed to Postfix itself: Postfix sees its own name in the greeting
+	// and returns the mail (5.4.6, "mail for loop.test loops back to myself").
+	LoopDomain = "loop.test"
+	// LoopAddress gets a Postfix bounce: mail loop, 5.4.6.
+	LoopAddress = "support@" + LoopDomain
+	// SizeLimitDomain is relayed to a third smtpd whose message size limit (300 bytes) no
+	// inquiry fits.
+	SizeLimitDomain = "size-limit.test"
+	// SizeLimitAddress gets a Postfix bounce: message too large for the next server, 5.3.4.
+	SizeLimitAddress = "support@" + SizeLimitDomain
 	// EximDomain is relayed to Exim (RealOptions.Exim).
 	EximDomain = "exim.test"
 	// EximUnknownAddress gets an Exim bounce: unknown user.
@@ -275,6 +285,11 @@ func (r *Real) writeGenerators() error {
 	if r.cfg.Generators {
 		fmt.Fprintf(&transport, "%s smtp:[127.0.0.1]:%d\n", RelayRefusedDomain, r.cfg.RelayPort)
 		fmt.Fprintf(&transport, "%s smtp:[127.0.0.1]:%d\n", DeferredDomain, r.cfg.DeadPort)
+		fmt.Fprintf(&transport, "%s smtp:[127.0.0.1]:%d\n", LoopDomain, r.cfg.SMTPPort)
+		fmt.Fprintf(&transport, "%s smtp:[127.0.0.1]:%d\n", SizeLimitDomain, r.cfg.SizeLimitPort)
+	}
+	if r.programs {
+		transport.WriteString(programsTransport())
 	}
 	if r.cfg.EximPort != 0 {
 		fmt.Fprintf(&transport, "%s smtp:[127.0.0.1]:%d\n", EximDomain, r.cfg.EximPort)
@@ -462,7 +477,7 @@ func (r *Real) stopExim() error {
 const sievePluginPath = "/usr/lib/dovecot/modules/lib90_sieve_plugin.so"
 
 // generatorDomains are the domains a world with generators keeps for itself.
-var generatorDomains = []string{GeneratorDomain, RelayRefusedDomain, DeferredDomain, EximDomain, OpenSMTPDDomain}
+var generatorDomains = []string{GeneratorDomain, RelayRefusedDomain, DeferredDomain, LoopDomain, SizeLimitDomain, EximDomain, OpenSMTPDDomain}
 
 // checkGeneratorDomain refuses a user in one of the generators' domains, in a world with
 // generators: Postfix would route its mail to a generator instead of its mailbox.
