@@ -3,6 +3,7 @@ package probe
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -67,7 +68,8 @@ func classifyListNotice(m Mail) (Classification, bool) {
 // subject, or RFC 3834's auto-replied) from an address that is no mail system's, as
 // maildrop's mailbot -M sends its autoreplies, the reply's text in the report's first
 // part. Its text is weighed as any reply's; only an acknowledgement or an absence notice
-// is taken, anything else stays the success report classifyReport makes of it.
+// (by their wording, not by the automatic headers alone) is taken; anything else stays
+// the success report classifyReport makes of it.
 func classifyReplyReport(m Mail) (Classification, bool) {
 	r := m.Report
 	if r == nil || r.ReportType != "delivery-status" || r.Action != "delivered" && r.Action != "relayed" {
@@ -83,7 +85,12 @@ func classifyReplyReport(m Mail) (Classification, bool) {
 		return Classification{}, false
 	}
 	kind, why, ev := weigh(m)
-	if kind != KindAutoAck && kind != KindOutOfOffice {
+	// An acknowledgement must say so in its words: the automatic headers alone do not
+	// tell an autoreply from a plain delivery report.
+	said := kind == KindOutOfOffice || kind == KindAutoAck && slices.ContainsFunc(ev.mach, func(s signal) bool {
+		return strings.HasPrefix(s.name, "ack wording") || strings.HasPrefix(s.name, "says it is automatic")
+	})
+	if !said {
 		return Classification{}, false
 	}
 	ev.machine(fmt.Sprintf("an autoreply in a delivery status notification (action %s) from %s", r.Action, m.From), 1)
