@@ -403,3 +403,24 @@ func TestProgramsCorpus(t *testing.T) {
 	got := waitTagged(t, w, c, sent, time.Now().Add(time.Hour), func() {})
 	checkGenerated(t, w, cases, got)
 }
+
+// TestProgramsDomainRefused: a world with programs refuses a user in ProgramsDomain, whose
+// mail Postfix hands to mlmmj, mailbot or the discard transport instead of a mailbox.
+func TestProgramsDomainRefused(t *testing.T) {
+	t.Parallel()
+	opts := mailworld.RealOptions{Programs: true}
+	if err := mailworld.RealAvailableWith(opts); err != nil {
+		if os.Getenv(mailworldtest.EnvRequireReal) == "1" {
+			t.Fatalf("%s=1, but: %v", mailworldtest.EnvRequireReal, err)
+		}
+		t.Skipf("%v", err)
+	}
+	u := mailworld.User{Address: "someone@" + mailworld.ProgramsDomain, Password: "pw"}
+	w, err := mailworld.StartRealWithOptions("", opts, lin, u)
+	if err == nil {
+		w.Close()
+	}
+	if !errors.Is(err, mailworld.ErrInvalidUser) || !strings.Contains(err.Error(), mailworld.ProgramsDomain) {
+		t.Errorf("StartRealWithOptions with user %s = %v, want ErrInvalidUser naming %s", u.Address, err, mailworld.ProgramsDomain)
+	}
+}

@@ -34,6 +34,29 @@ import (
 //     a bash script that submits the reply to Postfix over SMTP with the null sender, as
 //     'sendmail -f ""' would.
 //
+// Facts measured here (Debian 12: mlmmj 1.3.0, maildrop 2.9.3; load average about 15):
+//
+//   - A world with programs started in 1.9-3.9 s (mlmmj-make-ml for five lists). Each
+//     answer reached the sender's INBOX 0.85-1.44 s after the inquiry (mlmmj) or
+//     1.5-2.2 s after (mailbot, which runs through sh, unshare and bash).
+//   - mlmmj's notices carry no Auto-Submitted, Precedence or In-Reply-To, and no DSN: a
+//     multipart/mixed with the list's text (text/plain; charset=utf8) and the post as
+//     message/rfc822, from "LIST+owner@DOMAIN" (no display name), the denial with
+//     Return-Path <LIST+bounces-help@DOMAIN> and the moderation notice with Return-Path
+//     <LIST+owner@DOMAIN>; the subject is RFC 2047 encoded even in English, and the text
+//     opens "Hi, this is the Mlmmj program managing the <LIST> mailing list." (German
+//     "Hallo, hier ist das Programm Mlmmj, ...", Chinese "嗨，我是管理 <LIST> 邮件列表的
+//     Mlmmj 程序。"). mlmmj greets with the machine's host name unless control/smtphelo
+//     names another, which the world sets.
+//   - mailbot's reply has "Auto-Submitted: auto-replied", "Precedence: junk",
+//     In-Reply-To and References, the subject "Re: " and the inquiry's, is sent with
+//     Return-Path <>, and quotes the inquiry under "NAME writes:" above the text
+//     (format=flowed, 8bit). With -M it is multipart/report; report-type=delivery-status:
+//     the text, a message/delivery-status part without Reporting-MTA ("Final-Recipient:
+//     rfc822; the autoresponder's address", "Action: delivered", "Status: 2.0.0") and the
+//     inquiry's headers as text/rfc822-headers. Its MIME boundaries name the host
+//     ("=_HOST-PID-TIME-0001").
+//
 // Every list and autoresponder answers the message's poster: mlmmj the From: address for
 // a denial and the envelope sender for a moderation notice, mailbot the From: (or
 // Reply-To:) address; send with the envelope sender in From: to get every answer.
