@@ -166,6 +166,9 @@ func Classify(m Mail, rules []Rule) Classification {
 	if c, ok := classifyListNotice(m); ok { // classify_machines.go
 		return c
 	}
+	if c, ok := classifyDeskChangeNotice(m); ok { // classify_machines.go
+		return c
+	}
 	if c, ok := classifyStructured(m); ok {
 		return c
 	}

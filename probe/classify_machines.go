@@ -100,3 +100,37 @@ func classifyReplyReport(m Mail) (Classification, bool) {
 	}
 	return c, true
 }
+
+// deskChangeSubjectRe is a help desk's subject announcing that a ticket's status or owner
+// changed: RT's stock "Status Changed to: open", "Ticket assigned", "Ihre Anfrage wurde
+// übernommen".
+var deskChangeSubjectRe = regexp.MustCompile(`(?i)\bstatus (?:has )?(?:changed|updated|set) to\b|\bstatus change\b|\b(?:has been |was )?(?:re)?assigned\b|\btaken\b|\bowner (?:changed|set)\b|zugewiesen|übernommen|statusänderung|status geändert|(?:attribuée?|assignée?)\b|changement de statut|\basignad[oa]\b|cambio de estado|已分配|已指派|已受理人|状态已(?:更改|变更|更新)|狀態已(?:變更|更新)`)
+
+// deskInstructionRe is the one cue of a person a desk's notice carries too: telling the
+// requester what they can do ("You can follow it at https://…"). A question, the first
+// person or work reported done still stop the notice rule.
+var deskInstructionRe = regexp.MustCompile(`(?i)^(?:you (?:can|could|may)|sie können|vous pouvez|puede|您可以)$`)
+
+// classifyDeskChangeNotice decides a help desk's notice that one of our tickets changed
+// status or owner (RT's "Status Changed to: open" with a link and "This transaction
+// appears to have no content", a queue's "assigned to Dana Li"): mail from a help desk
+// (its headers, or RFC 3834 and Precedence marks), under a subject that states the
+// change and is no reply, whose text carries nothing of a person but an instruction. It is other: the
+// desk keeps its books, nobody has answered, and it acknowledges nothing new.
+func classifyDeskChangeNotice(m Mail) (Classification, bool) {
+	if replyPrefixRe.MatchString(m.Subject) {
+		return Classification{}, false
+	}
+	said := deskChangeSubjectRe.FindString(m.Subject)
+	desk := helpDeskSignals(m)
+	if said == "" || len(desk) == 0 {
+		return Classification{}, false
+	}
+	nt := analyzeNewText(truncateUTF8(m.NewText, classifyTextLimit), m.Subject, newEcho(m.Inquiry))
+	if nt.weight >= humanWeight || slices.ContainsFunc(nt.cues, func(h hit) bool { return !deskInstructionRe.MatchString(h.text) }) {
+		return Classification{}, false
+	}
+	return Classification{Kind: KindOther, Confidence: 0.9,
+		Reason: fmt.Sprintf("other: a help desk's notice that the ticket's status or owner changed (subject %q), no answer [confidence 0.90; machine: %s, change subject %q, %d chars of new text and no cue of a person; person: none]",
+			clip(m.Subject, 80), strings.Join(desk, ", "), said, nt.chars)}, true
+}
