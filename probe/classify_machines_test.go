@@ -7,11 +7,12 @@ import (
 	"supportprobe/probe"
 )
 
-// TestClassifyMachineProgramsGuards checks the limits of the two mechanisms of
+// TestClassifyMachineProgramsGuards checks the limits of the mechanisms of
 // classify_machines.go: a list manager's notice needs the manager's own sender, a list and
 // a statement of holding or refusing, and is never a reply; a success DSN is an
 // autoresponder's only when it replies from an address no mail system uses and its text
-// reads as an acknowledgement or an absence.
+// reads as an acknowledgement or an absence; a help desk's change notice needs the desk's
+// headers, a change subject and a text with no person in it.
 func TestClassifyMachineProgramsGuards(t *testing.T) {
 	delivered := &probe.DeliveryReport{ReportType: "delivery-status", Action: "delivered", Actions: []string{"delivered"}, Status: "2.0.0"}
 	cases := []struct {
@@ -44,13 +45,23 @@ func TestClassifyMachineProgramsGuards(t *testing.T) {
 			Header: hdr("Auto-Submitted", "auto-replied"), Report: delivered,
 			NewText: "Thank you for contacting Vendor support. We have received your message and will answer within one business day."},
 			probe.KindAutoAck},
+		{"a help desk's status notice", probe.Mail{From: "support@rt-vendor.test", Subject: "[rt.test #12] Status Changed to: stalled",
+			Header:  hdr("X-RT-Ticket", "rt.test #12", "Precedence", "bulk"),
+			NewText: "http://rt.vendor.example/Ticket/Display.html?id=12\n\nThis transaction appears to have no content"},
+			probe.KindOther},
+		{"a short answer under an assignment subject, in the first person", probe.Mail{From: "support@rt-vendor.test", Subject: "[rt.test #12] Ticket assigned",
+			Header:  hdr("X-RT-Ticket", "rt.test #12", "Precedence", "bulk"),
+			NewText: "I have it now; restart the encoder and it works."},
+			""},
+		{"a change subject without a help desk's headers is weighed", probe.Mail{From: "anna@vendor.example", Subject: "Status changed to offline",
+			NewText: "Node 3 went offline at 02:55; it is back since 10:12."},
+			""},
 	}
 	for _, c := range cases {
 		got := probe.Classify(c.m, nil)
 		if c.want == "" {
-			// Left to the weighing: any kind but the list notice's, and a reason that is
-			// not the list mechanism's.
-			if strings.Contains(got.Reason, "mailing list refused") || strings.Contains(got.Reason, "holds the post") {
+			// Left to the weighing: a reason that is none of these mechanisms'.
+			if strings.Contains(got.Reason, "mailing list refused") || strings.Contains(got.Reason, "holds the post") || strings.Contains(got.Reason, "status or owner changed") {
 				t.Errorf("%s: decided as a list notice: %s", c.name, got.Reason)
 			}
 			continue
