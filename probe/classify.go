@@ -157,7 +157,16 @@ func Classify(m Mail, rules []Rule) Classification {
 			return Classification{Kind: r.Kind, Confidence: 1, Reason: ruleReason(r)}
 		}
 	}
+	if c, ok := classifyReplyReport(m); ok { // classify_machines.go
+		return c
+	}
 	if c, ok := classifyReport(m); ok {
+		return c
+	}
+	if c, ok := classifyListNotice(m); ok { // classify_machines.go
+		return c
+	}
+	if c, ok := classifyDeskChangeNotice(m); ok { // classify_machines.go
 		return c
 	}
 	if c, ok := classifyStructured(m); ok {

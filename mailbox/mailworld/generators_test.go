@@ -43,6 +43,9 @@ type generated struct {
 	want []string
 	// subject matches the decoded Subject.
 	subject string
+	// fromSender puts the envelope sender in the inquiry's From: too, for programs that
+	// answer the From: address (mailing lists, autoresponders).
+	fromSender bool
 }
 
 func generators() []generated {
@@ -54,6 +57,12 @@ func generators() []generated {
 			`(?m)^From: Mail Delivery System <MAILER-DAEMON@`, `report-type=delivery-status`, `(?m)^Action: failed`, `(?m)^Status: 5\.2\.2`, `Quota\s+exceeded`}},
 		{name: "bounce/gen-postfix-relay-refused", to: mailworld.RelayRefusedAddress, want: []string{
 			`(?m)^From: Mail Delivery System <MAILER-DAEMON@`, `report-type=delivery-status`, `(?m)^Action: failed`, `(?m)^Status: 5\.7\.1`, `Relay\s+access\s+denied`}},
+		{name: "bounce/gen-postfix-mail-loop", to: mailworld.LoopAddress, want: []string{
+			`(?m)^From: Mail Delivery System <MAILER-DAEMON@`, `report-type=delivery-status`, `(?m)^Action: failed`, `(?m)^Status: 5\.4\.0`,
+			`554 5\.4\.0 Error: too many hops`}},
+		{name: "bounce/gen-postfix-size-limit", to: mailworld.SizeLimitAddress, want: []string{
+			`(?m)^From: Mail Delivery System <MAILER-DAEMON@`, `report-type=delivery-status`, `(?m)^Action: failed`, `(?m)^Status: 5\.3\.4`,
+			`message size \d+ exceeds size limit 300 of server`}},
 		{name: "delay/gen-postfix-delay-warning", to: mailworld.DeferredAddress, flush: true, want: []string{
 			`(?m)^From: Mail Delivery System <MAILER-DAEMON@`, `(?m)^Subject: Delayed Mail \(still being retried\)`,
 			`report-type=delivery-status`, `(?m)^Action: delayed`, `(?m)^Status: 4\.4\.1`, `Connection\s+refused`}},
@@ -110,20 +119,7 @@ func TestGeneratorsCorpus(t *testing.T) {
 	c := login(t, w, lin)
 	cases := generators()
 	sent := map[string]time.Time{}
-	for _, g := range cases {
-		tag := tagOf(g.name)
-		sender := "lin.wei+" + tag + "@example.com"
-		sent[tag] = time.Now()
-		if g.verify != "" {
-			if err := w.VerifyAddress(sender, g.verify); err != nil {
-				t.Fatalf("%s: %v", g.name, err)
-			}
-			continue
-		}
-		if err := sendInquiry(w, sender, g.to, "inquiry-"+tag+"@customer.example"); err != nil {
-			t.Fatalf("%s: send to %s: %v", g.name, g.to, err)
-		}
-	}
+	sendGenerated(t, w, cases, sent)
 	// The delay warning: the deferred message has waited more than delay_warning_time (1 s)
 	// at the queue run FlushQueue asks for. Its latency counts from the flush.
 	flushAt := time.Now().Add(1500 * time.Millisecond)
@@ -138,6 +134,37 @@ func TestGeneratorsCorpus(t *testing.T) {
 		}
 	}
 	got := waitTagged(t, w, c, sent, flushAt, flush)
+	checkGenerated(t, w, cases, got)
+}
+
+// sendGenerated sends each case's inquiry (or asks for its verification report) from lin's
+// plus-address of the case, recording when in sent.
+func sendGenerated(t *testing.T, w *mailworld.Real, cases []generated, sent map[string]time.Time) {
+	t.Helper()
+	for _, g := range cases {
+		tag := tagOf(g.name)
+		sender := "lin.wei+" + tag + "@example.com"
+		sent[tag] = time.Now()
+		if g.verify != "" {
+			if err := w.VerifyAddress(sender, g.verify); err != nil {
+				t.Fatalf("%s: %v", g.name, err)
+			}
+			continue
+		}
+		from := "Lin Wei <lin.wei@example.com>"
+		if g.fromSender {
+			from = "Lin Wei <" + sender + ">"
+		}
+		if err := sendInquiry(w, from, sender, g.to, "inquiry-"+tag+"@customer.example"); err != nil {
+			t.Fatalf("%s: send to %s: %v", g.name, g.to, err)
+		}
+	}
+}
+
+// checkGenerated checks each case's message in got against the case's patterns and the
+// committed corpus file, or rewrites that file with SUPPORTPROBE_UPDATE_CORPUS=1.
+func checkGenerated(t *testing.T, w *mailworld.Real, cases []generated, got map[string][]byte) {
+	t.Helper()
 	for _, g := range cases {
 		m, ok := got[tagOf(g.name)]
 		if !ok {
@@ -157,7 +184,7 @@ func TestGeneratorsCorpus(t *testing.T) {
 		if bytes.Contains(m, []byte(w.Dir())) {
 			t.Errorf("%s: message names the world's directory %s", g.name, w.Dir())
 		}
-		if host, err := os.Hostname(); err == nil && regexp.MustCompile(`[@.(\[ ]`+regexp.QuoteMeta(host)+`[>)\]; ]`).Match(m) {
+		if host, err := os.Hostname(); err == nil && regexp.MustCompile(`[@.(\[ _]`+regexp.QuoteMeta(host)+`[>)\]; -]`).Match(m) {
 			t.Errorf("%s: message names this machine, %q:\n%s", g.name, host, m)
 		}
 		file := filepath.Join(corpusDir, g.name+".eml")
@@ -187,9 +214,10 @@ func TestGeneratorsCorpus(t *testing.T) {
 // file name without its directory.
 func tagOf(name string) string { return filepath.Base(name) }
 
-// sendInquiry sends a customer's inquiry to to with the given Message-ID and envelope
-// sender as the prober does: 7-bit (quoted-printable), without SMTPUTF8.
-func sendInquiry(w mailworld.World, envFrom, to, messageID string) error {
+// sendInquiry sends a customer's inquiry from from (a From: header's value) to to with the
+// given Message-ID and envelope sender as the prober does: 7-bit (quoted-printable), without
+// SMTPUTF8.
+func sendInquiry(w mailworld.World, from, envFrom, to, messageID string) error {
 	host, port, err := net.SplitHostPort(w.SMTPAddr())
 	if err != nil {
 		return err
@@ -204,7 +232,7 @@ func sendInquiry(w mailworld.World, envFrom, to, messageID string) error {
 		return err
 	}
 	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
-	if err := errors.Join(m.From("Lin Wei <lin.wei@example.com>"), m.To("Support <"+to+">"), m.EnvelopeFrom(envFrom)); err != nil {
+	if err := errors.Join(m.From(from), m.To("Support <"+to+">"), m.EnvelopeFrom(envFrom)); err != nil {
 		return err
 	}
 	m.Subject("Streaming fails in region East China since 03:00")
@@ -296,5 +324,103 @@ func TestGeneratorDomainsRefused(t *testing.T) {
 	}
 	if err := w.AddUser(agent); err != nil {
 		t.Errorf("AddUser(%s) in a world with generators = %v", agent.Address, err)
+	}
+}
+
+// programs are the messages of the mailing lists and autoresponders (RealOptions.Programs).
+func programs() []generated {
+	var g []generated
+	for _, l := range mailworld.Lists {
+		name, _, _ := strings.Cut(l.Address, "@")
+		from := `(?m)^From: ` + regexp.QuoteMeta(name) + `\+owner@programs\.test`
+		c := generated{name: "bounce/gen-mlmmj-" + name + "-" + l.Language, to: l.Address, fromSender: true, want: []string{
+			from, `(?m)^Content-Type: multipart/mixed;`,
+			`(?m)^Content-Type: message/rfc822`, `(?m)^Message-ID: <inquiry-gen-mlmmj-`}}
+		switch {
+		case l.Language == "zh-cn":
+			// "Awaiting release to LIST: ", in Chinese.
+			c.subject = `^等待发布到 ` + regexp.QuoteMeta(l.Address) + `：Streaming fails`
+			c.want = append(c.want, `邮件列表的 Mlmmj 程序`, `需要版主审核后才能发布到该列表`)
+		case l.Language == "de":
+			c.subject = `^Ihre Nachricht an ` + regexp.QuoteMeta(l.Address) + ` wurde abgewiesen: Streaming fails`
+			c.want = append(c.want, `Hallo, hier ist das Programm Mlmmj`, `konnte nicht über die\s+Liste verteilt werden, weil Sie die Liste nicht abonniert haben`)
+		case l.Control["maxmailsize"] != "":
+			c.subject = `^Post to ` + regexp.QuoteMeta(l.Address) + ` denied: Streaming fails`
+			c.want = append(c.want, `exceeded the maximum allowed message size\s+of 400 bytes`, `The beginning of the denied message is below`)
+		case l.Control["moderated"] != "" || l.Control["moderators"] != "":
+			c.subject = `^Awaiting release to ` + regexp.QuoteMeta(l.Address) + `: Streaming fails`
+			c.want = append(c.want, `the moderators are being asked to review it\s+before\s+releasing it to the list because this is a moderated list`)
+		default:
+			c.subject = `^Post to ` + regexp.QuoteMeta(l.Address) + ` denied: Streaming fails`
+			c.want = append(c.want, `Hi, this is the Mlmmj program managing the <`+regexp.QuoteMeta(l.Address)+`> mailing\s+list`,
+				`because you are not a list subscriber`)
+		}
+		if _, moderated := l.Control["moderated"]; moderated {
+			// A post awaiting a moderator: neither delivered nor refused. mlmmj sends it from
+			// the owner's address; a denial from the list's bounce address.
+			c.name = "other/gen-mlmmj-" + name + "-" + l.Language
+			c.want = append(c.want, `(?m)^Return-Path: <`+regexp.QuoteMeta(name)+`\+owner@programs\.test>`)
+		} else {
+			c.want = append(c.want, `(?m)^Return-Path: <`+regexp.QuoteMeta(name)+`\+bounces-help@programs\.test>`)
+		}
+		g = append(g, c)
+	}
+	for _, a := range mailworld.Autoresponders {
+		name, _, _ := strings.Cut(a.Address, "@")
+		c := generated{name: "auto_ack/gen-mailbot-" + name, to: a.Address, fromSender: true,
+			subject: `^Re: Streaming fails in region East China since 03:00$`, want: []string{
+				`(?m)^From: ` + regexp.QuoteMeta(a.From) + `\r?$`, `(?m)^Auto-Submitted: auto-replied\r?$`, `(?m)^Precedence: junk`,
+				`(?m)^In-Reply-To: <inquiry-gen-mailbot-` + regexp.QuoteMeta(name) + `@customer\.example>`,
+				`(?m)^Content-Type: text/plain; format=flowed; delsp=yes; charset="utf-8"`,
+				regexp.QuoteMeta(strings.SplitN(a.Text, "\n", 2)[0])}}
+		if a.DSN {
+			c.want = append(c.want, `(?m)^Content-Type: multipart/report; report-type=delivery-status;`,
+				`(?m)^Final-Recipient: rfc822; `+regexp.QuoteMeta(a.Address), `(?m)^Action: delivered`, `(?m)^Status: 2\.0\.0`,
+				`(?m)^Content-Type: text/rfc822-headers`)
+		} else {
+			// A plain reply quotes the inquiry above the text, after "NAME writes:".
+			c.want = append(c.want, `(?m)^Lin Wei writes:\r?\n\r?\n> Hello,`)
+		}
+		if a.Away {
+			c.name = "out_of_office/gen-mailbot-" + name
+		}
+		g = append(g, c)
+	}
+	return g
+}
+
+// TestProgramsCorpus is TestGeneratorsCorpus for the mailing lists (mlmmj) and
+// autoresponders (maildrop's mailbot) of a world with RealOptions.Programs.
+func TestProgramsCorpus(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	w := mailworldtest.RealWith(t, mailworld.RealOptions{Programs: true}, lin)
+	t.Logf("world with mailing lists and autoresponders started in %v", time.Since(start).Round(time.Millisecond))
+	c := login(t, w, lin)
+	cases := programs()
+	sent := map[string]time.Time{}
+	sendGenerated(t, w, cases, sent)
+	got := waitTagged(t, w, c, sent, time.Now().Add(time.Hour), func() {})
+	checkGenerated(t, w, cases, got)
+}
+
+// TestProgramsDomainRefused: a world with programs refuses a user in ProgramsDomain, whose
+// mail Postfix hands to mlmmj, mailbot or the discard transport instead of a mailbox.
+func TestProgramsDomainRefused(t *testing.T) {
+	t.Parallel()
+	opts := mailworld.RealOptions{Programs: true}
+	if err := mailworld.RealAvailableWith(opts); err != nil {
+		if os.Getenv(mailworldtest.EnvRequireReal) == "1" {
+			t.Fatalf("%s=1, but: %v", mailworldtest.EnvRequireReal, err)
+		}
+		t.Skipf("%v", err)
+	}
+	u := mailworld.User{Address: "someone@" + mailworld.ProgramsDomain, Password: "pw"}
+	w, err := mailworld.StartRealWithOptions("", opts, lin, u)
+	if err == nil {
+		w.Close()
+	}
+	if !errors.Is(err, mailworld.ErrInvalidUser) || !strings.Contains(err.Error(), mailworld.ProgramsDomain) {
+		t.Errorf("StartRealWithOptions with user %s = %v, want ErrInvalidUser naming %s", u.Address, err, mailworld.ProgramsDomain)
 	}
 }

@@ -69,6 +69,7 @@ type Real struct {
 	openSMTPDPath          string // RealOptions.OpenSMTPD: the smtpd binary, "" without OpenSMTPD
 	openSMTPDPID           int
 	generators             bool   // RealOptions.Generators
+	programs               bool   // RealOptions.Programs
 	introspect             string // RealOptions.OAuth2IntrospectionURL
 	sentFolder             string // RealOptions.SentFolder, "Sent" by default
 	junkFolder             string // RealOptions.JunkFolder, "Junk" by default
@@ -119,6 +120,11 @@ func RealAvailableWith(opts RealOptions) error {
 	}
 	if opts.OpenSMTPD {
 		if err := openSMTPDAvailable(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if opts.Programs {
+		if err := programsAvailable(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -197,6 +203,10 @@ type RealOptions struct {
 	// and OpenSMTPDDomain for how it runs). It creates OpenSMTPD's accounts (opensmtpd,
 	// opensmtpq) where they are missing.
 	OpenSMTPD bool
+	// Programs also runs the mailing lists of Lists (mlmmj) and the autoresponders of
+	// Autoresponders (maildrop's mailbot), delivered by Postfix's pipe(8) (see
+	// ProgramsDomain). It needs the Debian packages mlmmj and maildrop.
+	Programs bool
 	// OAuth2IntrospectionURL, when set, also lets users log in with OAuth 2.0 bearer
 	// tokens (SASL OAUTHBEARER and XOAUTH2), over IMAP and, through Dovecot SASL, SMTP
 	// AUTH at Postfix: Dovecot's oauth2 passdb checks each token at this RFC 7662
@@ -262,6 +272,7 @@ func StartRealWithOptions(dir string, opts RealOptions, users ...User) (*Real, e
 		}
 	}
 	r := &Real{dir: dir, ids: ids, users: slices.Clone(users), format: format, location: location, generators: opts.Generators,
+		programs:   opts.Programs,
 		introspect: opts.OAuth2IntrospectionURL, sentFolder: cmp.Or(opts.SentFolder, "Sent"),
 		junkFolder: cmp.Or(opts.JunkFolder, "Junk")}
 	if strings.ContainsAny(r.sentFolder, "\"\\") {
@@ -277,6 +288,16 @@ func StartRealWithOptions(dir string, opts RealOptions, users ...User) (*Real, e
 		for _, u := range users {
 			if err := r.checkGeneratorDomain(u); err != nil {
 				return nil, fmt.Errorf("start real mail world: %w", err)
+			}
+		}
+	}
+	if opts.Programs {
+		if err := programsAvailable(); err != nil {
+			return nil, fmt.Errorf("start real mail world with programs: %w", err)
+		}
+		for _, u := range users {
+			if _, domain, _ := strings.Cut(u.Address, "@"); domain == ProgramsDomain {
+				return nil, fmt.Errorf("start real mail world: user %s: domain %s belongs to the mailing lists and autoresponders; choose another: %w", u.Address, domain, ErrInvalidUser)
 			}
 		}
 	}
@@ -330,11 +351,11 @@ func (r *Real) start() error {
 		}
 		os.Remove(r.path(pidFile)) // stale: it must not be mistaken for the new daemon's
 	}
-	r.cfg = realConfig{Dir: dir, MailUID: r.ids.mailUID, MailGID: r.ids.mailGID, MailLocation: r.location, Generators: r.generators,
+	r.cfg = realConfig{Dir: dir, MailUID: r.ids.mailUID, MailGID: r.ids.mailGID, MailLocation: r.location, Generators: r.generators, Programs: r.programs,
 		OAuth2IntrospectionURL: r.introspect, SentFolder: r.sentFolder, JunkFolder: r.junkFolder}
 	ports := []*int{&r.cfg.SMTPPort, &r.cfg.IMAPPort}
 	if r.generators {
-		ports = append(ports, &r.cfg.RelayPort, &r.cfg.DeadPort)
+		ports = append(ports, &r.cfg.RelayPort, &r.cfg.DeadPort, &r.cfg.SizeLimitPort)
 	}
 	if r.eximPath != "" {
 		ports = append(ports, &r.cfg.EximPort)
@@ -353,7 +374,10 @@ func (r *Real) start() error {
 	}
 	var relay []string
 	if r.generators {
-		relay = append(relay, RelayRefusedDomain, DeferredDomain)
+		relay = append(relay, RelayRefusedDomain, DeferredDomain, LoopDomain, SizeLimitDomain)
+	}
+	if r.programs {
+		relay = append(relay, ProgramsDomain)
 	}
 	if r.eximPath != "" {
 		relay = append(relay, EximDomain)
@@ -1062,6 +1086,11 @@ func (r *Real) writeConfig() error {
 	}
 	if err := r.writeGenerators(); err != nil {
 		return err
+	}
+	if r.programs {
+		if err := r.writePrograms(); err != nil {
+			return err
+		}
 	}
 	return r.writeMaps(r.users)
 }

@@ -22,6 +22,12 @@ type realConfig struct {
 	RelayPort int
 	// DeadPort is a port nothing listens on: mail routed there is deferred (Generators).
 	DeadPort int
+	// SizeLimitPort is a third smtpd, whose message_size_limit is smaller than any inquiry
+	// (Generators only).
+	SizeLimitPort int
+	// Programs runs the mailing lists and autoresponders of RealOptions.Programs through
+	// pipe(8) transports.
+	Programs bool
 	// EximPort is Exim's SMTP port (RealOptions.Exim), 0 without Exim.
 	EximPort int
 	// OpenSMTPDPort is OpenSMTPD's MX port (RealOptions.OpenSMTPD), 0 without OpenSMTPD;
@@ -148,6 +154,11 @@ bounce_queue_lifetime = 1h
 relay_domains = {{.RelayDomains}}
 transport_maps = texthash:{{.Dir}}/` + transportMap + `
 smtp_connect_timeout = 5s
+{{end}}{{if .Programs}}
+# Programs: mlmmj and mailbot take one recipient per delivery (the list or autoresponder
+# named in their pipe's argv).
+mlmmj_destination_recipient_limit = 1
+mailbot_destination_recipient_limit = 1
 {{end}}`))
 
 // postfixMaster is master.cf: the services the world needs, none chrooted (the queue is not
@@ -188,6 +199,19 @@ rewrite-norelay unix - - n - - trivial-rewrite
   -o relay_domains=
   -o virtual_mailbox_domains=
   -o transport_maps=
+# A third MTA whose size limit is smaller than any inquiry: it announces SIZE 300, and
+# Postfix returns the inquiry as too large (5.3.4).
+127.0.0.1:{{.SizeLimitPort}} inet n - n - - smtpd
+  -o myhostname=mx.` + SizeLimitDomain + `
+  -o rewrite_service_name=rewrite-norelay
+  -o smtpd_sasl_auth_enable=no
+  -o message_size_limit=300
+{{end}}{{if .Programs}}# Programs: mlmmj as its README.postfix sets it up, and maildrop's mailbot through the
+# script of the autoresponder (RealOptions.Programs), both as the user mail.
+mlmmj      unix  - n n -    - pipe
+  flags=ORhu user=mail argv=/usr/bin/mlmmj-receive -F -L {{.Dir}}/` + listsDir + `/${user}
+mailbot    unix  - n n -    - pipe
+  flags=Rhu user=mail argv=/bin/sh {{.Dir}}/` + programsDir + `/${user}.sh ${sender}
 {{end}}`))
 
 // dovecotConfig is dovecot.conf: IMAP on the chosen loopback port, LMTP and the SASL auth

@@ -93,6 +93,11 @@ type RTOptions struct {
 	Agent RTAgent
 	// Poll is how often the queue's INBOX is read; default 250 ms.
 	Poll time.Duration
+	// Notices adds what a help desk configures beyond RT's defaults (rtNoticesData): the
+	// General queue's own AutoReply, in German, in place of RT's; the requestors told of
+	// every status change (RT's stock "Status Change in HTML" template) and of the ticket
+	// being taken (the queue's template "Taken"). Off, RT mails as installed.
+	Notices bool
 }
 
 // RT is a Request Tracker 5 help desk running from a directory, wired into a mail world:
@@ -187,6 +192,52 @@ var rtInitialData = template.Must(template.New("initialdata").Parse(`@Users = ({
          qw(CreateTicket ReplyToTicket)));
 1;
 `))
+
+// rtNoticesData is RTOptions.Notices' initial data: two templates of the General queue
+// (a queue's template overrides the global one of the same name, so its "Autoreply in
+// HTML" replaces RT's for the stock scrip "On Create Autoreply To Requestors") and two
+// scrips that mail the requestors. The German text is written with HTML entities, which
+// keeps the Perl file ASCII.
+const rtNoticesData = `@Templates = (
+    { Queue => 'General', Name => 'Autoreply in HTML', Description => 'German autoreply',
+      Content => q[Subject: Ihre Anfrage ist eingegangen: {$Ticket->Subject}
+Content-Type: text/html
+
+<p>Guten Tag,</p>
+
+<p>vielen Dank f&uuml;r Ihre Nachricht. Ihre Anfrage wurde unter der Nummer
+<b>{$Ticket->SubjectTag}</b> erfasst. Ein Mitarbeiter unseres Supports wird sich
+so bald wie m&ouml;glich bei Ihnen melden.</p>
+
+<p>Bitte geben Sie bei weiteren Nachrichten zu diesem Vorgang die Nummer
+{$Ticket->SubjectTag} im Betreff an.</p>
+
+<p>Mit freundlichen Gr&uuml;&szlig;en<br/>
+Ihr Support-Team</p>
+
+<hr/>
+{$Transaction->Content(Type => 'text/html')}
+] },
+    { Queue => 'General', Name => 'Taken', Description => 'Ticket taken, for the requestors',
+      Content => q[Subject: Your request has been assigned: {$Ticket->Subject}
+Content-Type: text/html
+
+<p>Hello,</p>
+
+<p>your request {$Ticket->SubjectTag} has been assigned to {$Ticket->OwnerObj->RealName},
+who will handle it from now on.</p>
+
+<p>You can follow it at <a href="{RT->Config->Get('WebURL')}SelfService/Display.html?id={$Ticket->id}">{RT->Config->Get('WebURL')}SelfService/Display.html?id={$Ticket->id}</a>.</p>
+] },
+);
+@Scrips = (
+    { Description => 'On Status Change Notify Requestors', Queue => 'General',
+      ScripCondition => 'On Status Change', ScripAction => 'Notify Requestors', Template => 'Status Change in HTML' },
+    { Description => 'On Owner Change Notify Requestors', Queue => 'General',
+      ScripCondition => 'On Owner Change', ScripAction => 'Notify Requestors', Template => 'Taken' },
+);
+1;
+`
 
 // perlString reports whether s can sit between single quotes in Perl unescaped.
 func perlString(s string) bool { return !strings.ContainsAny(s, `'\`+"\r\n") }
@@ -291,10 +342,17 @@ func (r *RT) setupDatabase() error {
 	if err := os.WriteFile(r.path("etc", "agent.initialdata"), data.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("start request tracker: %w", err)
 	}
-	for _, args := range [][]string{
+	steps := [][]string{
 		{"--action", "init", "--skip-create"},
 		{"--action", "insert", "--skip-create", "--datafile", r.path("etc", "agent.initialdata")},
-	} {
+	}
+	if r.opts.Notices {
+		if err := os.WriteFile(r.path("etc", "notices.initialdata"), []byte(rtNoticesData), 0o644); err != nil {
+			return fmt.Errorf("start request tracker: %w", err)
+		}
+		steps = append(steps, []string{"--action", "insert", "--skip-create", "--datafile", r.path("etc", "notices.initialdata")})
+	}
+	for _, args := range steps {
 		ctx, cancel := context.WithTimeout(context.Background(), rtSetupTimeout)
 		cmd := exec.CommandContext(ctx, rtSetupDBPath, args...)
 		cmd.Env = r.env()
@@ -529,6 +587,32 @@ func (r *RT) Resolve(id int) error {
 	}
 	if len(res) == 0 || !strings.Contains(strings.Join(res, " "), "resolved") {
 		return fmt.Errorf("RT ticket %d: resolve: RT answered %q, not a change to resolved", id, res)
+	}
+	return nil
+}
+
+// Take makes the agent the owner of ticket id through REST 2 (PUT Owner); with
+// RTOptions.Notices RT mails the requestors its "Taken" notice.
+func (r *RT) Take(id int) error {
+	var res []string
+	if err := r.rest(http.MethodPut, fmt.Sprintf("/ticket/%d", id), map[string]string{"Owner": r.opts.Agent.Login}, &res); err != nil {
+		return fmt.Errorf("RT ticket %d: take as %s: %w", id, r.opts.Agent.Login, err)
+	}
+	if len(res) == 0 {
+		return fmt.Errorf("RT ticket %d: take as %s: RT reported no change", id, r.opts.Agent.Login)
+	}
+	return nil
+}
+
+// SetStatus sets ticket id's status through REST 2; with RTOptions.Notices RT mails the
+// requestors its "Status Changed to: STATUS" notice.
+func (r *RT) SetStatus(id int, status string) error {
+	var res []string
+	if err := r.rest(http.MethodPut, fmt.Sprintf("/ticket/%d", id), map[string]string{"Status": status}, &res); err != nil {
+		return fmt.Errorf("RT ticket %d: set status %s: %w", id, status, err)
+	}
+	if len(res) == 0 || !strings.Contains(strings.Join(res, " "), status) {
+		return fmt.Errorf("RT ticket %d: set status %s: RT answered %q, not a change to %s", id, status, res, status)
 	}
 	return nil
 }

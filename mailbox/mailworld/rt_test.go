@@ -1,10 +1,12 @@
 package mailworld_test
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/smtp"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +46,7 @@ func waitRTMail(t *testing.T, c *imapclient.Client, n uint32) []rtMail {
 	var out []rtMail
 	for _, m := range fetch(t, c, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}) {
 		h, body := parse(t, m)
-		out = append(out, rtMail{h: h, body: body})
+		out = append(out, rtMail{h: h, body: body, raw: bytes.Clone(raw(m))})
 	}
 	// Dovecot's STATUS on the selected mailbox shows the session's view, which would
 	// not grow while we poll.
@@ -57,6 +59,7 @@ func waitRTMail(t *testing.T, c *imapclient.Client, n uint32) []rtMail {
 type rtMail struct {
 	h    mail.Header
 	body string
+	raw  []byte // the message as fetched
 }
 
 func (m rtMail) String() string {
@@ -201,4 +204,63 @@ func TestStartRTOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRTNoticesCorpus runs RT with RTOptions.Notices, the notices a help desk adds to RT's
+// defaults, and keeps what it mails the requestor in the classifier's corpus as
+// TestGeneratorsCorpus does: the queue's own AutoReply in German, the notice that the
+// ticket was taken, and RT's stock status-change notice.
+func TestRTNoticesCorpus(t *testing.T) {
+	w := mailworldtest.Real(t, lin, rtQueue)
+	rt := mailworldtest.RTWith(t, w, mailworld.RTOptions{Queue: rtQueue, Notices: true})
+	c := login(t, w, lin)
+	msg := strings.ReplaceAll(fmt.Sprintf(`From: Lin Wei <lin.wei@example.com>
+To: Support <%s>
+Subject: Streaming fails in region East China since 03:00
+Message-ID: <inquiry-gen-rt-notices@customer.example>
+Date: %s
+Content-Type: text/plain; charset=utf-8
+
+Hello,
+
+since 03:00 (UTC+8) no stream can be started in region East China; the console shows
+error 502. Could you please look into it?
+
+Lin Wei
+`, rtQueue.Address, time.Now().Format(time.RFC1123Z)), "\n", "\r\n")
+	if err := smtp.SendMail(w.SMTPAddr(), nil, lin.Address, []string{rtQueue.Address}, []byte(msg)); err != nil {
+		t.Fatalf("send inquiry to %s: %v", rtQueue.Address, err)
+	}
+	ticket, err := rt.WaitTicket("Streaming fails", 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := regexp.QuoteMeta(fmt.Sprintf("[%s #%d]", rt.Name(), ticket.ID))
+	common := []string{`(?m)^X-RT-Ticket: ` + regexp.QuoteMeta(fmt.Sprintf("%s #%d", rt.Name(), ticket.ID)), `(?m)^Precedence: bulk`,
+		`(?m)^X-RT-Loop-Prevention: ` + regexp.QuoteMeta(rt.Name()), `(?m)^Content-Type: multipart/alternative`}
+	cases := []generated{
+		{name: "auto_ack/gen-rt-autoreply-de", subject: `^` + tag + ` Ihre Anfrage ist eingegangen: Streaming fails`, want: append([]string{
+			`(?m)^Auto-Submitted: auto-replied`, `(?m)^In-Reply-To: <inquiry-gen-rt-notices@customer\.example>`,
+			`Ihre Anfrage wurde unter der Nummer`}, common...)},
+		{name: "other/gen-rt-taken", subject: `^` + tag + ` Your request has been assigned: Streaming fails`, want: append([]string{
+			`has been assigned to ` + regexp.QuoteMeta(rt.Agent().RealName)}, common...)},
+		{name: "other/gen-rt-status-changed", subject: `^` + tag + ` Status Changed to: open$`, want: append([]string{
+			`Ticket/Display\.html\?id=` + fmt.Sprint(ticket.ID)}, common...)},
+	}
+	steps := []func() error{nil, func() error { return rt.Take(ticket.ID) }, func() error { return rt.SetStatus(ticket.ID, "open") }}
+	got := map[string][]byte{}
+	for i, g := range cases {
+		if steps[i] != nil {
+			if err := steps[i](); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mails := waitRTMail(t, c, uint32(i+1))
+		got[tagOf(g.name)] = mails[i].raw
+	}
+	time.Sleep(2 * time.Second)
+	if mails := waitRTMail(t, c, uint32(len(cases))); len(mails) != len(cases) {
+		t.Errorf("lin's INBOX holds %d messages, want %d: %v", len(mails), len(cases), mails)
+	}
+	checkGenerated(t, w, cases, got)
 }

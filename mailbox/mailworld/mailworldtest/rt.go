@@ -18,6 +18,12 @@ import (
 // otherwise it removes it.
 func RT(t testing.TB, w mailworld.World, queue mailworld.User) *mailworld.RT {
 	t.Helper()
+	return RTWith(t, w, mailworld.RTOptions{Queue: queue})
+}
+
+// RTWith is RT with options: opts.Queue is required; SMTPAddr and IMAPAddr are w's.
+func RTWith(t testing.TB, w mailworld.World, opts mailworld.RTOptions) *mailworld.RT {
+	t.Helper()
 	if err := mailworld.RTAvailable(); err != nil {
 		if os.Getenv(EnvRequireReal) == "1" {
 			t.Fatalf("%s=1, but: %v", EnvRequireReal, err)
@@ -32,7 +38,8 @@ func RT(t testing.TB, w mailworld.World, queue mailworld.User) *mailworld.RT {
 		os.RemoveAll(dir)
 		t.Fatalf("start request tracker: %v", err)
 	}
-	rt, err := mailworld.StartRT(dir, mailworld.RTOptions{Queue: queue, SMTPAddr: w.SMTPAddr(), IMAPAddr: w.IMAPAddr()})
+	opts.SMTPAddr, opts.IMAPAddr = w.SMTPAddr(), w.IMAPAddr()
+	rt, err := mailworld.StartRT(dir, opts)
 	if err != nil {
 		t.Fatalf("%v\n(directory %s kept for inspection)", err, dir)
 	}
