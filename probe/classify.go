@@ -317,6 +317,14 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		ev.machine("not a reply (no In-Reply-To or References)", 1)
 		return KindOther, "other: newsletter (" + strings.Join(list, ", ") + ", not a reply)", ev
 	}
+	// Marketing that replies to nothing ("You're invited: …", "Save your seat"): what a
+	// vendor's campaign system sends a new contact, not a response to the inquiry.
+	notReply := len(m.InReplyTo) == 0 && len(m.References) == 0 && !replyPrefixRe.MatchString(m.Subject)
+	if promo := findPhrases(promoPhrases, subjectAndText); len(promo) > 0 && notReply && len(acks) == 0 && !answersInClauses(nt.text) {
+		ev.machine("promotional wording "+quoteMatches(promo), 3)
+		ev.machine("not a reply (no In-Reply-To, References or reply prefix)", 1)
+		return KindOther, "other: promotional mail (" + quoteMatches(promo) + "), not a reply", ev
+	}
 	notice := findPhrases(noticePhrases, subjectAndText)
 	if routed := findPhrases(routedPhrases, subjectAndText); len(routed) > 0 && !strongAck {
 		notice = append(notice, routed...)
@@ -909,12 +917,12 @@ var personalAbsence = compilePhrases([]phrase{
 	// Swedish, Norwegian and Danish, Finnish, Polish, Russian, Turkish, Korean.
 	{re: `jag är (?:[^.!?\n]{0,30}? )?(?:på semester|ledig|borta|tjänstledig|föräldraledig|inte på kontoret|frånvarande)|jeg er (?:på ferie|fraværende|bortreist|ikke på kontoret|på barselspermisjon|på barsel)|olen (?:lomalla|poissa)|jestem (?:na urlopie|poza biurem|nieobecn[ya])|я (?:в отпуске|нахожусь в отпуске|отсутствую|вне офиса)|(?:izindeyim|ofis dışındayım|tatildeyim)|휴가 중|부재 중입니다|자리를 비웠`},
 	{re: `je serai (?:absent|de retour)|de retour le|bin (?:ich )?(?:ab dem|am) .{0,20}wieder (?:im büro|erreichbar)|volveré el|estaré (?:fuera|de vacaciones|ausente)`},
-	{re: `(?:不在|休暇|出張)(?:のため|中)|(?:休暇|出張)を(?:いただいて|取って)おります|休暇中`},
+	{re: `(?:不在|休暇|出張)(?:のため|中)|(?:休暇|出張)を(?:いただいて|取って)おります|休暇中|不在に(?:して|いたして)おります|不在(?:です|となります|にします)|お休みを(?:いただいて|頂いて)おります`},
 	// Where to turn meanwhile, and that mail waits: the rest of every absence notice
 	// ("For anything urgent please write to …", "In my absence, contact …", "I'm not
 	// checking email").
 	{re: `\b(?:for|in case of|in|with) (?:anything |any |an )?(?:urgent|pressing|immediate|time[- ]sensitive)(?: matters?| issues?| requests?| questions?| cases?| enquiries| inquiries| needs?| support)?,? (?:please )?(?:contact|write to|e-?mail|call|reach(?: out to)?|get in touch with|send)|\bin my absence\b|\bwhile i(?:'m| am) (?:away|out|on leave)\b|\b(?:not|won't be|will not be) (?:checking|reading|monitoring|answering) (?:my )?e-?mails?\b|\bwith (?:no|limited|intermittent) access to (?:my )?e-?mail`},
-	{re: `in dringenden fällen|(?:pour toute|en cas d')urgence|para (?:asuntos|temas|casos) urgentes|en caso de urgencia|per (?:urgenze|questioni urgenti)|in caso di urgenza|voor dringende (?:zaken|vragen)|em caso de urgência|para assuntos urgentes|i brådskande ärenden|w pilnych sprawach|по срочным вопросам|acil durumlarda`},
+	{re: `in dringenden fällen|(?:pour toute|en cas d')urgence|para (?:asuntos|temas|casos) urgentes|en caso de urgencia|per (?:urgenze|questioni urgenti)|in caso di urgenza|voor dringende (?:zaken|vragen)|em caso de urgência|para assuntos urgentes|i brådskande ärenden|w pilnych sprawach|по срочным вопросам|acil durumlarda|(?:お)?急ぎの(?:ご用件|場合|方)|緊急の(?:ご用件|場合)|如有急事|紧急事务|緊急事務`},
 	{re: `我(?:将|將)于.{0,20}(?:返回|回来|回來)|休假中|请假中|請假中`},
 	{re: `我.{0,24}(?:休假|出差|请假|請假|外出|不在办公室|不在辦公室)|期间(?:查看|回复|處理|处理)?(?:邮件|郵件)不便|期間(?:查看|回覆)?郵件不便`},
 })
@@ -1106,6 +1114,13 @@ var noticePhrases = compilePhrases([]phrase{
 	{re: `\b(?:waiting|awaiting|wait) (?:for )?your (?:reply|response|feedback|answer|confirmation)|will be (?:closed|resolved|solved) automatically|if we (?:don't|do not) hear (?:back )?from you`},
 	{re: `工单已(?:关闭|解决|完成)|工單已(?:關閉|解決|完成)|问题已解决并关闭`},
 	{re: `wurde (?:als )?(?:gelöst|geschlossen)|a été (?:résolue?|fermée?|clôturée?)|ha sido (?:resuelt[oa]|cerrad[oa])|(?:クローズ|解決済み)`},
+})
+
+// promoPhrases are the wording of marketing mail: invitations, offers, launches.
+var promoPhrases = compilePhrases([]phrase{
+	{re: `\byou(?:'re| are) invited\b|\bsave your (?:seat|spot)\b|\bregister (?:now|today|here|for free)\b|\breserve your (?:seat|spot)\b|\bjoin (?:us|our [\w ]{0,20}team) (?:for|on|at|live)\b|\bwebinar\b|\blive demo\b`},
+	{re: `\b(?:limited[- ]time|special|exclusive|early[- ]bird) (?:offer|deal|discount|pricing)\b|\b\d{1,2}% off\b|\bdon't miss (?:out|it)\b|\bupgrade (?:now|today)\b|\bwhat's new in\b|\bnew features?\b.{0,40}\b(?:launch|released|here)\b|\bnewsletter\b`},
+	{re: `jetzt (?:anmelden|registrieren)|sichern sie sich|inscrivez-vous|réservez votre place|regístrese|reserve su lugar|iscriviti|立即报名|立即注册|限时优惠|お申し込みはこちら`},
 })
 
 // routedPhrases say that our message was routed elsewhere by a mail rule: "Your

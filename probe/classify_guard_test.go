@@ -48,6 +48,9 @@ func TestClassifyGuards(t *testing.T) {
 		{"team-signed answer reporting work done", "Re: [#7731] API rate limit",
 			"Hi Lin,\n\nThe bulk endpoint allows 600 requests per minute. We've raised your workspace to 2,000 until 21 December.\n\nRegards,\nVendor Support Team",
 			probe.KindHuman},
+		{"an answer that mentions a webinar, in a new thread", "SSO on the Team plan",
+			"Hi Lin, yes: SSO is included in Team. I'll walk you through the setup in our webinar on Tuesday, or we can book a live demo.\n\nDiego",
+			probe.KindHuman},
 		// And the other way: a receipt that also names the assignee stays an
 		// acknowledgement, not an assignment notice.
 		{"receipt naming the assignee", "Request received [#40771]",
