@@ -856,10 +856,10 @@ var botDeclRe = regexp.MustCompile(`(?i)\bI(?:'m| am) (?:[\p{L}-]+, )?(?:(?:[\p{
 
 // courtesyRe matches ack wording that only thanks ("Thank you for your message",
 // "Merci pour votre message", "感谢您的来信").
-var courtesyRe = regexp.MustCompile(`(?i)^(?:many thanks|thanks|thank you|thank|merci|danke|vielen dank|gracias|grazie|obrigad[oa]|спасибо|благодарим|bedankt|dank u|dank je|tack|tak|takk|kiitos|dziękuj|teşekkür|감사|感谢|感謝|谢谢|謝謝|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとう)`)
+var courtesyRe = regexp.MustCompile(`(?i)^(?:many thanks|thanks|thank you|thank|terima kasih|cảm ơn|شكر|merci|danke|vielen dank|gracias|grazie|obrigad[oa]|спасибо|благодарим|bedankt|dank u|dank je|tack|tak|takk|kiitos|dziękuj|teşekkür|감사|感谢|感謝|谢谢|謝謝|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとう)`)
 
 // autoDeclRe matches ack wording in which a mail says it is automatic.
-var autoDeclRe = regexp.MustCompile(`(?i)automat|automát|автомат|otomatik|automaattise|자동|auto-generated|自动|自動|自動送信|自動返信|automatisch|automatique|automática|automatica`)
+var autoDeclRe = regexp.MustCompile(`(?i)automat|automát|автомат|otomatik|automaattise|자동|otomatis|tự động|آلية|تلقائي|אוטומטי|อัตโนมัติ|स्वचालित|αυτόματ|auto-generated|自动|自動|自動送信|自動返信|automatisch|automatique|automática|automatica`)
 
 // listSignals names the mailing-list headers on m.
 func listSignals(m Mail) []string {
@@ -890,7 +890,7 @@ func hasHeader(m Mail, name string) bool {
 // traditional), German, French, Spanish, Dutch, Italian and Portuguese, with and without
 // accents.
 var (
-	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio|automatiskt svar|automatisk svar|automatisk besked|autosvar|automaattinen vastaus|automatyczna odpowied[źz]|poza biurem|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|otomatik (?:yan[ıi]t|cevap)|ofis d[ıi]ş[ıi]nda|автоответ|автоматический ответ|вне офиса|자동 ?응답|부재 ?중|不在通知|自動応答`)
+	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|automatic reply|balasan otomatis|trả lời tự động|رد تلقائي|תשובה אוטומטית|מחוץ למשרד|ตอบกลับอัตโนมัติ|स्वचालित उत्तर|αυτόματη απάντηση|εκτός γραφείου|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio|automatiskt svar|automatisk svar|automatisk besked|autosvar|automaattinen vastaus|automatyczna odpowied[źz]|poza biurem|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|otomatik (?:yan[ıi]t|cevap)|ofis d[ıi]ş[ıi]nda|автоответ|автоматический ответ|вне офиса|자동 ?응답|부재 ?중|不在通知|自動応答`)
 	oooStartRe    = regexp.MustCompile(`(?i)^(?:ooo\b|away from|on vacation|on leave|休假|外出|abwesend|absen(?:ce|t)\b|ausente|afwezig|niet aanwezig|assente|fr[åa]nvaro|frav[æa]r|frav[æa]rende|poissa|nieobecno[śs][ćc]|urlop|отсутств|отпуск|izinde|休暇)`)
 	replyPrefixRe = regexp.MustCompile(`(?i)^(?:\s*(?:re|aw|wg|fw|fwd|sv|vs|antw|rif|res|enc|回复|回覆|答复|转发|轉寄)\s*(?:\[\d+\])?\s*[:：]\s*)+`)
 )
@@ -922,7 +922,8 @@ var personalAbsence = compilePhrases([]phrase{
 	// ("For anything urgent please write to …", "In my absence, contact …", "I'm not
 	// checking email").
 	{re: `\b(?:for|in case of|in|with) (?:anything |any |an )?(?:urgent|pressing|immediate|time[- ]sensitive)(?: matters?| issues?| requests?| questions?| cases?| enquiries| inquiries| needs?| support)?,? (?:please )?(?:contact|write to|e-?mail|call|reach(?: out to)?|get in touch with|send)|\bin my absence\b|\bwhile i(?:'m| am) (?:away|out|on leave)\b|\b(?:not|won't be|will not be) (?:checking|reading|monitoring|answering) (?:my )?e-?mails?\b|\bwith (?:no|limited|intermittent) access to (?:my )?e-?mail`},
-	{re: `in dringenden fällen|(?:pour toute|en cas d')urgence|para (?:asuntos|temas|casos) urgentes|en caso de urgencia|per (?:urgenze|questioni urgenti)|in caso di urgenza|voor dringende (?:zaken|vragen)|em caso de urgência|para assuntos urgentes|i brådskande ärenden|w pilnych sprawach|по срочным вопросам|acil durumlarda|(?:お)?急ぎの(?:ご用件|場合|方)|緊急の(?:ご用件|場合)|如有急事|紧急事务|緊急事務`},
+	{re: `in dringenden fällen|(?:pour toute|en cas d')urgence|para (?:asuntos|temas|casos) urgentes|en caso de urgencia|per (?:urgenze|questioni urgenti)|in caso di urgenza|voor dringende (?:zaken|vragen)|em caso de urgência|para assuntos urgentes|i brådskande ärenden|w pilnych sprawach|по срочным вопросам|acil durumlarda|(?:お)?急ぎの(?:ご用件|場合|方)|緊急の(?:ご用件|場合)|如有急事|紧急事务|緊急事務|\buntuk (?:hal|keperluan|urusan) (?:yang )?mendesak|trường hợp khẩn cấp|(?:للأمور|في الحالات) العاجلة`},
+	{re: `\bsaya sedang (?:cuti|berlibur|liburan|dinas|tidak berada di kantor|di luar kantor)|\bsedang cuti\b|tôi (?:đang )?(?:nghỉ phép|đi vắng|không có mặt|vắng mặt)|(?:أنا )?(?:خارج المكتب|في إجازة)|אני (?:מחוץ למשרד|בחופשה)|ไม่อยู่ที่สำนักงาน|ลาพักร้อน|कार्यालय से बाहर|छुट्टी पर|(?:είμαι|βρίσκομαι) (?:εκτός γραφείου|σε άδεια)`},
 	{re: `我(?:将|將)于.{0,20}(?:返回|回来|回來)|休假中|请假中|請假中`},
 	{re: `我.{0,24}(?:休假|出差|请假|請假|外出|不在办公室|不在辦公室)|期间(?:查看|回复|處理|处理)?(?:邮件|郵件)不便|期間(?:查看|回覆)?郵件不便`},
 })
@@ -1083,11 +1084,16 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `otrzymaliśmy (?:twoje|twoją|państwa|pana|pani) (?:zgłoszenie|wiadomość|zapytanie)|zgłoszenie zostało (?:zarejestrowane|przyjęte|utworzone)`, strong: true},
 	{re: `abbiamo ricevuto la (?:sua|tua) (?:richiesta|e-?mail|segnalazione)|la (?:sua|tua) richiesta\b[^.!?\n]{0,60}? è stata (?:ricevuta|registrata|presa in carico|creata)`, strong: true},
 	{re: `we hebben uw (?:vraag|verzoek|e-?mail|bericht|melding) ontvangen|uw (?:vraag|verzoek|melding) is (?:ontvangen|geregistreerd)`, strong: true},
+	// Indonesian and Malay, Vietnamese, Arabic.
+	{re: `\b(?:permintaan|pertanyaan|pesan|email|e-mel|tiket|laporan|aduan) anda (?:telah |sudah )?(?:kami )?(?:terima|diterima)\b|\bkami (?:telah |sudah )?(?:menerima|terima) (?:permintaan|pertanyaan|pesan|email|e-mel|aduan)|\btiket\b[^.!?\n]{0,30}? (?:telah|sudah) (?:dibuat|dibuka|didaftarkan)|đã (?:nhận được|tiếp nhận) (?:yêu cầu|email|thư|tin nhắn|câu hỏi)|yêu cầu (?:của (?:bạn|quý khách) )?đã được (?:tiếp nhận|ghi nhận|tạo)|(?:تم|لقد تم) (?:استلام|تسجيل|إنشاء) (?:طلبك|رسالتك|تذكرتك|استفسارك)|استلمنا (?:طلبك|رسالتك)`, strong: true},
+	// Hebrew, Thai, Hindi, Greek: receipts only (the classifier reads no person's cue in
+	// them; see readsLanguage).
+	{re: `פנייתך (?:התקבלה|נרשמה)|קיבלנו את (?:פנייתך|הודעתך|בקשתך)|ได้รับ(?:คำขอ|อีเมล|ข้อความ)ของ(?:ท่าน|คุณ)แล้ว|आपका (?:अनुरोध|संदेश) प्राप्त (?:हो गया है|हुआ)|हमें आपका (?:अनुरोध|संदेश) प्राप्त हुआ|λάβαμε το (?:αίτημά|μήνυμά) σας|το αίτημά σας (?:έχει )?(?:καταχωρηθεί|ληφθεί|παραληφθεί)`, strong: true},
 	{re: `vielen dank für ihre (?:anfrage|nachricht|e-?mail)|danke für ihre (?:anfrage|nachricht)|merci (?:pour|de) votre (?:message|demande|e-?mail|courriel)|gracias por (?:su|tu) (?:mensaje|consulta|correo|solicitud)|gracias por contactar(?:nos)?|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとうございます`},
 	// "This message was generated automatically" in more languages: a mail saying it
 	// is automatic (weighed as such by autoDeclRe).
-	{re: `(?:messaggio|e-?mail|mail) (?:è stat[oa] )?(?:generat[oa]|inviat[oa]) automaticamente|messaggio automatico|(?:nachricht|e-?mail|mail) (?:wurde )?automatisch (?:generiert|erstellt|versendet|verschickt|versandt)|automatisch (?:generierte|erstellte|versendete) (?:e-?mail|nachricht)|(?:message|courriel|e-?mail) (?:a été )?(?:généré|envoyé)e? automatiquement|(?:mensaje|correo) (?:fue |ha sido )?(?:generado|enviado) automáticamente|(?:mensagem|e-?mail) (?:foi )?(?:gerad[ao]|enviad[ao]) automaticamente|mensagem automática|(?:bericht|e-?mail) (?:is )?automatisch (?:gegenereerd|verzonden|verstuurd|aangemaakt)|automatisch (?:gegenereerd|verzonden|verstuurd) bericht|wiadomość (?:została )?(?:wygenerowana|wysłana) automatycznie|automatycznie wygenerowan|(?:сообщение|письмо|уведомление) (?:было )?(?:сгенерировано|отправлено|создано) автоматически|автоматическ(?:ое|ий) (?:сообщение|уведомление|ответ)|otomatik olarak (?:oluşturul|gönderil)|otomatik (?:bir )?(?:mesaj|e-?posta|yanıt)|automatiskt (?:genererat|skickat|meddelande)|automatisk (?:generert|genereret|sendt|besked|melding)|automaattisesti (?:luotu|lähetetty)|자동(?:으로)? (?:발송|생성)(?:된|되었)|자동 발신`},
-	{re: `спасибо за (?:ваше )?(?:обращение|письмо|сообщение)|благодарим (?:вас )?за обращение|obrigad[oa] (?:por|pelo) (?:seu |o seu )?(?:contato|contacto|e-?mail|mensagem)|grazie per (?:averci contattato|la (?:sua|tua) (?:richiesta|e-?mail|segnalazione))|bedankt voor (?:uw|je) (?:bericht|e-?mail|vraag|verzoek)|tack för (?:ditt|din) (?:meddelande|mejl|e-?post|förfrågan)|tak for (?:din|jeres) (?:henvendelse|besked|e-?mail)|takk for (?:din|henvendelsen)|kiitos (?:viestistäsi|yhteydenotostasi)|dziękujemy za (?:kontakt|wiadomość|zgłoszenie)|bizimle iletişime geçtiğiniz için teşekkür`},
+	{re: `(?:messaggio|e-?mail|mail) (?:è stat[oa] )?(?:generat[oa]|inviat[oa]) automaticamente|messaggio automatico|(?:nachricht|e-?mail|mail) (?:wurde )?automatisch (?:generiert|erstellt|versendet|verschickt|versandt)|automatisch (?:generierte|erstellte|versendete) (?:e-?mail|nachricht)|(?:message|courriel|e-?mail) (?:a été )?(?:généré|envoyé)e? automatiquement|(?:mensaje|correo) (?:fue |ha sido )?(?:generado|enviado) automáticamente|(?:mensagem|e-?mail) (?:foi )?(?:gerad[ao]|enviad[ao]) automaticamente|mensagem automática|(?:bericht|e-?mail) (?:is )?automatisch (?:gegenereerd|verzonden|verstuurd|aangemaakt)|automatisch (?:gegenereerd|verzonden|verstuurd) bericht|wiadomość (?:została )?(?:wygenerowana|wysłana) automatycznie|automatycznie wygenerowan|(?:сообщение|письмо|уведомление) (?:было )?(?:сгенерировано|отправлено|создано) автоматически|автоматическ(?:ое|ий) (?:сообщение|уведомление|ответ)|otomatik olarak (?:oluşturul|gönderil)|otomatik (?:bir )?(?:mesaj|e-?posta|yanıt)|automatiskt (?:genererat|skickat|meddelande)|automatisk (?:generert|genereret|sendt|besked|melding)|automaattisesti (?:luotu|lähetetty)|자동(?:으로)? (?:발송|생성)(?:된|되었)|자동 발신|\b(?:email|e-mel|pesan) ini (?:dikirim|dibuat|dihasilkan) secara (?:otomatis|automatik)|\bpesan otomatis\b|(?:email|thư|tin nhắn) (?:này )?(?:là )?(?:email |thư )?tự động|được gửi tự động|رسالة (?:آلية|تلقائية)|رد (?:آلي|تلقائي)|הודעה אוטומטית|(?:แจ้ง|ข้อความ|อีเมล)[^\n]{0,20}อัตโนมัติ|स्वचालित संदेश|αυτόματο μήνυμα|αυτόματη απάντηση`},
+	{re: `спасибо за (?:ваше )?(?:обращение|письмо|сообщение)|благодарим (?:вас )?за обращение|obrigad[oa] (?:por|pelo) (?:seu |o seu )?(?:contato|contacto|e-?mail|mensagem)|grazie per (?:averci contattato|la (?:sua|tua) (?:richiesta|e-?mail|segnalazione))|bedankt voor (?:uw|je) (?:bericht|e-?mail|vraag|verzoek)|tack för (?:ditt|din) (?:meddelande|mejl|e-?post|förfrågan)|tak for (?:din|jeres) (?:henvendelse|besked|e-?mail)|takk for (?:din|henvendelsen)|kiitos (?:viestistäsi|yhteydenotostasi)|dziękujemy za (?:kontakt|wiadomość|zgłoszenie)|bizimle iletişime geçtiğiniz için teşekkür|\bterima kasih (?:telah|sudah|atas) (?:menghubungi|email|pesan|pertanyaan)|cảm ơn (?:bạn|quý khách|anh|chị) đã liên hệ|شكرا(?:ً)? (?:لتواصلك|لتواصلكم|على تواصلك|لاتصالك|على رسالتك)`},
 	{re: `dies ist eine automatische|ceci est une réponse automatique|este es un mensaje automático|このメールは(?:自動送信|自動返信|送信専用)|自動送信|自動返信`},
 	{re: `wir (?:werden|melden) uns (?:so schnell wie möglich|schnellstmöglich|in kürze|umgehend)|nous vous répondrons (?:dans les plus brefs délais|rapidement|sous)|le responderemos (?:lo antes posible|a la brevedad|en breve)|担当者より(?:改めて)?(?:ご連絡|回答)`},
 })
@@ -1175,7 +1181,7 @@ var unreadPhrases = compilePhrases([]phrase{
 var templatePhrases = compilePhrases([]phrase{
 	{re: `reply (?:above|below) this line|type your reply above`},
 	{re: `(?:do not|don't|please do not) (?:reply|respond|change the subject)`},
-	{re: `non rispondere|(?:preghiamo|prega) di non rispondere|bitte (?:antworten sie nicht|nicht (?:auf diese|direkt) (?:e-?mail|nachricht) antworten)|antworten sie (?:bitte )?nicht auf|(?:merci de|veuillez|prière de|nous vous remercions de) ne pas (?:y )?répondre|ne (?:pas )?répondez pas|no (?:responda|respondas|conteste)(?: a)? (?:este|esta)|(?:por favor,? )?no (?:responda|respondas)\b|(?:por favor,? )?não (?:responda|respondas)|(?:gelieve|graag) niet (?:te )?(?:antwoorden|reageren|beantwoorden)|niet (?:te )?(?:antwoorden|reageren) op (?:deze|dit)|beantwoord (?:deze|dit) (?:e-?mail|bericht) niet|reageer niet op|prosimy (?:o )?nie odpowiada|nie odpowiadaj|не отвечайте|lütfen (?:bu (?:e-?postayı|mesajı) )?(?:yanıtlamayınız|yanıtlamayın|cevaplamayınız|cevap vermeyiniz)|svara inte på|(?:vennligst |venligst )?ikke (?:svar|besvar) (?:på )?(?:denne|dette)|älä vastaa|회신하지 (?:마|말아)|답장하지 (?:마|말아)|返信(?:しないで|はご遠慮|不要)`},
+	{re: `non rispondere|(?:preghiamo|prega) di non rispondere|bitte (?:antworten sie nicht|nicht (?:auf diese|direkt) (?:e-?mail|nachricht) antworten)|antworten sie (?:bitte )?nicht auf|(?:merci de|veuillez|prière de|nous vous remercions de) ne pas (?:y )?répondre|ne (?:pas )?répondez pas|no (?:responda|respondas|conteste)(?: a)? (?:este|esta)|(?:por favor,? )?no (?:responda|respondas)\b|(?:por favor,? )?não (?:responda|respondas)|(?:gelieve|graag) niet (?:te )?(?:antwoorden|reageren|beantwoorden)|niet (?:te )?(?:antwoorden|reageren) op (?:deze|dit)|beantwoord (?:deze|dit) (?:e-?mail|bericht) niet|reageer niet op|prosimy (?:o )?nie odpowiada|nie odpowiadaj|не отвечайте|lütfen (?:bu (?:e-?postayı|mesajı) )?(?:yanıtlamayınız|yanıtlamayın|cevaplamayınız|cevap vermeyiniz)|svara inte på|(?:vennligst |venligst )?ikke (?:svar|besvar) (?:på )?(?:denne|dette)|älä vastaa|회신하지 (?:마|말아)|답장하지 (?:마|말아)|返信(?:しないで|はご遠慮|不要)|\b(?:mohon|harap) (?:untuk )?(?:tidak|jangan) membalas|\bjangan membalas|vui lòng không (?:trả lời|phản hồi)|xin đừng trả lời|(?:يرجى|الرجاء) عدم الرد|(?:נא|אנא) לא להשיב|אין להשיב|(?:กรุณา|โปรด)อย่าตอบกลับ|उत्तर न दें|(?:μην απαντήσετε|παρακαλούμε μην απαντάτε)`},
 	{re: `to add (?:additional |further )?(?:comments|information|details)|para (?:adicionar|añadir|agregar) (?:mais |más )?(?:comentários|comentarios|informações|información)|pour ajouter (?:des )?(?:commentaires|informations)|um (?:weitere )?(?:kommentare|informationen) hinzuzufügen|per aggiungere (?:commenti|informazioni)|om (?:extra )?(?:opmerkingen|informatie) toe te voegen`},
 	{re: `(?:view|track|check|update|see|follow)(?: and update| the status of| the progress of)? (?:your|this|the) (?:ticket|request|case)`},
 	{re: `(?:our|the) (?:support|business|office|opening|service) hours (?:are|is)|(?:服务|服務|工作)时间(?:为|是)|(?:服務|工作)時間(?:為|是)`},
@@ -1248,6 +1254,10 @@ type newText struct {
 	// for a record number, courtesy-weak for a promise alone, which people write too
 	// ("We will follow up shortly with the root cause").
 	bookkeeping []hit
+	// unread says the new text is in a language whose wording the classifier does
+	// not know (Hebrew, Thai, Hindi, Greek…): no ack, absence or cue wording can be
+	// found in it, so its length says little about who wrote it (see readsLanguage).
+	unread bool
 	// echoed counts the sentences taken out because they repeat our inquiry: a help
 	// desk's copy of the request in its acknowledgement, not the sender's words.
 	echoed int
@@ -1260,6 +1270,10 @@ type newText struct {
 // automatic signal, help-desk header or ack wording at all.
 func (nt newText) personEvidence(ev *kindEvidence, bare bool) {
 	switch {
+	case nt.unread && nt.weight >= cueWeight:
+		// A long text in a language we cannot read is some evidence of a person,
+		// no more than a short one we can.
+		ev.person(fmt.Sprintf("%d chars of new text in a language the classifier does not read", nt.chars), 1.5)
 	case nt.weight >= humanWeight:
 		ev.person(fmt.Sprintf("%d chars of new text", nt.chars), 3)
 	case nt.weight >= cueWeight:
@@ -1301,10 +1315,73 @@ var (
 	teamNameRe = regexp.MustCompile(`(?i)\b(?:team|support|service|services|desk|helpdesk|help desk|customer|care|system|department|center|centre|kundenservice|equipo|servicio|soporte)\b|(?:^|[^\p{L}])équipes?(?:$|[^\p{L}])|团队|團隊|客服|客户服务|客戶服務|支持部|中心|サポート|チーム|センター|窓口`)
 )
 
+// readWords are frequent function words of the Latin-script languages whose wording
+// the classifier knows: those DetectLanguage counts, and Polish, Turkish, Swedish,
+// Norwegian, Danish, Finnish, Indonesian and Malay, and Vietnamese, and words the
+// Romance and Germanic languages share (which do not tell them apart, but say that the
+// text is one of them).
+var readWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, ws := range stopwords {
+		for _, w := range ws {
+			m[w] = true
+		}
+	}
+	for _, w := range strings.Fields(`jest nie się na że do dla oraz pan pani dzień dobry pozdrawiam proszę już
+		bir ve bu için ile merhaba teşekkür lütfen olarak saygılarımla
+		och att det är som för med inte vi hej tack hälsningar
+		og er ikke til hei takk tak hilsen med venlig vennlig
+		ja on ei se kiitos hei terveisin
+		dan yang untuk dengan kami anda tidak ini terima kasih silakan salam saya
+		và của là không chúng tôi bạn cảm ơn vui lòng được đã này xin chào
+		de la le el en es un una que para por con del los las se no si sí il lo e o a da do em
+		na é um uma pode como mas mais foi está estamos seu sua nos und die ist zu im
+		is it we on in at as an or if was has not from all by it's we've i'm i've there here`) {
+		m[w] = true
+	}
+	return m
+}()
+
+// readsLanguage reports whether text is in a language whose wording (receipts,
+// absences, cues of a person) the classifier knows. Scripts decide first (Han, kana,
+// Hangul, Cyrillic, Arabic are read; Greek, Thai, Hebrew, Devanagari and others are
+// not); Latin-script text needs two of readWords. Text too short to tell is read:
+// its length decides nothing anyway.
+func readsLanguage(text string) bool {
+	switch DetectLanguage(text) {
+	case "el", "th":
+		return false
+	case "":
+	default:
+		return true
+	}
+	var letters, latin, hits int
+	for _, f := range strings.Fields(text) {
+		w := strings.ToLower(strings.TrimFunc(f, func(r rune) bool { return !unicode.IsLetter(r) }))
+		if readWords[w] {
+			hits++
+		}
+		for _, r := range f {
+			if unicode.IsLetter(r) {
+				letters++
+				if unicode.Is(unicode.Latin, r) {
+					latin++
+				}
+			}
+		}
+	}
+	if letters < cueWeight {
+		return true
+	}
+	return 2*latin > letters && hits >= 2
+}
+
 // substantial reports whether the new text is a person's, and names the cue it relied
 // on ("" when its length alone decided).
 func (nt newText) substantial(hasAck bool) (bool, string) {
 	switch {
+	case nt.unread && len(nt.cues) == 0:
+		return false, ""
 	case nt.weight >= humanWeight:
 		return true, ""
 	case nt.weight >= cueWeight && len(nt.cues) > 0:
@@ -1470,6 +1547,7 @@ func analyzeNewText(text, subject string, ours echo) newText {
 		}
 	}
 	nt.cues = findPhrases(humanCues, counted)
+	nt.unread = !readsLanguage(counted)
 	return nt
 }
 
@@ -1570,9 +1648,9 @@ var (
 		// Words that begin or end with a non-ASCII letter, where \b (ASCII) never holds,
 		// and the future of any Italian, Spanish or Portuguese verb by its ending
 		// ("contatterà", "responderá", "retornará", "responderão").
-		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|свяжемся|будет|будут|återkommer|återkopplar)(?:$|[^\p{L}])|\b(?:kümmert|kümmern|neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{3,}(?:erà|irà|arà|eranno|iranno|aranno|ará|erá|irá|arán|erán|irán|arão|erão|irão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
-	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|(?:^|[^\p{L}])(?:dönüş|ответ|свяж|återkomm)|\b(?:respond\w*|entraremos em contato|retorn\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|kontakta\w*|kümmer\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
-	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+)|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
+		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|свяжемся|будет|будут|återkommer|återkopplar|sẽ|سوف|سيقوم|سيتم|سنقوم)(?:$|[^\p{L}])|\bakan\b|\b(?:kümmert|kümmern|neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{3,}(?:erà|irà|arà|eranno|iranno|aranno|ará|erá|irá|arán|erán|irán|arão|erão|irão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
+	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|(?:^|[^\p{L}])(?:dönüş|ответ|свяж|återkomm|phản hồi|liên hệ|trả lời|بالرد|الرد|بالتواصل|التواصل)|\b(?:menghubungi|membalas|merespons|menanggapi)\b|\b(?:respond\w*|entraremos em contato|retorn\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|kontakta\w*|kümmer\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
+	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+|sớm nhất|sớm|trong vòng \d+|في أقرب وقت|قريبا|قريباً|خلال \d+)|\b(?:segera|secepatnya|sesegera mungkin|dalam \d+ (?:jam|hari))\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
 	// filingRe is the filing of a record: created, logged, received, its number given
 	// or to be quoted.
 	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|waiting|awaiting|pending|remind(?:er|ing)?|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|aufgenommen|eröffnet|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
