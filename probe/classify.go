@@ -1148,9 +1148,12 @@ var subjectAckPhrases = compilePhrases([]phrase{
 
 // surveyPhrases mark satisfaction surveys, which follow a reply and are not one.
 var surveyPhrases = compilePhrases([]phrase{
-	{re: `how did we do|tell us how we did|how we did\b|tell us about your experience|(?:spare|take) a (?:moment|minute|second) to (?:tell|let) us|\b(?:awesome|great|good)\s*\|\s*(?:just )?(?:okay|ok|average|neutral)\b`},
+	{re: `how did we do|tell us how we did|how we did\b|tell us about your experience|(?:spare|take) a (?:moment|minute|second) to (?:tell|let) us`},
 	{re: `rate (?:our|the|your) (?:support|service|experience|interaction|conversation)`},
-	{re: `how (?:would|do) you rate`},
+	// Rating the support as a whole; a rating of this one reply ("How would you rate
+	// my reply?", "Was this reply helpful?") is a footer under an agent's answer, and
+	// template wording (templatePhrases).
+	{re: `how (?:would|do) you rate (?:the|our|your) (?:support|service|experience|interaction|conversation|help|agent)`},
 	{re: `(?:customer )?satisfaction survey|csat survey`},
 	{re: `take (?:a|our) (?:short |quick |brief )?survey`},
 	{re: `wie zufrieden (?:waren|sind) sie|bewerten sie (?:uns|unseren|den)|zufriedenheitsumfrage|(?:comment )?évaluez(?:-vous)? (?:notre|le) (?:support|service)|enquête de satisfaction|qué tan satisfecho|califique (?:nuestro|el) (?:soporte|servicio)|encuesta de satisfacción`},
@@ -1204,6 +1207,9 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `\blog ?in to|sign ?in to|click (?:here|the|one|below|on)|\bbutton\b`},
 	{re: `if you did not|ignore this (?:e-?mail|message)|link (?:will )?expires?`},
 	{re: `please (?:allow|wait|be patient|note that (?:our|this))`},
+	// Rating links: under one reply ("Please rate my response: Awesome | Just okay |
+	// Not good") as under a survey, which its own wording makes one.
+	{re: `\b(?:awesome|great|good)\s*\|\s*(?:just )?(?:okay|ok|average|neutral)\b|(?:please )?rate my (?:reply|response|answer)|war diese antwort hilfreich|cette réponse vous a-t-elle été utile|¿le resultó útil esta respuesta|how (?:would|do) you rate (?:my|this|our) (?:reply|response|answer|e-?mail|message)|was this (?:reply|response|answer|e-?mail) helpful|rate this (?:reply|response|answer)|(?:satisfied|great)\s*\|?\s*(?:unsatisfied|okay|ok)\s*\|?\s*(?:not good)?$`},
 	{re: `\byour feedback\b|we(?:'d| would) love to hear|\b(?:good|bad|great|okay|poor),? i'?m (?:satisfied|unsatisfied|dissatisfied|happy|unhappy)\b`},
 	{re: `(?:view|see|access|review|find) (?:all )?(?:the )?(?:details|status|progress|history) of (?:the|your|this) (?:ticket|incident|case|request)|by following the link|(?:the|this) link (?:below|above)|take me to (?:the|my|your) (?:ticket|incident|case|request)`},
 	{re: `^\s*(?:ticket|case|request|reference|ref)\b.{0,20}?(?:#|\bid\b|number|no\.?)\s*[:：]?\s*[\w-]+\s*$`},
