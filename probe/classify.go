@@ -1213,6 +1213,9 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `\byour feedback\b|we(?:'d| would) love to hear|\b(?:good|bad|great|okay|poor),? i'?m (?:satisfied|unsatisfied|dissatisfied|happy|unhappy)\b`},
 	{re: `(?:view|see|access|review|find) (?:all )?(?:the )?(?:details|status|progress|history) of (?:the|your|this) (?:ticket|incident|case|request)|by following the link|(?:the|this) link (?:below|above)|take me to (?:the|my|your) (?:ticket|incident|case|request)`},
 	{re: `^\s*(?:ticket|case|request|reference|ref)\b.{0,20}?(?:#|\bid\b|number|no\.?)\s*[:：]?\s*[\w-]+\s*$`},
+	// A bare tracking reference on its own line, as ServiceNow ends every notification
+	// ("Ref:MSG0012345"): the desk's thread marker, not a statement about filing.
+	{re: `^\s*(?:ref|reference|tracking(?: id| number)?|msg(?: id)?)\s*[:：#]\s*[\w.:@-]+\s*$`},
 	{re: `^\s*(?:status|priority|subject|requester|assignee|group|created|updated|type|category|ticket|case)\s*[:：]`},
 	{re: `^\s*(?:工单|工單)(?:号|號|编号|編號)?\s*[:：#]\s*[\w-]+\s*$|^\s*(?:状态|狀態|优先级|優先級|主题|主旨)\s*[:：]`},
 	{re: `查看工单|查看工單|工单状态|工單狀態|帮助中心|幫助中心|点击|點擊|如非本人操作|退订|退訂|本邮件|本郵件|请耐心等待|請耐心等候|請耐心等待`},
