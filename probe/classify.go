@@ -1043,6 +1043,9 @@ var ackPhrases = compilePhrases([]phrase{
 	// assigned #4821", "Incident INC0012345 has been opened on your behalf").
 	{re: `\b(?:ticket|case|request|incident|issue|inquiry|enquiry|query|work order|service request)\b[^.!?\n]{0,40}? (?:has been|have been|was|is) (?:now |successfully )?(?:created|opened|logged|raised|received|submitted|registered|recorded)\b(?: (?:on your behalf|for you|and assigned))?`, strong: true},
 	{re: `\bwe have (?:logged|registered|recorded) your`, strong: true},
+	// A desk stating who filed the request and how: "Lin Wei raised this request via
+	// Email" (Jira Service Management's first notification).
+	{re: `\b(?:raised|created|submitted|opened|logged|filed) this (?:request|ticket|case) (?:via|through|from|on|using|by) (?:e-?mail|the (?:help|customer|support) (?:center|centre|portal)|the portal|portal|the web|web|phone|chat)\b`, strong: true},
 	{re: `\bwe(?:'ve| have)? (?:got|gotten) your (?:message|e-?mail|request|note|ticket|inquiry|enquiry)`, strong: true},
 	{re: `\bthis is an? (?:automated|automatic|auto-generated) (?:response|reply|message|e-?mail|notification|acknowledge?ment)`},
 	{re: `\bwe(?:'ll| will| shall) (?:get back to|respond to|reply to|be in touch with|contact) you`},
@@ -1163,7 +1166,7 @@ var surveyPhrases = compilePhrases([]phrase{
 // verifyPhrases mark address verification and account confirmation mails.
 var verifyPhrases = compilePhrases([]phrase{
 	{re: `verify your (?:e-?mail|address|account)`},
-	{re: `confirm your (?:e-?mail )?(?:address|e-?mail|account|subscription)`},
+	{re: `confirm your (?:e-?mail )?(?:address|e-?mail|account|subscription)|confirm (?:that )?(?:this is|it's|it is) (?:really )?your e-?mail(?: address)?|verify (?:that )?(?:this is|it's|it is) your e-?mail`},
 	{re: `verification code|activate your account`},
 	{re: `reset (?:the |your )?password|password reset|choose a new password|sign-in attempt|new sign-in|login attempt`},
 	// Challenge-response spam filters ask the sender to prove they are a person.

@@ -52,6 +52,9 @@ func TestClassifyGuards(t *testing.T) {
 		{"an answer that mentions a webinar, in a new thread", "SSO on the Team plan",
 			"Hi Lin, yes: SSO is included in Team. I'll walk you through the setup in our webinar on Tuesday, or we can book a live demo.\n\nDiego",
 			probe.KindHuman, ""},
+		{"a person raising the issue internally", "Re: Export fails",
+			"Hi Lin, I've raised this issue with our engineering team; they found the bug and are deploying the fix tonight.\n\nPriya",
+			probe.KindHuman, ""},
 		// And the other way: a receipt that also names the assignee stays an
 		// acknowledgement, not an assignment notice.
 		{"receipt naming the assignee", "Request received [#40771]",
