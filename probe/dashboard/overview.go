@@ -119,6 +119,7 @@ type overviewCache struct {
 	kept     map[string]*overviewFigures
 	building map[string]*overviewBuild // by period key and version
 	builds   int                       // builds started, for tests
+	waits    int                       // requests that waited for a build in flight, for tests
 }
 
 // overviewKey names the period that q selects, whatever the clock.
@@ -172,6 +173,7 @@ func (h *Handler) overviewFigures(q url.Values, now time.Time) (*overviewFigures
 		close(b.done)
 		return b.figures, b.err
 	}
+	c.waits++
 	c.mu.Unlock()
 	<-b.done
 	return b.figures, b.err
