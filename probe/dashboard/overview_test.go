@@ -230,3 +230,29 @@ func (g *gatedStore) Probes(f store.Filter) ([]probe.Probe, error) {
 	<-g.gate
 	return g.DB.Probes(f)
 }
+
+// TestOverviewKeptPauses: a configured pause window that opens by time alone shows on
+// the overview at once, though the figures are kept: pauses are read at each request.
+func TestOverviewKeptPauses(t *testing.T) {
+	f := mustFixture(t)
+	clk := newClock(fixtureNow)
+	opens := fixtureNow.Add(5 * time.Second)
+	h := New(f.db, Options{Now: clk.now, Pauses: func(vendor string, since, until time.Time) ([]probe.Pause, error) {
+		p := probe.Pause{Vendor: "acme", From: opens, Until: opens.Add(time.Hour), Source: probe.PauseConfig}
+		if !p.Overlaps(since, until) {
+			return nil, nil
+		}
+		return []probe.Pause{p}, nil
+	}})
+	if ov := mustJSON[Overview](t, h, "/?format=json"); ov.Vendors[0].Paused != nil {
+		t.Fatalf("before the window: acme paused = %+v, want active", ov.Vendors[0].Paused)
+	}
+	clk.set(opens.Add(time.Second))
+	ov := mustJSON[Overview](t, h, "/?format=json")
+	if ov.Vendors[0].Paused == nil || !ov.Vendors[0].Paused.From.Equal(opens) {
+		t.Errorf("in the window: acme paused = %+v, want the configured window", ov.Vendors[0].Paused)
+	}
+	if b, _ := h.overviewBuilds(); b != 1 {
+		t.Errorf("builds = %d, want 1: the pause is not a reason to build the figures again", b)
+	}
+}
