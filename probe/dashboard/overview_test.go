@@ -256,3 +256,36 @@ func TestOverviewKeptPauses(t *testing.T) {
 		t.Errorf("builds = %d, want 1: the pause is not a reason to build the figures again", b)
 	}
 }
+
+// countingStore counts the probes its reads return.
+type countingStore struct {
+	*store.DB
+	read atomic.Int64
+}
+
+func (c *countingStore) Probes(f store.Filter) ([]probe.Probe, error) {
+	ps, err := c.DB.Probes(f)
+	c.read.Add(int64(len(ps)))
+	return ps, err
+}
+
+// TestPeriodAllReadsOnce: ?period=all starts at the oldest probe, and the probes read
+// to find it are the period's: each is read once, on the overview and on a vendor page.
+func TestPeriodAllReadsOnce(t *testing.T) {
+	f := mustFixture(t)
+	c := &countingStore{DB: f.db}
+	h := New(c, Options{Now: func() time.Time { return fixtureNow }})
+	if ov := mustJSON[Overview](t, h, "/?format=json&period=all"); ov.Totals.Total != 5 {
+		t.Fatalf("overview of the whole trial: %d probes, want the fixture's 5", ov.Totals.Total)
+	}
+	if n := c.read.Load(); n != 5 {
+		t.Errorf("the overview of the whole trial read %d probes, want each of the 5 once", n)
+	}
+	c.read.Store(0)
+	if vp := mustJSON[VendorPage](t, h, "/vendors/acme?format=json&period=all"); vp.Total != 4 {
+		t.Fatalf("acme over the whole trial: %d probes, want 4", vp.Total)
+	}
+	if n := c.read.Load(); n != 4 {
+		t.Errorf("acme's page over the whole trial read %d probes, want each of its 4 once", n)
+	}
+}
