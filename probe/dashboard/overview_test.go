@@ -2,10 +2,12 @@ package dashboard
 
 import (
 	"encoding/json"
+	"net/http/httptest"
 	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"supportprobe/probe"
@@ -170,41 +172,45 @@ func TestOverviewKept(t *testing.T) {
 }
 
 // TestOverviewBuildsOnce sends requests while the figures are being built: they wait
-// for that build rather than each reading and measuring every probe again.
+// for that build rather than each reading and measuring every probe again. The store's
+// reads are held until every request has arrived (synctest.Wait: all are blocked).
 func TestOverviewBuildsOnce(t *testing.T) {
 	f := mustFixture(t)
-	g := &gatedStore{DB: f.db, gate: make(chan struct{})}
-	h := New(g, Options{Now: func() time.Time { return fixtureNow }, Version: func() (string, error) { return "v1", nil }})
-	const n = 4
-	got := make([]Overview, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { got[i] = mustJSON[Overview](t, h, "/?format=json") })
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if b, w := h.overviewBuilds(); b == 1 && w == n-1 {
-			break
+	synctest.Test(t, func(t *testing.T) {
+		g := &gatedStore{DB: f.db, gate: make(chan struct{})}
+		h := New(g, Options{Now: func() time.Time { return fixtureNow }, Version: func() (string, error) { return "v1", nil }})
+		const n = 4
+		recs := make([]*httptest.ResponseRecorder, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			recs[i] = httptest.NewRecorder()
+			wg.Go(func() { h.ServeHTTP(recs[i], httptest.NewRequest("GET", "/?format=json", nil)) })
 		}
-		if time.Now().After(deadline) {
-			b, w := h.overviewBuilds()
-			t.Fatalf("with the store held: %d builds, %d requests waiting; want 1, %d", b, w, n-1)
+		synctest.Wait()
+		if b, w := h.overviewBuilds(); b != 1 || w != n-1 {
+			t.Errorf("with the store's reads held: %d builds, %d requests waiting; want 1, %d", b, w, n-1)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	close(g.gate)
-	wg.Wait()
-	if b, _ := h.overviewBuilds(); b != 1 {
-		t.Errorf("%d concurrent requests built the figures %d times, want once", n, b)
-	}
-	for i := 1; i < n; i++ {
-		if !reflect.DeepEqual(got[i], got[0]) {
-			t.Errorf("request %d got %+v\nwant %+v", i, got[i], got[0])
+		close(g.gate)
+		wg.Wait()
+		if b, _ := h.overviewBuilds(); b != 1 {
+			t.Errorf("%d concurrent requests built the figures %d times, want once", n, b)
 		}
-	}
-	if got[0].Totals.Sent != 5 {
-		t.Errorf("overview: %d sent, want the fixture's 5", got[0].Totals.Sent)
-	}
+		var first Overview
+		for i, rec := range recs {
+			var ov Overview
+			if err := json.Unmarshal(rec.Body.Bytes(), &ov); rec.Code != 200 || err != nil {
+				t.Fatalf("request %d = %d: %v\n%s", i, rec.Code, err, rec.Body)
+			}
+			if i == 0 {
+				first = ov
+			} else if !reflect.DeepEqual(ov, first) {
+				t.Errorf("request %d got %+v\nwant %+v", i, ov, first)
+			}
+		}
+		if first.Totals.Sent != 5 {
+			t.Errorf("overview: %d sent, want the fixture's 5", first.Totals.Sent)
+		}
+	})
 }
 
 // TestOverviewNoVersion: without a version, nothing says the store did not change, so
