@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"unicode"
@@ -185,6 +186,16 @@ func Classify(m Mail, rules []Rule) Classification {
 	return ev.decide(kind, why)
 }
 
+// unwrapLines joins the lines of each paragraph of text with a space, keeping blank
+// lines between paragraphs.
+func unwrapLines(text string) string {
+	paras := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n\n")
+	for i, p := range paras {
+		paras[i] = strings.Join(strings.Fields(p), " ")
+	}
+	return strings.Join(paras, "\n\n")
+}
+
 // weigh runs the wording and header analysis and returns the kind the machine side
 // points to (or human), the decisive reason, and the evidence on both sides.
 func weigh(m Mail) (Kind, string, *kindEvidence) {
@@ -202,8 +213,11 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	if replyPrefixRe.MatchString(m.Subject) {
 		ackSubject = ""
 	}
-	subjectAndText := m.Subject + "\n" + nt.own
-	acks := slices.Concat(findPhrases(subjectAckPhrases, ackSubject), findPhrases(ackPhrases, ackSubject+"\n"+nt.own))
+	// Phrases are looked for in paragraphs whose hard-wrapped lines are joined: "we've
+	// got\nyour message" is one phrase.
+	own := unwrapLines(nt.own)
+	subjectAndText := m.Subject + "\n" + own
+	acks := slices.Concat(findPhrases(subjectAckPhrases, ackSubject), findPhrases(ackPhrases, ackSubject+"\n"+own))
 	strongAck, selfAuto := false, false
 	for _, a := range acks {
 		strongAck = strongAck || a.strong
@@ -292,7 +306,10 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// A help desk's automatic reply ("AutoReply", "Automatic reply: [Ticket#…]") is its
 	// acknowledgement; only a person's absence wording makes it an absence notice.
 	deskAck := strongAck || len(desk) > 0
-	if len(ooo) > 0 && (!deskAck || len(personal) > 0) {
+	// "This mailbox is not monitored" under an "Automatic reply" subject is no absence:
+	// nobody is away, nobody reads it (below), unless a person's absence is said too.
+	unreadNotice := len(personal) == 0 && len(findPhrases(unreadPhrases, subjectAndText)) > 0
+	if len(ooo) > 0 && (!deskAck || len(personal) > 0) && !unreadNotice {
 		return KindOutOfOffice, "out_of_office: " + strings.Join(slices.Concat(ooo, auto), "; "), ev
 	}
 
@@ -977,6 +994,10 @@ type phrase struct {
 	re     string
 	strong bool
 	cre    *regexp.Regexp
+	// keys are literals, case-folded (see foldCase), one of which every match contains
+	// (see requiredLiterals); nil when none is known. A text holding none of them cannot
+	// match, and the regular expression is not run on it.
+	keys []string
 }
 
 // hit is a phrase found in a text.
@@ -991,15 +1012,148 @@ type hit struct {
 func compilePhrases(ps []phrase) []phrase {
 	for i := range ps {
 		ps[i].cre = regexp.MustCompile(`(?i)` + ps[i].re)
+		ps[i].keys = requiredLiterals(`(?i)` + ps[i].re)
 	}
 	return ps
+}
+
+// mayMatch reports whether p can match a text whose case-folded form (foldCase) is
+// lower: false when the text holds none of p's keys.
+func (p phrase) mayMatch(lower string) bool {
+	if p.keys == nil {
+		return true
+	}
+	for _, k := range p.keys {
+		if strings.Contains(lower, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesAny reports whether any phrase of sets matches s. Each phrase is tried alone
+// behind its keys: one alternation of all of them would run every branch over every
+// position of s.
+func matchesAny(s string, sets ...[]phrase) bool {
+	lower := foldCase(s)
+	for _, ps := range sets {
+		for _, p := range ps {
+			if p.mayMatch(lower) && p.cre.MatchString(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// foldCase maps every rune of s to the least rune of its case-folding orbit, as (?i)
+// compares them: "Σ", "σ" and the final "ς" become one rune, as do "K", "k" and the
+// Kelvin sign, which lower-casing would not.
+func foldCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, s)
+}
+
+// requiredLiterals returns, case-folded, literals one of which every match of the
+// pattern re must contain, or nil when that cannot be told (a match may begin with a
+// character class, a wildcard, or an optional piece with nothing required after it).
+// The phrases are long alternations across languages; Go's regexp runs all their
+// branches at every position of a text, so a text is first searched for these
+// literals, which costs a fraction of that.
+func requiredLiterals(re string) []string {
+	r, err := syntax.Parse(re, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	lits, ok := literalsOf(r.Simplify())
+	if !ok {
+		return nil
+	}
+	for i, l := range lits {
+		lits[i] = foldCase(l)
+	}
+	slices.Sort(lits)
+	return slices.Compact(lits)
+}
+
+// literalsOf returns literals one of which every match of r begins with, after any
+// empty-width assertions; ok is false when there are none.
+func literalsOf(r *syntax.Regexp) (lits []string, ok bool) {
+	switch r.Op {
+	case syntax.OpLiteral:
+		return []string{string(r.Rune)}, len(r.Rune) > 0
+	case syntax.OpCapture, syntax.OpPlus:
+		return literalsOf(r.Sub[0])
+	case syntax.OpRepeat:
+		if r.Min >= 1 {
+			return literalsOf(r.Sub[0])
+		}
+		return nil, false
+	case syntax.OpAlternate:
+		for _, sub := range r.Sub {
+			l, ok := literalsOf(sub)
+			if !ok {
+				return nil, false
+			}
+			lits = append(lits, l...)
+		}
+		return lits, true
+	case syntax.OpConcat:
+		return concatLiterals(r.Sub)
+	}
+	return nil, false
+}
+
+// concatLiterals is literalsOf for a concatenation: the first piece that consumes text
+// decides; an optional one adds its literals to those of what follows it.
+func concatLiterals(subs []*syntax.Regexp) ([]string, bool) {
+	for i, sub := range subs {
+		switch sub.Op {
+		case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+			syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpEmptyMatch:
+			continue
+		case syntax.OpQuest, syntax.OpStar:
+			l, ok := literalsOf(sub.Sub[0])
+			if !ok {
+				return nil, false
+			}
+			rest, ok := concatLiterals(subs[i+1:])
+			if !ok {
+				return nil, false
+			}
+			return append(l, rest...), true
+		case syntax.OpRepeat:
+			if sub.Min == 0 {
+				l, ok := literalsOf(sub.Sub[0])
+				if !ok {
+					return nil, false
+				}
+				rest, ok := concatLiterals(subs[i+1:])
+				if !ok {
+					return nil, false
+				}
+				return append(l, rest...), true
+			}
+		}
+		return literalsOf(sub)
+	}
+	return nil, false
 }
 
 // findPhrases returns the phrases of ps found in text, each once, in the order they
 // appear in text.
 func findPhrases(ps []phrase, text string) []hit {
 	var hits []hit
+	lower := foldCase(text)
 	for _, p := range ps {
+		if !p.mayMatch(lower) {
+			continue
+		}
 		if loc := p.cre.FindStringIndex(text); loc != nil && loc[1] > loc[0] {
 			hits = append(hits, hit{text: strings.Join(strings.Fields(text[loc[0]:loc[1]]), " "), strong: p.strong, at: loc[0], end: loc[1]})
 		}
@@ -1125,6 +1279,13 @@ var noticePhrases = compilePhrases([]phrase{
 	{re: `wurde (?:als )?(?:gelöst|geschlossen)|a été (?:résolue?|fermée?|clôturée?)|ha sido (?:resuelt[oa]|cerrad[oa])|(?:クローズ|解決済み)`},
 })
 
+// redirectPhrases say where to write instead: in an absence notice, that is all it
+// adds (see analyzeNewText).
+var redirectPhrases = compilePhrases([]phrase{
+	{re: `\bfor (?:\w+ ){0,3}(?:questions|matters|issues|requests|enquiries|inquiries|support|help|topics|orders|renewals|quotes)\b,? (?:please )?(?:write to|contact|e-?mail|reach(?: out to)?|get in touch with|send|call)\b|\bplease (?:write to|contact|e-?mail|reach out to|get in touch with) \S+@|\b(?:my colleagues?|the team) at \S+@`},
+	{re: `wenden sie sich (?:bitte )?an|schreiben sie (?:bitte )?an|veuillez (?:contacter|écrire à)|por favor,? (?:contacte|escriba a)|si prega di (?:contattare|scrivere a)|neem (?:dan )?contact op met`},
+})
+
 // promoPhrases are the wording of marketing mail: invitations, offers, launches.
 var promoPhrases = compilePhrases([]phrase{
 	{re: `\byou(?:'re| are) invited\b|\bsave your (?:seat|spot)\b|\bregister (?:now|today|here|for free)\b|\breserve your (?:seat|spot)\b|\bjoin (?:us|our [\w ]{0,20}team) (?:for|on|at|live)\b|\bwebinar\b|\blive demo\b`},
@@ -1191,7 +1352,7 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `to add (?:additional |further )?(?:comments|information|details)|para (?:adicionar|añadir|agregar) (?:mais |más )?(?:comentários|comentarios|informações|información)|pour ajouter (?:des )?(?:commentaires|informations)|um (?:weitere )?(?:kommentare|informationen) hinzuzufügen|per aggiungere (?:commenti|informazioni)|om (?:extra )?(?:opmerkingen|informatie) toe te voegen`},
 	{re: `(?:view|track|check|update|see|follow)(?: and update| the status of| the progress of)? (?:your|this|the) (?:ticket|request|case)`},
 	{re: `(?:our|the) (?:support|business|office|opening|service) hours (?:are|is)|(?:服务|服務|工作)时间(?:为|是)|(?:服務|工作)時間(?:為|是)`},
-	{re: `help ?cent(?:er|re)|knowledge ?base|\bfaqs?\b|(?:support|customer|service|self[- ]service) portal|community forum`},
+	{re: `help ?cent(?:er|re)|centro de (?:ayuda|ajuda)|centre d'aide|hilfe-? ?(?:center|bereich)|centro (?:assistenza|di supporto)|helpcentrum|knowledge ?base|\bfaqs?\b|(?:support|customer|service|self[- ]service) portal|community forum`},
 	// How to refer to the record or follow it: instructions of a desk, not of a person.
 	{re: `\b(?:use|quote|include|mention|reference) (?:this|the|your) (?:id|number|reference|ticket number|case number|request id|ticket id)\b|\bfor (?:further|future|all) (?:communications?|correspondence)\b|\b(?:follow|track|view|check|monitor) (?:its|the|your) (?:progress|status)\b`},
 	{re: `in the meantime`},
@@ -1231,7 +1392,9 @@ var humanCues = compilePhrases([]phrase{
 	{re: `\b(?:comment|reply|response|answer|message|update|note)s? (?:was |were |has been |have been )?(?:added|posted|written|sent|made)\b.{0,60}\bby (?-i:\p{Lu})|\b(?:replied|commented|responded|answered|wrote)\s*[:：]`},
 	{re: `[?？]`},
 	{re: `(?:^|[^\p{L}'])(?:i|i'm|i've|i'll|i'd|my|me)(?:[^\p{L}']|$)`},
-	{re: `\bplease (?:try|run|check|send|provide|confirm|share|attach|upgrade|update|restart|install|set|use|see)\b`},
+	{re: `\bplease (?:try|run|check|send|provide|confirm|share|attach|upgrade|update|restart|install|set|use|see|re-?try|re-?run|re-?send|reload|refresh|log ?in)\b`},
+	// A completion reported in a word, as people do: "Done - please retry.", "Fixed!".
+	{re: `(?:^|[.!?]\s+)(?:done|fixed|sorted|all set|all done|completed)\s*(?:[.!,:;—–-]|$)`},
 	{re: `\byou (?:can|could|should|need to|may want to|will need to)\b|\bcould you\b|\bcan you\b`},
 	{re: `\bwe (?:recommend|suggest|checked|investigated|found|tested|reproduced|confirmed|fixed|released|support|offer|provide)\b`},
 	// Work done on the problem, reported by those who did it: "Our engineers found a
@@ -1537,6 +1700,20 @@ func analyzeNewText(text, subject string, ours echo) newText {
 		last = line
 	}
 	flush()
+	// Where to turn instead ("For support questions please write to support@…") is part
+	// of an absence notice when the mail says the sender is away or gone; elsewhere it
+	// is a person's redirect, and stays.
+	if len(kept) > 0 && matchesAny(strings.Join(own, " "), personalAbsence) {
+		rest := kept[:0:0]
+		for _, k := range kept {
+			if matchesAny(k, redirectPhrases) {
+				furniture++
+				continue
+			}
+			rest = append(rest, k)
+		}
+		kept = rest
+	}
 	// Two or more fields make a form a program filled in; one is a person's "Note: …".
 	if len(fields) >= 2 {
 		furniture += len(fields)
@@ -1635,9 +1812,11 @@ func isNotice(text string) bool {
 	return false
 }
 
-// isTemplate reports whether sentence s is help-desk template, survey, verification or
-// absence wording rather than something a person wrote for this mail.
-func isTemplate(s string) bool { return anyTemplateRe.MatchString(s) }
+// isTemplate reports whether sentence s is help-desk template, survey, verification,
+// absence or not-read wording rather than something a person wrote for this mail.
+func isTemplate(s string) bool {
+	return matchesAny(s, templatePhrases, surveyPhrases, verifyPhrases, personalAbsence, unreadPhrases)
+}
 
 // Bookkeeping sentences and form fields.
 //
@@ -1792,30 +1971,15 @@ func answersInClauses(rest string) bool {
 // conversation as closed", "Your request status changed to Resolved") without a cue of a
 // person: "Your ticket is resolved: I restarted the worker" reports work and stays.
 func isStatusNotice(s string) bool {
-	return anyNoticeRe.MatchString(s) && findPhrases(humanCues, s) == nil
+	return isNoticeWording(s) && findPhrases(humanCues, s) == nil
 }
 
 // isAck reports whether s holds acknowledgement or courtesy wording.
-func isAck(s string) bool { return anyAckRe.MatchString(s) }
+func isAck(s string) bool { return matchesAny(s, ackPhrases) }
 
-// anyTemplateRe and anyAckRe join phrase sets into one alternation each, so that a
-// sentence is searched in one pass rather than once per phrase.
-var (
-	anyTemplateRe = joinPhrases(templatePhrases, surveyPhrases, verifyPhrases, personalAbsence)
-	anyAckRe      = joinPhrases(ackPhrases)
-	anyNoticeRe   = joinPhrases(noticePhrases, routedPhrases)
-)
-
-// joinPhrases compiles the phrases of sets into one case-insensitive alternation.
-func joinPhrases(sets ...[]phrase) *regexp.Regexp {
-	var alts []string
-	for _, ps := range sets {
-		for _, p := range ps {
-			alts = append(alts, "(?:"+p.re+")")
-		}
-	}
-	return regexp.MustCompile(`(?i)` + strings.Join(alts, "|"))
-}
+// isNoticeWording reports whether s holds a status notice's or a routing notice's
+// wording, whatever else it holds.
+func isNoticeWording(s string) bool { return matchesAny(s, noticePhrases, routedPhrases) }
 
 // clauseRe splits a sentence into clauses: after commas, semicolons and colons (CJK
 // forms included) and around dashes.
@@ -1830,7 +1994,7 @@ func withoutAckClauses(s string) string {
 	for _, loc := range append(clauseRe.FindAllStringIndex(s, -1), []int{len(s), len(s)}) {
 		c := strings.TrimSpace(s[prev:loc[0]])
 		prev = loc[1]
-		if c == "" || isAck(c) || isTemplate(c) || anyNoticeRe.MatchString(c) {
+		if c == "" || isAck(c) || isTemplate(c) || isNoticeWording(c) {
 			continue
 		}
 		kept = append(kept, c)

@@ -55,6 +55,12 @@ func TestClassifyGuards(t *testing.T) {
 		{"a person raising the issue internally", "Re: Export fails",
 			"Hi Lin, I've raised this issue with our engineering team; they found the bug and are deploying the fix tonight.\n\nPriya",
 			probe.KindHuman, ""},
+		{"a person's redirect without absence wording", "Re: Invoice for March",
+			"Hi Lin, invoices are handled by our billing team: for billing questions please write to billing@vendor.example and they will sort it out today.\n\nMia",
+			probe.KindHuman, ""},
+		{"a one-word completion", "Re: Production API key revoked",
+			"Done - please retry.\n\nMarcus",
+			probe.KindHuman, ""},
 		// And the other way: a receipt that also names the assignee stays an
 		// acknowledgement, not an assignment notice.
 		{"receipt naming the assignee", "Request received [#40771]",
