@@ -27,13 +27,13 @@ func (b *Bulk) CreateProbe(p probe.Probe) (probe.Probe, error) {
 
 // AddReply is DB.AddReply inside the bulk transaction, with raw already EncodeRaw'd.
 func (b *Bulk) AddReply(r probe.Reply, encodedRaw []byte) (probe.Reply, error) {
-	return addReply(b.tx, r, encodedRaw)
+	return addReply(b.tx, r, encodedRaw, false, false)
 }
 
 // PutInquiryRaw is DB.PutInquiryRaw inside the bulk transaction, with data already
 // EncodeRaw'd.
 func (b *Bulk) PutInquiryRaw(id string, encoded []byte) error {
-	return b.tx.Bucket(bRaw).Put([]byte("inquiry/"+id), encoded)
+	return putRaw(b.tx, "inquiry/"+id, encoded, false, false)
 }
 
 // AddThreadID and AddTicketKey write the index entries DB.AddThreadIDs and
@@ -74,15 +74,38 @@ func (db *DB) WaitRawTraining() { db.codec().wg.Wait() }
 // RawValue returns the stored value of a raw copy (key "inquiry/P1", "reply/R2").
 func (db *DB) RawValue(key string) []byte {
 	var v []byte
-	db.bolt.View(func(tx *bbolt.Tx) error { v = lookup(tx.Bucket(bRaw), []byte(key)); return nil })
+	db.bolt.View(func(tx *bbolt.Tx) error { v = getRaw(tx, key); return nil })
 	return v
+}
+
+// RawInOldBucket reports whether copy key is in the raw bucket of versions before
+// schema 9 (keyed by its name) rather than in its kind's bucket.
+func (db *DB) RawInOldBucket(key string) bool {
+	var in bool
+	db.bolt.View(func(tx *bbolt.Tx) error { in = tx.Bucket(bRaw).Get([]byte(key)) != nil; return nil })
+	return in
 }
 
 // RawDictID returns the codec and dictionary id recorded in a raw value.
 func RawDictID(v []byte) (format byte, id uint32, err error) {
-	format, _, id, _, err = parseRaw(v)
-	return format, id, err
+	p, err := parseRaw(v)
+	return p.format, p.dictID, err
 }
+
+// RawRef returns the copy a raw value of format 3 was compressed against ("" for
+// others).
+func RawRef(v []byte) string {
+	p, _ := parseRaw(v)
+	return p.ref
+}
+
+// UseLegacyRawKeys makes db put new raw copies in the raw bucket under their names, as
+// versions before schema 9 did.
+func (db *DB) UseLegacyRawKeys(on bool) { db.codec().legacyKeys.Store(on) }
+
+// UseRawRefs(false) makes db store every copy on its own (format 2), never against the
+// inquiry it answers, as before format 3.
+func (db *DB) UseRawRefs(on bool) { db.codec().noRef.Store(!on) }
 
 // RewriteAsJSON puts the file back as schema version 7 wrote it: every probe and reply
 // record as JSON, and the schema version 7, so a test can run migration 8 on it.
@@ -112,5 +135,23 @@ func (db *DB) RewriteAsJSON() error {
 			}
 		}
 		return tx.Bucket(bMeta).Put(keySchemaVersion, u64(7))
+	})
+}
+
+// SetSchemaVersion stores v as the file's schema version, so that a test can make a
+// file an older version wrote and run the later migrations on it.
+func (db *DB) SetSchemaVersion(v uint64) error {
+	return db.update(func(tx *bbolt.Tx) error {
+		if v < 9 {
+			for _, name := range [][]byte{bRawInquiries, bRawFollowups, bRawReplies, bRawUnmatched} {
+				if tx.Bucket(name) == nil {
+					continue
+				}
+				if err := tx.DeleteBucket(name); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bMeta).Put(keySchemaVersion, u64(v))
 	})
 }

@@ -76,6 +76,17 @@ var migrations = []func(*bbolt.Tx) error{
 	chainAudit,
 	// 8: probes and replies move from JSON to the compact record encoding (codec.go).
 	encodeRecords,
+	// 9: new raw copies go to a bucket per kind keyed by the number of their id, so they
+	// are appended in order (mail.go); the copies already in the raw bucket stay there,
+	// byte for byte, and are read there.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bRawInquiries, bRawFollowups, bRawReplies, bRawUnmatched} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
 }
 
 // encodeRecords rewrites every JSON probe and reply in the record encoding. Each record
