@@ -34,6 +34,9 @@ import (
 //     rawKeepGain; otherwise the current one stays and the drift baseline moves to what it
 //     reaches on that mail, so a store whose mail is just less compressible does not
 //     retrain every window.
+//     Replies and follow-ups compressed against their inquiry (format 3, mail.go) count
+//     in the window at the size they are stored at, smaller than the dictionary alone
+//     makes them, so the check errs toward training later, not more often.
 //
 // Training reads the newest copies (rawTrainSamples, every fifth held out to measure the
 // result), runs zstd's dictionary builder in the background (seconds on a busy 2-core
@@ -41,8 +44,8 @@ import (
 // the previous dictionary. Close waits for a training under way.
 //
 // Copies gzip'd by older versions are not recompressed: no migration rewrites evidence.
-// Migrations run in one transaction at Open, and recompressing a year of copies (GBs)
-// there would hold the daemon's start for minutes, for a saving that new mail brings
+// Migrations run at Open, and recompressing a year of copies (GBs) there would hold the
+// daemon's start for minutes, for a saving that new mail brings
 // anyway; the old copies stay exactly as they were stored and read as before.
 const (
 	rawTrainMin     = 200

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -154,4 +156,40 @@ func (db *DB) SetSchemaVersion(v uint64) error {
 		}
 		return tx.Bucket(bMeta).Put(keySchemaVersion, u64(v))
 	})
+}
+
+// SetMigrationBatch makes the parts of stepped migrations n records long, and returns
+// a function that restores the setting.
+func SetMigrationBatch(n int) (restore func()) {
+	old := migrateBatch
+	migrateBatch = n
+	return func() { migrateBatch = old }
+}
+
+// SetMigrationStepHook sets the function run after each committed part of a stepped
+// migration (nil: none).
+func SetMigrationStepHook(f func(version uint64, part int) error) { migrationStepHook = f }
+
+// MigrationPosition returns the position a stepped migration under way left in meta:
+// the version it migrates to and where its next part starts; ok is false when none is
+// under way.
+func (db *DB) MigrationPosition() (version uint64, pos []byte, ok bool) {
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		m := tx.Bucket(bMeta).Get(keyMigrationPos)
+		if len(m) >= 8 {
+			version, pos, ok = binary.BigEndian.Uint64(m), bytes.Clone(m[8:]), true
+		}
+		return nil
+	})
+	return version, pos, ok
+}
+
+// OpenUnmigrated opens the file at path as it is, without running migrations, for the
+// tests that look at a file a crash left mid-migration.
+func OpenUnmigrated(path string) (*DB, error) {
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, err
+	}
+	return &DB{bolt: b, path: path, now: time.Now}, nil
 }
