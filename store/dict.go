@@ -172,8 +172,16 @@ func (c *rawCodec) reloadLocked() error {
 					continue
 				}
 				cur := b.Cursor()
-				for k, _ := cur.First(); k != nil && copies < rawTrainMin; k, _ = cur.Next() {
-					copies++
+				for k, v := cur.First(); k != nil && copies < rawTrainMin; k, v = cur.Next() {
+					if !chunkedBucket(name) {
+						copies++
+						continue
+					}
+					es, err := parseChunk(k, v)
+					if err != nil {
+						return err
+					}
+					copies += len(es)
 				}
 			}
 		}
@@ -515,33 +523,34 @@ func heldOutRatio(d []byte, held [][]byte) (float64, error) {
 func (c *rawCodec) samples() ([][]byte, error) {
 	var enc [][]byte
 	err := c.db.bolt.View(func(tx *bbolt.Tx) error {
-		var curs []*bbolt.Cursor
+		var lists [][][]byte // per bucket, newest first
 		for _, name := range [][]byte{bRawInquiries, bRawReplies, bRawUnmatched} {
-			if b := tx.Bucket(name); b != nil {
-				curs = append(curs, b.Cursor())
+			b := tx.Bucket(name)
+			if b == nil {
+				continue
 			}
+			var l [][]byte
+			cur := b.Cursor()
+			for k, v := cur.Last(); k != nil && len(l) < rawTrainSamples; k, v = cur.Prev() {
+				es, err := parseChunk(k, v)
+				if err != nil {
+					return err
+				}
+				for i := len(es) - 1; i >= 0 && len(l) < rawTrainSamples; i-- {
+					l = append(l, bytes.Clone(es[i].v))
+				}
+			}
+			lists = append(lists, l)
 		}
-		started := make([]bool, len(curs))
-		for progressed := true; progressed && len(enc) < rawTrainSamples; {
-			progressed = false
-			for i, cur := range curs {
-				if cur == nil || len(enc) >= rawTrainSamples {
-					continue
+		for i := 0; len(enc) < rawTrainSamples; i++ {
+			took := false
+			for _, l := range lists {
+				if i < len(l) && len(enc) < rawTrainSamples {
+					enc, took = append(enc, l[i]), true
 				}
-				var v []byte
-				var k []byte
-				if !started[i] {
-					k, v = cur.Last()
-					started[i] = true
-				} else {
-					k, v = cur.Prev()
-				}
-				if k == nil {
-					curs[i] = nil
-					continue
-				}
-				progressed = true
-				enc = append(enc, bytes.Clone(v))
+			}
+			if !took {
+				break
 			}
 		}
 		raw := tx.Bucket(bRaw)

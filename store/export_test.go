@@ -193,3 +193,34 @@ func OpenUnmigrated(path string) (*DB, error) {
 	}
 	return &DB{bolt: b, path: path, now: time.Now}, nil
 }
+
+// RawCopyStats returns, over every bucket of raw copies, the number of copies by value
+// format (1 gzip, 2 zstd, 3 zstd against another copy) and the bytes of the values
+// bbolt stores (chunks whole, with their few bytes of framing).
+func (db *DB) RawCopyStats() (formats map[byte]int, stored int64, err error) {
+	formats = map[byte]int{}
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bRaw, bRawInquiries, bRawFollowups, bRawReplies, bRawUnmatched} {
+			b := tx.Bucket(name)
+			if b == nil {
+				continue
+			}
+			if err := b.ForEach(func(k, v []byte) error {
+				stored += int64(len(v))
+				if !chunkedBucket(name) {
+					formats[v[0]]++
+					return nil
+				}
+				es, err := parseChunk(k, v)
+				for _, e := range es {
+					formats[e.v[0]]++
+				}
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return formats, stored, err
+}

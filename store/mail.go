@@ -120,23 +120,43 @@ func rawLoc(key string) (bucket, k []byte, ok bool) {
 }
 
 // getRaw returns a copy of the stored value of copy key, from its bucket or else from
-// the raw bucket of older versions; nil when there is none.
+// the raw bucket of older versions; nil when there is none. A damaged chunk reads as no
+// copy here; getRawErr says why.
 func getRaw(tx *bbolt.Tx, key string) []byte {
+	v, _ := getRawErr(tx, key)
+	return v
+}
+
+// getRawErr is getRaw with the error of a damaged chunk.
+func getRawErr(tx *bbolt.Tx, key string) ([]byte, error) {
 	if name, k, ok := rawLoc(key); ok {
 		if b := tx.Bucket(name); b != nil {
-			if v := lookup(b, k); v != nil {
-				return v
+			var v []byte
+			if chunkedBucket(name) {
+				var err error
+				if v, err = chunkGet(b, binary.BigEndian.Uint64(k)); err != nil {
+					return nil, fmt.Errorf("raw message %s: %w", key, err)
+				}
+			} else {
+				v = lookup(b, k)
+			}
+			if v != nil {
+				return v, nil
 			}
 		}
 	}
-	return lookup(tx.Bucket(bRaw), []byte(key))
+	return lookup(tx.Bucket(bRaw), []byte(key)), nil
 }
 
 // deleteRaw removes copy key wherever it is.
 func deleteRaw(tx *bbolt.Tx, key string) error {
 	if name, k, ok := rawLoc(key); ok {
 		if b := tx.Bucket(name); b != nil {
-			if err := b.Delete(k); err != nil {
+			del := b.Delete
+			if chunkedBucket(name) {
+				del = func(k []byte) error { return chunkDelete(b, binary.BigEndian.Uint64(k)) }
+			}
+			if err := del(k); err != nil {
 				return err
 			}
 		}
@@ -154,7 +174,13 @@ func putRaw(tx *bbolt.Tx, key string, v []byte, legacyKeys, defaultFill bool) er
 			if !defaultFill {
 				b.FillPercent = rawFill
 			}
-			if err := b.Put(k, v); err != nil {
+			var err error
+			if chunkedBucket(name) {
+				err = chunkPut(b, binary.BigEndian.Uint64(k), v, tx.DB().Info().PageSize)
+			} else {
+				err = b.Put(k, v)
+			}
+			if err != nil {
 				return err
 			}
 			return old.Delete([]byte(key))
@@ -511,7 +537,13 @@ func (db *DB) UnmatchedRaw(id string) (Raw, error) { return db.raw("unmatched/" 
 
 func (db *DB) raw(key string) (Raw, error) {
 	var v []byte
-	db.bolt.View(func(tx *bbolt.Tx) error { v = getRaw(tx, key); return nil })
+	if err := db.bolt.View(func(tx *bbolt.Tx) error {
+		var err error
+		v, err = getRawErr(tx, key)
+		return err
+	}); err != nil {
+		return Raw{}, fmt.Errorf("in %s: %w", db.path, err)
+	}
 	if v == nil {
 		return Raw{}, fmt.Errorf("raw message %s: %w", key, ErrNotFound)
 	}

@@ -30,7 +30,7 @@ const daemonWritesProbes = 4000
 //   - "dict-": zstd with a trained dictionary, raw bucket at fill 0.9, 4 KB pages (the
 //     6.1 KB of schema 8);
 //   - "perkind-": the same copies in a bucket per kind keyed by number (schema 9),
-//     appended in order at fill 1.0, 4 KB pages;
+//     appended in order at fill 1.0, in chunks of about a page, 4 KB pages;
 //   - "ref4k-": and each reply and follow-up compressed against its probe's inquiry
 //     (format 3), 4 KB pages;
 //   - no prefix: as the store now writes, which is that in 16 KB pages
@@ -41,7 +41,8 @@ const daemonWritesProbes = 4000
 // It reports, per probe: bytes/probe, the file's pages in use (bbolt's high-water
 // mark, free pages inside included; the file itself grows in steps of several MB);
 // raw-bytes/probe, the pages the raw copies' buckets occupy; and raw-value-bytes/probe,
-// the encoded copies themselves; and logs each bucket's pages, share and fill, and the
+// the values bbolt holds for them (the encoded copies, or the chunks of copies with
+// their few bytes of framing); and logs each bucket's pages, share and fill, and the
 // free pages. Each record waits for a dictionary training it started, as the daemon's
 // writes, minutes apart, would. Run it as
 //
@@ -112,37 +113,27 @@ func daemonWritesFill(b *testing.B, v daemonWritesVariant) daemonWritesResult {
 	elapsed := time.Since(start)
 
 	var res daemonWritesResult
-	formats := map[byte]int{}
-	err = db.Bolt().View(func(tx *bbolt.Tx) error {
-		res.size = tx.Size()
-		for _, name := range rawBuckets {
-			bk := tx.Bucket([]byte(name))
-			if bk == nil {
-				continue
-			}
-			if err := bk.ForEach(func(_, v []byte) error {
-				res.rawValues += int64(len(v))
-				formats[v[0]]++
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = db.Bolt().View(func(tx *bbolt.Tx) error { res.size = tx.Size(); return nil })
 	if err != nil {
 		b.Fatal(err)
 	}
+	formats, stored, err := db.RawCopyStats()
+	if err != nil {
+		b.Fatal(err)
+	}
+	res.rawValues = stored
 	stats, err := db.BucketStats()
 	if err != nil {
 		b.Fatal(err)
 	}
-	var rawKeys, rawInuse int
+	var rawInuse, rawKeys int
 	for _, name := range rawBuckets {
 		s := stats[name]
 		res.rawAlloc += int64(s.BranchAlloc + s.LeafAlloc)
 		rawInuse += s.BranchInuse + s.LeafInuse
-		rawKeys += s.KeyN
+	}
+	for _, n := range formats {
+		rawKeys += n
 	}
 	dicts, err := db.RawDicts()
 	lastErr := db.RawTrainingErr()
