@@ -29,9 +29,16 @@ func chunkedBucket(name []byte) bool {
 	return bytes.Equal(name, bRawInquiries) || bytes.Equal(name, bRawReplies) || bytes.Equal(name, bRawUnmatched)
 }
 
-// rawChunkTarget is the most a chunk grows to by appending, for page size ps: the page
-// less its header (16 B), the leaf element (16 B) and the key (8 B).
-func rawChunkTarget(ps int) int { return ps - 40 }
+// rawChunkTarget is the most a chunk grows to by appending, for page size ps: 16 KB
+// (four pages of a file with the operating system's 4 KB pages, one of a new file), less
+// the page header (16 B), the leaf element (16 B) and the key (8 B). In 4 KB pages a
+// chunk of one page would hold three copies of 1.2 KB, or two, and stay 75–85% full;
+// bbolt writes a chunk larger than a page to contiguous pages of its own, so a
+// four-page chunk is as full as the copies leave it, about 95%.
+func rawChunkTarget(ps int) int { return max(ps, rawChunkBytes) - 40 }
+
+// rawChunkBytes is the least size of a chunk's pages (see rawChunkTarget).
+const rawChunkBytes = 16 << 10
 
 // chunkEntry is one copy of a chunk.
 type chunkEntry struct {
