@@ -12,8 +12,9 @@ import (
 )
 
 // TestRawChunksModel runs random writes, rewrites, out-of-order writes and deletions of
-// copies through the chunk layer, in pages small enough for hundreds of chunks, against
-// a map: after every operation each copy reads back exactly and no deleted one does;
+// copies (most a few hundred bytes to 3 KB, a few larger than a chunk) through the
+// chunk layer, in 512-byte pages (chunks of 32 pages), hundreds of chunks in all, against
+// a map: after every 100 operations each copy reads back exactly and no deleted one does;
 // at the end every chunk is well formed, its copies ascending and below the next
 // chunk's key, and chunks appended to in order are packed near their target.
 func TestRawChunksModel(t *testing.T) {
@@ -27,9 +28,9 @@ func TestRawChunksModel(t *testing.T) {
 	model := map[uint64][]byte{}
 	var next uint64 = 1
 	value := func(n uint64) []byte {
-		v := bytes.Repeat([]byte(fmt.Sprintf("copy %d;", n)), 1+rng.IntN(30))
+		v := bytes.Repeat([]byte(fmt.Sprintf("copy %d;", n)), 1+rng.IntN(300))
 		if rng.IntN(50) == 0 {
-			v = bytes.Repeat(v, 20) // larger than a page: a chunk alone
+			v = bytes.Repeat(v, 20) // larger than a chunk: a chunk alone
 		}
 		return v
 	}
