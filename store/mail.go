@@ -605,8 +605,10 @@ func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte, legacyKeys, defaul
 		return r, err
 	}
 	// Reply ids ("R17") grow at the end of their digit count's range and sweep
-	// forward through the older ones (as the raw bucket's names did): pages behind the
-	// insert are never written again, so they are packed as full as appended keys.
+	// forward through the older ones (as the raw bucket's names did), so pages behind
+	// the insert are rarely written again: packed at appendFill rather than bbolt's
+	// half (measured: 52% → 58% in use in 4 KB pages; the splits' two keys on the
+	// right keep it from more).
 	if err := appending(tx, bReplyIDs).Put([]byte(r.ID), key); err != nil {
 		return r, err
 	}
