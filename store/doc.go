@@ -29,12 +29,16 @@
 //	                           message, even when it sits in two folders)
 //	unmatched                  detected_at ns (8 B BE) | seq (8 B BE) → unmatched JSON
 //	unmatched_ids              unmatched id → unmatched key
-//	raw_inquiries              probe number (8 B BE; 17 for P17) → raw inquiry as sent
+//	raw_inquiries              probe number (8 B BE; 17 for P17) of the first copy → a
+//	                           chunk of consecutive raw inquiries as sent (rawchunk.go:
+//	                           each copy's number, length and raw value, up to 16 KB)
 //	raw_followups              probe number (8 B BE) | follow-up index (4 B BE) → raw
 //	                           follow-up as sent (follow-ups themselves live in the probe
 //	                           record)
-//	raw_replies                reply number (8 B BE) → raw reply as fetched
-//	raw_unmatched              unmatched number (8 B BE) → raw unmatched mail as fetched
+//	raw_replies                reply number (8 B BE) of the first copy → a chunk of raw
+//	                           replies as fetched
+//	raw_unmatched              unmatched number (8 B BE) of the first copy → a chunk of
+//	                           raw unmatched mail as fetched
 //	                           (the four since schema version 9: keys grow with the ids,
 //	                           so copies are appended in order, pages packed full)
 //	raw                        "inquiry/" probe id | "inquiry/" probe id "/followup/" n |

@@ -42,9 +42,10 @@ type Raw struct {
 //     nearest). A reply nearly always quotes the inquiry it answers and repeats its
 //     Message-ID and subject; a follow-up quotes its probe's inquiry. The copy referred
 //     to is always a format 1 or 2 copy (an inquiry), never one of format 3, so reading
-//     needs one copy more, never a chain. Inquiries are never deleted or moved; one that
-//     is written again (a retried send) while a copy refers to it has those copies
-//     rewritten as format 2 first (PutInquiryRaw), each checked byte for byte.
+//     needs one copy more, never a chain. Inquiries are never deleted or moved. A reply
+//     to a probe still sending (which may write its inquiry again on a retry) is stored
+//     as format 2; an inquiry written again anyway while copies refer to it has those
+//     copies rewritten as format 2 first (PutInquiryRaw), each checked byte for byte.
 //
 // All stay readable forever; a copy is never recompressed otherwise, so what was stored
 // is what is read back.
@@ -60,7 +61,9 @@ const (
 
 // The raw copies' buckets since schema version 9, one per kind, keyed by the number in
 // the id (8 bytes big-endian; a follow-up adds its index, 4 bytes big-endian), so every
-// new copy is appended at the end of its bucket and pages are left full (rawFill). The
+// new copy is appended at the end of its bucket and pages are left full (rawFill);
+// inquiries, replies and unmatched mail in chunks of consecutive copies (rawchunk.go),
+// follow-ups (a few in a hundred probes) one per key. The
 // raw bucket, keyed "inquiry/P17", "reply/R40", keeps the copies older versions wrote,
 // where they stay; reads look in the new bucket first, then there.
 var (
