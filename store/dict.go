@@ -177,11 +177,10 @@ func (c *rawCodec) reloadLocked() error {
 						copies++
 						continue
 					}
-					es, err := parseChunk(k, v)
-					if err != nil {
-						return err
-					}
-					copies += len(es)
+					// A damaged chunk counts as one copy here: refusing to load would
+					// stop every new copy from being stored; reading it says what is wrong.
+					es, _ := parseChunk(k, v)
+					copies += max(len(es), 1)
 				}
 			}
 		}
