@@ -15,7 +15,7 @@ import (
 )
 
 // daemonWritesProbes is how many probes BenchmarkStoreDaemonWrites writes in each of its
-// two files: enough for the first dictionary (trained at 200 copies, about 80 probes)
+// files: enough for the first dictionary (trained at 200 copies, about 80 probes)
 // to be a small part of the history, as it is in a store that runs for weeks.
 const daemonWritesProbes = 4000
 
@@ -30,13 +30,15 @@ const daemonWritesProbes = 4000
 //   - "dict-": zstd with a trained dictionary, raw bucket at fill 0.9, 4 KB pages (the
 //     6.1 KB of schema 8);
 //   - "perkind-": the same copies in a bucket per kind keyed by number (schema 9),
-//     appended in order at fill 1.0, in chunks of about a page, 4 KB pages;
+//     appended in order at fill 1.0, in chunks of 16 KB, 4 KB pages;
 //   - "ref4k-": and each reply and follow-up compressed against its probe's inquiry
 //     (format 3), 4 KB pages;
 //   - no prefix: as the store now writes, which is that in 16 KB pages
 //     (DefaultPageSize).
 //
-// bbolt's NoSync is on during the fills: it changes the time, not the pages.
+// Records and indexes are written alike in all (reply_ids at appendFill too, which
+// schema 8 left at bbolt's default: 4 KB of 1.2 MB). bbolt's NoSync is on during the
+// fills: it changes the time, not the pages.
 //
 // It reports, per probe: bytes/probe, the file's pages in use (bbolt's high-water
 // mark, free pages inside included; the file itself grows in steps of several MB);
