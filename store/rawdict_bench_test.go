@@ -37,7 +37,7 @@ const daemonWritesProbes = 4000
 //     (DefaultPageSize).
 //
 // Records and indexes are written alike in all (reply_ids at appendFill too, which
-// schema 8 left at bbolt's default: 4 KB of 1.2 MB). bbolt's NoSync is on during the
+// schema 8 left at bbolt's default: 13 B a probe less). bbolt's NoSync is on during the
 // fills: it changes the time, not the pages.
 //
 // It reports, per probe: bytes/probe, the file's pages in use (bbolt's high-water
