@@ -121,7 +121,7 @@ func TestMigration7ChainsOldAudit(t *testing.T) {
 	}
 	if err := b.Update(func(tx *bbolt.Tx) error {
 		for _, m := range migrations[:6] {
-			if err := m(tx); err != nil {
+			if err := m.apply(tx); err != nil {
 				return err
 			}
 		}

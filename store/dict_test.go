@@ -161,7 +161,9 @@ func TestRawCopiesByteExactAcrossDictionaries(t *testing.T) {
 
 	codecs := h.check(db)
 	t.Logf("copies by format/dictionary: %v", codecs)
-	for _, c := range []string{"1/0", "2/0", "2/" + strconv.Itoa(int(d1.ID)), "2/" + strconv.Itoa(int(d2.ID))} {
+	// Format 3 (a reply compressed against its inquiry) with each dictionary too.
+	for _, c := range []string{"1/0", "2/0", "2/" + strconv.Itoa(int(d1.ID)), "2/" + strconv.Itoa(int(d2.ID)),
+		"3/" + strconv.Itoa(int(d1.ID)), "3/" + strconv.Itoa(int(d2.ID))} {
 		if codecs[c] == 0 {
 			t.Errorf("no copy stored as %s (format/dictionary): the test did not cover it; have %v", c, codecs)
 		}

@@ -12,6 +12,8 @@
 //
 //	meta                       schema_version → uint64 BE
 //	                           message_id_key → 32 random bytes (HMAC key of our Message-IDs)
+//	                           migration_position → version (8 B BE) | position, while a
+//	                           migration in parts is under way (migrate.go)
 //	probes                     created_at ns (8 B BE) | seq (8 B BE) → probe record (no replies;
 //	                           codec.go; JSON before schema version 8)
 //	probe_ids                  probe id → probes key
@@ -27,11 +29,26 @@
 //	                           message, even when it sits in two folders)
 //	unmatched                  detected_at ns (8 B BE) | seq (8 B BE) → unmatched JSON
 //	unmatched_ids              unmatched id → unmatched key
+//	raw_inquiries              probe number (8 B BE; 17 for P17) of the first copy → a
+//	                           chunk of consecutive raw inquiries as sent (rawchunk.go:
+//	                           each copy's number, length and raw value, up to 16 KB)
+//	raw_followups              probe number (8 B BE) | follow-up index (4 B BE) → raw
+//	                           follow-up as sent (follow-ups themselves live in the probe
+//	                           record)
+//	raw_replies                reply number (8 B BE) of the first copy → a chunk of raw
+//	                           replies as fetched
+//	raw_unmatched              unmatched number (8 B BE) of the first copy → a chunk of
+//	                           raw unmatched mail as fetched
+//	                           (the four since schema version 9: keys grow with the ids,
+//	                           so copies are appended in order, pages packed full)
 //	raw                        "inquiry/" probe id | "inquiry/" probe id "/followup/" n |
-//	                           "reply/" reply id | "unmatched/" id → raw message: gzip
-//	                           (format 1, older versions) or zstd with the id of its
-//	                           dictionary (format 2; see rawFormat in mail.go); follow-ups
-//	                           themselves live in the probe record
+//	                           "reply/" reply id | "unmatched/" id → the copies written
+//	                           before schema version 9, left where they were and read
+//	                           there. Every raw value: gzip (format 1, older versions),
+//	                           zstd with the id of its dictionary (format 2), or zstd with
+//	                           that dictionary extended by the bytes of the probe's
+//	                           inquiry, named in the value (format 3: replies and
+//	                           follow-ups); see rawFormat in mail.go
 //	raw_dicts                  dictionary id (4 B BE) → zstd dictionary of raw copies,
 //	                           never deleted (see dict.go); created by the first training
 //	raw_dict_info              dictionary id (4 B BE) → RawDict JSON (what it was trained
@@ -54,6 +71,10 @@
 // # Versions
 //
 // The meta bucket holds the schema version. Opening runs the pending migrations, in
-// order, in one transaction; a file written by a newer supportprobe is refused with
-// ErrTooNew rather than misread.
+// order, in one transaction, except a migration too large for one (8, which rewrites
+// every record): it runs in parts of 10,000 records, each committed with the position of
+// the next in meta, so a crash mid-way goes on from there at the next start and the
+// memory it needs does not grow with the file. A file written by a newer supportprobe
+// is refused with ErrTooNew rather than misread. New files have 16 KB pages (DefaultPageSize); a file
+// keeps the page size it was made with.
 package store

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -27,13 +29,13 @@ func (b *Bulk) CreateProbe(p probe.Probe) (probe.Probe, error) {
 
 // AddReply is DB.AddReply inside the bulk transaction, with raw already EncodeRaw'd.
 func (b *Bulk) AddReply(r probe.Reply, encodedRaw []byte) (probe.Reply, error) {
-	return addReply(b.tx, r, encodedRaw)
+	return addReply(b.tx, r, encodedRaw, false, false)
 }
 
 // PutInquiryRaw is DB.PutInquiryRaw inside the bulk transaction, with data already
 // EncodeRaw'd.
 func (b *Bulk) PutInquiryRaw(id string, encoded []byte) error {
-	return b.tx.Bucket(bRaw).Put([]byte("inquiry/"+id), encoded)
+	return putRaw(b.tx, "inquiry/"+id, encoded, false, false)
 }
 
 // AddThreadID and AddTicketKey write the index entries DB.AddThreadIDs and
@@ -74,15 +76,38 @@ func (db *DB) WaitRawTraining() { db.codec().wg.Wait() }
 // RawValue returns the stored value of a raw copy (key "inquiry/P1", "reply/R2").
 func (db *DB) RawValue(key string) []byte {
 	var v []byte
-	db.bolt.View(func(tx *bbolt.Tx) error { v = lookup(tx.Bucket(bRaw), []byte(key)); return nil })
+	db.bolt.View(func(tx *bbolt.Tx) error { v = getRaw(tx, key); return nil })
 	return v
+}
+
+// RawInOldBucket reports whether copy key is in the raw bucket of versions before
+// schema 9 (keyed by its name) rather than in its kind's bucket.
+func (db *DB) RawInOldBucket(key string) bool {
+	var in bool
+	db.bolt.View(func(tx *bbolt.Tx) error { in = tx.Bucket(bRaw).Get([]byte(key)) != nil; return nil })
+	return in
 }
 
 // RawDictID returns the codec and dictionary id recorded in a raw value.
 func RawDictID(v []byte) (format byte, id uint32, err error) {
-	format, _, id, _, err = parseRaw(v)
-	return format, id, err
+	p, err := parseRaw(v)
+	return p.format, p.dictID, err
 }
+
+// RawRef returns the copy a raw value of format 3 was compressed against ("" for
+// others).
+func RawRef(v []byte) string {
+	p, _ := parseRaw(v)
+	return p.ref
+}
+
+// UseLegacyRawKeys makes db put new raw copies in the raw bucket under their names, as
+// versions before schema 9 did.
+func (db *DB) UseLegacyRawKeys(on bool) { db.codec().legacyKeys.Store(on) }
+
+// UseRawRefs(false) makes db store every copy on its own (format 2), never against the
+// inquiry it answers, as before format 3.
+func (db *DB) UseRawRefs(on bool) { db.codec().noRef.Store(!on) }
 
 // RewriteAsJSON puts the file back as schema version 7 wrote it: every probe and reply
 // record as JSON, and the schema version 7, so a test can run migration 8 on it.
@@ -113,4 +138,89 @@ func (db *DB) RewriteAsJSON() error {
 		}
 		return tx.Bucket(bMeta).Put(keySchemaVersion, u64(7))
 	})
+}
+
+// SetSchemaVersion stores v as the file's schema version, so that a test can make a
+// file an older version wrote and run the later migrations on it.
+func (db *DB) SetSchemaVersion(v uint64) error {
+	return db.update(func(tx *bbolt.Tx) error {
+		if v < 9 {
+			for _, name := range [][]byte{bRawInquiries, bRawFollowups, bRawReplies, bRawUnmatched} {
+				if tx.Bucket(name) == nil {
+					continue
+				}
+				if err := tx.DeleteBucket(name); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bMeta).Put(keySchemaVersion, u64(v))
+	})
+}
+
+// SetMigrationBatch makes the parts of stepped migrations n records long, and returns
+// a function that restores the setting.
+func SetMigrationBatch(n int) (restore func()) {
+	old := migrateBatch
+	migrateBatch = n
+	return func() { migrateBatch = old }
+}
+
+// SetMigrationStepHook sets the function run after each committed part of a stepped
+// migration (nil: none).
+func SetMigrationStepHook(f func(version uint64, part int) error) { migrationStepHook = f }
+
+// MigrationPosition returns the position a stepped migration under way left in meta:
+// the version it migrates to and where its next part starts; ok is false when none is
+// under way.
+func (db *DB) MigrationPosition() (version uint64, pos []byte, ok bool) {
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		m := tx.Bucket(bMeta).Get(keyMigrationPos)
+		if len(m) >= 8 {
+			version, pos, ok = binary.BigEndian.Uint64(m), bytes.Clone(m[8:]), true
+		}
+		return nil
+	})
+	return version, pos, ok
+}
+
+// OpenUnmigrated opens the file at path as it is, without running migrations, for the
+// tests that look at a file a crash left mid-migration.
+func OpenUnmigrated(path string) (*DB, error) {
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, err
+	}
+	return &DB{bolt: b, path: path, now: time.Now}, nil
+}
+
+// RawCopyStats returns, over every bucket of raw copies, the number of copies by value
+// format (1 gzip, 2 zstd, 3 zstd against another copy) and the bytes of the values
+// bbolt stores (chunks whole, with their few bytes of framing).
+func (db *DB) RawCopyStats() (formats map[byte]int, stored int64, err error) {
+	formats = map[byte]int{}
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bRaw, bRawInquiries, bRawFollowups, bRawReplies, bRawUnmatched} {
+			b := tx.Bucket(name)
+			if b == nil {
+				continue
+			}
+			if err := b.ForEach(func(k, v []byte) error {
+				stored += int64(len(v))
+				if !chunkedBucket(name) {
+					formats[v[0]]++
+					return nil
+				}
+				es, err := parseChunk(k, v)
+				for _, e := range es {
+					formats[e.v[0]]++
+				}
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return formats, stored, err
 }

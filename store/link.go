@@ -90,14 +90,14 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 					taught.TicketKeys = append(taught.TicketKeys, k)
 				}
 			}
-			raw = lookup(tx.Bucket(bRaw), []byte("unmatched/"+id))
+			raw = getRaw(tx, "unmatched/"+id)
 			if err := tx.Bucket(bUnmatched).Delete(key); err != nil {
 				return err
 			}
 			if err := tx.Bucket(bUnmatchedIDs).Delete([]byte(id)); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bRaw).Delete([]byte("unmatched/" + id)); err != nil {
+			if err := deleteRaw(tx, "unmatched/"+id); err != nil {
 				return err
 			}
 		case strings.HasPrefix(id, "R"):
@@ -120,14 +120,14 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 			} else {
 				legacy = true
 			}
-			raw = lookup(tx.Bucket(bRaw), []byte("reply/"+id))
+			raw = getRaw(tx, "reply/"+id)
 			if err := tx.Bucket(bReplies).Delete(key); err != nil {
 				return err
 			}
 			if err := tx.Bucket(bReplyIDs).Delete([]byte(id)); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bRaw).Delete([]byte("reply/" + id)); err != nil {
+			if err := deleteRaw(tx, "reply/"+id); err != nil {
 				return err
 			}
 			r.Reason = fmt.Sprintf("%s (was matched to %s by %s)", r.Reason, r.ProbeID, r.MatchedBy)
@@ -175,7 +175,7 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 			}
 		}
 		if raw != nil {
-			if err := tx.Bucket(bRaw).Put([]byte("reply/"+rid), raw); err != nil {
+			if err := db.putRaw(tx, "reply/"+rid, raw); err != nil {
 				return err
 			}
 		}

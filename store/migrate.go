@@ -11,11 +11,36 @@ import (
 	"supportprobe/probe"
 )
 
+// migration brings a database from one schema version to the next, in one of two ways.
+type migration struct {
+	// apply runs in one transaction together with the migrations around it.
+	apply func(*bbolt.Tx) error
+	// step is for a migration too large for one transaction: each call does a bounded
+	// part of it from pos (nil at the start) in a transaction of its own, and returns
+	// where the next part starts, nil when the migration is done. The position is kept
+	// in meta (keyMigrationPos) with each part, so a crash between parts goes on from
+	// there at the next start; readers must accept a file partly migrated.
+	step func(tx *bbolt.Tx, pos []byte) ([]byte, error)
+}
+
+// keyMigrationPos holds, while a stepped migration is under way, the schema version it
+// migrates to (8 bytes big-endian) and the position its next part starts at.
+var keyMigrationPos = []byte("migration_position")
+
+// migrateBatch is how many records one part of a stepped migration rewrites: about
+// 10 MB of pages to hold and write at once, not a transaction the size of the file.
+var migrateBatch = 10_000
+
+// migrationStepHook, when set (tests), runs after each part of a stepped migration is
+// committed; an error stops the migration there, as a crash would.
+var migrationStepHook func(version uint64, part int) error
+
 // migrations bring a database from version i to i+1; the schema version of a fully
-// migrated file is len(migrations). Append only: a released migration never changes.
-var migrations = []func(*bbolt.Tx) error{
+// migrated file is len(migrations). Append only: a released migration never changes
+// what it does.
+var migrations = []migration{
 	// 1: the initial bucket tree.
-	func(tx *bbolt.Tx) error {
+	{apply: func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{
 			bProbes, bProbeIDs, bVendorTime, bMessageID, bToken, bTicket,
 			bReplies, bReplyIDs, bSeen, bUnmatched, bUnmatchedIDs, bRaw,
@@ -26,127 +51,147 @@ var migrations = []func(*bbolt.Tx) error{
 			}
 		}
 		return nil
-	},
+	}},
 	// 2: scheduled fires and their watermarks, the index of probes caught mid-send, and
 	// the Message-ID secret.
-	func(tx *bbolt.Tx) error {
+	{apply: func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bFires, bFireMarks, bPending} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
 		return nil
-	},
+	}},
 	// 3: folder marks, the UIDNEXT of each watched folder just before each send, which
 	// let a first sync skip the mail that was there before.
-	func(tx *bbolt.Tx) error {
+	{apply: func(tx *bbolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(bFolderMarks); err != nil {
 			return fmt.Errorf("create bucket %s: %w", bFolderMarks, err)
 		}
 		return nil
-	},
+	}},
 	// 4: the audit trail of corrections by hand (mark, link): who, when, why, and what
 	// moved between probes.
-	func(tx *bbolt.Tx) error {
+	{apply: func(tx *bbolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(bAudit); err != nil {
 			return fmt.Errorf("create bucket %s: %w", bAudit, err)
 		}
 		return nil
-	},
+	}},
 	// 5: the alert log (alerts by ID, their order, the ones still to deliver) and the
 	// conditions that are active (a watcher down, a disk low).
-	func(tx *bbolt.Tx) error {
+	{apply: func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bAlerts, bAlertOrder, bAlertDue, bAlertConditions} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
 		return nil
-	},
+	}},
 	// 6: pauses set by hand (supportprobe pause/resume), kept after they end so that
 	// reports can show the time a vendor was paused.
-	func(tx *bbolt.Tx) error {
+	{apply: func(tx *bbolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(bPauses); err != nil {
 			return fmt.Errorf("create bucket %s: %w", bPauses, err)
 		}
 		return nil
-	},
+	}},
 	// 7: the audit log becomes a hash chain: the entries written before are chained in
 	// the order they were written (each gets seq, prev and hash).
-	chainAudit,
+	{apply: chainAudit},
 	// 8: probes and replies move from JSON to the compact record encoding (codec.go).
-	encodeRecords,
+	{step: encodeRecordsStep},
+	// 9: new raw copies go to a bucket per kind keyed by the number of their id, so they
+	// are appended in order (mail.go); the copies already in the raw bucket stay there,
+	// byte for byte, and are read there.
+	{apply: func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bRawInquiries, bRawFollowups, bRawReplies, bRawUnmatched} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	}},
 }
 
-// encodeRecords rewrites every JSON probe and reply in the record encoding. Each record
-// is decoded as JSON and re-encoded; a record already in the new encoding is left as it
-// is, so the migration can meet a file that was partly rewritten. Keys do not change,
-// so no index moves. It runs in the one migration transaction: a crash leaves the file
-// at version 7, all JSON.
-func encodeRecords(tx *bbolt.Tx) error {
-	if err := reencode(tx, bProbes, func(v []byte) ([]byte, error) {
-		var p probe.Probe
-		if err := json.Unmarshal(v, &p); err != nil {
-			return nil, err
-		}
-		p.Replies = nil
-		return encodeProbe(p), nil
-	}); err != nil {
-		return err
+// encodeRecordsStep rewrites the JSON probes, then the JSON replies, in the record
+// encoding, migrateBatch records per part. Each record is decoded as JSON and
+// re-encoded; a record already in the new encoding is left as it is, so a part done
+// again after a crash changes nothing. Keys do not change, so no index moves. pos is the
+// bucket (0 probes, 1 replies) and the key the part starts at.
+func encodeRecordsStep(tx *bbolt.Tx, pos []byte) ([]byte, error) {
+	which, from := byte(0), []byte(nil)
+	if len(pos) > 0 {
+		which, from = pos[0], pos[1:]
 	}
-	return reencode(tx, bReplies, func(v []byte) ([]byte, error) {
-		var r probe.Reply
-		if err := json.Unmarshal(v, &r); err != nil {
-			return nil, err
-		}
-		return encodeReply(r), nil
-	})
+	var next []byte
+	var err error
+	switch which {
+	case 0:
+		next, err = reencode(tx, bProbes, from, func(v []byte) ([]byte, error) {
+			var p probe.Probe
+			if err := json.Unmarshal(v, &p); err != nil {
+				return nil, err
+			}
+			p.Replies = nil
+			return encodeProbe(p), nil
+		})
+	case 1:
+		next, err = reencode(tx, bReplies, from, func(v []byte) ([]byte, error) {
+			var r probe.Reply
+			if err := json.Unmarshal(v, &r); err != nil {
+				return nil, err
+			}
+			return encodeReply(r), nil
+		})
+	default:
+		return nil, fmt.Errorf("bad position %x in meta %s (restore a backup)", pos, keyMigrationPos)
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case next != nil:
+		return append([]byte{which}, next...), nil
+	case which == 0:
+		return []byte{1}, nil // the replies next
+	}
+	return nil, nil
 }
 
-// reencode replaces every JSON value of bucket name by conv's result, 10,000 at a time:
-// values are put after the cursor has read them and the walk resumes with a seek,
+// reencode replaces the JSON values of bucket name by conv's result, from key from (the
+// first key when empty) on, up to migrateBatch of them, and returns the key to go on
+// from, nil at the end of the bucket. Values are put after the cursor has read them,
 // because a cursor is not to be trusted across writes to the bucket it walks.
-func reencode(tx *bbolt.Tx, name []byte, conv func([]byte) ([]byte, error)) error {
+func reencode(tx *bbolt.Tx, name, from []byte, conv func([]byte) ([]byte, error)) ([]byte, error) {
 	b := tx.Bucket(name)
 	b.FillPercent = appendFill
 	type kv struct{ k, v []byte }
 	var batch []kv
-	flush := func() error {
-		for _, x := range batch {
-			if err := b.Put(x.k, x.v); err != nil {
-				return fmt.Errorf("bucket %s: rewrite key %x: %w", name, x.k, err)
-			}
-		}
-		batch = batch[:0]
-		return nil
+	c := b.Cursor()
+	k, v := c.First()
+	if len(from) > 0 {
+		k, v = c.Seek(from)
 	}
-	var from []byte
-	for {
-		c := b.Cursor()
-		k, v := c.First()
-		if from != nil {
-			k, v = c.Seek(from)
+	for ; k != nil && len(batch) < migrateBatch; k, v = c.Next() {
+		if len(v) == 0 || v[0] != '{' {
+			continue
 		}
-		for ; k != nil && len(batch) < 10_000; k, v = c.Next() {
-			if len(v) == 0 || v[0] != '{' {
-				continue
-			}
-			nv, err := conv(v)
-			if err != nil {
-				return fmt.Errorf("bucket %s: decode the JSON record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", name, k, err)
-			}
-			batch = append(batch, kv{bytes.Clone(k), nv})
+		nv, err := conv(v)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: decode the JSON record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", name, k, err)
 		}
-		if k != nil {
-			from = bytes.Clone(k)
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		if k == nil {
-			return nil
+		batch = append(batch, kv{bytes.Clone(k), nv})
+	}
+	var next []byte
+	if k != nil {
+		next = bytes.Clone(k)
+	}
+	for _, x := range batch {
+		if err := b.Put(x.k, x.v); err != nil {
+			return nil, fmt.Errorf("bucket %s: rewrite key %x: %w", name, x.k, err)
 		}
 	}
+	return next, nil
 }
 
 // SchemaVersion is the schema version this binary writes and understands.
@@ -165,8 +210,9 @@ func readVersion(tx *bbolt.Tx) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
-// migrate refuses a newer file and, unless read-only, runs the pending migrations in one
-// transaction, so a crash mid-way leaves the file at its old version.
+// migrate refuses a newer file and, unless read-only, runs the pending migrations:
+// consecutive ones that fit in one transaction together, so a crash mid-way leaves the
+// file at its old version, and a stepped one in parts (see migration.step).
 func (db *DB) migrate() error {
 	var have uint64
 	if err := db.bolt.View(func(tx *bbolt.Tx) error { have = readVersion(tx); return nil }); err != nil {
@@ -184,20 +230,75 @@ func (db *DB) migrate() error {
 		}
 		return fmt.Errorf("database %s has schema version %d, older than this supportprobe's %d: run `supportprobe run` once to migrate it", db.path, have, want)
 	}
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		for v := have; v < want; v++ {
-			if err := migrations[v](tx); err != nil {
-				return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+	for v := have; v < want; {
+		if migrations[v].step != nil {
+			if err := db.migrateSteps(v); err != nil {
+				return fmt.Errorf("database %s: %w", db.path, err)
 			}
+			v++
+			continue
 		}
-		meta, err := tx.CreateBucketIfNotExists(bMeta)
+		to := v
+		for to < want && migrations[to].step == nil {
+			to++
+		}
+		err := db.bolt.Update(func(tx *bbolt.Tx) error {
+			for m := v; m < to; m++ {
+				if err := migrations[m].apply(tx); err != nil {
+					return fmt.Errorf("migrate to schema version %d: %w", m+1, err)
+				}
+			}
+			meta, err := tx.CreateBucketIfNotExists(bMeta)
+			if err != nil {
+				return err
+			}
+			return meta.Put(keySchemaVersion, u64(to))
+		})
 		if err != nil {
-			return err
+			return fmt.Errorf("database %s: %w", db.path, err)
 		}
-		return meta.Put(keySchemaVersion, u64(want))
-	})
-	if err != nil {
-		return fmt.Errorf("database %s: %w", db.path, err)
+		v = to
 	}
 	return nil
+}
+
+// migrateSteps runs stepped migration v (to version v+1) part by part, from the
+// position a previous start left in meta.
+func (db *DB) migrateSteps(v uint64) error {
+	for part := 1; ; part++ {
+		done := false
+		err := db.bolt.Update(func(tx *bbolt.Tx) error {
+			meta, err := tx.CreateBucketIfNotExists(bMeta)
+			if err != nil {
+				return err
+			}
+			var pos []byte
+			if m := meta.Get(keyMigrationPos); len(m) >= 8 && binary.BigEndian.Uint64(m) == v+1 {
+				pos = bytes.Clone(m[8:])
+			}
+			next, err := migrations[v].step(tx, pos)
+			if err != nil {
+				return err
+			}
+			if next == nil {
+				done = true
+				if err := meta.Delete(keyMigrationPos); err != nil {
+					return err
+				}
+				return meta.Put(keySchemaVersion, u64(v+1))
+			}
+			return meta.Put(keyMigrationPos, append(u64(v+1), next...))
+		})
+		if err != nil {
+			return fmt.Errorf("migrate to schema version %d, part %d (the parts before are kept; the next start goes on from there): %w", v+1, part, err)
+		}
+		if done {
+			return nil
+		}
+		if migrationStepHook != nil {
+			if err := migrationStepHook(v+1, part); err != nil {
+				return fmt.Errorf("migrate to schema version %d, after part %d: %w", v+1, part, err)
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -14,63 +15,86 @@ import (
 )
 
 // daemonWritesProbes is how many probes BenchmarkStoreDaemonWrites writes in each of its
-// two files: enough for the first dictionary (trained at 200 copies, about 80 probes)
+// files: enough for the first dictionary (trained at 200 copies, about 80 probes)
 // to be a small part of the history, as it is in a store that runs for weeks.
 const daemonWritesProbes = 4000
 
 // BenchmarkStoreDaemonWrites measures the bytes per probe of the store as the daemon
 // writes it (storetest.Write: one operation per transaction, the probe, its Message-ID,
-// the raw inquiry, each reply with its raw copy, thread IDs and ticket keys), before and
-// after raw copies were compressed with a trained dictionary, side by side in one run:
-// the same 4,000 records (same generator seed) into new files, "before" writing each copy
-// gzip'd alone into a raw bucket at bbolt's default fill (store.UseGzipRaw,
-// UseDefaultRawFill), "fill50" compressing as now at the default fill (the effect of the
-// fill alone), "after" as the store now writes, and "after, 16 KB pages" the same in a file made with
-// Options.PageSize 16384 (for information: bbolt keeps at least two keys on the right of
-// every split, so a 4 KB page of values near 1 KB stays about 60% full whatever its
-// FillPercent). bbolt's NoSync is on during the fills: it changes the time, not the pages.
+// the raw inquiry, each reply with its raw copy, thread IDs and ticket keys), side by
+// side in one run: the same 4,000 records (same generator seed) into new files written
+// as each stage of issue 16 left the store:
 //
-// It reports, per probe: bytes/probe (before-, fill50-, page16k-), the file's pages in use
-// (bbolt's high-water mark, free pages inside included; the file itself grows in steps
-// of several MB); raw-bytes/probe, the pages the raw bucket occupies; and
-// raw-value-bytes/probe, the encoded copies themselves; and logs each bucket's share and
-// fill. Each record waits for a dictionary training it started, as the daemon's writes,
-// minutes apart, would. Run it as
+//   - "before-": each copy gzip'd alone, in the one raw bucket keyed by name
+//     ("reply/R40") at bbolt's default fill, 4 KB pages;
+//   - "dict-": zstd with a trained dictionary, raw bucket at fill 0.9, 4 KB pages (the
+//     6.1 KB of schema 8);
+//   - "perkind-": the same copies in a bucket per kind keyed by number (schema 9),
+//     appended in order at fill 1.0, in chunks of 16 KB, 4 KB pages;
+//   - "ref4k-": and each reply and follow-up compressed against its probe's inquiry
+//     (format 3), 4 KB pages;
+//   - no prefix: as the store now writes, which is that in 16 KB pages
+//     (DefaultPageSize).
 //
-//	go test -run '^$' -bench StoreDaemonWrites -benchtime 1x ./store/
+// Records and indexes are written alike in all (reply_ids at appendFill too, which
+// schema 8 left at bbolt's default: 13 B a probe less). bbolt's NoSync is on during the
+// fills: it changes the time, not the pages.
+//
+// It reports, per probe: bytes/probe, the file's pages in use (bbolt's high-water
+// mark, free pages inside included; the file itself grows in steps of several MB);
+// raw-bytes/probe, the pages the raw copies' buckets occupy; and raw-value-bytes/probe,
+// the values bbolt holds for them (the encoded copies, or the chunks of copies with
+// their few bytes of framing); and logs each bucket's pages, share and fill, and the
+// free pages. Each record waits for a dictionary training it started, as the daemon's
+// writes, minutes apart, would. Run it as
+//
+//	go test -run '^$' -bench StoreDaemonWrites -benchtime 1x -timeout 890s -v ./store/
 func BenchmarkStoreDaemonWrites(b *testing.B) {
 	for range b.N {
-		before := daemonWritesFill(b, "before (gzip alone, raw bucket at default fill)", true, true, 0)
-		fill50 := daemonWritesFill(b, "zstd with dictionary, raw bucket at default fill", false, true, 0)
-		after := daemonWritesFill(b, "after (zstd with dictionary, raw bucket at appendFill)", false, false, 0)
-		page16k := daemonWritesFill(b, "after, 16 KB pages", false, false, 16384)
 		n := float64(daemonWritesProbes)
-		for _, r := range []struct {
-			prefix string
-			res    daemonWritesResult
-		}{{"before-", before}, {"fill50-", fill50}, {"", after}, {"page16k-", page16k}} {
-			b.ReportMetric(float64(r.res.size)/n, r.prefix+"bytes/probe")
-			b.ReportMetric(float64(r.res.rawAlloc)/n, r.prefix+"raw-bytes/probe")
-			b.ReportMetric(float64(r.res.rawValues)/n, r.prefix+"raw-value-bytes/probe")
+		for _, v := range []daemonWritesVariant{
+			{prefix: "before-", name: "before: gzip alone, one raw bucket at fill 0.5, 4 KB pages", gzip: true, defaultFill: true, legacyKeys: true, noRef: true, pageSize: 4096},
+			{prefix: "dict-", name: "zstd + dictionary, one raw bucket at fill 0.9, 4 KB pages (schema 8)", legacyKeys: true, noRef: true, pageSize: 4096},
+			{prefix: "perkind-", name: "zstd + dictionary, a bucket per kind keyed by number, 4 KB pages", noRef: true, pageSize: 4096},
+			{prefix: "ref4k-", name: "and replies against their inquiry, 4 KB pages", pageSize: 4096},
+			{prefix: "", name: "as the store now writes: that in 16 KB pages"},
+		} {
+			res := daemonWritesFill(b, v)
+			b.ReportMetric(float64(res.size)/n, v.prefix+"bytes/probe")
+			b.ReportMetric(float64(res.rawAlloc)/n, v.prefix+"raw-bytes/probe")
+			b.ReportMetric(float64(res.rawValues)/n, v.prefix+"raw-value-bytes/probe")
 		}
 	}
+}
+
+// daemonWritesVariant is one way of writing the store that BenchmarkStoreDaemonWrites
+// compares.
+type daemonWritesVariant struct {
+	prefix, name                         string
+	gzip, defaultFill, legacyKeys, noRef bool
+	pageSize                             int
 }
 
 type daemonWritesResult struct {
 	size, rawAlloc, rawValues int64
 }
 
-func daemonWritesFill(b *testing.B, name string, gzipAlone, defaultFill bool, pageSize int) daemonWritesResult {
+// rawBuckets are the buckets that hold raw copies, of every schema version.
+var rawBuckets = []string{"raw", "raw_inquiries", "raw_followups", "raw_replies", "raw_unmatched"}
+
+func daemonWritesFill(b *testing.B, v daemonWritesVariant) daemonWritesResult {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "supportprobe.db")
-	db, err := store.Open(path, store.Options{PageSize: pageSize})
+	db, err := store.Open(path, store.Options{PageSize: v.pageSize})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
 	db.Bolt().NoSync = true
-	db.UseGzipRaw(gzipAlone)
-	db.UseDefaultRawFill(defaultFill)
+	db.UseGzipRaw(v.gzip)
+	db.UseDefaultRawFill(v.defaultFill)
+	db.UseLegacyRawKeys(v.legacyKeys)
+	db.UseRawRefs(!v.noRef)
 	g := storetest.NewGenerator(42, 20)
 	at := time.Date(2026, 9, 7, 6, 0, 0, 0, time.UTC)
 	start := time.Now()
@@ -91,43 +115,57 @@ func daemonWritesFill(b *testing.B, name string, gzipAlone, defaultFill bool, pa
 	elapsed := time.Since(start)
 
 	var res daemonWritesResult
-	err = db.Bolt().View(func(tx *bbolt.Tx) error {
-		res.size = tx.Size()
-		return tx.Bucket([]byte("raw")).ForEach(func(_, v []byte) error {
-			res.rawValues += int64(len(v))
-			return nil
-		})
-	})
+	err = db.Bolt().View(func(tx *bbolt.Tx) error { res.size = tx.Size(); return nil })
 	if err != nil {
 		b.Fatal(err)
 	}
+	formats, stored, err := db.RawCopyStats()
+	if err != nil {
+		b.Fatal(err)
+	}
+	res.rawValues = stored
 	stats, err := db.BucketStats()
 	if err != nil {
 		b.Fatal(err)
 	}
-	raw := stats["raw"]
-	res.rawAlloc = int64(raw.BranchAlloc + raw.LeafAlloc)
+	var rawInuse, rawKeys int
+	for _, name := range rawBuckets {
+		s := stats[name]
+		res.rawAlloc += int64(s.BranchAlloc + s.LeafAlloc)
+		rawInuse += s.BranchInuse + s.LeafInuse
+	}
+	for _, n := range formats {
+		rawKeys += n
+	}
 	dicts, err := db.RawDicts()
 	lastErr := db.RawTrainingErr()
 	if err != nil {
 		b.Fatal(err)
 	}
 	st, _ := os.Stat(path)
-	b.Logf("%s: %d probes written one operation per transaction in %s; %d B in use (file %d B); raw bucket %d keys, %.0f B/probe of pages %.0f%% in use, %.0f B/probe of values; dictionaries %d (last training error: %v)",
-		name, daemonWritesProbes, elapsed.Round(time.Millisecond), res.size, st.Size(), raw.KeyN,
-		float64(res.rawAlloc)/daemonWritesProbes, 100*float64(raw.BranchInuse+raw.LeafInuse)/float64(max(res.rawAlloc, 1)),
+	bs := db.Bolt().Stats()
+	pageSize := db.Bolt().Info().PageSize
+	b.Logf("%s: %d probes written one operation per transaction in %s; %d B in use (file %d B, %d B pages, %d free and %d pending pages); raw copies %d (by format %v), %.0f B/probe of pages %.0f%% in use, %.0f B/probe of values; dictionaries %d (last training error: %v)",
+		v.name, daemonWritesProbes, elapsed.Round(time.Millisecond), res.size, st.Size(), pageSize, bs.FreePageN, bs.PendingPageN, rawKeys, formats,
+		float64(res.rawAlloc)/daemonWritesProbes, 100*float64(rawInuse)/float64(max(res.rawAlloc, 1)),
 		float64(res.rawValues)/daemonWritesProbes, len(dicts), lastErr)
 	for _, d := range dicts {
 		b.Logf("  dictionary %d: %d B, trained on %d copies, held-out ratio %.3f (previous %.3f)", d.ID, d.Size, d.Samples, d.HeldOut, d.Previous)
 	}
-	for _, bn := range []string{"probes", "replies", "raw", "idx_vendor_time", "probe_ids", "reply_ids", "seen", "idx_message_id", "idx_token", "idx_ticket", "raw_dicts"} {
-		s, ok := stats[bn]
-		if !ok {
+	var names []string
+	for name := range stats {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, bn := range names {
+		s := stats[bn]
+		alloc := s.BranchAlloc + s.LeafAlloc
+		if alloc == 0 {
 			continue
 		}
-		alloc := s.BranchAlloc + s.LeafAlloc
-		b.Logf("  bucket %-16s %7d keys %8.1f B/probe allocated, %5.1f%% in use", bn, s.KeyN,
-			float64(alloc)/daemonWritesProbes, 100*float64(s.BranchInuse+s.LeafInuse)/float64(max(alloc, 1)))
+		b.Logf("  bucket %-16s %7d keys %8.1f B/probe allocated, %5.1f%% in use (leaves %5d pages, %4d overflow, %5.1f%% in use; branches %6.1f B/probe)", bn, s.KeyN,
+			float64(alloc)/daemonWritesProbes, 100*float64(s.BranchInuse+s.LeafInuse)/float64(max(alloc, 1)),
+			s.LeafPageN, s.LeafOverflowN, 100*float64(s.LeafInuse)/float64(max(s.LeafAlloc, 1)), float64(s.BranchAlloc)/daemonWritesProbes)
 	}
 	return res
 }

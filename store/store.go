@@ -97,9 +97,17 @@ type Options struct {
 	// Now is the clock used for record times; default time.Now.
 	Now func() time.Time
 	// PageSize is bbolt's page size for a new file (an existing file keeps its own);
-	// default the operating system's page size.
+	// default DefaultPageSize.
 	PageSize int
 }
+
+// DefaultPageSize is the page size of a new file. bbolt splits a page only when it
+// overflows and keeps at least two keys on the right of every split, so pages of
+// values near 1 KB (raw copies, records) stay 60–65% full in the operating system's
+// 4 KB pages whatever their fill setting; in 16 KB pages they reach 80–95%. A commit
+// then writes 16 KB per page it changes instead of 4 KB, which at the daemon's few
+// writes a minute does not matter. Measured in BenchmarkStoreDaemonWrites.
+const DefaultPageSize = 16 << 10
 
 // Open opens the database at path, creating it (mode 0600, and its directory 0700) when
 // it does not exist and opts.ReadOnly is false, and runs pending migrations. It returns
@@ -111,6 +119,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = DefaultPageSize
 	}
 	if opts.ReadOnly {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {

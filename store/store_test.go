@@ -85,7 +85,24 @@ func TestMigrationsFromEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range migrations {
-		if err := b.Update(m); err != nil {
+		var err error
+		if m.step == nil {
+			err = b.Update(m.apply)
+		}
+		for pos, parts := []byte(nil), 0; m.step != nil && err == nil; parts++ {
+			err = b.Update(func(tx *bbolt.Tx) error {
+				var err error
+				pos, err = m.step(tx, pos)
+				return err
+			})
+			if pos == nil {
+				break
+			}
+			if parts > 10 {
+				t.Fatalf("migration %d: still not done after %d parts of an empty file", i+1, parts)
+			}
+		}
+		if err != nil {
 			t.Fatalf("migration %d: %v", i+1, err)
 		}
 	}
