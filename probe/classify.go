@@ -207,6 +207,14 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// top, and the phrase search would otherwise take seconds on a 250 KB mail, holding
 	// up every message behind it.
 	nt := analyzeNewText(truncateUTF8(m.NewText, classifyTextLimit), m.Subject, newEcho(m.Inquiry))
+	// A person forwarding a bounce with a note that answers nothing ("FYI, see below."):
+	// what reaches us is the failure. A note that answers is a person's reply.
+	if fwdPrefixRe.MatchString(m.Subject) && nt.weight < cueWeight && len(nt.cues) == 0 {
+		if what := forwardedBounce(m); what != "" {
+			ev.machine("forwards a bounce ("+what+") with a note that answers nothing", 4)
+			return KindBounce, fmt.Sprintf("bounce: forwards a delivery failure (%s) with only %d chars of its own", what, nt.chars), ev
+		}
+	}
 	// A reply's subject ("Re: Ticket Received - …") quotes the subject of the mail it
 	// answers, so its wording says nothing of this one.
 	ackSubject := m.Subject
@@ -305,7 +313,11 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	}
 	// A help desk's automatic reply ("AutoReply", "Automatic reply: [Ticket#…]") is its
 	// acknowledgement; only a person's absence wording makes it an absence notice.
-	deskAck := strongAck || len(desk) > 0
+	// A support team's own closure ("Our office is closed for the holidays; our
+	// support team will respond when we are back") acknowledges the request for the
+	// team; it is no person's absence.
+	teamAway := len(personal) == 0 && len(acks) > 0 && len(findPhrases(teamAwayPhrases, subjectAndText)) > 0
+	deskAck := strongAck || len(desk) > 0 || teamAway
 	// "This mailbox is not monitored" under an "Automatic reply" subject is no absence:
 	// nobody is away, nobody reads it (below), unless a person's absence is said too.
 	unreadNotice := len(personal) == 0 && len(findPhrases(unreadPhrases, subjectAndText)) > 0
@@ -550,6 +562,22 @@ var mtaWordingRe = regexp.MustCompile(`(?im)mail delivery software|this is the (
 
 // smtpFailureRe is a permanent SMTP reply or status code in a bounce's text.
 var smtpFailureRe = regexp.MustCompile(`\b5\d\d[ -]|\b5\.\d{1,3}\.\d{1,3}\b`)
+
+// forwardedBounce names what makes the text a forward carries a delivery failure (its
+// subject line or a mail system's wording with a permanent SMTP code), or "".
+func forwardedBounce(m Mail) string {
+	full := truncateUTF8(m.FullText, 4*classifyTextLimit)
+	for _, l := range strings.Split(full, "\n") {
+		l = strings.TrimSpace(strings.TrimLeft(l, "> "))
+		if rest, ok := strings.CutPrefix(strings.ToLower(l), "subject:"); ok && bounceSubjectRe.MatchString(rest) && !delaySubjectRe.MatchString(rest) {
+			return fmt.Sprintf("subject %q", clip(strings.TrimSpace(l[len("subject:"):]), 60))
+		}
+	}
+	if w := mtaWordingRe.FindString(full); w != "" && smtpFailureRe.MatchString(full) {
+		return fmt.Sprintf("%q and a permanent SMTP failure", clip(w, 40))
+	}
+	return ""
+}
 
 // classifyDaemonNotice decides mail from a mail system (MAILER-DAEMON, postmaster, a null
 // Return-Path) that parsing did not take for a report.
@@ -907,8 +935,10 @@ func hasHeader(m Mail, name string) bool {
 // traditional), German, French, Spanish, Dutch, Italian and Portuguese, with and without
 // accents.
 var (
-	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|automatic reply|balasan otomatis|trả lời tự động|رد تلقائي|תשובה אוטומטית|מחוץ למשרד|ตอบกลับอัตโนมัติ|स्वचालित उत्तर|αυτόματη απάντηση|εκτός γραφείου|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio|automatiskt svar|automatisk svar|automatisk besked|autosvar|automaattinen vastaus|automatyczna odpowied[źz]|poza biurem|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|otomatik (?:yan[ıi]t|cevap)|ofis d[ıi]ş[ıi]nda|автоответ|автоматический ответ|вне офиса|자동 ?응답|부재 ?중|不在通知|自動応答`)
+	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|automatic reply|balasan otomatis|trả lời tự động|رد تلقائي|תשובה אוטומטית|מחוץ למשרד|ตอบกลับอัตโนมัติ|स्वचालित उत्तर|αυτόματη απάντηση|εκτός γραφείου|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio|automatiskt svar|automatisk svar|automatisk besked|autosvar|automaattinen vastaus|automatyczna odpowied[źz]|odpowied[źz] automatyczna|r[ăa]spuns automat|автоматический ответ|автоматична відповідь|otomatik yan[ıi]t|자동 응답|自動応答|poza biurem|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|otomatik (?:yan[ıi]t|cevap)|ofis d[ıi]ş[ıi]nda|автоответ|автоматический ответ|вне офиса|자동 ?응답|부재 ?중|不在通知|自動応答`)
 	oooStartRe    = regexp.MustCompile(`(?i)^(?:ooo\b|away from|on vacation|on leave|休假|外出|abwesend|absen(?:ce|t)\b|ausente|afwezig|niet aanwezig|assente|fr[åa]nvaro|frav[æa]r|frav[æa]rende|poissa|nieobecno[śs][ćc]|urlop|отсутств|отпуск|izinde|休暇)`)
+	// fwdPrefixRe is a forward's subject prefix in the languages of mail clients.
+	fwdPrefixRe   = regexp.MustCompile(`(?i)^\s*(?:(?:re|aw|sv|antw)\s*:\s*)*(?:fw|fwd|wg|tr|rv|enc|doorst|vs|转发|轉寄|転送)\s*[:：]`)
 	replyPrefixRe = regexp.MustCompile(`(?i)^(?:\s*(?:re|aw|wg|fw|fwd|sv|vs|antw|rif|res|enc|回复|回覆|答复|转发|轉寄)\s*(?:\[\d+\])?\s*[:：]\s*)+`)
 )
 
@@ -920,6 +950,7 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `limited access to (?:my )?e-?mail`},
 	{re: `\bi(?:'m| am) (?:out sick|off sick|sick today|off (?:today|this week|until)|away (?:today|this week|until))|\b(?:will|'ll) (?:reply|respond|get back to you|answer)(?: to you)? (?:when i(?:'m| am) back|on my return|tomorrow|next week|after my (?:leave|holiday|vacation))`},
 	{re: `(?:up)?on my return`},
+	{re: `przebywam (?:na urlopie|poza biurem|na zwolnieniu)|nie mam dostępu do (?:poczty|e-?maila)|jestem na urlopie`},
 	// Gone for good: "I have left Vendor Inc.", "Ich bin nicht mehr bei …".
 	{re: `\bi (?:have|'ve) left (?:the company|the organi[sz]ation|\p{Lu})|\bi(?:'m| am) no longer (?:with|at|employed|working)\b|\bno longer (?:works?|working|employed) (?:at|for|with)\b|\bhas left (?:the company|the organi[sz]ation)\b|ich bin nicht mehr (?:bei|für|im unternehmen)|(?:ne fais|ne fait) plus partie|ya no (?:trabajo|forma parte|formo parte)`},
 	{re: `我(?:目前|现在|現在)?(?:正在)?(?:休假|出差|不在办公室|不在辦公室)`},
@@ -1189,7 +1220,12 @@ func quoteMatches(hs []hit) string {
 // ackPhrases is the wording of acknowledgements in English and Chinese (simplified and
 // traditional).
 var ackPhrases = compilePhrases([]phrase{
-	{re: `\bwe(?:'ve| have)? (?:successfully |now )?received your (?:support |service )?(?:request|e-?mail|message|ticket|inquiry|enquiry|case|query|submission)`, strong: true},
+	{re: `\b(?:we|i)(?:'ve| have)? (?:successfully |now )?received your (?:support |service )?(?:request|e-?mail|message|ticket|inquiry|enquiry|case|query|submission)`, strong: true},
+	// A message that says it arrived, and that this note is sent automatically: "Just a
+	// quick note to let you know it landed safely in my inbox", "You're receiving this
+	// quick note automatically".
+	{re: `\b(?:landed|arrived) (?:safely )?in (?:my|our) inbox\b|\blet you know (?:that )?(?:your (?:message|e-?mail|request)|it) (?:has )?(?:arrived|landed|reached (?:us|me))`, strong: true},
+	{re: `\breceiving this (?:[\w-]+ ){0,3}(?:note|message|e-?mail|reply) automatically|\b(?:this|the) (?:quick )?(?:note|message|e-?mail|reply) (?:is|was) sent automatically`},
 	{re: `\byour (?:support |service )?(?:request|ticket|case|e-?mail|message|inquiry|enquiry|query)(?:\s*\(?\s*(?:#|no\.?|number)?\s*[\w-]+\s*\)?)? (?:has|have) been (?:received|created|logged|opened|submitted|registered|recorded)`, strong: true},
 	{re: `\b(?:a |new )?(?:support )?(?:ticket|case|request)(?:\s*\(?\s*(?:#|no\.?|number)?\s*[\w-]+\s*\)?)? (?:has been|was|is) (?:created|opened|logged|received|submitted|registered)`, strong: true},
 	// Any record a help desk keeps (incident, service request, work order), named
@@ -1274,9 +1310,16 @@ var noticePhrases = compilePhrases([]phrase{
 	// A request merged into another: bookkeeping of the desk, no answer.
 	{re: `\b(?:request|ticket|case|issue|incident)\b[^.!?\n]{0,40}? (?:has been|was|have been) merged (?:into|with)|zusammengeführt|a été fusionnée?`},
 	// A reminder that the desk waits for us, or will close the request.
-	{re: `\b(?:waiting|awaiting|wait) (?:for )?your (?:reply|response|feedback|answer|confirmation)|will be (?:closed|resolved|solved) automatically|if we (?:don't|do not) hear (?:back )?from you`},
+	{re: `\bwaiting to hear (?:back )?from you\b|\bstill waiting (?:on|for) (?:you|your)\b|\b(?:waiting|awaiting|wait) (?:for )?your (?:reply|response|feedback|answer|confirmation)|will be (?:closed|resolved|solved) automatically|if we (?:don't|do not) hear (?:back )?from you`},
 	{re: `工单已(?:关闭|解决|完成)|工單已(?:關閉|解決|完成)|问题已解决并关闭`},
 	{re: `wurde (?:als )?(?:gelöst|geschlossen)|a été (?:résolue?|fermée?|clôturée?)|ha sido (?:resuelt[oa]|cerrad[oa])|(?:クローズ|解決済み)`},
+})
+
+// teamAwayPhrases say that a team or an office, not a person, is away: closed for a
+// holiday, offline outside its hours.
+var teamAwayPhrases = compilePhrases([]phrase{
+	{re: `\b(?:our|the) (?:office|offices|support(?: team)?|team|help ?desk|service desk|customer (?:service|support|care)(?: team)?|company) (?:is|are|will be) (?:currently )?(?:closed|away|offline|out of (?:the )?office)\b|\bwe(?:'re| are| will be) (?:currently )?(?:closed|offline)\b|\bclosed for the (?:holidays?|day|weekend|break)\b`},
+	{re: `unser (?:büro|support|team) ist (?:vom .{0,30})?geschlossen|nos bureaux (?:sont|seront) fermés|nuestras oficinas (?:están|estarán) cerradas|i nostri uffici (?:sono|saranno) chiusi`},
 })
 
 // redirectPhrases say where to write instead: in an absence notice, that is all it
@@ -1320,6 +1363,7 @@ var surveyPhrases = compilePhrases([]phrase{
 	{re: `how (?:would|do) you rate (?:the|our|your) (?:support|service|experience|interaction|conversation|help|agent)`},
 	{re: `(?:customer )?satisfaction survey|csat survey`},
 	{re: `take (?:a|our) (?:short |quick |brief )?survey`},
+	{re: `(?:cómo|como) (?:calificar[íi]a|valorar[íi]a|evaluar[íi]a)|(?:buena|mala),? (?:no )?estoy satisfech|nos encantar[íi]a conocer su opini[óo]n|bonne,? je suis satisfait|mauvaise,? je ne suis pas satisfait|gut,? ich bin zufrieden|schlecht,? ich bin (?:nicht|un)zufrieden|wie bewerten sie|come valuter(?:esti|ebbe)|buon[oa],? sono soddisfatt|como (?:você )?avaliaria|boa,? estou satisfeit|goed,? ik ben tevreden`},
 	{re: `wie zufrieden (?:waren|sind) sie|bewerten sie (?:uns|unseren|den)|zufriedenheitsumfrage|(?:comment )?évaluez(?:-vous)? (?:notre|le) (?:support|service)|enquête de satisfaction|qué tan satisfecho|califique (?:nuestro|el) (?:soporte|servicio)|encuesta de satisfacción`},
 	{re: `满意度调查|滿意度調查|满意度评价|滿意度評價|服务评价|服務評價|请对本次服务(?:进行)?评价|請對本次服務(?:進行)?評價`},
 })
@@ -1853,7 +1897,7 @@ var (
 // ("record") or promises a later answer ("promise"), or neither (""); see above.
 // subject is the mail's subject, whose numbers are the record's.
 func bookkeepingOf(s, subject string) string {
-	if findPhrases(humanCues, s) != nil {
+	if findPhrases(humanCues, withoutTitles(s)) != nil {
 		return ""
 	}
 	// A record is cited as bookkeeping when the sentence is about filing it ("created",
@@ -1967,11 +2011,19 @@ func answersInClauses(rest string) bool {
 	return false
 }
 
+// titleRe is a title in quotation marks, as a desk names the request in its notices
+// ("request #48213 "Can I export audit logs as CSV?"").
+var titleRe = regexp.MustCompile(`"[^"\n]{1,120}"|“[^”\n]{1,120}”|«[^»\n]{1,120}»|„[^“”\n]{1,120}[“”]|「[^」\n]{1,120}」|『[^』\n]{1,120}』`)
+
+// withoutTitles returns s without its quoted titles: the words of our subject that a
+// notice quotes ("Can I …?") are no cue of the notice's sender.
+func withoutTitles(s string) string { return titleRe.ReplaceAllString(s, " ") }
+
 // isStatusNotice reports whether s is a help desk's status notice ("We've marked this
 // conversation as closed", "Your request status changed to Resolved") without a cue of a
 // person: "Your ticket is resolved: I restarted the worker" reports work and stays.
 func isStatusNotice(s string) bool {
-	return isNoticeWording(s) && findPhrases(humanCues, s) == nil
+	return isNoticeWording(s) && findPhrases(humanCues, withoutTitles(s)) == nil
 }
 
 // isAck reports whether s holds acknowledgement or courtesy wording.

@@ -61,6 +61,12 @@ func TestClassifyGuards(t *testing.T) {
 		{"a one-word completion", "Re: Production API key revoked",
 			"Done - please retry.\n\nMarcus",
 			probe.KindHuman, ""},
+		{"a forwarded bounce under a note that answers", "Fwd: Undelivered Mail Returned to Sender",
+			"Hi Lin, billing@ was retired last month, sorry: please write to invoices@vendor.example, I've told them to expect you.\n\nNadia\n\n---------- Forwarded message ---------\nFrom: Mail Delivery System <MAILER-DAEMON@mx.vendor.example>\nSubject: Undelivered Mail Returned to Sender\n\n<billing@vendor.example>: 550 5.1.1 User unknown",
+			probe.KindHuman, ""},
+		{"a forwarded bounce under a note that answers nothing", "Fwd: Undelivered Mail Returned to Sender",
+			"FYI.\n\nNadia\n\n---------- Forwarded message ---------\nFrom: Mail Delivery System <MAILER-DAEMON@mx.vendor.example>\nSubject: Undelivered Mail Returned to Sender\n\n<billing@vendor.example>: 550 5.1.1 User unknown",
+			probe.KindBounce, ""},
 		// And the other way: a receipt that also names the assignee stays an
 		// acknowledgement, not an assignment notice.
 		{"receipt naming the assignee", "Request received [#40771]",
