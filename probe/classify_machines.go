@@ -137,6 +137,11 @@ func classifyDeskChangeNotice(m Mail) (Classification, bool) {
 		return Classification{}, false
 	}
 	nt := analyzeNewText(truncateUTF8(m.NewText, classifyTextLimit), m.Subject, newEcho(m.Inquiry))
+	// "Request received: assigned ticket #4711" is an acknowledgement that numbers the
+	// request: receipt wording leaves it to the weighing.
+	if slices.ContainsFunc(findPhrases(ackPhrases, m.Subject+"\n"+nt.own), func(h hit) bool { return h.strong }) {
+		return Classification{}, false
+	}
 	if nt.weight >= humanWeight || slices.ContainsFunc(nt.cues, func(h hit) bool { return !deskInstructionRe.MatchString(h.text) }) {
 		return Classification{}, false
 	}
