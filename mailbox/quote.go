@@ -113,11 +113,16 @@ const maxHeaderLine = 400
 var (
 	markerEN = regexp.MustCompile(`(?i)(reply|respond|write|type)\b.*\babove (this|the) line|above this line.*\b(reply|respond)`)
 	markerZH = regexp.MustCompile(`(此行|此线|此線|本行|该行|該行)(以上|上方)`)
+	// markerFramed is Zendesk's marker line whatever its language.
+	markerFramed = regexp.MustCompile(`^\s*##-\s.{4,120}\s-##\s*$`)
+	// markerOther is "above this line" in German, French, Spanish, Portuguese, Italian,
+	// Dutch, Swedish, Danish, Norwegian, Polish, Russian, Turkish, Japanese and Korean.
+	markerOther = regexp.MustCompile(`(?i)(?:über|oberhalb) dieser (?:zeile|linie)|au-dessus de cette ligne|(?:por )?encima de esta línea|acima desta linha|sopra questa (?:riga|linea)|boven deze (?:regel|lijn)|ovanför (?:denna|den här) (?:rad|linje)|over denne linje|powyżej tej linii|выше этой (?:строки|линии)|bu satırın üst|この行より上|이 줄 위`)
 
 	// separatorLine separates comments in help-desk notifications.
 	separatorLine = regexp.MustCompile(`^\s*(?:[-_=*]\s*){10,}$`)
 
-	updatedNotice = regexp.MustCompile(`(?i)has been updated|has a new (comment|reply|response)|已更新|已被更新|有新的?回复|有新的?回覆`)
+	updatedNotice = regexp.MustCompile(`(?i)has been updated|has a new (comment|reply|response)|wurde aktualisiert|a été mise? à jour|ha sido actualizad[oa]|foi atualizad[oa]|è stat[oa] aggiornat[oa]|is bijgewerkt|har uppdaterats|została zaktualizowana|был[оа]? обновлен[оа]?|已更新|已被更新|有新的?回复|有新的?回覆`)
 )
 
 func isMarker(l string) bool {
@@ -125,6 +130,11 @@ func isMarker(l string) bool {
 		return false
 	}
 	if strings.Contains(strings.ToLower(l), "above") && markerEN.MatchString(l) {
+		return true
+	}
+	// Zendesk frames its marker "##- … -##" in every language it speaks; other desks
+	// say "above this line" in the requester's language.
+	if markerFramed.MatchString(l) || len(l) <= 160 && markerOther.MatchString(l) {
 		return true
 	}
 	return strings.ContainsAny(l, "此本该該") && markerZH.MatchString(l)
@@ -148,12 +158,14 @@ func afterMarker(lines []string) []string {
 	if at < 0 {
 		return lines
 	}
-	if !isBlankOrQuote(lines[:at]) {
-		above := lines[:at]
-		// A marker often comes with a rule drawn above it ("—-—-—-—").
-		for len(above) > 0 && !hasLetterOrDigit(above[len(above)-1]) {
-			above = above[:len(above)-1]
-		}
+	// A marker often comes with a rule drawn above it ("—-—-—-—"); a rule alone above
+	// the marker is not text written above it (Jira Service Management puts the rule
+	// and the marker first, the newest comment below).
+	above := lines[:at]
+	for len(above) > 0 && !hasLetterOrDigit(above[len(above)-1]) {
+		above = above[:len(above)-1]
+	}
+	if !isBlankOrQuote(above) {
 		return above
 	}
 	var blocks [][]string
@@ -198,6 +210,11 @@ var (
 	// trusted only above quoted lines.
 	attributionLoose = regexp.MustCompile(`(?i)\bwrote\s*:$|[写寫]道\s*[:：]$|\bschrieb\s*:$|a écrit\s*:$|escribió\s*:$`)
 
+	// recapHeading is a help desk's heading above its copy of the conversation, in a
+	// survey, a reminder or a status notice ("Here's a reminder of what your request
+	// was about:", "Conversation history:", "Your original request:"): the lines below
+	// were written before this message.
+	recapHeading     = regexp.MustCompile(`(?i)^\s*(?:here(?:'s| is) a reminder of what (?:your|this) (?:request|ticket|case|conversation|question) was about|(?:(?:the|your) )?(?:ticket|request|case|conversation|message) (?:history|thread|transcript)|(?:previous|earlier|recent) (?:messages|correspondence|comments|conversation)|(?:your|the) original (?:request|message|question|ticket)|(?:a )?(?:copy|summary) of your (?:request|message|ticket|question)|ihre ursprüngliche (?:anfrage|nachricht)|verlauf(?: der anfrage)?|votre (?:demande|message) (?:initial(?:e)?|d'origine)|historique de la (?:demande|conversation)|(?:su|tu) (?:solicitud|mensaje) original|historial de la (?:solicitud|conversación)|(?:原始|您的)?(?:工单|工單)?(?:对话|對話)?(?:历史|歷史)(?:记录|記錄)?)\s*[:：]\s*$`)
 	historySeparator = regexp.MustCompile(`(?i)^\s*-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original|messaggio originale|原始邮件|原始郵件|原邮件|原郵件|forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|转发邮件|轉寄郵件)\s*-{2,}\s*$|(?i)^\s*begin forwarded message\s*:\s*$|(?i)^\s*-*\s*(below this line is a copy of the message|this is a copy of the message, including all the headers)\.?\s*-*\s*$`)
 
 	fromField = regexp.MustCompile(`(?i)^\s*\*?\s*(from|von|de|da|van|发件人|寄件者|發件人)\s*\*?\s*[:：]`)
@@ -260,7 +277,7 @@ func historyStart(lines []string, i int) int {
 	if n := attributionLines(lines, i); n > 0 {
 		return n
 	}
-	if historySeparator.MatchString(l) {
+	if historySeparator.MatchString(l) || recapHeading.MatchString(l) {
 		return 1
 	}
 	if fromField.MatchString(l) && (sentInline.MatchString(l) || sentFollows(lines, i)) {

@@ -50,6 +50,13 @@ func TestNewText(t *testing.T) {
 		// Help-desk markers.
 		{"marker, reply above", "Thanks, fixed.\n\n##- Please type your reply above this line -##\n\nold thread", "Thanks, fixed."},
 		{"jira marker", "Fixed.\n—-—-—-—\nReply above this line.\n\nold", "Fixed."},
+		{"Zendesk marker in Portuguese", "##- Digite sua resposta acima desta linha -##\n\nSua solicitação (4471) foi atualizada.\n\n----------------------------------------------\n\nRafael: corrigi o modelo.\n\n----------------------------------------------\n\nLin: a exportação falha.", "Sua solicitação (4471) foi atualizada.\n\nRafael: corrigi o modelo."},
+		{"German marker with text above", "Erledigt, bitte erneut versuchen.\n\n-- Bitte oberhalb dieser Zeile antworten --\n\nalter Verlauf", "Erledigt, bitte erneut versuchen."},
+		{"survey recap heading", "How would you rate the support you received?\n\nHere's a reminder of what your ticket was about:\n\nLin Wei\nHello, does the Team plan include SSO?", "How would you rate the support you received?"},
+		{"conversation history heading", "Could you tell us how we did?\n\nConversation history:\n\nTom: the limit is 600 per minute.", "Could you tell us how we did?"},
+		{"history words inside a sentence stay", "The conversation history is kept for 400 days: export it from Settings.", "The conversation history is kept for 400 days: export it from Settings."},
+		{"jira marker first, rule above it", "——-—\nReply above this line.\n\nMark Chen commented:\n\nRetries are on now.", "Mark Chen commented:\n\nRetries are on now."},
+		{"marker first, rules and blank lines above it", "\n-----\n\n====\n## Reply above this line ##\nDone, Ann", "Done, Ann"},
 		{"dash marker", "Fixed.\n-- Reply above this line --\nold", "Fixed."},
 		{"chinese marker", "已修复。\n\n## 请在此行以上回复 ##\n\n历史", "已修复。"},
 		{"chinese marker above", "已修复。\n请在此行上方回复\n历史", "已修复。"},

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"unicode"
@@ -178,8 +179,21 @@ func Classify(m Mail, rules []Rule) Classification {
 	if c, ok := classifyReceipt(m); ok {
 		return c
 	}
+	if c, ok := classifyAggregateReport(m); ok {
+		return c
+	}
 	kind, why, ev := weigh(m)
 	return ev.decide(kind, why)
+}
+
+// unwrapLines joins the lines of each paragraph of text with a space, keeping blank
+// lines between paragraphs.
+func unwrapLines(text string) string {
+	paras := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n\n")
+	for i, p := range paras {
+		paras[i] = strings.Join(strings.Fields(p), " ")
+	}
+	return strings.Join(paras, "\n\n")
 }
 
 // weigh runs the wording and header analysis and returns the kind the machine side
@@ -199,8 +213,11 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	if replyPrefixRe.MatchString(m.Subject) {
 		ackSubject = ""
 	}
-	subjectAndText := m.Subject + "\n" + nt.own
-	acks := slices.Concat(findPhrases(subjectAckPhrases, ackSubject), findPhrases(ackPhrases, ackSubject+"\n"+nt.own))
+	// Phrases are looked for in paragraphs whose hard-wrapped lines are joined: "we've
+	// got\nyour message" is one phrase.
+	own := unwrapLines(nt.own)
+	subjectAndText := m.Subject + "\n" + own
+	acks := slices.Concat(findPhrases(subjectAckPhrases, ackSubject), findPhrases(ackPhrases, ackSubject+"\n"+own))
 	strongAck, selfAuto := false, false
 	for _, a := range acks {
 		strongAck = strongAck || a.strong
@@ -282,14 +299,17 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 
 	// Out of office, unless the content is a help desk's acknowledgement.
 	personal := findPhrases(personalAbsence, nt.own)
-	ooo := oooSignals(m, auto, personal)
+	ooo := oooSignals(m, auto, personal, nt.weight < cueWeight && len(nt.cues) == 0 && len(nt.bookkeeping) == 0)
 	for _, o := range ooo {
 		ev.machine(o, 2.5)
 	}
 	// A help desk's automatic reply ("AutoReply", "Automatic reply: [Ticket#…]") is its
 	// acknowledgement; only a person's absence wording makes it an absence notice.
 	deskAck := strongAck || len(desk) > 0
-	if len(ooo) > 0 && (!deskAck || len(personal) > 0) {
+	// "This mailbox is not monitored" under an "Automatic reply" subject is no absence:
+	// nobody is away, nobody reads it (below), unless a person's absence is said too.
+	unreadNotice := len(personal) == 0 && len(findPhrases(unreadPhrases, subjectAndText)) > 0
+	if len(ooo) > 0 && (!deskAck || len(personal) > 0) && !unreadNotice {
 		return KindOutOfOffice, "out_of_office: " + strings.Join(slices.Concat(ooo, auto), "; "), ev
 	}
 
@@ -314,7 +334,18 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		ev.machine("not a reply (no In-Reply-To or References)", 1)
 		return KindOther, "other: newsletter (" + strings.Join(list, ", ") + ", not a reply)", ev
 	}
+	// Marketing that replies to nothing ("You're invited: …", "Save your seat"): what a
+	// vendor's campaign system sends a new contact, not a response to the inquiry.
+	notReply := len(m.InReplyTo) == 0 && len(m.References) == 0 && !replyPrefixRe.MatchString(m.Subject)
+	if promo := findPhrases(promoPhrases, subjectAndText); len(promo) > 0 && notReply && len(acks) == 0 && !answersInClauses(nt.text) {
+		ev.machine("promotional wording "+quoteMatches(promo), 3)
+		ev.machine("not a reply (no In-Reply-To, References or reply prefix)", 1)
+		return KindOther, "other: promotional mail (" + quoteMatches(promo) + "), not a reply", ev
+	}
 	notice := findPhrases(noticePhrases, subjectAndText)
+	if routed := findPhrases(routedPhrases, subjectAndText); len(routed) > 0 && !strongAck {
+		notice = append(notice, routed...)
+	}
 	if len(notice) > 0 {
 		ev.machine("status notification "+quoteMatches(notice), 2)
 	}
@@ -398,7 +429,7 @@ func autoRemainder(nt newText) string {
 // Machine reports.
 
 var (
-	daemonSenderRe  = regexp.MustCompile(`(?i)^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mail[-_]?delivery[-_]?(?:system|subsystem)?)$`)
+	daemonSenderRe  = regexp.MustCompile(`(?i)^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mail[-_]?delivery[-_]?(?:system|subsystem)?|microsoftexchange[0-9a-f]{32})$`)
 	bounceSubjectRe = regexp.MustCompile(`(?i)undeliver|returned to sender|returned mail|delivery status notification(?: \((?:failure|delay)|: (?:failed|error))|delivery (?:has )?failed|delivery failure|failure notice|mail delivery (?:failed|failure|system)|could not be delivered|non[- ]?delivery|not delivered|mail system error|退信|投递失败|投遞失敗|无法投递|無法投遞|未能送达|unzustellbar|nicht zustellbar|non remis|échec de la remise|no se puede entregar|no entregado|onbestelbaar|non recapitabile|não entregue|配信不能|送信できませんでした`)
 	delaySubjectRe  = regexp.MustCompile(`(?i)delay|still being retried|warning: could not send|延迟|延遲|verzögert|retardé`)
 )
@@ -513,7 +544,9 @@ func classifyReport(m Mail) (Classification, bool) {
 // mtaWordingRe is how mail systems word a delivery failure in the body of a bounce
 // that carries no DSN and whose sender or subject parse did not recognise (Courier,
 // Yahoo, appliances): the notice's own sentences and the SMTP transcript it quotes.
-var mtaWordingRe = regexp.MustCompile(`(?im)mail delivery software|this is the (?:mail system|qmail-send program|courier mail server|mailer-daemon)|an error has occurred while attempting to deliver|delivery status notification|undeliverable mail|could not be delivered to one or more|cannot be delivered|(?:unable|not able) to deliver (?:your|the) message|permanent fatal errors|^\s*<<<\s*5\d\d\b|^\s*>>>\s*rcpt to|remote (?:host|server) (?:said|returned)|mailbox unavailable|user unknown|no such user|recipient address rejected`)
+var mtaWordingRe = regexp.MustCompile(`(?im)mail delivery software|this is the (?:mail system|qmail-send program|courier mail server|mailer-daemon)|an error has occurred while attempting to deliver|delivery status notification|undeliverable mail|could not be delivered to one or more|cannot be delivered|(?:unable|not able) to deliver (?:your|the) message|permanent fatal errors|^\s*<<<\s*5\d\d\b|^\s*>>>\s*rcpt to|remote (?:host|server) (?:said|returned)|mailbox unavailable|user unknown|no such user|recipient address rejected|` +
+	// Exchange's and other systems' notices in the sender's language.
+	`diagnostic information for administrators|diagnoseinformationen für administratoren|informations de diagnostic pour les administrateurs|información de diagnóstico para administradores|informazioni di diagnostica per gli amministratori|diagnostische gegevens voor beheerders|informações de diagnóstico para administradores|konnte nicht (?:an \S+ )?zugestellt werden|n'a pas pu être (?:remis|distribué)|no se (?:pudo|ha podido) entregar|non è stato possibile (?:recapitare|consegnare)|kon niet (?:worden )?(?:bezorgd|afgeleverd)|não (?:pôde|foi possível) ser entregue|kunde inte levereras|nie (?:mogła|może) zostać dostarczona|не (?:может быть|удалось) доставить|не может быть доставлено|无法(?:送达|投递)|無法(?:傳遞|投遞|送達)|配信できませんでした`)
 
 // smtpFailureRe is a permanent SMTP reply or status code in a bounce's text.
 var smtpFailureRe = regexp.MustCompile(`\b5\d\d[ -]|\b5\.\d{1,3}\.\d{1,3}\b`)
@@ -591,14 +624,15 @@ func classifyRefusal(m Mail) (Classification, bool) {
 
 // receiptSubjectRe and receiptTextRe are a read or delivery receipt written as text (as
 // Outlook words the ones it sends without a report part): "Read: <subject>" and "Your
-// message … was read on …".
+// message … was read on …"; and Outlook's recall of a message it sent ("Recall: …",
+// "Ann would like to recall the message"), a notice about mail too.
 var (
-	receiptSubjectRe = regexp.MustCompile(`(?i)^\s*(?:read|gelesen|lu|leído|lido|letto|gelezen|已读|已讀|delivered|zugestellt|remis|entregado|entregue|consegnato|bezorgd|已送达|已送達)\s*[:：]`)
-	receiptTextRe    = regexp.MustCompile(`(?i)\bwas read on\b|\bhas been delivered to\b|\bwurde (?:am .{0,40})?gelesen\b|\bwurde .{0,40}zugestellt\b|\ba été lu\b|\ba été remis\b|\bfue leído\b|\bha sido entregado\b|已于.{0,30}(?:阅读|送达)|已於.{0,30}(?:閱讀|送達)`)
+	receiptSubjectRe = regexp.MustCompile(`(?i)^\s*(?:read|gelesen|lu|leído|lido|letto|gelezen|läst|прочитано|已读|已讀|delivered|zugestellt|remis|entregado|entregue|consegnato|bezorgd|已送达|已送達|recall|rückruf|rappel|recuperar|richiamo|terughalen)\s*[:：]`)
+	receiptTextRe    = regexp.MustCompile(`(?i)\bwas read on\b|\bhas been delivered to\b|\bwurde (?:am .{0,80})?gelesen\b|would like to recall the message|möchte die nachricht .{0,80}zurückrufen|souhaite rappeler le message|desea recuperar el mensaje|vorrebbe richiamare il messaggio|wil het bericht .{0,80}terughalen|\bwurde .{0,40}zugestellt\b|\ba été lu\b|\ba été remis\b|\bfue leído\b|\bha sido entregado\b|已于.{0,30}(?:阅读|送达)|已於.{0,30}(?:閱讀|送達)`)
 )
 
-// classifyReceipt decides a read or delivery receipt sent as plain text: a notice about
-// our message, never a response to it.
+// classifyReceipt decides a read or delivery receipt, or a recall, sent as plain text: a
+// notice about a message, never a response to ours.
 func classifyReceipt(m Mail) (Classification, bool) {
 	if !receiptSubjectRe.MatchString(m.Subject) {
 		return Classification{}, false
@@ -608,7 +642,22 @@ func classifyReceipt(m Mail) (Classification, bool) {
 		return Classification{}, false
 	}
 	return Classification{Kind: KindOther, Confidence: 0.9,
-		Reason: fmt.Sprintf("other: a read or delivery receipt (subject %q, %q) [confidence 0.90; machine: receipt subject and wording; person: none]", clip(m.Subject, 80), said)}, true
+		Reason: fmt.Sprintf("other: a read or delivery receipt or a recall (subject %q, %q) [confidence 0.90; machine: receipt subject and wording; person: none]", clip(m.Subject, 80), said)}, true
+}
+
+// aggregateSubjectRe is the subject RFC 7489 (DMARC aggregate reports) and RFC 8460
+// (SMTP TLS reports) prescribe: "Report Domain: example.com Submitter: google.com
+// Report-ID: <…>".
+var aggregateSubjectRe = regexp.MustCompile(`(?i)^\s*(?:\[[^]]*\]\s*)?report[ -]?domain:\s*\S+\s+submitter:\s*\S+`)
+
+// classifyAggregateReport decides a DMARC or TLS aggregate report: statistics a receiving
+// system mails about a domain, never a response to anyone's message.
+func classifyAggregateReport(m Mail) (Classification, bool) {
+	if !aggregateSubjectRe.MatchString(m.Subject) && !hasHeader(m, "TLS-Report-Domain") {
+		return Classification{}, false
+	}
+	return Classification{Kind: KindOther, Confidence: 0.95,
+		Reason: fmt.Sprintf("other: a DMARC or TLS aggregate report (subject %q) [confidence 0.95; machine: report subject of RFC 7489 or RFC 8460; person: none]", clip(m.Subject, 80))}, true
 }
 
 // classifyStructured decides a provider's structured notification: a JSON body of a
@@ -824,10 +873,10 @@ var botDeclRe = regexp.MustCompile(`(?i)\bI(?:'m| am) (?:[\p{L}-]+, )?(?:(?:[\p{
 
 // courtesyRe matches ack wording that only thanks ("Thank you for your message",
 // "Merci pour votre message", "感谢您的来信").
-var courtesyRe = regexp.MustCompile(`(?i)^(?:many thanks|thanks|thank you|thank|merci|danke|vielen dank|gracias|grazie|obrigad[oa]|感谢|感謝|谢谢|謝謝|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとう)`)
+var courtesyRe = regexp.MustCompile(`(?i)^(?:many thanks|thanks|thank you|thank|terima kasih|cảm ơn|شكر|merci|danke|vielen dank|gracias|grazie|obrigad[oa]|спасибо|благодарим|bedankt|dank u|dank je|tack|tak|takk|kiitos|dziękuj|teşekkür|감사|感谢|感謝|谢谢|謝謝|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとう)`)
 
 // autoDeclRe matches ack wording in which a mail says it is automatic.
-var autoDeclRe = regexp.MustCompile(`(?i)automat|auto-generated|自动|自動|自動送信|自動返信|automatisch|automatique|automática|automatica`)
+var autoDeclRe = regexp.MustCompile(`(?i)automat|automát|автомат|otomatik|automaattise|자동|otomatis|tự động|آلية|تلقائي|אוטומטי|อัตโนมัติ|स्वचालित|αυτόματ|auto-generated|自动|自動|自動送信|自動返信|automatisch|automatique|automática|automatica`)
 
 // listSignals names the mailing-list headers on m.
 func listSignals(m Mail) []string {
@@ -858,7 +907,7 @@ func hasHeader(m Mail, name string) bool {
 // traditional), German, French, Spanish, Dutch, Italian and Portuguese, with and without
 // accents.
 var (
-	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio|automatiskt svar|automatisk svar|automatisk besked|autosvar|automaattinen vastaus|automatyczna odpowied[źz]|poza biurem|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|otomatik (?:yan[ıi]t|cevap)|ofis d[ıi]ş[ıi]nda|автоответ|автоматический ответ|вне офиса|자동 ?응답|부재 ?중|不在通知|自動応答`)
+	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|automatic reply|balasan otomatis|trả lời tự động|رد تلقائي|תשובה אוטומטית|מחוץ למשרד|ตอบกลับอัตโนมัติ|स्वचालित उत्तर|αυτόματη απάντηση|εκτός γραφείου|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio|automatiskt svar|automatisk svar|automatisk besked|autosvar|automaattinen vastaus|automatyczna odpowied[źz]|poza biurem|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|otomatik (?:yan[ıi]t|cevap)|ofis d[ıi]ş[ıi]nda|автоответ|автоматический ответ|вне офиса|자동 ?응답|부재 ?중|不在通知|自動応答`)
 	oooStartRe    = regexp.MustCompile(`(?i)^(?:ooo\b|away from|on vacation|on leave|休假|外出|abwesend|absen(?:ce|t)\b|ausente|afwezig|niet aanwezig|assente|fr[åa]nvaro|frav[æa]r|frav[æa]rende|poissa|nieobecno[śs][ćc]|urlop|отсутств|отпуск|izinde|休暇)`)
 	replyPrefixRe = regexp.MustCompile(`(?i)^(?:\s*(?:re|aw|wg|fw|fwd|sv|vs|antw|rif|res|enc|回复|回覆|答复|转发|轉寄)\s*(?:\[\d+\])?\s*[:：]\s*)+`)
 )
@@ -871,6 +920,8 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `limited access to (?:my )?e-?mail`},
 	{re: `\bi(?:'m| am) (?:out sick|off sick|sick today|off (?:today|this week|until)|away (?:today|this week|until))|\b(?:will|'ll) (?:reply|respond|get back to you|answer)(?: to you)? (?:when i(?:'m| am) back|on my return|tomorrow|next week|after my (?:leave|holiday|vacation))`},
 	{re: `(?:up)?on my return`},
+	// Gone for good: "I have left Vendor Inc.", "Ich bin nicht mehr bei …".
+	{re: `\bi (?:have|'ve) left (?:the company|the organi[sz]ation|\p{Lu})|\bi(?:'m| am) no longer (?:with|at|employed|working)\b|\bno longer (?:works?|working|employed) (?:at|for|with)\b|\bhas left (?:the company|the organi[sz]ation)\b|ich bin nicht mehr (?:bei|für|im unternehmen)|(?:ne fais|ne fait) plus partie|ya no (?:trabajo|forma parte|formo parte)`},
 	{re: `我(?:目前|现在|現在)?(?:正在)?(?:休假|出差|不在办公室|不在辦公室)`},
 	{re: `ich bin (?:bis|vom|derzeit|zurzeit|ab)`},
 	{re: `je suis (?:actuellement )?absent`},
@@ -883,7 +934,13 @@ var personalAbsence = compilePhrases([]phrase{
 	// Swedish, Norwegian and Danish, Finnish, Polish, Russian, Turkish, Korean.
 	{re: `jag är (?:[^.!?\n]{0,30}? )?(?:på semester|ledig|borta|tjänstledig|föräldraledig|inte på kontoret|frånvarande)|jeg er (?:på ferie|fraværende|bortreist|ikke på kontoret|på barselspermisjon|på barsel)|olen (?:lomalla|poissa)|jestem (?:na urlopie|poza biurem|nieobecn[ya])|я (?:в отпуске|нахожусь в отпуске|отсутствую|вне офиса)|(?:izindeyim|ofis dışındayım|tatildeyim)|휴가 중|부재 중입니다|자리를 비웠`},
 	{re: `je serai (?:absent|de retour)|de retour le|bin (?:ich )?(?:ab dem|am) .{0,20}wieder (?:im büro|erreichbar)|volveré el|estaré (?:fuera|de vacaciones|ausente)`},
-	{re: `(?:不在|休暇|出張)(?:のため|中)|(?:休暇|出張)を(?:いただいて|取って)おります|休暇中`},
+	{re: `(?:不在|休暇|出張)(?:のため|中)|(?:休暇|出張)を(?:いただいて|取って)おります|休暇中|不在に(?:して|いたして)おります|不在(?:です|となります|にします)|お休みを(?:いただいて|頂いて)おります`},
+	// Where to turn meanwhile, and that mail waits: the rest of every absence notice
+	// ("For anything urgent please write to …", "In my absence, contact …", "I'm not
+	// checking email").
+	{re: `\b(?:for|in case of|in|with) (?:anything |any |an )?(?:urgent|pressing|immediate|time[- ]sensitive)(?: matters?| issues?| requests?| questions?| cases?| enquiries| inquiries| needs?| support)?,? (?:please )?(?:contact|write to|e-?mail|call|reach(?: out to)?|get in touch with|send)|\bin my absence\b|\bwhile i(?:'m| am) (?:away|out|on leave)\b|\b(?:not|won't be|will not be) (?:checking|reading|monitoring|answering) (?:my )?e-?mails?\b|\bwith (?:no|limited|intermittent) access to (?:my )?e-?mail`},
+	{re: `in dringenden fällen|(?:pour toute|en cas d')urgence|para (?:asuntos|temas|casos) urgentes|en caso de urgencia|per (?:urgenze|questioni urgenti)|in caso di urgenza|voor dringende (?:zaken|vragen)|em caso de urgência|para assuntos urgentes|i brådskande ärenden|w pilnych sprawach|по срочным вопросам|acil durumlarda|(?:お)?急ぎの(?:ご用件|場合|方)|緊急の(?:ご用件|場合)|如有急事|紧急事务|緊急事務|\buntuk (?:hal|keperluan|urusan) (?:yang )?mendesak|trường hợp khẩn cấp|(?:للأمور|في الحالات) العاجلة`},
+	{re: `\bsaya sedang (?:cuti|berlibur|liburan|dinas|tidak berada di kantor|di luar kantor)|\bsedang cuti\b|tôi (?:đang )?(?:nghỉ phép|đi vắng|không có mặt|vắng mặt)|(?:أنا )?(?:خارج المكتب|في إجازة)|אני (?:מחוץ למשרד|בחופשה)|ไม่อยู่ที่สำนักงาน|ลาพักร้อน|कार्यालय से बाहर|छुट्टी पर|(?:είμαι|βρίσκομαι) (?:εκτός γραφείου|σε άδεια)`},
 	{re: `我(?:将|將)于.{0,20}(?:返回|回来|回來)|休假中|请假中|請假中`},
 	{re: `我.{0,24}(?:休假|出差|请假|請假|外出|不在办公室|不在辦公室)|期间(?:查看|回复|處理|处理)?(?:邮件|郵件)不便|期間(?:查看|回覆)?郵件不便`},
 })
@@ -891,7 +948,7 @@ var personalAbsence = compilePhrases([]phrase{
 // oooSignals names what says m is an absence notice, automatic headers aside: headers
 // of vacation programs, an absence subject, or personal absence wording in mail that an
 // automatic header marks.
-func oooSignals(m Mail, auto []string, personal []hit) []string {
+func oooSignals(m Mail, auto []string, personal []hit, nothingElse bool) []string {
 	var sig []string
 	for _, h := range []string{"X-Autoreply", "X-Autorespond"} {
 		if hasHeader(m, h) {
@@ -901,8 +958,14 @@ func oooSignals(m Mail, auto []string, personal []hit) []string {
 	if s := oooSubject(m.Subject); s != "" {
 		sig = append(sig, fmt.Sprintf("subject %q says %q", clip(m.Subject, 80), s))
 	}
-	if len(personal) > 0 && (len(sig) > 0 || len(auto) > 0) {
+	switch {
+	case len(personal) > 0 && (len(sig) > 0 || len(auto) > 0):
 		sig = append(sig, "absence wording "+quoteMatches(personal))
+	case len(personal) > 0 && nothingElse:
+		// No header says so, but absence wording and where to turn meanwhile is all
+		// the mail says: a notice set up without the headers (or typed by hand), not
+		// an answer.
+		sig = append(sig, "absence wording "+quoteMatches(personal)+" is all it says")
 	}
 	return sig
 }
@@ -931,6 +994,10 @@ type phrase struct {
 	re     string
 	strong bool
 	cre    *regexp.Regexp
+	// keys are literals, case-folded (see foldCase), one of which every match contains
+	// (see requiredLiterals); nil when none is known. A text holding none of them cannot
+	// match, and the regular expression is not run on it.
+	keys []string
 }
 
 // hit is a phrase found in a text.
@@ -945,15 +1012,148 @@ type hit struct {
 func compilePhrases(ps []phrase) []phrase {
 	for i := range ps {
 		ps[i].cre = regexp.MustCompile(`(?i)` + ps[i].re)
+		ps[i].keys = requiredLiterals(`(?i)` + ps[i].re)
 	}
 	return ps
+}
+
+// mayMatch reports whether p can match a text whose case-folded form (foldCase) is
+// lower: false when the text holds none of p's keys.
+func (p phrase) mayMatch(lower string) bool {
+	if p.keys == nil {
+		return true
+	}
+	for _, k := range p.keys {
+		if strings.Contains(lower, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesAny reports whether any phrase of sets matches s. Each phrase is tried alone
+// behind its keys: one alternation of all of them would run every branch over every
+// position of s.
+func matchesAny(s string, sets ...[]phrase) bool {
+	lower := foldCase(s)
+	for _, ps := range sets {
+		for _, p := range ps {
+			if p.mayMatch(lower) && p.cre.MatchString(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// foldCase maps every rune of s to the least rune of its case-folding orbit, as (?i)
+// compares them: "Σ", "σ" and the final "ς" become one rune, as do "K", "k" and the
+// Kelvin sign, which lower-casing would not.
+func foldCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, s)
+}
+
+// requiredLiterals returns, case-folded, literals one of which every match of the
+// pattern re must contain, or nil when that cannot be told (a match may begin with a
+// character class, a wildcard, or an optional piece with nothing required after it).
+// The phrases are long alternations across languages; Go's regexp runs all their
+// branches at every position of a text, so a text is first searched for these
+// literals, which costs a fraction of that.
+func requiredLiterals(re string) []string {
+	r, err := syntax.Parse(re, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	lits, ok := literalsOf(r.Simplify())
+	if !ok {
+		return nil
+	}
+	for i, l := range lits {
+		lits[i] = foldCase(l)
+	}
+	slices.Sort(lits)
+	return slices.Compact(lits)
+}
+
+// literalsOf returns literals one of which every match of r begins with, after any
+// empty-width assertions; ok is false when there are none.
+func literalsOf(r *syntax.Regexp) (lits []string, ok bool) {
+	switch r.Op {
+	case syntax.OpLiteral:
+		return []string{string(r.Rune)}, len(r.Rune) > 0
+	case syntax.OpCapture, syntax.OpPlus:
+		return literalsOf(r.Sub[0])
+	case syntax.OpRepeat:
+		if r.Min >= 1 {
+			return literalsOf(r.Sub[0])
+		}
+		return nil, false
+	case syntax.OpAlternate:
+		for _, sub := range r.Sub {
+			l, ok := literalsOf(sub)
+			if !ok {
+				return nil, false
+			}
+			lits = append(lits, l...)
+		}
+		return lits, true
+	case syntax.OpConcat:
+		return concatLiterals(r.Sub)
+	}
+	return nil, false
+}
+
+// concatLiterals is literalsOf for a concatenation: the first piece that consumes text
+// decides; an optional one adds its literals to those of what follows it.
+func concatLiterals(subs []*syntax.Regexp) ([]string, bool) {
+	for i, sub := range subs {
+		switch sub.Op {
+		case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+			syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpEmptyMatch:
+			continue
+		case syntax.OpQuest, syntax.OpStar:
+			l, ok := literalsOf(sub.Sub[0])
+			if !ok {
+				return nil, false
+			}
+			rest, ok := concatLiterals(subs[i+1:])
+			if !ok {
+				return nil, false
+			}
+			return append(l, rest...), true
+		case syntax.OpRepeat:
+			if sub.Min == 0 {
+				l, ok := literalsOf(sub.Sub[0])
+				if !ok {
+					return nil, false
+				}
+				rest, ok := concatLiterals(subs[i+1:])
+				if !ok {
+					return nil, false
+				}
+				return append(l, rest...), true
+			}
+		}
+		return literalsOf(sub)
+	}
+	return nil, false
 }
 
 // findPhrases returns the phrases of ps found in text, each once, in the order they
 // appear in text.
 func findPhrases(ps []phrase, text string) []hit {
 	var hits []hit
+	lower := foldCase(text)
 	for _, p := range ps {
+		if !p.mayMatch(lower) {
+			continue
+		}
 		if loc := p.cre.FindStringIndex(text); loc != nil && loc[1] > loc[0] {
 			hits = append(hits, hit{text: strings.Join(strings.Fields(text[loc[0]:loc[1]]), " "), strong: p.strong, at: loc[0], end: loc[1]})
 		}
@@ -997,6 +1197,9 @@ var ackPhrases = compilePhrases([]phrase{
 	// assigned #4821", "Incident INC0012345 has been opened on your behalf").
 	{re: `\b(?:ticket|case|request|incident|issue|inquiry|enquiry|query|work order|service request)\b[^.!?\n]{0,40}? (?:has been|have been|was|is) (?:now |successfully )?(?:created|opened|logged|raised|received|submitted|registered|recorded)\b(?: (?:on your behalf|for you|and assigned))?`, strong: true},
 	{re: `\bwe have (?:logged|registered|recorded) your`, strong: true},
+	// A desk stating who filed the request and how: "Lin Wei raised this request via
+	// Email" (Jira Service Management's first notification).
+	{re: `\b(?:raised|created|submitted|opened|logged|filed) this (?:request|ticket|case) (?:via|through|from|on|using|by) (?:e-?mail|the (?:help|customer|support) (?:center|centre|portal)|the portal|portal|the web|web|phone|chat)\b`, strong: true},
 	{re: `\bwe(?:'ve| have)? (?:got|gotten) your (?:message|e-?mail|request|note|ticket|inquiry|enquiry)`, strong: true},
 	{re: `\bthis is an? (?:automated|automatic|auto-generated) (?:response|reply|message|e-?mail|notification|acknowledge?ment)`},
 	{re: `\bwe(?:'ll| will| shall) (?:get back to|respond to|reply to|be in touch with|contact) you`},
@@ -1023,19 +1226,31 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `automatically generated in response to|in response to the creation of a (?:trouble )?ticket|your ticket has been assigned an? (?:id|number)`, strong: true},
 	{re: `\bthank(?:s| you)(?: so much| very much)? for (?:getting in touch|reaching out)\b|\bthank(?:s| you) for (?:the|your) (?:question|note|detailed (?:question|description))`},
 	// German, French, Spanish, Japanese.
-	{re: `wir haben ihre (?:anfrage|nachricht|e-?mail|mail) (?:erhalten|empfangen)|ihre (?:anfrage|nachricht|e-?mail|mail|meldung) (?:ist|wurde) (?:bei uns )?(?:eingegangen|angekommen|erfasst|registriert)`, strong: true},
-	{re: `nous avons (?:bien )?reçu votre (?:demande|message|e-?mail|courriel)|votre demande a (?:bien )?été (?:reçue|enregistrée|créée)`, strong: true},
-	{re: `hemos recibido (?:su|tu) (?:solicitud|mensaje|correo|consulta)|(?:su|tu) (?:solicitud|consulta) (?:ha sido|fue) (?:recibida|registrada|creada)`, strong: true},
+	// The request may be named with its number or title in between: "Ihre Anfrage
+	// (Frage zur Datenhaltung) wurde unter der Nummer Ticket#31004 … aufgenommen",
+	// "Sua solicitação (4471) foi recebida".
+	{re: `wir haben ihre (?:anfrage|nachricht|e-?mail|mail) (?:erhalten|empfangen)|ihre (?:anfrage|nachricht|e-?mail|mail|meldung)\b[^.!?\n]{0,80}? (?:ist|wurde) (?:[^.!?\n]{0,80}? )?(?:eingegangen|angekommen|erfasst|registriert|aufgenommen|angelegt|eröffnet|erstellt)`, strong: true},
+	{re: `nous avons (?:bien )?reçu votre (?:demande|message|e-?mail|courriel)|nous accusons (?:bonne )?réception de votre|votre demande\b[^.!?\n]{0,60}? a (?:bien )?été (?:reçue|enregistrée|créée)`, strong: true},
+	{re: `hemos recibido (?:su|tu) (?:solicitud|mensaje|correo|consulta)|(?:su|tu) (?:solicitud|consulta)\b[^.!?\n]{0,60}? (?:ha sido|fue) (?:recibida|registrada|creada)`, strong: true},
 	{re: `(?:お問い合わせ|お問合せ|ご依頼)を?(?:受け付けました|受付いたしました|受け付けいたしました|承りました)`, strong: true},
 	// Korean, Portuguese, Turkish, Russian, Polish, Italian, Dutch.
 	{re: `(?:문의|요청|티켓|접수)(?:가|이|를)?\s*(?:정상적으로\s*)?접수(?:되었습니다|됐습니다|완료)|접수\s*완료|접수완료`, strong: true},
-	{re: `recebemos (?:a sua|sua|o seu|seu) (?:solicitação|mensagem|pedido|e-?mail|chamado)|(?:sua|a sua) solicitação foi (?:recebida|registrada|registada|aberta)`, strong: true},
+	{re: `recebemos (?:a sua|sua|o seu|seu) (?:solicitação|mensagem|pedido|e-?mail|chamado)|(?:sua|a sua) solicitação\b[^.!?\n]{0,60}? foi (?:recebida|registrada|registada|aberta|criada)`, strong: true},
 	{re: `talebiniz(?:i)? (?:alınmıştır|alındı|aldık|oluşturuldu)|mesajınız(?:ı)? (?:aldık|alınmıştır)`, strong: true},
 	{re: `мы получили ваш[еау]? (?:запрос|обращение|письмо|сообщение|заявку)|ваш[еа]? (?:запрос|обращение|заявка) (?:зарегистрирован[оа]?|принят[оа]?|создан[оа]?)`, strong: true},
 	{re: `otrzymaliśmy (?:twoje|twoją|państwa|pana|pani) (?:zgłoszenie|wiadomość|zapytanie)|zgłoszenie zostało (?:zarejestrowane|przyjęte|utworzone)`, strong: true},
-	{re: `abbiamo ricevuto la (?:sua|tua) (?:richiesta|e-?mail|segnalazione)|la (?:sua|tua) richiesta è stata (?:ricevuta|registrata|presa in carico)`, strong: true},
+	{re: `abbiamo ricevuto la (?:sua|tua) (?:richiesta|e-?mail|segnalazione)|la (?:sua|tua) richiesta\b[^.!?\n]{0,60}? è stata (?:ricevuta|registrata|presa in carico|creata)`, strong: true},
 	{re: `we hebben uw (?:vraag|verzoek|e-?mail|bericht|melding) ontvangen|uw (?:vraag|verzoek|melding) is (?:ontvangen|geregistreerd)`, strong: true},
+	// Indonesian and Malay, Vietnamese, Arabic.
+	{re: `\b(?:permintaan|pertanyaan|pesan|email|e-mel|tiket|laporan|aduan) anda (?:telah |sudah )?(?:kami )?(?:terima|diterima)\b|\bkami (?:telah |sudah )?(?:menerima|terima) (?:permintaan|pertanyaan|pesan|email|e-mel|aduan)|\btiket\b[^.!?\n]{0,30}? (?:telah|sudah) (?:dibuat|dibuka|didaftarkan)|đã (?:nhận được|tiếp nhận) (?:yêu cầu|email|thư|tin nhắn|câu hỏi)|yêu cầu (?:của (?:bạn|quý khách) )?đã được (?:tiếp nhận|ghi nhận|tạo)|(?:تم|لقد تم) (?:استلام|تسجيل|إنشاء) (?:طلبك|رسالتك|تذكرتك|استفسارك)|استلمنا (?:طلبك|رسالتك)`, strong: true},
+	// Hebrew, Thai, Hindi, Greek: receipts only (the classifier reads no person's cue in
+	// them; see readsLanguage).
+	{re: `פנייתך (?:התקבלה|נרשמה)|קיבלנו את (?:פנייתך|הודעתך|בקשתך)|ได้รับ(?:คำขอ|อีเมล|ข้อความ)ของ(?:ท่าน|คุณ)แล้ว|आपका (?:अनुरोध|संदेश) प्राप्त (?:हो गया है|हुआ)|हमें आपका (?:अनुरोध|संदेश) प्राप्त हुआ|λάβαμε το (?:αίτημά|μήνυμά) σας|το αίτημά σας (?:έχει )?(?:καταχωρηθεί|ληφθεί|παραληφθεί)`, strong: true},
 	{re: `vielen dank für ihre (?:anfrage|nachricht|e-?mail)|danke für ihre (?:anfrage|nachricht)|merci (?:pour|de) votre (?:message|demande|e-?mail|courriel)|gracias por (?:su|tu) (?:mensaje|consulta|correo|solicitud)|gracias por contactar(?:nos)?|(?:お問い合わせ|お問合せ)(?:いただき)?(?:まことに|誠に)?ありがとうございます`},
+	// "This message was generated automatically" in more languages: a mail saying it
+	// is automatic (weighed as such by autoDeclRe).
+	{re: `(?:messaggio|e-?mail|mail) (?:è stat[oa] )?(?:generat[oa]|inviat[oa]) automaticamente|messaggio automatico|(?:nachricht|e-?mail|mail) (?:wurde )?automatisch (?:generiert|erstellt|versendet|verschickt|versandt)|automatisch (?:generierte|erstellte|versendete) (?:e-?mail|nachricht)|(?:message|courriel|e-?mail) (?:a été )?(?:généré|envoyé)e? automatiquement|(?:mensaje|correo) (?:fue |ha sido )?(?:generado|enviado) automáticamente|(?:mensagem|e-?mail) (?:foi )?(?:gerad[ao]|enviad[ao]) automaticamente|mensagem automática|(?:bericht|e-?mail) (?:is )?automatisch (?:gegenereerd|verzonden|verstuurd|aangemaakt)|automatisch (?:gegenereerd|verzonden|verstuurd) bericht|wiadomość (?:została )?(?:wygenerowana|wysłana) automatycznie|automatycznie wygenerowan|(?:сообщение|письмо|уведомление) (?:было )?(?:сгенерировано|отправлено|создано) автоматически|автоматическ(?:ое|ий) (?:сообщение|уведомление|ответ)|otomatik olarak (?:oluşturul|gönderil)|otomatik (?:bir )?(?:mesaj|e-?posta|yanıt)|automatiskt (?:genererat|skickat|meddelande)|automatisk (?:generert|genereret|sendt|besked|melding)|automaattisesti (?:luotu|lähetetty)|자동(?:으로)? (?:발송|생성)(?:된|되었)|자동 발신|\b(?:email|e-mel|pesan) ini (?:dikirim|dibuat|dihasilkan) secara (?:otomatis|automatik)|\bpesan otomatis\b|(?:email|thư|tin nhắn) (?:này )?(?:là )?(?:email |thư )?tự động|được gửi tự động|رسالة (?:آلية|تلقائية)|رد (?:آلي|تلقائي)|הודעה אוטומטית|(?:แจ้ง|ข้อความ|อีเมล)[^\n]{0,20}อัตโนมัติ|स्वचालित संदेश|αυτόματο μήνυμα|αυτόματη απάντηση`},
+	{re: `спасибо за (?:ваше )?(?:обращение|письмо|сообщение)|благодарим (?:вас )?за обращение|obrigad[oa] (?:por|pelo) (?:seu |o seu )?(?:contato|contacto|e-?mail|mensagem)|grazie per (?:averci contattato|la (?:sua|tua) (?:richiesta|e-?mail|segnalazione))|bedankt voor (?:uw|je) (?:bericht|e-?mail|vraag|verzoek)|tack för (?:ditt|din) (?:meddelande|mejl|e-?post|förfrågan)|tak for (?:din|jeres) (?:henvendelse|besked|e-?mail)|takk for (?:din|henvendelsen)|kiitos (?:viestistäsi|yhteydenotostasi)|dziękujemy za (?:kontakt|wiadomość|zgłoszenie)|bizimle iletişime geçtiğiniz için teşekkür|\bterima kasih (?:telah|sudah|atas) (?:menghubungi|email|pesan|pertanyaan)|cảm ơn (?:bạn|quý khách|anh|chị) đã liên hệ|شكرا(?:ً)? (?:لتواصلك|لتواصلكم|على تواصلك|لاتصالك|على رسالتك)`},
 	{re: `dies ist eine automatische|ceci est une réponse automatique|este es un mensaje automático|このメールは(?:自動送信|自動返信|送信専用)|自動送信|自動返信`},
 	{re: `wir (?:werden|melden) uns (?:so schnell wie möglich|schnellstmöglich|in kürze|umgehend)|nous vous répondrons (?:dans les plus brefs délais|rapidement|sous)|le responderemos (?:lo antes posible|a la brevedad|en breve)|担当者より(?:改めて)?(?:ご連絡|回答)`},
 })
@@ -1048,17 +1263,43 @@ var noticePhrases = compilePhrases([]phrase{
 	// Sympa): the mail never reached anyone yet.
 	{re: `\b(?:held|being held|is being held) (?:for|until)(?: the)? (?:list )?moderator|awaits? moderator(?:'s)? approval|(?:requires|pending|needs) (?:the )?moderator(?:'s)? approval|waiting for (?:moderator )?approval by the (?:list )?moderator`},
 	{re: `according to our records,? your (?:request|ticket|case) has been (?:resolved|closed|solved)`},
+	{re: `\bwe(?:'ve| have)? (?:marked|set|moved) (?:this|your|the) (?:conversation|ticket|request|case|issue)(?: \S+)? (?:as |to )?(?:closed|resolved|solved)`},
 	{re: `status (?:has )?changed (?:from \S+ )?to (?:resolved|solved|closed)`},
 	// Any change of a request's status ("The status of your request VND-9917 changed
 	// from In progress to Waiting for customer") is a notice, whatever the states.
 	{re: `\bstatus of (?:your|the|this) (?:request|ticket|case|incident|issue)\b[^.!?\n]{0,40}? (?:has )?(?:changed|been (?:changed|updated|set))|\b(?:request|ticket|case|incident)\b[^.!?\n]{0,40}? (?:has been |was )?(?:moved|set) to (?:status )?["']?(?:waiting|pending|on hold|in progress|open)`},
 	{re: `\[(?:resolved|solved|closed)\]`},
+	// A record handed to someone: "Your ticket #40771 has been assigned to Tom Akers".
+	{re: `\b(?:ticket|request|case|incident|issue)\b[^.!?\n]{0,40}? (?:has been|was|is now|have been) (?:re)?assigned to\b`},
 	// A request merged into another: bookkeeping of the desk, no answer.
 	{re: `\b(?:request|ticket|case|issue|incident)\b[^.!?\n]{0,40}? (?:has been|was|have been) merged (?:into|with)|zusammengeführt|a été fusionnée?`},
 	// A reminder that the desk waits for us, or will close the request.
 	{re: `\b(?:waiting|awaiting|wait) (?:for )?your (?:reply|response|feedback|answer|confirmation)|will be (?:closed|resolved|solved) automatically|if we (?:don't|do not) hear (?:back )?from you`},
 	{re: `工单已(?:关闭|解决|完成)|工單已(?:關閉|解決|完成)|问题已解决并关闭`},
 	{re: `wurde (?:als )?(?:gelöst|geschlossen)|a été (?:résolue?|fermée?|clôturée?)|ha sido (?:resuelt[oa]|cerrad[oa])|(?:クローズ|解決済み)`},
+})
+
+// redirectPhrases say where to write instead: in an absence notice, that is all it
+// adds (see analyzeNewText).
+var redirectPhrases = compilePhrases([]phrase{
+	{re: `\bfor (?:\w+ ){0,3}(?:questions|matters|issues|requests|enquiries|inquiries|support|help|topics|orders|renewals|quotes)\b,? (?:please )?(?:write to|contact|e-?mail|reach(?: out to)?|get in touch with|send|call)\b|\bplease (?:write to|contact|e-?mail|reach out to|get in touch with) \S+@|\b(?:my colleagues?|the team) at \S+@`},
+	{re: `wenden sie sich (?:bitte )?an|schreiben sie (?:bitte )?an|veuillez (?:contacter|écrire à)|por favor,? (?:contacte|escriba a)|si prega di (?:contattare|scrivere a)|neem (?:dan )?contact op met`},
+})
+
+// promoPhrases are the wording of marketing mail: invitations, offers, launches.
+var promoPhrases = compilePhrases([]phrase{
+	{re: `\byou(?:'re| are) invited\b|\bsave your (?:seat|spot)\b|\bregister (?:now|today|here|for free)\b|\breserve your (?:seat|spot)\b|\bjoin (?:us|our [\w ]{0,20}team) (?:for|on|at|live)\b|\bwebinar\b|\blive demo\b`},
+	{re: `\b(?:limited[- ]time|special|exclusive|early[- ]bird) (?:offer|deal|discount|pricing)\b|\b\d{1,2}% off\b|\bdon't miss (?:out|it)\b|\bupgrade (?:now|today)\b|\bwhat's new in\b|\bnew features?\b.{0,40}\b(?:launch|released|here)\b|\bnewsletter\b`},
+	{re: `jetzt (?:anmelden|registrieren)|sichern sie sich|inscrivez-vous|réservez votre place|regístrese|reserve su lugar|iscriviti|立即报名|立即注册|限时优惠|お申し込みはこちら`},
+})
+
+// routedPhrases say that our message was routed elsewhere by a mail rule: "Your
+// message … to sales@… has been forwarded to support@…". Such a notice is no response,
+// unless it also cites the record the request was filed under ("…forwarded to our
+// support queue (ref. SUP-44120)"), which makes it an acknowledgement. A person who
+// forwards a mail says so in the first person.
+var routedPhrases = compilePhrases([]phrase{
+	{re: `\b(?:your )?(?:message|e-?mail|mail|request)\b(?:[^.!?\n]|\.\S){0,100}? (?:has been|was|is being|have been) (?:automatically )?(?:forwarded|redirected|routed|transferred) to\b|(?:nachricht|e-?mail) wurde (?:automatisch )?(?:an \S+ )?weitergeleitet|message a été (?:automatiquement )?(?:transféré|redirigé)|mensaje (?:ha sido|fue) (?:reenviado|redirigido)`},
 })
 
 // subjectAckPhrases are the short forms of ack wording that help desks put in subjects
@@ -1071,9 +1312,12 @@ var subjectAckPhrases = compilePhrases([]phrase{
 
 // surveyPhrases mark satisfaction surveys, which follow a reply and are not one.
 var surveyPhrases = compilePhrases([]phrase{
-	{re: `how did we do`},
+	{re: `how did we do|tell us how we did|how we did\b|tell us about your experience|(?:spare|take) a (?:moment|minute|second) to (?:tell|let) us`},
 	{re: `rate (?:our|the|your) (?:support|service|experience|interaction|conversation)`},
-	{re: `how (?:would|do) you rate`},
+	// Rating the support as a whole; a rating of this one reply ("How would you rate
+	// my reply?", "Was this reply helpful?") is a footer under an agent's answer, and
+	// template wording (templatePhrases).
+	{re: `how (?:would|do) you rate (?:the|our|your) (?:support|service|experience|interaction|conversation|help|agent)`},
 	{re: `(?:customer )?satisfaction survey|csat survey`},
 	{re: `take (?:a|our) (?:short |quick |brief )?survey`},
 	{re: `wie zufrieden (?:waren|sind) sie|bewerten sie (?:uns|unseren|den)|zufriedenheitsumfrage|(?:comment )?évaluez(?:-vous)? (?:notre|le) (?:support|service)|enquête de satisfaction|qué tan satisfecho|califique (?:nuestro|el) (?:soporte|servicio)|encuesta de satisfacción`},
@@ -1083,7 +1327,7 @@ var surveyPhrases = compilePhrases([]phrase{
 // verifyPhrases mark address verification and account confirmation mails.
 var verifyPhrases = compilePhrases([]phrase{
 	{re: `verify your (?:e-?mail|address|account)`},
-	{re: `confirm your (?:e-?mail )?(?:address|e-?mail|account|subscription)`},
+	{re: `confirm your (?:e-?mail )?(?:address|e-?mail|account|subscription)|confirm (?:that )?(?:this is|it's|it is) (?:really )?your e-?mail(?: address)?|verify (?:that )?(?:this is|it's|it is) your e-?mail`},
 	{re: `verification code|activate your account`},
 	{re: `reset (?:the |your )?password|password reset|choose a new password|sign-in attempt|new sign-in|login attempt`},
 	// Challenge-response spam filters ask the sender to prove they are a person.
@@ -1104,13 +1348,17 @@ var unreadPhrases = compilePhrases([]phrase{
 var templatePhrases = compilePhrases([]phrase{
 	{re: `reply (?:above|below) this line|type your reply above`},
 	{re: `(?:do not|don't|please do not) (?:reply|respond|change the subject)`},
-	{re: `to add (?:additional |further )?(?:comments|information|details)`},
+	{re: `non rispondere|(?:preghiamo|prega) di non rispondere|bitte (?:antworten sie nicht|nicht (?:auf diese|direkt) (?:e-?mail|nachricht) antworten)|antworten sie (?:bitte )?nicht auf|(?:merci de|veuillez|prière de|nous vous remercions de) ne pas (?:y )?répondre|ne (?:pas )?répondez pas|no (?:responda|respondas|conteste)(?: a)? (?:este|esta)|(?:por favor,? )?no (?:responda|respondas)\b|(?:por favor,? )?não (?:responda|respondas)|(?:gelieve|graag) niet (?:te )?(?:antwoorden|reageren|beantwoorden)|niet (?:te )?(?:antwoorden|reageren) op (?:deze|dit)|beantwoord (?:deze|dit) (?:e-?mail|bericht) niet|reageer niet op|prosimy (?:o )?nie odpowiada|nie odpowiadaj|не отвечайте|lütfen (?:bu (?:e-?postayı|mesajı) )?(?:yanıtlamayınız|yanıtlamayın|cevaplamayınız|cevap vermeyiniz)|svara inte på|(?:vennligst |venligst )?ikke (?:svar|besvar) (?:på )?(?:denne|dette)|älä vastaa|회신하지 (?:마|말아)|답장하지 (?:마|말아)|返信(?:しないで|はご遠慮|不要)|\b(?:mohon|harap) (?:untuk )?(?:tidak|jangan) membalas|\bjangan membalas|vui lòng không (?:trả lời|phản hồi)|xin đừng trả lời|(?:يرجى|الرجاء) عدم الرد|(?:נא|אנא) לא להשיב|אין להשיב|(?:กรุณา|โปรด)อย่าตอบกลับ|उत्तर न दें|(?:μην απαντήσετε|παρακαλούμε μην απαντάτε)`},
+	{re: `to add (?:additional |further )?(?:comments|information|details)|para (?:adicionar|añadir|agregar) (?:mais |más )?(?:comentários|comentarios|informações|información)|pour ajouter (?:des )?(?:commentaires|informations)|um (?:weitere )?(?:kommentare|informationen) hinzuzufügen|per aggiungere (?:commenti|informazioni)|om (?:extra )?(?:opmerkingen|informatie) toe te voegen`},
 	{re: `(?:view|track|check|update|see|follow)(?: and update| the status of| the progress of)? (?:your|this|the) (?:ticket|request|case)`},
 	{re: `(?:our|the) (?:support|business|office|opening|service) hours (?:are|is)|(?:服务|服務|工作)时间(?:为|是)|(?:服務|工作)時間(?:為|是)`},
-	{re: `help ?cent(?:er|re)|knowledge ?base|\bfaqs?\b|(?:support|customer|service|self[- ]service) portal|community forum`},
+	{re: `help ?cent(?:er|re)|centro de (?:ayuda|ajuda)|centre d'aide|hilfe-? ?(?:center|bereich)|centro (?:assistenza|di supporto)|helpcentrum|knowledge ?base|\bfaqs?\b|(?:support|customer|service|self[- ]service) portal|community forum`},
 	// How to refer to the record or follow it: instructions of a desk, not of a person.
 	{re: `\b(?:use|quote|include|mention|reference) (?:this|the|your) (?:id|number|reference|ticket number|case number|request id|ticket id)\b|\bfor (?:further|future|all) (?:communications?|correspondence)\b|\b(?:follow|track|view|check|monitor) (?:its|the|your) (?:progress|status)\b`},
 	{re: `in the meantime`},
+	// How to reopen or add to a closed record: "simply reply to this email and the
+	// ticket will reopen".
+	{re: `\b(?:simply |just )?reply to this (?:e-?mail|message|notification) (?:and|to) (?:the |your |we will |we'll )?(?:re-?open|update|add|continue)|\b(?:ticket|request|case|conversation) will (?:be )?(?:automatically )?re-?open(?:ed)?\b|\bre-?open (?:it|the conversation)\b`},
 	{re: `reopen (?:the|this|your) (?:ticket|request|case)|we hope (?:we were able|this|that)|if you have any (?:further |other |more )?(?:questions|concerns)`},
 	// An attribution above a copy of a message: "Lin Wei wrote on 29 Nov 2026:".
 	{re: `\b(?:wrote|schrieb|a écrit|escribió|scrisse|schreef|skrev) (?:on|am|le|el|il|op|den) [^\n]{2,80}[:：]\s*$`},
@@ -1123,9 +1371,15 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `\blog ?in to|sign ?in to|click (?:here|the|one|below|on)|\bbutton\b`},
 	{re: `if you did not|ignore this (?:e-?mail|message)|link (?:will )?expires?`},
 	{re: `please (?:allow|wait|be patient|note that (?:our|this))`},
+	// Rating links: under one reply ("Please rate my response: Awesome | Just okay |
+	// Not good") as under a survey, which its own wording makes one.
+	{re: `\b(?:awesome|great|good)\s*\|\s*(?:just )?(?:okay|ok|average|neutral)\b|(?:please )?rate my (?:reply|response|answer)|war diese antwort hilfreich|cette réponse vous a-t-elle été utile|¿le resultó útil esta respuesta|how (?:would|do) you rate (?:my|this|our) (?:reply|response|answer|e-?mail|message)|was this (?:reply|response|answer|e-?mail) helpful|rate this (?:reply|response|answer)|(?:satisfied|great)\s*\|?\s*(?:unsatisfied|okay|ok)\s*\|?\s*(?:not good)?$`},
 	{re: `\byour feedback\b|we(?:'d| would) love to hear|\b(?:good|bad|great|okay|poor),? i'?m (?:satisfied|unsatisfied|dissatisfied|happy|unhappy)\b`},
 	{re: `(?:view|see|access|review|find) (?:all )?(?:the )?(?:details|status|progress|history) of (?:the|your|this) (?:ticket|incident|case|request)|by following the link|(?:the|this) link (?:below|above)|take me to (?:the|my|your) (?:ticket|incident|case|request)`},
 	{re: `^\s*(?:ticket|case|request|reference|ref)\b.{0,20}?(?:#|\bid\b|number|no\.?)\s*[:：]?\s*[\w-]+\s*$`},
+	// A bare tracking reference on its own line, as ServiceNow ends every notification
+	// ("Ref:MSG0012345"): the desk's thread marker, not a statement about filing.
+	{re: `^\s*(?:ref|reference|tracking(?: id| number)?|msg(?: id)?)\s*[:：#]\s*[\w.:@-]+\s*$`},
 	{re: `^\s*(?:status|priority|subject|requester|assignee|group|created|updated|type|category|ticket|case)\s*[:：]`},
 	{re: `^\s*(?:工单|工單)(?:号|號|编号|編號)?\s*[:：#]\s*[\w-]+\s*$|^\s*(?:状态|狀態|优先级|優先級|主题|主旨)\s*[:：]`},
 	{re: `查看工单|查看工單|工单状态|工單狀態|帮助中心|幫助中心|点击|點擊|如非本人操作|退订|退訂|本邮件|本郵件|请耐心等待|請耐心等候|請耐心等待`},
@@ -1138,12 +1392,14 @@ var humanCues = compilePhrases([]phrase{
 	{re: `\b(?:comment|reply|response|answer|message|update|note)s? (?:was |were |has been |have been )?(?:added|posted|written|sent|made)\b.{0,60}\bby (?-i:\p{Lu})|\b(?:replied|commented|responded|answered|wrote)\s*[:：]`},
 	{re: `[?？]`},
 	{re: `(?:^|[^\p{L}'])(?:i|i'm|i've|i'll|i'd|my|me)(?:[^\p{L}']|$)`},
-	{re: `\bplease (?:try|run|check|send|provide|confirm|share|attach|upgrade|update|restart|install|set|use|see)\b`},
+	{re: `\bplease (?:try|run|check|send|provide|confirm|share|attach|upgrade|update|restart|install|set|use|see|re-?try|re-?run|re-?send|reload|refresh|log ?in)\b`},
+	// A completion reported in a word, as people do: "Done - please retry.", "Fixed!".
+	{re: `(?:^|[.!?]\s+)(?:done|fixed|sorted|all set|all done|completed)\s*(?:[.!,:;—–-]|$)`},
 	{re: `\byou (?:can|could|should|need to|may want to|will need to)\b|\bcould you\b|\bcan you\b`},
 	{re: `\bwe (?:recommend|suggest|checked|investigated|found|tested|reproduced|confirmed|fixed|released|support|offer|provide)\b`},
 	// Work done on the problem, reported by those who did it: "Our engineers found a
 	// stuck worker and restarted it".
-	{re: `\b(?:we|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))(?:'ve| have| had)?(?: (?:now|just|already|then|quickly|also))? (?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|cleared|migrated|replaced|identified|traced|resolved)\b`},
+	{re: `\b(?:we|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))(?:'ve| have| had)?(?: (?:now|just|already|then|quickly|also))? (?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|cleared|migrated|replaced|identified|traced|resolved|raised|lowered|enabled|disabled|turned (?:on|off)|switched|applied|upgraded|extended|refunded|credited|unlocked|unblocked|whitelisted|allowlisted|re-?enabled|re-?ran|re-?sent|reset|rebuilt|reindexed|re-?indexed|corrected|adjusted|removed|added)\b`},
 	{re: `\bwe(?:'ve| have)? (?:escalated|reproduced|checked|looked at|looked into|investigated)\b|\b(?:confirmed|reproduced)[,.]`},
 	{re: `请(?:重试|再试|稍后再试|检查|确认|升级|尝试)|請(?:重試|再試|檢查|確認|升級|嘗試)|我们(?:发现|查到|已经(?:修复|处理|清理|重启))|我們(?:發現|查到|已經(?:修復|處理|清理|重啟))`},
 	{re: `\bthe (?:issue|problem|error|bug|fix|root cause|workaround|answer|solution) (?:is|was|has|will)\b`},
@@ -1173,6 +1429,10 @@ type newText struct {
 	// for a record number, courtesy-weak for a promise alone, which people write too
 	// ("We will follow up shortly with the root cause").
 	bookkeeping []hit
+	// unread says the new text is in a language whose wording the classifier does
+	// not know (Hebrew, Thai, Hindi, Greek…): no ack, absence or cue wording can be
+	// found in it, so its length says little about who wrote it (see readsLanguage).
+	unread bool
 	// echoed counts the sentences taken out because they repeat our inquiry: a help
 	// desk's copy of the request in its acknowledgement, not the sender's words.
 	echoed int
@@ -1185,6 +1445,10 @@ type newText struct {
 // automatic signal, help-desk header or ack wording at all.
 func (nt newText) personEvidence(ev *kindEvidence, bare bool) {
 	switch {
+	case nt.unread && nt.weight >= cueWeight:
+		// A long text in a language we cannot read is some evidence of a person,
+		// no more than a short one we can.
+		ev.person(fmt.Sprintf("%d chars of new text in a language the classifier does not read", nt.chars), 1.5)
 	case nt.weight >= humanWeight:
 		ev.person(fmt.Sprintf("%d chars of new text", nt.chars), 3)
 	case nt.weight >= cueWeight:
@@ -1223,13 +1487,76 @@ var (
 	// after a comma, dash, bar or parenthesis.
 	personNameRe = regexp.MustCompile(`^(?:\p{Lu}[\p{L}'.-]*(?:\s+\p{Lu}[\p{L}'.-]*){0,3}|[\p{Han}\p{Katakana}\p{Hiragana}]{1,5}\s?[\p{Han}\p{Katakana}\p{Hiragana}]{0,5})\s*(?:[,|(（–—-].*)?$`)
 	// teamNameRe is a signature of a team or system rather than a person.
-	teamNameRe = regexp.MustCompile(`(?i)\b(?:team|support|service|services|desk|helpdesk|help desk|customer|care|system|department|center|centre|kundenservice|équipe|equipo|servicio|soporte)\b|团队|團隊|客服|客户服务|客戶服務|支持部|中心|サポート|チーム|センター|窓口`)
+	teamNameRe = regexp.MustCompile(`(?i)\b(?:team|support|service|services|desk|helpdesk|help desk|customer|care|system|department|center|centre|kundenservice|equipo|servicio|soporte)\b|(?:^|[^\p{L}])équipes?(?:$|[^\p{L}])|团队|團隊|客服|客户服务|客戶服務|支持部|中心|サポート|チーム|センター|窓口`)
 )
+
+// readWords are frequent function words of the Latin-script languages whose wording
+// the classifier knows: those DetectLanguage counts, and Polish, Turkish, Swedish,
+// Norwegian, Danish, Finnish, Indonesian and Malay, and Vietnamese, and words the
+// Romance and Germanic languages share (which do not tell them apart, but say that the
+// text is one of them).
+var readWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, ws := range stopwords {
+		for _, w := range ws {
+			m[w] = true
+		}
+	}
+	for _, w := range strings.Fields(`jest nie się na że do dla oraz pan pani dzień dobry pozdrawiam proszę już
+		bir ve bu için ile merhaba teşekkür lütfen olarak saygılarımla
+		och att det är som för med inte vi hej tack hälsningar
+		og er ikke til hei takk tak hilsen med venlig vennlig
+		ja on ei se kiitos hei terveisin
+		dan yang untuk dengan kami anda tidak ini terima kasih silakan salam saya
+		và của là không chúng tôi bạn cảm ơn vui lòng được đã này xin chào
+		de la le el en es un una que para por con del los las se no si sí il lo e o a da do em
+		na é um uma pode como mas mais foi está estamos seu sua nos und die ist zu im
+		is it we on in at as an or if was has not from all by it's we've i'm i've there here`) {
+		m[w] = true
+	}
+	return m
+}()
+
+// readsLanguage reports whether text is in a language whose wording (receipts,
+// absences, cues of a person) the classifier knows. Scripts decide first (Han, kana,
+// Hangul, Cyrillic, Arabic are read; Greek, Thai, Hebrew, Devanagari and others are
+// not); Latin-script text needs two of readWords. Text too short to tell is read:
+// its length decides nothing anyway.
+func readsLanguage(text string) bool {
+	switch DetectLanguage(text) {
+	case "el", "th":
+		return false
+	case "":
+	default:
+		return true
+	}
+	var letters, latin, hits int
+	for _, f := range strings.Fields(text) {
+		w := strings.ToLower(strings.TrimFunc(f, func(r rune) bool { return !unicode.IsLetter(r) }))
+		if readWords[w] {
+			hits++
+		}
+		for _, r := range f {
+			if unicode.IsLetter(r) {
+				letters++
+				if unicode.Is(unicode.Latin, r) {
+					latin++
+				}
+			}
+		}
+	}
+	if letters < cueWeight {
+		return true
+	}
+	return 2*latin > letters && hits >= 2
+}
 
 // substantial reports whether the new text is a person's, and names the cue it relied
 // on ("" when its length alone decided).
 func (nt newText) substantial(hasAck bool) (bool, string) {
 	switch {
+	case nt.unread && len(nt.cues) == 0:
+		return false, ""
 	case nt.weight >= humanWeight:
 		return true, ""
 	case nt.weight >= cueWeight && len(nt.cues) > 0:
@@ -1256,7 +1583,7 @@ var (
 	headerNextRe    = regexp.MustCompile(`(?i)^(?:sent|date|to|subject|gesendet|envoyé|enviado|inviato|verzonden|发送时间|發送時間|日期|收件人|主题|主旨)\s*[:：]`)
 	inlineClosingRe = regexp.MustCompile(`(?i)^(?:thanks|thank you|cheers|best|regards|best regards|kind regards|gruß|grüße|saludos|merci|cordialement|atentamente|谢谢|謝謝)\s*[,，]\s*(\p{Lu}[\p{L}'.-]*(?:\s+\p{Lu}[\p{L}'.-]*){0,2}|[\p{Han}]{1,4})\s*$`)
 	closingRe       = regexp.MustCompile(`(?i)^(?:(?:best|kind|warm|warmest|with kind|many)\s+(?:regards|wishes|thanks)|regards|thanks(?: again)?|thank you|many thanks|cheers|sincerely(?: yours)?|yours(?: sincerely| truly| faithfully)?|best|br|mit freundlichen grüßen|viele grüße|cordialement|saludos(?: cordiales)?|cordiali saluti|met vriendelijke groet(?:en)?|atenciosamente|此致|敬礼|敬禮|谢谢|謝謝|祝好|顺祝商祺|順祝商祺|顺颂商祺|順頌商祺|(?:何卒)?よろしくお願い(?:いた|致)?します|以上(?:、)?よろしくお願いします|freundliche grüße|beste grüße|bien à vous|un saludo|atentamente|saludos cordiales)[\s,.!。！，]*$`)
-	greetingRe      = regexp.MustCompile(`(?i)^(?:(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|bonjour|hola|ciao|olá)\b[^,，:：!！\n]{0,40}(?:[,，:：!！]|$)|(?:您好|你好|尊敬的[^，,：:！!]{0,12})(?:[，,：:！!]|$)|(?:いつも|大変)お世話になっております[。、]?|[^\s、。]{1,20}様[、。]?$|sehr geehrte[rs]?\b[^,\n]{0,40}(?:,|$)|guten tag\b[^,\n]{0,30}(?:,|$)|estimad[oa]s?\b[^,:\n]{0,40}(?:[,:]|$))\s*`)
+	greetingRe      = regexp.MustCompile(`(?i)^(?:(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|bonjour|hola|ciao)\b[^,，:：!！\n]{0,40}(?:[,，:：!！]|$)|olá(?:[^\p{L}][^,，:：!！\n]{0,40})?(?:[,，:：!！]|$)|(?:您好|你好|尊敬的[^，,：:！!]{0,12})(?:[，,：:！!]|$)|(?:いつも|大変)お世話になっております[。、]?|[^\s、。]{1,20}様[、。]?$|sehr geehrte[rs]?\b[^,\n]{0,40}(?:,|$)|guten tag\b[^,\n]{0,30}(?:,|$)|estimad[oa]s?\b[^,:\n]{0,40}(?:[,:]|$))\s*`)
 	sentenceEndRe   = regexp.MustCompile(`[.!?](?:\s+|$)|[。！？；]+`)
 	noCountRe       = regexp.MustCompile(`https?://\S+|www\.\S+|\S+@\S+\.\S+`)
 )
@@ -1284,10 +1611,16 @@ func analyzeNewText(text, subject string, ours echo) newText {
 			}
 			if isTemplate(s) {
 				furniture++
+				kept = append(kept, answerBeside(s)...)
 				continue
 			}
 			if book := bookkeepingOf(s, subject); book != "" {
 				bookkeeping = append(bookkeeping, hit{text: s, strong: book == "record"})
+				continue
+			}
+			if isStatusNotice(s) {
+				furniture++
+				kept = append(kept, answerBeside(s)...)
 				continue
 			}
 			switch {
@@ -1367,6 +1700,20 @@ func analyzeNewText(text, subject string, ours echo) newText {
 		last = line
 	}
 	flush()
+	// Where to turn instead ("For support questions please write to support@…") is part
+	// of an absence notice when the mail says the sender is away or gone; elsewhere it
+	// is a person's redirect, and stays.
+	if len(kept) > 0 && matchesAny(strings.Join(own, " "), personalAbsence) {
+		rest := kept[:0:0]
+		for _, k := range kept {
+			if matchesAny(k, redirectPhrases) {
+				furniture++
+				continue
+			}
+			rest = append(rest, k)
+		}
+		kept = rest
+	}
 	// Two or more fields make a form a program filled in; one is a person's "Note: …".
 	if len(fields) >= 2 {
 		furniture += len(fields)
@@ -1389,6 +1736,7 @@ func analyzeNewText(text, subject string, ours echo) newText {
 		}
 	}
 	nt.cues = findPhrases(humanCues, counted)
+	nt.unread = !readsLanguage(counted)
 	return nt
 }
 
@@ -1464,9 +1812,11 @@ func isNotice(text string) bool {
 	return false
 }
 
-// isTemplate reports whether sentence s is help-desk template, survey, verification or
-// absence wording rather than something a person wrote for this mail.
-func isTemplate(s string) bool { return anyTemplateRe.MatchString(s) }
+// isTemplate reports whether sentence s is help-desk template, survey, verification,
+// absence or not-read wording rather than something a person wrote for this mail.
+func isTemplate(s string) bool {
+	return matchesAny(s, templatePhrases, surveyPhrases, verifyPhrases, personalAbsence, unreadPhrases)
+}
 
 // Bookkeeping sentences and form fields.
 //
@@ -1483,14 +1833,18 @@ var (
 	// "VND-4412", "INC0012345", "00451234".
 	recordIDRe = regexp.MustCompile(`#\s?\d{3,}\b|\b[A-Z][A-Z0-9]{1,9}-\d{2,}\b|\b\d{3,}-[A-Z0-9]{2,}\b|\b[A-Z]{2,5}\d{5,}\b|\b\d{5,}\b`)
 	// recordNounRe names the record ("ticket", "Anfrage", "工单"…) just before a number.
-	recordNounRe = regexp.MustCompile(`(?i)(?:\b(?:ticket|case|request|incident|reference|ref|query|inquiry|enquiry|conversation|thread|anfrage|vorgang|fall|nummer|ticketnummer|demande|dossier|référence|numéro|caso|solicitud|número|chamado|richiesta|pratica|ärende|ärendenummer|sak|sag|melding)\b|工单|工單|编号|編號|受付番号|問い合わせ番号|お問い合わせ番号|접수\s*번호|문의\s*번호|티켓\s*번호|요청\s*번호|номер (?:обращения|заявки|запроса)|numer zgłoszenia|talep numaranız|numero (?:di )?(?:ticket|richiesta|pratica))[\s:：#.-]{0,3}(?:(?:no\.?|nr\.?|number|id|nummer|numéro|número)[\s:：#.-]{0,3})?(?:\p{L}+[\s:：]{1,2}){0,2}$`)
+	recordNounRe = regexp.MustCompile(`(?i)(?:\b(?:ticket|case|request|incident|reference|ref|query|inquiry|enquiry|conversation|thread|anfrage|vorgang|fall|nummer|ticketnummer|demande|dossier|référence|numéro|caso|solicitud|número|chamado|richiesta|pratica|sak|sag|melding)\b|(?:^|[^\p{L}])ärende(?:nummer)?|工单|工單|编号|編號|受付番号|問い合わせ番号|お問い合わせ番号|접수\s*번호|문의\s*번호|티켓\s*번호|요청\s*번호|номер (?:обращения|заявки|запроса)|numer zgłoszenia|talep numaranız|numero (?:di )?(?:ticket|richiesta|pratica))[\s:：#.-]{0,3}(?:(?:no\.?|nr\.?|number|id|nummer|numéro|número)[\s:：#.-]{0,3})?(?:\p{L}+[\s:：]{1,2}){0,2}$`)
 	// futureRe, answerVerbRe and vagueTimeRe are the three parts of a promise.
-	futureRe     = regexp.MustCompile(`(?i)드리겠습니다|드릴 예정|겠습니다|\b(?:responderá|responderemos|entraremos|retornaremos|yapacaktır|yapacağız|dönecektir|ответим|свяжемся|ответит|odpowiemy|skontaktujemy|risponderemo|contatteremo|will|shall|may take|can take|might take|could take|wird|werden|sera|seront|va|vont|será|serán|verrà|verranno|zal|zullen|kommer att|vil|vill)\b|'ll\b|(?:将|將|会|會)`)
-	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|\b(?:respond\w*|entraremos em contato|retorn\w*|dönüş|ответ\w*|свяж\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|återkomm\w*|kontakta\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
-	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|в ближайшее время|как можно скорее|в течение \d+|wkrótce|jak najszybciej|w ciągu \d+|al più presto|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
+	futureRe = regexp.MustCompile(`(?i)드리겠습니다|드릴 예정|겠습니다|\b(?:responderemos|entraremos|retornaremos|dönecektir|odpowiemy|skontaktujemy|risponderemo|contatteremo|will|shall|may take|can take|might take|could take|wird|werden|sera|seront|va|vont|serán|verranno|zal|zullen|kommer att|vil|vill)\b|'ll\b|(?:将|將|会|會)|` +
+		// Words that begin or end with a non-ASCII letter, where \b (ASCII) never holds,
+		// and the future of any Italian, Spanish or Portuguese verb by its ending
+		// ("contatterà", "responderá", "retornará", "responderão").
+		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|свяжемся|будет|будут|återkommer|återkopplar|sẽ|سوف|سيقوم|سيتم|سنقوم)(?:$|[^\p{L}])|\bakan\b|\b(?:kümmert|kümmern|neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{3,}(?:erà|irà|arà|eranno|iranno|aranno|ará|erá|irá|arán|erán|irán|arão|erão|irão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
+	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|(?:^|[^\p{L}])(?:dönüş|ответ|свяж|återkomm|phản hồi|liên hệ|trả lời|بالرد|الرد|بالتواصل|التواصل)|\b(?:menghubungi|membalas|merespons|menanggapi)\b|\b(?:respond\w*|entraremos em contato|retorn\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|kontakta\w*|kümmer\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
+	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+|sớm nhất|sớm|trong vòng \d+|في أقرب وقت|قريبا|قريباً|خلال \d+)|\b(?:segera|secepatnya|sesegera mungkin|dalam \d+ (?:jam|hari))\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
 	// filingRe is the filing of a record: created, logged, received, its number given
 	// or to be quoted.
-	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|waiting|awaiting|pending|remind(?:er|ing)?|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
+	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|waiting|awaiting|pending|remind(?:er|ing)?|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|aufgenommen|eröffnet|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
 	// formFieldRe is a line of a filled-in form: a short label, a colon, a short value.
 	formFieldRe = regexp.MustCompile(`^\p{Lu}[\p{L}\p{N} /&'()-]{0,30}[:：]\s*\S[^.!?。！？]{0,60}$`)
 )
@@ -1572,26 +1926,60 @@ func isFormField(s string) bool {
 	return formFieldRe.MatchString(s) && findPhrases(humanCues, s) == nil
 }
 
-// isAck reports whether s holds acknowledgement or courtesy wording.
-func isAck(s string) bool { return anyAckRe.MatchString(s) }
+// answerBeside returns the clauses of s, a sentence of template, absence or status
+// wording, that are a person's answer sharing the sentence ("I'm on leave this week,
+// but quickly: yes, EU data stays in Frankfurt", "Your ticket has been resolved: I
+// restarted the worker"), or nothing. They must be most of the sentence and show a
+// person answering (see answersInClauses): the clauses a notice adds to its own
+// wording ("If you feel the issue has not been resolved, you can reopen the ticket")
+// do not.
+func answerBeside(s string) []string {
+	rest := withoutAckClauses(s)
+	if rest == "" || isTemplate(rest) || !answersInClauses(rest) || 2*letters(rest) < letters(s) {
+		return nil
+	}
+	return []string{rest}
+}
 
-// anyTemplateRe and anyAckRe join phrase sets into one alternation each, so that a
-// sentence is searched in one pass rather than once per phrase.
-var (
-	anyTemplateRe = joinPhrases(templatePhrases, surveyPhrases, verifyPhrases, personalAbsence)
-	anyAckRe      = joinPhrases(ackPhrases)
-)
-
-// joinPhrases compiles the phrases of sets into one case-insensitive alternation.
-func joinPhrases(sets ...[]phrase) *regexp.Regexp {
-	var alts []string
-	for _, ps := range sets {
-		for _, p := range ps {
-			alts = append(alts, "(?:"+p.re+")")
+// letters counts the letters of s.
+func letters(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			n++
 		}
 	}
-	return regexp.MustCompile(`(?i)` + strings.Join(alts, "|"))
+	return n
 }
+
+// answersInClauses reports whether rest, the clauses left of a template or notice
+// sentence, shows a person answering: a cue other than a question mark or a possessive
+// "my" or "me", which the rest of notices carry too ("Questions? Just reply",
+// "contact my colleague Mia").
+func answersInClauses(rest string) bool {
+	for _, c := range findPhrases(humanCues, rest) {
+		switch strings.ToLower(strings.Trim(c.text, " ,.;:!'\"()")) {
+		case "?", "？", "my", "me":
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// isStatusNotice reports whether s is a help desk's status notice ("We've marked this
+// conversation as closed", "Your request status changed to Resolved") without a cue of a
+// person: "Your ticket is resolved: I restarted the worker" reports work and stays.
+func isStatusNotice(s string) bool {
+	return isNoticeWording(s) && findPhrases(humanCues, s) == nil
+}
+
+// isAck reports whether s holds acknowledgement or courtesy wording.
+func isAck(s string) bool { return matchesAny(s, ackPhrases) }
+
+// isNoticeWording reports whether s holds a status notice's or a routing notice's
+// wording, whatever else it holds.
+func isNoticeWording(s string) bool { return matchesAny(s, noticePhrases, routedPhrases) }
 
 // clauseRe splits a sentence into clauses: after commas, semicolons and colons (CJK
 // forms included) and around dashes.
@@ -1606,7 +1994,7 @@ func withoutAckClauses(s string) string {
 	for _, loc := range append(clauseRe.FindAllStringIndex(s, -1), []int{len(s), len(s)}) {
 		c := strings.TrimSpace(s[prev:loc[0]])
 		prev = loc[1]
-		if c == "" || isAck(c) || isTemplate(c) {
+		if c == "" || isAck(c) || isTemplate(c) || isNoticeWording(c) {
 			continue
 		}
 		kept = append(kept, c)

@@ -16,6 +16,7 @@ import (
 
 	"supportprobe/configs"
 	"supportprobe/probe"
+	"supportprobe/probe/dashboard"
 	"supportprobe/probe/evidence"
 	"supportprobe/store"
 )
@@ -263,6 +264,25 @@ func TestDashboardLiveVersion(t *testing.T) {
 		}
 		return v.Version
 	}
+	// The overview keeps its figures while the version stays: each write below must
+	// show on it at the next request.
+	overview := func() dashboard.Overview {
+		t.Helper()
+		resp, err := http.Get(base + "/?format=json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		var ov dashboard.Overview
+		if err := json.Unmarshal(body, &ov); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET /?format=json = %d: %v\n%s", resp.StatusCode, err, body)
+		}
+		return ov
+	}
+	if ov := overview(); len(ov.Vendors) != 0 {
+		t.Fatalf("overview of an empty store: %d vendors", len(ov.Vendors))
+	}
 	v0 := version()
 	if err := d.db.SetMailbox("INBOX", store.MailboxState{UIDValidity: 7, LastUID: 42}); err != nil {
 		t.Fatal(err)
@@ -270,17 +290,25 @@ func TestDashboardLiveVersion(t *testing.T) {
 	if v := version(); v != v0 {
 		t.Errorf("version moved from %s to %s on a folder position write, which no page shows", v0, v)
 	}
-	if _, err := d.db.CreateProbe(probe.Probe{Vendor: "acme-cloud", Script: "outage-en", Priority: "P1", Token: "T1", MessageID: "p1@example.com"}); err != nil {
+	if _, err := d.db.CreateProbe(probe.Probe{Vendor: "acme-cloud", Script: "outage-en", Priority: "P1", Token: "T1", MessageID: "p1@example.com",
+		CreatedAt: time.Now().Add(-time.Minute), Terms: probe.Terms{Deadline: 72 * time.Hour,
+			Hours: probe.HoursSpec{Zone: "UTC", Days: []string{"mon", "tue", "wed", "thu", "fri"}, Open: "09:00", Close: "17:00"}}}); err != nil {
 		t.Fatal(err)
 	}
 	v1 := version()
 	if v1 == v0 {
 		t.Errorf("version stayed %s after a new probe", v1)
 	}
+	if ov := overview(); len(ov.Vendors) != 1 || ov.Vendors[0].Name != "acme-cloud" || ov.Totals.Total != 1 || ov.Vendors[0].Paused != nil {
+		t.Errorf("overview after a new probe: %+v; want acme-cloud's one probe, not paused", ov)
+	}
 	if _, err := d.SetPause(PauseRequest{Vendor: "acme-cloud", Note: "vendor asked"}); err != nil {
 		t.Fatal(err)
 	}
 	if v := version(); v == v1 {
 		t.Errorf("version stayed %s after a pause", v)
+	}
+	if ov := overview(); len(ov.Vendors) != 1 || ov.Vendors[0].Paused == nil || ov.Vendors[0].Paused.Note != "vendor asked" {
+		t.Errorf("overview after a pause: %+v; want acme-cloud paused", ov.Vendors)
 	}
 }

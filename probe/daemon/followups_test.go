@@ -462,3 +462,43 @@ func TestFollowupStoredTermsSurviveConfigChange(t *testing.T) {
 		t.Errorf("old probe's follow-ups %+v; want only the one its current script has", got.Followups)
 	}
 }
+
+// TestInquiryTextIncludesFollowups checks that the text handed to the classifier as
+// "ours" holds the reminder as sent beside the inquiry, so a help desk's notice that
+// pastes our reminder unquoted does not have it counted as the desk's words.
+func TestInquiryTextIncludesFollowups(t *testing.T) {
+	c := &testClock{t: clock}
+	s := &fakeSender{at: clock}
+	d := mustFollowupDaemon(t, "", s, nil, c)
+	p := mustSendProbe(t, d)
+	c.set(clock.Add(4 * time.Hour))
+	s.at = c.now()
+	got := mustPass(t, d)
+	if len(got.Followups) != 1 || got.Followups[0].State != probe.StateSent {
+		t.Fatalf("follow-ups = %+v, want one sent", got.Followups)
+	}
+	inquiry, reminder := s.sent[0].Body, s.sent[len(s.sent)-1].Body
+	text := d.inquiryText(p.ID, []int{got.Followups[0].Index})
+	for _, want := range []string{firstLine(inquiry), firstLine(reminder)} {
+		if !strings.Contains(text, want) {
+			t.Errorf("inquiryText lacks %q:\n%s", want, text)
+		}
+	}
+	if only := d.inquiryText(p.ID, nil); strings.Contains(only, firstLine(reminder)) && !strings.Contains(inquiry, firstLine(reminder)) {
+		t.Errorf("inquiryText without follow-ups holds the reminder:\n%s", only)
+	}
+	// A follow-up whose copy is missing costs only its own recognition.
+	if text := d.inquiryText(p.ID, []int{7}); !strings.Contains(text, firstLine(inquiry)) {
+		t.Errorf("inquiryText with a missing follow-up copy lost the inquiry:\n%s", text)
+	}
+}
+
+// firstLine returns the first non-blank line of s, trimmed.
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ""
+}

@@ -146,9 +146,15 @@ func (d *Daemon) handleMail(ctx context.Context, f mailbox.Fetched) error {
 		return fmt.Errorf("match mail %s: %w", m.MessageID, err)
 	}
 	vendor, state := match.Vendor, probe.State("")
+	var sentFollowups []int
 	if ok {
 		if p, err := d.db.Probe(match.ProbeID); err == nil {
 			vendor, state = p.Vendor, p.State
+			for _, f := range p.Followups {
+				if !f.SentAt.IsZero() {
+					sentFollowups = append(sentFollowups, f.Index)
+				}
+			}
 		}
 	}
 	var rules []probe.Rule
@@ -156,7 +162,7 @@ func (d *Daemon) handleMail(ctx context.Context, f mailbox.Fetched) error {
 		rules = v.Rules
 	}
 	if ok {
-		m.Inquiry = d.inquiryText(match.ProbeID)
+		m.Inquiry = d.inquiryText(match.ProbeID, sentFollowups)
 	}
 	cls := probe.Classify(m, rules)
 	cls.Reason = withNote(cls.Reason, unread)
@@ -259,19 +265,30 @@ func fetchedRaw(f mailbox.Fetched) store.Raw {
 	return store.Raw{Data: f.Raw, Size: max(int(f.Size), len(f.Raw)), Truncated: f.Truncated}
 }
 
-// inquiryText returns the text of probe id's inquiry as sent, for the classifier to
-// recognise a help desk's copy of it; "" (and a debug line) when the copy cannot be read,
-// which only costs that recognition.
-func (d *Daemon) inquiryText(id string) string {
-	raw, err := d.db.InquiryRaw(id)
-	if err != nil {
-		d.log.Debug("inquiry copy not read; its echo in the reply is not recognised", "probe", id, "err", err)
-		return ""
+// inquiryText returns the text of probe id's inquiry as sent, and of its follow-ups at
+// the positions in followups, for the classifier to recognise a help desk's copy of
+// them (a notice that pastes our reminder is no more the desk's words than one that
+// pastes the inquiry); followups are the script positions (Followup.Index) of the
+// follow-ups sent. A copy that cannot be read is left out with a debug line: that
+// only costs its recognition.
+func (d *Daemon) inquiryText(id string, followups []int) string {
+	ids := []string{id}
+	for _, i := range followups {
+		ids = append(ids, followupRawID(id, i))
 	}
-	m, err := mailbox.Parse(raw.Data, mailbox.ParseOptions{})
-	if err != nil {
-		d.log.Debug("inquiry copy not parsed; its echo in the reply is not recognised", "probe", id, "err", err)
-		return ""
+	var texts []string
+	for _, rid := range ids {
+		raw, err := d.db.InquiryRaw(rid)
+		if err != nil {
+			d.log.Debug("copy of our message not read; its echo in the reply is not recognised", "probe", id, "copy", rid, "err", err)
+			continue
+		}
+		m, err := mailbox.Parse(raw.Data, mailbox.ParseOptions{})
+		if err != nil {
+			d.log.Debug("copy of our message not parsed; its echo in the reply is not recognised", "probe", id, "copy", rid, "err", err)
+			continue
+		}
+		texts = append(texts, m.NewText)
 	}
-	return m.NewText
+	return strings.Join(texts, "\n\n")
 }

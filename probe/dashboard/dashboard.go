@@ -131,6 +131,8 @@ type Handler struct {
 	mux     *http.ServeMux
 	csrfKey [32]byte
 	origin  *http.CrossOriginProtection
+	// overviews keeps the overview's figures between requests (overview.go).
+	overviews overviewCache
 }
 
 // New returns the dashboard over db. It panics only if the embedded templates do not
@@ -146,6 +148,7 @@ func New(db Store, opts Options) *Handler {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{db: db, opts: opts, pages: map[string]*template.Template{}, origin: http.NewCrossOriginProtection()}
+	h.overviews = overviewCache{kept: map[string]*overviewFigures{}, building: map[string]*overviewBuild{}}
 	rand.Read(h.csrfKey[:]) // never fails (crypto/rand)
 	for _, name := range []string{"overview", "vendor", "probe", "review", "unmatched", "error"} {
 		h.pages[name] = template.Must(template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS, "templates/layout.tmpl", "templates/"+name+".tmpl"))
@@ -252,6 +255,14 @@ func (p page) RefreshAtAttr() string {
 // next is the next instant the page's figures change by time alone (zero: none), for
 // the live script.
 func (h *Handler) respond(w http.ResponseWriter, r *http.Request, name, title string, data any, next time.Time) {
+	h.respondAt(w, r, name, title, data, next, h.version(), h.opts.Now())
+}
+
+// respondAt is respond for figures computed at computed (the footer's "computed at")
+// from the store as it was at version, the version the page carries for the live
+// script: read before the figures, so a write made while they were computed moves the
+// store past the page's version, and the page is fetched again.
+func (h *Handler) respondAt(w http.ResponseWriter, r *http.Request, name, title string, data any, next time.Time, version string, computed time.Time) {
 	setSecurityHeaders(w)
 	w.Header().Set("Cache-Control", "no-store")
 	asJSON, err := wantsJSON(r)
@@ -268,8 +279,8 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, name, title st
 		}
 		return
 	}
-	pg := page{Title: title, Nav: name, Now: h.opts.Now(), Data: data, Request: r, Writable: h.writable(),
-		UTC: utcOnly(w, r), Version: h.version(), RefreshAt: next}
+	pg := page{Title: title, Nav: name, Now: computed, Data: data, Request: r, Writable: h.writable(),
+		UTC: utcOnly(w, r), Version: version, RefreshAt: next}
 	if pg.Writable {
 		pg.CSRF = h.csrfToken(h.session(w, r))
 	}

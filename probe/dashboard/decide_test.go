@@ -300,7 +300,8 @@ func TestNextChange(t *testing.T) {
 		want time.Time
 	}{
 		{"nothing", nil, time.Time{}},
-		{"open, calendar target ahead", []probe.Probe{sent(now.Add(-30*time.Minute), &probe.SLATarget{FirstResponse: time.Hour})}, now.Add(30 * time.Minute)},
+		// Past the target means more than an hour elapsed: the instant after the hour.
+		{"open, calendar target ahead", []probe.Probe{sent(now.Add(-30*time.Minute), &probe.SLATarget{FirstResponse: time.Hour})}, now.Add(30*time.Minute + time.Nanosecond)},
 		{"target passed: the deadline next", []probe.Probe{sent(now.Add(-2*time.Hour), &probe.SLATarget{FirstResponse: time.Hour})}, now.Add(70 * time.Hour)},
 		// Sent 16:00 Wednesday with 4 business hours: 1 h today, 3 h Thursday: 12:00.
 		{"the earliest of several", []probe.Probe{sent(now.Add(-30*time.Minute), &probe.SLATarget{FirstResponse: time.Hour}), sent(now.Add(time.Minute-72*time.Hour), nil)},
@@ -317,10 +318,31 @@ func TestNextChange(t *testing.T) {
 			}
 		})
 	}
-	// The business case alone: 16:00 + 4 business hours = Thursday 12:00.
+	// The business case alone: 16:00 + 4 business hours = Thursday 12:00, past it just after.
 	p := sent(time.Date(2026, 12, 2, 16, 0, 0, 0, time.UTC), &probe.SLATarget{FirstResponse: 4 * time.Hour, Clock: probe.Business})
-	if got, want := nextChange([]probe.Probe{p}, now.Add(5*time.Hour)), time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC); !got.Equal(want) {
+	if got, want := nextChange([]probe.Probe{p}, now.Add(5*time.Hour)), time.Date(2026, 12, 3, 12, 0, 0, 1, time.UTC); !got.Equal(want) {
 		t.Errorf("business target: nextChange() = %v, want %v", got, want)
+	}
+	// A business target reached at closing time (16:00 + 1 h = 17:00) is past only once
+	// the clock runs again: just after 09:00 Thursday. A page shown in the evening must
+	// still change then, and the probe's state says so.
+	p = sent(time.Date(2026, 12, 2, 16, 0, 0, 0, time.UTC), &probe.SLATarget{FirstResponse: time.Hour, Clock: probe.Business})
+	evening := time.Date(2026, 12, 2, 20, 0, 0, 0, time.UTC)
+	want := time.Date(2026, 12, 3, 9, 0, 0, 1, time.UTC)
+	if got := nextChange([]probe.Probe{p}, evening); !got.Equal(want) {
+		t.Errorf("business target reached at closing: nextChange() = %v, want %v", got, want)
+	}
+	for _, tt := range []struct {
+		at   time.Time
+		want probe.SLAState
+	}{{evening, probe.SLAOpen}, {want.Add(-time.Nanosecond), probe.SLAOpen}, {want, probe.SLAOpenBreached}} {
+		m, err := probe.Measure(p, tt.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.SLA != tt.want {
+			t.Errorf("target reached at closing, at %s: SLA %s, want %s", tt.at.Format(time.RFC3339Nano), m.SLA, tt.want)
+		}
 	}
 }
 

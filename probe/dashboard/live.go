@@ -66,7 +66,8 @@ func (h *Handler) live(w http.ResponseWriter, r *http.Request) {
 
 // nextChange returns the first instant after now at which one of ps changes status or
 // SLA state by time alone (its SLA target or its deadline passes without a person's
-// answer); zero when none will. Probes answered, bounced, not sent or past their
+// answer): the first instant at which the state differs, so figures computed before it
+// hold until then; zero when none will. Probes answered, bounced, not sent or past their
 // deadline change only through a write, which the version shows.
 func nextChange(ps []probe.Probe, now time.Time) time.Time {
 	var next time.Time
@@ -85,13 +86,18 @@ func nextChange(ps []probe.Probe, now time.Time) time.Time {
 		}
 		consider(deadline)
 		if t := p.Terms.SLA; t != nil {
-			at := p.SentAt.Add(t.FirstResponse)
+			// The target is past once more than FirstResponse has elapsed on its clock
+			// (probe's SLA states): the first instant after it. On business time that is
+			// not the instant the target is reached when it is reached at a closing
+			// time: then it is just after the next opening.
+			over := t.FirstResponse + time.Nanosecond
+			at := p.SentAt.Add(over)
 			if t.Clock == probe.Business {
 				bh, err := probe.NewBusinessHours(p.Terms.Hours)
 				if err != nil {
 					continue // the page shows the error; nothing to wait for
 				}
-				at = bh.Add(p.SentAt, t.FirstResponse)
+				at = bh.Add(p.SentAt, over)
 			}
 			consider(at)
 		}
