@@ -17,7 +17,17 @@ import (
 // "list+owner" and "list+bounces-help", Mailman's "list-owner" and "list-bounces", Google
 // Groups' "list+owners", ezmlm's "list-return-…", Majordomo's "owner-list", Sympa's
 // "list-request") and the managers' own addresses.
-var listManagerLocalRe = regexp.MustCompile(`(?i)^(?:.+[-+](?:owners?|request|admin|bounces?(?:[-+].*)?|return(?:[-+].*)?|help)|owner-.+|mailman|majordomo|listserv|sympa|listmaster|ezmlm|mlmmj)$`)
+//
+// "-request", "-admin" and "-help" are also what help desks call their own addresses
+// ("it-help@"), from which people answer: those senders need listNamedRe too.
+var (
+	listManagerLocalRe = regexp.MustCompile(`(?i)^(?:.+[-+](?:owners?|request|admin|bounces?(?:[-+].*)?|return(?:[-+].*)?|help)|owner-.+|mailman|majordomo|listserv|sympa|listmaster|ezmlm|mlmmj)$`)
+	deskLikeLocalRe    = regexp.MustCompile(`(?i)[-+](?:request|admin|help)$`)
+)
+
+// listNamedRe names a mailing list unmistakably: as a mailing list, by a list manager's
+// name, or as a list followed by its address ("la liste support@…").
+var listNamedRe = regexp.MustCompile(`(?i)mailing[- ]?list|mailingliste|liste de diffusion|lista de correo|邮件列表|郵件列表|メーリングリスト|\b(?:mlmmj|mailman|sympa|ezmlm|majordomo|listserv)\b|\b(?:list|liste|lista)\s+<?[\w.+-]+@`)
 
 // listWordRe names a mailing list, in the languages list managers ship their texts in.
 var listWordRe = regexp.MustCompile(`(?i)mailing[- ]?list|\bthe list\b|\blist (?:moderator|owner|administrator|subscriber)|\bgroup moderator|mailingliste|\bder liste\b|\bdie liste\b|liste de diffusion|\bla liste\b|lista de correo|\bla lista\b|lista de discussão|邮件列表|郵件列表|列表|メーリングリスト|\bmlmmj\b|\bmailman\b|\bsympa\b|\bezmlm\b|\bmajordomo\b|\blistserv\b`)
@@ -46,7 +56,7 @@ func classifyListNotice(m Mail) (Classification, bool) {
 	}
 	text := m.Subject + "\n" + truncateUTF8(m.NewText, classifyTextLimit)
 	list := listWordRe.FindString(text)
-	if list == "" {
+	if list == "" || deskLikeLocalRe.MatchString(strings.TrimSpace(local)) && !listNamedRe.MatchString(text) {
 		return Classification{}, false
 	}
 	tail := func(said string) string {
@@ -127,6 +137,11 @@ func classifyDeskChangeNotice(m Mail) (Classification, bool) {
 		return Classification{}, false
 	}
 	nt := analyzeNewText(truncateUTF8(m.NewText, classifyTextLimit), m.Subject, newEcho(m.Inquiry))
+	// "Request received: assigned ticket #4711" is an acknowledgement that numbers the
+	// request: receipt wording leaves it to the weighing.
+	if slices.ContainsFunc(findPhrases(ackPhrases, m.Subject+"\n"+nt.own), func(h hit) bool { return h.strong }) {
+		return Classification{}, false
+	}
 	if nt.weight >= humanWeight || slices.ContainsFunc(nt.cues, func(h hit) bool { return !deskInstructionRe.MatchString(h.text) }) {
 		return Classification{}, false
 	}

@@ -307,6 +307,11 @@ func (r *Real) writeGenerators() error {
 	if r.cfg.EximPort != 0 {
 		fmt.Fprintf(&transport, "%s smtp:[127.0.0.1]:%d\n", EximDomain, r.cfg.EximPort)
 	}
+	if r.cfg.SendmailPort != 0 {
+		for _, d := range []string{"refused.", "deferred."} {
+			fmt.Fprintf(&transport, "%s%s smtp:[127.0.0.1]:%d\n", d, SendmailDomain, r.cfg.SendmailPort)
+		}
+	}
 	if r.cfg.OpenSMTPDPort != 0 {
 		fmt.Fprintf(&transport, "%s smtp:[127.0.0.1]:%d\n", OpenSMTPDDomain, r.cfg.OpenSMTPDPort)
 	}
@@ -490,7 +495,7 @@ func (r *Real) stopExim() error {
 const sievePluginPath = "/usr/lib/dovecot/modules/lib90_sieve_plugin.so"
 
 // generatorDomains are the domains a world with generators keeps for itself.
-var generatorDomains = []string{GeneratorDomain, RelayRefusedDomain, DeferredDomain, LoopDomain, SizeLimitDomain, EximDomain, OpenSMTPDDomain}
+var generatorDomains = []string{GeneratorDomain, RelayRefusedDomain, DeferredDomain, LoopDomain, SizeLimitDomain, EximDomain, OpenSMTPDDomain, "refused." + SendmailDomain, "deferred." + SendmailDomain}
 
 // checkGeneratorDomain refuses a user in one of the generators' domains, in a world with
 // generators: Postfix would route its mail to a generator instead of its mailbox.

@@ -424,3 +424,31 @@ func TestProgramsDomainRefused(t *testing.T) {
 		t.Errorf("StartRealWithOptions with user %s = %v, want ErrInvalidUser naming %s", u.Address, err, mailworld.ProgramsDomain)
 	}
 }
+
+// sendmailCases are Sendmail's messages (RealOptions.Sendmail).
+func sendmailCases() []generated {
+	return []generated{
+		{name: "bounce/gen-sendmail-relay-refused", to: mailworld.SendmailRefusedAddress, want: []string{
+			`(?m)^From: Mail Delivery Subsystem <MAILER-DAEMON@mx\.sendmail\.test>`, `(?m)^Subject: Returned mail: see transcript for details`,
+			`(?m)^Auto-Submitted: auto-generated \(failure\)`, `report-type=delivery-status`, `(?m)^Reporting-MTA: dns; mx\.sendmail\.test`,
+			`(?m)^Action: failed`, `(?m)^Status: 5\.7\.1`, `Relay access denied`, `by mx\.sendmail\.test \(8\.\d+`}},
+		{name: "delay/gen-sendmail-delay-warning", to: mailworld.SendmailDeferredAddress, want: []string{
+			`(?m)^From: Mail Delivery Subsystem <MAILER-DAEMON@mx\.sendmail\.test>`, `(?m)^Subject: Warning: could not send message for past 1 second`,
+			`(?m)^Auto-Submitted: auto-generated \(warning-timeout\)`, `report-type=delivery-status`, `(?m)^Action: delayed`, `(?m)^Status: 4\.0\.0`,
+			`Warning: message still undelivered after 1 second`}},
+	}
+}
+
+// TestSendmailCorpus is TestGeneratorsCorpus for Sendmail's bounce and delay warning.
+func TestSendmailCorpus(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	w := mailworldtest.RealWith(t, mailworld.RealOptions{Generators: true, Sendmail: true}, lin)
+	t.Logf("world with generators and Sendmail started in %v", time.Since(start).Round(time.Millisecond))
+	c := login(t, w, lin)
+	cases := sendmailCases()
+	sent := map[string]time.Time{}
+	sendGenerated(t, w, cases, sent)
+	got := waitTagged(t, w, c, sent, time.Now().Add(time.Hour), func() {})
+	checkGenerated(t, w, cases, got)
+}

@@ -57,9 +57,11 @@ import (
 //     inquiry's headers as text/rfc822-headers. Its MIME boundaries name the host
 //     ("=_HOST-PID-TIME-0001").
 //
-// Every list and autoresponder answers the message's poster: mlmmj the From: address for
-// a denial and the envelope sender for a moderation notice, mailbot the From: (or
-// Reply-To:) address; send with the envelope sender in From: to get every answer.
+// Every list and autoresponder answers the message's poster, but not always at the
+// envelope sender: mlmmj checks subscribers against the From: address and, its TUNABLES
+// say, sends the moderation notice to the envelope sender; mailbot answers the From: (or
+// Reply-To:) address. The tests send with the envelope sender in From: too, so every
+// answer reaches the tagged address.
 
 // ProgramsDomain holds the mailing lists and autoresponders of RealOptions.Programs.
 const ProgramsDomain = "programs.test"

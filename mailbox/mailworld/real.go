@@ -66,6 +66,8 @@ type Real struct {
 	postfixPID, dovecotPID int
 	eximPath               string // RealOptions.Exim: the binary, "" without Exim
 	eximPID                int
+	sendmailPath           string // RealOptions.Sendmail: the binary, "" without Sendmail
+	sendmailPID            int
 	openSMTPDPath          string // RealOptions.OpenSMTPD: the smtpd binary, "" without OpenSMTPD
 	openSMTPDPID           int
 	generators             bool   // RealOptions.Generators
@@ -125,6 +127,11 @@ func RealAvailableWith(opts RealOptions) error {
 	}
 	if opts.Programs {
 		if err := programsAvailable(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if opts.Sendmail {
+		if _, err := SendmailPath(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -203,6 +210,11 @@ type RealOptions struct {
 	// and OpenSMTPDDomain for how it runs). It creates OpenSMTPD's accounts (opensmtpd,
 	// opensmtpq) where they are missing.
 	OpenSMTPD bool
+	// Sendmail also runs Sendmail as the gateway of SendmailDomain's two subdomains, which
+	// bounces and sends delay warnings in its own format (see SendmailPath for where the
+	// binary comes from). It needs Generators, whose relay-refusing smtpd and dead port it
+	// sends mail to.
+	Sendmail bool
 	// Programs also runs the mailing lists of Lists (mlmmj) and the autoresponders of
 	// Autoresponders (maildrop's mailbot), delivered by Postfix's pipe(8) (see
 	// ProgramsDomain). It needs the Debian packages mlmmj and maildrop.
@@ -301,6 +313,14 @@ func StartRealWithOptions(dir string, opts RealOptions, users ...User) (*Real, e
 			}
 		}
 	}
+	if opts.Sendmail {
+		if !opts.Generators {
+			return nil, fmt.Errorf("start real mail world with sendmail: RealOptions.Sendmail needs RealOptions.Generators (Sendmail relays to the generators' refusing and dead servers)")
+		}
+		if r.sendmailPath, err = SendmailPath(); err != nil {
+			return nil, fmt.Errorf("start real mail world with sendmail: %w", err)
+		}
+	}
 	if opts.Exim {
 		if r.eximPath, err = EximPath(); err != nil {
 			return nil, fmt.Errorf("start real mail world with exim: %w", err)
@@ -360,6 +380,9 @@ func (r *Real) start() error {
 	if r.eximPath != "" {
 		ports = append(ports, &r.cfg.EximPort)
 	}
+	if r.sendmailPath != "" {
+		ports = append(ports, &r.cfg.SendmailPort)
+	}
 	if r.openSMTPDPath != "" {
 		ports = append(ports, &r.cfg.OpenSMTPDPort, &r.cfg.OpenSMTPDRefusePort, &r.cfg.OpenSMTPDDeferPort)
 	}
@@ -378,6 +401,9 @@ func (r *Real) start() error {
 	}
 	if r.programs {
 		relay = append(relay, ProgramsDomain)
+	}
+	if r.sendmailPath != "" {
+		relay = append(relay, "refused."+SendmailDomain, "deferred."+SendmailDomain)
 	}
 	if r.eximPath != "" {
 		relay = append(relay, EximDomain)
@@ -424,6 +450,12 @@ func (r *Real) start() error {
 	}
 	if r.openSMTPDPath != "" {
 		if err := r.startOpenSMTPD(deadline); err != nil {
+			r.stop()
+			return r.withLogs(err)
+		}
+	}
+	if r.sendmailPath != "" {
+		if err := r.startSendmail(deadline); err != nil {
 			r.stop()
 			return r.withLogs(err)
 		}
@@ -775,7 +807,7 @@ func (r *Real) stop() error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(append(errs, r.stopExim(), r.stopOpenSMTPD())...)
+	return errors.Join(append(errs, r.stopExim(), r.stopOpenSMTPD(), r.stopSendmail())...)
 }
 
 // daemonPID returns the pid in the pid file if that process is running and is this world's
@@ -787,12 +819,15 @@ func (r *Real) daemonPID(pidFile string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	// Sendmail writes its command line on a second line, and retitles its process
+	// ("sendmail: accepting connections"): that line names the world instead.
+	first, rest, _ := strings.Cut(string(data), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
 	if err != nil || pid <= 0 {
 		return 0, fmt.Errorf("pid file %s: bad content %q", name, data)
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !running(pid) || !bytes.Contains(cmdline, []byte(r.dir+"/")) {
+	if err != nil || !running(pid) || !bytes.Contains(cmdline, []byte(r.dir+"/")) && !strings.Contains(rest, r.dir+"/") {
 		return 0, fmt.Errorf("pid file %s: pid %d is not this world's daemon", name, pid)
 	}
 	return pid, nil

@@ -28,6 +28,8 @@ type realConfig struct {
 	// Programs runs the mailing lists and autoresponders of RealOptions.Programs through
 	// pipe(8) transports.
 	Programs bool
+	// SendmailPort is Sendmail's SMTP port (RealOptions.Sendmail), 0 without Sendmail.
+	SendmailPort int
 	// EximPort is Exim's SMTP port (RealOptions.Exim), 0 without Exim.
 	EximPort int
 	// OpenSMTPDPort is OpenSMTPD's MX port (RealOptions.OpenSMTPD), 0 without OpenSMTPD;
