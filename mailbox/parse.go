@@ -1180,9 +1180,11 @@ func deliveryStatusGroups(b []byte) []header {
 
 var (
 	bounceSubject = regexp.MustCompile(`(?i)undelivered mail returned to sender|delivery status notification \((failure|delay)\)|^undeliverable\b|^undelivered\b|mail delivery (failed|failure|subsystem)|delivery failure|^returned mail\b|failure notice|delivery has failed|could not be delivered|^delivery (failed|delayed)|^warning: could not send message|退信|未送达|无法送达|无法投递|投递失败|退回|發送失敗|無法傳遞|未能送达`)
-	replyPrefix   = regexp.MustCompile(`(?i)^\s*(re|fw|fwd|aw|wg|tr|sv|vs|回复|回覆|答复|转发|轉寄)\s*[:：]`)
-	statusCode    = regexp.MustCompile(`\b([245]\.\d{1,3}\.\d{1,3})\b`)
-	delaySubject  = regexp.MustCompile(`(?i)delay|延迟|延遲|warning`)
+	// replyPrefix is a reply's or forward's subject prefix, after any tags a help desk
+	// puts first ("[#48123577] 回复：…", "[Vendor] Re: …").
+	replyPrefix  = regexp.MustCompile(`(?i)^\s*(?:[\[【][^\]】\n]{0,60}[\]】]\s*)*(re|fw|fwd|aw|wg|tr|sv|vs|antw|rv|回复|回覆|答复|转发|轉寄)\s*[:：]`)
+	statusCode   = regexp.MustCompile(`\b([245]\.\d{1,3}\.\d{1,3})\b`)
+	delaySubject = regexp.MustCompile(`(?i)delay|延迟|延遲|warning`)
 	// gaveUp is how bounces without a DSN say delivery was abandoned (qmail, Exim,
 	// Sendmail, Exchange wording).
 	gaveUp = regexp.MustCompile(`(?i)i'?ve given up|not going to try again|i'?m giving up|gave up|giving up on|permanent (?:error|failure|fatal)|retry (?:timeout|time) (?:exceeded|reached)|wasn't able to deliver|delivery has failed|message was not delivered|放弃投递|放棄投遞|永久性错误`)

@@ -186,6 +186,9 @@ func Classify(m Mail, rules []Rule) Classification {
 	return ev.decide(kind, why)
 }
 
+// escalationRe is an escalation named in ack wording.
+var escalationRe = regexp.MustCompile(`(?i)escalat`)
+
 // unwrapLines joins the lines of each paragraph of text with a space, keeping blank
 // lines between paragraphs.
 func unwrapLines(text string) string {
@@ -226,6 +229,12 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	own := unwrapLines(nt.own)
 	subjectAndText := m.Subject + "\n" + own
 	acks := slices.Concat(findPhrases(subjectAckPhrases, ackSubject), findPhrases(ackPhrases, ackSubject+"\n"+own))
+	// "Your escalation request has been logged" receipts the escalation of a request
+	// filed long before, not the inquiry: the mail is the escalation's notice.
+	ackText := ackSubject + "\n" + own
+	acks = slices.DeleteFunc(acks, func(a hit) bool {
+		return a.at <= len(ackText) && escalationRe.MatchString(ackText[max(0, a.at-24):min(len(ackText), a.end)])
+	})
 	strongAck, selfAuto := false, false
 	for _, a := range acks {
 		strongAck = strongAck || a.strong
@@ -296,7 +305,11 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// Courtesy wording ("Thanks for reaching out", "感谢您的来信") opens people's answers
 	// as often as acknowledgements; only wording that says a request was received or
 	// that the mail is automatic asks the rest of the text to show a person's cue.
-	if sub, why := nt.substantial(strongAck || selfAuto); sub {
+	// A mail that says it received the request, under an automatic header, with no
+	// cue of a person anywhere: its length (a desk's long template in a language whose
+	// furniture we do not all know) makes no answer.
+	receiptOnly := strongAck && len(auto) > 0 && len(nt.cues) == 0 && !nt.signedByPerson()
+	if sub, why := nt.substantial(strongAck || selfAuto); sub && !receiptOnly {
 		if why == "" {
 			why = "by its length"
 		}
@@ -362,7 +375,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		ev.machine("status notification "+quoteMatches(notice), 2)
 	}
 
-	if substantial, why := nt.substantial(strongAck || selfAuto); substantial && !newsletter {
+	if substantial, why := nt.substantial(strongAck || selfAuto); substantial && !newsletter && !receiptOnly {
 		reason := fmt.Sprintf("human: %d chars of new text", nt.chars)
 		if why != "" {
 			reason += " " + why
@@ -897,7 +910,7 @@ func helpDeskSignals(m Mail) []string {
 
 // botDeclRe is a mail's statement that an AI or virtual assistant wrote it, in the first
 // person or about the answer itself.
-var botDeclRe = regexp.MustCompile(`(?i)\bI(?:'m| am) (?:[\p{L}-]+, )?(?:(?:[\p{L}-]+'s|the|an?|your|our) )?(?:[\p{L}-]+ )?(?:AI|virtual|automated|digital|intelligent)[- ](?:agent|assistant|bot|helper)\b|\bI(?:'m| am) (?:an? )?(?:bot|chatbot|AI)\b|\b(?:this|the following) (?:answer|reply|response|message) (?:was|is|has been) (?:generated|written|drafted|created) (?:by|with|using) (?:an? )?(?:AI|artificial intelligence|our AI|a bot)\b|\b(?:AI|virtual) assistant here\b|ich bin (?:der|die|ein|eine|ihr|ihre) (?:virtuelle|digitale|KI-)\s?(?:assistent|assistentin|agent)|je suis (?:l'|un |une |votre )?(?:assistant|agent) (?:virtuel|IA)|我是(?:智能|AI|人工智能|虚拟)(?:客服|助手|助理)`)
+var botDeclRe = regexp.MustCompile(`(?i)\bI(?:'m| am) (?:[\p{L}-]+, )?(?:(?:[\p{L}-]+'s|the|an?|your|our) )?(?:[\p{L}-]+ )?(?:AI|virtual|automated|digital|intelligent)[- ](?:agent|assistant|bot|helper)\b|\bI(?:'m| am) (?:an? )?(?:bot|chatbot|AI)\b|\b(?:this|the following) (?:answer|reply|response|message) (?:was|is|has been) (?:generated|written|drafted|created) (?:by|with|using) (?:an? )?(?:AI|artificial intelligence|our AI|a bot)\b|\b(?:AI|virtual) assistant here\b|\ban? (?:automated|automatic) (?:answer|reply|response) from (?:[\p{L}'’-]+ ){0,4}(?:AI|virtual|automated)[- ](?:support )?(?:assistant|agent|bot)\b|ich bin (?:der|die|ein|eine|ihr|ihre) (?:virtuelle|digitale|KI-)\s?(?:assistent|assistentin|agent)|je suis (?:l'|un |une |votre )?(?:assistant|agent) (?:virtuel|IA)|我是(?:智能|AI|人工智能|虚拟)(?:客服|助手|助理)`)
 
 // courtesyRe matches ack wording that only thanks ("Thank you for your message",
 // "Merci pour votre message", "感谢您的来信").
@@ -935,11 +948,11 @@ func hasHeader(m Mail, name string) bool {
 // traditional), German, French, Spanish, Dutch, Italian and Portuguese, with and without
 // accents.
 var (
-	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|automatic reply|balasan otomatis|trả lời tự động|رد تلقائي|תשובה אוטומטית|מחוץ למשרד|ตอบกลับอัตโนมัติ|स्वचालित उत्तर|αυτόματη απάντηση|εκτός γραφείου|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio|automatiskt svar|automatisk svar|automatisk besked|autosvar|automaattinen vastaus|automatyczna odpowied[źz]|odpowied[źz] automatyczna|r[ăa]spuns automat|автоматический ответ|автоматична відповідь|otomatik yan[ıi]t|자동 응답|自動応答|poza biurem|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|otomatik (?:yan[ıi]t|cevap)|ofis d[ıi]ş[ıi]nda|автоответ|автоматический ответ|вне офиса|자동 ?응답|부재 ?중|不在通知|自動応答`)
+	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|absente? du bureau|hors du bureau|fuera de la oficina|fuori ufficio|automatic reply|balasan otomatis|trả lời tự động|رد تلقائي|תשובה אוטומטית|מחוץ למשרד|ตอบกลับอัตโนมัติ|स्वचालित उत्तर|αυτόματη απάντηση|εκτός γραφείου|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio|automatiskt svar|automatisk svar|automatisk besked|autosvar|automaattinen vastaus|automatyczna odpowied[źz]|odpowied[źz] automatyczna|r[ăa]spuns automat|автоматический ответ|автоматична відповідь|otomatik yan[ıi]t|자동 응답|自動応答|poza biurem|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|otomatik (?:yan[ıi]t|cevap)|ofis d[ıi]ş[ıi]nda|автоответ|автоматический ответ|вне офиса|자동 ?응답|부재 ?중|不在通知|自動応答`)
 	oooStartRe    = regexp.MustCompile(`(?i)^(?:ooo\b|away from|on vacation|on leave|休假|外出|abwesend|absen(?:ce|t)\b|ausente|afwezig|niet aanwezig|assente|fr[åa]nvaro|frav[æa]r|frav[æa]rende|poissa|nieobecno[śs][ćc]|urlop|отсутств|отпуск|izinde|休暇)`)
 	// fwdPrefixRe is a forward's subject prefix in the languages of mail clients.
 	fwdPrefixRe   = regexp.MustCompile(`(?i)^\s*(?:(?:re|aw|sv|antw)\s*:\s*)*(?:fw|fwd|wg|tr|rv|enc|doorst|vs|转发|轉寄|転送)\s*[:：]`)
-	replyPrefixRe = regexp.MustCompile(`(?i)^(?:\s*(?:re|aw|wg|fw|fwd|sv|vs|antw|rif|res|enc|回复|回覆|答复|转发|轉寄)\s*(?:\[\d+\])?\s*[:：]\s*)+`)
+	replyPrefixRe = regexp.MustCompile(`(?i)^(?:\s*(?:[\[【][^\]】\n]{0,60}[\]】]\s*)*(?:re|aw|wg|fw|fwd|sv|vs|antw|rif|res|enc|rv|回复|回覆|答复|转发|轉寄)\s*(?:\[\d+\])?\s*[:：]\s*)+`)
 )
 
 // personalAbsence is wording of a person's own absence, which an acknowledgement from a
@@ -949,7 +962,7 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `\bout of (?:the )?office (?:until|till|from|through)`},
 	{re: `limited access to (?:my )?e-?mail`},
 	{re: `\bi(?:'m| am) (?:out sick|off sick|sick today|off (?:today|this week|until)|away (?:today|this week|until))|\b(?:will|'ll) (?:reply|respond|get back to you|answer)(?: to you)? (?:when i(?:'m| am) back|on my return|tomorrow|next week|after my (?:leave|holiday|vacation))`},
-	{re: `(?:up)?on my return`},
+	{re: `(?:up)?on my return|[àa] mon retour|dès mon retour|nach meiner rückkehr|a mi (?:regreso|vuelta)|al mio (?:rientro|ritorno)|no meu regresso|pour toute demande urgente|en cas d'urgence|in dringenden angelegenheiten`},
 	{re: `przebywam (?:na urlopie|poza biurem|na zwolnieniu)|nie mam dostępu do (?:poczty|e-?maila)|jestem na urlopie`},
 	// Gone for good: "I have left Vendor Inc.", "Ich bin nicht mehr bei …".
 	{re: `\bi (?:have|'ve) left (?:the company|the organi[sz]ation|\p{Lu})|\bi(?:'m| am) no longer (?:with|at|employed|working)\b|\bno longer (?:works?|working|employed) (?:at|for|with)\b|\bhas left (?:the company|the organi[sz]ation)\b|ich bin nicht mehr (?:bei|für|im unternehmen)|(?:ne fais|ne fait) plus partie|ya no (?:trabajo|forma parte|formo parte)`},
@@ -966,11 +979,9 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `jag är (?:[^.!?\n]{0,30}? )?(?:på semester|ledig|borta|tjänstledig|föräldraledig|inte på kontoret|frånvarande)|jeg er (?:på ferie|fraværende|bortreist|ikke på kontoret|på barselspermisjon|på barsel)|olen (?:lomalla|poissa)|jestem (?:na urlopie|poza biurem|nieobecn[ya])|я (?:в отпуске|нахожусь в отпуске|отсутствую|вне офиса)|(?:izindeyim|ofis dışındayım|tatildeyim)|휴가 중|부재 중입니다|자리를 비웠`},
 	{re: `je serai (?:absent|de retour)|de retour le|bin (?:ich )?(?:ab dem|am) .{0,20}wieder (?:im büro|erreichbar)|volveré el|estaré (?:fuera|de vacaciones|ausente)`},
 	{re: `(?:不在|休暇|出張)(?:のため|中)|(?:休暇|出張)を(?:いただいて|取って)おります|休暇中|不在に(?:して|いたして)おります|不在(?:です|となります|にします)|お休みを(?:いただいて|頂いて)おります`},
-	// Where to turn meanwhile, and that mail waits: the rest of every absence notice
-	// ("For anything urgent please write to …", "In my absence, contact …", "I'm not
-	// checking email").
-	{re: `\b(?:for|in case of|in|with) (?:anything |any |an )?(?:urgent|pressing|immediate|time[- ]sensitive)(?: matters?| issues?| requests?| questions?| cases?| enquiries| inquiries| needs?| support)?,? (?:please )?(?:contact|write to|e-?mail|call|reach(?: out to)?|get in touch with|send)|\bin my absence\b|\bwhile i(?:'m| am) (?:away|out|on leave)\b|\b(?:not|won't be|will not be) (?:checking|reading|monitoring|answering) (?:my )?e-?mails?\b|\bwith (?:no|limited|intermittent) access to (?:my )?e-?mail`},
-	{re: `in dringenden fällen|(?:pour toute|en cas d')urgence|para (?:asuntos|temas|casos) urgentes|en caso de urgencia|per (?:urgenze|questioni urgenti)|in caso di urgenza|voor dringende (?:zaken|vragen)|em caso de urgência|para assuntos urgentes|i brådskande ärenden|w pilnych sprawach|по срочным вопросам|acil durumlarda|(?:お)?急ぎの(?:ご用件|場合|方)|緊急の(?:ご用件|場合)|如有急事|紧急事务|緊急事務|\buntuk (?:hal|keperluan|urusan) (?:yang )?mendesak|trường hợp khẩn cấp|(?:للأمور|في الحالات) العاجلة`},
+	// That mail waits meanwhile: "In my absence, contact …", "I'm not checking email"
+	// (where to turn with anything urgent is in urgentPhrases).
+	{re: `\bin my absence\b|\bwhile i(?:'m| am) (?:away|out|on leave)\b|\b(?:not|won't be|will not be) (?:checking|reading|monitoring|answering) (?:my )?e-?mails?\b|\bwith (?:no|limited|intermittent) access to (?:my )?e-?mail`},
 	{re: `\bsaya sedang (?:cuti|berlibur|liburan|dinas|tidak berada di kantor|di luar kantor)|\bsedang cuti\b|tôi (?:đang )?(?:nghỉ phép|đi vắng|không có mặt|vắng mặt)|(?:أنا )?(?:خارج المكتب|في إجازة)|אני (?:מחוץ למשרד|בחופשה)|ไม่อยู่ที่สำนักงาน|ลาพักร้อน|कार्यालय से बाहर|छुट्टी पर|(?:είμαι|βρίσκομαι) (?:εκτός γραφείου|σε άδεια)`},
 	{re: `我(?:将|將)于.{0,20}(?:返回|回来|回來)|休假中|请假中|請假中`},
 	{re: `我.{0,24}(?:休假|出差|请假|請假|外出|不在办公室|不在辦公室)|期间(?:查看|回复|處理|处理)?(?:邮件|郵件)不便|期間(?:查看|回覆)?郵件不便`},
@@ -1237,7 +1248,7 @@ var ackPhrases = compilePhrases([]phrase{
 	// Email" (Jira Service Management's first notification).
 	{re: `\b(?:raised|created|submitted|opened|logged|filed) this (?:request|ticket|case) (?:via|through|from|on|using|by) (?:e-?mail|the (?:help|customer|support) (?:center|centre|portal)|the portal|portal|the web|web|phone|chat)\b`, strong: true},
 	{re: `\bwe(?:'ve| have)? (?:got|gotten) your (?:message|e-?mail|request|note|ticket|inquiry|enquiry)`, strong: true},
-	{re: `\bthis is an? (?:automated|automatic|auto-generated) (?:response|reply|message|e-?mail|notification|acknowledge?ment)`},
+	{re: `\bthis is an? (?:automated|automatic|auto-generated) (?:response|reply|message|e-?mail|notification|acknowledge?ment|answer)`},
 	{re: `\bwe(?:'ll| will| shall) (?:get back to|respond to|reply to|be in touch with|contact) you`},
 	{re: `\bthank(?:s| you) for (?:contacting|reaching out to|writing to|your (?:support )?(?:request|inquiry|enquiry|e-?mail|message|mail))`},
 	{re: `\b(?:a member of our (?:support |customer service |service )?team|(?:one of )?our (?:support )?(?:team|agents?|engineers?|representatives?|specialists?|staff)|an? (?:support )?(?:agent|engineer|representative|specialist|team member)) (?:will|shall) (?:be )?(?:respond|reply|contact|review|look|get|reach|be in touch|follow[- ]?up)`},
@@ -1268,7 +1279,7 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `wir haben ihre (?:anfrage|nachricht|e-?mail|mail) (?:erhalten|empfangen)|ihre (?:anfrage|nachricht|e-?mail|mail|meldung)\b[^.!?\n]{0,80}? (?:ist|wurde) (?:[^.!?\n]{0,80}? )?(?:eingegangen|angekommen|erfasst|registriert|aufgenommen|angelegt|eröffnet|erstellt)`, strong: true},
 	{re: `nous avons (?:bien )?reçu votre (?:demande|message|e-?mail|courriel)|nous accusons (?:bonne )?réception de votre|votre demande\b[^.!?\n]{0,60}? a (?:bien )?été (?:reçue|enregistrée|créée)`, strong: true},
 	{re: `hemos recibido (?:su|tu) (?:solicitud|mensaje|correo|consulta)|(?:su|tu) (?:solicitud|consulta)\b[^.!?\n]{0,60}? (?:ha sido|fue) (?:recibida|registrada|creada)`, strong: true},
-	{re: `(?:お問い合わせ|お問合せ|ご依頼)を?(?:受け付けました|受付いたしました|受け付けいたしました|承りました)`, strong: true},
+	{re: `(?:お問い合わせ|お問合せ|ご依頼)(?:[（(][^）)]{0,30}[）)])?(?:を|は)?(?:受け付けました|受付いたしました|受け付けいたしました|承りました|受け付けております|受け付けて(?:お|い)ります|受付しております)`, strong: true},
 	// Korean, Portuguese, Turkish, Russian, Polish, Italian, Dutch.
 	{re: `(?:문의|요청|티켓|접수)(?:가|이|를)?\s*(?:정상적으로\s*)?접수(?:되었습니다|됐습니다|완료)|접수\s*완료|접수완료`, strong: true},
 	{re: `recebemos (?:a sua|sua|o seu|seu) (?:solicitação|mensagem|pedido|e-?mail|chamado)|(?:sua|a sua) solicitação\b[^.!?\n]{0,60}? foi (?:recebida|registrada|registada|aberta|criada)`, strong: true},
@@ -1294,7 +1305,15 @@ var ackPhrases = compilePhrases([]phrase{
 // noticePhrases are a help desk's status notices: a ticket resolved, solved or closed.
 // Such a notice is machine text (often under the agent's name) and not a response.
 var noticePhrases = compilePhrases([]phrase{
-	{re: `\b(?:request|ticket|case|issue|incident)(?:\s*\(?\s*(?:#|no\.?|number)?\s*[\w-]*\d[\w-]*\s*\)?)?(?:\s*"[^"\n]{0,80}")? (?:has been|was|is now|is) (?:\w+ly )?(?:marked (?:as )?)?(?:resolved|solved|closed)`},
+	{re: `\b(?:request|ticket|case|issue|incident)(?:\s*\(?\s*(?:#|no\.?|number)?\s*[\w-]*\d[\w-]*\s*\)?)?(?:\s*(?:"[^"\n]{0,80}"|\([^)\n]{0,80}\)|«[^»\n]{0,80}»|“[^”\n]{0,80}”))? (?:has been|was|is now|is) (?:\w+ly )?(?:marked (?:as )?)?(?:resolved|solved|closed)`},
+	{re: `se ha (?:marcado como )?(?:resuelt[oa]|cerrad[oa])|marcad[oa] como (?:resuelt[oa]|cerrad[oa]|resolvid[oa]|fechad[oa])|foi (?:resolvid[oa]|fechad[oa])|(?:est|a été) marquée? comme (?:résolue?|fermée?)|als (?:gelöst|geschlossen) markiert|è stat[oa] (?:risolt[oa]|chius[oa])|(?:segnalat[oa]|contrassegnat[oa]) come risolt[oa]`},
+	// A case escalated: bookkeeping of the desk, however it words the escalation's
+	// own receipt ("Your escalation request has been logged").
+	{re: `\b(?:request|ticket|case|incident|sr|service request)\b[^.!?\n]{0,40}? (?:has been|was) escalated\b|\bescalation (?:request )?has been (?:logged|received|raised|registered)`},
+	// An update whose content the mail does not carry ("sign in to view the update").
+	{re: `\b(?:content|details|text) of the (?:update|reply|response|comment) (?:is|are) not included|\b(?:sign|log) ?in to [^.!?\n]{0,40}?(?:view|see|read) (?:the )?(?:latest )?(?:update|reply|response|comment)s?\b`},
+	// Waiting for us, in French, German, Spanish.
+	{re: `nous n'avons pas reçu de réponse de votre part|sans nouvelles de votre part|nous attendons votre réponse|sera automatiquement (?:fermée?|clôturée?)|wir haben (?:noch )?keine (?:antwort|rückmeldung) von ihnen|(?:wir )?warten auf ihre (?:antwort|rückmeldung)|wird automatisch geschlossen|no hemos recibido (?:su|tu) respuesta|esperamos (?:su|tu) respuesta|se cerrará automáticamente`},
 	// A mailing list holding the inquiry for its moderator (Mailman, Google Groups,
 	// Sympa): the mail never reached anyone yet.
 	{re: `\b(?:held|being held|is being held) (?:for|until)(?: the)? (?:list )?moderator|awaits? moderator(?:'s)? approval|(?:requires|pending|needs) (?:the )?moderator(?:'s)? approval|waiting for (?:moderator )?approval by the (?:list )?moderator`},
@@ -1319,7 +1338,16 @@ var noticePhrases = compilePhrases([]phrase{
 // holiday, offline outside its hours.
 var teamAwayPhrases = compilePhrases([]phrase{
 	{re: `\b(?:our|the) (?:office|offices|support(?: team)?|team|help ?desk|service desk|customer (?:service|support|care)(?: team)?|company) (?:is|are|will be) (?:currently )?(?:closed|away|offline|out of (?:the )?office)\b|\bwe(?:'re| are| will be) (?:currently )?(?:closed|offline)\b|\bclosed for the (?:holidays?|day|weekend|break)\b`},
-	{re: `unser (?:büro|support|team) ist (?:vom .{0,30})?geschlossen|nos bureaux (?:sont|seront) fermés|nuestras oficinas (?:están|estarán) cerradas|i nostri uffici (?:sono|saranno) chiusi`},
+	{re: `営業時間外|営業時間終了|休業期間|非工作时间|非營業時間|unser (?:büro|support|team) ist (?:vom .{0,30})?geschlossen|nos bureaux (?:sont|seront) fermés|nuestras oficinas (?:están|estarán) cerradas|i nostri uffici (?:sono|saranno) chiusi`},
+})
+
+// urgentPhrases say where to turn with anything urgent ("For anything urgent please
+// write to …", "緊急の場合は…"): what absence notices and a team's closure notices add,
+// template wording, but no person's absence (a desk's "outside our hours" notice says
+// it too).
+var urgentPhrases = compilePhrases([]phrase{
+	{re: `\b(?:for|in case of|in|with) (?:anything |any |an )?(?:urgent|pressing|immediate|time[- ]sensitive)(?: matters?| issues?| requests?| questions?| cases?| enquiries| inquiries| needs?| support)?,? (?:please )?(?:contact|write to|e-?mail|call|reach(?: out to)?|get in touch with|send)`},
+	{re: `in dringenden fällen|(?:pour toute|en cas d')urgence|para (?:asuntos|temas|casos) urgentes|en caso de urgencia|per (?:urgenze|questioni urgenti)|in caso di urgenza|voor dringende (?:zaken|vragen)|em caso de urgência|para assuntos urgentes|i brådskande ärenden|w pilnych sprawach|по срочным вопросам|acil durumlarda|(?:お)?急ぎの(?:ご用件|場合|方)|緊急の(?:ご用件|場合)|如有急事|紧急事务|緊急事務|\buntuk (?:hal|keperluan|urusan) (?:yang )?mendesak|trường hợp khẩn cấp|(?:للأمور|في الحالات) العاجلة`},
 })
 
 // redirectPhrases say where to write instead: in an absence notice, that is all it
@@ -1355,7 +1383,7 @@ var subjectAckPhrases = compilePhrases([]phrase{
 
 // surveyPhrases mark satisfaction surveys, which follow a reply and are not one.
 var surveyPhrases = compilePhrases([]phrase{
-	{re: `how did we do|tell us how we did|how we did\b|tell us about your experience|(?:spare|take) a (?:moment|minute|second) to (?:tell|let) us`},
+	{re: `how satisfied (?:were|are) you|\bvery satisfied\s*\|\s*(?:satisfied|neutral)|we(?:'d| would) like to hear about your experience|how did we do|tell us how we did|how we did\b|tell us about your experience|(?:spare|take) a (?:moment|minute|second) to (?:tell|let) us`},
 	{re: `rate (?:our|the|your) (?:support|service|experience|interaction|conversation)`},
 	// Rating the support as a whole; a rating of this one reply ("How would you rate
 	// my reply?", "Was this reply helpful?") is a footer under an agent's answer, and
@@ -1394,7 +1422,8 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `(?:do not|don't|please do not) (?:reply|respond|change the subject)`},
 	{re: `non rispondere|(?:preghiamo|prega) di non rispondere|bitte (?:antworten sie nicht|nicht (?:auf diese|direkt) (?:e-?mail|nachricht) antworten)|antworten sie (?:bitte )?nicht auf|(?:merci de|veuillez|prière de|nous vous remercions de) ne pas (?:y )?répondre|ne (?:pas )?répondez pas|no (?:responda|respondas|conteste)(?: a)? (?:este|esta)|(?:por favor,? )?no (?:responda|respondas)\b|(?:por favor,? )?não (?:responda|respondas)|(?:gelieve|graag) niet (?:te )?(?:antwoorden|reageren|beantwoorden)|niet (?:te )?(?:antwoorden|reageren) op (?:deze|dit)|beantwoord (?:deze|dit) (?:e-?mail|bericht) niet|reageer niet op|prosimy (?:o )?nie odpowiada|nie odpowiadaj|не отвечайте|lütfen (?:bu (?:e-?postayı|mesajı) )?(?:yanıtlamayınız|yanıtlamayın|cevaplamayınız|cevap vermeyiniz)|svara inte på|(?:vennligst |venligst )?ikke (?:svar|besvar) (?:på )?(?:denne|dette)|älä vastaa|회신하지 (?:마|말아)|답장하지 (?:마|말아)|返信(?:しないで|はご遠慮|不要)|\b(?:mohon|harap) (?:untuk )?(?:tidak|jangan) membalas|\bjangan membalas|vui lòng không (?:trả lời|phản hồi)|xin đừng trả lời|(?:يرجى|الرجاء) عدم الرد|(?:נא|אנא) לא להשיב|אין להשיב|(?:กรุณา|โปรด)อย่าตอบกลับ|उत्तर न दें|(?:μην απαντήσετε|παρακαλούμε μην απαντάτε)`},
 	{re: `to add (?:additional |further )?(?:comments|information|details)|para (?:adicionar|añadir|agregar) (?:mais |más )?(?:comentários|comentarios|informações|información)|pour ajouter (?:des )?(?:commentaires|informations)|um (?:weitere )?(?:kommentare|informationen) hinzuzufügen|per aggiungere (?:commenti|informazioni)|om (?:extra )?(?:opmerkingen|informatie) toe te voegen`},
-	{re: `(?:view|track|check|update|see|follow)(?: and update| the status of| the progress of)? (?:your|this|the) (?:ticket|request|case)`},
+	{re: `(?:view|track|check|update|see|follow)(?: and update| the status of| the progress of)? (?:your|this|the) (?:ticket|request|case|sr|service request|incident)`},
+	{re: `puede (?:ver|consultar) el estado de su (?:solicitud|caso|ticket)|vous pouvez (?:suivre|consulter) (?:l'état de )?votre (?:demande|ticket|dossier)|sie können den (?:status|stand) ihrer (?:anfrage|meldung)|pode acompanhar (?:o status d[ao] )?sua (?:solicitação|chamado)|conserve el número de caso|conservez (?:le|ce) numéro`},
 	{re: `(?:our|the) (?:support|business|office|opening|service) hours (?:are|is)|(?:服务|服務|工作)时间(?:为|是)|(?:服務|工作)時間(?:為|是)`},
 	{re: `help ?cent(?:er|re)|centro de (?:ayuda|ajuda)|centre d'aide|hilfe-? ?(?:center|bereich)|centro (?:assistenza|di supporto)|helpcentrum|knowledge ?base|\bfaqs?\b|(?:support|customer|service|self[- ]service) portal|community forum`},
 	// How to refer to the record or follow it: instructions of a desk, not of a person.
@@ -1403,6 +1432,7 @@ var templatePhrases = compilePhrases([]phrase{
 	// How to reopen or add to a closed record: "simply reply to this email and the
 	// ticket will reopen".
 	{re: `\b(?:simply |just )?reply to this (?:e-?mail|message|notification) (?:and|to) (?:the |your |we will |we'll )?(?:re-?open|update|add|continue)|\b(?:ticket|request|case|conversation) will (?:be )?(?:automatically )?re-?open(?:ed)?\b|\bre-?open (?:it|the conversation)\b`},
+	{re: `para volver a abrir(?:la|lo)|pour (?:la|le) rouvrir|um (?:sie|es|ihn) wieder zu öffnen|para reabri(?:-la|-lo|r)|per riaprir(?:la|lo)|il vous suffit de répondre à cet e-?mail|basta con responder a este correo`},
 	{re: `reopen (?:the|this|your) (?:ticket|request|case)|we hope (?:we were able|this|that)|if you have any (?:further |other |more )?(?:questions|concerns)`},
 	// An attribution above a copy of a message: "Lin Wei wrote on 29 Nov 2026:".
 	{re: `\b(?:wrote|schrieb|a écrit|escribió|scrisse|schreef|skrev) (?:on|am|le|el|il|op|den) [^\n]{2,80}[:：]\s*$`},
@@ -1593,6 +1623,11 @@ func readsLanguage(text string) bool {
 		return true
 	}
 	return 2*latin > letters && hits >= 2
+}
+
+// signedByPerson reports whether the new text ends with a person's name as signature.
+func (nt newText) signedByPerson() bool {
+	return nt.signature != "" && personNameRe.MatchString(nt.signature) && !teamNameRe.MatchString(nt.signature)
 }
 
 // substantial reports whether the new text is a person's, and names the cue it relied
@@ -1859,7 +1894,7 @@ func isNotice(text string) bool {
 // isTemplate reports whether sentence s is help-desk template, survey, verification,
 // absence or not-read wording rather than something a person wrote for this mail.
 func isTemplate(s string) bool {
-	return matchesAny(s, templatePhrases, surveyPhrases, verifyPhrases, personalAbsence, unreadPhrases)
+	return matchesAny(s, templatePhrases, surveyPhrases, verifyPhrases, personalAbsence, unreadPhrases, urgentPhrases)
 }
 
 // Bookkeeping sentences and form fields.
@@ -1883,9 +1918,9 @@ var (
 		// Words that begin or end with a non-ASCII letter, where \b (ASCII) never holds,
 		// and the future of any Italian, Spanish or Portuguese verb by its ending
 		// ("contatterà", "responderá", "retornará", "responderão").
-		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|свяжемся|будет|будут|återkommer|återkopplar|sẽ|سوف|سيقوم|سيتم|سنقوم)(?:$|[^\p{L}])|\bakan\b|\b(?:kümmert|kümmern|neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{3,}(?:erà|irà|arà|eranno|iranno|aranno|ará|erá|irá|arán|erán|irán|arão|erão|irão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
-	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|(?:^|[^\p{L}])(?:dönüş|ответ|свяж|återkomm|phản hồi|liên hệ|trả lời|بالرد|الرد|بالتواصل|التواصل)|\b(?:menghubungi|membalas|merespons|menanggapi)\b|\b(?:respond\w*|entraremos em contato|retorn\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|kontakta\w*|kümmer\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
-	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+|sớm nhất|sớm|trong vòng \d+|في أقرب وقت|قريبا|قريباً|خلال \d+)|\b(?:segera|secepatnya|sesegera mungkin|dalam \d+ (?:jam|hari))\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
+		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|свяжемся|будет|будут|återkommer|återkopplar|sẽ|سوف|سيقوم|سيتم|سنقوم)(?:$|[^\p{L}])|\bakan\b|\b(?:kümmert|kümmern|neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{2,}(?:rà|ranno|rá|rán|rão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
+	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|\b(?:en contacto|em contato|in contatto)\b|(?:^|[^\p{L}])(?:dönüş|ответ|свяж|återkomm|phản hồi|liên hệ|trả lời|بالرد|الرد|بالتواصل|التواصل)|\b(?:menghubungi|membalas|merespons|menanggapi)\b|\b(?:respond\w*|entraremos em contato|retorn\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|kontakta\w*|kümmer\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
+	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+|sớm nhất|sớm|trong vòng \d+|في أقرب وقت|قريبا|قريباً|خلال \d+)|\b(?:segera|secepatnya|sesegera mungkin|dalam \d+ (?:jam|hari)|en un plazo de(?: \d+)?|dentro de \d+|no prazo de \d+|entro \d+ ore)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
 	// filingRe is the filing of a record: created, logged, received, its number given
 	// or to be quoted.
 	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|waiting|awaiting|pending|remind(?:er|ing)?|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|aufgenommen|eröffnet|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)

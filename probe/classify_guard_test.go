@@ -67,6 +67,12 @@ func TestClassifyGuards(t *testing.T) {
 		{"a forwarded bounce under a note that answers nothing", "Fwd: Undelivered Mail Returned to Sender",
 			"FYI.\n\nNadia\n\n---------- Forwarded message ---------\nFrom: Mail Delivery System <MAILER-DAEMON@mx.vendor.example>\nSubject: Undelivered Mail Returned to Sender\n\n<billing@vendor.example>: 550 5.1.1 User unknown",
 			probe.KindBounce, ""},
+		{"a receipt with an answer under an automatic header", "Re: [#4471] Export limit",
+			"We have received your request. We've raised the export limit to 10 GB; please retry the export now.\n\nTom",
+			probe.KindHuman, "Auto-Submitted: auto-generated\r\n"},
+		{"a person escalating", "Re: Export fails",
+			"Hi Lin, I've escalated your case to our engineering team: they reproduced the bug and the fix ships tomorrow.\n\nPriya",
+			probe.KindHuman, "Auto-Submitted: auto-generated\r\n"},
 		// And the other way: a receipt that also names the assignee stays an
 		// acknowledgement, not an assignment notice.
 		{"receipt naming the assignee", "Request received [#40771]",
