@@ -56,8 +56,10 @@ const survivalTolerance = 1e-9
 // are taken first: the censored observations are still at risk at that time (the usual
 // convention, as in R's survival package; censoring is assumed to happen just after).
 // obs is not modified.
-func KaplanMeier(obs []Observation) Survival {
-	sorted := slices.Clone(obs)
+func KaplanMeier(obs []Observation) Survival { return kaplanMeier(slices.Clone(obs)) }
+
+// kaplanMeier is KaplanMeier on obs it may reorder.
+func kaplanMeier(sorted []Observation) Survival {
 	slices.SortFunc(sorted, func(a, b Observation) int { return cmp.Compare(a.Duration, b.Duration) })
 	var steps []Step
 	if len(sorted) > 0 {
@@ -231,8 +233,11 @@ type Summary struct {
 }
 
 // Summarize estimates the distribution of obs with KaplanMeier.
-func Summarize(obs []Observation) Summary {
-	km := KaplanMeier(obs)
+func Summarize(obs []Observation) Summary { return summarize(slices.Clone(obs)) }
+
+// summarize is Summarize on obs it may reorder (compute's own).
+func summarize(obs []Observation) Summary {
+	km := kaplanMeier(obs)
 	s := Summary{N: len(obs), Curve: km.steps} // km is not kept: no copy needed
 	for _, o := range obs {
 		if o.Event {
@@ -314,15 +319,18 @@ func (f Figures) AnsweredRate() (rate float64, ok bool) {
 	return float64(f.Answered) / float64(n), true
 }
 
-// measured is a probe with its figures and its business hours, measured once. It
-// points into the caller's slices rather than copying a whole probe: breakdowns regroup
-// the same measured probes several times over, and copies of 500-byte probes were most
-// of their cost.
-type measured struct {
-	p     *Probe
-	m     *Measurement
-	hours *BusinessHours
+// Measured is a probe with its measurement as of one instant and its compiled business
+// hours (NewBusinessHours of its Terms.Hours), all by pointer: figures over probes
+// measured once (ComputeFrom, ComputeHeadlines, BreakdownHeadlines) read them in place. Reports regroup the
+// same measured probes per vendor and per breakdown, and copies of 500-byte probes were
+// most of their cost.
+type Measured struct {
+	Probe *Probe
+	M     *Measurement
+	Hours *BusinessHours
 }
+
+type measured = Measured
 
 func measureAll(ps []Probe, now time.Time) ([]measured, error) {
 	ms := make([]Measurement, len(ps))
@@ -405,7 +413,7 @@ func withHours(ps []Probe, ms []Measurement) ([]measured, error) {
 			}
 			last = &hours
 		}
-		out[i] = measured{p: p, m: &ms[i], hours: last}
+		out[i] = Measured{Probe: p, M: &ms[i], Hours: last}
 	}
 	return out, nil
 }
@@ -416,13 +424,20 @@ func sameHours(a, b HoursSpec) bool {
 		slices.Equal(a.Days, b.Days) && slices.Equal(a.Holidays, b.Holidays)
 }
 
-func compute(ms []measured, now time.Time) Figures {
+func compute(ms []measured, now time.Time) Figures { return computeFigures(ms, now, false) }
+
+// computeFigures is compute; headlines leaves out what ComputeHeadlines says.
+func computeFigures(ms []measured, now time.Time, headlines bool) Figures {
 	f := Figures{Total: len(ms), SLA: map[Priority]Attainment{}}
-	ack, resp, biz := make([]Observation, 0, len(ms)), make([]Observation, 0, len(ms)), make([]Observation, 0, len(ms))
+	var ack, resp, biz []Observation
+	resp = make([]Observation, 0, len(ms))
+	if !headlines {
+		ack, biz = make([]Observation, 0, len(ms)), make([]Observation, 0, len(ms))
+	}
 	var breaches, openBreached []*measured
 	for i := range ms {
 		x := &ms[i]
-		p, m := x.p, x.m
+		p, m := x.Probe, x.M
 		switch m.Status {
 		case StatusFailed:
 			f.Failed++
@@ -461,16 +476,21 @@ func compute(ms []measured, now time.Time) Figures {
 
 		if m.Status == StatusAnswered {
 			resp = append(resp, Observation{Duration: *m.ResponseLatency, Event: true})
-			biz = append(biz, Observation{Duration: *m.BusinessLatency, Event: true})
 		} else {
-			// The business time of the window only matters to a probe not answered.
 			resp = append(resp, Observation{Duration: window})
-			biz = append(biz, Observation{Duration: x.hours.Between(p.SentAt, end)})
 		}
-		if m.SignOfLifeLatency != nil && *m.SignOfLifeLatency <= window {
-			ack = append(ack, Observation{Duration: *m.SignOfLifeLatency, Event: true})
-		} else {
-			ack = append(ack, Observation{Duration: window})
+		if !headlines {
+			if m.Status == StatusAnswered {
+				biz = append(biz, Observation{Duration: *m.BusinessLatency, Event: true})
+			} else {
+				// The business time of the window only matters to a probe not answered.
+				biz = append(biz, Observation{Duration: x.Hours.Between(p.SentAt, end)})
+			}
+			if m.SignOfLifeLatency != nil && *m.SignOfLifeLatency <= window {
+				ack = append(ack, Observation{Duration: *m.SignOfLifeLatency, Event: true})
+			} else {
+				ack = append(ack, Observation{Duration: window})
+			}
 		}
 		if m.AckLatency != nil && *m.AckLatency <= window {
 			f.AutoAcked++
@@ -489,10 +509,14 @@ func compute(ms []measured, now time.Time) Figures {
 			a.Decided++
 		case SLABreached:
 			a.Decided++
-			breaches = append(breaches, x)
+			if !headlines {
+				breaches = append(breaches, x)
+			}
 		case SLAOpenBreached:
 			a.Decided++
-			openBreached = append(openBreached, x)
+			if !headlines {
+				openBreached = append(openBreached, x)
+			}
 		case SLAOpen:
 			a.Open++
 		case SLAUndecided:
@@ -504,7 +528,11 @@ func compute(ms []measured, now time.Time) Figures {
 		a.Rate, a.Lo, a.Hi = Wilson(a.Met, a.Decided, Wilson95)
 		f.SLA[pr] = a
 	}
-	f.Ack, f.Response, f.BusinessResponse = Summarize(ack), Summarize(resp), Summarize(biz)
+	f.Response = summarize(resp)
+	if headlines {
+		return f
+	}
+	f.Ack, f.BusinessResponse = summarize(ack), summarize(biz)
 	f.Breaches, f.OpenBreached = probeIDs(breaches), probeIDs(openBreached)
 	return f
 }
@@ -512,11 +540,14 @@ func compute(ms []measured, now time.Time) Figures {
 // probeIDs returns the IDs of ms ordered by SentAt, then ID.
 func probeIDs(ms []*measured) []string {
 	slices.SortFunc(ms, func(a, b *measured) int {
-		return cmp.Or(a.p.SentAt.Compare(b.p.SentAt), cmp.Compare(a.p.ID, b.p.ID))
+		return cmp.Or(a.Probe.SentAt.Compare(b.Probe.SentAt), cmp.Compare(a.Probe.ID, b.Probe.ID))
 	})
-	var ids []string
-	for _, x := range ms {
-		ids = append(ids, x.p.ID)
+	if len(ms) == 0 {
+		return nil
+	}
+	ids := make([]string, len(ms))
+	for i, x := range ms {
+		ids[i] = x.Probe.ID
 	}
 	return ids
 }
@@ -535,10 +566,18 @@ func Breakdown(ps []Probe, now time.Time, by func(Probe, Measurement) string) (m
 
 func breakdown(ms []measured, now time.Time, by func(Probe, Measurement) string) map[string]Figures {
 	keys := make([]string, len(ms))
-	sizes := map[string]int{}
 	for i := range ms {
-		keys[i] = by(*ms[i].p, *ms[i].m)
-		sizes[keys[i]]++
+		keys[i] = by(*ms[i].Probe, *ms[i].M)
+	}
+	return breakdownKeys(ms, now, keys, false)
+}
+
+// breakdownKeys groups ms by keys[i] and computes each group (its headlines alone if
+// headlines is set).
+func breakdownKeys(ms []measured, now time.Time, keys []string, headlines bool) map[string]Figures {
+	sizes := map[string]int{}
+	for _, k := range keys {
+		sizes[k]++
 	}
 	groups := make(map[string][]measured, len(sizes))
 	for i := range ms {
@@ -549,9 +588,31 @@ func breakdown(ms []measured, now time.Time, by func(Probe, Measurement) string)
 	}
 	out := make(map[string]Figures, len(groups))
 	for k, g := range groups {
-		out[k] = compute(g, now)
+		out[k] = computeFigures(g, now, headlines)
 	}
 	return out
+}
+
+// ComputeFrom is Compute for probes already measured as of now (xs[i].M must be
+// Measure(*xs[i].Probe, now), xs[i].Hours its compiled hours): the figures of the
+// probes xs points to, in any order.
+func ComputeFrom(xs []Measured, now time.Time) Figures { return compute(xs, now) }
+
+// ComputeHeadlines is ComputeFrom for what a comparison between periods and a
+// breakdown's groups read: every count, Response and SLA are those ComputeFrom gives;
+// Ack, BusinessResponse, Breaches and OpenBreached are left zero, which saves their
+// estimates (and the business time of every window) where nobody reads them.
+func ComputeHeadlines(xs []Measured, now time.Time) Figures { return computeFigures(xs, now, true) }
+
+// BreakdownHeadlines is Breakdown for probes already measured as of now (as
+// ComputeFrom takes them), each keyed by keys[i] rather than by a function (a report
+// computes each probe's key once and uses it again), with each group's figures as
+// ComputeHeadlines gives them. It panics if the lengths differ.
+func BreakdownHeadlines(xs []Measured, now time.Time, keys []string) map[string]Figures {
+	if len(keys) != len(xs) {
+		panic(fmt.Sprintf("probe.BreakdownHeadlines: %d keys for %d probes", len(keys), len(xs)))
+	}
+	return breakdownKeys(xs, now, keys, true)
 }
 
 // ByVendor keys a probe by its vendor's name, for Breakdown.
