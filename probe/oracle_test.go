@@ -676,9 +676,9 @@ func oracleCheckHistory(h oracleHistory, seen oracleTally) error {
 }
 
 // oracleCheckHeadlines checks the figures computed from probes measured once
-// (ComputeFrom, ComputeHeadlines, BreakdownHeadlines, as reports use them) against
-// Compute's f and Breakdown's: the same, but for what the headline forms document as
-// left out, over the probes in their order and reversed.
+// (ComputeFrom, ComputeHeadlines, and SumHeadlines over groups of HeadlineOf's parts,
+// as reports use them) against Compute's f and Breakdown's: the same, but for what the
+// headline forms document as left out, over the probes in their order and reversed.
 func oracleCheckHeadlines(h oracleHistory, ms []probe.Measurement, f probe.Figures) error {
 	xs := make([]probe.Measured, len(h.probes))
 	for i := range h.probes {
@@ -714,13 +714,16 @@ func oracleCheckHeadlines(h oracleHistory, ms []probe.Measurement, f probe.Figur
 		for i, x := range xs {
 			keys[i] = by(*x.Probe, *x.M)
 		}
-		got := probe.BreakdownHeadlines(xs, h.now, keys)
-		if len(got) != len(full) {
-			return fmt.Errorf("BreakdownHeadlines has %d groups, Breakdown %d", len(got), len(full))
+		parts := map[string][]probe.Headline{}
+		for i, x := range xs {
+			parts[keys[i]] = append(parts[keys[i]], probe.HeadlineOf(x, h.now))
 		}
-		for k, g := range got {
-			if want := headline(full[k]); !same(g, want) {
-				return fmt.Errorf("BreakdownHeadlines group %q = %+v, want %+v", k, g, want)
+		if len(parts) != len(full) {
+			return fmt.Errorf("%d groups of headlines, Breakdown has %d", len(parts), len(full))
+		}
+		for k, g := range parts {
+			if got, want := probe.SumHeadlines(g), headline(full[k]); !same(got, want) {
+				return fmt.Errorf("SumHeadlines of group %q = %+v, want %+v", k, got, want)
 			}
 		}
 	}

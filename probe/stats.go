@@ -321,7 +321,7 @@ func (f Figures) AnsweredRate() (rate float64, ok bool) {
 
 // Measured is a probe with its measurement as of one instant and its compiled business
 // hours (NewBusinessHours of its Terms.Hours), all by pointer: figures over probes
-// measured once (ComputeFrom, ComputeHeadlines, BreakdownHeadlines) read them in place. Reports regroup the
+// measured once (ComputeFrom, HeadlineOf) read them in place. Reports regroup the
 // same measured probes per vendor and per breakdown, and copies of 500-byte probes were
 // most of their cost.
 type Measured struct {
@@ -424,16 +424,9 @@ func sameHours(a, b HoursSpec) bool {
 		slices.Equal(a.Days, b.Days) && slices.Equal(a.Holidays, b.Holidays)
 }
 
-func compute(ms []measured, now time.Time) Figures { return computeFigures(ms, now, false) }
-
-// computeFigures is compute; headlines leaves out what ComputeHeadlines says.
-func computeFigures(ms []measured, now time.Time, headlines bool) Figures {
+func compute(ms []measured, now time.Time) Figures {
 	f := Figures{Total: len(ms), SLA: map[Priority]Attainment{}}
-	var ack, resp, biz []Observation
-	resp = make([]Observation, 0, len(ms))
-	if !headlines {
-		ack, biz = make([]Observation, 0, len(ms)), make([]Observation, 0, len(ms))
-	}
+	ack, resp, biz := make([]Observation, 0, len(ms)), make([]Observation, 0, len(ms)), make([]Observation, 0, len(ms))
 	var breaches, openBreached []*measured
 	for i := range ms {
 		x := &ms[i]
@@ -476,21 +469,16 @@ func computeFigures(ms []measured, now time.Time, headlines bool) Figures {
 
 		if m.Status == StatusAnswered {
 			resp = append(resp, Observation{Duration: *m.ResponseLatency, Event: true})
+			biz = append(biz, Observation{Duration: *m.BusinessLatency, Event: true})
 		} else {
+			// The business time of the window only matters to a probe not answered.
 			resp = append(resp, Observation{Duration: window})
+			biz = append(biz, Observation{Duration: x.Hours.Between(p.SentAt, end)})
 		}
-		if !headlines {
-			if m.Status == StatusAnswered {
-				biz = append(biz, Observation{Duration: *m.BusinessLatency, Event: true})
-			} else {
-				// The business time of the window only matters to a probe not answered.
-				biz = append(biz, Observation{Duration: x.Hours.Between(p.SentAt, end)})
-			}
-			if m.SignOfLifeLatency != nil && *m.SignOfLifeLatency <= window {
-				ack = append(ack, Observation{Duration: *m.SignOfLifeLatency, Event: true})
-			} else {
-				ack = append(ack, Observation{Duration: window})
-			}
+		if m.SignOfLifeLatency != nil && *m.SignOfLifeLatency <= window {
+			ack = append(ack, Observation{Duration: *m.SignOfLifeLatency, Event: true})
+		} else {
+			ack = append(ack, Observation{Duration: window})
 		}
 		if m.AckLatency != nil && *m.AckLatency <= window {
 			f.AutoAcked++
@@ -509,14 +497,10 @@ func computeFigures(ms []measured, now time.Time, headlines bool) Figures {
 			a.Decided++
 		case SLABreached:
 			a.Decided++
-			if !headlines {
-				breaches = append(breaches, x)
-			}
+			breaches = append(breaches, x)
 		case SLAOpenBreached:
 			a.Decided++
-			if !headlines {
-				openBreached = append(openBreached, x)
-			}
+			openBreached = append(openBreached, x)
 		case SLAOpen:
 			a.Open++
 		case SLAUndecided:
@@ -528,11 +512,7 @@ func computeFigures(ms []measured, now time.Time, headlines bool) Figures {
 		a.Rate, a.Lo, a.Hi = Wilson(a.Met, a.Decided, Wilson95)
 		f.SLA[pr] = a
 	}
-	f.Response = summarize(resp)
-	if headlines {
-		return f
-	}
-	f.Ack, f.BusinessResponse = summarize(ack), summarize(biz)
+	f.Ack, f.Response, f.BusinessResponse = summarize(ack), summarize(resp), summarize(biz)
 	f.Breaches, f.OpenBreached = probeIDs(breaches), probeIDs(openBreached)
 	return f
 }
@@ -569,12 +549,11 @@ func breakdown(ms []measured, now time.Time, by func(Probe, Measurement) string)
 	for i := range ms {
 		keys[i] = by(*ms[i].Probe, *ms[i].M)
 	}
-	return breakdownKeys(ms, now, keys, false)
+	return breakdownKeys(ms, now, keys)
 }
 
-// breakdownKeys groups ms by keys[i] and computes each group (its headlines alone if
-// headlines is set).
-func breakdownKeys(ms []measured, now time.Time, keys []string, headlines bool) map[string]Figures {
+// breakdownKeys groups ms by keys[i] and computes each group.
+func breakdownKeys(ms []measured, now time.Time, keys []string) map[string]Figures {
 	sizes := map[string]int{}
 	for _, k := range keys {
 		sizes[k]++
@@ -588,7 +567,7 @@ func breakdownKeys(ms []measured, now time.Time, keys []string, headlines bool) 
 	}
 	out := make(map[string]Figures, len(groups))
 	for k, g := range groups {
-		out[k] = computeFigures(g, now, headlines)
+		out[k] = compute(g, now)
 	}
 	return out
 }
@@ -598,21 +577,135 @@ func breakdownKeys(ms []measured, now time.Time, keys []string, headlines bool) 
 // probes xs points to, in any order.
 func ComputeFrom(xs []Measured, now time.Time) Figures { return compute(xs, now) }
 
-// ComputeHeadlines is ComputeFrom for what a comparison between periods and a
-// breakdown's groups read: every count, Response and SLA are those ComputeFrom gives;
-// Ack, BusinessResponse, Breaches and OpenBreached are left zero, which saves their
-// estimates (and the business time of every window) where nobody reads them.
-func ComputeHeadlines(xs []Measured, now time.Time) Figures { return computeFigures(xs, now, true) }
+// Headline is one probe's part in the headline figures (SumHeadlines), taken once by
+// HeadlineOf: a few bytes that figures over many groupings of the same probes (a
+// report's breakdowns, the previous period's comparison) read instead of the probe and
+// its measurement, which are hundreds of bytes apart in memory.
+type Headline struct {
+	resp     Observation
+	priority Priority
+	outcome  headlineOutcome
+	acked    bool // an automatic acknowledgement within the window (AutoAcked)
+	target   bool // the probe has an SLA target
+	sla      SLAState
+}
 
-// BreakdownHeadlines is Breakdown for probes already measured as of now (as
-// ComputeFrom takes them), each keyed by keys[i] rather than by a function (a report
-// computes each probe's key once and uses it again), with each group's figures as
-// ComputeHeadlines gives them. It panics if the lengths differ.
-func BreakdownHeadlines(xs []Measured, now time.Time, keys []string) map[string]Figures {
-	if len(keys) != len(xs) {
-		panic(fmt.Sprintf("probe.BreakdownHeadlines: %d keys for %d probes", len(keys), len(xs)))
+type headlineOutcome uint8
+
+const (
+	outFailed headlineOutcome = iota
+	outUnknown
+	outBounced
+	outAnswered
+	outUnanswered
+	outOpen
+)
+
+// HeadlineOf returns x's part in the headline figures as of now, as compute counts it.
+func HeadlineOf(x Measured, now time.Time) Headline {
+	p, m := x.Probe, x.M
+	h := Headline{priority: p.Priority, target: p.Terms.SLA != nil, sla: m.SLA}
+	switch m.Status {
+	case StatusFailed:
+		h.outcome = outFailed
+		return h
+	case StatusBounced:
+		h.outcome = outBounced
+		return h
+	case StatusAnswered:
+		h.outcome = outAnswered
+	case StatusUnanswered:
+		h.outcome = outUnanswered
+	case StatusSent, StatusAcknowledged:
+		h.outcome = outOpen
+	default: // sending, unknown, and a status this code does not know
+		h.outcome = outUnknown
+		return h
 	}
-	return breakdownKeys(xs, now, keys, true)
+	end := m.Deadline
+	if m.Status != StatusUnanswered && now.Before(end) {
+		end = now
+	}
+	if end.Before(p.SentAt) {
+		end = p.SentAt
+	}
+	window := end.Sub(p.SentAt)
+	if m.Status == StatusAnswered {
+		h.resp = Observation{Duration: *m.ResponseLatency, Event: true}
+	} else {
+		h.resp = Observation{Duration: window}
+	}
+	h.acked = m.AckLatency != nil && *m.AckLatency <= window
+	return h
+}
+
+// SumHeadlines returns the headline figures of the probes whose parts hs holds: every
+// count, Response and SLA as Compute gives them; Ack, BusinessResponse, Breaches and
+// OpenBreached are left zero, which saves their estimates (and the business time of
+// every window) where only the headlines are read.
+func SumHeadlines(hs []Headline) Figures {
+	f := Figures{Total: len(hs), SLA: map[Priority]Attainment{}}
+	resp := make([]Observation, 0, len(hs))
+	for i := range hs {
+		h := &hs[i]
+		switch h.outcome {
+		case outFailed:
+			f.Failed++
+			continue
+		case outUnknown:
+			f.Unknown++
+			continue
+		case outBounced:
+			f.Sent++
+			f.Bounced++
+			continue
+		case outAnswered:
+			f.Answered++
+		case outUnanswered:
+			f.Unanswered++
+		case outOpen:
+			f.Open++
+		}
+		f.Sent++
+		resp = append(resp, h.resp)
+		if h.acked {
+			f.AutoAcked++
+			if h.outcome != outAnswered {
+				f.AckOnly++
+			}
+		}
+		if !h.target {
+			continue
+		}
+		a := f.SLA[h.priority]
+		switch h.sla {
+		case SLAMet:
+			a.Met++
+			a.Decided++
+		case SLABreached, SLAOpenBreached:
+			a.Decided++
+		case SLAOpen:
+			a.Open++
+		case SLAUndecided:
+			a.Undecided++
+		}
+		f.SLA[h.priority] = a
+	}
+	for pr, a := range f.SLA {
+		a.Rate, a.Lo, a.Hi = Wilson(a.Met, a.Decided, Wilson95)
+		f.SLA[pr] = a
+	}
+	f.Response = summarize(resp)
+	return f
+}
+
+// ComputeHeadlines is SumHeadlines of xs measured as of now.
+func ComputeHeadlines(xs []Measured, now time.Time) Figures {
+	hs := make([]Headline, len(xs))
+	for i, x := range xs {
+		hs[i] = HeadlineOf(x, now)
+	}
+	return SumHeadlines(hs)
 }
 
 // ByVendor keys a probe by its vendor's name, for Breakdown.

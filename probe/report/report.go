@@ -786,11 +786,28 @@ func buildVendor(name string, each, prev []measured, compare bool, now time.Time
 		{ByLanguage, probe.ByLanguage}, {ByScript, probe.ByScript},
 		{ByHour, probe.ByHourOfDay},
 	}
-	for _, d := range dims {
-		if brief && d.name != ByHours {
-			continue
+	if brief {
+		dims = dims[1:2] // ByHours alone
+	}
+	// Each probe is read once for every breakdown: its headline part, how its reply's
+	// language fits, and its key in each dimension. The breakdowns then regroup these
+	// few bytes a probe rather than the probes, which lie hundreds of bytes apart.
+	hs := make([]probe.Headline, len(ms))
+	fit := make([]LanguageFit, len(ms))
+	keys := make([][]string, len(dims))
+	for d := range dims {
+		keys[d] = make([]string, len(ms))
+	}
+	for i, x := range ms {
+		hs[i] = probe.HeadlineOf(x, now)
+		fit[i].add(x)
+		p, m := *x.Probe, *x.M
+		for d, dim := range dims {
+			keys[d][i] = dim.by(p, m)
 		}
-		v.Breakdowns = append(v.Breakdowns, breakdown(d.name, ms, now, d.by))
+	}
+	for d, dim := range dims {
+		v.Breakdowns = append(v.Breakdowns, breakdown(dim.name, hs, fit, keys[d]))
 	}
 	if brief {
 		return v, nil
@@ -943,20 +960,28 @@ func change(prev, cur probe.Figures) *Change {
 	return c
 }
 
-// breakdown groups a vendor's probes ms (measured, sorted) by by, which is asked once
-// per probe.
-func breakdown(name string, ms []measured, now time.Time, by func(probe.Probe, probe.Measurement) string) Breakdown {
-	keys := make([]string, len(ms))
-	fits := map[string]*LanguageFit{}
-	for i, x := range ms {
-		k := by(*x.Probe, *x.M)
-		keys[i] = k
-		if fits[k] == nil {
+// breakdown groups a vendor's probes by keys[i], from each probe's headline part hs[i]
+// and language fit fit[i].
+func breakdown(name string, hs []probe.Headline, fit []LanguageFit, keys []string) Breakdown {
+	sizes := map[string]int{}
+	for _, k := range keys {
+		sizes[k]++
+	}
+	parts := make(map[string][]probe.Headline, len(sizes))
+	fits := make(map[string]*LanguageFit, len(sizes))
+	for i, k := range keys {
+		if parts[k] == nil {
+			parts[k] = make([]probe.Headline, 0, sizes[k])
 			fits[k] = &LanguageFit{}
 		}
-		fits[k].add(x)
+		parts[k] = append(parts[k], hs[i])
+		fl := fits[k]
+		fl.Matched, fl.Known, fl.Unknown = fl.Matched+fit[i].Matched, fl.Known+fit[i].Known, fl.Unknown+fit[i].Unknown
 	}
-	groups := probe.BreakdownHeadlines(ms, now, keys)
+	groups := make(map[string]probe.Figures, len(parts))
+	for k, g := range parts {
+		groups[k] = probe.SumHeadlines(g)
+	}
 	order := func(a, b string) int {
 		// The empty key (a probe the dimension cannot place) goes last.
 		if (a == "") != (b == "") {
