@@ -213,7 +213,14 @@ func (p Probe) slaState(m Measurement, hours BusinessHours, now time.Time) SLASt
 		return until.Sub(p.SentAt)
 	}
 	if m.FirstResponse != nil {
-		if elapsed(p.local(*m.FirstResponse)) <= t.FirstResponse {
+		// The business time to the answer is BusinessLatency, which Measure has just
+		// taken over the same span (an answer within ArrivalTolerance before sent_at
+		// counts from sent_at in both); business time is costly enough not to take twice.
+		took := *m.ResponseLatency
+		if t.Clock == Business {
+			took = *m.BusinessLatency
+		}
+		if took <= t.FirstResponse {
 			return SLAMet
 		}
 		return SLABreached
