@@ -33,8 +33,10 @@ var weeklyStart = time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
 // mail's text, HTML and CSV (SummaryMail), as sendSummary does. It reports
 // report-100k-ms, the time of that path with the file in the page cache, and cpu-ms,
 // the CPU time the process used for it (every goroutine and the garbage collector's;
-// on a machine shared with other work, the time alone says little), and logs the share
-// of each phase and the time of a first, cold read.
+// on a machine shared with other work, the time alone says little); read-ms, reading
+// both weeks as BuildReport does (store.Filter.FiguresOnly), beside full-read-ms, the
+// same read decoding every field as before; and logs the share of each phase and the
+// time of a first, cold read.
 //
 // The database is filled through the store's public API exactly as the daemon writes
 // (storetest.Write: one operation per transaction; bbolt's NoSync on during the fill).
@@ -96,6 +98,21 @@ func BenchmarkWeeklyReport(b *testing.B) {
 		used += cpuTime() - c1
 	}
 	b.StopTimer()
+	// Both weeks as the report reads them, and as they were read before figures-only
+	// decoding (every field of every record), side by side in the same run.
+	read := func(figuresOnly bool) float64 {
+		t0 := time.Now()
+		for _, f := range []store.Filter{{Since: weeklyStart, Until: since}, {Since: since, Until: until}} {
+			f.FiguresOnly = figuresOnly
+			if _, err := db.Probes(f); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return float64(time.Since(t0).Microseconds()) / 1000
+	}
+	read(true)
+	b.ReportMetric(read(false), "full-read-ms")
+	b.ReportMetric(read(true), "read-ms")
 	n := float64(b.N)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / n }
 	b.ReportMetric(ms(build+render), "report-100k-ms")
