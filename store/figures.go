@@ -15,19 +15,20 @@ import (
 //
 // A report over a week of 100,000 probes reads about 270,000 records. Decoding them in
 // full copies every record whole (its text kept as substrings of that copy), a map of
-// script variables per probe and a few slices per reply, then the garbage collector
-// scans it all; for the figures most of it is never read. This path decodes the binary
-// records in place, straight from the transaction's pages, skips what no figure reads,
-// copies the few strings each probe keeps (its ID, the first replies' From and
-// Subject), interns the ones repeated over every probe (vendor, script, priority,
-// language, state, kind, zone…) and shares a probe's business-hours lists and SLA target
-// with the probe decoded just before it when they are equal, which for the probes of
-// one vendor they nearly always are. Replies are cut from slabs, not allocated one
-// probe at a time.
+// script variables per probe and a few slices per reply; for the figures most of it is
+// never read. This path decodes the binary records in place, straight from the
+// transaction's pages, skips what no figure reads, copies the strings that differ from
+// record to record (probe and reply IDs, reply subjects), interns the ones repeated
+// over many (vendor, script, priority, language, state, kind, zone, sender…) and shares
+// a probe's business-hours lists and SLA target with the probe decoded just before it
+// when they are equal, which for the probes of one vendor they nearly always are.
+// Replies are cut from slabs, not allocated one probe at a time. Measured on a week of
+// 100,000 probes it takes about a quarter less CPU than the full decode and leaves a
+// heap about a quarter the size; touching the pages costs the rest.
 //
 // What it fills is the complete input of probe.Measure, probe.Compute,
-// probe.MeasureFollowups and report.Build: TestFiguresOnlyReport builds the same
-// report from both decodes and compares them.
+// probe.MeasureFollowups and report.Build: TestFiguresOnly builds the same report from
+// both decodes and compares them.
 
 // figuresDecoder decodes records for Filter.FiguresOnly. One serves one goroutine.
 type figuresDecoder struct {
