@@ -23,8 +23,9 @@ import (
 // a probe's business-hours lists and SLA target with the probe decoded just before it
 // when they are equal, which for the probes of one vendor they nearly always are.
 // Replies are cut from slabs, not allocated one probe at a time. Measured on a week of
-// 100,000 probes it takes about a quarter less CPU than the full decode and leaves a
-// heap about a quarter the size; touching the pages costs the rest.
+// 100,000 probes it takes about a quarter less CPU than the full decode and leaves
+// half the live heap (108 MB instead of 209 MB, in 734,000 objects instead of 902,000);
+// touching the pages costs the rest.
 //
 // What it fills is the complete input of probe.Measure, probe.Compute,
 // probe.MeasureFollowups and report.Build: TestFiguresOnly builds the same report from
