@@ -33,6 +33,7 @@ import (
 
 // figuresDecoder decodes records for Filter.FiguresOnly. One serves one goroutine.
 type figuresDecoder struct {
+	slabSize     int // replies per slab
 	intern       map[string]string
 	days, hols   []string
 	sla          *probe.SLATarget
@@ -41,8 +42,10 @@ type figuresDecoder struct {
 	keys, vals   [][]byte // a probe's replies' keys and records, reused
 }
 
-func newFiguresDecoder() *figuresDecoder {
-	return &figuresDecoder{intern: make(map[string]string, 64)}
+// newFiguresDecoder returns a decoder for about probes probes: its slabs are sized for
+// them (most probes get an ack and an answer), up to 1,024 replies a slab.
+func newFiguresDecoder(probes int) *figuresDecoder {
+	return &figuresDecoder{slabSize: min(max(2*probes, 16), 1024), intern: make(map[string]string, 64)}
 }
 
 // view returns a decoder over v without copying it: every string it returns is a view
@@ -186,7 +189,7 @@ func (fd *figuresDecoder) probe(v []byte, p *probe.Probe) error {
 	p.Followups = nil
 	if n := d.count("follow-ups"); n > 0 {
 		if len(fd.followupSlab) < n {
-			fd.followupSlab = make([]probe.Followup, max(n, 64))
+			fd.followupSlab = make([]probe.Followup, max(n, fd.slabSize/16))
 		}
 		p.Followups = fd.followupSlab[:n:n]
 		fd.followupSlab = fd.followupSlab[n:]
@@ -209,7 +212,7 @@ func (fd *figuresDecoder) probe(v []byte, p *probe.Probe) error {
 // replies returns n zeroed replies cut from the slab, for one probe.
 func (fd *figuresDecoder) replies(n int) []probe.Reply {
 	if len(fd.slab) < n {
-		fd.slab = make([]probe.Reply, max(n, 1024))
+		fd.slab = make([]probe.Reply, max(n, fd.slabSize))
 	}
 	out := fd.slab[:0:n]
 	fd.slab = fd.slab[n:]

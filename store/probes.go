@@ -281,7 +281,7 @@ func loadRange(tx *bbolt.Tx, keys, vals [][]byte, out []probe.Probe, figuresOnly
 	replies := &replyCursor{c: tx.Bucket(bReplies).Cursor()}
 	var fd *figuresDecoder
 	if figuresOnly {
-		fd = newFiguresDecoder()
+		fd = newFiguresDecoder(len(keys))
 	}
 	for i, key := range keys {
 		v := vals[i]
