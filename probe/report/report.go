@@ -667,6 +667,10 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 	}
 
 	var open []Breach
+	var values []rowValues
+	if !opts.Brief {
+		values = make([]rowValues, len(ms))
+	}
 	nb := 0
 	for _, x := range ms {
 		if x.M.SLA == probe.SLABreached || x.M.SLA == probe.SLAOpenBreached {
@@ -674,9 +678,9 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 		}
 	}
 	r.Breaches = make([]Breach, 0, nb)
-	for _, x := range ms {
+	for i, x := range ms {
 		if !opts.Brief {
-			r.Probes = append(r.Probes, row(x))
+			r.Probes = append(r.Probes, row(x, &values[i]))
 		}
 		switch x.M.SLA {
 		case probe.SLABreached:
@@ -1176,19 +1180,37 @@ func utcPtr(t time.Time) *time.Time {
 	return &u
 }
 
-func row(x measured) Row {
+// rowValues holds what a Row's pointers point to, so that a row costs no allocation of
+// its own: a report's rows take theirs from one slice.
+type rowValues struct {
+	sentAt     time.Time
+	afterHours bool
+	secs       [4]float64 // ack, sign of life, response, business
+}
+
+// row returns x's row; its pointers point into v.
+func row(x measured, v *rowValues) Row {
 	r := Row{
 		ID: x.Probe.ID, Vendor: x.Probe.Vendor, Script: x.Probe.Script, Priority: x.Probe.Priority, Language: x.Probe.Language,
-		SentAt: utcPtr(x.Probe.SentAt), Status: x.M.Status, SLA: x.M.SLA,
-		AckLatencySeconds: secsPtr(x.M.AckLatency), SignOfLifeLatencySeconds: secsPtr(x.M.SignOfLifeLatency),
+		Status: x.M.Status, SLA: x.M.SLA,
+	}
+	put := func(i int, d *time.Duration) *float64 {
+		if d == nil {
+			return nil
+		}
+		v.secs[i] = secs(*d)
+		return &v.secs[i]
 	}
 	if !x.Probe.SentAt.IsZero() {
-		ah := x.M.AfterHours
-		r.AfterHours = &ah
+		v.sentAt = x.Probe.SentAt.UTC()
+		r.SentAt = &v.sentAt
+		v.afterHours = x.M.AfterHours
+		r.AfterHours = &v.afterHours
 	}
+	r.AckLatencySeconds, r.SignOfLifeLatencySeconds = put(0, x.M.AckLatency), put(1, x.M.SignOfLifeLatency)
 	if x.M.FirstResponse != nil {
-		r.ResponseLatencySeconds = secsPtr(x.M.ResponseLatency)
-		r.BusinessLatencySeconds = secsPtr(x.M.BusinessLatency)
+		r.ResponseLatencySeconds = put(2, x.M.ResponseLatency)
+		r.BusinessLatencySeconds = put(3, x.M.BusinessLatency)
 	}
 	return r
 }
