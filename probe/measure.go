@@ -108,10 +108,17 @@ func Measure(p Probe, now time.Time) (Measurement, error) {
 	// Sort indices, not copies, and point into p.Replies so callers can identify the
 	// reply. (Looking the sorted copy up by ID picked the wrong reply when IDs were empty
 	// or repeated, as for replies not yet stored.)
-	order := make([]int, len(p.Replies))
-	for i := range order {
-		order[i] = i
+	// Most probes have a reply or two: their order lives on the stack.
+	var small [4]int
+	order := small[:0]
+	if len(p.Replies) > len(small) {
+		order = make([]int, 0, len(p.Replies))
 	}
+	for i := range p.Replies {
+		order = append(order, i)
+	}
+	// The latencies the pointers below point to, in one allocation rather than four.
+	var lat *[4]time.Duration
 	slices.SortStableFunc(order, func(i, j int) int { return p.Replies[i].ReceivedAt.Compare(p.Replies[j].ReceivedAt) })
 	bounced := false
 	for _, idx := range order {
@@ -128,28 +135,32 @@ func Measure(p Probe, now time.Time) (Measurement, error) {
 			}
 			continue
 		}
+		if lat == nil && (kind == KindAutoAck || kind == KindHuman) {
+			lat = new([4]time.Duration)
+		}
 		switch kind {
 		case KindAutoAck:
 			if m.FirstAck == nil {
 				m.FirstAck = rp
-				d := p.latency(r)
-				m.AckLatency = &d
+				lat[0] = p.latency(r)
+				m.AckLatency = &lat[0]
 			}
 		case KindHuman:
 			if m.FirstResponse == nil {
 				m.FirstResponse = rp
 				d := p.latency(r)
-				m.ResponseLatency = &d
-				b := hours.Between(p.SentAt, p.SentAt.Add(d)) // d ≥ 0: within tolerance counts from sent_at
-				m.BusinessLatency = &b
+				lat[1] = d
+				m.ResponseLatency = &lat[1]
+				lat[2] = hours.Between(p.SentAt, p.SentAt.Add(d)) // d ≥ 0: within tolerance counts from sent_at
+				m.BusinessLatency = &lat[2]
 			}
 		case KindBounce:
 			bounced = true
 		}
 		if (kind == KindAutoAck || kind == KindHuman) && m.FirstSignOfLife == nil {
 			m.FirstSignOfLife = rp
-			d := p.latency(r)
-			m.SignOfLifeLatency = &d
+			lat[3] = p.latency(r)
+			m.SignOfLifeLatency = &lat[3]
 		}
 	}
 
@@ -213,7 +224,14 @@ func (p Probe) slaState(m Measurement, hours BusinessHours, now time.Time) SLASt
 		return until.Sub(p.SentAt)
 	}
 	if m.FirstResponse != nil {
-		if elapsed(p.local(*m.FirstResponse)) <= t.FirstResponse {
+		// The business time to the answer is BusinessLatency, which Measure has just
+		// taken over the same span (an answer within ArrivalTolerance before sent_at
+		// counts from sent_at in both); business time is costly enough not to take twice.
+		took := *m.ResponseLatency
+		if t.Clock == Business {
+			took = *m.BusinessLatency
+		}
+		if took <= t.FirstResponse {
 			return SLAMet
 		}
 		return SLABreached

@@ -662,6 +662,9 @@ func oracleCheckHistory(h oracleHistory, seen oracleTally) error {
 	if err := oracleCheckFigures(h, es, f); err != nil {
 		return err
 	}
+	if err := oracleCheckHeadlines(h, ms, f); err != nil {
+		return err
+	}
 	withJSON := h.seed%jsonEvery == 0
 	if err := oracleCheckStoredTerms(h, f, withJSON); err != nil {
 		return err
@@ -670,6 +673,61 @@ func oracleCheckHistory(h oracleHistory, seen oracleTally) error {
 		return nil
 	}
 	return oracleCheckReport(h, withJSON)
+}
+
+// oracleCheckHeadlines checks the figures computed from probes measured once
+// (ComputeFrom, ComputeHeadlines, and SumHeadlines over groups of HeadlineOf's parts,
+// as reports use them) against Compute's f and Breakdown's: the same, but for what the
+// headline forms document as left out, over the probes in their order and reversed.
+func oracleCheckHeadlines(h oracleHistory, ms []probe.Measurement, f probe.Figures) error {
+	xs := make([]probe.Measured, len(h.probes))
+	for i := range h.probes {
+		hours, err := probe.NewBusinessHours(h.probes[i].Terms.Hours)
+		if err != nil {
+			return err
+		}
+		xs[i] = probe.Measured{Probe: &h.probes[i], M: &ms[i], Hours: &hours}
+	}
+	// Figures are compared as printed: an SLA rate over nothing decided is NaN, which
+	// reflect.DeepEqual never finds equal to itself.
+	same := func(a, b probe.Figures) bool { return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b) }
+	headline := func(f probe.Figures) probe.Figures {
+		f.Ack, f.BusinessResponse, f.Breaches, f.OpenBreached = probe.Summary{}, probe.Summary{}, nil, nil
+		return f
+	}
+	rev := slices.Clone(xs)
+	slices.Reverse(rev)
+	for _, order := range [][]probe.Measured{xs, rev} {
+		if got := probe.ComputeFrom(order, h.now); !same(got, f) {
+			return fmt.Errorf("ComputeFrom = %+v, Compute = %+v", got, f)
+		}
+		if got, want := probe.ComputeHeadlines(order, h.now), headline(f); !same(got, want) {
+			return fmt.Errorf("ComputeHeadlines = %+v, want %+v", got, want)
+		}
+	}
+	for _, by := range []func(probe.Probe, probe.Measurement) string{probe.ByVendor, probe.ByPriority, probe.ByAfterHours, probe.ByHourOfDay} {
+		full, err := probe.Breakdown(h.probes, h.now, by)
+		if err != nil {
+			return err
+		}
+		keys := make([]string, len(xs))
+		for i, x := range xs {
+			keys[i] = by(*x.Probe, *x.M)
+		}
+		parts := map[string][]probe.Headline{}
+		for i, x := range xs {
+			parts[keys[i]] = append(parts[keys[i]], probe.HeadlineOf(x, h.now))
+		}
+		if len(parts) != len(full) {
+			return fmt.Errorf("%d groups of headlines, Breakdown has %d", len(parts), len(full))
+		}
+		for k, g := range parts {
+			if got, want := probe.SumHeadlines(g), headline(full[k]); !same(got, want) {
+				return fmt.Errorf("SumHeadlines of group %q = %+v, want %+v", k, got, want)
+			}
+		}
+	}
+	return nil
 }
 
 // reportEvery and jsonEvery keep TestOracleInvariants within a few seconds on a busy

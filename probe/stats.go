@@ -56,8 +56,10 @@ const survivalTolerance = 1e-9
 // are taken first: the censored observations are still at risk at that time (the usual
 // convention, as in R's survival package; censoring is assumed to happen just after).
 // obs is not modified.
-func KaplanMeier(obs []Observation) Survival {
-	sorted := slices.Clone(obs)
+func KaplanMeier(obs []Observation) Survival { return kaplanMeier(slices.Clone(obs)) }
+
+// kaplanMeier is KaplanMeier on obs it may reorder.
+func kaplanMeier(sorted []Observation) Survival {
 	slices.SortFunc(sorted, func(a, b Observation) int { return cmp.Compare(a.Duration, b.Duration) })
 	var steps []Step
 	if len(sorted) > 0 {
@@ -231,8 +233,11 @@ type Summary struct {
 }
 
 // Summarize estimates the distribution of obs with KaplanMeier.
-func Summarize(obs []Observation) Summary {
-	km := KaplanMeier(obs)
+func Summarize(obs []Observation) Summary { return summarize(slices.Clone(obs)) }
+
+// summarize is Summarize on obs it may reorder (compute's own).
+func summarize(obs []Observation) Summary {
+	km := kaplanMeier(obs)
 	s := Summary{N: len(obs), Curve: km.steps} // km is not kept: no copy needed
 	for _, o := range obs {
 		if o.Event {
@@ -314,15 +319,18 @@ func (f Figures) AnsweredRate() (rate float64, ok bool) {
 	return float64(f.Answered) / float64(n), true
 }
 
-// measured is a probe with its figures and its business hours, measured once. It
-// points into the caller's slices rather than copying a whole probe: breakdowns regroup
-// the same measured probes several times over, and copies of 500-byte probes were most
-// of their cost.
-type measured struct {
-	p     *Probe
-	m     *Measurement
-	hours *BusinessHours
+// Measured is a probe with its measurement as of one instant and its compiled business
+// hours (NewBusinessHours of its Terms.Hours), all by pointer: figures over probes
+// measured once (ComputeFrom, HeadlineOf) read them in place. Reports regroup the
+// same measured probes per vendor and per breakdown, and copies of 500-byte probes were
+// most of their cost.
+type Measured struct {
+	Probe *Probe
+	M     *Measurement
+	Hours *BusinessHours
 }
+
+type measured = Measured
 
 func measureAll(ps []Probe, now time.Time) ([]measured, error) {
 	ms := make([]Measurement, len(ps))
@@ -405,7 +413,7 @@ func withHours(ps []Probe, ms []Measurement) ([]measured, error) {
 			}
 			last = &hours
 		}
-		out[i] = measured{p: p, m: &ms[i], hours: last}
+		out[i] = Measured{Probe: p, M: &ms[i], Hours: last}
 	}
 	return out, nil
 }
@@ -422,7 +430,7 @@ func compute(ms []measured, now time.Time) Figures {
 	var breaches, openBreached []*measured
 	for i := range ms {
 		x := &ms[i]
-		p, m := x.p, x.m
+		p, m := x.Probe, x.M
 		switch m.Status {
 		case StatusFailed:
 			f.Failed++
@@ -465,7 +473,7 @@ func compute(ms []measured, now time.Time) Figures {
 		} else {
 			// The business time of the window only matters to a probe not answered.
 			resp = append(resp, Observation{Duration: window})
-			biz = append(biz, Observation{Duration: x.hours.Between(p.SentAt, end)})
+			biz = append(biz, Observation{Duration: x.Hours.Between(p.SentAt, end)})
 		}
 		if m.SignOfLifeLatency != nil && *m.SignOfLifeLatency <= window {
 			ack = append(ack, Observation{Duration: *m.SignOfLifeLatency, Event: true})
@@ -504,7 +512,7 @@ func compute(ms []measured, now time.Time) Figures {
 		a.Rate, a.Lo, a.Hi = Wilson(a.Met, a.Decided, Wilson95)
 		f.SLA[pr] = a
 	}
-	f.Ack, f.Response, f.BusinessResponse = Summarize(ack), Summarize(resp), Summarize(biz)
+	f.Ack, f.Response, f.BusinessResponse = summarize(ack), summarize(resp), summarize(biz)
 	f.Breaches, f.OpenBreached = probeIDs(breaches), probeIDs(openBreached)
 	return f
 }
@@ -512,11 +520,14 @@ func compute(ms []measured, now time.Time) Figures {
 // probeIDs returns the IDs of ms ordered by SentAt, then ID.
 func probeIDs(ms []*measured) []string {
 	slices.SortFunc(ms, func(a, b *measured) int {
-		return cmp.Or(a.p.SentAt.Compare(b.p.SentAt), cmp.Compare(a.p.ID, b.p.ID))
+		return cmp.Or(a.Probe.SentAt.Compare(b.Probe.SentAt), cmp.Compare(a.Probe.ID, b.Probe.ID))
 	})
-	var ids []string
-	for _, x := range ms {
-		ids = append(ids, x.p.ID)
+	if len(ms) == 0 {
+		return nil
+	}
+	ids := make([]string, len(ms))
+	for i, x := range ms {
+		ids[i] = x.Probe.ID
 	}
 	return ids
 }
@@ -535,10 +546,17 @@ func Breakdown(ps []Probe, now time.Time, by func(Probe, Measurement) string) (m
 
 func breakdown(ms []measured, now time.Time, by func(Probe, Measurement) string) map[string]Figures {
 	keys := make([]string, len(ms))
-	sizes := map[string]int{}
 	for i := range ms {
-		keys[i] = by(*ms[i].p, *ms[i].m)
-		sizes[keys[i]]++
+		keys[i] = by(*ms[i].Probe, *ms[i].M)
+	}
+	return breakdownKeys(ms, now, keys)
+}
+
+// breakdownKeys groups ms by keys[i] and computes each group.
+func breakdownKeys(ms []measured, now time.Time, keys []string) map[string]Figures {
+	sizes := map[string]int{}
+	for _, k := range keys {
+		sizes[k]++
 	}
 	groups := make(map[string][]measured, len(sizes))
 	for i := range ms {
@@ -552,6 +570,142 @@ func breakdown(ms []measured, now time.Time, by func(Probe, Measurement) string)
 		out[k] = compute(g, now)
 	}
 	return out
+}
+
+// ComputeFrom is Compute for probes already measured as of now (xs[i].M must be
+// Measure(*xs[i].Probe, now), xs[i].Hours its compiled hours): the figures of the
+// probes xs points to, in any order.
+func ComputeFrom(xs []Measured, now time.Time) Figures { return compute(xs, now) }
+
+// Headline is one probe's part in the headline figures (SumHeadlines), taken once by
+// HeadlineOf: a few bytes that figures over many groupings of the same probes (a
+// report's breakdowns, the previous period's comparison) read instead of the probe and
+// its measurement, which are hundreds of bytes apart in memory.
+type Headline struct {
+	resp     Observation
+	priority Priority
+	outcome  headlineOutcome
+	acked    bool // an automatic acknowledgement within the window (AutoAcked)
+	target   bool // the probe has an SLA target
+	sla      SLAState
+}
+
+type headlineOutcome uint8
+
+const (
+	outFailed headlineOutcome = iota
+	outUnknown
+	outBounced
+	outAnswered
+	outUnanswered
+	outOpen
+)
+
+// HeadlineOf returns x's part in the headline figures as of now, as compute counts it.
+func HeadlineOf(x Measured, now time.Time) Headline {
+	p, m := x.Probe, x.M
+	h := Headline{priority: p.Priority, target: p.Terms.SLA != nil, sla: m.SLA}
+	switch m.Status {
+	case StatusFailed:
+		h.outcome = outFailed
+		return h
+	case StatusBounced:
+		h.outcome = outBounced
+		return h
+	case StatusAnswered:
+		h.outcome = outAnswered
+	case StatusUnanswered:
+		h.outcome = outUnanswered
+	case StatusSent, StatusAcknowledged:
+		h.outcome = outOpen
+	default: // sending, unknown, and a status this code does not know
+		h.outcome = outUnknown
+		return h
+	}
+	end := m.Deadline
+	if m.Status != StatusUnanswered && now.Before(end) {
+		end = now
+	}
+	if end.Before(p.SentAt) {
+		end = p.SentAt
+	}
+	window := end.Sub(p.SentAt)
+	if m.Status == StatusAnswered {
+		h.resp = Observation{Duration: *m.ResponseLatency, Event: true}
+	} else {
+		h.resp = Observation{Duration: window}
+	}
+	h.acked = m.AckLatency != nil && *m.AckLatency <= window
+	return h
+}
+
+// SumHeadlines returns the headline figures of the probes whose parts hs holds: every
+// count, Response and SLA as Compute gives them; Ack, BusinessResponse, Breaches and
+// OpenBreached are left zero, which saves their estimates (and the business time of
+// every window) where only the headlines are read.
+func SumHeadlines(hs []Headline) Figures {
+	f := Figures{Total: len(hs), SLA: map[Priority]Attainment{}}
+	resp := make([]Observation, 0, len(hs))
+	for i := range hs {
+		h := &hs[i]
+		switch h.outcome {
+		case outFailed:
+			f.Failed++
+			continue
+		case outUnknown:
+			f.Unknown++
+			continue
+		case outBounced:
+			f.Sent++
+			f.Bounced++
+			continue
+		case outAnswered:
+			f.Answered++
+		case outUnanswered:
+			f.Unanswered++
+		case outOpen:
+			f.Open++
+		}
+		f.Sent++
+		resp = append(resp, h.resp)
+		if h.acked {
+			f.AutoAcked++
+			if h.outcome != outAnswered {
+				f.AckOnly++
+			}
+		}
+		if !h.target {
+			continue
+		}
+		a := f.SLA[h.priority]
+		switch h.sla {
+		case SLAMet:
+			a.Met++
+			a.Decided++
+		case SLABreached, SLAOpenBreached:
+			a.Decided++
+		case SLAOpen:
+			a.Open++
+		case SLAUndecided:
+			a.Undecided++
+		}
+		f.SLA[h.priority] = a
+	}
+	for pr, a := range f.SLA {
+		a.Rate, a.Lo, a.Hi = Wilson(a.Met, a.Decided, Wilson95)
+		f.SLA[pr] = a
+	}
+	f.Response = summarize(resp)
+	return f
+}
+
+// ComputeHeadlines is SumHeadlines of xs measured as of now.
+func ComputeHeadlines(xs []Measured, now time.Time) Figures {
+	hs := make([]Headline, len(xs))
+	for i, x := range xs {
+		hs[i] = HeadlineOf(x, now)
+	}
+	return SumHeadlines(hs)
 }
 
 // ByVendor keys a probe by its vendor's name, for Breakdown.

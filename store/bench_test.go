@@ -29,6 +29,21 @@ const (
 
 var store1MStart = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 
+// storeSize is a benchmark file's size: probes written evenly over span.
+type storeSize struct {
+	name   string // of the cached file
+	probes int
+	span   time.Duration
+}
+
+var (
+	size1M = storeSize{"store1m-" + store1MVersion, store1MProbes, store1MSpan}
+	// size100k has 1M's density a vendor a day over a tenth of the span: one vendor's
+	// 30 days are as many probes (about 2,050) in a file a tenth the size, which builds
+	// in minutes rather than half an hour.
+	size100k = storeSize{"store100k-" + store1MVersion, store1MProbes / 10, store1MSpan / 10}
+)
+
 // BenchmarkStore1M measures the store at 1,000,000 probes as the daemon writes them
 // (storetest.Record: probe JSON with terms, Message-ID, token and subject; the gzip'd raw
 // inquiry of 1–1.5 KB; for most probes an acknowledgement and an agent's reply with
@@ -36,7 +51,8 @@ var store1MStart = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 //
 // It reports vendor30d-ms, the time of Probes(Filter{Vendor, Since, Until}) for 30 days
 // of one vendor with their replies (the query history and the per-vendor report run),
-// warm, averaged over the iterations; bytes/probe, the file's size over the probes; and
+// warm, averaged over the iterations; vendor30d-figures-ms, the same query figures only
+// (Filter.FiguresOnly, as reports read); bytes/probe, the file's size over the probes; and
 // raw-bytes/probe, the pages the raw bucket (the raw copies, kept as evidence)
 // occupies over the probes. The share of every bucket is logged.
 //
@@ -51,8 +67,16 @@ var store1MStart = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 //	go test -run '^$' -bench Store1M -benchtime 1x ./store/
 //
 // (-benchtime 20x averages vendor30d-ms over 20 queries).
-func BenchmarkStore1M(b *testing.B) {
-	path := store1MFile(b)
+func BenchmarkStore1M(b *testing.B) { benchmarkStore(b, size1M) }
+
+// BenchmarkStore100k is BenchmarkStore1M on a file of 100,000 probes (size100k): the
+// same query, as many probes in its answer, a B-tree a tenth the size. Run it as
+//
+//	go test -run '^$' -bench Store100k -benchtime 20x ./store/
+func BenchmarkStore100k(b *testing.B) { benchmarkStore(b, size100k) }
+
+func benchmarkStore(b *testing.B, size storeSize) {
+	path := storeFile(b, size)
 	st, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)
@@ -63,7 +87,7 @@ func BenchmarkStore1M(b *testing.B) {
 	}
 	defer db.Close()
 
-	since := store1MStart.Add(store1MSpan / 2)
+	since := store1MStart.Add(size.span / 2)
 	f := store.Filter{Vendor: "vendor01", Since: since, Until: since.AddDate(0, 0, 30)}
 	start := time.Now()
 	ps, err := db.Probes(f)
@@ -87,14 +111,24 @@ func BenchmarkStore1M(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "vendor30d-ms")
-	b.ReportMetric(float64(st.Size())/store1MProbes, "bytes/probe")
+	// The same query as a report of that vendor reads it (Filter.FiguresOnly).
+	ff := f
+	ff.FiguresOnly = true
+	t0 := time.Now()
+	for range b.N {
+		if _, err := db.Probes(ff); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(t0).Microseconds())/1000/float64(b.N), "vendor30d-figures-ms")
+	b.ReportMetric(float64(st.Size())/float64(size.probes), "bytes/probe")
 
 	stats, err := db.BucketStats()
 	if err != nil {
 		b.Fatal(err)
 	}
 	raw := stats["raw"]
-	b.ReportMetric(float64(raw.BranchAlloc+raw.LeafAlloc)/store1MProbes, "raw-bytes/probe")
+	b.ReportMetric(float64(raw.BranchAlloc+raw.LeafAlloc)/float64(size.probes), "raw-bytes/probe")
 	names := slices.Sorted(func(yield func(string) bool) {
 		for n := range stats {
 			if !yield(n) {
@@ -109,13 +143,14 @@ func BenchmarkStore1M(b *testing.B) {
 			continue
 		}
 		b.Logf("bucket %-16s %9d keys  %7.1f B/probe allocated, %5.1f%% in use", n, s.KeyN,
-			float64(alloc)/store1MProbes, 100*float64(s.BranchInuse+s.LeafInuse)/float64(alloc))
+			float64(alloc)/float64(size.probes), 100*float64(s.BranchInuse+s.LeafInuse)/float64(alloc))
 	}
 }
 
-// store1MFile returns the cached 1,000,000-probe file, building it first if needed.
-func store1MFile(b *testing.B) string {
-	return storetest.CachedFile(b, "store1m-"+store1MVersion, fillStore1M)
+// storeFile returns the cached file of size, building it first if needed.
+func storeFile(b *testing.B, size storeSize) string {
+	b.Helper()
+	return storetest.CachedFile(b, size.name, func(path string) error { return fillStore(path, size) })
 }
 
 // encodedRecord is a record with its raw copies already compressed, so workers can
@@ -127,9 +162,9 @@ type encodedRecord struct {
 	replies   [][]byte
 }
 
-// fillStore1M writes the 1,000,000 probes into a new file at path. Chunks are made and
+// fillStore writes size's probes into a new file at path. Chunks are made and
 // compressed by GOMAXPROCS workers and written in ID order, one transaction each.
-func fillStore1M(path string) error {
+func fillStore(path string, size storeSize) error {
 	db, err := store.Open(path, store.Options{})
 	if err != nil {
 		return err
@@ -138,7 +173,7 @@ func fillStore1M(path string) error {
 	db.Bolt().NoSync = true
 	defer db.Bolt().Sync()
 
-	chunks := store1MProbes / store1MChunk
+	chunks := size.probes / store1MChunk
 	results := make([]chan []encodedRecord, chunks)
 	for i := range results {
 		results[i] = make(chan []encodedRecord, 1)
@@ -156,7 +191,7 @@ func fillStore1M(path string) error {
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for c := range next {
-				results[c] <- makeChunk(c)
+				results[c] <- makeChunk(c, size)
 			}
 		})
 	}
@@ -216,9 +251,9 @@ func fillStore1M(path string) error {
 
 // makeChunk makes chunk c's records, IDs P(c·chunk+1)…, created at even steps over the
 // span with a little jitter, and compresses their raw copies.
-func makeChunk(c int) []encodedRecord {
+func makeChunk(c int, size storeSize) []encodedRecord {
 	g := storetest.NewGenerator(uint64(c)+1, store1MVendors)
-	step := store1MSpan / store1MProbes
+	step := size.span / time.Duration(size.probes)
 	out := make([]encodedRecord, store1MChunk)
 	for i := range out {
 		k := c*store1MChunk + i

@@ -192,6 +192,16 @@ type Filter struct {
 	Vendor string
 	Since  time.Time // inclusive
 	Until  time.Time // exclusive
+	// FiguresOnly decodes only what figures and reports read (probe.Measure,
+	// probe.Compute, probe.MeasureFollowups, report.Build), several times faster over
+	// a large answer (figures.go). Left zero: a probe's Token, From, To, Subject,
+	// MessageID, DataEndAt, FailReason and Terms.Script; its follow-ups' MessageID,
+	// InReplyTo, Subject and Reason; a reply's MessageID, Folder, UID, HeaderDate,
+	// DetectedAt, Reason, Confidence, MatchedBy, MatchDetail, Learned and
+	// Auth.AuthenticationResults, and of an Override all but its Kind. Probes decoded
+	// so share their Terms' Days, Holidays and SLA target with each other: read them,
+	// never change them in place.
+	FiguresOnly bool
 }
 
 // Probes returns the probes that match f, oldest first, each with its replies. A vendor
@@ -226,7 +236,7 @@ func (db *DB) Probes(f Filter) ([]probe.Probe, error) {
 			}
 		}
 		var err error
-		out, err = loadProbes(tx, keys, vals)
+		out, err = loadProbes(tx, keys, vals, f.FiguresOnly)
 		return err
 	})
 	if err != nil {
@@ -241,21 +251,21 @@ const parallelDecodeMin = 256
 // loadProbes loads the probes under keys (which, like the values, need only live as
 // long as tx), in order; vals, when not nil, holds their records already read. Each
 // goroutine decodes a contiguous share with its own cursor over the replies, which
-// moves forward only, as the keys do.
-func loadProbes(tx *bbolt.Tx, keys, vals [][]byte) ([]probe.Probe, error) {
+// moves forward only, as the keys do. figuresOnly decodes as Filter.FiguresOnly says.
+func loadProbes(tx *bbolt.Tx, keys, vals [][]byte, figuresOnly bool) ([]probe.Probe, error) {
 	out := make([]probe.Probe, len(keys))
 	workers := min(runtime.GOMAXPROCS(0), len(keys)/parallelDecodeMin)
 	if vals == nil {
 		vals = make([][]byte, len(keys))
 	}
 	if workers <= 1 {
-		return out, loadRange(tx, keys, vals, out)
+		return out, loadRange(tx, keys, vals, out, figuresOnly)
 	}
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		lo, hi := w*len(keys)/workers, (w+1)*len(keys)/workers
-		wg.Go(func() { errs[w] = loadRange(tx, keys[lo:hi], vals[lo:hi], out[lo:hi]) })
+		wg.Go(func() { errs[w] = loadRange(tx, keys[lo:hi], vals[lo:hi], out[lo:hi], figuresOnly) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -265,16 +275,26 @@ func loadProbes(tx *bbolt.Tx, keys, vals [][]byte) ([]probe.Probe, error) {
 }
 
 // loadRange decodes the probes under keys into out, with their replies; vals[i], when
-// not nil, is the record under keys[i].
-func loadRange(tx *bbolt.Tx, keys, vals [][]byte, out []probe.Probe) error {
+// not nil, is the record under keys[i]. figuresOnly decodes as Filter.FiguresOnly says.
+func loadRange(tx *bbolt.Tx, keys, vals [][]byte, out []probe.Probe, figuresOnly bool) error {
 	probes := tx.Bucket(bProbes)
 	replies := &replyCursor{c: tx.Bucket(bReplies).Cursor()}
+	var fd *figuresDecoder
+	if figuresOnly {
+		fd = newFiguresDecoder(len(keys))
+	}
 	for i, key := range keys {
 		v := vals[i]
 		if v == nil {
 			v = probes.Get(key)
 		}
-		if err := decodeProbeValue(v, replies, key, &out[i]); err != nil {
+		var err error
+		if fd != nil {
+			err = fd.decodeProbeValue(v, replies, key, &out[i])
+		} else {
+			err = decodeProbeValue(v, replies, key, &out[i])
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -72,12 +72,15 @@ type PauseLister interface {
 // comes from windows (the configured ones, ConfigPauses) and, when src is a
 // PauseLister, the pauses set by hand.
 func BuildReport(ctx context.Context, src Prober, vendor string, since, until, now time.Time, title string, windows []probe.Pause) (report.Report, error) {
-	cur, err := src.Probes(ctx, store.Filter{Vendor: vendor, Since: since, Until: until})
+	// The report reads only what figures read: the store decodes that alone
+	// (store.Filter.FiguresOnly); a source that cannot gives whole probes, which build
+	// the same report.
+	cur, err := src.Probes(ctx, store.Filter{Vendor: vendor, Since: since, Until: until, FiguresOnly: true})
 	if err != nil {
 		return report.Report{}, err
 	}
 	prevSince := since.Add(-until.Sub(since))
-	prev, err := src.Probes(ctx, store.Filter{Vendor: vendor, Since: prevSince, Until: since})
+	prev, err := src.Probes(ctx, store.Filter{Vendor: vendor, Since: prevSince, Until: since, FiguresOnly: true})
 	if err != nil {
 		return report.Report{}, err
 	}
@@ -115,13 +118,18 @@ func SummaryMail(cfg *configs.Config, r report.Report, week string, now time.Tim
 		return mailbox.Summary{}, fmt.Errorf("summary %s: breach list: %w", week, err)
 	}
 	atts := []mailbox.Attachment{breaches}
-	var probes bytes.Buffer
-	if err := r.WriteCSV(&probes); err != nil {
+	// The per-probe CSV is written only up to its limit: at 100,000 probes the whole
+	// would be megabytes made to be thrown away.
+	probes := &cappedBuffer{limit: probeCSVLimit}
+	small := true
+	if err := r.WriteCSV(probes); errors.Is(err, errOverCap) {
+		small = false
+	} else if err != nil {
 		return mailbox.Summary{}, fmt.Errorf("summary %s: probe list: %w", week, err)
 	}
 	span := fmt.Sprintf("--since %s --until %s", r.Since.UTC().Format(time.RFC3339), r.Until.UTC().Format(time.RFC3339))
 	more := fmt.Sprintf("The full report, every breakdown and chart: supportprobe report %s --format html --out report.html.", span)
-	if probes.Len() <= probeCSVLimit {
+	if small {
 		atts = append(atts, mailbox.Attachment{Name: "supportprobe-" + week + ".csv", ContentType: "text/csv; charset=utf-8", Data: probes.Bytes()})
 	} else {
 		more += fmt.Sprintf(" The %d probes, one row each, are not attached at this size: supportprobe report %s --format csv.", len(r.Probes), span)
@@ -148,7 +156,8 @@ func SummaryMail(cfg *configs.Config, r report.Report, week string, now time.Tim
 
 // breachAttachment returns the breach list as the mail attaches it, and how many
 // breaches it holds: the CSV itself while it is at most plainCSVLimit, else the CSV in
-// a zip, cut to the first rows whose zip fits zipLimit if the whole does not.
+// a zip, cut to the first rows whose zip fits zipLimit if the whole does not. The CSV
+// is written once; a cut zips the first rows of the same bytes.
 func breachAttachment(r report.Report, week string) (mailbox.Attachment, int, error) {
 	name := "supportprobe-" + week + "-breaches"
 	var plain bytes.Buffer
@@ -158,9 +167,19 @@ func breachAttachment(r report.Report, week string) (mailbox.Attachment, int, er
 	if plain.Len() <= plainCSVLimit {
 		return mailbox.Attachment{Name: name + ".csv", ContentType: "text/csv; charset=utf-8", Data: plain.Bytes()}, len(r.Breaches), nil
 	}
+	ends := csvRowEnds(plain.Bytes())
+	if len(ends) != len(r.Breaches)+1 {
+		return mailbox.Attachment{}, 0, fmt.Errorf("the breach CSV has %d rows for %d breaches and a header", len(ends), len(r.Breaches))
+	}
+	// Deflating megabytes of CSV twice (the whole, then the rows that fit) was most of
+	// the mail's cost: the first guess comes from deflating a sample of the rows
+	// instead, and only a guess that does not fit is made again.
 	n := len(r.Breaches)
+	if est := zipEstimate(plain.Bytes(), ends); est > zipLimit {
+		n = max(1, int(float64(n)*float64(zipLimit)/float64(est)*0.95))
+	}
 	for {
-		z, err := zipCSV(r, name+".csv", n)
+		z, err := zipCSV(plain.Bytes()[:ends[n]], name+".csv", r.GeneratedAt)
 		if err != nil {
 			return mailbox.Attachment{}, 0, err
 		}
@@ -172,21 +191,73 @@ func breachAttachment(r report.Report, week string) (mailbox.Attachment, int, er
 	}
 }
 
-// zipCSV returns a zip archive holding the first n breaches of r as the CSV file name.
-func zipCSV(r report.Report, name string, n int) ([]byte, error) {
+// csvRowEnds returns the offset just after each record of the CSV in b (header
+// included), as encoding/csv writes it with UseCRLF: a record ends at a CRLF outside
+// quotes; a doubled quote inside a quoted field toggles twice and changes nothing.
+func csvRowEnds(b []byte) []int {
+	var ends []int
+	quoted := false
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '"':
+			quoted = !quoted
+		case !quoted && b[i] == '\n' && i > 0 && b[i-1] == '\r':
+			ends = append(ends, i+1)
+		}
+	}
+	return ends
+}
+
+// zipSample is how many bytes of CSV zipEstimate deflates.
+const zipSample = 256 << 10
+
+// zipEstimate returns the size the whole CSV in b (records ending at ends) would take
+// zipped, from zipping its first zipSample bytes or so; 0 when the sample cannot be
+// zipped, which makes no guess.
+func zipEstimate(b []byte, ends []int) int {
+	i, _ := slices.BinarySearch(ends, zipSample)
+	if i >= len(ends)-1 {
+		return 0 // the sample would be (nearly) the whole
+	}
+	z, err := zipCSV(b[:ends[i]], "sample.csv", time.Time{})
+	if err != nil {
+		return 0
+	}
+	return int(float64(len(z)) * float64(len(b)) / float64(ends[i]))
+}
+
+// zipCSV returns a zip archive holding csv as the file name, modified at modified.
+func zipCSV(csv []byte, name string, modified time.Time) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: r.GeneratedAt})
+	f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: modified})
 	if err != nil {
 		return nil, err
 	}
-	if err := r.WriteBreachCSV(f, n); err != nil {
+	if _, err := f.Write(csv); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// errOverCap is returned by a cappedBuffer written past its limit.
+var errOverCap = errors.New("past the size limit")
+
+// cappedBuffer is a buffer that refuses, with errOverCap, a write that would take it
+// past limit bytes.
+type cappedBuffer struct {
+	bytes.Buffer
+	limit int
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if c.Len()+len(p) > c.limit {
+		return 0, errOverCap
+	}
+	return c.Buffer.Write(p)
 }
 
 // sendSummary sends the summary of the last full week before scheduledAt, once per ISO

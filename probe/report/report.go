@@ -403,14 +403,14 @@ func followupFigures(ms []measured) FollowupFigures {
 	var f FollowupFigures
 	var next []float64
 	for _, x := range ms {
-		if !reachedVendor(x.m.Status) {
+		if !reachedVendor(x.M.Status) {
 			continue
 		}
 		f.Probes++
-		if x.p.NeededReminder() {
+		if x.Probe.NeededReminder() {
 			f.NeededReminder++
 		}
-		for _, fm := range probe.MeasureFollowups(*x.p) {
+		for _, fm := range probe.MeasureFollowups(*x.Probe) {
 			if fm.Followup.State != probe.StateSent {
 				continue
 			}
@@ -492,35 +492,14 @@ type Row struct {
 	SignOfLifeLatencySeconds *float64 `json:"sign_of_life_latency_seconds"`
 }
 
-// measured is a probe with its measurement and business hours, taken once. It points
-// at them rather than copying: a report sorts and regroups the same measured probes
-// per vendor and per breakdown, and copying whole probes was much of its cost.
-type measured struct {
-	p     *probe.Probe
-	m     *probe.Measurement
-	hours *probe.BusinessHours
-}
+// measured is a probe with its measurement and business hours, taken once
+// (probe.Measured). It points at them rather than copying: a report sorts and regroups
+// the same measured probes per vendor and per breakdown, and copying whole probes was
+// much of its cost.
+type measured = probe.Measured
 
-func measureAll(ps []probe.Probe, now time.Time) ([]measured, error) {
-	ms, err := measureEach(ps, now)
-	if err != nil {
-		return nil, err
-	}
-	return sortMeasured(ms), nil
-}
-
-// measurements returns the measurement of each of ms, in order.
-func measurements(ms []measured) []probe.Measurement {
-	out := make([]probe.Measurement, len(ms))
-	for i, x := range ms {
-		out[i] = *x.m
-	}
-	return out
-}
-
-// measureEach measures ps as of now, in the order given, so that probe's figures
-// (probe.ComputeMeasured, probe.BreakdownMeasured) see the probes as probe.Compute
-// would and nothing is measured twice.
+// measureEach measures ps as of now, in the order given, each once, for probe's
+// figures over measured probes (probe.ComputeFrom, probe.ComputeHeadlines, probe.BreakdownHeadlines).
 func measureEach(ps []probe.Probe, now time.Time) ([]measured, error) {
 	out := make([]measured, len(ps))
 	ms := make([]probe.Measurement, len(ps))
@@ -546,7 +525,7 @@ func measureEach(ps []probe.Probe, now time.Time) ([]measured, error) {
 				}
 				last = &h
 			}
-			out[i] = measured{p: p, m: &ms[i], hours: last}
+			out[i] = measured{Probe: p, M: &ms[i], Hours: last}
 		}
 	})
 	for _, err := range errs {
@@ -592,7 +571,7 @@ func sameHours(a, b probe.HoursSpec) bool {
 func sortMeasured(ms []measured) []measured {
 	out := slices.Clone(ms)
 	slices.SortStableFunc(out, func(a, b measured) int {
-		return cmp.Or(attemptedAt(a.p).Compare(attemptedAt(b.p)), cmp.Compare(a.p.ID, b.p.ID))
+		return cmp.Or(attemptedAt(a.Probe).Compare(attemptedAt(b.Probe)), cmp.Compare(a.Probe.ID, b.Probe.ID))
 	})
 	return out
 }
@@ -648,22 +627,17 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 		return Report{}, err
 	}
 	ms := sortMeasured(each)
-	all, err := probe.ComputeMeasured(cur, measurements(each), now)
+	// The previous period's probes are measured once, here, for each vendor's change.
+	prevEach, err := measureEach(prev, now)
 	if err != nil {
-		return Report{}, err
+		return Report{}, fmt.Errorf("previous period: %w", err)
 	}
-	r.Totals = counts(all)
+	r.Totals = counts(probe.ComputeHeadlines(each, now))
 	if r.Review, err = review(ms, now, opts.Brief); err != nil {
 		return Report{}, err
 	}
 
-	curBy, prevBy := map[string][]measured{}, map[string][]probe.Probe{}
-	for _, x := range each {
-		curBy[x.p.Vendor] = append(curBy[x.p.Vendor], x)
-	}
-	for _, p := range prev {
-		prevBy[p.Vendor] = append(prevBy[p.Vendor], p)
-	}
+	curBy, prevBy := byVendor(each), byVendor(prevEach)
 	names := slices.Sorted(maps.Keys(curBy))
 	for name := range prevBy {
 		if _, ok := curBy[name]; !ok {
@@ -693,11 +667,22 @@ func Build(cur, prev []probe.Probe, opts Options) (Report, error) {
 	}
 
 	var open []Breach
+	var values []rowValues
+	if !opts.Brief {
+		values = make([]rowValues, len(ms))
+	}
+	nb := 0
 	for _, x := range ms {
-		if !opts.Brief {
-			r.Probes = append(r.Probes, row(x))
+		if x.M.SLA == probe.SLABreached || x.M.SLA == probe.SLAOpenBreached {
+			nb++
 		}
-		switch x.m.SLA {
+	}
+	r.Breaches = make([]Breach, 0, nb)
+	for i, x := range ms {
+		if !opts.Brief {
+			r.Probes = append(r.Probes, row(x, &values[i]))
+		}
+		switch x.M.SLA {
 		case probe.SLABreached:
 			r.Breaches = append(r.Breaches, breach(x, now))
 		case probe.SLAOpenBreached:
@@ -725,14 +710,14 @@ func review(ms []measured, now time.Time, brief bool) (Review, error) {
 	rv := Review{Probes: []string{}}
 	answered := 0
 	for _, x := range ms {
-		status, waits := x.m.Status, false
+		status, waits := x.M.Status, false
 		var p probe.Probe
-		for i, rp := range x.p.Replies {
+		for i, rp := range x.Probe.Replies {
 			if rp.EffectiveKind() != probe.KindNeedsReview {
 				continue
 			}
 			if !waits {
-				p = *x.p
+				p = *x.Probe
 				p.Replies = slices.Clone(p.Replies)
 				waits = true
 				rv.Probes = append(rv.Probes, p.ID)
@@ -761,19 +746,11 @@ func review(ms []measured, now time.Time, brief bool) (Review, error) {
 // buildVendor builds one vendor's section from its probes of the period, already
 // measured (each, in the order the caller read them), and those of the previous period;
 // brief leaves out what Options.Brief says.
-func buildVendor(name string, each []measured, prev []probe.Probe, compare bool, now time.Time, brief bool) (Vendor, error) {
+func buildVendor(name string, each, prev []measured, compare bool, now time.Time, brief bool) (Vendor, error) {
 	v := Vendor{Name: name, Zones: []string{}, SLA: []Attainment{}, Breakdowns: []Breakdown{}, Latencies: []Bar{}, Heatmap: []Cell{},
 		LanguageMismatches: []LanguageMismatch{}}
-	cur := make([]probe.Probe, len(each))
-	for i, x := range each {
-		cur[i] = *x.p
-	}
 	ms := sortMeasured(each)
-	eachM := measurements(each)
-	f, err := probe.ComputeMeasured(cur, eachM, now)
-	if err != nil {
-		return Vendor{}, err
-	}
+	f := probe.ComputeFrom(each, now)
 	v.Counts = counts(f)
 	v.AnsweredRate = answeredRate(f)
 	v.Ack, v.Response, v.BusinessResponse = distribution(f.Ack), distribution(f.Response), distribution(f.BusinessResponse)
@@ -790,26 +767,20 @@ func buildVendor(name string, each []measured, prev []probe.Probe, compare bool,
 	// The hours shown are those of the latest probe, of this period or else the last.
 	latest := ms
 	if len(latest) == 0 {
-		if latest, err = measureAll(prev, now); err != nil {
-			return Vendor{}, err
-		}
+		latest = sortMeasured(prev)
 	}
 	if len(latest) > 0 {
-		v.Hours = latest[len(latest)-1].p.Terms.Hours
+		v.Hours = latest[len(latest)-1].Probe.Terms.Hours
 	}
 	for _, x := range ms {
-		if z := x.p.Terms.Hours.Zone; !slices.Contains(v.Zones, z) {
+		if z := x.Probe.Terms.Hours.Zone; !slices.Contains(v.Zones, z) {
 			v.Zones = append(v.Zones, z)
 		}
 	}
 	slices.Sort(v.Zones)
 
 	if compare {
-		pf, err := probe.Compute(prev, now)
-		if err != nil {
-			return Vendor{}, err
-		}
-		v.Change = change(pf, f)
+		v.Change = change(probe.ComputeHeadlines(prev, now), f)
 	}
 	dims := []struct {
 		name string
@@ -819,15 +790,28 @@ func buildVendor(name string, each []measured, prev []probe.Probe, compare bool,
 		{ByLanguage, probe.ByLanguage}, {ByScript, probe.ByScript},
 		{ByHour, probe.ByHourOfDay},
 	}
-	for _, d := range dims {
-		if brief && d.name != ByHours {
-			continue
+	if brief {
+		dims = dims[1:2] // ByHours alone
+	}
+	// Each probe is read once for every breakdown: its headline part, how its reply's
+	// language fits, and its key in each dimension. The breakdowns then regroup these
+	// few bytes a probe rather than the probes, which lie hundreds of bytes apart.
+	hs := make([]probe.Headline, len(ms))
+	fit := make([]LanguageFit, len(ms))
+	keys := make([][]string, len(dims))
+	for d := range dims {
+		keys[d] = make([]string, len(ms))
+	}
+	for i, x := range ms {
+		hs[i] = probe.HeadlineOf(x, now)
+		fit[i].add(x)
+		p, m := *x.Probe, *x.M
+		for d, dim := range dims {
+			keys[d][i] = dim.by(p, m)
 		}
-		b, err := breakdown(d.name, cur, eachM, ms, now, d.by)
-		if err != nil {
-			return Vendor{}, err
-		}
-		v.Breakdowns = append(v.Breakdowns, b)
+	}
+	for d, dim := range dims {
+		v.Breakdowns = append(v.Breakdowns, breakdown(dim.name, hs, fit, keys[d]))
 	}
 	if brief {
 		return v, nil
@@ -836,6 +820,23 @@ func buildVendor(name string, each []measured, prev []probe.Probe, compare bool,
 	v.Heatmap = heatmap(ms)
 	v.Followups = followupFigures(ms)
 	return v, nil
+}
+
+// byVendor groups ms by vendor, keeping their order.
+func byVendor(ms []measured) map[string][]measured {
+	sizes := map[string]int{}
+	for _, x := range ms {
+		sizes[x.Probe.Vendor]++
+	}
+	out := make(map[string][]measured, len(sizes))
+	for _, x := range ms {
+		g := out[x.Probe.Vendor]
+		if g == nil {
+			g = make([]measured, 0, sizes[x.Probe.Vendor])
+		}
+		out[x.Probe.Vendor] = append(g, x)
+	}
+	return out
 }
 
 func counts(f probe.Figures) Counts {
@@ -900,13 +901,13 @@ func priorityOrder(a, b string) int {
 func attainments(f probe.Figures, ms []measured) []Attainment {
 	targets := map[probe.Priority][]Target{}
 	for _, x := range ms {
-		t := x.p.Terms.SLA
-		if t == nil || x.m.SLA == probe.SLANone {
+		t := x.Probe.Terms.SLA
+		if t == nil || x.M.SLA == probe.SLANone {
 			continue
 		}
 		tg := Target{Seconds: secs(t.FirstResponse), Clock: t.Clock}
-		if !slices.Contains(targets[x.p.Priority], tg) {
-			targets[x.p.Priority] = append(targets[x.p.Priority], tg)
+		if !slices.Contains(targets[x.Probe.Priority], tg) {
+			targets[x.Probe.Priority] = append(targets[x.Probe.Priority], tg)
 		}
 	}
 	out := []Attainment{}
@@ -963,20 +964,27 @@ func change(prev, cur probe.Figures) *Change {
 	return c
 }
 
-// breakdown groups a vendor's probes ps, measured as eachM (in the same order) and as
-// ms (sorted), by by.
-func breakdown(name string, ps []probe.Probe, eachM []probe.Measurement, ms []measured, now time.Time, by func(probe.Probe, probe.Measurement) string) (Breakdown, error) {
-	groups, err := probe.BreakdownMeasured(ps, eachM, now, by)
-	if err != nil {
-		return Breakdown{}, err
+// breakdown groups a vendor's probes by keys[i], from each probe's headline part hs[i]
+// and language fit fit[i].
+func breakdown(name string, hs []probe.Headline, fit []LanguageFit, keys []string) Breakdown {
+	sizes := map[string]int{}
+	for _, k := range keys {
+		sizes[k]++
 	}
-	fits := map[string]*LanguageFit{}
-	for _, x := range ms {
-		k := by(*x.p, *x.m)
-		if fits[k] == nil {
+	parts := make(map[string][]probe.Headline, len(sizes))
+	fits := make(map[string]*LanguageFit, len(sizes))
+	for i, k := range keys {
+		if parts[k] == nil {
+			parts[k] = make([]probe.Headline, 0, sizes[k])
 			fits[k] = &LanguageFit{}
 		}
-		fits[k].add(x)
+		parts[k] = append(parts[k], hs[i])
+		fl := fits[k]
+		fl.Matched, fl.Known, fl.Unknown = fl.Matched+fit[i].Matched, fl.Known+fit[i].Known, fl.Unknown+fit[i].Unknown
+	}
+	groups := make(map[string]probe.Figures, len(parts))
+	for k, g := range parts {
+		groups[k] = probe.SumHeadlines(g)
 	}
 	order := func(a, b string) int {
 		// The empty key (a probe the dimension cannot place) goes last.
@@ -1011,38 +1019,38 @@ func breakdown(name string, ps []probe.Probe, eachM []probe.Measurement, ms []me
 		}
 		b.Groups = append(b.Groups, g)
 	}
-	return b, nil
+	return b
 }
 
 // add counts x's first human reply, if any, and returns the mismatch when it came in
 // another language than the one asked.
 func (l *LanguageFit) add(x measured) *LanguageMismatch {
-	rp := x.m.FirstResponse
+	rp := x.M.FirstResponse
 	switch {
 	case rp == nil:
 		return nil
-	case rp.Language == "" || x.p.Language == "":
+	case rp.Language == "" || x.Probe.Language == "":
 		l.Unknown++
 		return nil
 	}
 	l.Known++
-	if probe.LanguageMatches(x.p.Language, rp.Language) {
+	if probe.LanguageMatches(x.Probe.Language, rp.Language) {
 		l.Matched++
 		return nil
 	}
-	return &LanguageMismatch{ProbeID: x.p.ID, Script: x.p.Script, ReplyID: rp.ID, Asked: x.p.Language, Got: rp.Language}
+	return &LanguageMismatch{ProbeID: x.Probe.ID, Script: x.Probe.Script, ReplyID: rp.ID, Asked: x.Probe.Language, Got: rp.Language}
 }
 
 // window returns the end of x's observation window as probe.Compute takes it: the
 // deadline, or now if that comes first and the probe is not already unanswered, and
 // never before SentAt.
 func window(x measured, now time.Time) time.Time {
-	end := x.m.Deadline
-	if x.m.Status != probe.StatusUnanswered && now.Before(end) {
+	end := x.M.Deadline
+	if x.M.Status != probe.StatusUnanswered && now.Before(end) {
 		end = now
 	}
-	if end.Before(x.p.SentAt) {
-		end = x.p.SentAt
+	if end.Before(x.Probe.SentAt) {
+		end = x.Probe.SentAt
 	}
 	return end
 }
@@ -1059,19 +1067,27 @@ func reachedVendor(s probe.Status) bool {
 func bars(ms []measured, now time.Time) []Bar {
 	out := []Bar{}
 	for _, x := range ms {
-		if !reachedVendor(x.m.Status) {
+		if !reachedVendor(x.M.Status) {
 			continue
 		}
-		st, _ := StateOf(x.m.Status, x.m.SLA) // ok: the probe reached the vendor
-		b := Bar{ProbeID: x.p.ID, Priority: x.p.Priority, Status: x.m.Status, SLA: x.m.SLA, State: st, AfterHours: x.m.AfterHours}
-		if x.m.Status == probe.StatusAnswered {
-			b.Seconds = secs(*x.m.ResponseLatency)
+		st, _ := StateOf(x.M.Status, x.M.SLA) // ok: the probe reached the vendor
+		b := Bar{ProbeID: x.Probe.ID, Priority: x.Probe.Priority, Status: x.M.Status, SLA: x.M.SLA, State: st, AfterHours: x.M.AfterHours}
+		if x.M.Status == probe.StatusAnswered {
+			b.Seconds = secs(*x.M.ResponseLatency)
 		} else {
-			b.Seconds, b.Censored = secs(window(x, now).Sub(x.p.SentAt)), true
+			b.Seconds, b.Censored = secs(window(x, now).Sub(x.Probe.SentAt)), true
 		}
 		out = append(out, b)
 	}
-	slices.SortStableFunc(out, func(a, b Bar) int {
+	// A stable sort of the bars themselves moved 100-byte structs around most of the
+	// time; sorting their positions, with the position as the last key, gives the same
+	// order.
+	idx := make([]int32, len(out))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(i, j int32) int {
+		a, b := &out[i], &out[j]
 		ca, cb := 0, 0
 		if a.Censored {
 			ca = 1
@@ -1079,9 +1095,13 @@ func bars(ms []measured, now time.Time) []Bar {
 		if b.Censored {
 			cb = 1
 		}
-		return cmp.Or(cmp.Compare(a.Seconds, b.Seconds), cmp.Compare(ca, cb), cmp.Compare(a.ProbeID, b.ProbeID))
+		return cmp.Or(cmp.Compare(a.Seconds, b.Seconds), cmp.Compare(ca, cb), cmp.Compare(a.ProbeID, b.ProbeID), cmp.Compare(i, j))
 	})
-	return out
+	sorted := make([]Bar, len(out))
+	for k, i := range idx {
+		sorted[k] = out[i]
+	}
+	return sorted
 }
 
 // dayIndex maps a weekday to its heatmap row, Monday first.
@@ -1090,15 +1110,15 @@ func dayIndex(wd time.Weekday) int { return (int(wd) + 6) % 7 }
 func heatmap(ms []measured) []Cell {
 	var grid [7][24]Cell
 	for _, x := range ms {
-		st, ok := StateOf(x.m.Status, x.m.SLA)
+		st, ok := StateOf(x.M.Status, x.M.SLA)
 		if !ok {
 			continue
 		}
-		lt := x.p.SentAt.In(x.hours.Location())
+		lt := x.Probe.SentAt.In(x.Hours.Location())
 		c := &grid[dayIndex(lt.Weekday())][lt.Hour()]
 		c.Sent++
 		c.States.add(st)
-		switch x.m.Status {
+		switch x.M.Status {
 		case probe.StatusAnswered:
 			c.Answered++
 		case probe.StatusUnanswered:
@@ -1125,27 +1145,27 @@ func replyOf(x measured, r *probe.Reply) *Reply {
 	if r == nil {
 		return nil
 	}
-	return &Reply{ID: r.ID, From: r.From, Subject: r.Subject, ReceivedAt: r.ReceivedAt.UTC(), Late: x.p.IsLate(*r), DKIM: r.Auth.Summary()}
+	return &Reply{ID: r.ID, From: r.From, Subject: r.Subject, ReceivedAt: r.ReceivedAt.UTC(), Late: x.Probe.IsLate(*r), DKIM: r.Auth.Summary()}
 }
 
 func breach(x measured, now time.Time) Breach {
-	t := x.p.Terms.SLA // not nil: the probe has an SLA state other than none
+	t := x.Probe.Terms.SLA // not nil: the probe has an SLA state other than none
 	b := Breach{
-		ProbeID: x.p.ID, Vendor: x.p.Vendor, Script: x.p.Script, Priority: x.p.Priority,
-		SentAt: x.p.SentAt.UTC(), Zone: x.p.Terms.Hours.Zone, AfterHours: x.m.AfterHours,
-		Status: x.m.Status, SLA: x.m.SLA, Target: Target{Seconds: secs(t.FirstResponse), Clock: t.Clock},
-		FirstResponse: replyOf(x, x.m.FirstResponse), LateResponse: replyOf(x, x.m.LateResponse),
+		ProbeID: x.Probe.ID, Vendor: x.Probe.Vendor, Script: x.Probe.Script, Priority: x.Probe.Priority,
+		SentAt: x.Probe.SentAt.UTC(), Zone: x.Probe.Terms.Hours.Zone, AfterHours: x.M.AfterHours,
+		Status: x.M.Status, SLA: x.M.SLA, Target: Target{Seconds: secs(t.FirstResponse), Clock: t.Clock},
+		FirstResponse: replyOf(x, x.M.FirstResponse), LateResponse: replyOf(x, x.M.LateResponse),
 	}
-	if x.m.FirstResponse != nil {
-		b.ActualSeconds = secsPtr(x.m.ResponseLatency)
+	if x.M.FirstResponse != nil {
+		b.ActualSeconds = secsPtr(x.M.ResponseLatency)
 		if t.Clock == probe.Business {
-			b.ActualSeconds = secsPtr(x.m.BusinessLatency)
+			b.ActualSeconds = secsPtr(x.M.BusinessLatency)
 		}
 	}
-	if x.m.SLA == probe.SLAOpenBreached {
-		w := now.Sub(x.p.SentAt)
+	if x.M.SLA == probe.SLAOpenBreached {
+		w := now.Sub(x.Probe.SentAt)
 		if t.Clock == probe.Business {
-			w = x.hours.Between(x.p.SentAt, now)
+			w = x.Hours.Between(x.Probe.SentAt, now)
 		}
 		b.WaitingSeconds = secsPtr(&w)
 	}
@@ -1160,19 +1180,37 @@ func utcPtr(t time.Time) *time.Time {
 	return &u
 }
 
-func row(x measured) Row {
+// rowValues holds what a Row's pointers point to, so that a row costs no allocation of
+// its own: a report's rows take theirs from one slice.
+type rowValues struct {
+	sentAt     time.Time
+	afterHours bool
+	secs       [4]float64 // ack, sign of life, response, business
+}
+
+// row returns x's row; its pointers point into v.
+func row(x measured, v *rowValues) Row {
 	r := Row{
-		ID: x.p.ID, Vendor: x.p.Vendor, Script: x.p.Script, Priority: x.p.Priority, Language: x.p.Language,
-		SentAt: utcPtr(x.p.SentAt), Status: x.m.Status, SLA: x.m.SLA,
-		AckLatencySeconds: secsPtr(x.m.AckLatency), SignOfLifeLatencySeconds: secsPtr(x.m.SignOfLifeLatency),
+		ID: x.Probe.ID, Vendor: x.Probe.Vendor, Script: x.Probe.Script, Priority: x.Probe.Priority, Language: x.Probe.Language,
+		Status: x.M.Status, SLA: x.M.SLA,
 	}
-	if !x.p.SentAt.IsZero() {
-		ah := x.m.AfterHours
-		r.AfterHours = &ah
+	put := func(i int, d *time.Duration) *float64 {
+		if d == nil {
+			return nil
+		}
+		v.secs[i] = secs(*d)
+		return &v.secs[i]
 	}
-	if x.m.FirstResponse != nil {
-		r.ResponseLatencySeconds = secsPtr(x.m.ResponseLatency)
-		r.BusinessLatencySeconds = secsPtr(x.m.BusinessLatency)
+	if !x.Probe.SentAt.IsZero() {
+		v.sentAt = x.Probe.SentAt.UTC()
+		r.SentAt = &v.sentAt
+		v.afterHours = x.M.AfterHours
+		r.AfterHours = &v.afterHours
+	}
+	r.AckLatencySeconds, r.SignOfLifeLatencySeconds = put(0, x.M.AckLatency), put(1, x.M.SignOfLifeLatency)
+	if x.M.FirstResponse != nil {
+		r.ResponseLatencySeconds = put(2, x.M.ResponseLatency)
+		r.BusinessLatencySeconds = put(3, x.M.BusinessLatency)
 	}
 	return r
 }
