@@ -120,7 +120,7 @@ type Daemon struct {
 	alertWake    wake // wakes runAlerts (alerts.go)
 	dkimWake     wake // arms retryDKIM's timer (auth.go)
 	alerts       *alert.Dispatcher
-	alertWindow  probeWindow // the probes the alert check read last (alerts.go)
+	agenda       alertAgenda // what the last alert check left for the next (alerts.go)
 	// inboxWait bounds how long a follow-up pass waits for the inbox watcher before a
 	// reminder (inboxCaughtUp); inboxOverride stands in for the watcher in tests.
 	inboxWait     time.Duration
