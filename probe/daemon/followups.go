@@ -126,7 +126,7 @@ func (d *Daemon) followupLimiter() schedule.Limiter {
 // until ctx ends. In between it sleeps: a pass reads every probe within the longest
 // deadline, and an idle daemon should wake only for its schedules and its mail. The
 // interval's passes fall on the safety-net grid (untilGrid) that the alert checks share,
-// and a pass there is skipped when it has nothing to find (followupsSettled). It calls
+// and a pass there is skipped when it has nothing to find (followupLook.settled). It calls
 // first, if not nil, after the first pass.
 func (d *Daemon) runFollowups(ctx context.Context, interval time.Duration, first func()) {
 	t := time.NewTimer(interval)
