@@ -168,6 +168,11 @@ type WatchOptions struct {
 	// caller that judges State over time (the daemon's watcher_down alert) look when
 	// something changed instead of polling.
 	OnDisconnect func()
+	// OnConnectSynced, if set, is called from Run's goroutine after the first complete
+	// sync of each connection, once State shows it; it must return quickly. With
+	// OnDisconnect it tells a caller that judges State over time (the daemon's
+	// watcher_down and watcher_up alerts) every change it needs, so it need not poll.
+	OnConnectSynced func()
 }
 
 // WatchState is a snapshot of a Watcher's health, for metrics and health checks.
@@ -458,6 +463,7 @@ func (w *Watcher) session(ctx context.Context) (synced bool, err error) {
 	w.log.Info("imap watcher: connected", "server", w.srv.Addr(), "idle", canIdle)
 
 	rechecked := false // the sync about to run is a recheck
+	announced := false // OnConnectSynced was called for this connection
 	fail := func(err error) (bool, error) { return synced, fmt.Errorf("imap %s: %w", w.srv.Addr(), err) }
 	for {
 		// Whatever was signalled so far, this sync covers.
@@ -471,6 +477,10 @@ func (w *Watcher) session(ctx context.Context) (synced bool, err error) {
 		synced = true
 		if complete {
 			w.recordSync(started)
+			if !announced && w.opts.OnConnectSynced != nil {
+				announced = true
+				w.opts.OnConnectSynced()
+			}
 		}
 		if canIdle {
 			rechecked, err = w.idle(ctx, s, exists, !rechecked)

@@ -346,6 +346,9 @@ func testWatchReconnect(t *testing.T, w mailworld.World, u mailworld.User) {
 	// OnDisconnect reports each lost connection once, after State shows it.
 	var self atomic.Pointer[Watcher]
 	var disconnects, stillConnected atomic.Int32
+	// OnConnectSynced reports each connection's first complete sync once, after State
+	// shows it.
+	var syncs, notSynced atomic.Int32
 	watcher, _ := runWatcher(t, srv, newMemPositions(), rec.handle, WatchOptions{
 		SweepInterval: time.Minute,
 		Backoff:       20 * time.Millisecond,
@@ -357,11 +360,20 @@ func testWatchReconnect(t *testing.T, w mailworld.World, u mailworld.User) {
 			}
 			disconnects.Add(1)
 		},
+		OnConnectSynced: func() {
+			if w := self.Load(); w != nil && (!w.State().Connected || w.State().LastSync.IsZero()) {
+				notSynced.Add(1)
+			}
+			syncs.Add(1)
+		},
 	})
 	self.Store(watcher)
 	waitUntil(t, "IDLE", 5*time.Second, func() bool { return watcher.State().Idling })
 	if n := disconnects.Load(); n != 0 {
 		t.Errorf("OnDisconnect called %d times before any connection ended", n)
+	}
+	if n := syncs.Load(); n != 1 {
+		t.Errorf("OnConnectSynced called %d times on the first connection, want once", n)
 	}
 
 	// The server goes away for a while: the connection drops, reconnections are refused.
@@ -384,6 +396,12 @@ func testWatchReconnect(t *testing.T, w mailworld.World, u mailworld.User) {
 		t.Errorf("handler got %s", describe(got[0]))
 	}
 	waitUntil(t, "IDLE again", 5*time.Second, func() bool { return watcher.State().Idling })
+	if n := syncs.Load(); n != 2 {
+		t.Errorf("OnConnectSynced called %d times after a reconnection, want twice (once per connection)", n)
+	}
+	if n := notSynced.Load(); n != 0 {
+		t.Errorf("OnConnectSynced saw no sync in State %d times, want it called after the sync was recorded", n)
+	}
 
 	// And the new connection watches as the old one did.
 	sendMail(t, w, u, "after reconnect", "after@vendor.example")

@@ -29,6 +29,19 @@ func (l AlertLog) Raise(ev alert.Event, channels []string, now time.Time) (bool,
 	if ev.ID == "" {
 		return false, fmt.Errorf("raise %s alert: no ID", ev.Event)
 	}
+	// The alert checks raise every situation they see, already logged or not: most
+	// raises find the event there. A read transaction tells that without the write
+	// transaction's commit (a freelist and a meta page written, two fsyncs) per raise.
+	var known bool
+	if err := l.db.bolt.View(func(tx *bbolt.Tx) error {
+		known = tx.Bucket(bAlerts).Get([]byte(ev.ID)) != nil
+		return nil
+	}); err != nil {
+		return false, fmt.Errorf("look up alert %s: %w", ev.ID, err)
+	}
+	if known {
+		return false, nil
+	}
 	isNew := false
 	err := l.db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bAlerts)

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"supportprobe/probe/alert"
 )
 
@@ -20,8 +22,18 @@ func TestAlertLog(t *testing.T) {
 	if ok, err := l.Raise(ev, []string{"ops", "email"}, t0); !ok || err != nil {
 		t.Fatalf("Raise = %v, %v", ok, err)
 	}
+	txid := func() (id int) {
+		db.bolt.View(func(tx *bbolt.Tx) error { id = tx.ID(); return nil })
+		return id
+	}
+	before := txid()
 	if ok, err := l.Raise(ev, []string{"ops", "email"}, t0.Add(time.Minute)); ok || err != nil {
 		t.Fatalf("second Raise = %v, %v; want not new", ok, err)
+	}
+	// The alert checks raise every situation they see again: a repeat must not cost a
+	// committed write transaction (and its fsyncs).
+	if after := txid(); after != before {
+		t.Errorf("a second Raise of %s committed %d write transactions, want none", ev.ID, after-before)
 	}
 	quiet := alert.Event{ID: "test/1", Event: alert.Test, Message: "no channels", At: t0}
 	if ok, _ := l.Raise(quiet, nil, t0.Add(time.Second)); !ok {

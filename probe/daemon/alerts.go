@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,12 +24,13 @@ import (
 // an event for each situation it finds; the dispatcher delivers them. It looks when a
 // situation can have arisen, not on a ticker: right after a write that can raise one (an
 // inquiry sent or failed, a reply or unmatched mail recorded, a reply re-marked or
-// linked, a reload: wakeAlerts), a second after the earliest instant at which a known
-// probe or message crosses a threshold (a target, a deadline, the review wait), every
-// 30 s while the inbox watcher is disconnected (its return is not signalled), and in any
-// case on the daemon's safety-net grid every Options.AlertInterval (15 min by default):
-// that bounds how late a state directory's file system filled by another process is
-// noticed.
+// linked, a reload, the inbox watcher disconnected or synced again: wakeAlerts), a
+// second after the earliest instant at which a known probe or message crosses a
+// threshold (a target, a deadline, the review wait, the watcher_down threshold), and in
+// any case on the daemon's safety-net grid every Options.AlertInterval (15 min by
+// default): that bounds how late a state directory's file system filled by another
+// process is noticed. A check reads the week of probes only after a write; otherwise
+// it reads the few whose thresholds have come (alertAgenda).
 // Every event's ID names what it is about, so a situation raises one alert however many
 // times it is seen, across restarts too. Situations that began before the alert log
 // existed (an upgrade from a version without alerts) are not raised: the log's epoch,
@@ -48,11 +48,8 @@ const (
 // so a probe decided at its deadline is still seen on the next checks.
 const alertScanMargin = 24 * time.Hour
 
-// watcherDownPoll is how often the alert loop looks while the inbox watcher is
-// disconnected, or its watcher_down alert stands (the watcher signals a lost connection,
-// mailbox.WatchOptions.OnDisconnect, but not a sync after it), and how soon it tries
-// again after a check that failed.
-const watcherDownPoll = 30 * time.Second
+// alertRetry is how soon the alert loop tries again after a check that failed.
+const alertRetry = 30 * time.Second
 
 // alertSlack is added to the instant a situation arises before the loop looks, so a
 // check never runs a hair before it.
@@ -184,9 +181,11 @@ func (d *Daemon) runAlerts(ctx context.Context, interval time.Duration, first fu
 		if !next.IsZero() {
 			wait = min(wait, max(next.Sub(now), 0)+alertSlack)
 		}
-		if err != nil || d.watcherNeedsPoll() {
-			// A failed check is retried as soon as a disconnected watcher is looked at.
-			wait = min(wait, watcherDownPoll, interval)
+		if at := d.watcherDue(now); !at.IsZero() {
+			wait = min(wait, max(at.Sub(now), 0)+alertSlack)
+		}
+		if err != nil {
+			wait = min(wait, alertRetry, interval)
 		}
 		t.Reset(wait)
 		select {
@@ -203,18 +202,39 @@ func (d *Daemon) runAlerts(ctx context.Context, interval time.Duration, first fu
 // an alert, or the inbox watcher lost its connection. It never blocks.
 func (d *Daemon) wakeAlerts() { d.alertWake.signal() }
 
-// watcherNeedsPoll reports whether the inbox watcher is disconnected or its
-// watcher_down alert stands: states whose end nothing signals.
-func (d *Daemon) watcherNeedsPoll() bool {
+// watcherDue returns when the alert loop must look at the inbox watcher again by
+// itself: while the watcher is disconnected and no watcher_down alert stands, the
+// instant the threshold passes. Zero when a signal will tell it instead: the watcher's
+// disconnection and the first sync of each connection wake the loop
+// (mailbox.WatchOptions OnDisconnect and OnConnectSynced), so neither watcher_down's
+// start nor watcher_up needs a poll.
+func (d *Daemon) watcherDue(now time.Time) time.Time {
 	w := d.watcher.Load()
 	if w == nil {
-		return false
+		return time.Time{}
 	}
-	if !w.State().Connected {
-		return true
+	st := w.State()
+	if st.Connected {
+		return time.Time{}
 	}
 	_, down, err := d.db.Alerts().Condition(condWatcher)
-	return err != nil || down
+	switch {
+	case err != nil:
+		return now.Add(alertRetry)
+	case down:
+		return time.Time{}
+	}
+	after, _, _ := d.alertThresholds()
+	return d.healthySince(st).Add(after)
+}
+
+// healthySince is the instant from which the watcher counts as down when it is: its
+// last complete sync, or the daemon's start if later.
+func (d *Daemon) healthySince(st mailbox.WatchState) time.Time {
+	if st.LastSync.Before(d.started) {
+		return d.started
+	}
+	return st.LastSync
 }
 
 // untilGrid returns how long from now to the next multiple of every (counted from
@@ -236,7 +256,13 @@ func (d *Daemon) checkAlerts(ctx context.Context) error {
 
 // checkAlertsNext is checkAlerts; it also returns the earliest instant after now at which
 // a probe, reply or unmatched message it read will cross a threshold (zero if none).
-func (d *Daemon) checkAlertsNext(ctx context.Context) (time.Time, error) {
+func (d *Daemon) checkAlertsNext(ctx context.Context) (next time.Time, err error) {
+	defer func() {
+		if err != nil {
+			// Some events may not have been raised: the next check looks at everything.
+			d.agenda.invalidate()
+		}
+	}()
 	now := d.opts.Now().UTC()
 	log := d.db.Alerts()
 	epoch, _, err := log.Condition(condEpoch)
@@ -283,82 +309,158 @@ func earliest(a, b time.Time) time.Time {
 type waitingItem struct {
 	id, vendor, probe string
 	since             time.Time
+	created           time.Time // a reply's probe's creation (zero for unmatched mail)
 }
 
-// probeAlerts scans the probes that can still change (created within the longest
-// deadline and a margin: the window the state gauges read too) for probes open past
+// probeAlerts finds, among the probes that can still change (created within the
+// longest deadline and a margin: the window the state gauges read too), probes open past
 // target, decided breaches, failed and bounced sends, and replies awaiting review past
-// the threshold. next is the earliest instant after now at which one of them will cross
-// a threshold: its SLA target, its deadline, a reply's review wait (zero if none).
+// the threshold. It returns the events of the probes it looked at (raising one already
+// logged is a no-op), every reply past the review wait, and next: the earliest instant
+// after now at which one of the window's probes will cross a threshold (its SLA target,
+// its deadline, a reply's review wait; zero if none).
+//
+// It reads the whole window only when a probe or reply was written since the last
+// check (store.RecordsGeneration), the configuration changed, or the window moved back;
+// otherwise it reads only the probes whose thresholds have come since (alertAgenda).
 func (d *Daemon) probeAlerts(now time.Time) (evs []alert.Event, waiting []waitingItem, next time.Time, err error) {
+	return d.probeAlertsWith(&d.agenda, now)
+}
+
+// probeAlertsWith is probeAlerts on agenda a.
+func (d *Daemon) probeAlertsWith(a *alertAgenda, now time.Time) (evs []alert.Event, waiting []waitingItem, next time.Time, err error) {
 	_, waitAfter, _ := d.alertThresholds()
-	ps, err := d.alertWindow.probes(d.db, now.Add(-d.maxDeadline()-alertScanMargin))
-	if err != nil {
-		return nil, nil, time.Time{}, err
+	since := now.Add(-d.maxDeadline() - alertScanMargin)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	gen, conf := d.db.RecordsGeneration(), d.config() // before reading: a write during the read makes the next check read again
+	if !a.valid || gen != a.gen || conf != a.conf || since.Before(a.since) {
+		a.valid = false
+		ps, err := d.db.Probes(store.Filter{Since: since})
+		if err != nil {
+			return nil, nil, time.Time{}, err
+		}
+		a.fullReads++
+		a.due, a.waiting = a.due[:0], a.waiting[:0]
+		for _, p := range ps {
+			pevs, pwait, at := d.probeSituations(p, now, waitAfter)
+			evs = append(evs, pevs...)
+			a.waiting = append(a.waiting, pwait...)
+			for _, t := range at {
+				a.due = append(a.due, agendaItem{at: t, probe: p.ID, created: p.CreatedAt})
+			}
+		}
+		a.valid, a.gen, a.conf = true, gen, conf
+	} else {
+		// Nothing was written: only time moved. Drop what left the window, and look
+		// again at the probes whose thresholds have come.
+		inWindow := func(created time.Time) bool { return !created.Before(since) }
+		var came []string
+		kept := a.due[:0]
+		for _, it := range a.due {
+			switch {
+			case !inWindow(it.created):
+			case !it.at.After(now):
+				if !slices.Contains(came, it.probe) {
+					came = append(came, it.probe)
+				}
+			default:
+				kept = append(kept, it)
+			}
+		}
+		a.due = kept
+		a.waiting = slices.DeleteFunc(a.waiting, func(w waitingItem) bool { return !inWindow(w.created) })
+		for _, id := range came {
+			// Its other thresholds and its waiting replies come back from the fresh look.
+			a.due = slices.DeleteFunc(a.due, func(it agendaItem) bool { return it.probe == id })
+			a.waiting = slices.DeleteFunc(a.waiting, func(w waitingItem) bool { return w.probe == id })
+			p, err := d.db.Probe(id)
+			if err != nil {
+				a.valid = false
+				return nil, nil, time.Time{}, err
+			}
+			a.dueReads++
+			pevs, pwait, at := d.probeSituations(p, now, waitAfter)
+			evs = append(evs, pevs...)
+			a.waiting = append(a.waiting, pwait...)
+			for _, t := range at {
+				a.due = append(a.due, agendaItem{at: t, probe: p.ID, created: p.CreatedAt})
+			}
+		}
 	}
+	a.since = since
+	slices.SortFunc(a.due, func(x, y agendaItem) int { return x.at.Compare(y.at) })
+	if len(a.due) > 0 {
+		next = a.due[0].at
+	}
+	return evs, slices.Clone(a.waiting), next, nil
+}
+
+// probeSituations looks at one probe as of now: the events it calls for, its replies
+// past the review wait, and the instants after now at which it will cross a threshold
+// (its SLA target and deadline while open, a reply's review wait).
+func (d *Daemon) probeSituations(p probe.Probe, now time.Time, waitAfter time.Duration) (evs []alert.Event, waiting []waitingItem, at []time.Time) {
 	future := func(t time.Time) {
 		if t.After(now) {
-			next = earliest(next, t)
+			at = append(at, t)
 		}
 	}
-	for _, p := range ps {
-		switch p.State {
-		case probe.StateFailed:
-			evs = append(evs, alert.Event{ID: alert.SendFailed + "/" + p.ID, Event: alert.SendFailed, Vendor: p.Vendor, Probe: p.ID, At: p.CreatedAt,
-				Message: fmt.Sprintf("%s to %s was not sent: %s.", p.ID, p.Vendor, strings.TrimSuffix(cmpOr(p.FailReason, "no reason recorded"), "."))})
-			continue
-		case probe.StateSent:
-		default:
-			continue
-		}
-		m, err := probe.Measure(p, now)
-		if err != nil {
-			d.log.Warn("alerts: measure probe", "probe", p.ID, "err", err)
-			continue
-		}
-		if m.Status == probe.StatusBounced {
-			at := p.SentAt
-			for _, r := range p.Replies {
-				if r.EffectiveKind() == probe.KindBounce {
-					at = r.ReceivedAt
-					break
-				}
-			}
-			evs = append(evs, alert.Event{ID: alert.Bounced + "/" + p.ID, Event: alert.Bounced, Vendor: p.Vendor, Probe: p.ID, At: at,
-				Message: fmt.Sprintf("%s to %s bounced: the vendor's side returned it as undeliverable; check the support address (supportprobe show %s).", p.ID, p.Vendor, p.ID)})
-		}
-		if p.Terms.SLA != nil {
-			target := targetText(p)
-			switch m.SLA {
-			case probe.SLAOpenBreached:
-				evs = append(evs, alert.Event{ID: alert.OpenPastTarget + "/" + p.ID, Event: alert.OpenPastTarget, Vendor: p.Vendor, Probe: p.ID, At: now,
-					Message: fmt.Sprintf("%s (%s) to %s has had no response for %s, past its %s target.", p.ID, p.Priority, p.Vendor, roundDur(now.Sub(p.SentAt)), target)})
-			case probe.SLABreached:
-				msg := fmt.Sprintf("%s (%s) to %s breached its %s target: no response by the deadline.", p.ID, p.Priority, p.Vendor, target)
-				at := m.Deadline
-				if m.FirstResponse != nil {
-					at = m.FirstResponse.ReceivedAt
-					msg = fmt.Sprintf("%s (%s) to %s breached its %s target: the first response came after %s.", p.ID, p.Priority, p.Vendor, target, roundDur(*m.ResponseLatency))
-				}
-				evs = append(evs, alert.Event{ID: alert.SLABreached + "/" + p.ID, Event: alert.SLABreached, Vendor: p.Vendor, Probe: p.ID, At: at, Message: msg})
-			}
-		}
-		if p.Terms.SLA != nil && (m.SLA == probe.SLAOpen || m.SLA == probe.SLAOpenBreached) {
-			future(targetAt(p))
-			future(m.Deadline)
-		}
+	switch p.State {
+	case probe.StateFailed:
+		evs = append(evs, alert.Event{ID: alert.SendFailed + "/" + p.ID, Event: alert.SendFailed, Vendor: p.Vendor, Probe: p.ID, At: p.CreatedAt,
+			Message: fmt.Sprintf("%s to %s was not sent: %s.", p.ID, p.Vendor, strings.TrimSuffix(cmpOr(p.FailReason, "no reason recorded"), "."))})
+		return evs, nil, nil
+	case probe.StateSent:
+	default:
+		return nil, nil, nil
+	}
+	m, err := probe.Measure(p, now)
+	if err != nil {
+		d.log.Warn("alerts: measure probe", "probe", p.ID, "err", err)
+		return nil, nil, nil
+	}
+	if m.Status == probe.StatusBounced {
+		at := p.SentAt
 		for _, r := range p.Replies {
-			if r.EffectiveKind() != probe.KindNeedsReview {
-				continue
-			}
-			if now.Sub(r.ReceivedAt) >= waitAfter {
-				waiting = append(waiting, waitingItem{id: r.ID, vendor: p.Vendor, probe: p.ID, since: r.ReceivedAt})
-			} else {
-				future(r.ReceivedAt.Add(waitAfter))
+			if r.EffectiveKind() == probe.KindBounce {
+				at = r.ReceivedAt
+				break
 			}
 		}
+		evs = append(evs, alert.Event{ID: alert.Bounced + "/" + p.ID, Event: alert.Bounced, Vendor: p.Vendor, Probe: p.ID, At: at,
+			Message: fmt.Sprintf("%s to %s bounced: the vendor's side returned it as undeliverable; check the support address (supportprobe show %s).", p.ID, p.Vendor, p.ID)})
 	}
-	return evs, waiting, next, nil
+	if p.Terms.SLA != nil {
+		target := targetText(p)
+		switch m.SLA {
+		case probe.SLAOpenBreached:
+			evs = append(evs, alert.Event{ID: alert.OpenPastTarget + "/" + p.ID, Event: alert.OpenPastTarget, Vendor: p.Vendor, Probe: p.ID, At: now,
+				Message: fmt.Sprintf("%s (%s) to %s has had no response for %s, past its %s target.", p.ID, p.Priority, p.Vendor, roundDur(now.Sub(p.SentAt)), target)})
+		case probe.SLABreached:
+			msg := fmt.Sprintf("%s (%s) to %s breached its %s target: no response by the deadline.", p.ID, p.Priority, p.Vendor, target)
+			at := m.Deadline
+			if m.FirstResponse != nil {
+				at = m.FirstResponse.ReceivedAt
+				msg = fmt.Sprintf("%s (%s) to %s breached its %s target: the first response came after %s.", p.ID, p.Priority, p.Vendor, target, roundDur(*m.ResponseLatency))
+			}
+			evs = append(evs, alert.Event{ID: alert.SLABreached + "/" + p.ID, Event: alert.SLABreached, Vendor: p.Vendor, Probe: p.ID, At: at, Message: msg})
+		}
+	}
+	if p.Terms.SLA != nil && (m.SLA == probe.SLAOpen || m.SLA == probe.SLAOpenBreached) {
+		future(targetAt(p))
+		future(m.Deadline)
+	}
+	for _, r := range p.Replies {
+		if r.EffectiveKind() != probe.KindNeedsReview {
+			continue
+		}
+		if now.Sub(r.ReceivedAt) >= waitAfter {
+			waiting = append(waiting, waitingItem{id: r.ID, vendor: p.Vendor, probe: p.ID, since: r.ReceivedAt, created: p.CreatedAt})
+		} else {
+			future(r.ReceivedAt.Add(waitAfter))
+		}
+	}
+	return evs, waiting, at
 }
 
 // targetAt is the instant p's SLA target passes with no response: its first-response
@@ -376,39 +478,40 @@ func targetAt(p probe.Probe) time.Time {
 	return hours.Add(p.SentAt, sla.FirstResponse)
 }
 
-// probeWindow keeps the probes an alert check read, so the next check, 30 s later,
-// decodes them again only when a probe or reply was written in between
-// (store.RecordsGeneration); it still measures every one of them as of its own now,
-// since time alone moves a probe past its target or its deadline.
-type probeWindow struct {
-	mu    sync.Mutex
-	gen   uint64
-	since time.Time
-	ps    []probe.Probe // created at or after since, oldest first; nil: nothing kept
+// alertAgenda is what an alert check keeps for the next one. Not the probes it read (a
+// week of decoded probes kept alive, which every garbage collection would walk), but
+// the instants at which one of them crosses a threshold, with the probe's ID, and the
+// replies already past the review wait. While no probe or reply record is written
+// (store.RecordsGeneration) and the configuration is the same, time is the only thing
+// that changes what a probe calls for, and only at those instants: so the next check
+// reads just the probes whose instants have come, instead of the window.
+type alertAgenda struct {
+	mu      sync.Mutex
+	valid   bool // false: the next check reads the whole window
+	gen     uint64
+	conf    *configs.Config
+	since   time.Time     // the window's start at the last check
+	due     []agendaItem  // sorted by at
+	waiting []waitingItem // replies past the review wait, with their probe's creation
+
+	// fullReads counts the checks that read the whole window, dueReads the probes read
+	// one by one as their thresholds came (tests read them).
+	fullReads, dueReads int
 }
 
-// probes returns the probes created at or after since, as db.Probes would. The caller
-// must not change them: they are kept for the next call.
-func (w *probeWindow) probes(db *store.DB, since time.Time) ([]probe.Probe, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	gen := db.RecordsGeneration() // before reading: a write during the read makes the next call read again
-	if w.ps != nil && gen == w.gen && !since.Before(w.since) {
-		// The window only moves forward: drop the probes it has left behind (the first
-		// created at or after since, as the store's seek finds it).
-		i, _ := slices.BinarySearchFunc(w.ps, since, func(p probe.Probe, t time.Time) int {
-			return cmp.Compare(p.CreatedAt.UnixNano(), t.UnixNano())
-		})
-		w.ps, w.since = w.ps[i:], since
-		return w.ps, nil
-	}
-	ps, err := db.Probes(store.Filter{Since: since})
-	if err != nil {
-		w.ps = nil
-		return nil, err
-	}
-	w.gen, w.since, w.ps = gen, since, ps
-	return ps, nil
+// agendaItem is an instant at which a probe crosses a threshold.
+type agendaItem struct {
+	at      time.Time
+	probe   string
+	created time.Time // the probe's, which decides when it leaves the window
+}
+
+// invalidate makes the next check read the whole window again: after a check that
+// failed, whose events may not all have been raised.
+func (a *alertAgenda) invalidate() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.valid = false
 }
 
 // unmatchedWaiting returns the unmatched mail past the threshold that is worth a
@@ -477,10 +580,7 @@ func (d *Daemon) watcherTransition(st mailbox.WatchState, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	healthySince := st.LastSync
-	if healthySince.Before(d.started) {
-		healthySince = d.started
-	}
+	healthySince := d.healthySince(st)
 	switch {
 	case !down && !st.Connected && now.Sub(healthySince) >= after:
 		reason := "no error recorded"

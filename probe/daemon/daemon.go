@@ -117,10 +117,12 @@ type Daemon struct {
 	monitorDone chan struct{}
 
 	followupWake wake // wakes runFollowups (followups.go)
-	alertWake    wake // wakes runAlerts (alerts.go)
-	dkimWake     wake // arms retryDKIM's timer (auth.go)
-	alerts       *alert.Dispatcher
-	alertWindow  probeWindow // the probes the alert check read last (alerts.go)
+	// followupScans counts the follow-up passes that read the probes (tests read it).
+	followupScans atomic.Uint64
+	alertWake     wake // wakes runAlerts (alerts.go)
+	dkimWake      wake // arms retryDKIM's timer (auth.go)
+	alerts        *alert.Dispatcher
+	agenda        alertAgenda // what the last alert check left for the next (alerts.go)
 	// inboxWait bounds how long a follow-up pass waits for the inbox watcher before a
 	// reminder (inboxCaughtUp); inboxOverride stands in for the watcher in tests.
 	inboxWait     time.Duration

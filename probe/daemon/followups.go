@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"supportprobe/configs"
 	"supportprobe/mailbox"
 	"supportprobe/probe"
 	"supportprobe/schedule"
@@ -22,6 +23,10 @@ var errFollowupRecorded = errors.New("follow-up already recorded")
 // recorded: a reply recorded since the decision (a person's answer, or one waiting for
 // review) took it back.
 var errFollowupNotDue = errors.New("follow-up no longer due")
+
+// errFollowupRetry means a follow-up was neither sent nor recorded because a check
+// failed (the vendor's limits could not be read): a later pass tries again.
+var errFollowupRetry = errors.New("follow-up check failed; will retry")
 
 // Waiting for the inbox before a reminder: how long a pass waits for the watcher to
 // read the mail that arrived before the reminder was decided, and how soon a reminder
@@ -120,35 +125,64 @@ func (d *Daemon) followupLimiter() schedule.Limiter {
 // inquiry sent, a reply recorded, linked or re-marked), and at the latest every interval,
 // until ctx ends. In between it sleeps: a pass reads every probe within the longest
 // deadline, and an idle daemon should wake only for its schedules and its mail. The
-// interval's passes fall on the safety-net grid (untilGrid) that the alert checks share.
-// It calls first, if not nil, after the first pass.
+// interval's passes fall on the safety-net grid (untilGrid) that the alert checks share,
+// and a pass there is skipped when it has nothing to find (followupLook.settled). It calls
+// first, if not nil, after the first pass.
 func (d *Daemon) runFollowups(ctx context.Context, interval time.Duration, first func()) {
 	t := time.NewTimer(interval)
 	defer t.Stop()
+	var last followupLook
+	woken := true // the first pass runs whatever the state
 	for {
-		// Built for each pass: a reload may have changed the vendors' limits.
-		next, err := d.followupRound(ctx, d.followupLimiter())
-		if err != nil && ctx.Err() == nil {
-			d.log.Error("follow-up pass", "err", err)
+		if woken || !last.settled(d) {
+			// Built for each pass: a reload may have changed the vendors' limits.
+			last = followupLook{gen: d.db.RecordsGeneration(), conf: d.config()} // before the read
+			out, err := d.followupScan(ctx, d.followupLimiter())
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("follow-up pass", "err", err)
+			}
+			last.out, last.ok = out, err == nil
 		}
 		if first != nil {
 			first()
 			first = nil
 		}
 		wait := untilGrid(d.opts.Now(), interval)
-		if !next.IsZero() {
+		if next := last.out.next; !next.IsZero() {
 			// A second's slack, so a pass never runs a hair before its follow-up is due.
 			wait = min(wait, max(next.Sub(d.opts.Now()), 0)+time.Second)
 		}
 		t.Reset(wait)
+		woken = false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-d.followupWake.c():
 			// Reset needs no drain: since Go 1.23 it discards a stale fire.
+			woken = true
 		}
 	}
+}
+
+// followupLook is what the follow-up loop knows of its last pass.
+type followupLook struct {
+	ok   bool   // the pass read every probe without a store error
+	gen  uint64 // store.RecordsGeneration before the pass
+	conf *configs.Config
+	out  followupOutcome
+}
+
+// settled reports whether a pass now would find what the last one found: it
+// completed, no probe or reply record was written since and the configuration is the
+// same (so only time moved), no follow-up it knew of has fallen due, and no check of it
+// is to be retried. Then the safety net's pass is skipped: it would decode every probe
+// of the longest deadline to learn nothing.
+func (l followupLook) settled(d *Daemon) bool {
+	now := d.opts.Now()
+	come := func(t time.Time) bool { return !t.IsZero() && !now.Before(t) }
+	return l.ok && !l.out.retry && l.gen == d.db.RecordsGeneration() && l.conf == d.config() &&
+		!come(l.out.next) && !come(l.out.revisit)
 }
 
 // wake is a signal that never blocks its sender and keeps at most one pending wake-up
@@ -190,6 +224,24 @@ func (d *Daemon) followupPass(ctx context.Context, lim schedule.Limiter) error {
 // followupRound is followupPass, and also returns when the earliest follow-up not yet
 // due will be (zero when none is known: an after_response follow-up waits for a reply,
 // which wakes the loop).
+func (d *Daemon) followupRound(ctx context.Context, lim schedule.Limiter) (next time.Time, err error) {
+	out, err := d.followupScan(ctx, lim)
+	return out.next, err
+}
+
+// followupOutcome is what a follow-up pass tells the loop about the passes to come.
+type followupOutcome struct {
+	// next is when the earliest follow-up not yet due will be: the loop's timer.
+	next time.Time
+	// revisit is when the earliest follow-up that falls due after its probe's deadline
+	// will (zero if none): no timer is armed for it, but from then on a pass records
+	// it as skipped.
+	revisit time.Time
+	// retry: a check failed (a vendor's limits could not be read), to be tried again.
+	retry bool
+}
+
+// followupScan is followupRound, returning the whole outcome.
 //
 // A reminder is decided on the replies recorded, so before one goes out the pass makes
 // sure the inbox watcher has read the mail that arrived before the pass began (see
@@ -197,21 +249,18 @@ func (d *Daemon) followupPass(ctx context.Context, lim schedule.Limiter) error {
 // cannot catch up (disconnected, or slow) defers the reminder by reminderRetry rather
 // than let it go out blind. sendFollowup decides a last time inside the transaction
 // that records the send.
-func (d *Daemon) followupRound(ctx context.Context, lim schedule.Limiter) (next time.Time, err error) {
+func (d *Daemon) followupScan(ctx context.Context, lim schedule.Limiter) (out followupOutcome, err error) {
 	now := d.opts.Now()
+	d.followupScans.Add(1)
 	ps, err := d.db.Probes(store.Filter{Since: now.Add(-d.maxDeadline())})
 	if err != nil {
-		return time.Time{}, err
+		return out, err
 	}
-	later := func(at time.Time) {
-		if next.IsZero() || at.Before(next) {
-			next = at
-		}
-	}
+	later := func(at time.Time) { out.next = earliest(out.next, at) }
 	inboxChecked, inboxReady := false, false
 	for _, p := range ps {
 		if ctx.Err() != nil {
-			return next, nil
+			return out, nil
 		}
 		if p.State != probe.StateSent {
 			continue
@@ -232,8 +281,12 @@ func (d *Daemon) followupRound(ctx context.Context, lim schedule.Limiter) (next 
 		for i, spec := range specs {
 			dueAt, due := probe.FollowupDue(p, i, spec, d.opts.Now())
 			if !due {
-				if !dueAt.IsZero() && !p.PastDeadline(dueAt) {
-					later(dueAt)
+				if !dueAt.IsZero() {
+					if !p.PastDeadline(dueAt) {
+						later(dueAt)
+					} else {
+						out.revisit = earliest(out.revisit, dueAt)
+					}
 				}
 				continue
 			}
@@ -252,19 +305,21 @@ func (d *Daemon) followupRound(ctx context.Context, lim schedule.Limiter) (next 
 				}
 				// The sync may have recorded a reply since ps was read.
 				if p, err = d.db.Probe(p.ID); err != nil {
-					return next, err
+					return out, err
 				}
 				if _, due = probe.FollowupDue(p, i, spec, d.opts.Now()); !due {
 					log.Info("reminder not sent: a reply read just before it went out took it back")
 					continue
 				}
 			}
-			if p, err = d.sendFollowup(ctx, lim, p, v, i, spec, dueAt); err != nil {
-				return next, err
+			if p, err = d.sendFollowup(ctx, lim, p, v, i, spec, dueAt); errors.Is(err, errFollowupRetry) {
+				out.retry = true
+			} else if err != nil {
+				return out, err
 			}
 		}
 	}
-	return next, nil
+	return out, nil
 }
 
 // sendFollowup records, vets and sends p's i-th follow-up, and returns p as stored
@@ -273,8 +328,9 @@ func (d *Daemon) followupRound(ctx context.Context, lim schedule.Limiter) (next 
 // the server's 250. Whether it is still due is decided again inside the transaction
 // that writes it, against every reply recorded by then: a reply recorded since the
 // caller's decision (errFollowupNotDue) means nothing is recorded or sent. Past the
-// deadline, or over a vendor limit, it is recorded as skipped and never retried. Only
-// a store error is returned.
+// deadline, or over a vendor limit, it is recorded as skipped and never retried. A
+// store error is returned, or errFollowupRetry (with p unchanged) when the vendor's
+// limits could not be checked.
 func (d *Daemon) sendFollowup(ctx context.Context, lim schedule.Limiter, p probe.Probe, v probe.Vendor, i int, spec probe.FollowupSpec, dueAt time.Time) (probe.Probe, error) {
 	log := d.log.With("vendor", v.Name, "probe", p.ID, "followup", i, "kind", spec.Kind)
 	now := d.opts.Now()
@@ -323,7 +379,7 @@ func (d *Daemon) sendFollowup(ctx context.Context, lim schedule.Limiter, p probe
 	}
 	if ok, reason, err := lim.Allow(ctx, v.Name, now); err != nil {
 		log.Warn("cannot check the vendor's limits for a follow-up; will retry", "err", err)
-		return p, nil
+		return p, fmt.Errorf("%w: %w", errFollowupRetry, err)
 	} else if !ok {
 		return skip(reason)
 	}

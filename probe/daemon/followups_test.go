@@ -463,6 +463,67 @@ func TestFollowupStoredTermsSurviveConfigChange(t *testing.T) {
 	}
 }
 
+// TestFollowupSafetyNetSkipsIdlePasses: the follow-up loop's safety-net passes read the
+// probes only when a pass can find something new: after a record was written, or once
+// a follow-up it knew of has fallen due. While nothing changes, however often the
+// safety net fires, no pass reads the probes after the first.
+func TestFollowupSafetyNetSkipsIdlePasses(t *testing.T) {
+	c := &testClock{t: clock}
+	s := &fakeSender{at: clock}
+	d := mustFollowupDaemon(t, "", s, nil, c)
+	p := mustSendProbe(t, d)
+	select { // the send's wake-up, which would add a pass
+	case <-d.followupWake.c():
+	default:
+	}
+	const grid = 20 * time.Millisecond // the fake clock stands still: the net fires every 20 ms
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); d.runFollowups(ctx, grid, nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitScans := func(want uint64, why string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for d.followupScans.Load() < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d passes read the probes, want %d", why, d.followupScans.Load(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(15 * grid) // the safety net fires again and again meanwhile
+		if got := d.followupScans.Load(); got != want {
+			t.Fatalf("%s: %d passes read the probes, want %d (the safety net read them though nothing changed)", why, got, want)
+		}
+	}
+	waitScans(1, "idle after the first pass")
+
+	// A write (of any probe or reply record) makes the next pass read them again, once.
+	if _, err := d.db.UpdateProbe(p.ID, func(*probe.Probe) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	waitScans(2, "after a write")
+
+	// The reminder falls due (+4 h): its own timer reads them, and it goes out.
+	c.set(clock.Add(4*time.Hour + time.Second))
+	s.mu.Lock()
+	s.at = c.now()
+	s.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := d.db.Probe(p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Followups) == 1 && got.Followups[0].State == probe.StateSent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reminder not sent within 5 s of falling due: follow-ups %+v, %d passes", got.Followups, d.followupScans.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestInquiryTextIncludesFollowups checks that the text handed to the classifier as
 // "ours" holds the reminder as sent beside the inquiry, so a help desk's notice that
 // pastes our reminder unquoted does not have it counted as the desk's words.

@@ -89,8 +89,10 @@ func (d *Daemon) newWatcher() (*mailbox.Watcher, error) {
 		Mark:    positions{d.db}.Mark,
 		Now:     d.opts.Now,
 		Logger:  d.log,
-		// watcher_down is judged over time from the first moment of disconnection.
-		OnDisconnect: d.wakeAlerts,
+		// watcher_down is judged over time from the first moment of disconnection,
+		// watcher_up from the first sync after it: each change wakes the alert loop.
+		OnDisconnect:    d.wakeAlerts,
+		OnConnectSynced: d.wakeAlerts,
 	}), nil
 }
 
