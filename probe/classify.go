@@ -1159,7 +1159,8 @@ func concatLiterals(subs []*syntax.Regexp) ([]string, bool) {
 		case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
 			syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpEmptyMatch:
 			continue
-		case syntax.OpQuest, syntax.OpStar:
+		}
+		if sub.Op == syntax.OpQuest || sub.Op == syntax.OpStar || sub.Op == syntax.OpRepeat && sub.Min == 0 {
 			l, ok := literalsOf(sub.Sub[0])
 			if !ok {
 				return nil, false
@@ -1169,18 +1170,6 @@ func concatLiterals(subs []*syntax.Regexp) ([]string, bool) {
 				return nil, false
 			}
 			return append(l, rest...), true
-		case syntax.OpRepeat:
-			if sub.Min == 0 {
-				l, ok := literalsOf(sub.Sub[0])
-				if !ok {
-					return nil, false
-				}
-				rest, ok := concatLiterals(subs[i+1:])
-				if !ok {
-					return nil, false
-				}
-				return append(l, rest...), true
-			}
 		}
 		return literalsOf(sub)
 	}
