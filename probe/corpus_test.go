@@ -178,7 +178,7 @@ func TestCorpus(t *testing.T) {
 // floor: the way to measure the classifier on mail it was not changed for, before
 // adding that mail to the corpus. It fails only on a misread, listing each.
 //
-//	SUPPORTPROBE_HELD_OUT=dir go test ./probe -run TestHeldOutCorpus -v
+//	SUPPORTPROBE_HELD_OUT=dir go test -count=1 ./probe -run TestHeldOutCorpus -v
 func TestHeldOutCorpus(t *testing.T) {
 	dir := os.Getenv("SUPPORTPROBE_HELD_OUT")
 	if dir == "" {
