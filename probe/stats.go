@@ -491,30 +491,43 @@ func compute(ms []measured, now time.Time) Figures {
 			continue
 		}
 		a := f.SLA[p.Priority]
+		a.tally(m.SLA)
+		f.SLA[p.Priority] = a
 		switch m.SLA {
-		case SLAMet:
-			a.Met++
-			a.Decided++
 		case SLABreached:
-			a.Decided++
 			breaches = append(breaches, x)
 		case SLAOpenBreached:
-			a.Decided++
 			openBreached = append(openBreached, x)
-		case SLAOpen:
-			a.Open++
-		case SLAUndecided:
-			a.Undecided++
 		}
-		f.SLA[p.Priority] = a
 	}
-	for pr, a := range f.SLA {
-		a.Rate, a.Lo, a.Hi = Wilson(a.Met, a.Decided, Wilson95)
-		f.SLA[pr] = a
-	}
+	withWilson(f.SLA)
 	f.Ack, f.Response, f.BusinessResponse = summarize(ack), summarize(resp), summarize(biz)
 	f.Breaches, f.OpenBreached = probeIDs(breaches), probeIDs(openBreached)
 	return f
+}
+
+// tally counts one probe's SLA state into a: met and breached (closed or still open)
+// are decided, the others open or undecided.
+func (a *Attainment) tally(s SLAState) {
+	switch s {
+	case SLAMet:
+		a.Met++
+		a.Decided++
+	case SLABreached, SLAOpenBreached:
+		a.Decided++
+	case SLAOpen:
+		a.Open++
+	case SLAUndecided:
+		a.Undecided++
+	}
+}
+
+// withWilson sets each priority's attainment rate and its 95% Wilson interval.
+func withWilson(sla map[Priority]Attainment) {
+	for pr, a := range sla {
+		a.Rate, a.Lo, a.Hi = Wilson(a.Met, a.Decided, Wilson95)
+		sla[pr] = a
+	}
 }
 
 // probeIDs returns the IDs of ms ordered by SentAt, then ID.
@@ -678,23 +691,10 @@ func SumHeadlines(hs []Headline) Figures {
 			continue
 		}
 		a := f.SLA[h.priority]
-		switch h.sla {
-		case SLAMet:
-			a.Met++
-			a.Decided++
-		case SLABreached, SLAOpenBreached:
-			a.Decided++
-		case SLAOpen:
-			a.Open++
-		case SLAUndecided:
-			a.Undecided++
-		}
+		a.tally(h.sla)
 		f.SLA[h.priority] = a
 	}
-	for pr, a := range f.SLA {
-		a.Rate, a.Lo, a.Hi = Wilson(a.Met, a.Decided, Wilson95)
-		f.SLA[pr] = a
-	}
+	withWilson(f.SLA)
 	f.Response = summarize(resp)
 	return f
 }
