@@ -301,14 +301,19 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// people's answers as often as acknowledgements: it does not stop a mail from being
 	// bare of automatic signals. A promise or receipt wording does.
 	courtesyOnly := !slices.ContainsFunc(acks, func(a hit) bool { return a.strong || !courtesyRe.MatchString(a.text) })
+	// A mail that says it received the request (or that the team is away), under an
+	// automatic header, with no cue of a person answering: its length (a desk's long
+	// template, in a language whose furniture we do not all know, or in an agent's
+	// first person: "I'm Sam and I'll be looking after your request") makes no answer.
+	// First person alone, a question mark or a "my" is no answer; an instruction, a
+	// yes or no, or work reported done is.
+	teamAwayWording := len(findPhrases(teamAwayPhrases, subjectAndText)) > 0
+	receiptOnly := (strongAck || teamAwayWording) && len(auto) > 0 && !answeringCue(nt.cues)
+	nt.receiptOnly = receiptOnly
 	nt.personEvidence(ev, len(auto) == 0 && courtesyOnly && len(desk) == 0 && !machineWording && nt.furniture == 0)
 	// Courtesy wording ("Thanks for reaching out", "感谢您的来信") opens people's answers
 	// as often as acknowledgements; only wording that says a request was received or
 	// that the mail is automatic asks the rest of the text to show a person's cue.
-	// A mail that says it received the request, under an automatic header, with no
-	// cue of a person anywhere: its length (a desk's long template in a language whose
-	// furniture we do not all know) makes no answer.
-	receiptOnly := strongAck && len(auto) > 0 && len(nt.cues) == 0 && !nt.signedByPerson()
 	if sub, why := nt.substantial(strongAck || selfAuto); sub && !receiptOnly {
 		if why == "" {
 			why = "by its length"
@@ -329,7 +334,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// A support team's own closure ("Our office is closed for the holidays; our
 	// support team will respond when we are back") acknowledges the request for the
 	// team; it is no person's absence.
-	teamAway := len(personal) == 0 && len(acks) > 0 && len(findPhrases(teamAwayPhrases, subjectAndText)) > 0
+	teamAway := len(personal) == 0 && teamAwayWording
 	deskAck := strongAck || len(desk) > 0 || teamAway
 	// "This mailbox is not monitored" under an "Automatic reply" subject is no absence:
 	// nobody is away, nobody reads it (below), unless a person's absence is said too.
@@ -1236,7 +1241,7 @@ var ackPhrases = compilePhrases([]phrase{
 	// A desk stating who filed the request and how: "Lin Wei raised this request via
 	// Email" (Jira Service Management's first notification).
 	{re: `\b(?:raised|created|submitted|opened|logged|filed) this (?:request|ticket|case) (?:via|through|from|on|using|by) (?:e-?mail|the (?:help|customer|support) (?:center|centre|portal)|the portal|portal|the web|web|phone|chat)\b`, strong: true},
-	{re: `\bwe(?:'ve| have)? (?:got|gotten) your (?:message|e-?mail|request|note|ticket|inquiry|enquiry)`, strong: true},
+	{re: `\b(?:we|i)(?:'ve| have)? (?:got|gotten) your (?:message|e-?mail|request|note|ticket|inquiry|enquiry)`, strong: true},
 	{re: `\bthis is an? (?:automated|automatic|auto-generated) (?:response|reply|message|e-?mail|notification|acknowledge?ment|answer)`},
 	{re: `\bwe(?:'ll| will| shall) (?:get back to|respond to|reply to|be in touch with|contact) you`},
 	{re: `\bthank(?:s| you) for (?:contacting|reaching out to|writing to|your (?:support )?(?:request|inquiry|enquiry|e-?mail|message|mail))`},
@@ -1302,7 +1307,7 @@ var noticePhrases = compilePhrases([]phrase{
 	// An update whose content the mail does not carry ("sign in to view the update").
 	{re: `\b(?:content|details|text) of the (?:update|reply|response|comment) (?:is|are) not included|\b(?:sign|log) ?in to [^.!?\n]{0,40}?(?:view|see|read) (?:the )?(?:latest )?(?:update|reply|response|comment)s?\b`},
 	// Waiting for us, in French, German, Spanish.
-	{re: `nous n'avons pas reçu de réponse de votre part|sans nouvelles de votre part|nous attendons votre réponse|sera automatiquement (?:fermée?|clôturée?)|wir haben (?:noch )?keine (?:antwort|rückmeldung) von ihnen|(?:wir )?warten auf ihre (?:antwort|rückmeldung)|wird automatisch geschlossen|no hemos recibido (?:su|tu) respuesta|esperamos (?:su|tu) respuesta|se cerrará automáticamente`},
+	{re: `nous n'avons pas reçu de réponse de votre part|sans nouvelles de votre part|nous attendons votre réponse|sera automatiquement (?:fermée?|clôturée?)|wir haben (?:noch )?keine (?:antwort|rückmeldung) von ihnen|(?:wir )?warten auf ihre (?:antwort|rückmeldung)|wird automatisch geschlossen|no hemos recibido (?:su|tu) respuesta|(?:estamos )?esperando (?:su|tu) respuesta|esperamos (?:su|tu) respuesta|si no tenemos noticias (?:suyas|tuyas)|la cerraremos automáticamente|se cerrará automáticamente`},
 	// A mailing list holding the inquiry for its moderator (Mailman, Google Groups,
 	// Sympa): the mail never reached anyone yet.
 	{re: `\b(?:held|being held|is being held) (?:for|until)(?: the)? (?:list )?moderator|awaits? moderator(?:'s)? approval|(?:requires|pending|needs) (?:the )?moderator(?:'s)? approval|waiting for (?:moderator )?approval by the (?:list )?moderator`},
@@ -1367,12 +1372,13 @@ var routedPhrases = compilePhrases([]phrase{
 // person's "the ticket opened yesterday".
 var subjectAckPhrases = compilePhrases([]phrase{
 	{re: `\b(?:request|ticket|case|inquiry|enquiry)\s+(?:#?\s*[\w-]*\d[\w-]*\s+)?(?:received|created|opened|logged|submitted)\b`, strong: true},
+	{re: `^\s*(?:[\[【][^\]】]{0,40}[\]】]\s*)*(?:received|request received|ticket received|new ticket)\s*[:：-]`, strong: true},
 	{re: `\bwe(?:'ve| have)? (?:got|received) your (?:message|e-?mail|request|note)\b`, strong: true},
 })
 
 // surveyPhrases mark satisfaction surveys, which follow a reply and are not one.
 var surveyPhrases = compilePhrases([]phrase{
-	{re: `how satisfied (?:were|are) you|\bvery satisfied\s*\|\s*(?:satisfied|neutral)|we(?:'d| would) like to hear about your experience|how did we do|tell us how we did|how we did\b|tell us about your experience|(?:spare|take) a (?:moment|minute|second) to (?:tell|let) us`},
+	{re: `how did i do\b|(?:love|like) to know how (?:i|we) did|how satisfied (?:were|are) you|\bvery satisfied\s*\|\s*(?:satisfied|neutral)|we(?:'d| would) like to hear about your experience|how did we do|tell us how we did|how we did\b|tell us about your experience|(?:spare|take) a (?:moment|minute|second) to (?:tell|let) us`},
 	{re: `rate (?:our|the|your) (?:support|service|experience|interaction|conversation)`},
 	// Rating the support as a whole; a rating of this one reply ("How would you rate
 	// my reply?", "Was this reply helpful?") is a footer under an agent's answer, and
@@ -1462,7 +1468,8 @@ var humanCues = compilePhrases([]phrase{
 	{re: `\bwe (?:recommend|suggest|checked|investigated|found|tested|reproduced|confirmed|fixed|released|support|offer|provide)\b`},
 	// Work done on the problem, reported by those who did it: "Our engineers found a
 	// stuck worker and restarted it".
-	{re: `\b(?:we|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))(?:'ve| have| had)?(?: (?:now|just|already|then|quickly|also))? (?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|cleared|migrated|replaced|identified|traced|resolved|raised|lowered|enabled|disabled|turned (?:on|off)|switched|applied|upgraded|extended|refunded|credited|unlocked|unblocked|whitelisted|allowlisted|re-?enabled|re-?ran|re-?sent|reset|rebuilt|reindexed|re-?indexed|corrected|adjusted|removed|added)\b`},
+	{re: `\bya (?:hemos |he )?(?:cambiado|cambiamos|actualizado|actualizamos|corregido|corregimos|activado|activamos|reembolsado|reembolsamos|aplicado|aplicamos|enviado|enviamos)\b|\b(?:nous avons|j'ai) (?:déjà )?(?:corrigé|modifié|changé|activé|remboursé|prolongé|mis à jour|résolu|renvoyé)|\b(?:wir haben|ich habe) (?:[\p{L}-]+ ){0,4}(?:geändert|aktualisiert|behoben|korrigiert|storniert|erstattet|verlängert|freigeschaltet)\b|\bjá (?:alteramos|corrigimos|atualizamos|reembolsamos|aplicamos|enviamos)\b`},
+	{re: `\b(?:we|i|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))(?:'ve| have| had)?(?: (?:now|just|already|then|quickly|also))? (?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|cleared|migrated|replaced|identified|traced|resolved|raised|lowered|enabled|disabled|turned (?:on|off)|switched|applied|upgraded|extended|refunded|credited|unlocked|unblocked|whitelisted|allowlisted|re-?enabled|re-?ran|re-?sent|reset|rebuilt|reindexed|re-?indexed|corrected|adjusted|removed|added)\b`},
 	{re: `\bwe(?:'ve| have)? (?:escalated|reproduced|checked|looked at|looked into|investigated)\b|\b(?:confirmed|reproduced)[,.]`},
 	{re: `请(?:重试|再试|稍后再试|检查|确认|升级|尝试)|請(?:重試|再試|檢查|確認|升級|嘗試)|我们(?:发现|查到|已经(?:修复|处理|清理|重启))|我們(?:發現|查到|已經(?:修復|處理|清理|重啟))`},
 	{re: `\bthe (?:issue|problem|error|bug|fix|root cause|workaround|answer|solution) (?:is|was|has|will)\b`},
@@ -1496,6 +1503,9 @@ type newText struct {
 	// not know (Hebrew, Thai, Hindi, Greek…): no ack, absence or cue wording can be
 	// found in it, so its length says little about who wrote it (see readsLanguage).
 	unread bool
+	// receiptOnly says the mail is a receipt or a team's closure under an automatic
+	// header with no cue of a person answering (see weigh): its length is weak evidence.
+	receiptOnly bool
 	// echoed counts the sentences taken out because they repeat our inquiry: a help
 	// desk's copy of the request in its acknowledgement, not the sender's words.
 	echoed int
@@ -1512,6 +1522,8 @@ func (nt newText) personEvidence(ev *kindEvidence, bare bool) {
 		// A long text in a language we cannot read is some evidence of a person,
 		// no more than a short one we can.
 		ev.person(fmt.Sprintf("%d chars of new text in a language the classifier does not read", nt.chars), 1.5)
+	case nt.receiptOnly && nt.weight >= cueWeight:
+		ev.person(fmt.Sprintf("%d chars of new text around a receipt, none of it answering", nt.chars), 1.5)
 	case nt.weight >= humanWeight:
 		ev.person(fmt.Sprintf("%d chars of new text", nt.chars), 3)
 	case nt.weight >= cueWeight:
@@ -2018,6 +2030,20 @@ func letters(s string) int {
 		}
 	}
 	return n
+}
+
+// answeringCue reports whether cues hold one of a person answering: anything but the
+// first person alone, a possessive and a question mark, which an agent's templated
+// introduction carries too.
+func answeringCue(cues []hit) bool {
+	for _, c := range cues {
+		switch strings.ToLower(strings.Trim(c.text, " ,.;:!'\"()")) {
+		case "?", "？", "my", "me", "i", "i'm", "i've", "i'll", "i'd":
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 // answersInClauses reports whether rest, the clauses left of a template or notice
