@@ -308,7 +308,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// First person alone, a question mark or a "my" is no answer; an instruction, a
 	// yes or no, or work reported done is.
 	teamAwayWording := len(findPhrases(teamAwayPhrases, subjectAndText)) > 0
-	receiptOnly := (strongAck || teamAwayWording) && len(auto) > 0 && !answeringCue(nt.cues)
+	receiptOnly := (strongAck || teamAwayWording) && len(auto) > 0 && !answeringCue(nt.cues, false)
 	nt.receiptOnly = receiptOnly
 	nt.personEvidence(ev, len(auto) == 0 && courtesyOnly && len(desk) == 0 && !machineWording && nt.furniture == 0)
 	// Courtesy wording ("Thanks for reaching out", "感谢您的来信") opens people's answers
@@ -2032,14 +2032,20 @@ func letters(s string) int {
 	return n
 }
 
-// answeringCue reports whether cues hold one of a person answering: anything but the
-// first person alone, a possessive and a question mark, which an agent's templated
-// introduction carries too.
-func answeringCue(cues []hit) bool {
+// answeringCue reports whether cues hold one of a person answering: anything but a
+// question mark or a possessive "my" or "me", which notices carry too ("Questions?
+// Just reply", "contact my colleague Mia"), and, unless firstPerson counts, the first
+// person alone, which an agent's templated introduction carries ("I'm Sam and I'll be
+// looking after your request").
+func answeringCue(cues []hit, firstPerson bool) bool {
 	for _, c := range cues {
 		switch strings.ToLower(strings.Trim(c.text, " ,.;:!'\"()")) {
-		case "?", "？", "my", "me", "i", "i'm", "i've", "i'll", "i'd":
+		case "?", "？", "my", "me":
 			continue
+		case "i", "i'm", "i've", "i'll", "i'd":
+			if !firstPerson {
+				continue
+			}
 		}
 		return true
 	}
@@ -2047,18 +2053,9 @@ func answeringCue(cues []hit) bool {
 }
 
 // answersInClauses reports whether rest, the clauses left of a template or notice
-// sentence, shows a person answering: a cue other than a question mark or a possessive
-// "my" or "me", which the rest of notices carry too ("Questions? Just reply",
-// "contact my colleague Mia").
+// sentence, shows a person answering (answeringCue, the first person counting).
 func answersInClauses(rest string) bool {
-	for _, c := range findPhrases(humanCues, rest) {
-		switch strings.ToLower(strings.Trim(c.text, " ,.;:!'\"()")) {
-		case "?", "？", "my", "me":
-			continue
-		}
-		return true
-	}
-	return false
+	return answeringCue(findPhrases(humanCues, rest), true)
 }
 
 // titleRe is a title in quotation marks, as a desk names the request in its notices
