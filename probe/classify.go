@@ -309,7 +309,16 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// yes or no, or work reported done is.
 	teamAwayWording := len(findPhrases(teamAwayPhrases, subjectAndText)) > 0
 	receiptOnly := (strongAck || teamAwayWording) && len(auto) > 0 && !answeringCue(nt.cues, false)
+	// The same holds for a verification or challenge, a survey, or a notice that nobody
+	// reads the mail (or that a moderator holds it), under an automatic header: however
+	// long, with no cue of a person answering, it is the program's mail its wording
+	// says it is.
+	unreadWording := len(findPhrases(unreadPhrases, subjectAndText)) > 0
+	formOnly := (machineWording || unreadWording) && len(auto) > 0 && !answeringCue(nt.cues, false)
 	nt.receiptOnly = receiptOnly
+	if formOnly && !receiptOnly {
+		nt.formOnly = true
+	}
 	nt.personEvidence(ev, len(auto) == 0 && courtesyOnly && len(desk) == 0 && !machineWording && nt.furniture == 0)
 	// Courtesy wording ("Thanks for reaching out", "感谢您的来信") opens people's answers
 	// as often as acknowledgements; only wording that says a request was received or
@@ -343,17 +352,17 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		return KindOutOfOffice, "out_of_office: " + strings.Join(slices.Concat(ooo, auto), "; "), ev
 	}
 
-	if other := findPhrases(surveyPhrases, subjectAndText); len(other) > 0 && nt.weight < humanWeight {
+	if other := findPhrases(surveyPhrases, subjectAndText); len(other) > 0 && (nt.weight < humanWeight || formOnly) {
 		ev.machine("survey wording "+quoteMatches(other), 3)
 		return KindOther, "other: survey " + quoteMatches(other) + newTextNote(nt), ev
 	}
-	if other := findPhrases(verifyPhrases, subjectAndText); len(other) > 0 && nt.weight < humanWeight {
+	if other := findPhrases(verifyPhrases, subjectAndText); len(other) > 0 && (nt.weight < humanWeight || formOnly) {
 		ev.machine("verification wording "+quoteMatches(other), 3)
 		return KindOther, "other: verification " + quoteMatches(other) + newTextNote(nt), ev
 	}
 	// Nobody will read it: an address that is not monitored, or mail held by a
 	// security gateway. Not an acknowledgement (no request was opened), not an answer.
-	if other := findPhrases(unreadPhrases, subjectAndText); len(other) > 0 && nt.weight < humanWeight && len(nt.cues) == 0 {
+	if other := findPhrases(unreadPhrases, subjectAndText); len(other) > 0 && (nt.weight < humanWeight && len(nt.cues) == 0 || formOnly) {
 		ev.machine("not read by anyone "+quoteMatches(other), 3)
 		return KindOther, "other: says the mail is not read " + quoteMatches(other) + newTextNote(nt), ev
 	}
@@ -379,6 +388,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	if len(notice) > 0 {
 		ev.machine("status notification "+quoteMatches(notice), 2)
 	}
+	updated := findPhrases(updatePhrases, subjectAndText)
 
 	if substantial, why := nt.substantial(strongAck || selfAuto); substantial && !newsletter && !receiptOnly {
 		reason := fmt.Sprintf("human: %d chars of new text", nt.chars)
@@ -395,13 +405,16 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		}
 		// When the machine side outweighs the text, decide() turns this around.
 		ev.alt = KindAutoAck
-		if len(notice) > 0 && !receipt {
+		if len(notice)+len(updated) > 0 && !receipt {
 			ev.alt = KindOther
 		}
 		return KindHuman, reason, ev
 	}
 	if len(notice) > 0 && !receipt {
 		return KindOther, "other: help-desk status notification " + quoteMatches(notice) + ", not a response; " + autoRemainder(nt), ev
+	}
+	if len(updated) > 0 && !receipt {
+		return KindOther, "other: help-desk change notice " + quoteMatches(updated) + ", nothing of weight beside it; " + autoRemainder(nt), ev
 	}
 	if len(acks) > 0 {
 		sig := slices.Clone(auto)
@@ -971,6 +984,9 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `przebywam (?:na urlopie|poza biurem|na zwolnieniu)|nie mam dostępu do (?:poczty|e-?maila)|jestem na urlopie`},
 	// Gone for good: "I have left Vendor Inc.", "Ich bin nicht mehr bei …".
 	{re: `\bi (?:have|'ve) left (?:the company|the organi[sz]ation|\p{Lu})|\bi(?:'m| am) no longer (?:with|at|employed|working)\b|\bno longer (?:works?|working|employed) (?:at|for|with)\b|\bhas left (?:the company|the organi[sz]ation)\b|ich bin nicht mehr (?:bei|für|im unternehmen)|(?:ne fais|ne fait) plus partie|ya no (?:trabajo|forma parte|formo parte)`},
+	// Gone for good, said of the person by the notice: "Aisha Rahman is no longer with
+	// Vendor", "hat das Unternehmen verlassen", "已离职".
+	{re: `\b(?:is|are) no longer (?:with|at|employed (?:by|at|with)|working (?:at|for|with)|part of)\b|\bhas (?:since )?left (?:\p{Lu}|the (?:company|organi[sz]ation|team|business))|ist nicht mehr (?:bei|für|im unternehmen|in unserem unternehmen)|(?:ist|sind) nicht mehr (?:für uns )?tätig|hat (?:das unternehmen|unser unternehmen|die firma) verlassen|a quitté (?:l'entreprise|la société|\p{Lu})|ya no (?:trabaja|forma parte)|não (?:trabalha mais|faz mais parte)|já não (?:trabalha|faz parte)|non (?:lavora|fa) più (?:per|presso|parte)|(?:is|werkt) niet (?:meer|langer) (?:werkzaam )?(?:bij|in dienst)|(?:har slutat|arbetar inte längre) (?:på|hos)|nie (?:pracuje|jest) już (?:w|zatrudnion)|больше не работает|退職(?:いたしました|しました|致しました)|已(?:离职|離職)`},
 	{re: `我(?:目前|现在|現在)?(?:正在)?(?:休假|出差|不在办公室|不在辦公室)`},
 	{re: `ich bin (?:bis|vom|derzeit|zurzeit|ab)`},
 	{re: `je suis (?:actuellement )?absent`},
@@ -1264,7 +1280,7 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `此(?:邮件|郵件)(?:为|為)系统自动(?:发送|發送)|系统自动发送|系統自動發送`},
 	{re: `请勿直接回复|請勿直接回覆|请勿回复|請勿回覆`},
 	{re: `\b(?:will|shall|'ll) (?:respond|reply|answer|get back)(?: to you)? (?:within|in|as soon|shortly|promptly)|\bwithin (?:one|two|\d+|a|the next) (?:business |working )?(?:days?|hours?)\b`},
-	{re: `automatically generated in response to|in response to the creation of a (?:trouble )?ticket|your ticket has been assigned an? (?:id|number)`, strong: true},
+	{re: `automatically generated in response to (?:the creation|the receipt|your (?:request|message|e-?mail|inquiry))|in response to the creation of a (?:trouble )?ticket|your ticket has been assigned an? (?:id|number)`, strong: true},
 	{re: `\bthank(?:s| you)(?: so much| very much)? for (?:getting in touch|reaching out)\b|\bthank(?:s| you) for (?:the|your) (?:question|note|detailed (?:question|description))`},
 	// German, French, Spanish, Japanese.
 	// The request may be named with its number or title in between: "Ihre Anfrage
@@ -1308,6 +1324,7 @@ var noticePhrases = compilePhrases([]phrase{
 	{re: `\b(?:content|details|text) of the (?:update|reply|response|comment) (?:is|are) not included|\b(?:sign|log) ?in to [^.!?\n]{0,40}?(?:view|see|read) (?:the )?(?:latest )?(?:update|reply|response|comment)s?\b`},
 	// Waiting for us, in French, German, Spanish.
 	{re: `nous n'avons pas reçu de réponse de votre part|sans nouvelles de votre part|nous attendons votre réponse|sera automatiquement (?:fermée?|clôturée?)|wir haben (?:noch )?keine (?:antwort|rückmeldung) von ihnen|(?:wir )?warten auf ihre (?:antwort|rückmeldung)|wird automatisch geschlossen|no hemos recibido (?:su|tu) respuesta|(?:estamos )?esperando (?:su|tu) respuesta|esperamos (?:su|tu) respuesta|si no tenemos noticias (?:suyas|tuyas)|la cerraremos automáticamente|se cerrará automáticamente`},
+	{re: `non abbiamo (?:ancora )?ricevuto (?:una |alcuna )?risposta|in attesa della (?:sua|tua) risposta|(?:verrà|sarà) chius[oa] automaticamente|não recebemos (?:a sua |sua )?resposta|aguardando (?:a sua |sua )?resposta|será fechad[oa] automaticamente|(?:we )?hebben (?:nog )?geen reactie van (?:u|je) ontvangen|wachten op (?:uw|je) reactie|(?:sluiten wij|sluiten we|wordt) (?:de|uw|je) (?:melding|aanvraag|ticket|verzoek) automatisch(?: gesloten)?|automatisch gesloten|nie otrzymaliśmy (?:od (?:ciebie|pana|pani|państwa) )?odpowiedzi|zostanie automatycznie zamknięte|oczekujemy na (?:twoją|pana|pani|państwa) odpowiedź|мы не получили (?:от вас )?ответ|ожидаем (?:вашего )?ответа|будет автоматически закрыт|yanıtınızı bekliyoruz|otomatik olarak kapatılacaktır|vi har inte fått (?:något )?svar|väntar på (?:ditt|ert) svar|stängs automatiskt|(?:自動的に|自動で)クローズ(?:されます|いたします)|ご返信がない場合|답변이 없(?:을 경우|으면)|자동으로 (?:종료|닫힙|완료)|(?:将|將)(?:会)?自动(?:关闭|關閉)|尚未收到您的回复|等待您的回复`},
 	// A mailing list holding the inquiry for its moderator (Mailman, Google Groups,
 	// Sympa): the mail never reached anyone yet.
 	{re: `\b(?:held|being held|is being held) (?:for|until)(?: the)? (?:list )?moderator|awaits? moderator(?:'s)? approval|(?:requires|pending|needs) (?:the )?moderator(?:'s)? approval|waiting for (?:moderator )?approval by the (?:list )?moderator`},
@@ -1318,6 +1335,15 @@ var noticePhrases = compilePhrases([]phrase{
 	// from In progress to Waiting for customer") is a notice, whatever the states.
 	{re: `\bstatus of (?:your|the|this) (?:request|ticket|case|incident|issue)\b[^.!?\n]{0,40}? (?:has )?(?:changed|been (?:changed|updated|set))|\b(?:request|ticket|case|incident)\b[^.!?\n]{0,40}? (?:has been |was )?(?:moved|set) to (?:status )?["']?(?:waiting|pending|on hold|in progress|open)`},
 	{re: `\[(?:resolved|solved|closed)\]`},
+	// "Your request status changed to Waiting for customer", "ステータスが「解決済み」に変更
+	// されました", "Статус обращения изменён": the state a record was moved to.
+	{re: `\b(?:request|ticket|case|issue|incident)(?:'s)? status (?:has )?(?:been )?(?:changed|updated|set|moved) to\b|ステータス(?:が|は)[^。\n]{0,30}?(?:に)?(?:変更|更新)されました|状态(?:已)?(?:更改|变更|更新)为|狀態(?:已)?(?:變更|更新)為|상태가[^.\n]{0,30}?(?:변경|업데이트)되었습니다|статус (?:вашего )?(?:обращения|заявки|запроса)[^.!?\n]{0,30}? (?:изменён|изменен|обновлён|обновлен)|status (?:van )?(?:uw|je) (?:melding|aanvraag|ticket|verzoek) is gewijzigd|lo stato della (?:sua|tua) (?:richiesta|segnalazione) è (?:cambiato|stato aggiornato)|o status d[ao] (?:sua|seu) (?:solicitação|chamado|ticket) (?:mudou|foi alterado|foi atualizado)|el estado de (?:su|tu) (?:solicitud|caso|ticket) (?:ha cambiado|cambió)|le statut de votre (?:demande|ticket|dossier) (?:a changé|a été modifié)|der status ihrer (?:anfrage|meldung|ticket) (?:wurde|hat sich) (?:geändert|aktualisiert)`},
+	// A record merged into another, however worded: RT's "Ticket 90213 … merged into
+	// ticket 90188".
+	{re: `\bmerged into (?:ticket|request|case|issue|#)`},
+	// A help desk's notice of a change on a record: RT's "automatically generated in
+	// response to a change on your ticket".
+	{re: `\bin response to (?:a|the) change (?:on|to|of) (?:your|the|this) (?:ticket|request|case)`},
 	// A record handed to someone: "Your ticket #40771 has been assigned to Tom Akers".
 	{re: `\b(?:ticket|request|case|incident|issue)\b[^.!?\n]{0,40}? (?:has been|was|is now|have been) (?:re)?assigned to\b`},
 	// A request merged into another: bookkeeping of the desk, no answer.
@@ -1326,6 +1352,15 @@ var noticePhrases = compilePhrases([]phrase{
 	{re: `\bwaiting to hear (?:back )?from you\b|\bstill waiting (?:on|for) (?:you|your)\b|\b(?:waiting|awaiting|wait) (?:for )?your (?:reply|response|feedback|answer|confirmation)|will be (?:closed|resolved|solved) automatically|if we (?:don't|do not) hear (?:back )?from you`},
 	{re: `工单已(?:关闭|解决|完成)|工單已(?:關閉|解決|完成)|问题已解决并关闭`},
 	{re: `wurde (?:als )?(?:gelöst|geschlossen)|a été (?:résolue?|fermée?|clôturée?)|ha sido (?:resuelt[oa]|cerrad[oa])|(?:クローズ|解決済み)`},
+})
+
+// updatePhrases say that someone changed a record: "Maria updated your request
+// #48213", "Your ticket 4711 has been updated", in the languages help desks write
+// notices in. Help desks put the same line above an agent's comment, so it weighs
+// nothing: only a mail with no new text of weight beside it is a change notice (what
+// was changed is elsewhere).
+var updatePhrases = compilePhrases([]phrase{
+	{re: `\b(?:updated|modified|changed) (?:your|the|this) (?:request|ticket|case|incident|issue)\b|\b(?:request|ticket|case|incident)\b[^.!?\n]{0,40}? (?:has been|was|have been) (?:updated|modified)\b|hat ihre (?:anfrage|meldung|ticket) [^.!?\n]{0,20}?(?:aktualisiert|geändert)|ihre (?:anfrage|meldung)[^.!?\n]{0,20}? wurde (?:aktualisiert|geändert)|a (?:mis à jour|modifié) votre (?:demande|ticket|dossier)|votre (?:demande|ticket|dossier)[^.!?\n]{0,20}? a été (?:mise? à jour|modifiée?)|(?:ha actualizado|actualizó) (?:su|tu) (?:solicitud|caso|ticket)|(?:su|tu) (?:solicitud|caso|ticket)[^.!?\n]{0,20}? (?:ha sido|fue) actualizad[oa]|atualizou (?:a )?(?:sua|seu) (?:solicitação|chamado|ticket)|(?:sua|seu) (?:solicitação|chamado|ticket)[^.!?\n]{0,20}? foi atualizad[oa]|ha aggiornato (?:la )?(?:tua|sua) (?:richiesta|segnalazione)|(?:tua|sua) (?:richiesta|segnalazione)[^.!?\n]{0,20}? è stata aggiornata|heeft (?:uw|je) (?:verzoek|aanvraag|ticket|melding) bijgewerkt|(?:uw|je) (?:verzoek|aanvraag|ticket|melding)[^.!?\n]{0,20}? is bijgewerkt|(?:工单|工單|请求|請求)[^。\n]{0,20}?已(?:更新|被更新)|(?:リクエスト|チケット|お問い合わせ)[^。\n]{0,20}?(?:が|は)更新されました`},
 })
 
 // teamAwayPhrases say that a team or an office, not a person, is away: closed for a
@@ -1398,16 +1433,17 @@ var verifyPhrases = compilePhrases([]phrase{
 	{re: `verification code|activate your account`},
 	{re: `reset (?:the |your )?password|password reset|choose a new password|sign-in attempt|new sign-in|login attempt`},
 	// Challenge-response spam filters ask the sender to prove they are a person.
-	{re: `(?:list of )?approved senders|senders i have approved|(?:confirm|prove) (?:that )?you(?:'re| are) (?:a )?(?:human|real person)|challenge[- ]response`},
+	{re: `(?:list of )?approved senders|senders i have approved|(?:confirm|prove|verify) (?:that )?you(?:'re| are) (?:a )?(?:human|real person)|challenge[- ]response|only accepts (?:mail|e-?mail|messages) from (?:verified|approved|known) senders|(?:confirme|comprove) que (?:você )?é (?:um )?humano|(?:bestätigen|beweisen) sie,? dass sie ein mensch sind|confirmez que vous (?:êtes|etes) (?:un )?humain|confirme que (?:usted )?es (?:un )?humano`},
 	{re: `验证码|驗證碼|验证(?:您的)?(?:邮箱|邮件地址|电子邮件|账户|账号)|驗證(?:您的)?(?:郵箱|郵件地址|電子郵件|帳戶|帳號)|(?:邮箱|郵箱)(?:验证|驗證)|完成(?:验证|驗證)|确认您的邮箱|確認您的郵箱|激活(?:您的)?账户|啟用(?:您的)?帳戶`},
 })
 
 // unreadPhrases say that the inquiry reached no one: a mailbox nobody monitors (the
 // mail is to go through a portal instead), or a security gateway holding the message.
 var unreadPhrases = compilePhrases([]phrase{
-	{re: `\b(?:this|the|our) (?:mailbox|e-?mail address|address|inbox|account) is (?:not|no longer|not being) (?:monitored|in use|read|checked|attended)|\b(?:e-?mails?|messages?) (?:sent )?to this (?:address|mailbox) (?:are|is|will) not (?:be )?(?:read|monitored|answered|processed)|\bno longer (?:monitored|accepts? (?:e-?mail|requests)|in use)\b`},
+	{re: `\b(?:this|the|our) (?:mailbox|e-?mail address|address|inbox|account) (?:is|isn't|is not|'s) (?:not |no longer |not being |never )?(?:monitored|in use|read|checked|attended|staffed)|\b(?:your (?:message|e-?mail|reply)|it) (?:hasn't|has not|won't|will not|didn't|did not) (?:reach|reached|be (?:seen|read) by) (?:anyone|anybody|a person|a human|our team|a member of our team)\b|\b(?:no one|nobody|no-one) (?:monitors|reads|checks|will (?:read|see)) (?:this|these|replies|your)|\b(?:e-?mails?|messages?) (?:sent )?to this (?:address|mailbox) (?:are|is|will) not (?:be )?(?:read|monitored|answered|processed)|\bno longer (?:monitored|accepts? (?:e-?mail|requests)|in use)\b`},
 	{re: `\b(?:awaiting|pending|held for|waiting for) moderation\b|\bawaits? moderator(?:'s)? approval|\bheld (?:for|until) (?:the )?(?:list )?moderator|\b(?:message|e-?mail) you sent\b[^.!?\n]{0,60}? (?:has been|was|is being|is) (?:held|quarantined|queued for review)|\bheld for (?:review|inspection) by\b|\bquarantined by\b|\bin quarantine\b`},
 	{re: `dieses postfach wird nicht (?:überwacht|gelesen)|cette (?:adresse|boîte) n'est pas (?:surveillée|consultée|lue)|este (?:buzón|correo) no (?:es|está) (?:monitoreado|supervisado|atendido)|此邮箱(?:不|无人)(?:受|被)?(?:监控|查看|回复)|此郵箱(?:不|無人)(?:受|被)?(?:監控|查看|回覆)`},
+	{re: `(?:takip|kontrol) edilmemektedir|izlenmemektedir|okunmayacak(?:tır)?|deze (?:mailbox|e-?mailbox|e-?mailadres|postbus) wordt niet (?:gelezen|gecontroleerd|bewaakt)|questa (?:casella|e-?mail|indirizzo) non (?:è|viene) (?:monitorat|controllat|lett)|esta (?:caixa(?: de (?:correio|e-?mail))?|conta|endereço) não é (?:monitorad|lid|verificad)|ta skrzynka nie jest (?:monitorowana|sprawdzana)|(?:этот|данный) (?:адрес|почтовый ящик) не (?:обслуживается|проверяется|отслеживается)|(?:письма|сообщения),? (?:отправленные )?на (?:этот|данный) адрес,? не (?:читаются|обрабатываются|рассматриваются)|den här (?:brevlådan|adressen) (?:bevakas|övervakas|läses) inte|수신(?:이)? (?:되지 않|불가)|회신(?:하셔도|을 하셔도) (?:확인|답변)(?:이|할 수) (?:없|어렵)|このアドレス(?:は|へ)[^。\n]{0,20}?(?:受信|返信)(?:できません|を受け付けておりません|されても確認できません)`},
 })
 
 // templatePhrases are the help-desk furniture around a message: a sentence holding one
@@ -1506,6 +1542,10 @@ type newText struct {
 	// receiptOnly says the mail is a receipt or a team's closure under an automatic
 	// header with no cue of a person answering (see weigh): its length is weak evidence.
 	receiptOnly bool
+	// formOnly says the mail is a verification, a survey or a notice that nobody reads
+	// it, under an automatic header, with no cue of a person answering: its length is
+	// weak evidence of a person, as a receipt's is.
+	formOnly bool
 	// echoed counts the sentences taken out because they repeat our inquiry: a help
 	// desk's copy of the request in its acknowledgement, not the sender's words.
 	echoed int
@@ -1524,6 +1564,8 @@ func (nt newText) personEvidence(ev *kindEvidence, bare bool) {
 		ev.person(fmt.Sprintf("%d chars of new text in a language the classifier does not read", nt.chars), 1.5)
 	case nt.receiptOnly && nt.weight >= cueWeight:
 		ev.person(fmt.Sprintf("%d chars of new text around a receipt, none of it answering", nt.chars), 1.5)
+	case nt.formOnly && nt.weight >= cueWeight:
+		ev.person(fmt.Sprintf("%d chars of new text around a verification, survey or not-read notice, none of it answering", nt.chars), 1.5)
 	case nt.weight >= humanWeight:
 		ev.person(fmt.Sprintf("%d chars of new text", nt.chars), 3)
 	case nt.weight >= cueWeight:
@@ -1562,7 +1604,7 @@ var (
 	// after a comma, dash, bar or parenthesis.
 	personNameRe = regexp.MustCompile(`^(?:\p{Lu}[\p{L}'.-]*(?:\s+\p{Lu}[\p{L}'.-]*){0,3}|[\p{Han}\p{Katakana}\p{Hiragana}]{1,5}\s?[\p{Han}\p{Katakana}\p{Hiragana}]{0,5})\s*(?:[,|(（–—-].*)?$`)
 	// teamNameRe is a signature of a team or system rather than a person.
-	teamNameRe = regexp.MustCompile(`(?i)\b(?:team|support|service|services|desk|helpdesk|help desk|customer|care|system|department|center|centre|kundenservice|equipo|servicio|soporte)\b|(?:^|[^\p{L}])équipes?(?:$|[^\p{L}])|团队|團隊|客服|客户服务|客戶服務|支持部|中心|サポート|チーム|センター|窓口`)
+	teamNameRe = regexp.MustCompile(`(?i)\b(?:team|support|service|services|desk|helpdesk|help desk|customer|care|system|department|center|centre|kundenservice|kundendienst|klantenservice|klantenteam|servicedesk|equipo|servicio|soporte|suporte|atendimento|assistenza|supporto|servizio|kundtjänst|kundeservice|asiakaspalvelu|obsługa|destek|hizmetleri)\b|(?:^|[^\p{L}])(?:équipes?|zespół|служба|поддержк\p{L}*|müşteri)(?:$|[^\p{L}])|团队|團隊|客服|客户服务|客戶服務|支持部|中心|サポート|チーム|センター|窓口|고객센터|고객지원|지원팀`)
 )
 
 // readWords are frequent function words of the Latin-script languages whose wording
