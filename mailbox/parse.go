@@ -502,11 +502,14 @@ var charsets = map[string]encoding.Encoding{
 	"chinese": simplifiedchinese.GB18030, "windows-936": simplifiedchinese.GB18030,
 	"ms936": simplifiedchinese.GB18030, "csgbk": simplifiedchinese.GB18030,
 	"gb_2312": simplifiedchinese.GB18030, "iso-ir-58": simplifiedchinese.GB18030,
+	// Python's email package (and so Mailman 2 and many scripts) writes its codec
+	// names: "eucgb2312_cn", "big5_tw".
+	"eucgb2312_cn": simplifiedchinese.GB18030, "euc_cn": simplifiedchinese.GB18030,
 
 	"big5": traditionalchinese.Big5, "x-big5": traditionalchinese.Big5,
 	"cn-big5": traditionalchinese.Big5, "csbig5": traditionalchinese.Big5,
 	"big5-hkscs": traditionalchinese.Big5, "cp950": traditionalchinese.Big5,
-	"windows-950": traditionalchinese.Big5,
+	"windows-950": traditionalchinese.Big5, "big5_tw": traditionalchinese.Big5,
 
 	// ISO-8859-1's C1 range is unused in mail; windows-1252 puts quotes and dashes there.
 	"iso-8859-1": charmap.Windows1252, "iso8859-1": charmap.Windows1252,

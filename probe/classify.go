@@ -244,6 +244,9 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// acknowledgement rather than a notice (below).
 	receipt := strongAck
 	for _, b := range nt.bookkeeping {
+		if matchesAny(b.text, updatePhrases) {
+			continue // a change notice cites its record too, and receipts nothing
+		}
 		if slices.ContainsFunc(acks, func(a hit) bool { return a.strong && strings.Contains(b.text, a.text) }) {
 			continue // its receipt wording already counts ("Your case number is 0098123.")
 		}
@@ -309,12 +312,13 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// yes or no, or work reported done is.
 	teamAwayWording := len(findPhrases(teamAwayPhrases, subjectAndText)) > 0
 	receiptOnly := (strongAck || teamAwayWording) && len(auto) > 0 && !answeringCue(nt.cues, false)
-	// The same holds for a verification or challenge, a survey, or a notice that nobody
-	// reads the mail (or that a moderator holds it), under an automatic header: however
+	// The same holds for a verification or challenge, a survey, a reminder that the desk
+	// waits for us, or a notice that nobody reads the mail (or that a moderator holds
+	// it), under an automatic header: however
 	// long, with no cue of a person answering, it is the program's mail its wording
 	// says it is.
 	unreadWording := len(findPhrases(unreadPhrases, subjectAndText)) > 0
-	formOnly := (machineWording || unreadWording) && len(auto) > 0 && !answeringCue(nt.cues, false)
+	formOnly := (machineWording || unreadWording || len(findPhrases(reminderPhrases, subjectAndText)) > 0) && len(auto) > 0 && !answeringCue(nt.cues, false)
 	nt.receiptOnly = receiptOnly
 	if formOnly && !receiptOnly {
 		nt.formOnly = true
@@ -334,9 +338,15 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 
 	// Out of office, unless the content is a help desk's acknowledgement.
 	personal := findPhrases(personalAbsence, nt.own)
-	ooo := oooSignals(m, auto, personal, nt.weight < cueWeight && len(nt.cues) == 0 && len(nt.bookkeeping) == 0)
+	ooo := oooSignals(m, auto, personal, nt.weight < cueWeight && len(nt.cues) == 0 && len(nt.bookkeeping) == 0, answeringCue(nt.cues, true))
 	for _, o := range ooo {
-		ev.machine(o, 2.5)
+		w := 2.5
+		if strings.HasPrefix(o, "says the person has left") {
+			// Said of the person in the third person: a notice, which a colleague's
+			// answer beside it (a cue, weight) can still outweigh.
+			w = 4
+		}
+		ev.machine(o, w)
 	}
 	// A help desk's automatic reply ("AutoReply", "Automatic reply: [Ticket#…]") is its
 	// acknowledgement; only a person's absence wording makes it an absence notice.
@@ -361,10 +371,17 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		return KindOther, "other: verification " + quoteMatches(other) + newTextNote(nt), ev
 	}
 	// Nobody will read it: an address that is not monitored, or mail held by a
-	// security gateway. Not an acknowledgement (no request was opened), not an answer.
-	if other := findPhrases(unreadPhrases, subjectAndText); len(other) > 0 && (nt.weight < humanWeight && len(nt.cues) == 0 || formOnly) {
+	// security gateway. Not an acknowledgement (no request was opened), not an answer;
+	// but a receipt that adds "replies to this address are not read" is a receipt.
+	if other := findPhrases(unreadPhrases, subjectAndText); len(other) > 0 && (nt.weight < humanWeight && len(nt.cues) == 0 || formOnly) && !strongAck {
 		ev.machine("not read by anyone "+quoteMatches(other), 3)
 		return KindOther, "other: says the mail is not read " + quoteMatches(other) + newTextNote(nt), ev
+	}
+	// A reminder that the desk waits for us, under an automatic header, with no cue of
+	// a person answering: "Could you send the details?" is the reminder's own question.
+	if rem := findPhrases(reminderPhrases, subjectAndText); len(rem) > 0 && formOnly && !strongAck {
+		ev.machine("reminder wording "+quoteMatches(rem), 3)
+		return KindOther, "other: a reminder that the desk waits for us " + quoteMatches(rem) + newTextNote(nt), ev
 	}
 	list := listSignals(m)
 	newsletter := len(list) > 0 && len(m.InReplyTo) == 0 && len(m.References) == 0
@@ -414,6 +431,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		return KindOther, "other: help-desk status notification " + quoteMatches(notice) + ", not a response; " + autoRemainder(nt), ev
 	}
 	if len(updated) > 0 && !receipt {
+		ev.machine("change notice "+quoteMatches(updated)+" with nothing of weight beside it", 2)
 		return KindOther, "other: help-desk change notice " + quoteMatches(updated) + ", nothing of weight beside it; " + autoRemainder(nt), ev
 	}
 	if len(acks) > 0 {
@@ -967,15 +985,23 @@ func hasHeader(m Mail, name string) bool {
 // accents.
 var (
 	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|absente? du bureau|hors du bureau|fuera de la oficina|fuori ufficio|automatic reply|balasan otomatis|trả lời tự động|رد تلقائي|תשובה אוטומטית|מחוץ למשרד|ตอบกลับอัตโนมัติ|स्वचालित उत्तर|αυτόματη απάντηση|εκτός γραφείου|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio|automatiskt svar|automatisk svar|automatisk besked|autosvar|automaattinen vastaus|automatyczna odpowied[źz]|odpowied[źz] automatyczna|r[ăa]spuns automat|автоматический ответ|автоматична відповідь|otomatik yan[ıi]t|자동 응답|自動応答|poza biurem|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|otomatik (?:yan[ıi]t|cevap)|ofis d[ıi]ş[ıi]nda|автоответ|автоматический ответ|вне офиса|자동 ?응답|부재 ?중|不在通知|自動応答`)
-	oooStartRe    = regexp.MustCompile(`(?i)^(?:ooo\b|away from|on vacation|on leave|休假|外出|abwesend|absen(?:ce|t)\b|ausente|afwezig|niet aanwezig|assente|fr[åa]nvaro|frav[æa]r|frav[æa]rende|poissa|nieobecno[śs][ćc]|urlop|отсутств|отпуск|izinde|休暇)`)
+	oooStartRe    = regexp.MustCompile(`(?i)^(?:ooo\b|away from|on vacation|on leave|休假|外出|abwesend|absen(?:ce|t)\b|ausente|afwezig|niet aanwezig|assente|fr[åa]nvaro|frav[æa]r|frav[æa]rende|poissa|nieobecno[śs][ćc]|urlop|отсутств|отпуск|izinde|休暇|urlaub|im urlaub|vacances|congés|vacaciones|férias|ferie|vakantie|semester|lomalla|tatil|休假中)`)
 	// fwdPrefixRe is a forward's subject prefix in the languages of mail clients.
 	fwdPrefixRe   = regexp.MustCompile(`(?i)^\s*(?:(?:re|aw|sv|antw)\s*:\s*)*(?:fw|fwd|wg|tr|rv|enc|doorst|vs|转发|轉寄|転送)\s*[:：]`)
 	replyPrefixRe = regexp.MustCompile(`(?i)^(?:\s*(?:[\[【][^\]】\n]{0,60}[\]】]\s*)*(?:re|aw|wg|fw|fwd|sv|vs|antw|rif|res|enc|rv|回复|回覆|答复|转发|轉寄)\s*(?:\[\d+\])?\s*[:：]\s*)+`)
 )
 
+// departedPhrases say that a person has left for good, in the notice's third person:
+// "Aisha Rahman is no longer with Vendor", "hat das Unternehmen verlassen", "已离职".
+// Nobody writes that of themselves in an answer: it is an absence notice with or
+// without automatic headers.
+var departedPhrases = compilePhrases([]phrase{
+	{re: `\b(?:is|are) no longer (?:with|at|employed (?:by|at|with)|working (?:at|for|with)|part of)\b|\bhas (?:since )?left (?:\p{Lu}|the (?:company|organi[sz]ation|team|business))|ist nicht mehr (?:bei|für|im unternehmen|in unserem unternehmen)|(?:ist|sind) nicht mehr (?:für uns )?tätig|hat (?:das unternehmen|unser unternehmen|die firma) verlassen|a quitté (?:l'entreprise|la société|\p{Lu})|ya no (?:trabaja|forma parte)|não (?:trabalha mais|faz mais parte)|já não (?:trabalha|faz parte)|non (?:lavora|fa) più (?:per|presso|parte)|(?:is|werkt) niet (?:meer|langer) (?:werkzaam )?(?:bij|in dienst)|(?:har slutat|arbetar inte längre) (?:på|hos)|nie (?:pracuje|jest) już (?:w|zatrudnion)|больше не работает|退職(?:いたしました|しました|致しました)|已(?:离职|離職)`},
+})
+
 // personalAbsence is wording of a person's own absence, which an acknowledgement from a
 // help desk does not use.
-var personalAbsence = compilePhrases([]phrase{
+var personalAbsence = slices.Concat(compilePhrases([]phrase{
 	{re: `\bi(?:'m| am| will be|'ll be)(?: currently)? (?:out of (?:the )?office|away|on (?:annual |parental |sick )?(?:leave|vacation|holiday)|travell?ing)`},
 	{re: `\bout of (?:the )?office (?:until|till|from|through)`},
 	{re: `limited access to (?:my )?e-?mail`},
@@ -984,12 +1010,12 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `przebywam (?:na urlopie|poza biurem|na zwolnieniu)|nie mam dostępu do (?:poczty|e-?maila)|jestem na urlopie`},
 	// Gone for good: "I have left Vendor Inc.", "Ich bin nicht mehr bei …".
 	{re: `\bi (?:have|'ve) left (?:the company|the organi[sz]ation|\p{Lu})|\bi(?:'m| am) no longer (?:with|at|employed|working)\b|\bno longer (?:works?|working|employed) (?:at|for|with)\b|\bhas left (?:the company|the organi[sz]ation)\b|ich bin nicht mehr (?:bei|für|im unternehmen)|(?:ne fais|ne fait) plus partie|ya no (?:trabajo|forma parte|formo parte)`},
-	// Gone for good, said of the person by the notice: "Aisha Rahman is no longer with
-	// Vendor", "hat das Unternehmen verlassen", "已离职".
-	{re: `\b(?:is|are) no longer (?:with|at|employed (?:by|at|with)|working (?:at|for|with)|part of)\b|\bhas (?:since )?left (?:\p{Lu}|the (?:company|organi[sz]ation|team|business))|ist nicht mehr (?:bei|für|im unternehmen|in unserem unternehmen)|(?:ist|sind) nicht mehr (?:für uns )?tätig|hat (?:das unternehmen|unser unternehmen|die firma) verlassen|a quitté (?:l'entreprise|la société|\p{Lu})|ya no (?:trabaja|forma parte)|não (?:trabalha mais|faz mais parte)|já não (?:trabalha|faz parte)|non (?:lavora|fa) più (?:per|presso|parte)|(?:is|werkt) niet (?:meer|langer) (?:werkzaam )?(?:bij|in dienst)|(?:har slutat|arbetar inte längre) (?:på|hos)|nie (?:pracuje|jest) już (?:w|zatrudnion)|больше не работает|退職(?:いたしました|しました|致しました)|已(?:离职|離職)`},
 	{re: `我(?:目前|现在|現在)?(?:正在)?(?:休假|出差|不在办公室|不在辦公室)`},
 	{re: `ich bin (?:bis|vom|derzeit|zurzeit|ab)`},
-	{re: `je suis (?:actuellement )?absent`},
+	{re: `je suis (?:actuellement )?(?:absente?|en (?:congé|congés|vacances|déplacement|arrêt maladie))`},
+	// Mail read rarely or not at all meanwhile: "ne consulte pas mes e-mails", "lese meine
+	// E-Mails nur unregelmäßig", "accès limité à ma messagerie".
+	{re: `ne (?:consulte|lis|lirai|consulterai) pas (?:mes|ma) (?:e-?mails|courriels|messagerie|boîte)|(?:avec )?un accès limité à (?:ma messagerie|mes e-?mails|mes courriels)|lese (?:meine )?e-?mails (?:nur )?(?:unregelmäßig|nicht|eingeschränkt|sporadisch)|no (?:tengo|tendré) acceso (?:a mi|al) correo|con acceso limitado al correo|con accesso limitato (?:alla (?:posta|mail)|alle e-?mail)|non (?:leggo|leggerò) (?:la posta|le e-?mail)|met beperkte toegang tot (?:mijn )?e-?mail|lees (?:mijn )?e-?mail (?:niet|beperkt)|com acesso limitado ao e-?mail`},
 	{re: `estoy (?:fuera|de vacaciones|ausente)`},
 	{re: `sono (?:fuori|in ferie|assente)`},
 	{re: `ik ben (?:[^.!?\n]{0,30}? )?(?:afwezig|met vakantie|niet aanwezig|op vakantie)`},
@@ -997,7 +1023,7 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `(?:e-?mail|message|mail|nachricht|bericht|courriel|mensaje|messaggio|meddelande)s? (?:will not|won't|has not|have not|is not|wordt niet|wird nicht|ne sera pas|ne seront pas|no será|no se|non sarà|non verrà|kommer inte att|blir ikke) (?:be |been )?(?:forwarded|doorgestuurd|weitergeleitet|transférée?s?|reenviad[oa]s?|inoltrat[oa]|vidarebefordra[ts]?|videresendt)`},
 	{re: `estou (?:fora|de férias|ausente)`},
 	// Swedish, Norwegian and Danish, Finnish, Polish, Russian, Turkish, Korean.
-	{re: `jag är (?:[^.!?\n]{0,30}? )?(?:på semester|ledig|borta|tjänstledig|föräldraledig|inte på kontoret|frånvarande)|jeg er (?:på ferie|fraværende|bortreist|ikke på kontoret|på barselspermisjon|på barsel)|olen (?:lomalla|poissa)|jestem (?:na urlopie|poza biurem|nieobecn[ya])|я (?:в отпуске|нахожусь в отпуске|отсутствую|вне офиса)|(?:izindeyim|ofis dışındayım|tatildeyim)|휴가 중|부재 중입니다|자리를 비웠`},
+	{re: `jag är (?:[^.!?\n]{0,30}? )?(?:på semester|ledig|borta|tjänstledig|föräldraledig|inte på kontoret|frånvarande)|jeg er (?:på ferie|fraværende|bortreist|ikke på kontoret|på barselspermisjon|på barsel)|olen (?:lomalla|poissa)|jestem (?:na urlopie|poza biurem|nieobecn[ya])|я (?:в отпуске|нахожусь в отпуске|отсутствую|вне офиса)|(?:izindeyim|ofis dışındayım|tatildeyim)|휴가 중|휴가로|휴가중|부재 ?중입니다|자리를 비웠|복귀 (?:후|하는 대로)`},
 	{re: `je serai (?:absent|de retour)|de retour le|bin (?:ich )?(?:ab dem|am) .{0,20}wieder (?:im büro|erreichbar)|volveré el|estaré (?:fuera|de vacaciones|ausente)`},
 	{re: `(?:不在|休暇|出張)(?:のため|中)|(?:休暇|出張)を(?:いただいて|取って)おります|休暇中|不在に(?:して|いたして)おります|不在(?:です|となります|にします)|お休みを(?:いただいて|頂いて)おります`},
 	// That mail waits meanwhile: "In my absence, contact …", "I'm not checking email"
@@ -1006,22 +1032,30 @@ var personalAbsence = compilePhrases([]phrase{
 	{re: `\bsaya sedang (?:cuti|berlibur|liburan|dinas|tidak berada di kantor|di luar kantor)|\bsedang cuti\b|tôi (?:đang )?(?:nghỉ phép|đi vắng|không có mặt|vắng mặt)|(?:أنا )?(?:خارج المكتب|في إجازة)|אני (?:מחוץ למשרד|בחופשה)|ไม่อยู่ที่สำนักงาน|ลาพักร้อน|कार्यालय से बाहर|छुट्टी पर|(?:είμαι|βρίσκομαι) (?:εκτός γραφείου|σε άδεια)`},
 	{re: `我(?:将|將)于.{0,20}(?:返回|回来|回來)|休假中|请假中|請假中`},
 	{re: `我.{0,24}(?:休假|出差|请假|請假|外出|不在办公室|不在辦公室)|期间(?:查看|回复|處理|处理)?(?:邮件|郵件)不便|期間(?:查看|回覆)?郵件不便`},
-})
+}), departedPhrases)
 
 // oooSignals names what says m is an absence notice, automatic headers aside: headers
 // of vacation programs, an absence subject, or personal absence wording in mail that an
 // automatic header marks.
-func oooSignals(m Mail, auto []string, personal []hit, nothingElse bool) []string {
+func oooSignals(m Mail, auto []string, personal []hit, nothingElse, answering bool) []string {
 	var sig []string
 	for _, h := range []string{"X-Autoreply", "X-Autorespond"} {
 		if hasHeader(m, h) {
 			sig = append(sig, h+" header")
 		}
 	}
+	// Zimbra and Sieve's vacation write "Auto-Submitted: auto-replied (vacation)".
+	if v := strings.ToLower(m.HeaderValue("Auto-Submitted")); strings.HasPrefix(v, "auto-replied") && vacationCommentRe.MatchString(v) {
+		sig = append(sig, "Auto-Submitted names a vacation reply")
+	}
 	if s := oooSubject(m.Subject); s != "" {
 		sig = append(sig, fmt.Sprintf("subject %q says %q", clip(m.Subject, 80), s))
 	}
 	switch {
+	case !answering && slices.ContainsFunc(personal, func(h hit) bool { return matchesAny(h.text, departedPhrases) }):
+		// "Mark is no longer with us, so I've taken over: set token_ttl to 3600" is a
+		// colleague's answer.
+		sig = append(sig, "says the person has left "+quoteMatches(personal))
 	case len(personal) > 0 && (len(sig) > 0 || len(auto) > 0):
 		sig = append(sig, "absence wording "+quoteMatches(personal))
 	case len(personal) > 0 && nothingElse:
@@ -1032,6 +1066,10 @@ func oooSignals(m Mail, auto []string, personal []hit, nothingElse bool) []strin
 	}
 	return sig
 }
+
+// vacationCommentRe finds the vacation program named in an Auto-Submitted header's
+// comment.
+var vacationCommentRe = regexp.MustCompile(`\((?:[^)]*[;\s])?(?:vacation|out of office|ooo)\)|\bvacation\b`)
 
 // oooSubject returns the absence phrase in subject: an unambiguous one anywhere, a
 // short or ambiguous one ("Absence", "Afwezig", "休假") only at the start, after any
@@ -1312,9 +1350,20 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `wir (?:werden|melden) uns (?:so schnell wie möglich|schnellstmöglich|in kürze|umgehend)|nous vous répondrons (?:dans les plus brefs délais|rapidement|sous)|le responderemos (?:lo antes posible|a la brevedad|en breve)|担当者より(?:改めて)?(?:ご連絡|回答)`},
 })
 
+// reminderPhrases say that a help desk waits for us, or will close the request if we
+// do not answer: a reminder, part of noticePhrases. Under an automatic header with no
+// cue of a person answering, such a mail is a reminder however long it is.
+var reminderPhrases = compilePhrases([]phrase{
+	// A reminder that the desk waits for us, or will close the request.
+	{re: `\bwaiting to hear (?:back )?from you\b|\bstill waiting (?:on|for) (?:you|your)\b|\b(?:waiting|awaiting|wait) (?:for )?your (?:reply|response|feedback|answer|confirmation)|will be (?:closed|resolved|solved) automatically|if we (?:don't|do not) hear (?:back )?from you`},
+	// Waiting for us, in more languages.
+	{re: `nous n'avons pas reçu de réponse de votre part|sans nouvelles de votre part|nous attendons votre réponse|sera automatiquement (?:fermée?|clôturée?)|wir haben (?:noch )?keine (?:antwort|rückmeldung) von ihnen|(?:wir )?warten auf ihre (?:antwort|rückmeldung)|wird automatisch geschlossen|no hemos recibido (?:su|tu) respuesta|(?:estamos )?esperando (?:su|tu) respuesta|esperamos (?:su|tu) respuesta|si no tenemos noticias (?:suyas|tuyas)|la cerraremos automáticamente|se cerrará automáticamente`},
+	{re: `non abbiamo (?:ancora )?ricevuto (?:una |alcuna )?risposta|in attesa della (?:sua|tua) risposta|(?:verrà|sarà) chius[oa] automaticamente|não recebemos (?:a sua |sua )?resposta|aguardando (?:a sua |sua )?resposta|será fechad[oa] automaticamente|(?:we )?hebben (?:nog )?geen reactie van (?:u|je) ontvangen|wachten op (?:uw|je) reactie|(?:sluiten wij|sluiten we|wordt) (?:de|uw|je) (?:melding|aanvraag|ticket|verzoek) automatisch(?: gesloten)?|automatisch gesloten|nie otrzymaliśmy (?:od (?:ciebie|pana|pani|państwa) )?odpowiedzi|zostanie automatycznie zamknięte|oczekujemy na (?:twoją|pana|pani|państwa) odpowiedź|мы не получили (?:от вас )?ответ|ожидаем (?:вашего )?ответа|будет автоматически закрыт|yanıtınızı bekliyoruz|otomatik olarak kapatılacaktır|vi har inte fått (?:något )?svar|väntar på (?:ditt|ert) svar|stängs automatiskt|(?:自動的に|自動で)クローズ(?:されます|いたします)|ご返信がない場合|답변이 없(?:을 경우|으면)|자동으로 (?:종료|닫힙|완료)|(?:将|將)(?:会)?自动(?:关闭|關閉)|尚未收到您的回复|等待您的回复`},
+})
+
 // noticePhrases are a help desk's status notices: a ticket resolved, solved or closed.
 // Such a notice is machine text (often under the agent's name) and not a response.
-var noticePhrases = compilePhrases([]phrase{
+var noticePhrases = slices.Concat(compilePhrases([]phrase{
 	{re: `\b(?:request|ticket|case|issue|incident)(?:\s*\(?\s*(?:#|no\.?|number)?\s*[\w-]*\d[\w-]*\s*\)?)?(?:\s*(?:"[^"\n]{0,80}"|\([^)\n]{0,80}\)|«[^»\n]{0,80}»|“[^”\n]{0,80}”))? (?:has been|was|is now|is) (?:\w+ly )?(?:marked (?:as )?)?(?:resolved|solved|closed)`},
 	{re: `se ha (?:marcado como )?(?:resuelt[oa]|cerrad[oa])|marcad[oa] como (?:resuelt[oa]|cerrad[oa]|resolvid[oa]|fechad[oa])|foi (?:resolvid[oa]|fechad[oa])|(?:est|a été) marquée? comme (?:résolue?|fermée?)|als (?:gelöst|geschlossen) markiert|è stat[oa] (?:risolt[oa]|chius[oa])|(?:segnalat[oa]|contrassegnat[oa]) come risolt[oa]`},
 	// A case escalated: bookkeeping of the desk, however it words the escalation's
@@ -1322,9 +1371,6 @@ var noticePhrases = compilePhrases([]phrase{
 	{re: `\b(?:request|ticket|case|incident|sr|service request)\b[^.!?\n]{0,40}? (?:has been|was) escalated\b|\bescalation (?:request )?has been (?:logged|received|raised|registered)`},
 	// An update whose content the mail does not carry ("sign in to view the update").
 	{re: `\b(?:content|details|text) of the (?:update|reply|response|comment) (?:is|are) not included|\b(?:sign|log) ?in to [^.!?\n]{0,40}?(?:view|see|read) (?:the )?(?:latest )?(?:update|reply|response|comment)s?\b`},
-	// Waiting for us, in French, German, Spanish.
-	{re: `nous n'avons pas reçu de réponse de votre part|sans nouvelles de votre part|nous attendons votre réponse|sera automatiquement (?:fermée?|clôturée?)|wir haben (?:noch )?keine (?:antwort|rückmeldung) von ihnen|(?:wir )?warten auf ihre (?:antwort|rückmeldung)|wird automatisch geschlossen|no hemos recibido (?:su|tu) respuesta|(?:estamos )?esperando (?:su|tu) respuesta|esperamos (?:su|tu) respuesta|si no tenemos noticias (?:suyas|tuyas)|la cerraremos automáticamente|se cerrará automáticamente`},
-	{re: `non abbiamo (?:ancora )?ricevuto (?:una |alcuna )?risposta|in attesa della (?:sua|tua) risposta|(?:verrà|sarà) chius[oa] automaticamente|não recebemos (?:a sua |sua )?resposta|aguardando (?:a sua |sua )?resposta|será fechad[oa] automaticamente|(?:we )?hebben (?:nog )?geen reactie van (?:u|je) ontvangen|wachten op (?:uw|je) reactie|(?:sluiten wij|sluiten we|wordt) (?:de|uw|je) (?:melding|aanvraag|ticket|verzoek) automatisch(?: gesloten)?|automatisch gesloten|nie otrzymaliśmy (?:od (?:ciebie|pana|pani|państwa) )?odpowiedzi|zostanie automatycznie zamknięte|oczekujemy na (?:twoją|pana|pani|państwa) odpowiedź|мы не получили (?:от вас )?ответ|ожидаем (?:вашего )?ответа|будет автоматически закрыт|yanıtınızı bekliyoruz|otomatik olarak kapatılacaktır|vi har inte fått (?:något )?svar|väntar på (?:ditt|ert) svar|stängs automatiskt|(?:自動的に|自動で)クローズ(?:されます|いたします)|ご返信がない場合|답변이 없(?:을 경우|으면)|자동으로 (?:종료|닫힙|완료)|(?:将|將)(?:会)?自动(?:关闭|關閉)|尚未收到您的回复|等待您的回复`},
 	// A mailing list holding the inquiry for its moderator (Mailman, Google Groups,
 	// Sympa): the mail never reached anyone yet.
 	{re: `\b(?:held|being held|is being held) (?:for|until)(?: the)? (?:list )?moderator|awaits? moderator(?:'s)? approval|(?:requires|pending|needs) (?:the )?moderator(?:'s)? approval|waiting for (?:moderator )?approval by the (?:list )?moderator`},
@@ -1348,19 +1394,18 @@ var noticePhrases = compilePhrases([]phrase{
 	{re: `\b(?:ticket|request|case|incident|issue)\b[^.!?\n]{0,40}? (?:has been|was|is now|have been) (?:re)?assigned to\b`},
 	// A request merged into another: bookkeeping of the desk, no answer.
 	{re: `\b(?:request|ticket|case|issue|incident)\b[^.!?\n]{0,40}? (?:has been|was|have been) merged (?:into|with)|zusammengeführt|a été fusionnée?`},
-	// A reminder that the desk waits for us, or will close the request.
-	{re: `\bwaiting to hear (?:back )?from you\b|\bstill waiting (?:on|for) (?:you|your)\b|\b(?:waiting|awaiting|wait) (?:for )?your (?:reply|response|feedback|answer|confirmation)|will be (?:closed|resolved|solved) automatically|if we (?:don't|do not) hear (?:back )?from you`},
 	{re: `工单已(?:关闭|解决|完成)|工單已(?:關閉|解決|完成)|问题已解决并关闭`},
 	{re: `wurde (?:als )?(?:gelöst|geschlossen)|a été (?:résolue?|fermée?|clôturée?)|ha sido (?:resuelt[oa]|cerrad[oa])|(?:クローズ|解決済み)`},
-})
+}), reminderPhrases)
 
 // updatePhrases say that someone changed a record: "Maria updated your request
-// #48213", "Your ticket 4711 has been updated", in the languages help desks write
+// #48213", "Your ticket 4711 has been updated", "Maria Lopez changed the status to
+// Waiting for customer", in the languages help desks write
 // notices in. Help desks put the same line above an agent's comment, so it weighs
 // nothing: only a mail with no new text of weight beside it is a change notice (what
 // was changed is elsewhere).
 var updatePhrases = compilePhrases([]phrase{
-	{re: `\b(?:updated|modified|changed) (?:your|the|this) (?:request|ticket|case|incident|issue)\b|\b(?:request|ticket|case|incident)\b[^.!?\n]{0,40}? (?:has been|was|have been) (?:updated|modified)\b|hat ihre (?:anfrage|meldung|ticket) [^.!?\n]{0,20}?(?:aktualisiert|geändert)|ihre (?:anfrage|meldung)[^.!?\n]{0,20}? wurde (?:aktualisiert|geändert)|a (?:mis à jour|modifié) votre (?:demande|ticket|dossier)|votre (?:demande|ticket|dossier)[^.!?\n]{0,20}? a été (?:mise? à jour|modifiée?)|(?:ha actualizado|actualizó) (?:su|tu) (?:solicitud|caso|ticket)|(?:su|tu) (?:solicitud|caso|ticket)[^.!?\n]{0,20}? (?:ha sido|fue) actualizad[oa]|atualizou (?:a )?(?:sua|seu) (?:solicitação|chamado|ticket)|(?:sua|seu) (?:solicitação|chamado|ticket)[^.!?\n]{0,20}? foi atualizad[oa]|ha aggiornato (?:la )?(?:tua|sua) (?:richiesta|segnalazione)|(?:tua|sua) (?:richiesta|segnalazione)[^.!?\n]{0,20}? è stata aggiornata|heeft (?:uw|je) (?:verzoek|aanvraag|ticket|melding) bijgewerkt|(?:uw|je) (?:verzoek|aanvraag|ticket|melding)[^.!?\n]{0,20}? is bijgewerkt|(?:工单|工單|请求|請求)[^。\n]{0,20}?已(?:更新|被更新)|(?:リクエスト|チケット|お問い合わせ)[^。\n]{0,20}?(?:が|は)更新されました`},
+	{re: `\b(?:changed|set|moved) the status(?: of (?:your|the|this) (?:request|ticket|case|incident|issue))? to\b|hat den status (?:ihrer (?:anfrage|meldung) )?(?:auf|in|zu) [^.!?\n]{1,40}? (?:geändert|gesetzt)|a (?:changé|modifié|passé) le statut|(?:cambió|ha cambiado) el estado|(?:alterou|mudou) o status|ha (?:cambiato|modificato) lo stato|heeft de status (?:gewijzigd|veranderd)|\b(?:updated|modified|changed) (?:your|the|this) (?:request|ticket|case|incident|issue)\b|\b(?:request|ticket|case|incident)\b[^.!?\n]{0,40}? (?:has been|was|have been) (?:updated|modified)\b|hat ihre (?:anfrage|meldung|ticket) [^.!?\n]{0,20}?(?:aktualisiert|geändert)|ihre (?:anfrage|meldung)[^.!?\n]{0,20}? wurde (?:aktualisiert|geändert)|a (?:mis à jour|modifié) votre (?:demande|ticket|dossier)|votre (?:demande|ticket|dossier)[^.!?\n]{0,20}? a été (?:mise? à jour|modifiée?)|(?:ha actualizado|actualizó) (?:su|tu) (?:solicitud|caso|ticket)|(?:su|tu) (?:solicitud|caso|ticket)[^.!?\n]{0,20}? (?:ha sido|fue) actualizad[oa]|atualizou (?:a )?(?:sua|seu) (?:solicitação|chamado|ticket)|(?:sua|seu) (?:solicitação|chamado|ticket)[^.!?\n]{0,20}? foi atualizad[oa]|ha aggiornato (?:la )?(?:tua|sua) (?:richiesta|segnalazione)|(?:tua|sua) (?:richiesta|segnalazione)[^.!?\n]{0,20}? è stata aggiornata|heeft (?:uw|je) (?:verzoek|aanvraag|ticket|melding) bijgewerkt|(?:uw|je) (?:verzoek|aanvraag|ticket|melding)[^.!?\n]{0,20}? is bijgewerkt|(?:工单|工單|请求|請求)[^。\n]{0,20}?已(?:更新|被更新)|(?:リクエスト|チケット|お問い合わせ)[^。\n]{0,20}?(?:が|は)更新されました`},
 })
 
 // teamAwayPhrases say that a team or an office, not a person, is away: closed for a
@@ -1376,7 +1421,7 @@ var teamAwayPhrases = compilePhrases([]phrase{
 // it too).
 var urgentPhrases = compilePhrases([]phrase{
 	{re: `\b(?:for|in case of|in|with) (?:anything |any |an )?(?:urgent|pressing|immediate|time[- ]sensitive)(?: matters?| issues?| requests?| questions?| cases?| enquiries| inquiries| needs?| support)?,? (?:please )?(?:contact|write to|e-?mail|call|reach(?: out to)?|get in touch with|send)`},
-	{re: `in dringenden fällen|(?:pour toute|en cas d')urgence|para (?:asuntos|temas|casos) urgentes|en caso de urgencia|per (?:urgenze|questioni urgenti)|in caso di urgenza|voor dringende (?:zaken|vragen)|em caso de urgência|para assuntos urgentes|i brådskande ärenden|w pilnych sprawach|по срочным вопросам|acil durumlarda|(?:お)?急ぎの(?:ご用件|場合|方)|緊急の(?:ご用件|場合)|如有急事|紧急事务|緊急事務|\buntuk (?:hal|keperluan|urusan) (?:yang )?mendesak|trường hợp khẩn cấp|(?:للأمور|في الحالات) العاجلة`},
+	{re: `in dringenden fällen|(?:pour toute|en cas d')urgence|pour toute (?:question|demande) urgente|급한 (?:용무|일|문의)|긴급한? (?:용무|문의|경우)|para (?:asuntos|temas|casos) urgentes|en caso de urgencia|per (?:urgenze|questioni urgenti)|in caso di urgenza|voor dringende (?:zaken|vragen)|em caso de urgência|para assuntos urgentes|i brådskande ärenden|w pilnych sprawach|по срочным вопросам|acil durumlarda|(?:お)?急ぎの(?:ご用件|場合|方)|緊急の(?:ご用件|場合)|如有急事|紧急事务|緊急事務|\buntuk (?:hal|keperluan|urusan) (?:yang )?mendesak|trường hợp khẩn cấp|(?:للأمور|في الحالات) العاجلة`},
 })
 
 // redirectPhrases say where to write instead: in an absence notice, that is all it
@@ -1433,7 +1478,7 @@ var verifyPhrases = compilePhrases([]phrase{
 	{re: `verification code|activate your account`},
 	{re: `reset (?:the |your )?password|password reset|choose a new password|sign-in attempt|new sign-in|login attempt`},
 	// Challenge-response spam filters ask the sender to prove they are a person.
-	{re: `(?:list of )?approved senders|senders i have approved|(?:confirm|prove|verify) (?:that )?you(?:'re| are) (?:a )?(?:human|real person)|challenge[- ]response|only accepts (?:mail|e-?mail|messages) from (?:verified|approved|known) senders|(?:confirme|comprove) que (?:você )?é (?:um )?humano|(?:bestätigen|beweisen) sie,? dass sie ein mensch sind|confirmez que vous (?:êtes|etes) (?:un )?humain|confirme que (?:usted )?es (?:un )?humano`},
+	{re: `(?:list of )?approved senders|senders i have approved|(?:confirm|prove|verify) (?:that )?you(?:'re| are) (?:a )?(?:human|real person)|challenge[- ]response|only accepts (?:mail|e-?mail|messages) from (?:verified|approved|known) senders|(?:confirme|comprove) que (?:você )?é (?:um humano|uma pessoa|humano)|(?:só|somente|apenas) aceita mensagens de remetentes (?:verificados|aprovados)|solo acepta (?:mensajes|correos) de remitentes (?:verificados|aprobados)|n'accepte que les (?:messages|courriels) (?:des|d')(?: )?expéditeurs (?:vérifiés|approuvés)|nimmt nur (?:nachrichten|e-?mails) von (?:verifizierten|bestätigten) absendern an|(?:bestätigen|beweisen) sie,? dass sie ein mensch sind|confirmez que vous (?:êtes|etes) (?:un )?humain|confirme que (?:usted )?es (?:un )?humano`},
 	{re: `验证码|驗證碼|验证(?:您的)?(?:邮箱|邮件地址|电子邮件|账户|账号)|驗證(?:您的)?(?:郵箱|郵件地址|電子郵件|帳戶|帳號)|(?:邮箱|郵箱)(?:验证|驗證)|完成(?:验证|驗證)|确认您的邮箱|確認您的郵箱|激活(?:您的)?账户|啟用(?:您的)?帳戶`},
 })
 
@@ -1441,8 +1486,11 @@ var verifyPhrases = compilePhrases([]phrase{
 // mail is to go through a portal instead), or a security gateway holding the message.
 var unreadPhrases = compilePhrases([]phrase{
 	{re: `\b(?:this|the|our) (?:mailbox|e-?mail address|address|inbox|account) (?:is|isn't|is not|'s) (?:not |no longer |not being |never )?(?:monitored|in use|read|checked|attended|staffed)|\b(?:your (?:message|e-?mail|reply)|it) (?:hasn't|has not|won't|will not|didn't|did not) (?:reach|reached|be (?:seen|read) by) (?:anyone|anybody|a person|a human|our team|a member of our team)\b|\b(?:no one|nobody|no-one) (?:monitors|reads|checks|will (?:read|see)) (?:this|these|replies|your)|\b(?:e-?mails?|messages?) (?:sent )?to this (?:address|mailbox) (?:are|is|will) not (?:be )?(?:read|monitored|answered|processed)|\bno longer (?:monitored|accepts? (?:e-?mail|requests)|in use)\b`},
+	{re: `transmis aux modérateurs|en attente de (?:modération|validation par (?:un|les) modérateurs?)|an die moderatoren (?:weitergeleitet|gesendet)|wartet auf (?:die )?freigabe|pendiente de moderación|enviado a los moderadores|aguardando (?:a )?moderação|in attesa di moderazione|wacht op (?:goedkeuring|moderatie)`},
 	{re: `\b(?:awaiting|pending|held for|waiting for) moderation\b|\bawaits? moderator(?:'s)? approval|\bheld (?:for|until) (?:the )?(?:list )?moderator|\b(?:message|e-?mail) you sent\b[^.!?\n]{0,60}? (?:has been|was|is being|is) (?:held|quarantined|queued for review)|\bheld for (?:review|inspection) by\b|\bquarantined by\b|\bin quarantine\b`},
 	{re: `dieses postfach wird nicht (?:überwacht|gelesen)|cette (?:adresse|boîte) n'est pas (?:surveillée|consultée|lue)|este (?:buzón|correo) no (?:es|está) (?:monitoreado|supervisado|atendido)|此邮箱(?:不|无人)(?:受|被)?(?:监控|查看|回复)|此郵箱(?:不|無人)(?:受|被)?(?:監控|查看|回覆)`},
+	// Send-only addresses: "발신 전용", "送信専用", "send-only address".
+	{re: `발신 ?전용|送信専用(?:の)?(?:アドレス|メールアドレス)|仅用于发送|僅用於發送|发信专用|\b(?:send|outgoing|outbound)[- ]only (?:e-?mail )?(?:address|mailbox)\b|\breplies to this (?:address|e-?mail|message) (?:are|will) not (?:be )?(?:read|monitored|received|answered)`},
 	{re: `(?:takip|kontrol) edilmemektedir|izlenmemektedir|okunmayacak(?:tır)?|deze (?:mailbox|e-?mailbox|e-?mailadres|postbus) wordt niet (?:gelezen|gecontroleerd|bewaakt)|questa (?:casella|e-?mail|indirizzo) non (?:è|viene) (?:monitorat|controllat|lett)|esta (?:caixa(?: de (?:correio|e-?mail))?|conta|endereço) não é (?:monitorad|lid|verificad)|ta skrzynka nie jest (?:monitorowana|sprawdzana)|(?:этот|данный) (?:адрес|почтовый ящик) не (?:обслуживается|проверяется|отслеживается)|(?:письма|сообщения),? (?:отправленные )?на (?:этот|данный) адрес,? не (?:читаются|обрабатываются|рассматриваются)|den här (?:brevlådan|adressen) (?:bevakas|övervakas|läses) inte|수신(?:이)? (?:되지 않|불가)|회신(?:하셔도|을 하셔도) (?:확인|답변)(?:이|할 수) (?:없|어렵)|このアドレス(?:は|へ)[^。\n]{0,20}?(?:受信|返信)(?:できません|を受け付けておりません|されても確認できません)`},
 })
 
@@ -1507,6 +1555,9 @@ var humanCues = compilePhrases([]phrase{
 	{re: `\bya (?:hemos |he )?(?:cambiado|cambiamos|actualizado|actualizamos|corregido|corregimos|activado|activamos|reembolsado|reembolsamos|aplicado|aplicamos|enviado|enviamos)\b|\b(?:nous avons|j'ai) (?:déjà )?(?:corrigé|modifié|changé|activé|remboursé|prolongé|mis à jour|résolu|renvoyé)|\b(?:wir haben|ich habe) (?:[\p{L}-]+ ){0,4}(?:geändert|aktualisiert|behoben|korrigiert|storniert|erstattet|verlängert|freigeschaltet)\b|\bjá (?:alteramos|corrigimos|atualizamos|reembolsamos|aplicamos|enviamos)\b`},
 	{re: `\b(?:we|i|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))(?:'ve| have| had)?(?: (?:now|just|already|then|quickly|also))? (?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|cleared|migrated|replaced|identified|traced|resolved|raised|lowered|enabled|disabled|turned (?:on|off)|switched|applied|upgraded|extended|refunded|credited|unlocked|unblocked|whitelisted|allowlisted|re-?enabled|re-?ran|re-?sent|reset|rebuilt|reindexed|re-?indexed|corrected|adjusted|removed|added)\b`},
 	{re: `\bwe(?:'ve| have)? (?:escalated|reproduced|checked|looked at|looked into|investigated)\b|\b(?:confirmed|reproduced)[,.]`},
+	// Work done in the first person singular, and instructions, in Portuguese,
+	// Spanish, Italian and Dutch: "Corrigi o modelo; pode gerar o arquivo novamente."
+	{re: `(?:^|[^\p{L}])(?:corrigi|atualizei|alterei|resolvi|ajustei|reiniciei|apliquei|enviei|reembolsei|ativei|liberei|verifiquei|corregí|actualicé|cambié|reinicié|apliqué|envié|revisé|activé|reembolsé|solucioné|arreglé)(?:$|[^\p{L}])|\bho (?:già )?(?:corretto|aggiornato|modificato|risolto|riavviato|applicato|inviato|attivato|rimborsato|verificato)\b|\b(?:ik heb|we hebben|wij hebben) (?:[\p{L}-]+ ){0,4}(?:aangepast|opgelost|hersteld|bijgewerkt|gecorrigeerd|verlengd|geactiveerd|terugbetaald|gecontroleerd)\b|\b(?:pode|podem) (?:gerar|tentar|testar|baixar|exportar|acessar|usar|verificar)\b|\bpor favor,? (?:tente|verifique|envie|teste|atualize)\b|\b(?:può|potete|puoi) (?:riprovare|provare|scaricare|esportare|verificare|usare)\b|\b(?:kunt u|kun je|u kunt|je kunt) (?:het )?(?:opnieuw|nogmaals|proberen|controleren|downloaden|exporteren|gebruiken)\b`},
 	{re: `请(?:重试|再试|稍后再试|检查|确认|升级|尝试)|請(?:重試|再試|檢查|確認|升級|嘗試)|我们(?:发现|查到|已经(?:修复|处理|清理|重启))|我們(?:發現|查到|已經(?:修復|處理|清理|重啟))`},
 	{re: `\bthe (?:issue|problem|error|bug|fix|root cause|workaround|answer|solution) (?:is|was|has|will)\b`},
 	{re: `我(?:[^们們]|$)`},
@@ -1961,7 +2012,7 @@ var (
 		// Words that begin or end with a non-ASCII letter, where \b (ASCII) never holds,
 		// and the future of any Italian, Spanish or Portuguese verb by its ending
 		// ("contatterà", "responderá", "retornará", "responderão").
-		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|свяжемся|будет|будут|återkommer|återkopplar|sẽ|سوف|سيقوم|سيتم|سنقوم)(?:$|[^\p{L}])|\bakan\b|\b(?:kümmert|kümmern|neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{2,}(?:rà|ranno|rá|rán|rão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
+		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|ответят|свяжемся|свяжется|свяжутся|рассмотрит|рассмотрим|рассмотрят|обработает|обработаем|будет|будут|återkommer|återkopplar|sẽ|سوف|سيقوم|سيتم|سنقوم)(?:$|[^\p{L}])|\bakan\b|\b(?:kümmert|kümmern|neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{2,}(?:rà|ranno|rá|rán|rão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
 	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|\b(?:en contacto|em contato|in contatto)\b|(?:^|[^\p{L}])(?:dönüş|ответ|свяж|återkomm|phản hồi|liên hệ|trả lời|بالرد|الرد|بالتواصل|التواصل)|\b(?:menghubungi|membalas|merespons|menanggapi)\b|\b(?:respond\w*|entraremos em contato|retorn\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|kontakta\w*|kümmer\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
 	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+|sớm nhất|sớm|trong vòng \d+|في أقرب وقت|قريبا|قريباً|خلال \d+)|\b(?:segera|secepatnya|sesegera mungkin|dalam \d+ (?:jam|hari)|en un plazo de(?: \d+)?|dentro de \d+|no prazo de \d+|entro \d+ ore)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
 	// filingRe is the filing of a record: created, logged, received, its number given
@@ -2120,7 +2171,9 @@ func isAck(s string) bool { return matchesAny(s, ackPhrases) }
 
 // isNoticeWording reports whether s holds a status notice's or a routing notice's
 // wording, whatever else it holds.
-func isNoticeWording(s string) bool { return matchesAny(s, noticePhrases, routedPhrases) }
+func isNoticeWording(s string) bool {
+	return matchesAny(s, noticePhrases, routedPhrases, updatePhrases)
+}
 
 // clauseRe splits a sentence into clauses: after commas, semicolons and colons (CJK
 // forms included) and around dashes.

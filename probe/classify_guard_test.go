@@ -90,6 +90,58 @@ func TestClassifyGuards(t *testing.T) {
 		{"Hungarian acknowledgement under automatic headers", "Jegy 40771",
 			"Köszönjük megkeresését. Kérését rögzítettük rendszerünkben, kollégánk hamarosan felveszi Önnel a kapcsolatot.\n\nÜgyfélszolgálat",
 			probe.KindNeedsReview, "Auto-Submitted: auto-replied\r\nX-Freshdesk-Ticket-Id: 40771\r\n"},
+		// Change notices weigh nothing beside an agent's comment, and decide a mail
+		// that carries none.
+		{"change notice above an agent's comment", "[Vendor] Update on request #48213",
+			"##- Please type your reply above this line -##\n\nMaria updated your request #48213.\n\nMaria (Vendor)\n\nHi Lin, the export limit is 2 GB per file on your plan; larger exports are split into parts automatically.",
+			probe.KindHuman, "X-Zendesk-From-Account-Id: 8f3a21\r\nAuto-Submitted: auto-generated\r\n"},
+		{"German change notice with no comment", "[Vendor] Aktualisierung Ihrer Anfrage #48213",
+			"Maria hat Ihre Anfrage #48213 aktualisiert.\n\nStatus: Wartend\n\nMelden Sie sich im Help Center an, um die Anfrage anzuzeigen.",
+			probe.KindOther, "X-Zendesk-From-Account-Id: 8f3a21\r\nAuto-Submitted: auto-generated\r\n"},
+		{"Portuguese change notice with no comment", "[Vendor] Atualização da solicitação #48213",
+			"Maria atualizou sua solicitação #48213.\n\nStatus: Pendente",
+			probe.KindOther, "X-Zendesk-From-Account-Id: 8f3a21\r\nAuto-Submitted: auto-generated\r\n"},
+		{"status changed to waiting, no comment", "OSD-2291 API returns 429",
+			"Your request status changed to Waiting for customer.\n\nStatus: Waiting for customer\nPriority: Medium",
+			probe.KindOther, "X-Zendesk-From-Account-Id: 8f3a21\r\nAuto-Submitted: auto-generated\r\n"},
+		// A desk's copy of an earlier comment is history, wherever its heading says so.
+		{"survey with the last reply quoted", "How would you rate our support? [#77120]",
+			"Your ticket [#77120] has been resolved. How would you rate the support you received?\n\n-------- Last reply from Tom --------\nHi Lin, the VAT rate on invoice KP-11873 has been corrected to 20% and a revised invoice was sent this morning.",
+			probe.KindOther, "X-Zendesk-From-Account-Id: 8f3a21\r\nAuto-Submitted: auto-generated\r\n"},
+		{"reminder with the previous comment quoted", "Waiting for your reply [#30552]",
+			"We're still waiting for your reply on request #30552.\n\nPrevious comment from Priyanka Das (Dec 7, 2026 07:33):\nHi Lin, the 429s are expected: Growth tokens allow 600 requests per minute per workspace.",
+			probe.KindOther, "X-Zendesk-From-Account-Id: 8f3a21\r\nAuto-Submitted: auto-generated\r\n"},
+		// Reminders, verifications and not-read notices under an automatic header are
+		// what they say however long, unless a person answers in them.
+		{"Dutch reminder asking a question", "Herinnering: we wachten op uw reactie - CAS-20931",
+			"Op 3 december hebben wij u om aanvullende informatie gevraagd over uw melding CAS-20931.\n\nWe hebben nog geen reactie van u ontvangen. Wilt u de gevraagde gegevens sturen door op deze e-mail te antwoorden? Zonder reactie binnen 5 werkdagen sluiten wij de melding automatisch.\n\nMet vriendelijke groet,\nKlantenservice Roosterwijs",
+			probe.KindOther, "Auto-Submitted: auto-generated\r\n"},
+		{"agent's question that mentions closing, no reminder header", "Re: [#30552] Export",
+			"Hi Lin, could you send me the export log from Settings > Logs? With it I can tell you today whether the limit or the file name is the cause.\n\nPriyanka",
+			probe.KindHuman, "X-Zendesk-From-Account-Id: 8f3a21\r\nAuto-Submitted: auto-generated\r\n"},
+		{"Spanish challenge-response", "Verifique su envío",
+			"Hola,\n\nUsted envió un mensaje a ventas@vendor.example. Para reducir el spam, esta dirección solo acepta mensajes de remitentes verificados. Haga clic en el enlace para que su mensaje sea entregado: https://verify.vendor.example/c/77\n\nEste enlace caduca en 72 horas.",
+			probe.KindOther, "Auto-Submitted: auto-replied\r\n"},
+		{"send-only address notice in Korean", "[안내] 발신 전용 메일 주소로 회신하셨습니다",
+			"회원님께서 회신하신 주소는 발신 전용 메일 주소로, 수신된 메일은 확인되지 않으며 답변이 불가합니다. 문의사항은 고객센터를 이용해 주시기 바랍니다.",
+			probe.KindOther, "Auto-Submitted: auto-replied\r\n"},
+		{"receipt that says the address is send-only", "[#4471] Request received",
+			"We have received your request and created ticket #4471. Our team will get back to you within 24 hours.\n\nThis is a send-only address; replies to this address are not read.",
+			probe.KindAutoAck, "Auto-Submitted: auto-generated\r\n"},
+		// Someone gone for good, said by the notice; a colleague who says so and
+		// answers is a person.
+		{"departed, no automatic header", "Re: Dashboard embed token",
+			"Hello,\n\nMark Feldman is no longer with Corvid Analytics. This mailbox is no longer monitored.\n\nFor support questions please contact help@corvid.example.\n\nThank you,\nCorvid Analytics",
+			probe.KindOutOfOffice, ""},
+		{"colleague says someone left, and answers", "Re: Dashboard embed token",
+			"Hi Lin,\n\nMark is no longer with us, so I've taken over your request. The embed token lifetime is configurable: set token_ttl to 3600 in the embed settings and it will last an hour.\n\nRachel",
+			probe.KindHuman, ""},
+		{"Zimbra vacation comment in Auto-Submitted", "Re: Débit garanti",
+			"Bonjour,\n\nJe suis absente du bureau jusqu'au lundi 7 décembre inclus, avec un accès limité à ma messagerie.\n\nCordialement,\nÉlodie Martin",
+			probe.KindOutOfOffice, "Auto-Submitted: auto-replied (zimbra; vacation)\r\n"},
+		{"holiday subject without headers", "Urlaub bis 11.12. – Re: Frage zur Firmware",
+			"Guten Tag,\n\nvielen Dank für Ihre Nachricht. Ich bin bis einschließlich 11.12. im Urlaub und lese meine E-Mails nur unregelmäßig.\n\nMit freundlichen Grüßen\nStefan Jung",
+			probe.KindOutOfOffice, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -113,8 +113,8 @@ func classifyReplyReport(m Mail) (Classification, bool) {
 
 // deskChangeSubjectRe is a help desk's subject announcing that a ticket's status or owner
 // changed: RT's stock "Status Changed to: open", "Ticket assigned", "Ihre Anfrage wurde
-// übernommen".
-var deskChangeSubjectRe = regexp.MustCompile(`(?i)\bstatus (?:has )?(?:changed|updated|set) to\b|\bstatus change\b|\b(?:has been |was )?(?:re)?assigned\b|\btaken\b|\bowner (?:changed|set)\b|zugewiesen|übernommen|statusänderung|status geändert|(?:attribuée?|assignée?)\b|changement de statut|\basignad[oa]\b|cambio de estado|已分配|已指派|已受理人|状态已(?:更改|变更|更新)|狀態已(?:變更|更新)`)
+// übernommen", GLPI's "Attribution d'un technicien".
+var deskChangeSubjectRe = regexp.MustCompile(`(?i)\bstatus (?:has )?(?:changed|updated|set) to\b|\bstatus change\b|\b(?:has been |was )?(?:re)?assigned\b|\btaken\b|\bowner (?:changed|set)\b|zugewiesen|übernommen|statusänderung|status geändert|(?:attribuée?|assignée?)\b|attribution (?:d'un|à un|au|du) (?:technicien|groupe|ticket)|\bassign(?:ment)? to (?:a )?(?:technician|group)\b|changement de statut|\basignad[oa]\b|cambio de estado|已分配|已指派|已受理人|状态已(?:更改|变更|更新)|狀態已(?:變更|更新)`)
 
 // deskInstructionRe is the one cue of a person a desk's notice carries too: telling the
 // requester what they can do ("You can follow it at https://…"). A question, the first
@@ -132,7 +132,7 @@ func classifyDeskChangeNotice(m Mail) (Classification, bool) {
 		return Classification{}, false
 	}
 	said := deskChangeSubjectRe.FindString(m.Subject)
-	desk := helpDeskSignals(m)
+	desk := slices.Concat(helpDeskSignals(m), autoSignals(m))
 	if said == "" || len(desk) == 0 {
 		return Classification{}, false
 	}
