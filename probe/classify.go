@@ -235,6 +235,13 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	acks = slices.DeleteFunc(acks, func(a hit) bool {
 		return a.at <= len(ackText) && escalationRe.MatchString(ackText[max(0, a.at-24):min(len(ackText), a.end)])
 	})
+	// "We've received your request and I've refunded the duplicate charge": receipt
+	// wording in a sentence whose other clauses answer is a person's courtesy.
+	for i, a := range acks {
+		if a.strong && a.end <= len(ackText) && answersBeside(besideHit(ackText, a)) {
+			acks[i].strong = false
+		}
+	}
 	strongAck, selfAuto := false, false
 	for _, a := range acks {
 		strongAck = strongAck || a.strong
@@ -1336,6 +1343,9 @@ var ackPhrases = compilePhrases([]phrase{
 	{re: `otrzymaliśmy (?:twoje|twoją|państwa|pana|pani) (?:zgłoszenie|wiadomość|zapytanie)|zgłoszenie zostało (?:zarejestrowane|przyjęte|utworzone)`, strong: true},
 	{re: `abbiamo ricevuto la (?:sua|tua) (?:richiesta|e-?mail|segnalazione)|la (?:sua|tua) richiesta\b[^.!?\n]{0,60}? è stata (?:ricevuta|registrata|presa in carico|creata)`, strong: true},
 	{re: `we hebben uw (?:vraag|verzoek|e-?mail|bericht|melding) ontvangen|uw (?:vraag|verzoek|melding) is (?:ontvangen|geregistreerd)`, strong: true},
+	// "Votre e-mail avec l'objet « … » a bien été reçu par notre service", in the
+	// passive, with the subject quoted between.
+	{re: `(?:votre|ton) (?:e-?mail|message|courriel|demande)\b[^.!?\n]{0,140}? a (?:bien )?été (?:reçue?|enregistrée?|prise? en compte)|(?:su|tu) (?:mensaje|correo|solicitud|consulta)\b[^.!?\n]{0,140}? (?:ha sido|fue) (?:recibid[oa]|registrad[oa])|(?:la sua|il suo|la tua|il tuo) (?:e-?mail|messaggio|richiesta)\b[^.!?\n]{0,140}? è stat[oa] (?:ricevut[oa]|registrat[oa])|ihre (?:nachricht|e-?mail|anfrage)\b[^.!?\n]{0,140}? (?:ist|wurde) (?:bei uns )?(?:eingegangen|erhalten|registriert)|bestätigen wir,? dass wir ihre (?:nachricht|anfrage|e-?mail) erhalten`, strong: true},
 	// Indonesian and Malay, Vietnamese, Arabic.
 	{re: `\b(?:permintaan|pertanyaan|pesan|email|e-mel|tiket|laporan|aduan) anda (?:telah |sudah )?(?:kami )?(?:terima|diterima)\b|\bkami (?:telah |sudah )?(?:menerima|terima) (?:permintaan|pertanyaan|pesan|email|e-mel|aduan)|\btiket\b[^.!?\n]{0,30}? (?:telah|sudah) (?:dibuat|dibuka|didaftarkan)|đã (?:nhận được|tiếp nhận) (?:yêu cầu|email|thư|tin nhắn|câu hỏi)|yêu cầu (?:của (?:bạn|quý khách) )?đã được (?:tiếp nhận|ghi nhận|tạo)|(?:تم|لقد تم) (?:استلام|تسجيل|إنشاء) (?:طلبك|رسالتك|تذكرتك|استفسارك)|استلمنا (?:طلبك|رسالتك)`, strong: true},
 	// Hebrew, Thai, Hindi, Greek: receipts only (the classifier reads no person's cue in
@@ -1346,7 +1356,7 @@ var ackPhrases = compilePhrases([]phrase{
 	// is automatic (weighed as such by autoDeclRe).
 	{re: `(?:messaggio|e-?mail|mail) (?:è stat[oa] )?(?:generat[oa]|inviat[oa]) automaticamente|messaggio automatico|(?:nachricht|e-?mail|mail) (?:wurde )?automatisch (?:generiert|erstellt|versendet|verschickt|versandt)|automatisch (?:generierte|erstellte|versendete) (?:e-?mail|nachricht)|(?:message|courriel|e-?mail) (?:a été )?(?:généré|envoyé)e? automatiquement|(?:mensaje|correo) (?:fue |ha sido )?(?:generado|enviado) automáticamente|(?:mensagem|e-?mail) (?:foi )?(?:gerad[ao]|enviad[ao]) automaticamente|mensagem automática|(?:bericht|e-?mail) (?:is )?automatisch (?:gegenereerd|verzonden|verstuurd|aangemaakt)|automatisch (?:gegenereerd|verzonden|verstuurd) bericht|wiadomość (?:została )?(?:wygenerowana|wysłana) automatycznie|automatycznie wygenerowan|(?:сообщение|письмо|уведомление) (?:было )?(?:сгенерировано|отправлено|создано) автоматически|автоматическ(?:ое|ий) (?:сообщение|уведомление|ответ)|otomatik olarak (?:oluşturul|gönderil)|otomatik (?:bir )?(?:mesaj|e-?posta|yanıt)|automatiskt (?:genererat|skickat|meddelande)|automatisk (?:generert|genereret|sendt|besked|melding)|automaattisesti (?:luotu|lähetetty)|자동(?:으로)? (?:발송|생성)(?:된|되었)|자동 발신|\b(?:email|e-mel|pesan) ini (?:dikirim|dibuat|dihasilkan) secara (?:otomatis|automatik)|\bpesan otomatis\b|(?:email|thư|tin nhắn) (?:này )?(?:là )?(?:email |thư )?tự động|được gửi tự động|رسالة (?:آلية|تلقائية)|رد (?:آلي|تلقائي)|הודעה אוטומטית|(?:แจ้ง|ข้อความ|อีเมล)[^\n]{0,20}อัตโนมัติ|स्वचालित संदेश|αυτόματο μήνυμα|αυτόματη απάντηση`},
 	{re: `спасибо за (?:ваше )?(?:обращение|письмо|сообщение)|благодарим (?:вас )?за обращение|obrigad[oa] (?:por|pelo) (?:seu |o seu )?(?:contato|contacto|e-?mail|mensagem)|grazie per (?:averci contattato|la (?:sua|tua) (?:richiesta|e-?mail|segnalazione))|bedankt voor (?:uw|je) (?:bericht|e-?mail|vraag|verzoek)|tack för (?:ditt|din) (?:meddelande|mejl|e-?post|förfrågan)|tak for (?:din|jeres) (?:henvendelse|besked|e-?mail)|takk for (?:din|henvendelsen)|kiitos (?:viestistäsi|yhteydenotostasi)|dziękujemy za (?:kontakt|wiadomość|zgłoszenie)|bizimle iletişime geçtiğiniz için teşekkür|\bterima kasih (?:telah|sudah|atas) (?:menghubungi|email|pesan|pertanyaan)|cảm ơn (?:bạn|quý khách|anh|chị) đã liên hệ|شكرا(?:ً)? (?:لتواصلك|لتواصلكم|على تواصلك|لاتصالك|على رسالتك)`},
-	{re: `dies ist eine automatische|ceci est une réponse automatique|este es un mensaje automático|このメールは(?:自動送信|自動返信|送信専用)|自動送信|自動返信`},
+	{re: `dies ist eine automatische|ceci est une réponse automatique|ceci est un (?:message|courriel|e-?mail) automatique|este es un mensaje automático|このメールは(?:自動送信|自動返信|送信専用)|自動送信|自動返信`},
 	{re: `wir (?:werden|melden) uns (?:so schnell wie möglich|schnellstmöglich|in kürze|umgehend)|nous vous répondrons (?:dans les plus brefs délais|rapidement|sous)|le responderemos (?:lo antes posible|a la brevedad|en breve)|担当者より(?:改めて)?(?:ご連絡|回答)`},
 })
 
@@ -1427,7 +1437,7 @@ var urgentPhrases = compilePhrases([]phrase{
 // redirectPhrases say where to write instead: in an absence notice, that is all it
 // adds (see analyzeNewText).
 var redirectPhrases = compilePhrases([]phrase{
-	{re: `\bfor (?:\w+ ){0,3}(?:questions|matters|issues|requests|enquiries|inquiries|support|help|topics|orders|renewals|quotes)\b,? (?:please )?(?:write to|contact|e-?mail|reach(?: out to)?|get in touch with|send|call)\b|\bplease (?:write to|contact|e-?mail|reach out to|get in touch with) \S+@|\b(?:my colleagues?|the team) at \S+@`},
+	{re: `\bfor (?:\w+ ){0,3}(?:questions|matters|issues|requests|enquiries|inquiries|support|help|topics|orders|renewals|quotes)\b,? (?:please )?(?:write to|contact|e-?mail|reach(?: out to)?|get in touch with|send|call)\b|\bplease (?:write to|contact|e-?mail|reach out to|get in touch with) \S+@|\b(?:my colleagues?|the team) at \S+@|\b(?:questions|requests|enquiries|inquiries|issues|matters|queries)\b[^.!?\n]{0,30}? (?:should )?go to \S+@|\b(?:please )?(?:direct|send|forward) (?:your |any )?(?:questions|requests|enquiries|inquiries|queries) to\b|\S+@\S+,? where [^.!?\n]{1,40}? (?:will|can) (?:help|assist)`},
 	{re: `wenden sie sich (?:bitte )?an|schreiben sie (?:bitte )?an|veuillez (?:contacter|écrire à)|por favor,? (?:contacte|escriba a)|si prega di (?:contattare|scrivere a)|neem (?:dan )?contact op met`},
 })
 
@@ -1502,7 +1512,7 @@ var templatePhrases = compilePhrases([]phrase{
 	{re: `non rispondere|(?:preghiamo|prega) di non rispondere|bitte (?:antworten sie nicht|nicht (?:auf diese|direkt) (?:e-?mail|nachricht) antworten)|antworten sie (?:bitte )?nicht auf|(?:merci de|veuillez|prière de|nous vous remercions de) ne pas (?:y )?répondre|ne (?:pas )?répondez pas|no (?:responda|respondas|conteste)(?: a)? (?:este|esta)|(?:por favor,? )?no (?:responda|respondas)\b|(?:por favor,? )?não (?:responda|respondas)|(?:gelieve|graag) niet (?:te )?(?:antwoorden|reageren|beantwoorden)|niet (?:te )?(?:antwoorden|reageren) op (?:deze|dit)|beantwoord (?:deze|dit) (?:e-?mail|bericht) niet|reageer niet op|prosimy (?:o )?nie odpowiada|nie odpowiadaj|не отвечайте|lütfen (?:bu (?:e-?postayı|mesajı) )?(?:yanıtlamayınız|yanıtlamayın|cevaplamayınız|cevap vermeyiniz)|svara inte på|(?:vennligst |venligst )?ikke (?:svar|besvar) (?:på )?(?:denne|dette)|älä vastaa|회신하지 (?:마|말아)|답장하지 (?:마|말아)|返信(?:しないで|はご遠慮|不要)|\b(?:mohon|harap) (?:untuk )?(?:tidak|jangan) membalas|\bjangan membalas|vui lòng không (?:trả lời|phản hồi)|xin đừng trả lời|(?:يرجى|الرجاء) عدم الرد|(?:נא|אנא) לא להשיב|אין להשיב|(?:กรุณา|โปรด)อย่าตอบกลับ|उत्तर न दें|(?:μην απαντήσετε|παρακαλούμε μην απαντάτε)`},
 	{re: `to add (?:additional |further )?(?:comments|information|details)|para (?:adicionar|añadir|agregar) (?:mais |más )?(?:comentários|comentarios|informações|información)|pour ajouter (?:des )?(?:commentaires|informations)|um (?:weitere )?(?:kommentare|informationen) hinzuzufügen|per aggiungere (?:commenti|informazioni)|om (?:extra )?(?:opmerkingen|informatie) toe te voegen`},
 	{re: `(?:view|track|check|update|see|follow)(?: and update| the status of| the progress of)? (?:your|this|the) (?:ticket|request|case|sr|service request|incident)`},
-	{re: `puede (?:ver|consultar) el estado de su (?:solicitud|caso|ticket)|vous pouvez (?:suivre|consulter) (?:l'état de )?votre (?:demande|ticket|dossier)|sie können den (?:status|stand) ihrer (?:anfrage|meldung)|pode acompanhar (?:o status d[ao] )?sua (?:solicitação|chamado)|conserve el número de caso|conservez (?:le|ce) numéro`},
+	{re: `puede (?:ver|consultar) el estado de su (?:solicitud|caso|ticket)|vous pouvez (?:suivre|consulter) (?:l'état de )?votre (?:demande|ticket|dossier)|sie können den (?:status|stand) ihrer (?:anfrage|meldung)|pode acompanhar (?:o status d[ao] )?sua (?:solicitação|chamado)|conserve el número de caso|conservez (?:le|ce) numéro|(?:merci de|veuillez) conserver (?:le|ce) numéro|(?:den )?(?:status|stand) ihre[rs]? (?:tickets?|anfrage|meldung|vorgangs)\b[^.!?\n]{0,40}?(?:einsehen|verfolgen|abrufen)|le statut de votre (?:ticket|demande|dossier)\b[^.!?\n]{0,40}?(?:consulter|suivre)`},
 	{re: `(?:our|the) (?:support|business|office|opening|service) hours (?:are|is)|(?:服务|服務|工作)时间(?:为|是)|(?:服務|工作)時間(?:為|是)`},
 	{re: `help ?cent(?:er|re)|centro de (?:ayuda|ajuda)|centre d'aide|hilfe-? ?(?:center|bereich)|centro (?:assistenza|di supporto)|helpcentrum|knowledge ?base|\bfaqs?\b|(?:support|customer|service|self[- ]service) portal|community forum`},
 	// How to refer to the record or follow it: instructions of a desk, not of a person.
@@ -1547,7 +1557,8 @@ var humanCues = compilePhrases([]phrase{
 	{re: `(?:^|[^\p{L}'])(?:i|i'm|i've|i'll|i'd|my|me)(?:[^\p{L}']|$)`},
 	{re: `\bplease (?:try|run|check|send|provide|confirm|share|attach|upgrade|update|restart|install|set|use|see|re-?try|re-?run|re-?send|reload|refresh|log ?in)\b`},
 	// A completion reported in a word, as people do: "Done - please retry.", "Fixed!".
-	{re: `(?:^|[.!?]\s+)(?:done|fixed|sorted|all set|all done|completed)\s*(?:[.!,:;—–-]|$)`},
+	{re: `(?:^\s*|[.!?]\s+)(?:done|fixed|sorted|all set|all done|completed)\s*(?:[.!,:;—–-]|$)`},
+	{re: `(?:^\s*|[.!?]\s+)¡?(?:c'est fait|c'est réglé|erledigt|ist erledigt|hecho|listo|ya está|feito|pronto|resolvido|fatto|risolto|klaar|opgelost|gjort|klart|zrobione|gotowe|готово|tamamdır|halloldu)\s*(?:[.!,:;—–-]|$)|(?:^|[。！\s])(?:完了しました|対応しました|已完成|已处理|已處理|搞定了|已经(?:修复|处理好|處理好)|처리(?:했|되었)습니다|완료(?:했|되었)습니다)`},
 	{re: `\byou (?:can|could|should|need to|may want to|will need to)\b|\bcould you\b|\bcan you\b`},
 	{re: `\bwe (?:recommend|suggest|checked|investigated|found|tested|reproduced|confirmed|fixed|released|support|offer|provide)\b`},
 	// Work done on the problem, reported by those who did it: "Our engineers found a
@@ -2014,7 +2025,7 @@ var (
 		// ("contatterà", "responderá", "retornará", "responderão").
 		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|ответят|свяжемся|свяжется|свяжутся|рассмотрит|рассмотрим|рассмотрят|обработает|обработаем|будет|будут|återkommer|återkopplar|sẽ|سوف|سيقوم|سيتم|سنقوم)(?:$|[^\p{L}])|\bakan\b|\b(?:kümmert|kümmern|neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{2,}(?:rà|ranno|rá|rán|rão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
 	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|\b(?:en contacto|em contato|in contatto)\b|(?:^|[^\p{L}])(?:dönüş|ответ|свяж|återkomm|phản hồi|liên hệ|trả lời|بالرد|الرد|بالتواصل|التواصل)|\b(?:menghubungi|membalas|merespons|menanggapi)\b|\b(?:respond\w*|entraremos em contato|retorn\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|kontakta\w*|kümmer\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
-	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+|sớm nhất|sớm|trong vòng \d+|في أقرب وقت|قريبا|قريباً|خلال \d+)|\b(?:segera|secepatnya|sesegera mungkin|dalam \d+ (?:jam|hari)|en un plazo de(?: \d+)?|dentro de \d+|no prazo de \d+|entro \d+ ore)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
+	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+|sớm nhất|sớm|trong vòng \d+|في أقرب وقت|قريبا|قريباً|خلال \d+)|\b(?:innerhalb von \d+|in der regel innerhalb|dans les meilleurs délais|au plus vite|segera|secepatnya|sesegera mungkin|dalam \d+ (?:jam|hari)|en un plazo de(?: \d+)?|dentro de \d+|no prazo de \d+|entro \d+ ore)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
 	// filingRe is the filing of a record: created, logged, received, its number given
 	// or to be quoted.
 	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|waiting|awaiting|pending|remind(?:er|ing)?|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|aufgenommen|eröffnet|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
@@ -2145,6 +2156,28 @@ func answeringCue(cues []hit, firstPerson bool) bool {
 	return false
 }
 
+// besideHit returns the rest of the sentence of text that holds h, without h.
+func besideHit(text string, h hit) string {
+	start := strings.LastIndexAny(text[:h.at], ".!?。！？\n") + 1
+	end := len(text)
+	if i := strings.IndexAny(text[h.end:], ".!?。！？\n"); i >= 0 {
+		end = h.end + i
+	}
+	return text[start:h.at] + " " + text[h.end:end]
+}
+
+// answersBeside reports whether rest holds a cue of a person answering, each cue
+// looked for on its own (findPhrases keeps the first of overlapping hits, and "I've"
+// would hide "I've refunded"); the first person alone is none.
+func answersBeside(rest string) bool {
+	for _, p := range humanCues {
+		if m := p.cre.FindString(rest); m != "" && answeringCue([]hit{{text: m}}, false) {
+			return true
+		}
+	}
+	return false
+}
+
 // answersInClauses reports whether rest, the clauses left of a template or notice
 // sentence, shows a person answering (answeringCue, the first person counting).
 func answersInClauses(rest string) bool {
@@ -2152,8 +2185,9 @@ func answersInClauses(rest string) bool {
 }
 
 // titleRe is a title in quotation marks, as a desk names the request in its notices
-// ("request #48213 "Can I export audit logs as CSV?"").
-var titleRe = regexp.MustCompile(`"[^"\n]{1,120}"|“[^”\n]{1,120}”|«[^»\n]{1,120}»|„[^“”\n]{1,120}[“”]|「[^」\n]{1,120}」|『[^』\n]{1,120}』`)
+// ("request #48213 "Can I export audit logs as CSV?""), or one a sentence split at its
+// question mark left open ("l'objet « Sauvegarde : chiffrement ?").
+var titleRe = regexp.MustCompile(`"[^"\n]{1,120}"|“[^”\n]{1,120}”|«[^»\n]{1,120}»|„[^“”\n]{1,120}[“”]|「[^」\n]{1,120}」|『[^』\n]{1,120}』|(?:«|“|„|「|『)[^»”“」』\n]{1,120}[?？]\s*$`)
 
 // withoutTitles returns s without its quoted titles: the words of our subject that a
 // notice quotes ("Can I …?") are no cue of the notice's sender.
