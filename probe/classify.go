@@ -318,7 +318,9 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// First person alone, a question mark or a "my" is no answer; an instruction, a
 	// yes or no, or work reported done is.
 	teamAwayWording := len(findPhrases(teamAwayPhrases, subjectAndText)) > 0
-	receiptOnly := (strongAck || teamAwayWording) && len(auto) > 0 && !answeringCue(nt.cues, false)
+	// Receipt wording, that is: a record number cited in a status line ("Ticket #4471 |
+	// Status: Solved") above an agent's answer receipts nothing.
+	receiptOnly := (receipt || teamAwayWording) && len(auto) > 0 && !answeringCue(nt.cues, false)
 	// The same holds for a verification or challenge, a survey, a reminder that the desk
 	// waits for us, or a notice that nobody reads the mail (or that a moderator holds
 	// it), under an automatic header: however
@@ -1564,7 +1566,7 @@ var humanCues = compilePhrases([]phrase{
 	// Work done on the problem, reported by those who did it: "Our engineers found a
 	// stuck worker and restarted it".
 	{re: `\bya (?:hemos |he )?(?:cambiado|cambiamos|actualizado|actualizamos|corregido|corregimos|activado|activamos|reembolsado|reembolsamos|aplicado|aplicamos|enviado|enviamos)\b|\b(?:nous avons|j'ai) (?:déjà )?(?:corrigé|modifié|changé|activé|remboursé|prolongé|mis à jour|résolu|renvoyé)|\b(?:wir haben|ich habe) (?:[\p{L}-]+ ){0,4}(?:geändert|aktualisiert|behoben|korrigiert|storniert|erstattet|verlängert|freigeschaltet)\b|\bjá (?:alteramos|corrigimos|atualizamos|reembolsamos|aplicamos|enviamos)\b`},
-	{re: `\b(?:we|i|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))(?:'ve| have| had)?(?: (?:now|just|already|then|quickly|also))? (?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|cleared|migrated|replaced|identified|traced|resolved|raised|lowered|enabled|disabled|turned (?:on|off)|switched|applied|upgraded|extended|refunded|credited|unlocked|unblocked|whitelisted|allowlisted|re-?enabled|re-?ran|re-?sent|reset|rebuilt|reindexed|re-?indexed|corrected|adjusted|removed|added)\b`},
+	{re: `\b(?:we|i|our (?:engineers?|team|developers?|ops(?: team)?|staff|admins?)|the (?:team|engineers?))(?:'ve| have| had)?(?: (?:now|just|already|then|quickly|also))? (?:found|fixed|restarted|renewed|deployed|rolled back|reproduced|patched|increased|cleared|migrated|replaced|identified|traced|resolved|raised|lowered|enabled|disabled|turned (?:on|off)|switched|applied|upgraded|extended|refunded|credited|unlocked|unblocked|whitelisted|allowlisted|re-?enabled|re-?ran|re-?run|re-?sent|re-?generated|re-?exported|re-?imported|reset|rebuilt|reindexed|re-?indexed|corrected|adjusted|removed|added|attached|set up|configured|activated|enabled it|extended)\b`},
 	{re: `\bwe(?:'ve| have)? (?:escalated|reproduced|checked|looked at|looked into|investigated)\b|\b(?:confirmed|reproduced)[,.]`},
 	// Work done in the first person singular, and instructions, in Portuguese,
 	// Spanish, Italian and Dutch: "Corrigi o modelo; pode gerar o arquivo novamente."
@@ -1574,7 +1576,7 @@ var humanCues = compilePhrases([]phrase{
 	{re: `我(?:[^们們]|$)`},
 	{re: `请您|請您|建议|建議|您可以|麻烦您|麻煩您|请尝试|請嘗試|请提供|請提供|请升级|請升級|请检查|請檢查`},
 	{re: `\b(?:ich|sie können|können sie|bitte (?:versuchen|prüfen|senden|installieren|aktualisieren))\b|\b(?:je|j'ai|vous pouvez|pourriez-vous|veuillez (?:essayer|vérifier|envoyer|installer))\b|\b(?:puede|podría|le recomiendo|te recomiendo|por favor (?:pruebe|revise|envíe|instale|actualice))\b`},
-	{re: `(?:^|[\s.!?。])(?:yes|no|yep|nope|ja|nein|oui|non|sí|是的|对的|不是|可以的|はい|いいえ)[,!，、]`},
+	{re: `(?:^|[\s.!?。])(?:yes|no|yep|nope|ja|nein|oui|non|sí|是的|对的|不是|可以的|はい|いいえ)(?:[,!，、]|\s+[-–—:]\s)`},
 	{re: `私|ご確認ください|お試しください|ください|いただけますか|でしょうか`},
 })
 
