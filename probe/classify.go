@@ -272,11 +272,22 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		// RFC 5321: the null reverse-path is for notifications, never a person's mail.
 		ev.machine("Return-Path <>", 3)
 	}
+	// Receipt wording in a mail that also answers ("Yes - …", work reported done; an
+	// instruction is none here, since receipts give them too: "Please quote this
+	// number", "ご確認ください") weighs less: agents open answers with their desk's
+	// receipt formula.
+	receiptWeight := 2.5
+	if slices.ContainsFunc(humanCues, func(p phrase) bool {
+		c := p.cre.FindString(nt.text) // each on its own: "I've" would hide "I've re-run"
+		return c != "" && answeringCue([]hit{{text: c}}, false) && !instructionCueRe.MatchString(c)
+	}) {
+		receiptWeight = 1.5
+	}
 	for i, a := range acks {
 		switch {
 		case i >= 3:
 		case a.strong:
-			ev.machine(fmt.Sprintf("ack wording %q", a.text), 2.5)
+			ev.machine(fmt.Sprintf("ack wording %q", a.text), receiptWeight)
 		case autoDeclRe.MatchString(a.text):
 			ev.machine(fmt.Sprintf("says it is automatic: %q", a.text), 4)
 		default:
@@ -307,6 +318,12 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	}
 	// Survey and verification wording is a program's too: such a mail is not "bare".
 	machineWording := len(findPhrases(surveyPhrases, subjectAndText))+len(findPhrases(verifyPhrases, subjectAndText)) > 0
+	// A notification about something else (a receipt for a payment, a digest of missed
+	// activity) says why it is sent; one that replies to nothing needs no automatic
+	// header to be a program's.
+	notReply := len(m.InReplyTo) == 0 && len(m.References) == 0 && !replyPrefixRe.MatchString(m.Subject)
+	notif := findPhrases(notificationPhrases, subjectAndText+"\n"+m.NewText)
+	machineWording = machineWording || len(notif) > 0
 	// Thanks alone ("Thank you for your message. We do support SSO via SAML.") opens
 	// people's answers as often as acknowledgements: it does not stop a mail from being
 	// bare of automatic signals. A promise or receipt wording does.
@@ -327,7 +344,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// long, with no cue of a person answering, it is the program's mail its wording
 	// says it is.
 	unreadWording := len(findPhrases(unreadPhrases, subjectAndText)) > 0
-	formOnly := (machineWording || unreadWording || len(findPhrases(reminderPhrases, subjectAndText)) > 0) && len(auto) > 0 && !answeringCue(nt.cues, false)
+	formOnly := (machineWording || unreadWording || len(findPhrases(reminderPhrases, subjectAndText)) > 0) && (len(auto) > 0 || len(notif) > 0 && notReply) && !answeringCue(nt.cues, false)
 	nt.receiptOnly = receiptOnly
 	if formOnly && !receiptOnly {
 		nt.formOnly = true
@@ -347,7 +364,10 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 
 	// Out of office, unless the content is a help desk's acknowledgement.
 	personal := findPhrases(personalAbsence, nt.own)
-	ooo := oooSignals(m, auto, personal, nt.weight < cueWeight && len(nt.cues) == 0 && len(nt.bookkeeping) == 0, answeringCue(nt.cues, true))
+	// Whether the sender answers is judged on the text left once absence, redirect and
+	// template sentences are out: "so please resend your question to her" belongs to
+	// the notice.
+	ooo := oooSignals(m, auto, personal, nt.weight < cueWeight && len(nt.cues) == 0 && len(nt.bookkeeping) == 0, answeringCue(findPhrases(humanCues, nt.text), true))
 	for _, o := range ooo {
 		w := 2.5
 		if strings.HasPrefix(o, "says the person has left") {
@@ -401,11 +421,26 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	}
 	// Marketing that replies to nothing ("You're invited: …", "Save your seat"): what a
 	// vendor's campaign system sends a new contact, not a response to the inquiry.
-	notReply := len(m.InReplyTo) == 0 && len(m.References) == 0 && !replyPrefixRe.MatchString(m.Subject)
 	if promo := findPhrases(promoPhrases, subjectAndText); len(promo) > 0 && notReply && len(acks) == 0 && !answersInClauses(nt.text) {
 		ev.machine("promotional wording "+quoteMatches(promo), 3)
 		ev.machine("not a reply (no In-Reply-To, References or reply prefix)", 1)
 		return KindOther, "other: promotional mail (" + quoteMatches(promo) + "), not a reply", ev
+	}
+	// A sales sequence's mail: sales wording and a way to unsubscribe, nothing answered.
+	if sales := findPhrases(salesPhrases, subjectAndText); len(sales) > 0 && unsubscribeRe.MatchString(m.NewText) {
+		// Both together: a person answering a support question neither pitches a call
+		// nor offers a way to unsubscribe from their own mail.
+		ev.machine("sales-sequence wording "+quoteMatches(sales)+" with an unsubscribe line", 8)
+		return KindOther, "other: a sales sequence's mail (" + quoteMatches(sales) + ", an unsubscribe line), not an answer", ev
+	}
+	// A notification about something else (a receipt for a payment, a digest of missed
+	// activity) that replies to nothing, or that an automatic header marks.
+	if len(notif) > 0 && (notReply || len(auto) > 0) && len(acks) == 0 && !answeringCue(nt.cues, false) {
+		ev.machine("notification wording "+quoteMatches(notif), 3)
+		if notReply {
+			ev.machine("not a reply (no In-Reply-To, References or reply prefix)", 1)
+		}
+		return KindOther, "other: an automatic notification (" + quoteMatches(notif) + "), not a response" + newTextNote(nt), ev
 	}
 	notice := findPhrases(noticePhrases, subjectAndText)
 	if routed := findPhrases(routedPhrases, subjectAndText); len(routed) > 0 && !strongAck {
@@ -905,6 +940,9 @@ func autoSignals(m Mail) []string {
 	if hasHeader(m, "X-Auto-Response-Suppress") {
 		sig = append(sig, "X-Auto-Response-Suppress: "+m.HeaderValue("X-Auto-Response-Suppress"))
 	}
+	if botNameRe.MatchString(m.FromName) {
+		sig = append(sig, fmt.Sprintf("sender named as a bot %q", m.FromName))
+	}
 	if local, _, _ := strings.Cut(m.From, "@"); local != "" && machineryLocalRe.MatchString(local) {
 		sig = append(sig, "mail-system sender "+m.From)
 	} else if local != "" && noReplyLocalRe.MatchString(local) {
@@ -912,6 +950,14 @@ func autoSignals(m Mail) []string {
 	}
 	return sig
 }
+
+// instructionCueRe is a person's cue that tells the reader what to do ("please try",
+// "you can", "ください", "bitte"), which receipts do as well.
+var instructionCueRe = regexp.MustCompile(`(?i)please|you (?:can|could|should|need|may|will)|could you|can you|ください|请|請|您可以|建议|建議|麻烦|麻煩|sie können|können sie|bitte|vous pouvez|pourriez|veuillez|puede|podría|por favor|recomiend|\bpode|\bpodem|può|potete|puoi|kunt|kun je`)
+
+// botNameRe is a display name that says a program sends: GitHub's "github-actions[bot]",
+// "dependabot[bot]", "Renovate (bot)".
+var botNameRe = regexp.MustCompile(`(?i)[\[(]bot[\])]\s*$`)
 
 // autoWeight is how much an automatic signal weighs: a sender's own statement
 // (Auto-Submitted) more than a convention some desks put on every mail (Precedence);
@@ -925,6 +971,8 @@ func autoWeight(sig string) float64 {
 		return 3
 	case strings.HasPrefix(sig, "no-reply sender"):
 		return 1.5
+	case strings.HasPrefix(sig, "sender named as a bot"):
+		return 3
 	}
 	return 0.5
 }
@@ -955,7 +1003,7 @@ func helpDeskSignals(m Mail) []string {
 
 // botDeclRe is a mail's statement that an AI or virtual assistant wrote it, in the first
 // person or about the answer itself.
-var botDeclRe = regexp.MustCompile(`(?i)\bI(?:'m| am) (?:[\p{L}-]+, )?(?:(?:[\p{L}-]+'s|the|an?|your|our) )?(?:[\p{L}-]+ )?(?:AI|virtual|automated|digital|intelligent)[- ](?:agent|assistant|bot|helper)\b|\bI(?:'m| am) (?:an? )?(?:bot|chatbot|AI)\b|\b(?:this|the following) (?:answer|reply|response|message) (?:was|is|has been) (?:generated|written|drafted|created) (?:by|with|using) (?:an? )?(?:AI|artificial intelligence|our AI|a bot)\b|\b(?:AI|virtual) assistant here\b|\ban? (?:automated|automatic) (?:answer|reply|response) from (?:[\p{L}'’-]+ ){0,4}(?:AI|virtual|automated)[- ](?:support )?(?:assistant|agent|bot)\b|ich bin (?:der|die|ein|eine|ihr|ihre) (?:virtuelle|digitale|KI-)\s?(?:assistent|assistentin|agent)|je suis (?:l'|un |une |votre )?(?:assistant|agent) (?:virtuel|IA)|我是(?:智能|AI|人工智能|虚拟)(?:客服|助手|助理)`)
+var botDeclRe = regexp.MustCompile(`(?i)\bI(?:'m| am) (?:[\p{L}-]+, )?(?:(?:[\p{L}-]+'s|the|an?|your|our) )?(?:[\p{L}-]+ )?(?:AI|virtual|automated|digital|intelligent)(?:[- ](?:support|service|customer|help|chat))?[- ](?:agent|assistant|bot|helper)\b|\bI(?:'m| am) (?:an? )?(?:bot|chatbot|AI)\b|\b(?:this|the following) (?:answer|reply|response|message) (?:was|is|has been) (?:generated|written|drafted|created) (?:automatically )?(?:by|with|using) (?:an? )?(?:AI|artificial intelligence|our AI|a bot)\b|\b(?:AI|virtual) assistant here\b|\ban? (?:automated|automatic) (?:answer|reply|response) from (?:[\p{L}'’-]+ ){0,4}(?:AI|virtual|automated)[- ](?:support )?(?:assistant|agent|bot)\b|ich bin (?:der|die|ein|eine|ihr|ihre) (?:virtuelle|digitale|KI-)\s?(?:assistent|assistentin|agent)|je suis (?:l'|un |une |votre )?(?:assistant|agent) (?:virtuel|IA)|我是(?:智能|AI|人工智能|虚拟)(?:客服|助手|助理)`)
 
 // courtesyRe matches ack wording that only thanks ("Thank you for your message",
 // "Merci pour votre message", "感谢您的来信").
@@ -1288,6 +1336,9 @@ func quoteMatches(hs []hit) string {
 // ackPhrases is the wording of acknowledgements in English and Chinese (simplified and
 // traditional).
 var ackPhrases = compilePhrases([]phrase{
+	// What a desk says of its usual speed, and that nothing is needed meanwhile: "they
+	// usually reply in under 2 hours", "You don't need to do anything else for now."
+	{re: `\b(?:usually|typically|normally|generally) (?:reply|replies|respond|responds|get back|answer)(?: to you)? (?:in|within) (?:under |less than |about |around )?(?:a few|\d+|one|two|a couple of) (?:minutes?|hours?|business hours|working hours|days?|business days)\b|\byou (?:don't|do not) need to do anything (?:else )?(?:for now|right now|at this (?:time|point)|now)\b|\bno (?:further )?action is (?:needed|required) (?:from you|on your (?:side|part)|for now|at this time)`},
 	{re: `\b(?:we|i)(?:'ve| have)? (?:successfully |now )?received your (?:support |service )?(?:request|e-?mail|message|ticket|inquiry|enquiry|case|query|submission)`, strong: true},
 	// A message that says it arrived, and that this note is sent automatically: "Just a
 	// quick note to let you know it landed safely in my inbox", "You're receiving this
@@ -1366,6 +1417,9 @@ var ackPhrases = compilePhrases([]phrase{
 // do not answer: a reminder, part of noticePhrases. Under an automatic header with no
 // cue of a person answering, such a mail is a reminder however long it is.
 var reminderPhrases = compilePhrases([]phrase{
+	// Issue trackers' stale bots: "This issue has been automatically marked as stale …
+	// It will be closed in 7 days if no further activity occurs."
+	{re: `\b(?:automatically )?marked as stale\b|\bwill be closed (?:in \d+ days )?if no (?:further )?activity\b`},
 	// A reminder that the desk waits for us, or will close the request.
 	{re: `\bwaiting to hear (?:back )?from you\b|\bstill waiting (?:on|for) (?:you|your)\b|\b(?:waiting|awaiting|wait) (?:for )?your (?:reply|response|feedback|answer|confirmation)|will be (?:closed|resolved|solved) automatically|if we (?:don't|do not) hear (?:back )?from you`},
 	// Waiting for us, in more languages.
@@ -1439,8 +1493,27 @@ var urgentPhrases = compilePhrases([]phrase{
 // redirectPhrases say where to write instead: in an absence notice, that is all it
 // adds (see analyzeNewText).
 var redirectPhrases = compilePhrases([]phrase{
-	{re: `\bfor (?:\w+ ){0,3}(?:questions|matters|issues|requests|enquiries|inquiries|support|help|topics|orders|renewals|quotes)\b,? (?:please )?(?:write to|contact|e-?mail|reach(?: out to)?|get in touch with|send|call)\b|\bplease (?:write to|contact|e-?mail|reach out to|get in touch with) \S+@|\b(?:my colleagues?|the team) at \S+@|\b(?:questions|requests|enquiries|inquiries|issues|matters|queries)\b[^.!?\n]{0,30}? (?:should )?go to \S+@|\b(?:please )?(?:direct|send|forward) (?:your |any )?(?:questions|requests|enquiries|inquiries|queries) to\b|\S+@\S+,? where [^.!?\n]{1,40}? (?:will|can) (?:help|assist)`},
+	{re: `\bfor (?:\w+ ){0,3}(?:questions|matters|issues|requests|enquiries|inquiries|support|help|topics|orders|renewals|quotes)\b,? (?:please )?(?:write to|contact|e-?mail|reach(?: out to)?|get in touch with|send|call)\b|\bplease (?:write to|contact|e-?mail|reach out to|get in touch with) \S+@|\b(?:my colleagues?|the team) at \S+@|\bplease (?:re-?send|forward|re-?direct) (?:your|the|this) (?:question|message|e-?mail|request|inquiry|enquiry) to\b|\b(?:questions|requests|enquiries|inquiries|issues|matters|queries)\b[^.!?\n]{0,30}? (?:should )?go to \S+@|\b(?:please )?(?:direct|send|forward) (?:your |any )?(?:questions|requests|enquiries|inquiries|queries) to\b|\S+@\S+,? where [^.!?\n]{1,40}? (?:will|can) (?:help|assist)`},
 	{re: `wenden sie sich (?:bitte )?an|schreiben sie (?:bitte )?an|veuillez (?:contacter|écrire à)|por favor,? (?:contacte|escriba a)|si prega di (?:contattare|scrivere a)|neem (?:dan )?contact op met`},
+})
+
+// unsubscribeRe is a way out of a mailing: an unsubscribe link or preferences page.
+var unsubscribeRe = regexp.MustCompile(`(?i)\bunsubscribe\b|manage[- ](?:your )?(?:e-?mail )?preferences|abmelden|se désabonner|désinscri|darse de baja|cancelar (?:a )?inscrição|disiscriviti|uitschrijven`)
+
+// salesPhrases are the wording of a sales sequence's mail, which a CRM sends in a
+// representative's name after a form or an inquiry: "Would you be open to a quick
+// 15-minute call?", "grab a time on my calendar". With an unsubscribe line, such mail is
+// a campaign's, whoever signs it.
+var salesPhrases = compilePhrases([]phrase{
+	{re: `\b(?:quick|brief|short) (?:\d+|fifteen|twenty|thirty)[- ]min(?:ute)? (?:call|chat|meeting|demo)\b|\bgrab (?:a )?time\b|\b(?:on|from) my calendar\b|\bif you(?:'re| are) not the right person\b|\bpoint me (?:in|to) the right (?:direction|person)\b|\b(?:teams|companies|businesses) like yours\b|\bwould you be open to\b`},
+})
+
+// notificationPhrases say why the recipient gets an automatic notification ("You are
+// receiving this email because you made a purchase", "Diese E-Mail wurde an … gesendet",
+// "manage email notifications"), or that it gathers activity the recipient missed.
+var notificationPhrases = compilePhrases([]phrase{
+	{re: `\byou(?:'re| are) receiving this (?:e-?mail|message|notification)\b|você está recebendo este e-?mail|(?:vous )?recevez (?:cet|ce) (?:e-?mail|message|courriel) (?:car|parce)|sie erhalten diese (?:e-?mail|nachricht|benachrichtigung)|recibes este (?:correo|mensaje)|(?:usted )?recibe este (?:correo|mensaje)|ricevi questa e-?mail|diese e-?mail wurde an \S+ gesendet|this (?:e-?mail|message) was sent to \S+@|(?:e-?mail-)?benachrichtigungen verwalten|manage (?:your )?(?:e-?mail )?notifications`},
+	{re: `\byou(?:'ve| have) missed (?:activity|messages|\d+ (?:messages|notifications))|\bunread (?:messages|notifications) in\b|sie haben aktivitäten [^.!?\n]{0,60}?verpasst|\d+ ungelesene nachrichten|vous avez manqué des (?:activités|messages)|tiene actividad sin leer`},
 })
 
 // promoPhrases are the wording of marketing mail: invitations, offers, launches.
@@ -1497,10 +1570,10 @@ var verifyPhrases = compilePhrases([]phrase{
 // unreadPhrases say that the inquiry reached no one: a mailbox nobody monitors (the
 // mail is to go through a portal instead), or a security gateway holding the message.
 var unreadPhrases = compilePhrases([]phrase{
-	{re: `\b(?:this|the|our) (?:mailbox|e-?mail address|address|inbox|account) (?:is|isn't|is not|'s) (?:not |no longer |not being |never )?(?:monitored|in use|read|checked|attended|staffed)|\b(?:your (?:message|e-?mail|reply)|it) (?:hasn't|has not|won't|will not|didn't|did not) (?:reach|reached|be (?:seen|read) by) (?:anyone|anybody|a person|a human|our team|a member of our team)\b|\b(?:no one|nobody|no-one) (?:monitors|reads|checks|will (?:read|see)) (?:this|these|replies|your)|\b(?:e-?mails?|messages?) (?:sent )?to this (?:address|mailbox) (?:are|is|will) not (?:be )?(?:read|monitored|answered|processed)|\bno longer (?:monitored|accepts? (?:e-?mail|requests)|in use)\b`},
+	{re: `\b(?:this|the|our) (?:mailbox|e-?mail address|address|inbox|account)(?: \([^)\n]{0,80}\))? (?:is|isn't|is not|'s) (?:not |no longer |not being |never )?(?:monitored|in use|read|checked|attended|staffed)|\b(?:your (?:message|e-?mail|reply)|it) (?:hasn't|has not|won't|will not|didn't|did not) (?:reach|reached|be (?:seen|read) by) (?:anyone|anybody|a person|a human|our team|a member of our team)\b|\b(?:no one|nobody|no-one) (?:monitors|reads|checks|will (?:read|see)) (?:this|these|replies|your)|\b(?:e-?mails?|messages?) (?:sent )?to this (?:address|mailbox) (?:are|is|will) not (?:be )?(?:read|monitored|answered|processed)|\bno longer (?:monitored|accepts? (?:e-?mail|requests)|in use)\b`},
 	{re: `transmis aux modérateurs|en attente de (?:modération|validation par (?:un|les) modérateurs?)|an die moderatoren (?:weitergeleitet|gesendet)|wartet auf (?:die )?freigabe|pendiente de moderación|enviado a los moderadores|aguardando (?:a )?moderação|in attesa di moderazione|wacht op (?:goedkeuring|moderatie)`},
 	{re: `\b(?:awaiting|pending|held for|waiting for) moderation\b|\bawaits? moderator(?:'s)? approval|\bheld (?:for|until) (?:the )?(?:list )?moderator|\b(?:message|e-?mail) you sent\b[^.!?\n]{0,60}? (?:has been|was|is being|is) (?:held|quarantined|queued for review)|\bheld for (?:review|inspection) by\b|\bquarantined by\b|\bin quarantine\b`},
-	{re: `dieses postfach wird nicht (?:überwacht|gelesen)|cette (?:adresse|boîte) n'est pas (?:surveillée|consultée|lue)|este (?:buzón|correo) no (?:es|está) (?:monitoreado|supervisado|atendido)|此邮箱(?:不|无人)(?:受|被)?(?:监控|查看|回复)|此郵箱(?:不|無人)(?:受|被)?(?:監控|查看|回覆)`},
+	{re: `dieses postfach wird nicht (?:überwacht|gelesen)|cette (?:adresse|boîte)(?: e-?mail| aux lettres| de messagerie)?(?: \([^)\n]{0,80}\))? n'est pas (?:surveillée|consultée|lue|relevée)|votre message n'a pas été (?:lu|transmis|enregistré)|aucune (?:demande|requête|ticket) n'a été créée?|\bno (?:ticket|request|case) (?:has been|was|will be) (?:created|opened)|este (?:buzón|correo) no (?:es|está) (?:monitoreado|supervisado|atendido)|此邮箱(?:不|无人)(?:受|被)?(?:监控|查看|回复)|此郵箱(?:不|無人)(?:受|被)?(?:監控|查看|回覆)`},
 	// Send-only addresses: "발신 전용", "送信専用", "send-only address".
 	{re: `발신 ?전용|送信専用(?:の)?(?:アドレス|メールアドレス)|仅用于发送|僅用於發送|发信专用|\b(?:send|outgoing|outbound)[- ]only (?:e-?mail )?(?:address|mailbox)\b|\breplies to this (?:address|e-?mail|message) (?:are|will) not (?:be )?(?:read|monitored|received|answered)`},
 	{re: `(?:takip|kontrol) edilmemektedir|izlenmemektedir|okunmayacak(?:tır)?|deze (?:mailbox|e-?mailbox|e-?mailadres|postbus) wordt niet (?:gelezen|gecontroleerd|bewaakt)|questa (?:casella|e-?mail|indirizzo) non (?:è|viene) (?:monitorat|controllat|lett)|esta (?:caixa(?: de (?:correio|e-?mail))?|conta|endereço) não é (?:monitorad|lid|verificad)|ta skrzynka nie jest (?:monitorowana|sprawdzana)|(?:этот|данный) (?:адрес|почтовый ящик) не (?:обслуживается|проверяется|отслеживается)|(?:письма|сообщения),? (?:отправленные )?на (?:этот|данный) адрес,? не (?:читаются|обрабатываются|рассматриваются)|den här (?:brevlådan|adressen) (?:bevakas|övervakas|läses) inte|수신(?:이)? (?:되지 않|불가)|회신(?:하셔도|을 하셔도) (?:확인|답변)(?:이|할 수) (?:없|어렵)|このアドレス(?:は|へ)[^。\n]{0,20}?(?:受信|返信)(?:できません|を受け付けておりません|されても確認できません)`},
@@ -2027,7 +2100,7 @@ var (
 		// ("contatterà", "responderá", "retornará", "responderão").
 		`(?:^|[^\p{L}])(?:yapacaktır|yapacağız|ответим|ответит|ответят|свяжемся|свяжется|свяжутся|рассмотрит|рассмотрим|рассмотрят|обработает|обработаем|будет|будут|återkommer|återkopplar|sẽ|سوف|سيقوم|سيتم|سنقوم)(?:$|[^\p{L}])|\bakan\b|\b(?:kümmert|kümmern|neemt|nemen|komen (?:wij|we) (?:bij (?:u|je) )?terug|vender tilbage|kommer tilbake|vi svarer|vi besvarer|vi svarar|vi kontaktar)\b|\p{L}{2,}(?:rà|ranno|rá|rán|rão)(?:$|[^\p{L}])|\b(?:répondr|recontacter|contacter|reviendr|rappeller|traiter)(?:a|ont|ons)\b`)
 	answerVerbRe = regexp.MustCompile(`(?i)답변|연락|회신|\b(?:en contacto|em contato|in contatto)\b|(?:^|[^\p{L}])(?:dönüş|ответ|свяж|återkomm|phản hồi|liên hệ|trả lời|بالرد|الرد|بالتواصل|التواصل)|\b(?:menghubungi|membalas|merespons|menanggapi)\b|\b(?:respond\w*|entraremos em contato|retorn\w*|odpowi\w*|skontakt\w*|rispond\w*|contatt\w*|get(?:ting)? back|repl(?:y|ies)|respond|answer|contact|reach out|be in touch|follow[- ]?up|assign(?:ed)?|review(?:ed)?|look(?:ed)? into|handle[ds]?|melden|antworten|beantworten|kontaktieren|bearbeite[tn]|zugewiesen|répondr\w*|recontacter|contacter|traitée?s?|respond\w*|contactar\w*|atender\w*|rispond\w*|contatt\w*|antwoord\w*|contact opnemen|kontakta\w*|kümmer\w*|svara\w*|besvar\w*)\b|回复|回覆|答复|联系|聯繫|联络|處理|处理|ご連絡|回答`)
-	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+|sớm nhất|sớm|trong vòng \d+|في أقرب وقت|قريبا|قريباً|خلال \d+)|\b(?:innerhalb von \d+|in der regel innerhalb|dans les meilleurs délais|au plus vite|segera|secepatnya|sesegera mungkin|dalam \d+ (?:jam|hari)|en un plazo de(?: \d+)?|dentro de \d+|no prazo de \d+|entro \d+ ore)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
+	vagueTimeRe  = regexp.MustCompile(`(?i)빠른 시일 내|최대한 빨리|곧|영업일|\b(?:em até \d+ (?:dias?|horas?)(?: úteis| útil)?|o mais (?:rápido|breve) possível|em breve|en kısa sürede|kısa süre içinde|wkrótce|jak najszybciej|w ciągu \d+|al più presto|(?:il|al) prima possibile|quanto prima|entro \d+|up to \d+ (?:business |working )?(?:hours?|days?)|\d+ (?:business |working )?(?:hours?|days?)|shortly|soon|as soon as (?:possible|we can|they can|someone can|one of us can)|asap|promptly|in due course|within (?:\d+|one|two|three|a|the next)|next (?:business|working) day|in kürze|bald(?:igst|möglichst)?|schnellstmöglich|umgehend|zeitnah|dans les (?:plus )?brefs délais|rapidement|sous \d+|en breve|lo antes posible|a la brevedad|pronto|al più presto|a breve|zo snel mogelijk|spoedig|så snart som möjligt|snarast|snart|hurtigst muligt|snarest)\b|(?:^|[^\p{L}])(?:в ближайшее время|как можно скорее|в течение \d+|sớm nhất|sớm|trong vòng \d+|في أقرب وقت|قريبا|قريباً|خلال \d+)|\b(?:innerhalb von \d+|in der regel innerhalb|dans les meilleurs délais|au plus vite|segera|secepatnya|sesegera mungkin|dalam \d+ (?:jam|hari)|en un plazo de(?: \d+)?|dentro de \d+|no prazo de \d+|entro \d+ ore)\b|尽快|盡快|稍后|稍後|尽早|儘早|改めて|追って|折り返し`)
 	// filingRe is the filing of a record: created, logged, received, its number given
 	// or to be quoted.
 	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|waiting|awaiting|pending|remind(?:er|ing)?|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|aufgenommen|eröffnet|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
@@ -2148,7 +2221,7 @@ func answeringCue(cues []hit, firstPerson bool) bool {
 		switch strings.ToLower(strings.Trim(c.text, " ,.;:!'\"()")) {
 		case "?", "？", "my", "me":
 			continue
-		case "i", "i'm", "i've", "i'll", "i'd":
+		case "i", "i'm", "i've", "i'll", "i'd", "ich", "je", "j'ai", "私", "我":
 			if !firstPerson {
 				continue
 			}

@@ -142,6 +142,31 @@ func TestClassifyGuards(t *testing.T) {
 		{"holiday subject without headers", "Urlaub bis 11.12. – Re: Frage zur Firmware",
 			"Guten Tag,\n\nvielen Dank für Ihre Nachricht. Ich bin bis einschließlich 11.12. im Urlaub und lese meine E-Mails nur unregelmäßig.\n\nMit freundlichen Grüßen\nStefan Jung",
 			probe.KindOutOfOffice, ""},
+		// Receipt boilerplate an agent types above an answer, and a desk's status line
+		// above one, are no receipt.
+		{"typed receipt boilerplate then an answer", "Re: [#20417] Semi-monthly pay schedules",
+			"Hello Jordan,\n\nThank you for contacting Paylane Support, we have received your request and are happy to assist.\n\nYes - semi-monthly schedules are supported for contractors in Canada. Go to Settings > Pay Schedules > Add schedule and pick Semi-monthly.\n\nKind regards,\nAshwin Pillai",
+			probe.KindHuman, "Auto-Submitted: auto-generated\r\nPrecedence: bulk\r\n"},
+		{"status line above an agent's answer", "[Ticket #4471] Solved: CSV export missing invoices",
+			"Ticket #4471 | Status: Solved | Priority: Medium\n\nHi Rachel,\n\nIt was a bug on our side: the export applied the date filter in UTC. The fix went out this morning, and I've re-run the November export for your account; it is attached. Your scheduled export on Jan 1 will pick up the fix as well.\n\nMarcus",
+			probe.KindHuman, "Auto-Submitted: auto-generated\r\nPrecedence: bulk\r\n"},
+		// Notifications about something else, and sales sequences, against people who
+		// mention the same words.
+		{"payment receipt that replies to nothing", "Your receipt from Zapflow #2041-7732",
+			"Receipt from Zapflow\n\nAmount paid: $249.00\nDate paid: 5 December 2026\nPayment method: Mastercard 4418\n\nIf you have any questions, contact Zapflow at billing@zapflow.example.\n\nYou're receiving this email because you made a purchase at Zapflow, which partners with Stripe to provide invoicing and payment processing.",
+			probe.KindOther, ""},
+		{"sales sequence with an unsubscribe line", "Re: your Cartwheel inquiry",
+			"Hi Yusuf,\n\nThanks for reaching out to Cartwheel! Teams like yours typically use Cartwheel to cut manual data entry by 60%.\n\nWould you be open to a quick 15-minute call this week? You can grab a time on my calendar here: https://meet.example/ella\n\nElla Marsh\nAccount Executive\n\nDon't want to hear from me again? Unsubscribe: https://hs.example/unsubscribe",
+			probe.KindOther, ""},
+		{"a salesperson's answer that offers a call", "Re: SSO on the Team plan",
+			"Hi Yusuf, yes: the Team plan includes SAML SSO and SCIM. Would you be open to a quick 15-minute call so I can show you the setup?\n\nElla",
+			probe.KindHuman, ""},
+		{"an answer that explains how to unsubscribe", "Re: Too many digest emails",
+			"Hi Yusuf, you can stop the daily digests under Settings > Notifications, or click Unsubscribe at the bottom of any digest; your other alerts keep coming.\n\nElla",
+			probe.KindHuman, ""},
+		{"a departure notice asking to resend", "Re: Pipeline automation limits",
+			"Hello,\n\nThank you for your message. Jake Morrison is no longer with Pipedrift, and this address is not being read.\n\nFor product questions, please email support@pipedrift.example. Your message has not been forwarded, so please resend your question to support.\n\nKind regards,\nPipedrift Team",
+			probe.KindOutOfOffice, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
