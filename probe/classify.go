@@ -317,12 +317,18 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		return KindAutoAck, fmt.Sprintf("auto_ack: says it is an AI or virtual assistant (%q); a program's answer, not a person's", strings.Join(strings.Fields(bot), " ")), ev
 	}
 	// Survey and verification wording is a program's too: such a mail is not "bare".
-	machineWording := len(findPhrases(surveyPhrases, subjectAndText))+len(findPhrases(verifyPhrases, subjectAndText)) > 0
+	// Each list is searched once; the rules below reuse the hits.
+	surveyHits, verifyHits := findPhrases(surveyPhrases, subjectAndText), findPhrases(verifyPhrases, subjectAndText)
+	unreadHits, reminderHits := findPhrases(unreadPhrases, subjectAndText), findPhrases(reminderPhrases, subjectAndText)
+	machineWording := len(surveyHits)+len(verifyHits) > 0
 	// A notification about something else (a receipt for a payment, a digest of missed
 	// activity) says why it is sent; one that replies to nothing needs no automatic
 	// header to be a program's.
 	notReply := len(m.InReplyTo) == 0 && len(m.References) == 0 && !replyPrefixRe.MatchString(m.Subject)
-	notif := findPhrases(notificationPhrases, subjectAndText+"\n"+m.NewText)
+	// (The footer that says why is below the signature: the new text's first
+	// classifyTextLimit bytes are read, as for every phrase.)
+	head := truncateUTF8(m.NewText, classifyTextLimit)
+	notif := findPhrases(notificationPhrases, subjectAndText+"\n"+head)
 	machineWording = machineWording || len(notif) > 0
 	// Thanks alone ("Thank you for your message. We do support SSO via SAML.") opens
 	// people's answers as often as acknowledgements: it does not stop a mail from being
@@ -343,8 +349,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// it), under an automatic header: however
 	// long, with no cue of a person answering, it is the program's mail its wording
 	// says it is.
-	unreadWording := len(findPhrases(unreadPhrases, subjectAndText)) > 0
-	formOnly := (machineWording || unreadWording || len(findPhrases(reminderPhrases, subjectAndText)) > 0) && (len(auto) > 0 || len(notif) > 0 && notReply) && !answeringCue(nt.cues, false)
+	formOnly := (machineWording || len(unreadHits) > 0 || len(reminderHits) > 0) && (len(auto) > 0 || len(notif) > 0 && notReply) && !answeringCue(nt.cues, false)
 	nt.receiptOnly = receiptOnly
 	if formOnly && !receiptOnly {
 		nt.formOnly = true
@@ -386,29 +391,29 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	deskAck := strongAck || len(desk) > 0 || teamAway
 	// "This mailbox is not monitored" under an "Automatic reply" subject is no absence:
 	// nobody is away, nobody reads it (below), unless a person's absence is said too.
-	unreadNotice := len(personal) == 0 && len(findPhrases(unreadPhrases, subjectAndText)) > 0
+	unreadNotice := len(personal) == 0 && len(unreadHits) > 0
 	if len(ooo) > 0 && (!deskAck || len(personal) > 0) && !unreadNotice {
 		return KindOutOfOffice, "out_of_office: " + strings.Join(slices.Concat(ooo, auto), "; "), ev
 	}
 
-	if other := findPhrases(surveyPhrases, subjectAndText); len(other) > 0 && (nt.weight < humanWeight || formOnly) {
+	if other := surveyHits; len(other) > 0 && (nt.weight < humanWeight || formOnly) {
 		ev.machine("survey wording "+quoteMatches(other), 3)
 		return KindOther, "other: survey " + quoteMatches(other) + newTextNote(nt), ev
 	}
-	if other := findPhrases(verifyPhrases, subjectAndText); len(other) > 0 && (nt.weight < humanWeight || formOnly) {
+	if other := verifyHits; len(other) > 0 && (nt.weight < humanWeight || formOnly) {
 		ev.machine("verification wording "+quoteMatches(other), 3)
 		return KindOther, "other: verification " + quoteMatches(other) + newTextNote(nt), ev
 	}
 	// Nobody will read it: an address that is not monitored, or mail held by a
 	// security gateway. Not an acknowledgement (no request was opened), not an answer;
 	// but a receipt that adds "replies to this address are not read" is a receipt.
-	if other := findPhrases(unreadPhrases, subjectAndText); len(other) > 0 && (nt.weight < humanWeight && len(nt.cues) == 0 || formOnly) && !strongAck {
+	if other := unreadHits; len(other) > 0 && (nt.weight < humanWeight && len(nt.cues) == 0 || formOnly) && !strongAck {
 		ev.machine("not read by anyone "+quoteMatches(other), 3)
 		return KindOther, "other: says the mail is not read " + quoteMatches(other) + newTextNote(nt), ev
 	}
 	// A reminder that the desk waits for us, under an automatic header, with no cue of
 	// a person answering: "Could you send the details?" is the reminder's own question.
-	if rem := findPhrases(reminderPhrases, subjectAndText); len(rem) > 0 && formOnly && !strongAck {
+	if rem := reminderHits; len(rem) > 0 && formOnly && !strongAck {
 		ev.machine("reminder wording "+quoteMatches(rem), 3)
 		return KindOther, "other: a reminder that the desk waits for us " + quoteMatches(rem) + newTextNote(nt), ev
 	}
@@ -427,7 +432,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		return KindOther, "other: promotional mail (" + quoteMatches(promo) + "), not a reply", ev
 	}
 	// A sales sequence's mail: sales wording and a way to unsubscribe, nothing answered.
-	if sales := findPhrases(salesPhrases, subjectAndText); len(sales) > 0 && unsubscribeRe.MatchString(m.NewText) {
+	if sales := findPhrases(salesPhrases, subjectAndText); len(sales) > 0 && unsubscribeRe.MatchString(head) {
 		// Both together: a person answering a support question neither pitches a call
 		// nor offers a way to unsubscribe from their own mail.
 		ev.machine("sales-sequence wording "+quoteMatches(sales)+" with an unsubscribe line", 8)
@@ -1267,29 +1272,66 @@ func literalsOf(r *syntax.Regexp) (lits []string, ok bool) {
 	return nil, false
 }
 
-// concatLiterals is literalsOf for a concatenation: the first piece that consumes text
-// decides; an optional one adds its literals to those of what follows it.
+// concatLiterals is literalsOf for a concatenation: every match contains a match of
+// each piece that is not optional, so of those pieces with literals the one whose
+// shortest literal is longest decides ("e-?mail" is keyed by "mail", not "e"). Only
+// when no such piece has literals does an optional one count, with its literals added
+// to those of what follows it.
 func concatLiterals(subs []*syntax.Regexp) ([]string, bool) {
-	for i, sub := range subs {
-		switch sub.Op {
-		case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
-			syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpEmptyMatch:
+	var best []string
+	for _, sub := range subs {
+		if emptyWidth(sub) || optional(sub) {
 			continue
 		}
-		if sub.Op == syntax.OpQuest || sub.Op == syntax.OpStar || sub.Op == syntax.OpRepeat && sub.Min == 0 {
-			l, ok := literalsOf(sub.Sub[0])
-			if !ok {
-				return nil, false
-			}
-			rest, ok := concatLiterals(subs[i+1:])
-			if !ok {
-				return nil, false
-			}
-			return append(l, rest...), true
+		if l, ok := literalsOf(sub); ok && shortest(l) > shortest(best) {
+			best = l
 		}
-		return literalsOf(sub)
+	}
+	if best != nil {
+		return best, true
+	}
+	for i, sub := range subs {
+		if !optional(sub) {
+			continue
+		}
+		l, ok := literalsOf(sub.Sub[0])
+		if !ok {
+			continue // "\s*": what follows is required all the same
+		}
+		rest, ok := concatLiterals(subs[i+1:])
+		if !ok {
+			return nil, false
+		}
+		return append(l, rest...), true
 	}
 	return nil, false
+}
+
+// emptyWidth reports whether r matches no text: an anchor or a word boundary.
+func emptyWidth(r *syntax.Regexp) bool {
+	switch r.Op {
+	case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpEmptyMatch:
+		return true
+	}
+	return false
+}
+
+// optional reports whether r may match nothing by repeating zero times.
+func optional(r *syntax.Regexp) bool {
+	return r.Op == syntax.OpQuest || r.Op == syntax.OpStar || r.Op == syntax.OpRepeat && r.Min == 0
+}
+
+// shortest is the length in bytes of the shortest of lits, 0 when there are none.
+func shortest(lits []string) int {
+	if len(lits) == 0 {
+		return 0
+	}
+	n := len(lits[0])
+	for _, l := range lits[1:] {
+		n = min(n, len(l))
+	}
+	return n
 }
 
 // findPhrases returns the phrases of ps found in text, each once, in the order they

@@ -76,10 +76,19 @@ func TestRequiredLiterals(t *testing.T) {
 	}{
 		{`(?i)\bwe have received your (?:request|e-?mail)`, []string{"we have received your "}},
 		{`(?i)ticket (?:created|opened)|case (?:logged)`, []string{"case logged", "ticket "}},
-		{`(?i)(?:dear )?customer`, []string{"customer", "dear "}},
-		{`(?i)[a-z]+ has been closed`, nil},
-		{`(?i)\p{L}{2,}rá`, nil},
-		{`(?i)^\s*status:`, nil},
+		{`(?i)(?:dear )?customer`, []string{"customer"}},
+		// The longest required literal keys the phrase, not the first.
+		{`(?i)(?:messaggio|e-?mail|mail) automatico`, []string{" automatico"}},
+		{`(?i)e-?mail`, []string{"mail"}},
+		// With nothing required but an optional piece, it joins what follows.
+		{`(?i)(?:dear )?\w+`, nil},
+		// A piece without literals is passed over: a match still contains what follows.
+		{`(?i)[a-z]+ has been closed`, []string{" has been closed"}},
+		{`(?i)\p{L}{2,}rá`, []string{"rá"}},
+		{`(?i)(?:^|[^\p{L}])(?:corrigi|resolvi)(?:$|[^\p{L}])`, []string{"corrigi", "resolvi"}},
+		{`(?i)^\s*status:`, []string{"status:"}},
+		// Nothing required: an alternation one of whose branches has no literal.
+		{`(?i)[?？]|\d+`, nil},
 	} {
 		got := requiredLiterals(tc.re)
 		if strings.Join(got, "|") != strings.Join(foldAll(tc.want), "|") {
