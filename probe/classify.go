@@ -277,10 +277,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// number", "ご確認ください") weighs less: agents open answers with their desk's
 	// receipt formula.
 	receiptWeight := 2.5
-	if slices.ContainsFunc(humanCues, func(p phrase) bool {
-		c := p.cre.FindString(nt.text) // each on its own: "I've" would hide "I've re-run"
-		return c != "" && answeringCue([]hit{{text: c}}, false) && !instructionCueRe.MatchString(c)
-	}) {
+	if answersBeyondInstructions(nt.text) {
 		receiptWeight = 1.5
 	}
 	for i, a := range acks {
@@ -349,7 +346,7 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// it), under an automatic header: however
 	// long, with no cue of a person answering, it is the program's mail its wording
 	// says it is.
-	formOnly := (machineWording || len(unreadHits) > 0 || len(reminderHits) > 0) && (len(auto) > 0 || len(notif) > 0 && notReply) && !answeringCue(nt.cues, false)
+	formOnly := (machineWording || len(unreadHits) > 0 || len(reminderHits) > 0) && (len(auto) > 0 || len(notif) > 0 && notReply) && !answersBeyondInstructions(nt.text)
 	nt.receiptOnly = receiptOnly
 	if formOnly && !receiptOnly {
 		nt.formOnly = true
@@ -396,7 +393,10 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 		return KindOutOfOffice, "out_of_office: " + strings.Join(slices.Concat(ooo, auto), "; "), ev
 	}
 
-	if other := surveyHits; len(other) > 0 && (nt.weight < humanWeight || formOnly) {
+	// A survey sent with a solved notice ("Request #48213 has been solved … How would you
+	// rate the support you received?") is the survey, whatever comment it carries.
+	solvedSurvey := len(surveyHits) > 0 && len(auto) > 0 && len(findPhrases(noticePhrases, subjectAndText)) > 0
+	if other := surveyHits; len(other) > 0 && (nt.weight < humanWeight || formOnly || solvedSurvey) {
 		ev.machine("survey wording "+quoteMatches(other), 3)
 		return KindOther, "other: survey " + quoteMatches(other) + newTextNote(nt), ev
 	}
@@ -1465,7 +1465,7 @@ var reminderPhrases = compilePhrases([]phrase{
 	// A reminder that the desk waits for us, or will close the request.
 	{re: `\bwaiting to hear (?:back )?from you\b|\bstill waiting (?:on|for) (?:you|your)\b|\b(?:waiting|awaiting|wait) (?:for )?your (?:reply|response|feedback|answer|confirmation)|will be (?:closed|resolved|solved) automatically|if we (?:don't|do not) hear (?:back )?from you`},
 	// Waiting for us, in more languages.
-	{re: `nous n'avons pas reçu de réponse de votre part|sans nouvelles de votre part|nous attendons votre réponse|sera automatiquement (?:fermée?|clôturée?)|wir haben (?:noch )?keine (?:antwort|rückmeldung) von ihnen|(?:wir )?warten auf ihre (?:antwort|rückmeldung)|wird automatisch geschlossen|no hemos recibido (?:su|tu) respuesta|(?:estamos )?esperando (?:su|tu) respuesta|esperamos (?:su|tu) respuesta|si no tenemos noticias (?:suyas|tuyas)|la cerraremos automáticamente|se cerrará automáticamente`},
+	{re: `nous n'avons (?:pas encore|toujours pas) reçu de réponse|nous n'avons pas reçu de réponse de votre part|sans nouvelles de votre part|nous attendons votre réponse|sera automatiquement (?:fermée?|clôturée?)|wir haben (?:noch )?keine (?:antwort|rückmeldung) von ihnen|(?:wir )?warten auf ihre (?:antwort|rückmeldung)|wird automatisch geschlossen|no hemos recibido (?:su|tu) respuesta|(?:estamos )?esperando (?:su|tu) respuesta|esperamos (?:su|tu) respuesta|si no tenemos noticias (?:suyas|tuyas)|la cerraremos automáticamente|se cerrará automáticamente`},
 	{re: `non abbiamo (?:ancora )?ricevuto (?:una |alcuna )?risposta|in attesa della (?:sua|tua) risposta|(?:verrà|sarà) chius[oa] automaticamente|não recebemos (?:a sua |sua )?resposta|aguardando (?:a sua |sua )?resposta|será fechad[oa] automaticamente|(?:we )?hebben (?:nog )?geen reactie van (?:u|je) ontvangen|wachten op (?:uw|je) reactie|(?:sluiten wij|sluiten we|wordt) (?:de|uw|je) (?:melding|aanvraag|ticket|verzoek) automatisch(?: gesloten)?|automatisch gesloten|nie otrzymaliśmy (?:od (?:ciebie|pana|pani|państwa) )?odpowiedzi|zostanie automatycznie zamknięte|oczekujemy na (?:twoją|pana|pani|państwa) odpowiedź|мы не получили (?:от вас )?ответ|ожидаем (?:вашего )?ответа|будет автоматически закрыт|yanıtınızı bekliyoruz|otomatik olarak kapatılacaktır|vi har inte fått (?:något )?svar|väntar på (?:ditt|ert) svar|stängs automatiskt|(?:自動的に|自動で)クローズ(?:されます|いたします)|ご返信がない場合|답변이 없(?:을 경우|으면)|자동으로 (?:종료|닫힙|완료)|(?:将|將)(?:会)?自动(?:关闭|關閉)|尚未收到您的回复|等待您的回复`},
 })
 
@@ -1555,6 +1555,7 @@ var salesPhrases = compilePhrases([]phrase{
 // "manage email notifications"), or that it gathers activity the recipient missed.
 var notificationPhrases = compilePhrases([]phrase{
 	{re: `\byou(?:'re| are) receiving this (?:e-?mail|message|notification)\b|você está recebendo este e-?mail|(?:vous )?recevez (?:cet|ce) (?:e-?mail|message|courriel) (?:car|parce)|sie erhalten diese (?:e-?mail|nachricht|benachrichtigung)|recibes este (?:correo|mensaje)|(?:usted )?recibe este (?:correo|mensaje)|ricevi questa e-?mail|diese e-?mail wurde an \S+ gesendet|this (?:e-?mail|message) was sent to \S+@|(?:e-?mail-)?benachrichtigungen verwalten|manage (?:your )?(?:e-?mail )?notifications`},
+	{re: `\b(?:visit|view) (?:the )?topic\b|\bor reply to this email to respond\b|\bto unsubscribe from these (?:e-?mails|notifications)\b|\byou(?:'re| are) receiving this because\b`},
 	{re: `\byou(?:'ve| have) missed (?:activity|messages|\d+ (?:messages|notifications))|\bunread (?:messages|notifications) in\b|sie haben aktivitäten [^.!?\n]{0,60}?verpasst|\d+ ungelesene nachrichten|vous avez manqué des (?:activités|messages)|tiene actividad sin leer`},
 })
 
@@ -1585,7 +1586,7 @@ var subjectAckPhrases = compilePhrases([]phrase{
 
 // surveyPhrases mark satisfaction surveys, which follow a reply and are not one.
 var surveyPhrases = compilePhrases([]phrase{
-	{re: `how did i do\b|(?:love|like) to know how (?:i|we) did|how satisfied (?:were|are) you|\bvery satisfied\s*\|\s*(?:satisfied|neutral)|we(?:'d| would) like to hear about your experience|how did we do|tell us how we did|how we did\b|tell us about your experience|(?:spare|take) a (?:moment|minute|second) to (?:tell|let) us`},
+	{re: `how did (?:i|we|[\p{L}-]+) do (?:helping|with|on)\b|how would you rate (?:our|the) (?:reply|response|support|answer|service)|how did i do\b|(?:love|like) to know how (?:i|we) did|how satisfied (?:were|are) you|\bvery satisfied\s*\|\s*(?:satisfied|neutral)|we(?:'d| would) like to hear about your experience|how did we do|tell us how we did|how we did\b|tell us about your experience|(?:spare|take) a (?:moment|minute|second) to (?:tell|let) us`},
 	{re: `rate (?:our|the|your) (?:support|service|experience|interaction|conversation)`},
 	// Rating the support as a whole; a rating of this one reply ("How would you rate
 	// my reply?", "Was this reply helpful?") is a footer under an agent's answer, and
@@ -2281,6 +2282,18 @@ func besideHit(text string, h hit) string {
 		end = h.end + i
 	}
 	return text[start:h.at] + " " + text[h.end:end]
+}
+
+// answersBeyondInstructions reports whether text holds a cue of a person answering
+// other than an instruction ("You can reply to this email", "please click the link"):
+// a yes or no, work reported done, a finding. Each cue is looked for on its own.
+func answersBeyondInstructions(text string) bool {
+	for _, p := range humanCues {
+		if c := p.cre.FindString(text); c != "" && answeringCue([]hit{{text: c}}, false) && !instructionCueRe.MatchString(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // answersBeside reports whether rest holds a cue of a person answering, each cue
