@@ -41,7 +41,7 @@ func (b *Bulk) PutInquiryRaw(id string, encoded []byte) error {
 // AddThreadID and AddTicketKey write the index entries DB.AddThreadIDs and
 // DB.AddTicketKey add for a key no other probe holds.
 func (b *Bulk) AddThreadID(id, messageID string) error {
-	return b.tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(messageID)), []byte(id))
+	return messageIndex(b.tx, bMessageID).Put([]byte(NormalizeMessageID(messageID)), []byte(id))
 }
 
 // AddTicketKey: see AddThreadID.
@@ -156,6 +156,33 @@ func (db *DB) SetSchemaVersion(v uint64) error {
 		}
 		return tx.Bucket(bMeta).Put(keySchemaVersion, u64(v))
 	})
+}
+
+// UseSchema9IndexKeys makes every store write its index keys as schema version 9 did
+// (Message-IDs and ids as text) while on, and returns a function that turns it off.
+// Not for use with stores written concurrently by other tests.
+func UseSchema9IndexKeys() (restore func()) {
+	schema9IndexKeys = true
+	return func() { schema9IndexKeys = false }
+}
+
+// IndexKeyForms counts the keys of the Message-ID and id index buckets by form:
+// version 10 (hashed or numeric) and older (text).
+func (db *DB) IndexKeyForms() (v10, older int) {
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		for _, rb := range rekeyBuckets {
+			tx.Bucket(rb.name).ForEach(func(k, _ []byte) error {
+				if rb.letter == 0 && isMsgKey(k) || rb.letter != 0 && len(k) == 8 && k[0] == 0 {
+					v10++
+				} else {
+					older++
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	return v10, older
 }
 
 // SetMigrationBatch makes the parts of stepped migrations n records long, and returns

@@ -470,7 +470,7 @@ func (db *DB) PutInquiryRaw(id string, data []byte) error {
 // copy is decoded again and compared byte for byte before it replaces the old one.
 func (db *DB) detachRefs(tx *bbolt.Tx, id, key string) error {
 	var names []string
-	if pkey := tx.Bucket(bProbeIDs).Get([]byte(id)); pkey != nil {
+	if pkey := probeIDs(tx).Get(id); pkey != nil {
 		c := tx.Bucket(bReplies).Cursor()
 		for k, v := c.Seek(pkey); k != nil && bytes.HasPrefix(k, pkey); k, v = c.Next() {
 			var r probe.Reply
@@ -588,7 +588,7 @@ func (db *DB) AddReplyRaw(r probe.Reply, raw Raw) (probe.Reply, error) {
 // addReply is AddReply inside tx, with the raw bytes already encoded (EncodeRaw);
 // legacyKeys and defaultFill are putRaw's.
 func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte, legacyKeys, defaultFill bool) (probe.Reply, error) {
-	pkey := tx.Bucket(bProbeIDs).Get([]byte(r.ProbeID))
+	pkey := probeIDs(tx).Get(r.ProbeID)
 	if pkey == nil {
 		return r, fmt.Errorf("probe %s: %w", r.ProbeID, ErrNotFound)
 	}
@@ -612,7 +612,7 @@ func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte, legacyKeys, defaul
 	// the insert are rarely written again: packed at appendFill rather than bbolt's
 	// half (measured: 52% → 58% in use in 4 KB pages; the splits' two keys on the
 	// right keep it from more).
-	if err := appending(tx, bReplyIDs).Put([]byte(r.ID), key); err != nil {
+	if err := replyIDs(tx).Put(r.ID, key); err != nil {
 		return r, err
 	}
 	return r, putRaw(tx, "reply/"+r.ID, encodedRaw, legacyKeys, defaultFill)
@@ -623,7 +623,7 @@ func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte, legacyKeys, defaul
 // again and is always accepted.
 func markSeen(tx *bbolt.Tx, messageID string, newID func(*bbolt.Bucket) (string, error), seqBucket *bbolt.Bucket) error {
 	k := []byte(NormalizeMessageID(messageID))
-	seen := tx.Bucket(bSeen)
+	seen := messageIndex(tx, bSeen)
 	if len(k) > 0 {
 		if have := seen.Get(k); have != nil {
 			return fmt.Errorf("already recorded as %s: %w", have, ErrDuplicate)
@@ -642,7 +642,7 @@ func markSeen(tx *bbolt.Tx, messageID string, newID func(*bbolt.Bucket) (string,
 // Seen reports whether an inbound message with messageID was already recorded, matched
 // or unmatched, and under which id.
 func (db *DB) Seen(messageID string) (string, bool, error) {
-	id, err := db.indexGet(bSeen, []byte(NormalizeMessageID(messageID)))
+	id, err := db.msgIndexGet(bSeen, messageID)
 	return id, id != "", err
 }
 
@@ -650,7 +650,7 @@ func (db *DB) Seen(messageID string) (string, bool, error) {
 func (db *DB) Reply(id string) (probe.Reply, error) {
 	var r probe.Reply
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bReplyIDs).Get([]byte(id))
+		key := replyIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
@@ -671,7 +671,7 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 	}
 	var r probe.Reply
 	err := db.updateRecords(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bReplyIDs).Get([]byte(id))
+		key := replyIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
@@ -700,7 +700,7 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 func (db *DB) SetReplyAuth(id string, a probe.Auth) (probe.Reply, error) {
 	var r probe.Reply
 	err := db.updateRecords(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bReplyIDs).Get([]byte(id))
+		key := replyIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
@@ -769,7 +769,7 @@ func (db *DB) AddUnmatchedRaw(u Unmatched, raw Raw) (Unmatched, error) {
 		if err := putJSON(b, key, u); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bUnmatchedIDs).Put([]byte(u.ID), key); err != nil {
+		if err := unmatchedIDs(tx).Put(u.ID, key); err != nil {
 			return err
 		}
 		return db.putRaw(tx, "unmatched/"+u.ID, enc)

@@ -112,6 +112,80 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	// 10: the Message-ID indexes are keyed by a hash of the Message-ID and the id indexes
+	// by the id's number (keys.go); readers take either form, so the older keys move in
+	// parts.
+	{step: rekeyIndexesStep},
+}
+
+// rekeyBuckets are the buckets migration 10 moves to the keys of keys.go, in the order
+// it walks them: two Message-ID indexes (letter 0), then the id indexes.
+var rekeyBuckets = []struct {
+	name   []byte
+	letter byte
+}{{bMessageID, 0}, {bSeen, 0}, {bProbeIDs, 'P'}, {bReplyIDs, 'R'}, {bUnmatchedIDs, 'U'}}
+
+// rekeyIndexesStep moves up to migrateBatch older keys of the index buckets to their
+// version 10 form: a Message-ID key to msgKey of it, an id key to its number. pos is
+// the bucket (its place in rekeyBuckets) and the key the part starts at. Each entry is
+// put under its new key and its older key deleted in the same part, so a part done
+// again after a crash finds only the keys still to move; a new key already present (a
+// write since the upgrade) is kept.
+func rekeyIndexesStep(tx *bbolt.Tx, pos []byte) ([]byte, error) {
+	which, from := 0, []byte(nil)
+	if len(pos) > 0 {
+		which, from = int(pos[0]), pos[1:]
+	}
+	if which >= len(rekeyBuckets) {
+		return nil, fmt.Errorf("bad position %x in meta %s (restore a backup)", pos, keyMigrationPos)
+	}
+	rb := rekeyBuckets[which]
+	b := tx.Bucket(rb.name)
+	newKey := func(k []byte) []byte {
+		if rb.letter == 0 {
+			if isMsgKey(k) {
+				return nil
+			}
+			return msgKey(k)
+		}
+		if n, ok := idNumber(string(k), rb.letter); ok {
+			return u64(n)
+		}
+		return nil // already a number, or an id that keeps its text key
+	}
+	type move struct{ old, new, v []byte }
+	var batch []move
+	c := b.Cursor()
+	k, v := c.First()
+	if len(from) > 0 {
+		k, v = c.Seek(from)
+	}
+	for ; k != nil && len(batch) < migrateBatch; k, v = c.Next() {
+		if nk := newKey(k); nk != nil {
+			batch = append(batch, move{bytes.Clone(k), nk, bytes.Clone(v)})
+		}
+	}
+	var next []byte
+	if k != nil {
+		next = bytes.Clone(k)
+	}
+	for _, m := range batch {
+		if b.Get(m.new) == nil {
+			if err := b.Put(m.new, m.v); err != nil {
+				return nil, fmt.Errorf("bucket %s: move key %q: %w", rb.name, m.old, err)
+			}
+		}
+		if err := b.Delete(m.old); err != nil {
+			return nil, fmt.Errorf("bucket %s: remove older key %q: %w", rb.name, m.old, err)
+		}
+	}
+	switch {
+	case next != nil:
+		return append([]byte{byte(which)}, next...), nil
+	case which+1 < len(rekeyBuckets):
+		return []byte{byte(which + 1)}, nil
+	}
+	return nil, nil
 }
 
 // encodeRecordsStep rewrites the JSON probes, then the JSON replies, in the record

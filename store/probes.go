@@ -48,7 +48,7 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 	if err := probes.Put(key, encodeProbe(p)); err != nil {
 		return p, err
 	}
-	if err := tx.Bucket(bProbeIDs).Put([]byte(id), key); err != nil {
+	if err := probeIDs(tx).Put(id, key); err != nil {
 		return p, err
 	}
 	if err := appending(tx, bVendorTime).Put(join(vendorPrefix(p.Vendor), key), nil); err != nil {
@@ -63,7 +63,7 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 		return p, err
 	}
 	if p.MessageID != "" {
-		return p, tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id))
+		return p, messageIndex(tx, bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id))
 	}
 	return p, nil
 }
@@ -77,7 +77,7 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 // update and is returned wrapped. It returns the stored probe, or ErrNotFound.
 func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, error) {
 	err := db.updateRecords(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bProbeIDs).Get([]byte(id))
+		key := probeIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
@@ -103,7 +103,7 @@ func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, 
 			}
 		}
 		if p.MessageID != before.MessageID && p.MessageID != "" {
-			if err := tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id)); err != nil {
+			if err := messageIndex(tx, bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id)); err != nil {
 				return err
 			}
 		}
@@ -119,7 +119,7 @@ func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, 
 func (db *DB) Probe(id string) (probe.Probe, error) {
 	var p probe.Probe
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bProbeIDs).Get([]byte(id))
+		key := probeIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
@@ -307,10 +307,10 @@ func loadRange(tx *bbolt.Tx, keys, vals [][]byte, out []probe.Probe, figuresOnly
 // re-pointed.
 func (db *DB) AddThreadIDs(id string, messageIDs ...string) (conflicts []string, err error) {
 	err = db.update(func(tx *bbolt.Tx) error {
-		if tx.Bucket(bProbeIDs).Get([]byte(id)) == nil {
+		if probeIDs(tx).Get(id) == nil {
 			return ErrNotFound
 		}
-		idx := tx.Bucket(bMessageID)
+		idx := messageIndex(tx, bMessageID)
 		for _, m := range messageIDs {
 			k := []byte(NormalizeMessageID(m))
 			if len(k) == 0 {
@@ -335,7 +335,7 @@ func (db *DB) AddThreadIDs(id string, messageIDs ...string) (conflicts []string,
 
 // ProbeByMessageID returns the id of the probe whose thread holds messageID, or "".
 func (db *DB) ProbeByMessageID(messageID string) (string, error) {
-	return db.indexGet(bMessageID, []byte(NormalizeMessageID(messageID)))
+	return db.msgIndexGet(bMessageID, messageID)
 }
 
 // ProbeByToken returns the id of the probe with the given token, or "".
@@ -372,6 +372,16 @@ func (db *DB) indexGet(bucket, key []byte) (string, error) {
 	var id string
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		id = string(tx.Bucket(bucket).Get(key))
+		return nil
+	})
+	return id, err
+}
+
+// msgIndexGet returns the id Message-ID index bucket holds for messageID, or "".
+func (db *DB) msgIndexGet(bucket []byte, messageID string) (string, error) {
+	var id string
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		id = string(messageIndex(tx, bucket).Get([]byte(NormalizeMessageID(messageID))))
 		return nil
 	})
 	return id, err
@@ -416,7 +426,7 @@ func (db *DB) PendingProbes() ([]probe.Probe, error) {
 // to move. It returns an error wrapping ErrNotFound for an unknown reply.
 func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []string) (conflicts []string, err error) {
 	err = db.updateRecords(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bReplyIDs).Get([]byte(replyID))
+		key := replyIDs(tx).Get(replyID)
 		if key == nil {
 			return ErrNotFound
 		}
@@ -427,7 +437,7 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 			return fmt.Errorf("decode: %w", err)
 		}
 		var subject string
-		if pkey := tx.Bucket(bProbeIDs).Get([]byte(r.ProbeID)); pkey != nil {
+		if pkey := probeIDs(tx).Get(r.ProbeID); pkey != nil {
 			var p probe.Probe
 			if err := unmarshalProbe(tx.Bucket(bProbes).Get(pkey), &p); err != nil {
 				return fmt.Errorf("probe %s: decode: %w", r.ProbeID, err)
@@ -439,7 +449,7 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 			learned = *r.Learned
 		}
 		n := len(learned.ThreadIDs) + len(learned.TicketKeys)
-		idx := tx.Bucket(bMessageID)
+		idx := messageIndex(tx, bMessageID)
 		for _, m := range messageIDs {
 			k := NormalizeMessageID(m)
 			if k == "" {
@@ -496,7 +506,7 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 // error wrapping ErrNotFound.
 func (db *DB) ProbeSent(id string) (sentAt time.Time, clockSkew time.Duration, err error) {
 	err = db.bolt.View(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bProbeIDs).Get([]byte(id))
+		key := probeIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
