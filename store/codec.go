@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -10,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"go.etcd.io/bbolt"
 
 	"supportprobe/probe"
 )
@@ -48,8 +52,12 @@ import (
 const (
 	// codecMagic starts every binary record; a JSON record starts with '{'.
 	codecMagic = 0xB7
-	// codecVersion is the format version this binary writes.
+	// codecVersion is the format version of replies, and of the probes migration 8
+	// writes.
 	codecVersion = 1
+	// codecProbeVersion is the format version of the probes this binary writes: 2,
+	// version 1 with the terms shared (encodeProbeShared).
+	codecProbeVersion = 2
 )
 
 // errCodec is wrapped by every error about a record that cannot be decoded.
@@ -246,16 +254,19 @@ func (d *decoder) count(what string) int {
 	return int(n)
 }
 
-// header checks the magic byte and the format version.
-func (d *decoder) header() {
+// header checks the magic byte and the format version, which must be 1 to max, and
+// returns the version.
+func (d *decoder) header(max uint64) uint64 {
 	if len(d.src) < 2 || d.src[0] != codecMagic {
 		d.fail("header")
-		return
+		return 0
 	}
 	d.off = 1
-	if v := d.uvarint(); v != codecVersion && d.err == nil {
-		d.err = fmt.Errorf("%w: record format version %d, this supportprobe reads up to %d", errCodec, v, codecVersion)
+	v := d.uvarint()
+	if (v < 1 || v > max) && d.err == nil {
+		d.err = fmt.Errorf("%w: record format version %d, this supportprobe reads up to %d", errCodec, v, max)
 	}
+	return v
 }
 
 func (d *decoder) done() error {
@@ -270,6 +281,37 @@ func encodeProbe(p probe.Probe) []byte {
 	e := encoder{buf: make([]byte, 0, 512)}
 	e.buf = append(e.buf, codecMagic)
 	e.uvarint(codecVersion)
+	e.probeHead(p)
+	e.terms(p.Terms)
+	e.followups(p.Followups)
+	return e.buf
+}
+
+// encodeProbeShared returns p's record in format version 2: as encodeProbe, with the
+// terms replaced by a reference to a copy of them in the terms bucket of tx (see
+// putTerms), which must be writable.
+func encodeProbeShared(tx *bbolt.Tx, p probe.Probe) ([]byte, error) {
+	e := encoder{buf: make([]byte, 0, 384)}
+	e.buf = append(e.buf, codecMagic)
+	e.uvarint(codecProbeVersion)
+	e.probeHead(p)
+	ref, err := putTerms(tx, p.Terms)
+	if err != nil {
+		return nil, fmt.Errorf("store the probe's terms: %w", err)
+	}
+	if ref == nil {
+		e.buf = append(e.buf, termsInline)
+		e.terms(p.Terms)
+	} else {
+		e.buf = append(e.buf, termsShared)
+		e.buf = append(e.buf, ref...)
+	}
+	e.followups(p.Followups)
+	return e.buf, nil
+}
+
+// probeHead encodes the fields of a probe before its terms.
+func (e *encoder) probeHead(p probe.Probe) {
 	e.str(p.ID)
 	e.str(p.Token)
 	e.str(p.Vendor)
@@ -291,8 +333,10 @@ func encodeProbe(p probe.Probe) []byte {
 	e.varint(int64(p.ClockSkew))
 	e.boolean(p.SkewMeasured)
 	e.varint(int64(p.LateBy))
+}
 
-	t := p.Terms
+// terms encodes a probe's terms.
+func (e *encoder) terms(t probe.Terms) {
 	e.str(t.Hours.Zone)
 	e.strs(t.Hours.Days)
 	e.str(t.Hours.Open)
@@ -323,9 +367,12 @@ func encodeProbe(p probe.Probe) []byte {
 			e.str(s.Vars[k])
 		}
 	}
+}
 
-	e.uvarint(uint64(len(p.Followups)))
-	for _, f := range p.Followups {
+// followups encodes a probe's follow-ups.
+func (e *encoder) followups(fs []probe.Followup) {
+	e.uvarint(uint64(len(fs)))
+	for _, f := range fs {
 		e.varint(int64(f.Index))
 		e.str(string(f.Kind))
 		e.str(string(f.State))
@@ -336,13 +383,14 @@ func encodeProbe(p probe.Probe) []byte {
 		e.str(f.Subject)
 		e.str(f.Reason)
 	}
-	return e.buf
 }
 
-// decodeProbeBinary decodes a record made by encodeProbe into p (Replies untouched).
-func decodeProbeBinary(v []byte, p *probe.Probe) error {
+// decodeProbeBinary decodes a record made by encodeProbe or encodeProbeShared into p
+// (Replies untouched); terms is the terms bucket that a record of format version 2 may
+// refer to (nil: none, and such a reference is an error).
+func decodeProbeBinary(v []byte, p *probe.Probe, terms *bbolt.Bucket) error {
 	d := decoder{src: string(v)}
-	d.header()
+	version := d.header(codecProbeVersion)
 	p.ID = d.str()
 	p.Token = d.str()
 	p.Vendor = d.str()
@@ -365,7 +413,65 @@ func decodeProbeBinary(v []byte, p *probe.Probe) error {
 	p.SkewMeasured = d.boolean()
 	p.LateBy = time.Duration(d.varint())
 
-	t := &p.Terms
+	if ref, shared := d.termsRef(version); shared {
+		t, err := sharedTerms(terms, ref)
+		if err != nil {
+			return err
+		}
+		p.Terms = t
+	} else {
+		d.terms(&p.Terms)
+	}
+
+	p.Followups = nil
+	if n := d.count("follow-ups"); n > 0 {
+		p.Followups = make([]probe.Followup, n)
+		for i := range p.Followups {
+			f := &p.Followups[i]
+			f.Index = int(d.varint())
+			f.Kind = probe.FollowupKind(d.str())
+			f.State = probe.State(d.str())
+			f.DueAt = d.time()
+			f.SentAt = d.time()
+			f.MessageID = d.str()
+			f.InReplyTo = d.str()
+			f.Subject = d.str()
+			f.Reason = d.str()
+		}
+	}
+	return d.done()
+}
+
+// termsRef reads, in a record of format version 2, whether its terms are shared and
+// the reference to them; a record of version 1 has its terms inline.
+func (d *decoder) termsRef(version uint64) (ref string, shared bool) {
+	if version < 2 || d.err != nil {
+		return "", false
+	}
+	if d.off >= len(d.src) {
+		d.fail("terms")
+		return "", false
+	}
+	form := d.src[d.off]
+	d.off++
+	switch form {
+	case termsInline:
+		return "", false
+	case termsShared:
+		if len(d.src)-d.off < termsRefLen {
+			d.fail("terms reference")
+			return "", false
+		}
+		ref = d.src[d.off : d.off+termsRefLen]
+		d.off += termsRefLen
+		return ref, true
+	}
+	d.fail("terms form")
+	return "", false
+}
+
+// terms decodes terms encoded by encoder.terms into t.
+func (d *decoder) terms(t *probe.Terms) {
 	t.Hours.Zone = d.str()
 	t.Hours.Days = d.strs()
 	t.Hours.Open = d.str()
@@ -398,24 +504,6 @@ func decodeProbeBinary(v []byte, p *probe.Probe) error {
 		}
 		t.Script = s
 	}
-
-	p.Followups = nil
-	if n := d.count("follow-ups"); n > 0 {
-		p.Followups = make([]probe.Followup, n)
-		for i := range p.Followups {
-			f := &p.Followups[i]
-			f.Index = int(d.varint())
-			f.Kind = probe.FollowupKind(d.str())
-			f.State = probe.State(d.str())
-			f.DueAt = d.time()
-			f.SentAt = d.time()
-			f.MessageID = d.str()
-			f.InReplyTo = d.str()
-			f.Subject = d.str()
-			f.Reason = d.str()
-		}
-	}
-	return d.done()
 }
 
 // encodeReply returns r's binary record.
@@ -477,7 +565,7 @@ func encodeReply(r probe.Reply) []byte {
 // decodeReplyBinary decodes a record made by encodeReply into r.
 func decodeReplyBinary(v []byte, r *probe.Reply) error {
 	d := decoder{src: string(v)}
-	d.header()
+	d.header(codecVersion)
 	r.ID = d.str()
 	r.ProbeID = d.str()
 	r.MessageID = d.str()
@@ -528,11 +616,16 @@ func decodeReplyBinary(v []byte, r *probe.Reply) error {
 	return d.done()
 }
 
-// unmarshalProbe decodes a stored probe record in either encoding into p.
-func unmarshalProbe(v []byte, p *probe.Probe) error {
+// unmarshalProbe decodes a stored probe record in either encoding into p; tx is the
+// transaction it was read in, whose terms bucket holds the terms a record may share.
+func unmarshalProbe(tx *bbolt.Tx, v []byte, p *probe.Probe) error {
 	switch {
 	case len(v) > 0 && v[0] == codecMagic:
-		return decodeProbeBinary(v, p)
+		var terms *bbolt.Bucket
+		if tx != nil {
+			terms = tx.Bucket(bTerms)
+		}
+		return decodeProbeBinary(v, p, terms)
 	case len(v) > 0 && v[0] == '{':
 		return json.Unmarshal(v, p)
 	case v == nil:
@@ -559,4 +652,68 @@ func leadByte(v []byte) string {
 		return "(empty value)"
 	}
 	return fmt.Sprintf("(first byte 0x%02x)", v[0])
+}
+
+// Shared terms (probe format version 2, schema version 10).
+//
+// A probe carries the terms it was measured against (business hours, holidays, SLA
+// target, deadline, the script's follow-up terms): about 110 of a record's 360 bytes,
+// and the same for every probe of a vendor, priority and script until its
+// configuration changes. A record of version 2 holds, where version 1 held the terms,
+// one byte, termsShared, and the first termsRefLen bytes of the SHA-256 of the terms'
+// encoding (encoder.terms), under which the terms bucket keeps that encoding; or
+// termsInline and the terms as in version 1, when another encoding already holds that
+// key (never seen; the record stays correct). Terms are stored once and never deleted
+// or changed (a key names its content), so a record's terms read the same forever.
+const (
+	termsInline = 0
+	termsShared = 1
+	termsRefLen = 8
+)
+
+// bTerms is the terms bucket: reference (termsRefLen bytes) → terms encoding.
+var bTerms = []byte("terms")
+
+// putTerms stores t's encoding in the terms bucket of tx, if not there yet, and returns
+// its reference; nil when another encoding holds that reference (the caller keeps t
+// inline).
+func putTerms(tx *bbolt.Tx, t probe.Terms) ([]byte, error) {
+	e := encoder{buf: make([]byte, 0, 128)}
+	e.terms(t)
+	ref := sha256Prefix(e.buf)
+	b, err := tx.CreateBucketIfNotExists(bTerms)
+	if err != nil {
+		return nil, err
+	}
+	switch have := b.Get(ref); {
+	case have == nil:
+		return ref, b.Put(ref, e.buf)
+	case bytes.Equal(have, e.buf):
+		return ref, nil
+	}
+	return nil, nil
+}
+
+// sha256Prefix returns the reference of a terms encoding.
+func sha256Prefix(enc []byte) []byte {
+	sum := sha256.Sum256(enc)
+	return sum[:termsRefLen]
+}
+
+// sharedTerms decodes the terms stored under ref in terms.
+func sharedTerms(terms *bbolt.Bucket, ref string) (probe.Terms, error) {
+	var t probe.Terms
+	var v []byte
+	if terms != nil {
+		v = terms.Get([]byte(ref))
+	}
+	if v == nil {
+		return t, fmt.Errorf("%w: the terms %x it refers to are not in the terms bucket (the file is damaged; restore it from a backup)", errCodec, ref)
+	}
+	d := decoder{src: string(v)}
+	d.terms(&t)
+	if err := d.done(); err != nil {
+		return t, fmt.Errorf("terms %x: %w", ref, err)
+	}
+	return t, nil
 }

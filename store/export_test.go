@@ -117,7 +117,7 @@ func (db *DB) RewriteAsJSON() error {
 			name   []byte
 			decode func([]byte) (any, error)
 		}{
-			{bProbes, func(v []byte) (any, error) { var p probe.Probe; err := unmarshalProbe(v, &p); return p, err }},
+			{bProbes, func(v []byte) (any, error) { var p probe.Probe; err := unmarshalProbe(tx, v, &p); return p, err }},
 			{bReplies, func(v []byte) (any, error) { var r probe.Reply; err := unmarshalReply(v, &r); return r, err }},
 		} {
 			b := tx.Bucket(c.name)
@@ -158,12 +158,27 @@ func (db *DB) SetSchemaVersion(v uint64) error {
 	})
 }
 
-// UseSchema9IndexKeys makes every store write its index keys as schema version 9 did
-// (Message-IDs and ids as text) while on, and returns a function that turns it off.
-// Not for use with stores written concurrently by other tests.
-func UseSchema9IndexKeys() (restore func()) {
-	schema9IndexKeys = true
-	return func() { schema9IndexKeys = false }
+// UseSchema9Format makes every store write its index keys (keys) and probe records
+// (records) as schema version 9 did (Message-IDs and ids as text; terms inline) while
+// on, and returns a function that turns both off. Not for use with stores written
+// concurrently by other tests.
+func UseSchema9Format(keys, records bool) (restore func()) {
+	schema9Keys, schema9Records = keys, records
+	return func() { schema9Keys, schema9Records = false, false }
+}
+
+// ProbeRecordVersions counts the binary probe records by format version.
+func (db *DB) ProbeRecordVersions() map[byte]int {
+	out := map[byte]int{}
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bProbes).ForEach(func(_, v []byte) error {
+			if len(v) > 1 && v[0] == codecMagic {
+				out[v[1]]++
+			}
+			return nil
+		})
+	})
+	return out
 }
 
 // IndexKeyForms counts the keys of the Message-ID and id index buckets by form:

@@ -35,9 +35,10 @@ const msgKeyPrefix = 0x00
 // msgKeyHash is how many bytes of the SHA-256 a Message-ID key keeps.
 const msgKeyHash = 12
 
-// schema9IndexKeys, set by tests and the benchmark only, makes writes put index keys
-// in their schema 9 form, to make a file as version 9 wrote it.
-var schema9IndexKeys bool
+// schema9Keys and schema9Records, set by tests and the benchmark only, make writes put
+// index keys in their schema 9 form, and probe records in format version 1 (terms
+// inline), to make a file as version 9 wrote it.
+var schema9Keys, schema9Records bool
 
 // msgKey returns the version 10 key of normalised Message-ID mid (NormalizeMessageID).
 func msgKey(mid []byte) []byte {
@@ -66,7 +67,7 @@ func (x msgIndex) Get(mid []byte) []byte {
 
 // Put indexes v under normalised Message-ID mid and removes an older key of it.
 func (x msgIndex) Put(mid, v []byte) error {
-	if schema9IndexKeys {
+	if schema9Keys {
 		return x.b.Put(mid, v)
 	}
 	if err := x.b.Put(msgKey(mid), v); err != nil {
@@ -120,7 +121,7 @@ func (x idIndex) Get(id string) []byte {
 // Put indexes v under id and removes an older key of it.
 func (x idIndex) Put(id string, v []byte) error {
 	k := idKey(id, x.letter)
-	if schema9IndexKeys {
+	if schema9Keys {
 		k = []byte(id)
 	}
 	if err := x.b.Put(k, v); err != nil {

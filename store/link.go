@@ -59,7 +59,7 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 		}
 		pkey = bytes.Clone(pkey)
 		var target probe.Probe
-		if err := unmarshalProbe(tx.Bucket(bProbes).Get(pkey), &target); err != nil {
+		if err := unmarshalProbe(tx, tx.Bucket(bProbes).Get(pkey), &target); err != nil {
 			return fmt.Errorf("probe %s: decode: %w", probeID, err)
 		}
 		var r probe.Reply

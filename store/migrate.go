@@ -113,8 +113,9 @@ var migrations = []migration{
 		return nil
 	}},
 	// 10: the Message-ID indexes are keyed by a hash of the Message-ID and the id indexes
-	// by the id's number (keys.go); readers take either form, so the older keys move in
-	// parts.
+	// by the id's number (keys.go), and probes share their terms (format version 2,
+	// codec.go); readers take either form, so the older keys move, and the probe
+	// records are rewritten, in parts.
 	{step: rekeyIndexesStep},
 }
 
@@ -136,7 +137,10 @@ func rekeyIndexesStep(tx *bbolt.Tx, pos []byte) ([]byte, error) {
 	if len(pos) > 0 {
 		which, from = int(pos[0]), pos[1:]
 	}
-	if which >= len(rekeyBuckets) {
+	switch {
+	case which == len(rekeyBuckets):
+		return shareTermsStep(tx, from)
+	case which > len(rekeyBuckets):
 		return nil, fmt.Errorf("bad position %x in meta %s (restore a backup)", pos, keyMigrationPos)
 	}
 	rb := rekeyBuckets[which]
@@ -182,10 +186,52 @@ func rekeyIndexesStep(tx *bbolt.Tx, pos []byte) ([]byte, error) {
 	switch {
 	case next != nil:
 		return append([]byte{byte(which)}, next...), nil
-	case which+1 < len(rekeyBuckets):
-		return []byte{byte(which + 1)}, nil
 	}
-	return nil, nil
+	return []byte{byte(which + 1)}, nil // the next bucket, or the probes after the last
+}
+
+// shareTermsStep rewrites up to migrateBatch probe records of format version 1 from key
+// from on in version 2, their terms shared (encodeProbeShared), and returns the
+// position of the next part (after rekeyBuckets), nil at the end. A record already of
+// version 2 is left as it is, so a part done again after a crash changes nothing; keys
+// do not change, so no index moves.
+func shareTermsStep(tx *bbolt.Tx, from []byte) ([]byte, error) {
+	if _, err := tx.CreateBucketIfNotExists(bTerms); err != nil {
+		return nil, fmt.Errorf("create bucket %s: %w", bTerms, err)
+	}
+	b := tx.Bucket(bProbes)
+	b.FillPercent = appendFill
+	type kv struct{ k, v []byte }
+	var batch []kv
+	c := b.Cursor()
+	k, v := c.First()
+	if len(from) > 0 {
+		k, v = c.Seek(from)
+	}
+	for ; k != nil && len(batch) < migrateBatch; k, v = c.Next() {
+		if len(v) < 2 || v[0] != codecMagic || v[1] != codecVersion {
+			continue
+		}
+		var p probe.Probe
+		if err := decodeProbeBinary(v, &p, nil); err != nil {
+			return nil, fmt.Errorf("bucket %s: decode the record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", bProbes, k, err)
+		}
+		nv, err := encodeProbeShared(tx, p)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: record at key %x: %w", bProbes, k, err)
+		}
+		batch = append(batch, kv{bytes.Clone(k), nv})
+	}
+	var next []byte
+	if k != nil {
+		next = append([]byte{byte(len(rekeyBuckets))}, k...)
+	}
+	for _, x := range batch {
+		if err := b.Put(x.k, x.v); err != nil {
+			return nil, fmt.Errorf("bucket %s: rewrite key %x: %w", bProbes, x.k, err)
+		}
+	}
+	return next, nil
 }
 
 // encodeRecordsStep rewrites the JSON probes, then the JSON replies, in the record

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -36,7 +37,11 @@ func indexLookups(t *testing.T, db *store.DB, records []storetest.Record, unmatc
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&b, "%s %s %d\n", p.ID, byMID, len(p.Replies))
+		j, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %s %s\n", p.ID, byMID, j)
 		for _, r := range p.Replies {
 			got, err := db.Reply(r.ID)
 			if err != nil {
@@ -63,13 +68,15 @@ func indexLookups(t *testing.T, db *store.DB, records []storetest.Record, unmatc
 	return b.String()
 }
 
-// TestMigration10Batches writes a realistic history with the index keys of schema 9
-// (Message-IDs and ids as text), makes it a schema 9 file, and checks that this
-// version reads it unmigrated; then migrates a copy of it in parts of 40 keys in a
-// child process killed (SIGKILL) right after its third part. The copy, left at version
-// 9 with keys of both forms and the position of the next part in meta, answers every
-// lookup as before; the next open goes on from there to version 10, with every key in
-// the new form, the same answers, and new writes and duplicates detected as before.
+// TestMigration10Batches writes a realistic history with the index keys and probe
+// records of schema 9 (Message-IDs and ids as text, terms inline), makes it a schema 9
+// file, and checks that this version reads it unmigrated; then migrates a copy of it in
+// parts of 40 keys or records in a child process killed (SIGKILL) right after its third
+// part. The copy, left at version 9 with keys of both forms and the position of the
+// next part in meta, answers every lookup and reads every probe as before; the next
+// open goes on from there to version 10, with every key in the new form and every
+// probe record of format version 2, the same answers and probes, and new writes and
+// duplicates detected as before.
 func TestMigration10Batches(t *testing.T) {
 	if path := os.Getenv(migrate10ChildEnv); path != "" {
 		store.SetMigrationBatch(40)
@@ -90,7 +97,7 @@ func TestMigration10Batches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	restore := store.UseSchema9IndexKeys()
+	restore := store.UseSchema9Format(true, true)
 	g := storetest.NewGenerator(10, 5)
 	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 	const n = 150
@@ -113,6 +120,9 @@ func TestMigration10Batches(t *testing.T) {
 	restore()
 	if v10, older := db.IndexKeyForms(); v10 != 0 || older < 3*n {
 		t.Fatalf("the schema 9 file has %d keys of version 10 and %d older, want 0 and many", v10, older)
+	}
+	if vs := db.ProbeRecordVersions(); vs[1] != n || len(vs) != 1 {
+		t.Fatalf("the schema 9 file's probe records by format version: %v, want all %d of version 1", vs, n)
 	}
 	if err := db.SetSchemaVersion(9); err != nil {
 		t.Fatal(err)
@@ -173,6 +183,9 @@ func TestMigration10Batches(t *testing.T) {
 	}
 	if v10, older := db.IndexKeyForms(); older != 0 || v10 < 3*n {
 		t.Errorf("after migration 10: %d keys of version 10 and %d older, want none older", v10, older)
+	}
+	if vs := db.ProbeRecordVersions(); vs[2] != n || len(vs) != 1 {
+		t.Errorf("after migration 10, probe records by format version: %v, want all %d of version 2", vs, n)
 	}
 	if got := indexLookups(t, db, records, unmatched); got != want {
 		t.Errorf("the migrated file reads differently:\n%s\nwant\n%s", got, want)

@@ -45,7 +45,11 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 	}
 	p.ID = id
 	key := join(timeKey(p.CreatedAt), u64(seq))
-	if err := probes.Put(key, encodeProbe(p)); err != nil {
+	rec, err := encodeProbeAs(tx, p)
+	if err != nil {
+		return p, err
+	}
+	if err := probes.Put(key, rec); err != nil {
 		return p, err
 	}
 	if err := probeIDs(tx).Put(id, key); err != nil {
@@ -66,6 +70,15 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 		return p, messageIndex(tx, bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id))
 	}
 	return p, nil
+}
+
+// encodeProbeAs returns p's record as this version writes it (encodeProbeShared), or
+// as schema 9 did (schema9Records).
+func encodeProbeAs(tx *bbolt.Tx, p probe.Probe) ([]byte, error) {
+	if schema9Records {
+		return encodeProbe(p), nil
+	}
+	return encodeProbeShared(tx, p)
 }
 
 // UpdateProbe loads probe id, applies fn to it and writes it back, in one transaction.
@@ -107,7 +120,11 @@ func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, 
 				return err
 			}
 		}
-		return appending(tx, bProbes).Put(key, encodeProbe(p))
+		rec, err := encodeProbeAs(tx, p)
+		if err != nil {
+			return err
+		}
+		return appending(tx, bProbes).Put(key, rec)
 	})
 	if err != nil {
 		return probe.Probe{}, fmt.Errorf("update probe %s: %w", id, err)
@@ -170,7 +187,7 @@ func decodeProbeValue(v []byte, replies *replyCursor, key []byte, p *probe.Probe
 	if v == nil {
 		return ErrNotFound
 	}
-	if err := unmarshalProbe(v, p); err != nil {
+	if err := unmarshalProbe(replies.c.Bucket().Tx(), v, p); err != nil {
 		return fmt.Errorf("decode probe at key %x: %w", key, err)
 	}
 	replies.at(key)
@@ -439,7 +456,7 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 		var subject string
 		if pkey := probeIDs(tx).Get(r.ProbeID); pkey != nil {
 			var p probe.Probe
-			if err := unmarshalProbe(tx.Bucket(bProbes).Get(pkey), &p); err != nil {
+			if err := unmarshalProbe(tx, tx.Bucket(bProbes).Get(pkey), &p); err != nil {
 				return fmt.Errorf("probe %s: decode: %w", r.ProbeID, err)
 			}
 			subject = p.Subject
@@ -511,7 +528,7 @@ func (db *DB) ProbeSent(id string) (sentAt time.Time, clockSkew time.Duration, e
 			return ErrNotFound
 		}
 		var p probe.Probe
-		if err := unmarshalProbe(tx.Bucket(bProbes).Get(key), &p); err != nil {
+		if err := unmarshalProbe(tx, tx.Bucket(bProbes).Get(key), &p); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
 		sentAt, clockSkew = p.SentAt, p.ClockSkew
