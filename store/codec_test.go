@@ -90,7 +90,7 @@ func TestCodecCoversEveryField(t *testing.T) {
 		t.Errorf("probe after the codec:\n%s\nwant\n%s", got, want)
 	}
 	var gotR probe.Reply
-	if err := decodeReplyBinary(encodeReply(r), &gotR); err != nil {
+	if err := decodeReplyBinary(encodeReply(r), &gotR, nil); err != nil {
 		t.Fatalf("decode reply: %v", err)
 	}
 	if got, want := mustJSON(t, gotR), mustJSON(t, r); got != want {
@@ -142,10 +142,10 @@ func TestCodecMatchesJSON(t *testing.T) {
 		t.Run("reply "+name, func(t *testing.T) {
 			raw := mustJSON(t, r)
 			var viaJSON, viaCodec probe.Reply
-			if err := unmarshalReply([]byte(raw), &viaJSON); err != nil {
+			if err := unmarshalReplyIn([]byte(raw), &viaJSON, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := unmarshalReply(encodeReply(viaJSON), &viaCodec); err != nil {
+			if err := unmarshalReplyIn(encodeReply(viaJSON), &viaCodec, nil); err != nil {
 				t.Fatal(err)
 			}
 			if got, want := mustJSON(t, viaCodec), mustJSON(t, viaJSON); got != want {
@@ -171,7 +171,7 @@ func TestCodecDamaged(t *testing.T) {
 		newest byte // the newest format version of its kind
 	}{
 		{"probe", encodeProbe(p), func(v []byte) error { var q probe.Probe; return unmarshalProbe(nil, v, &q) }, codecProbeVersion},
-		{"reply", encodeReply(r), func(v []byte) error { var q probe.Reply; return unmarshalReply(v, &q) }, codecVersion},
+		{"reply", encodeReply(r), func(v []byte) error { var q probe.Reply; return unmarshalReplyIn(v, &q, nil) }, codecVersion},
 	} {
 		for i := 1; i < len(c.full); i++ {
 			if err := c.decode(c.full[:i]); !errors.Is(err, errCodec) {
@@ -205,6 +205,6 @@ func FuzzDecodeProbe(f *testing.F) {
 			}
 		}
 		var r probe.Reply
-		_ = unmarshalReply(v, &r)
+		_ = unmarshalReplyIn(v, &r, nil)
 	})
 }

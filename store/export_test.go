@@ -115,16 +115,17 @@ func (db *DB) RewriteAsJSON() error {
 	return db.update(func(tx *bbolt.Tx) error {
 		for _, c := range []struct {
 			name   []byte
-			decode func([]byte) (any, error)
+			decode func(k, v []byte) (any, error)
 		}{
-			{bProbes, func(v []byte) (any, error) { var p probe.Probe; err := unmarshalProbe(tx, v, &p); return p, err }},
-			{bReplies, func(v []byte) (any, error) { var r probe.Reply; err := unmarshalReply(v, &r); return r, err }},
+			// Replies first: those written against their probe need it as it is.
+			{bReplies, func(k, v []byte) (any, error) { var r probe.Reply; err := unmarshalReply(tx, k, v, &r); return r, err }},
+			{bProbes, func(_, v []byte) (any, error) { var p probe.Probe; err := unmarshalProbe(tx, v, &p); return p, err }},
 		} {
 			b := tx.Bucket(c.name)
 			var keys [][]byte
 			var vals []any
 			if err := b.ForEach(func(k, v []byte) error {
-				x, err := c.decode(v)
+				x, err := c.decode(k, v)
 				keys, vals = append(keys, bytes.Clone(k)), append(vals, x)
 				return err
 			}); err != nil {
@@ -167,11 +168,12 @@ func UseSchema9Format(keys, records bool) (restore func()) {
 	return func() { schema9Keys, schema9Records = false, false }
 }
 
-// ProbeRecordVersions counts the binary probe records by format version.
-func (db *DB) ProbeRecordVersions() map[byte]int {
+// RecordVersions counts the binary records of bucket "probes" or "replies" by format
+// version.
+func (db *DB) RecordVersions(bucket string) map[byte]int {
 	out := map[byte]int{}
 	db.bolt.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bProbes).ForEach(func(_, v []byte) error {
+		return tx.Bucket([]byte(bucket)).ForEach(func(_, v []byte) error {
 			if len(v) > 1 && v[0] == codecMagic {
 				out[v[1]]++
 			}

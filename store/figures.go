@@ -43,6 +43,7 @@ type figuresDecoder struct {
 	followupSlab []probe.Followup
 	keys, vals   [][]byte               // a probe's replies' keys and records, reused
 	terms        map[string]probe.Terms // shared terms by reference, decoded once
+	ctx          replyCtx               // the probe being decoded, for its replies
 }
 
 // newFiguresDecoder returns a decoder for about probes probes: its slabs are sized for
@@ -151,7 +152,9 @@ func (fd *figuresDecoder) strs(d *decoder) []string {
 // record is decoded in full.
 func (fd *figuresDecoder) probe(tx *bbolt.Tx, v []byte, p *probe.Probe) error {
 	if len(v) == 0 || v[0] != codecMagic {
-		return unmarshalProbe(tx, v, p)
+		err := unmarshalProbe(tx, v, p)
+		fd.ctx = replyCtx{subject: p.Subject, messageID: p.MessageID}
+		return err
 	}
 	d := view(v)
 	version := d.header(codecProbeVersion)
@@ -163,8 +166,9 @@ func (fd *figuresDecoder) probe(tx *bbolt.Tx, v []byte, p *probe.Probe) error {
 	p.Language = fd.in(d.str())
 	d.str()      // From
 	d.skipStrs() // To
-	d.str()      // Subject
-	d.str()      // MessageID
+	// The probe's subject and Message-ID, which its replies may be written against:
+	// views of v, read while the transaction is open.
+	fd.ctx = replyCtx{subject: d.str(), messageID: d.str()}
 	p.CreatedAt = d.time()
 	p.ScheduledAt = d.time()
 	p.SentAt = d.time()
@@ -274,10 +278,10 @@ func (fd *figuresDecoder) replies(n int) []probe.Reply {
 // its probe's ID, is shared rather than copied again); a JSON record is decoded in full.
 func (fd *figuresDecoder) reply(v []byte, probeID string, r *probe.Reply) error {
 	if len(v) == 0 || v[0] != codecMagic {
-		return unmarshalReply(v, r)
+		return unmarshalReplyIn(v, r, nil)
 	}
 	d := view(v)
-	d.header(codecVersion)
+	version := d.header(codecReplyVersion)
 	r.ID = strings.Clone(d.str())
 	if id := d.str(); id == probeID {
 		r.ProbeID = probeID
@@ -290,15 +294,28 @@ func (fd *figuresDecoder) reply(v []byte, probeID string, r *probe.Reply) error 
 		d.fail("UID")
 	}
 	r.ReceivedAt = d.time()
-	d.time() // HeaderDate
-	d.time() // DetectedAt
-	r.From = fd.in(d.str())
-	r.Subject = strings.Clone(d.str())
+	if version < 2 {
+		d.time() // HeaderDate
+		d.time() // DetectedAt
+		r.From = fd.in(d.str())
+		r.Subject = strings.Clone(d.str())
+	} else {
+		d.timeNear(r.ReceivedAt) // HeaderDate
+		d.timeNear(r.ReceivedAt) // DetectedAt
+		r.From = fd.in(d.str())
+		// A concatenation with empty ends is the probe's subject itself, a view of the
+		// page: cloned, as every string kept is.
+		r.Subject = strings.Clone(d.strIn(&fd.ctx))
+	}
 	r.Kind = probe.Kind(fd.in(d.str()))
 	d.str() // Reason
 	d.float()
 	d.str() // MatchedBy
-	d.str() // MatchDetail
+	if version < 2 {
+		d.str() // MatchDetail
+	} else {
+		d.strIn(&fd.ctx) // MatchDetail
+	}
 	r.Override = nil
 	if d.boolean() {
 		r.Override = &probe.Override{Kind: probe.Kind(fd.in(d.str()))}

@@ -106,7 +106,7 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 				return fmt.Errorf("reply %s: %w", id, ErrNotFound)
 			}
 			key = bytes.Clone(key)
-			if err := unmarshalReply(tx.Bucket(bReplies).Get(key), &r); err != nil {
+			if err := unmarshalReply(tx, key, tx.Bucket(bReplies).Get(key), &r); err != nil {
 				return err
 			}
 			if r.ProbeID == probeID {
@@ -163,7 +163,11 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 		}
 		c.Reply = rid
 		key := join(pkey, u64(replies.Sequence()))
-		if err := replies.Put(key, encodeReply(r)); err != nil {
+		rec, err := encodeReplyAt(tx, key, r)
+		if err != nil {
+			return err
+		}
+		if err := replies.Put(key, rec); err != nil {
 			return err
 		}
 		if err := replyIDs(tx).Put(rid, key); err != nil {
@@ -218,7 +222,7 @@ func inboundRecord(tx *bbolt.Tx, ref string) (id, messageID string, err error) {
 			err = json.Unmarshal(recs.Get(key), &m)
 		} else {
 			var r probe.Reply // replies are in the record encoding (codec.go)
-			err = unmarshalReply(recs.Get(key), &r)
+			err = unmarshalReply(tx, key, recs.Get(key), &r)
 			m.MessageID = r.MessageID
 		}
 		if err != nil {

@@ -474,7 +474,7 @@ func (db *DB) detachRefs(tx *bbolt.Tx, id, key string) error {
 		c := tx.Bucket(bReplies).Cursor()
 		for k, v := c.Seek(pkey); k != nil && bytes.HasPrefix(k, pkey); k, v = c.Next() {
 			var r probe.Reply
-			if err := unmarshalReply(v, &r); err != nil {
+			if err := unmarshalReply(tx, k, v, &r); err != nil {
 				return fmt.Errorf("reply at key %x of probe %s: %w", k, id, err)
 			}
 			names = append(names, "reply/"+r.ID)
@@ -604,7 +604,11 @@ func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte, legacyKeys, defaul
 	key := join(pkey, u64(seq))
 	// Replies are keyed by their probe's key, and arrive hours after it, so they too
 	// land at the end of the bucket, nearly in order.
-	if err := appending(tx, bReplies).Put(key, encodeReply(r)); err != nil {
+	rec, err := encodeReplyAt(tx, key, r)
+	if err != nil {
+		return r, err
+	}
+	if err := appending(tx, bReplies).Put(key, rec); err != nil {
 		return r, err
 	}
 	// Reply ids ("R17") grow at the end of their digit count's range and sweep
@@ -654,7 +658,7 @@ func (db *DB) Reply(id string) (probe.Reply, error) {
 		if key == nil {
 			return ErrNotFound
 		}
-		return unmarshalReply(tx.Bucket(bReplies).Get(key), &r)
+		return unmarshalReply(tx, key, tx.Bucket(bReplies).Get(key), &r)
 	})
 	if err != nil {
 		return probe.Reply{}, fmt.Errorf("reply %s: %w", id, err)
@@ -676,15 +680,20 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 			return ErrNotFound
 		}
 		b := tx.Bucket(bReplies)
-		if err := unmarshalReply(b.Get(key), &r); err != nil {
+		if err := unmarshalReply(tx, key, b.Get(key), &r); err != nil {
 			return err
 		}
 		before := r.EffectiveKind()
 		r.Override = &o
-		if err := b.Put(bytes.Clone(key), encodeReply(r)); err != nil {
+		key = bytes.Clone(key)
+		rec, err := encodeReplyAt(tx, key, r)
+		if err != nil {
 			return err
 		}
-		_, err := addCorrection(tx, probe.Correction{Action: probe.CorrectionMark, At: o.At, By: o.By, Note: o.Note,
+		if err := b.Put(key, rec); err != nil {
+			return err
+		}
+		_, err = addCorrection(tx, probe.Correction{Action: probe.CorrectionMark, At: o.At, By: o.By, Note: o.Note,
 			MessageID: r.MessageID, Reply: r.ID, FromProbe: r.ProbeID, ToProbe: r.ProbeID, KindBefore: before, KindAfter: o.Kind})
 		return err
 	})
@@ -705,11 +714,16 @@ func (db *DB) SetReplyAuth(id string, a probe.Auth) (probe.Reply, error) {
 			return ErrNotFound
 		}
 		b := tx.Bucket(bReplies)
-		if err := unmarshalReply(b.Get(key), &r); err != nil {
+		if err := unmarshalReply(tx, key, b.Get(key), &r); err != nil {
 			return err
 		}
 		r.Auth = &a
-		return b.Put(bytes.Clone(key), encodeReply(r))
+		key = bytes.Clone(key)
+		rec, err := encodeReplyAt(tx, key, r)
+		if err != nil {
+			return err
+		}
+		return b.Put(key, rec)
 	})
 	if err != nil {
 		return probe.Reply{}, fmt.Errorf("reply %s: record DKIM check: %w", id, err)

@@ -113,9 +113,9 @@ var migrations = []migration{
 		return nil
 	}},
 	// 10: the Message-ID indexes are keyed by a hash of the Message-ID and the id indexes
-	// by the id's number (keys.go), and probes share their terms (format version 2,
-	// codec.go); readers take either form, so the older keys move, and the probe
-	// records are rewritten, in parts.
+	// by the id's number (keys.go), probes share their terms and replies are written
+	// against their probe (format version 2 of each, codec.go); readers take either
+	// form, so the older keys move, and the records are rewritten, in parts.
 	{step: rekeyIndexesStep},
 }
 
@@ -140,7 +140,9 @@ func rekeyIndexesStep(tx *bbolt.Tx, pos []byte) ([]byte, error) {
 	switch {
 	case which == len(rekeyBuckets):
 		return shareTermsStep(tx, from)
-	case which > len(rekeyBuckets):
+	case which == len(rekeyBuckets)+1:
+		return repliesInContextStep(tx, from)
+	case which > len(rekeyBuckets)+1:
 		return nil, fmt.Errorf("bad position %x in meta %s (restore a backup)", pos, keyMigrationPos)
 	}
 	rb := rekeyBuckets[which]
@@ -222,13 +224,53 @@ func shareTermsStep(tx *bbolt.Tx, from []byte) ([]byte, error) {
 		}
 		batch = append(batch, kv{bytes.Clone(k), nv})
 	}
-	var next []byte
+	next := []byte{byte(len(rekeyBuckets) + 1)} // the replies
 	if k != nil {
 		next = append([]byte{byte(len(rekeyBuckets))}, k...)
 	}
 	for _, x := range batch {
 		if err := b.Put(x.k, x.v); err != nil {
 			return nil, fmt.Errorf("bucket %s: rewrite key %x: %w", bProbes, x.k, err)
+		}
+	}
+	return next, nil
+}
+
+// repliesInContextStep rewrites up to migrateBatch reply records of format version 1
+// from key from on in version 2, against their probe (encodeReplyAt), and returns the
+// position of the next part, nil at the end. It runs after the probes are rewritten; a
+// record already of version 2 is left as it is.
+func repliesInContextStep(tx *bbolt.Tx, from []byte) ([]byte, error) {
+	b := tx.Bucket(bReplies)
+	b.FillPercent = appendFill
+	type kv struct{ k, v []byte }
+	var batch []kv
+	c := b.Cursor()
+	k, v := c.First()
+	if len(from) > 0 {
+		k, v = c.Seek(from)
+	}
+	for ; k != nil && len(batch) < migrateBatch; k, v = c.Next() {
+		if len(v) < 2 || v[0] != codecMagic || v[1] != codecVersion {
+			continue
+		}
+		var r probe.Reply
+		if err := decodeReplyBinary(v, &r, nil); err != nil {
+			return nil, fmt.Errorf("bucket %s: decode the record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", bReplies, k, err)
+		}
+		nv, err := encodeReplyAt(tx, k, r)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: record at key %x: %w", bReplies, k, err)
+		}
+		batch = append(batch, kv{bytes.Clone(k), nv})
+	}
+	var next []byte
+	if k != nil {
+		next = append([]byte{byte(len(rekeyBuckets) + 1)}, k...)
+	}
+	for _, x := range batch {
+		if err := b.Put(x.k, x.v); err != nil {
+			return nil, fmt.Errorf("bucket %s: rewrite key %x: %w", bReplies, x.k, err)
 		}
 	}
 	return next, nil

@@ -68,15 +68,15 @@ func indexLookups(t *testing.T, db *store.DB, records []storetest.Record, unmatc
 	return b.String()
 }
 
-// TestMigration10Batches writes a realistic history with the index keys and probe
-// records of schema 9 (Message-IDs and ids as text, terms inline), makes it a schema 9
-// file, and checks that this version reads it unmigrated; then migrates a copy of it in
-// parts of 40 keys or records in a child process killed (SIGKILL) right after its third
-// part. The copy, left at version 9 with keys of both forms and the position of the
-// next part in meta, answers every lookup and reads every probe as before; the next
-// open goes on from there to version 10, with every key in the new form and every
-// probe record of format version 2, the same answers and probes, and new writes and
-// duplicates detected as before.
+// TestMigration10Batches writes a realistic history with the index keys and records of
+// schema 9 (Message-IDs and ids as text, terms inline, replies whole), makes it a
+// schema 9 file, and checks that this version reads it unmigrated; then migrates a copy
+// of it in parts of 40 keys or records in a child process killed (SIGKILL) right after
+// its third part. The copy, left at version 9 with keys of both forms and the position
+// of the next part in meta, answers every lookup and reads every probe as before; the
+// next open goes on from there to version 10, with every key in the new form and every
+// probe and reply record of format version 2, the same answers and probes, and new
+// writes and duplicates detected as before.
 func TestMigration10Batches(t *testing.T) {
 	if path := os.Getenv(migrate10ChildEnv); path != "" {
 		store.SetMigrationBatch(40)
@@ -121,8 +121,12 @@ func TestMigration10Batches(t *testing.T) {
 	if v10, older := db.IndexKeyForms(); v10 != 0 || older < 3*n {
 		t.Fatalf("the schema 9 file has %d keys of version 10 and %d older, want 0 and many", v10, older)
 	}
-	if vs := db.ProbeRecordVersions(); vs[1] != n || len(vs) != 1 {
+	if vs := db.RecordVersions("probes"); vs[1] != n || len(vs) != 1 {
 		t.Fatalf("the schema 9 file's probe records by format version: %v, want all %d of version 1", vs, n)
+	}
+	replies := db.RecordVersions("replies")[1]
+	if vs := db.RecordVersions("replies"); replies < n || len(vs) != 1 {
+		t.Fatalf("the schema 9 file's reply records by format version: %v, want all of version 1", vs)
 	}
 	if err := db.SetSchemaVersion(9); err != nil {
 		t.Fatal(err)
@@ -184,8 +188,11 @@ func TestMigration10Batches(t *testing.T) {
 	if v10, older := db.IndexKeyForms(); older != 0 || v10 < 3*n {
 		t.Errorf("after migration 10: %d keys of version 10 and %d older, want none older", v10, older)
 	}
-	if vs := db.ProbeRecordVersions(); vs[2] != n || len(vs) != 1 {
+	if vs := db.RecordVersions("probes"); vs[2] != n || len(vs) != 1 {
 		t.Errorf("after migration 10, probe records by format version: %v, want all %d of version 2", vs, n)
+	}
+	if vs := db.RecordVersions("replies"); vs[2] != replies || len(vs) != 1 {
+		t.Errorf("after migration 10, reply records by format version: %v, want all %d of version 2", vs, replies)
 	}
 	if got := indexLookups(t, db, records, unmatched); got != want {
 		t.Errorf("the migrated file reads differently:\n%s\nwant\n%s", got, want)

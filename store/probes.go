@@ -124,12 +124,46 @@ func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, 
 		if err != nil {
 			return err
 		}
-		return appending(tx, bProbes).Put(key, rec)
+		if err := appending(tx, bProbes).Put(key, rec); err != nil {
+			return err
+		}
+		if p.Subject != before.Subject || p.MessageID != before.MessageID {
+			return rewriteReplies(tx, key, replyCtx{subject: before.Subject, messageID: before.MessageID})
+		}
+		return nil
 	})
 	if err != nil {
 		return probe.Probe{}, fmt.Errorf("update probe %s: %w", id, err)
 	}
 	return db.Probe(id)
+}
+
+// rewriteReplies writes the replies of the probe under pkey again against the probe
+// record now there (encodeReplyAt), after its subject or Message-ID changed from old's,
+// against which replies of format version 2 were written.
+func rewriteReplies(tx *bbolt.Tx, pkey []byte, old replyCtx) error {
+	type kv struct{ k, v []byte }
+	var recs []kv
+	c := tx.Bucket(bReplies).Cursor()
+	for k, v := c.Seek(pkey); k != nil && bytes.HasPrefix(k, pkey) && len(k) == len(pkey)+8; k, v = c.Next() {
+		var r probe.Reply
+		if err := unmarshalReplyIn(v, &r, &old); err != nil {
+			return fmt.Errorf("reply at key %x: %w", k, err)
+		}
+		k = bytes.Clone(k)
+		rec, err := encodeReplyAt(tx, k, r)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, kv{k, rec})
+	}
+	b := tx.Bucket(bReplies)
+	for _, x := range recs {
+		if err := b.Put(x.k, x.v); err != nil {
+			return fmt.Errorf("rewrite reply at key %x: %w", x.k, err)
+		}
+	}
+	return nil
 }
 
 // Probe returns probe id with its replies, or an error wrapping ErrNotFound.
@@ -197,7 +231,7 @@ func decodeProbeValue(v []byte, replies *replyCursor, key []byte, p *probe.Probe
 			p.Replies = make([]probe.Reply, 0, 2) // most probes get an ack and an answer
 		}
 		p.Replies = append(p.Replies, probe.Reply{})
-		if err := unmarshalReply(v, &p.Replies[len(p.Replies)-1]); err != nil {
+		if err := unmarshalReplyIn(v, &p.Replies[len(p.Replies)-1], &replyCtx{subject: p.Subject, messageID: p.MessageID}); err != nil {
 			return fmt.Errorf("probe %s: decode reply at key %x: %w", p.ID, k, err)
 		}
 	}
@@ -450,7 +484,7 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 		key = bytes.Clone(key)
 		replies := tx.Bucket(bReplies)
 		var r probe.Reply
-		if err := unmarshalReply(replies.Get(key), &r); err != nil {
+		if err := unmarshalReply(tx, key, replies.Get(key), &r); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
 		var subject string
@@ -509,7 +543,11 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 		}
 		// Even empty, Learned says what the reply taught was recorded: nothing.
 		r.Learned = &learned
-		return replies.Put(key, encodeReply(r))
+		rec, err := encodeReplyAt(tx, key, r)
+		if err != nil {
+			return err
+		}
+		return replies.Put(key, rec)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reply %s: record what it teaches its probe's thread: %w", replyID, err)
