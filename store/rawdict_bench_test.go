@@ -33,13 +33,13 @@ const daemonWritesProbes = 4000
 //     (DefaultPageSize), index keys and probe records of schema 9;
 //   - "keys10-": and the index keys of schema 10 (keys.go: Message-ID indexes keyed by
 //     a 13-byte hash, id indexes by number);
-//   - no prefix: as the store now writes: and the probes' terms shared (probe format
-//     version 2, codec.go), schema 10.
+//   - no prefix: as the store now writes: and the records of schema 10 (codec.go:
+//     probes share their terms, replies are written against their probe).
 //
 // The stages between "before-" and "schema9-" (zstd in the one raw bucket, buckets per
 // kind without format 3, 4 KB pages) were measured by earlier runs (README
 // "Benchmarks"), and left out so that the fills fit the timeout on a loaded 2-core
-// machine. Reply records are written alike in all. bbolt's NoSync is on during the fills: it changes the time, not the pages.
+// machine. bbolt's NoSync is on during the fills: it changes the time, not the pages.
 //
 // It reports, per probe: bytes/probe, the file's pages in use (bbolt's high-water
 // mark, free pages inside included; the file itself grows in steps of several MB);
@@ -57,7 +57,7 @@ func BenchmarkStoreDaemonWrites(b *testing.B) {
 			{prefix: "before-", name: "before: gzip alone, one raw bucket at fill 0.5, 4 KB pages", gzip: true, defaultFill: true, legacyKeys: true, noRef: true, pageSize: 4096, schema9Keys: true, schema9Records: true},
 			{prefix: "schema9-", name: "schema 9 in 16 KB pages, as it wrote a new file", schema9Keys: true, schema9Records: true},
 			{prefix: "keys10-", name: "and the index keys of schema 10", schema9Records: true},
-			{prefix: "", name: "as the store now writes: and the terms shared (schema 10)"},
+			{prefix: "", name: "as the store now writes: and the records of schema 10 (terms shared, replies against their probe)"},
 		} {
 			res := daemonWritesFill(b, v)
 			b.ReportMetric(float64(res.size)/n, v.prefix+"bytes/probe")
