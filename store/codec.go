@@ -48,6 +48,10 @@ import (
 // Language Learned*(ThreadIDs Vendor TicketKeys) Auth*(CheckedAt Signatures(Domain
 // Selector Result Reason Aligned)… VendorDomains AuthenticationResults Attempts).
 //
+// Format version 2 (schema version 10, written since): a probe's terms are shared (see
+// "Shared terms" below), a reply is written against its probe (see "Replies against
+// their probe"). Version 1 records stay readable; migration 10 rewrites them.
+//
 // A field added to probe.Probe or probe.Reply must be added here under a new format
 // version; TestCodecCoversEveryField fails until it is.
 const (

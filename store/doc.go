@@ -15,7 +15,11 @@
 //	                           migration_position → version (8 B BE) | position, while a
 //	                           migration in parts is under way (migrate.go)
 //	probes                     created_at ns (8 B BE) | seq (8 B BE) → probe record (no replies;
-//	                           codec.go; JSON before schema version 8)
+//	                           codec.go; JSON before schema version 8; since schema 10
+//	                           its terms are a reference into terms)
+//	terms                      8 bytes of the SHA-256 of a terms encoding → that encoding:
+//	                           the terms probes share, written once, never changed or
+//	                           deleted (schema 10; codec.go)
 //	probe_ids                  probe number (8 B BE; 17 for P17) → probes key (schema 10;
 //	                           before, the id as text, "P17"; keys.go)
 //	idx_vendor_time            vendor | 0x00 | probes key → (empty)
@@ -25,7 +29,9 @@
 //	                           the message ID itself as key before schema 10 (keys.go)
 //	idx_token                  probe token → probe id
 //	idx_ticket                 vendor | 0x00 | ticket key → probe id
-//	replies                    probes key | seq (8 B BE) → reply record (codec.go)
+//	replies                    probes key | seq (8 B BE) → reply record (codec.go; since
+//	                           schema 10 written against the probe under the key's first
+//	                           16 bytes: its subject and Message-ID)
 //	reply_ids                  reply number (8 B BE) → replies key (the id as text
 //	                           before schema 10)
 //	seen                       0x00 | 12 bytes of SHA-256 of the inbound Message-ID, as in
