@@ -676,12 +676,17 @@ func decodeReplyBinary(v []byte, r *probe.Reply, ctx *replyCtx) error {
 // unmarshalProbe decodes a stored probe record in either encoding into p; tx is the
 // transaction it was read in, whose terms bucket holds the terms a record may share.
 func unmarshalProbe(tx *bbolt.Tx, v []byte, p *probe.Probe) error {
+	var terms *bbolt.Bucket
+	if tx != nil && len(v) > 1 && v[0] == codecMagic && v[1] >= 2 {
+		terms = tx.Bucket(bTerms)
+	}
+	return unmarshalProbeIn(terms, v, p)
+}
+
+// unmarshalProbeIn is unmarshalProbe with the terms bucket already open (nil: none).
+func unmarshalProbeIn(terms *bbolt.Bucket, v []byte, p *probe.Probe) error {
 	switch {
 	case len(v) > 0 && v[0] == codecMagic:
-		var terms *bbolt.Bucket
-		if tx != nil {
-			terms = tx.Bucket(bTerms)
-		}
 		return decodeProbeBinary(v, p, terms)
 	case len(v) > 0 && v[0] == '{':
 		return json.Unmarshal(v, p)

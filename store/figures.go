@@ -78,6 +78,41 @@ func (fd *figuresDecoder) in(s string) string {
 	return k
 }
 
+// strInOwned is decoder.strIn for a decoder over a page (view): the string it returns
+// is a copy of its own, made in one allocation.
+func (d *decoder) strInOwned(ctx *replyCtx) string {
+	start := d.off
+	s := d.strIn(ctx)
+	if d.err != nil || d.src[start] == ctxLiteral || len(s) == len(ctx.subject) || len(s) == len(ctx.messageID) {
+		// The string itself, or the probe's whole subject or Message-ID (a concatenation
+		// with empty ends is that string, a view of the page): copied.
+		return strings.Clone(s)
+	}
+	return s // a new string
+}
+
+// skipStrIn skips a string written by encoder.strIn.
+func (d *decoder) skipStrIn() {
+	if d.err != nil {
+		return
+	}
+	if d.off >= len(d.src) {
+		d.fail("string form")
+		return
+	}
+	form := d.src[d.off]
+	d.off++
+	switch form {
+	case ctxLiteral:
+		d.str()
+	case ctxSubject, ctxMessageID:
+		d.str()
+		d.str()
+	default:
+		d.fail("string form")
+	}
+}
+
 // skipStrs skips a []string field.
 func (d *decoder) skipStrs() {
 	if n := d.uvarint(); n > 1 && d.err == nil {
@@ -303,9 +338,7 @@ func (fd *figuresDecoder) reply(v []byte, probeID string, r *probe.Reply) error 
 		d.timeNear(r.ReceivedAt) // HeaderDate
 		d.timeNear(r.ReceivedAt) // DetectedAt
 		r.From = fd.in(d.str())
-		// A concatenation with empty ends is the probe's subject itself, a view of the
-		// page: cloned, as every string kept is.
-		r.Subject = strings.Clone(d.strIn(&fd.ctx))
+		r.Subject = d.strInOwned(&fd.ctx)
 	}
 	r.Kind = probe.Kind(fd.in(d.str()))
 	d.str() // Reason
@@ -314,7 +347,7 @@ func (fd *figuresDecoder) reply(v []byte, probeID string, r *probe.Reply) error 
 	if version < 2 {
 		d.str() // MatchDetail
 	} else {
-		d.strIn(&fd.ctx) // MatchDetail
+		d.skipStrIn() // MatchDetail
 	}
 	r.Override = nil
 	if d.boolean() {

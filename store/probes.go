@@ -200,6 +200,18 @@ type replyCursor struct {
 	c       *bbolt.Cursor
 	k, v    []byte
 	started bool
+	// terms is the terms bucket, opened once for the probes read (bbolt opens a
+	// bucket anew, with allocations, at every Tx.Bucket).
+	terms       *bbolt.Bucket
+	termsOpened bool
+}
+
+// termsBucket returns the terms bucket of rc's transaction (nil when there is none).
+func (rc *replyCursor) termsBucket() *bbolt.Bucket {
+	if !rc.termsOpened {
+		rc.terms, rc.termsOpened = rc.c.Bucket().Tx().Bucket(bTerms), true
+	}
+	return rc.terms
 }
 
 // at positions rc at the first reply whose key is not before key.
@@ -221,17 +233,18 @@ func decodeProbeValue(v []byte, replies *replyCursor, key []byte, p *probe.Probe
 	if v == nil {
 		return ErrNotFound
 	}
-	if err := unmarshalProbe(replies.c.Bucket().Tx(), v, p); err != nil {
+	if err := unmarshalProbeIn(replies.termsBucket(), v, p); err != nil {
 		return fmt.Errorf("decode probe at key %x: %w", key, err)
 	}
 	replies.at(key)
+	ctx := replyCtx{subject: p.Subject, messageID: p.MessageID}
 	for ; replies.k != nil && bytes.HasPrefix(replies.k, key); replies.k, replies.v = replies.c.Next() {
 		k, v := replies.k, replies.v
 		if p.Replies == nil {
 			p.Replies = make([]probe.Reply, 0, 2) // most probes get an ack and an answer
 		}
 		p.Replies = append(p.Replies, probe.Reply{})
-		if err := unmarshalReplyIn(v, &p.Replies[len(p.Replies)-1], &replyCtx{subject: p.Subject, messageID: p.MessageID}); err != nil {
+		if err := unmarshalReplyIn(v, &p.Replies[len(p.Replies)-1], &ctx); err != nil {
 			return fmt.Errorf("probe %s: decode reply at key %x: %w", p.ID, k, err)
 		}
 	}
