@@ -49,7 +49,7 @@ const daemonWritesProbes = 4000
 // free pages. Each record waits for a dictionary training it started, as the daemon's
 // writes, minutes apart, would. Run it as
 //
-//	go test -run '^$' -bench StoreDaemonWrites -benchtime 1x -timeout 890s -v ./store/
+//	go test -run '^$' -bench StoreDaemonWrites -benchtime 1x -timeout 1700s -v ./store/
 func BenchmarkStoreDaemonWrites(b *testing.B) {
 	for range b.N {
 		n := float64(daemonWritesProbes)

@@ -16,7 +16,7 @@ import (
 // side in one run, so that the smaller records are seen not to cost the reads (the
 // weekly report's path). Raw copies are gzip'd alone: they are not read here.
 //
-//	go test -run '^$' -bench ReadRecords -benchtime 20x -count 3 ./store/
+//	go test -run '^$' -bench ReadRecords -benchtime 30x ./store/
 func BenchmarkReadRecords(b *testing.B) {
 	const n = 3000
 	dbs := map[string]*store.DB{}
