@@ -83,14 +83,14 @@ func TestCodecCoversEveryField(t *testing.T) {
 	fillEveryField(t, reflect.ValueOf(&r).Elem(), &n)
 
 	var gotP probe.Probe
-	if err := decodeProbeBinary(encodeProbe(p), &gotP); err != nil {
+	if err := decodeProbeBinary(encodeProbe(p), &gotP, nil); err != nil {
 		t.Fatalf("decode probe: %v", err)
 	}
 	if got, want := mustJSON(t, gotP), mustJSON(t, p); got != want {
 		t.Errorf("probe after the codec:\n%s\nwant\n%s", got, want)
 	}
 	var gotR probe.Reply
-	if err := decodeReplyBinary(encodeReply(r), &gotR); err != nil {
+	if err := decodeReplyBinary(encodeReply(r), &gotR, nil); err != nil {
 		t.Fatalf("decode reply: %v", err)
 	}
 	if got, want := mustJSON(t, gotR), mustJSON(t, r); got != want {
@@ -117,10 +117,10 @@ func TestCodecMatchesJSON(t *testing.T) {
 		t.Run("probe "+name, func(t *testing.T) {
 			raw := mustJSON(t, p)
 			var viaJSON, viaCodec probe.Probe
-			if err := unmarshalProbe([]byte(raw), &viaJSON); err != nil {
+			if err := unmarshalProbe(nil, []byte(raw), &viaJSON); err != nil {
 				t.Fatal(err)
 			}
-			if err := unmarshalProbe(encodeProbe(viaJSON), &viaCodec); err != nil {
+			if err := unmarshalProbe(nil, encodeProbe(viaJSON), &viaCodec); err != nil {
 				t.Fatal(err)
 			}
 			if got, want := mustJSON(t, viaCodec), mustJSON(t, viaJSON); got != want {
@@ -142,10 +142,10 @@ func TestCodecMatchesJSON(t *testing.T) {
 		t.Run("reply "+name, func(t *testing.T) {
 			raw := mustJSON(t, r)
 			var viaJSON, viaCodec probe.Reply
-			if err := unmarshalReply([]byte(raw), &viaJSON); err != nil {
+			if err := unmarshalReplyIn([]byte(raw), &viaJSON, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := unmarshalReply(encodeReply(viaJSON), &viaCodec); err != nil {
+			if err := unmarshalReplyIn(encodeReply(viaJSON), &viaCodec, nil); err != nil {
 				t.Fatal(err)
 			}
 			if got, want := mustJSON(t, viaCodec), mustJSON(t, viaJSON); got != want {
@@ -168,9 +168,10 @@ func TestCodecDamaged(t *testing.T) {
 		name   string
 		full   []byte
 		decode func([]byte) error
+		newest byte // the newest format version of its kind
 	}{
-		{"probe", encodeProbe(p), func(v []byte) error { var q probe.Probe; return unmarshalProbe(v, &q) }},
-		{"reply", encodeReply(r), func(v []byte) error { var q probe.Reply; return unmarshalReply(v, &q) }},
+		{"probe", encodeProbe(p), func(v []byte) error { var q probe.Probe; return unmarshalProbe(nil, v, &q) }, codecProbeVersion},
+		{"reply", encodeReply(r), func(v []byte) error { var q probe.Reply; return unmarshalReplyIn(v, &q, nil) }, codecVersion},
 	} {
 		for i := 1; i < len(c.full); i++ {
 			if err := c.decode(c.full[:i]); !errors.Is(err, errCodec) {
@@ -180,9 +181,9 @@ func TestCodecDamaged(t *testing.T) {
 		if err := c.decode(append(c.full[:len(c.full):len(c.full)], 0)); !errors.Is(err, errCodec) {
 			t.Errorf("%s with a byte left over: error %v, want one wrapping errCodec", c.name, err)
 		}
-		newer := append([]byte{codecMagic, codecVersion + 1}, c.full[2:]...)
+		newer := append([]byte{codecMagic, c.newest + 1}, c.full[2:]...)
 		if err := c.decode(newer); !errors.Is(err, errCodec) {
-			t.Errorf("%s of format version %d: error %v, want one wrapping errCodec", c.name, codecVersion+1, err)
+			t.Errorf("%s of format version %d: error %v, want one wrapping errCodec", c.name, c.newest+1, err)
 		}
 		if err := c.decode([]byte{0x01, 0x02}); !errors.Is(err, errCodec) {
 			t.Errorf("%s of unknown encoding: error %v, want one wrapping errCodec", c.name, err)
@@ -197,13 +198,13 @@ func FuzzDecodeProbe(f *testing.F) {
 	f.Add(encodeReply(probe.Reply{ID: "R1", Auth: &probe.Auth{Signatures: []probe.Signature{{Domain: "x"}}}}))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		var p probe.Probe
-		if err := unmarshalProbe(v, &p); err == nil && len(v) > 0 && v[0] == codecMagic {
+		if err := unmarshalProbe(nil, v, &p); err == nil && len(v) > 0 && v[0] == codecMagic {
 			var again probe.Probe
-			if err := decodeProbeBinary(encodeProbe(p), &again); err != nil {
+			if err := decodeProbeBinary(encodeProbe(p), &again, nil); err != nil {
 				t.Fatalf("re-encoding a decoded probe: %v", err)
 			}
 		}
 		var r probe.Reply
-		_ = unmarshalReply(v, &r)
+		_ = unmarshalReplyIn(v, &r, nil)
 	})
 }

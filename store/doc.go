@@ -15,20 +15,31 @@
 //	                           migration_position → version (8 B BE) | position, while a
 //	                           migration in parts is under way (migrate.go)
 //	probes                     created_at ns (8 B BE) | seq (8 B BE) → probe record (no replies;
-//	                           codec.go; JSON before schema version 8)
-//	probe_ids                  probe id → probes key
+//	                           codec.go; JSON before schema version 8; since schema 10
+//	                           its terms are a reference into terms)
+//	terms                      8 bytes of the SHA-256 of a terms encoding → that encoding:
+//	                           the terms probes share, written once, never changed or
+//	                           deleted (schema 10; codec.go)
+//	probe_ids                  probe number (8 B BE; 17 for P17) → probes key (schema 10;
+//	                           before, the id as text, "P17"; keys.go)
 //	idx_vendor_time            vendor | 0x00 | probes key → (empty)
-//	idx_message_id             message ID (lower case, no brackets) → probe id
-//	                           (ours and our follow-ups', and every vendor ID in the
-//	                           probe's thread)
+//	idx_message_id             0x00 | first 12 bytes of the SHA-256 of the message ID
+//	                           (lower case, no brackets) → probe id (ours and our
+//	                           follow-ups', and every vendor ID in the probe's thread);
+//	                           the message ID itself as key before schema 10 (keys.go)
 //	idx_token                  probe token → probe id
 //	idx_ticket                 vendor | 0x00 | ticket key → probe id
-//	replies                    probes key | seq (8 B BE) → reply record (codec.go)
-//	reply_ids                  reply id → replies key
-//	seen                       inbound Message-ID → reply or unmatched id (one record per
+//	replies                    probes key | seq (8 B BE) → reply record (codec.go; since
+//	                           schema 10 written against the probe under the key's first
+//	                           16 bytes: its subject and Message-ID)
+//	reply_ids                  reply number (8 B BE) → replies key (the id as text
+//	                           before schema 10)
+//	seen                       0x00 | 12 bytes of SHA-256 of the inbound Message-ID, as in
+//	                           idx_message_id → reply or unmatched id (one record per
 //	                           message, even when it sits in two folders)
 //	unmatched                  detected_at ns (8 B BE) | seq (8 B BE) → unmatched JSON
-//	unmatched_ids              unmatched id → unmatched key
+//	unmatched_ids              unmatched number (8 B BE) → unmatched key (the id as
+//	                           text before schema 10)
 //	raw_inquiries              probe number (8 B BE; 17 for P17) of the first copy → a
 //	                           chunk of consecutive raw inquiries as sent (rawchunk.go:
 //	                           each copy's number, length and raw value, up to 16 KB)
@@ -72,7 +83,7 @@
 //
 // The meta bucket holds the schema version. Opening runs the pending migrations, in
 // order, in one transaction, except a migration too large for one (8, which rewrites
-// every record): it runs in parts of 10,000 records, each committed with the position of
+// every record, and 10, which moves every index key to its schema 10 form): it runs in parts of 10,000 records, each committed with the position of
 // the next in meta, so a crash mid-way goes on from there at the next start and the
 // memory it needs does not grow with the file. A file written by a newer supportprobe
 // is refused with ErrTooNew rather than misread. New files have 16 KB pages (DefaultPageSize); a file

@@ -41,7 +41,7 @@ func (b *Bulk) PutInquiryRaw(id string, encoded []byte) error {
 // AddThreadID and AddTicketKey write the index entries DB.AddThreadIDs and
 // DB.AddTicketKey add for a key no other probe holds.
 func (b *Bulk) AddThreadID(id, messageID string) error {
-	return b.tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(messageID)), []byte(id))
+	return messageIndex(b.tx, bMessageID).Put([]byte(NormalizeMessageID(messageID)), []byte(id))
 }
 
 // AddTicketKey: see AddThreadID.
@@ -115,16 +115,17 @@ func (db *DB) RewriteAsJSON() error {
 	return db.update(func(tx *bbolt.Tx) error {
 		for _, c := range []struct {
 			name   []byte
-			decode func([]byte) (any, error)
+			decode func(k, v []byte) (any, error)
 		}{
-			{bProbes, func(v []byte) (any, error) { var p probe.Probe; err := unmarshalProbe(v, &p); return p, err }},
-			{bReplies, func(v []byte) (any, error) { var r probe.Reply; err := unmarshalReply(v, &r); return r, err }},
+			// Replies first: those written against their probe need it as it is.
+			{bReplies, func(k, v []byte) (any, error) { var r probe.Reply; err := unmarshalReply(tx, k, v, &r); return r, err }},
+			{bProbes, func(_, v []byte) (any, error) { var p probe.Probe; err := unmarshalProbe(tx, v, &p); return p, err }},
 		} {
 			b := tx.Bucket(c.name)
 			var keys [][]byte
 			var vals []any
 			if err := b.ForEach(func(k, v []byte) error {
-				x, err := c.decode(v)
+				x, err := c.decode(k, v)
 				keys, vals = append(keys, bytes.Clone(k)), append(vals, x)
 				return err
 			}); err != nil {
@@ -156,6 +157,49 @@ func (db *DB) SetSchemaVersion(v uint64) error {
 		}
 		return tx.Bucket(bMeta).Put(keySchemaVersion, u64(v))
 	})
+}
+
+// UseSchema9Format makes every store write its index keys (keys) and probe records
+// (records) as schema version 9 did (Message-IDs and ids as text; terms inline) while
+// on, and returns a function that turns both off. Not for use with stores written
+// concurrently by other tests.
+func UseSchema9Format(keys, records bool) (restore func()) {
+	schema9Keys, schema9Records = keys, records
+	return func() { schema9Keys, schema9Records = false, false }
+}
+
+// RecordVersions counts the binary records of bucket "probes" or "replies" by format
+// version.
+func (db *DB) RecordVersions(bucket string) map[byte]int {
+	out := map[byte]int{}
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte(bucket)).ForEach(func(_, v []byte) error {
+			if len(v) > 1 && v[0] == codecMagic {
+				out[v[1]]++
+			}
+			return nil
+		})
+	})
+	return out
+}
+
+// IndexKeyForms counts the keys of the Message-ID and id index buckets by form:
+// version 10 (hashed or numeric) and older (text).
+func (db *DB) IndexKeyForms() (v10, older int) {
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		for _, rb := range rekeyBuckets {
+			tx.Bucket(rb.name).ForEach(func(k, _ []byte) error {
+				if rb.letter == 0 && isMsgKey(k) || rb.letter != 0 && len(k) == 8 && k[0] == 0 {
+					v10++
+				} else {
+					older++
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	return v10, older
 }
 
 // SetMigrationBatch makes the parts of stepped migrations n records long, and returns

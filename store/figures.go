@@ -8,6 +8,8 @@ import (
 	"time"
 	"unsafe"
 
+	"go.etcd.io/bbolt"
+
 	"supportprobe/probe"
 )
 
@@ -39,14 +41,16 @@ type figuresDecoder struct {
 	slas         map[probe.SLATarget]*probe.SLATarget
 	slab         []probe.Reply
 	followupSlab []probe.Followup
-	keys, vals   [][]byte // a probe's replies' keys and records, reused
+	keys, vals   [][]byte               // a probe's replies' keys and records, reused
+	terms        map[string]probe.Terms // shared terms by reference, decoded once
+	ctx          replyCtx               // the probe being decoded, for its replies
 }
 
 // newFiguresDecoder returns a decoder for about probes probes: its slabs are sized for
 // them (most probes get an ack and an answer), up to 1,024 replies a slab.
 func newFiguresDecoder(probes int) *figuresDecoder {
 	return &figuresDecoder{slabSize: min(max(2*probes, 16), 1024), intern: make(map[string]string, 64),
-		slas: make(map[probe.SLATarget]*probe.SLATarget, 8)}
+		slas: make(map[probe.SLATarget]*probe.SLATarget, 8), terms: make(map[string]probe.Terms, 16)}
 }
 
 // view returns a decoder over v without copying it: every string it returns is a view
@@ -72,6 +76,41 @@ func (fd *figuresDecoder) in(s string) string {
 		fd.intern[k] = k
 	}
 	return k
+}
+
+// strInOwned is decoder.strIn for a decoder over a page (view): the string it returns
+// is a copy of its own, made in one allocation.
+func (d *decoder) strInOwned(ctx *replyCtx) string {
+	start := d.off
+	s := d.strIn(ctx)
+	if d.err != nil || d.src[start] == ctxLiteral || len(s) == len(ctx.subject) || len(s) == len(ctx.messageID) {
+		// The string itself, or the probe's whole subject or Message-ID (a concatenation
+		// with empty ends is that string, a view of the page): copied.
+		return strings.Clone(s)
+	}
+	return s // a new string
+}
+
+// skipStrIn skips a string written by encoder.strIn.
+func (d *decoder) skipStrIn() {
+	if d.err != nil {
+		return
+	}
+	if d.off >= len(d.src) {
+		d.fail("string form")
+		return
+	}
+	form := d.src[d.off]
+	d.off++
+	switch form {
+	case ctxLiteral:
+		d.str()
+	case ctxSubject, ctxMessageID:
+		d.str()
+		d.str()
+	default:
+		d.fail("string form")
+	}
 }
 
 // skipStrs skips a []string field.
@@ -146,12 +185,14 @@ func (fd *figuresDecoder) strs(d *decoder) []string {
 
 // probe decodes the binary probe record v into p as Filter.FiguresOnly says; a JSON
 // record is decoded in full.
-func (fd *figuresDecoder) probe(v []byte, p *probe.Probe) error {
+func (fd *figuresDecoder) probe(tx *bbolt.Tx, v []byte, p *probe.Probe) error {
 	if len(v) == 0 || v[0] != codecMagic {
-		return unmarshalProbe(v, p)
+		err := unmarshalProbe(tx, v, p)
+		fd.ctx = replyCtx{subject: p.Subject, messageID: p.MessageID}
+		return err
 	}
 	d := view(v)
-	d.header()
+	version := d.header(codecProbeVersion)
 	p.ID = strings.Clone(d.str())
 	d.str() // Token
 	p.Vendor = fd.in(d.str())
@@ -160,8 +201,9 @@ func (fd *figuresDecoder) probe(v []byte, p *probe.Probe) error {
 	p.Language = fd.in(d.str())
 	d.str()      // From
 	d.skipStrs() // To
-	d.str()      // Subject
-	d.str()      // MessageID
+	// The probe's subject and Message-ID, which its replies may be written against:
+	// views of v, read while the transaction is open.
+	fd.ctx = replyCtx{subject: d.str(), messageID: d.str()}
 	p.CreatedAt = d.time()
 	p.ScheduledAt = d.time()
 	p.SentAt = d.time()
@@ -174,12 +216,54 @@ func (fd *figuresDecoder) probe(v []byte, p *probe.Probe) error {
 	p.SkewMeasured = d.boolean()
 	p.LateBy = time.Duration(d.varint())
 
-	t := &p.Terms
+	if ref, shared := d.termsRef(version); shared {
+		t, ok := fd.terms[ref]
+		if !ok {
+			var err error
+			if t, err = sharedTerms(tx.Bucket(bTerms), ref); err != nil {
+				return err
+			}
+			t.Script = nil // as below: no figure reads it
+			if len(fd.terms) < 1024 {
+				fd.terms[strings.Clone(ref)] = t
+			}
+		}
+		p.Terms = t
+	} else {
+		fd.inlineTerms(&d, &p.Terms)
+	}
+
+	p.Followups = nil
+	if n := d.count("follow-ups"); n > 0 {
+		if len(fd.followupSlab) < n {
+			fd.followupSlab = make([]probe.Followup, max(n, fd.slabSize/16))
+		}
+		p.Followups = fd.followupSlab[:n:n]
+		fd.followupSlab = fd.followupSlab[n:]
+		for i := range p.Followups {
+			f := &p.Followups[i]
+			f.Index = int(d.varint())
+			f.Kind = probe.FollowupKind(fd.in(d.str()))
+			f.State = probe.State(fd.in(d.str()))
+			f.DueAt = d.time()
+			f.SentAt = d.time()
+			d.str() // MessageID
+			d.str() // InReplyTo
+			d.str() // Subject
+			d.str() // Reason
+		}
+	}
+	return d.done()
+}
+
+// inlineTerms decodes terms inline in a record (format version 1, or 2 with its terms
+// inline) into t, sharing lists and SLA targets, without the script's terms.
+func (fd *figuresDecoder) inlineTerms(d *decoder, t *probe.Terms) {
 	t.Hours.Zone = fd.in(d.str())
-	t.Hours.Days = fd.listLike(&d)
+	t.Hours.Days = fd.listLike(d)
 	t.Hours.Open = fd.in(d.str())
 	t.Hours.Close = fd.in(d.str())
-	t.Hours.Holidays = fd.listLike(&d)
+	t.Hours.Holidays = fd.listLike(d)
 	t.SLA = nil
 	if d.boolean() {
 		key := probe.SLATarget{FirstResponse: time.Duration(d.varint()), Clock: probe.Clock(d.str())}
@@ -213,28 +297,6 @@ func (fd *figuresDecoder) probe(v []byte, p *probe.Probe) error {
 			d.str()
 		}
 	}
-
-	p.Followups = nil
-	if n := d.count("follow-ups"); n > 0 {
-		if len(fd.followupSlab) < n {
-			fd.followupSlab = make([]probe.Followup, max(n, fd.slabSize/16))
-		}
-		p.Followups = fd.followupSlab[:n:n]
-		fd.followupSlab = fd.followupSlab[n:]
-		for i := range p.Followups {
-			f := &p.Followups[i]
-			f.Index = int(d.varint())
-			f.Kind = probe.FollowupKind(fd.in(d.str()))
-			f.State = probe.State(fd.in(d.str()))
-			f.DueAt = d.time()
-			f.SentAt = d.time()
-			d.str() // MessageID
-			d.str() // InReplyTo
-			d.str() // Subject
-			d.str() // Reason
-		}
-	}
-	return d.done()
 }
 
 // replies returns n zeroed replies cut from the slab, for one probe.
@@ -251,10 +313,10 @@ func (fd *figuresDecoder) replies(n int) []probe.Reply {
 // its probe's ID, is shared rather than copied again); a JSON record is decoded in full.
 func (fd *figuresDecoder) reply(v []byte, probeID string, r *probe.Reply) error {
 	if len(v) == 0 || v[0] != codecMagic {
-		return unmarshalReply(v, r)
+		return unmarshalReplyIn(v, r, nil)
 	}
 	d := view(v)
-	d.header()
+	version := d.header(codecReplyVersion)
 	r.ID = strings.Clone(d.str())
 	if id := d.str(); id == probeID {
 		r.ProbeID = probeID
@@ -267,15 +329,26 @@ func (fd *figuresDecoder) reply(v []byte, probeID string, r *probe.Reply) error 
 		d.fail("UID")
 	}
 	r.ReceivedAt = d.time()
-	d.time() // HeaderDate
-	d.time() // DetectedAt
-	r.From = fd.in(d.str())
-	r.Subject = strings.Clone(d.str())
+	if version < 2 {
+		d.time() // HeaderDate
+		d.time() // DetectedAt
+		r.From = fd.in(d.str())
+		r.Subject = strings.Clone(d.str())
+	} else {
+		d.timeNear(r.ReceivedAt) // HeaderDate
+		d.timeNear(r.ReceivedAt) // DetectedAt
+		r.From = fd.in(d.str())
+		r.Subject = d.strInOwned(&fd.ctx)
+	}
 	r.Kind = probe.Kind(fd.in(d.str()))
 	d.str() // Reason
 	d.float()
 	d.str() // MatchedBy
-	d.str() // MatchDetail
+	if version < 2 {
+		d.str() // MatchDetail
+	} else {
+		d.skipStrIn() // MatchDetail
+	}
 	r.Override = nil
 	if d.boolean() {
 		r.Override = &probe.Override{Kind: probe.Kind(fd.in(d.str()))}
@@ -317,7 +390,7 @@ func (fd *figuresDecoder) decodeProbeValue(v []byte, replies *replyCursor, key [
 	if v == nil {
 		return ErrNotFound
 	}
-	if err := fd.probe(v, p); err != nil {
+	if err := fd.probe(replies.c.Bucket().Tx(), v, p); err != nil {
 		return fmt.Errorf("decode probe at key %x: %w", key, err)
 	}
 	replies.at(key)

@@ -53,13 +53,13 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 			return err
 		}
 		mid, seenID := []byte(midStr), []byte(id)
-		pkey := tx.Bucket(bProbeIDs).Get([]byte(probeID))
+		pkey := probeIDs(tx).Get(probeID)
 		if pkey == nil {
 			return fmt.Errorf("probe %s: %w", probeID, ErrNotFound)
 		}
 		pkey = bytes.Clone(pkey)
 		var target probe.Probe
-		if err := unmarshalProbe(tx.Bucket(bProbes).Get(pkey), &target); err != nil {
+		if err := unmarshalProbe(tx, tx.Bucket(bProbes).Get(pkey), &target); err != nil {
 			return fmt.Errorf("probe %s: decode: %w", probeID, err)
 		}
 		var r probe.Reply
@@ -68,7 +68,7 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 		legacy := false          // a matched reply recorded before Learned was kept
 		switch id := string(seenID); {
 		case strings.HasPrefix(id, "U"):
-			key := tx.Bucket(bUnmatchedIDs).Get([]byte(id))
+			key := unmatchedIDs(tx).Get(id)
 			if key == nil {
 				return fmt.Errorf("unmatched %s: %w", id, ErrNotFound)
 			}
@@ -94,19 +94,19 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 			if err := tx.Bucket(bUnmatched).Delete(key); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bUnmatchedIDs).Delete([]byte(id)); err != nil {
+			if err := unmatchedIDs(tx).Delete(id); err != nil {
 				return err
 			}
 			if err := deleteRaw(tx, "unmatched/"+id); err != nil {
 				return err
 			}
 		case strings.HasPrefix(id, "R"):
-			key := tx.Bucket(bReplyIDs).Get([]byte(id))
+			key := replyIDs(tx).Get(id)
 			if key == nil {
 				return fmt.Errorf("reply %s: %w", id, ErrNotFound)
 			}
 			key = bytes.Clone(key)
-			if err := unmarshalReply(tx.Bucket(bReplies).Get(key), &r); err != nil {
+			if err := unmarshalReply(tx, key, tx.Bucket(bReplies).Get(key), &r); err != nil {
 				return err
 			}
 			if r.ProbeID == probeID {
@@ -124,7 +124,7 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 			if err := tx.Bucket(bReplies).Delete(key); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bReplyIDs).Delete([]byte(id)); err != nil {
+			if err := replyIDs(tx).Delete(id); err != nil {
 				return err
 			}
 			if err := deleteRaw(tx, "reply/"+id); err != nil {
@@ -163,14 +163,18 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 		}
 		c.Reply = rid
 		key := join(pkey, u64(replies.Sequence()))
-		if err := replies.Put(key, encodeReply(r)); err != nil {
+		rec, err := encodeReplyAt(tx, key, r)
+		if err != nil {
 			return err
 		}
-		if err := tx.Bucket(bReplyIDs).Put([]byte(rid), key); err != nil {
+		if err := replies.Put(key, rec); err != nil {
+			return err
+		}
+		if err := replyIDs(tx).Put(rid, key); err != nil {
 			return err
 		}
 		if len(mid) > 0 { // mail without a Message-ID is known only by its id
-			if err := tx.Bucket(bSeen).Put(mid, []byte(rid)); err != nil {
+			if err := messageIndex(tx, bSeen).Put(mid, []byte(rid)); err != nil {
 				return err
 			}
 		}
@@ -198,14 +202,15 @@ func (db *DB) Link(ref, probeID string, o LinkOptions) (probe.Reply, error) {
 func inboundRecord(tx *bbolt.Tx, ref string) (id, messageID string, err error) {
 	if inboundID(ref) {
 		id = strings.ToUpper(ref)
-		var idx, recs *bbolt.Bucket
+		var idx idIndex
+		var recs *bbolt.Bucket
 		var what, hint string
 		if id[0] == 'U' {
-			idx, recs, what, hint = tx.Bucket(bUnmatchedIDs), tx.Bucket(bUnmatched), "unmatched mail", "supportprobe inbox --unmatched"
+			idx, recs, what, hint = unmatchedIDs(tx), tx.Bucket(bUnmatched), "unmatched mail", "supportprobe inbox --unmatched"
 		} else {
-			idx, recs, what, hint = tx.Bucket(bReplyIDs), tx.Bucket(bReplies), "reply", "supportprobe inbox"
+			idx, recs, what, hint = replyIDs(tx), tx.Bucket(bReplies), "reply", "supportprobe inbox"
 		}
-		key := idx.Get([]byte(id))
+		key := idx.Get(id)
 		if key == nil {
 			return "", "", fmt.Errorf("%s %s: %w (see `%s`)", what, id, ErrNotFound, hint)
 		}
@@ -217,7 +222,7 @@ func inboundRecord(tx *bbolt.Tx, ref string) (id, messageID string, err error) {
 			err = json.Unmarshal(recs.Get(key), &m)
 		} else {
 			var r probe.Reply // replies are in the record encoding (codec.go)
-			err = unmarshalReply(recs.Get(key), &r)
+			err = unmarshalReply(tx, key, recs.Get(key), &r)
 			m.MessageID = r.MessageID
 		}
 		if err != nil {
@@ -226,7 +231,7 @@ func inboundRecord(tx *bbolt.Tx, ref string) (id, messageID string, err error) {
 		return id, NormalizeMessageID(m.MessageID), nil
 	}
 	messageID = NormalizeMessageID(ref)
-	v := tx.Bucket(bSeen).Get([]byte(messageID))
+	v := messageIndex(tx, bSeen).Get([]byte(messageID))
 	if messageID == "" || v == nil {
 		return "", "", fmt.Errorf("message %s: %w (see `supportprobe inbox`; link also takes the U or R id it shows)", ref, ErrNotFound)
 	}
@@ -265,8 +270,11 @@ func checkEarly(p probe.Probe, r probe.Reply, messageID string, force bool) erro
 // belongs to probe to because of this message: the new reply's Learned, never nil.
 func moveTaught(tx *bbolt.Tx, c *probe.Correction, ownID string, ts probe.Learned, to string) (*probe.Learned, error) {
 	var learned probe.Learned
-	idx := tx.Bucket(bMessageID)
-	point := func(b *bbolt.Bucket, key []byte, what string, moved, added *[]string, label string) (bool, error) {
+	idx := messageIndex(tx, bMessageID)
+	point := func(b interface {
+		Get([]byte) []byte
+		Put(k, v []byte) error
+	}, key []byte, what string, moved, added *[]string, label string) (bool, error) {
 		switch have := string(b.Get(key)); {
 		case have == to:
 			return false, nil

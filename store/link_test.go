@@ -103,7 +103,7 @@ func TestRelinkMovesThread(t *testing.T) {
 	// Another probe now holds the case root; a re-link P2 -> P3 moves the rest, leaves
 	// that one where it is and says so.
 	if err := db.Bolt().Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bMessageID).Put([]byte("case-root@acme.example"), []byte(p1.ID))
+		return messageIndex(tx, bMessageID).Put([]byte("case-root@acme.example"), []byte(p1.ID))
 	}); err != nil {
 		t.Fatal(err)
 	}

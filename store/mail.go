@@ -470,11 +470,11 @@ func (db *DB) PutInquiryRaw(id string, data []byte) error {
 // copy is decoded again and compared byte for byte before it replaces the old one.
 func (db *DB) detachRefs(tx *bbolt.Tx, id, key string) error {
 	var names []string
-	if pkey := tx.Bucket(bProbeIDs).Get([]byte(id)); pkey != nil {
+	if pkey := probeIDs(tx).Get(id); pkey != nil {
 		c := tx.Bucket(bReplies).Cursor()
 		for k, v := c.Seek(pkey); k != nil && bytes.HasPrefix(k, pkey); k, v = c.Next() {
 			var r probe.Reply
-			if err := unmarshalReply(v, &r); err != nil {
+			if err := unmarshalReply(tx, k, v, &r); err != nil {
 				return fmt.Errorf("reply at key %x of probe %s: %w", k, id, err)
 			}
 			names = append(names, "reply/"+r.ID)
@@ -588,7 +588,7 @@ func (db *DB) AddReplyRaw(r probe.Reply, raw Raw) (probe.Reply, error) {
 // addReply is AddReply inside tx, with the raw bytes already encoded (EncodeRaw);
 // legacyKeys and defaultFill are putRaw's.
 func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte, legacyKeys, defaultFill bool) (probe.Reply, error) {
-	pkey := tx.Bucket(bProbeIDs).Get([]byte(r.ProbeID))
+	pkey := probeIDs(tx).Get(r.ProbeID)
 	if pkey == nil {
 		return r, fmt.Errorf("probe %s: %w", r.ProbeID, ErrNotFound)
 	}
@@ -604,7 +604,11 @@ func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte, legacyKeys, defaul
 	key := join(pkey, u64(seq))
 	// Replies are keyed by their probe's key, and arrive hours after it, so they too
 	// land at the end of the bucket, nearly in order.
-	if err := appending(tx, bReplies).Put(key, encodeReply(r)); err != nil {
+	rec, err := encodeReplyAt(tx, key, r)
+	if err != nil {
+		return r, err
+	}
+	if err := appending(tx, bReplies).Put(key, rec); err != nil {
 		return r, err
 	}
 	// Reply ids ("R17") grow at the end of their digit count's range and sweep
@@ -612,7 +616,7 @@ func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte, legacyKeys, defaul
 	// the insert are rarely written again: packed at appendFill rather than bbolt's
 	// half (measured: 52% → 58% in use in 4 KB pages; the splits' two keys on the
 	// right keep it from more).
-	if err := appending(tx, bReplyIDs).Put([]byte(r.ID), key); err != nil {
+	if err := replyIDs(tx).Put(r.ID, key); err != nil {
 		return r, err
 	}
 	return r, putRaw(tx, "reply/"+r.ID, encodedRaw, legacyKeys, defaultFill)
@@ -623,7 +627,7 @@ func addReply(tx *bbolt.Tx, r probe.Reply, encodedRaw []byte, legacyKeys, defaul
 // again and is always accepted.
 func markSeen(tx *bbolt.Tx, messageID string, newID func(*bbolt.Bucket) (string, error), seqBucket *bbolt.Bucket) error {
 	k := []byte(NormalizeMessageID(messageID))
-	seen := tx.Bucket(bSeen)
+	seen := messageIndex(tx, bSeen)
 	if len(k) > 0 {
 		if have := seen.Get(k); have != nil {
 			return fmt.Errorf("already recorded as %s: %w", have, ErrDuplicate)
@@ -642,7 +646,7 @@ func markSeen(tx *bbolt.Tx, messageID string, newID func(*bbolt.Bucket) (string,
 // Seen reports whether an inbound message with messageID was already recorded, matched
 // or unmatched, and under which id.
 func (db *DB) Seen(messageID string) (string, bool, error) {
-	id, err := db.indexGet(bSeen, []byte(NormalizeMessageID(messageID)))
+	id, err := db.msgIndexGet(bSeen, messageID)
 	return id, id != "", err
 }
 
@@ -650,11 +654,11 @@ func (db *DB) Seen(messageID string) (string, bool, error) {
 func (db *DB) Reply(id string) (probe.Reply, error) {
 	var r probe.Reply
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bReplyIDs).Get([]byte(id))
+		key := replyIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
-		return unmarshalReply(tx.Bucket(bReplies).Get(key), &r)
+		return unmarshalReply(tx, key, tx.Bucket(bReplies).Get(key), &r)
 	})
 	if err != nil {
 		return probe.Reply{}, fmt.Errorf("reply %s: %w", id, err)
@@ -671,20 +675,25 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 	}
 	var r probe.Reply
 	err := db.updateRecords(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bReplyIDs).Get([]byte(id))
+		key := replyIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
 		b := tx.Bucket(bReplies)
-		if err := unmarshalReply(b.Get(key), &r); err != nil {
+		if err := unmarshalReply(tx, key, b.Get(key), &r); err != nil {
 			return err
 		}
 		before := r.EffectiveKind()
 		r.Override = &o
-		if err := b.Put(bytes.Clone(key), encodeReply(r)); err != nil {
+		key = bytes.Clone(key)
+		rec, err := encodeReplyAt(tx, key, r)
+		if err != nil {
 			return err
 		}
-		_, err := addCorrection(tx, probe.Correction{Action: probe.CorrectionMark, At: o.At, By: o.By, Note: o.Note,
+		if err := b.Put(key, rec); err != nil {
+			return err
+		}
+		_, err = addCorrection(tx, probe.Correction{Action: probe.CorrectionMark, At: o.At, By: o.By, Note: o.Note,
 			MessageID: r.MessageID, Reply: r.ID, FromProbe: r.ProbeID, ToProbe: r.ProbeID, KindBefore: before, KindAfter: o.Kind})
 		return err
 	})
@@ -700,16 +709,21 @@ func (db *DB) SetOverride(id string, o probe.Override) (probe.Reply, error) {
 func (db *DB) SetReplyAuth(id string, a probe.Auth) (probe.Reply, error) {
 	var r probe.Reply
 	err := db.updateRecords(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bReplyIDs).Get([]byte(id))
+		key := replyIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
 		b := tx.Bucket(bReplies)
-		if err := unmarshalReply(b.Get(key), &r); err != nil {
+		if err := unmarshalReply(tx, key, b.Get(key), &r); err != nil {
 			return err
 		}
 		r.Auth = &a
-		return b.Put(bytes.Clone(key), encodeReply(r))
+		key = bytes.Clone(key)
+		rec, err := encodeReplyAt(tx, key, r)
+		if err != nil {
+			return err
+		}
+		return b.Put(key, rec)
 	})
 	if err != nil {
 		return probe.Reply{}, fmt.Errorf("reply %s: record DKIM check: %w", id, err)
@@ -769,7 +783,7 @@ func (db *DB) AddUnmatchedRaw(u Unmatched, raw Raw) (Unmatched, error) {
 		if err := putJSON(b, key, u); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bUnmatchedIDs).Put([]byte(u.ID), key); err != nil {
+		if err := unmatchedIDs(tx).Put(u.ID, key); err != nil {
 			return err
 		}
 		return db.putRaw(tx, "unmatched/"+u.ID, enc)

@@ -112,6 +112,168 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	// 10: the Message-ID indexes are keyed by a hash of the Message-ID and the id indexes
+	// by the id's number (keys.go), probes share their terms and replies are written
+	// against their probe (format version 2 of each, codec.go); readers take either
+	// form, so the older keys move, and the records are rewritten, in parts.
+	{step: rekeyIndexesStep},
+}
+
+// rekeyBuckets are the buckets migration 10 moves to the keys of keys.go, in the order
+// it walks them: two Message-ID indexes (letter 0), then the id indexes.
+var rekeyBuckets = []struct {
+	name   []byte
+	letter byte
+}{{bMessageID, 0}, {bSeen, 0}, {bProbeIDs, 'P'}, {bReplyIDs, 'R'}, {bUnmatchedIDs, 'U'}}
+
+// rekeyIndexesStep moves up to migrateBatch older keys of the index buckets to their
+// version 10 form: a Message-ID key to msgKey of it, an id key to its number. pos is
+// the bucket (its place in rekeyBuckets) and the key the part starts at. Each entry is
+// put under its new key and its older key deleted in the same part, so a part done
+// again after a crash finds only the keys still to move; a new key already present (a
+// write since the upgrade) is kept.
+func rekeyIndexesStep(tx *bbolt.Tx, pos []byte) ([]byte, error) {
+	which, from := 0, []byte(nil)
+	if len(pos) > 0 {
+		which, from = int(pos[0]), pos[1:]
+	}
+	switch {
+	case which == len(rekeyBuckets):
+		return shareTermsStep(tx, from)
+	case which == len(rekeyBuckets)+1:
+		return repliesInContextStep(tx, from)
+	case which > len(rekeyBuckets)+1:
+		return nil, fmt.Errorf("bad position %x in meta %s (restore a backup)", pos, keyMigrationPos)
+	}
+	rb := rekeyBuckets[which]
+	b := tx.Bucket(rb.name)
+	newKey := func(k []byte) []byte {
+		if rb.letter == 0 {
+			if isMsgKey(k) {
+				return nil
+			}
+			return msgKey(k)
+		}
+		if n, ok := idNumber(string(k), rb.letter); ok {
+			return u64(n)
+		}
+		return nil // already a number, or an id that keeps its text key
+	}
+	type move struct{ old, new, v []byte }
+	var batch []move
+	c := b.Cursor()
+	k, v := c.First()
+	if len(from) > 0 {
+		k, v = c.Seek(from)
+	}
+	for ; k != nil && len(batch) < migrateBatch; k, v = c.Next() {
+		if nk := newKey(k); nk != nil {
+			batch = append(batch, move{bytes.Clone(k), nk, bytes.Clone(v)})
+		}
+	}
+	var next []byte
+	if k != nil {
+		next = bytes.Clone(k)
+	}
+	for _, m := range batch {
+		if b.Get(m.new) == nil {
+			if err := b.Put(m.new, m.v); err != nil {
+				return nil, fmt.Errorf("bucket %s: move key %q: %w", rb.name, m.old, err)
+			}
+		}
+		if err := b.Delete(m.old); err != nil {
+			return nil, fmt.Errorf("bucket %s: remove older key %q: %w", rb.name, m.old, err)
+		}
+	}
+	switch {
+	case next != nil:
+		return append([]byte{byte(which)}, next...), nil
+	}
+	return []byte{byte(which + 1)}, nil // the next bucket, or the probes after the last
+}
+
+// shareTermsStep rewrites up to migrateBatch probe records of format version 1 from key
+// from on in version 2, their terms shared (encodeProbeShared), and returns the
+// position of the next part (after rekeyBuckets), nil at the end. A record already of
+// version 2 is left as it is, so a part done again after a crash changes nothing; keys
+// do not change, so no index moves.
+func shareTermsStep(tx *bbolt.Tx, from []byte) ([]byte, error) {
+	if _, err := tx.CreateBucketIfNotExists(bTerms); err != nil {
+		return nil, fmt.Errorf("create bucket %s: %w", bTerms, err)
+	}
+	b := tx.Bucket(bProbes)
+	b.FillPercent = appendFill
+	type kv struct{ k, v []byte }
+	var batch []kv
+	c := b.Cursor()
+	k, v := c.First()
+	if len(from) > 0 {
+		k, v = c.Seek(from)
+	}
+	for ; k != nil && len(batch) < migrateBatch; k, v = c.Next() {
+		if len(v) < 2 || v[0] != codecMagic || v[1] != codecVersion {
+			continue
+		}
+		var p probe.Probe
+		if err := decodeProbeBinary(v, &p, nil); err != nil {
+			return nil, fmt.Errorf("bucket %s: decode the record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", bProbes, k, err)
+		}
+		nv, err := encodeProbeShared(tx, p)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: record at key %x: %w", bProbes, k, err)
+		}
+		batch = append(batch, kv{bytes.Clone(k), nv})
+	}
+	next := []byte{byte(len(rekeyBuckets) + 1)} // the replies
+	if k != nil {
+		next = append([]byte{byte(len(rekeyBuckets))}, k...)
+	}
+	for _, x := range batch {
+		if err := b.Put(x.k, x.v); err != nil {
+			return nil, fmt.Errorf("bucket %s: rewrite key %x: %w", bProbes, x.k, err)
+		}
+	}
+	return next, nil
+}
+
+// repliesInContextStep rewrites up to migrateBatch reply records of format version 1
+// from key from on in version 2, against their probe (encodeReplyAt), and returns the
+// position of the next part, nil at the end. It runs after the probes are rewritten; a
+// record already of version 2 is left as it is.
+func repliesInContextStep(tx *bbolt.Tx, from []byte) ([]byte, error) {
+	b := tx.Bucket(bReplies)
+	b.FillPercent = appendFill
+	type kv struct{ k, v []byte }
+	var batch []kv
+	c := b.Cursor()
+	k, v := c.First()
+	if len(from) > 0 {
+		k, v = c.Seek(from)
+	}
+	for ; k != nil && len(batch) < migrateBatch; k, v = c.Next() {
+		if len(v) < 2 || v[0] != codecMagic || v[1] != codecVersion {
+			continue
+		}
+		var r probe.Reply
+		if err := decodeReplyBinary(v, &r, nil); err != nil {
+			return nil, fmt.Errorf("bucket %s: decode the record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", bReplies, k, err)
+		}
+		nv, err := encodeReplyAt(tx, k, r)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: record at key %x: %w", bReplies, k, err)
+		}
+		batch = append(batch, kv{bytes.Clone(k), nv})
+	}
+	var next []byte
+	if k != nil {
+		next = append([]byte{byte(len(rekeyBuckets) + 1)}, k...)
+	}
+	for _, x := range batch {
+		if err := b.Put(x.k, x.v); err != nil {
+			return nil, fmt.Errorf("bucket %s: rewrite key %x: %w", bReplies, x.k, err)
+		}
+	}
+	return next, nil
 }
 
 // encodeRecordsStep rewrites the JSON probes, then the JSON replies, in the record

@@ -45,10 +45,14 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 	}
 	p.ID = id
 	key := join(timeKey(p.CreatedAt), u64(seq))
-	if err := probes.Put(key, encodeProbe(p)); err != nil {
+	rec, err := encodeProbeAs(tx, p)
+	if err != nil {
 		return p, err
 	}
-	if err := tx.Bucket(bProbeIDs).Put([]byte(id), key); err != nil {
+	if err := probes.Put(key, rec); err != nil {
+		return p, err
+	}
+	if err := probeIDs(tx).Put(id, key); err != nil {
 		return p, err
 	}
 	if err := appending(tx, bVendorTime).Put(join(vendorPrefix(p.Vendor), key), nil); err != nil {
@@ -63,9 +67,18 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 		return p, err
 	}
 	if p.MessageID != "" {
-		return p, tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id))
+		return p, messageIndex(tx, bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id))
 	}
 	return p, nil
+}
+
+// encodeProbeAs returns p's record as this version writes it (encodeProbeShared), or
+// as schema 9 did (schema9Records).
+func encodeProbeAs(tx *bbolt.Tx, p probe.Probe) ([]byte, error) {
+	if schema9Records {
+		return encodeProbe(p), nil
+	}
+	return encodeProbeShared(tx, p)
 }
 
 // UpdateProbe loads probe id, applies fn to it and writes it back, in one transaction.
@@ -77,7 +90,7 @@ func createProbe(tx *bbolt.Tx, p probe.Probe) (probe.Probe, error) {
 // update and is returned wrapped. It returns the stored probe, or ErrNotFound.
 func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, error) {
 	err := db.updateRecords(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bProbeIDs).Get([]byte(id))
+		key := probeIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
@@ -103,11 +116,21 @@ func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, 
 			}
 		}
 		if p.MessageID != before.MessageID && p.MessageID != "" {
-			if err := tx.Bucket(bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id)); err != nil {
+			if err := messageIndex(tx, bMessageID).Put([]byte(NormalizeMessageID(p.MessageID)), []byte(id)); err != nil {
 				return err
 			}
 		}
-		return appending(tx, bProbes).Put(key, encodeProbe(p))
+		rec, err := encodeProbeAs(tx, p)
+		if err != nil {
+			return err
+		}
+		if err := appending(tx, bProbes).Put(key, rec); err != nil {
+			return err
+		}
+		if p.Subject != before.Subject || p.MessageID != before.MessageID {
+			return rewriteReplies(tx, key, replyCtx{subject: before.Subject, messageID: before.MessageID})
+		}
+		return nil
 	})
 	if err != nil {
 		return probe.Probe{}, fmt.Errorf("update probe %s: %w", id, err)
@@ -115,11 +138,39 @@ func (db *DB) UpdateProbe(id string, fn func(*probe.Probe) error) (probe.Probe, 
 	return db.Probe(id)
 }
 
+// rewriteReplies writes the replies of the probe under pkey again against the probe
+// record now there (encodeReplyAt), after its subject or Message-ID changed from old's,
+// against which replies of format version 2 were written.
+func rewriteReplies(tx *bbolt.Tx, pkey []byte, old replyCtx) error {
+	type kv struct{ k, v []byte }
+	var recs []kv
+	c := tx.Bucket(bReplies).Cursor()
+	for k, v := c.Seek(pkey); k != nil && bytes.HasPrefix(k, pkey) && len(k) == len(pkey)+8; k, v = c.Next() {
+		var r probe.Reply
+		if err := unmarshalReplyIn(v, &r, &old); err != nil {
+			return fmt.Errorf("reply at key %x: %w", k, err)
+		}
+		k = bytes.Clone(k)
+		rec, err := encodeReplyAt(tx, k, r)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, kv{k, rec})
+	}
+	b := tx.Bucket(bReplies)
+	for _, x := range recs {
+		if err := b.Put(x.k, x.v); err != nil {
+			return fmt.Errorf("rewrite reply at key %x: %w", x.k, err)
+		}
+	}
+	return nil
+}
+
 // Probe returns probe id with its replies, or an error wrapping ErrNotFound.
 func (db *DB) Probe(id string) (probe.Probe, error) {
 	var p probe.Probe
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bProbeIDs).Get([]byte(id))
+		key := probeIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
@@ -149,6 +200,18 @@ type replyCursor struct {
 	c       *bbolt.Cursor
 	k, v    []byte
 	started bool
+	// terms is the terms bucket, opened once for the probes read (bbolt opens a
+	// bucket anew, with allocations, at every Tx.Bucket).
+	terms       *bbolt.Bucket
+	termsOpened bool
+}
+
+// termsBucket returns the terms bucket of rc's transaction (nil when there is none).
+func (rc *replyCursor) termsBucket() *bbolt.Bucket {
+	if !rc.termsOpened {
+		rc.terms, rc.termsOpened = rc.c.Bucket().Tx().Bucket(bTerms), true
+	}
+	return rc.terms
 }
 
 // at positions rc at the first reply whose key is not before key.
@@ -170,17 +233,18 @@ func decodeProbeValue(v []byte, replies *replyCursor, key []byte, p *probe.Probe
 	if v == nil {
 		return ErrNotFound
 	}
-	if err := unmarshalProbe(v, p); err != nil {
+	if err := unmarshalProbeIn(replies.termsBucket(), v, p); err != nil {
 		return fmt.Errorf("decode probe at key %x: %w", key, err)
 	}
 	replies.at(key)
+	ctx := replyCtx{subject: p.Subject, messageID: p.MessageID}
 	for ; replies.k != nil && bytes.HasPrefix(replies.k, key); replies.k, replies.v = replies.c.Next() {
 		k, v := replies.k, replies.v
 		if p.Replies == nil {
 			p.Replies = make([]probe.Reply, 0, 2) // most probes get an ack and an answer
 		}
 		p.Replies = append(p.Replies, probe.Reply{})
-		if err := unmarshalReply(v, &p.Replies[len(p.Replies)-1]); err != nil {
+		if err := unmarshalReplyIn(v, &p.Replies[len(p.Replies)-1], &ctx); err != nil {
 			return fmt.Errorf("probe %s: decode reply at key %x: %w", p.ID, k, err)
 		}
 	}
@@ -307,10 +371,10 @@ func loadRange(tx *bbolt.Tx, keys, vals [][]byte, out []probe.Probe, figuresOnly
 // re-pointed.
 func (db *DB) AddThreadIDs(id string, messageIDs ...string) (conflicts []string, err error) {
 	err = db.update(func(tx *bbolt.Tx) error {
-		if tx.Bucket(bProbeIDs).Get([]byte(id)) == nil {
+		if probeIDs(tx).Get(id) == nil {
 			return ErrNotFound
 		}
-		idx := tx.Bucket(bMessageID)
+		idx := messageIndex(tx, bMessageID)
 		for _, m := range messageIDs {
 			k := []byte(NormalizeMessageID(m))
 			if len(k) == 0 {
@@ -335,7 +399,7 @@ func (db *DB) AddThreadIDs(id string, messageIDs ...string) (conflicts []string,
 
 // ProbeByMessageID returns the id of the probe whose thread holds messageID, or "".
 func (db *DB) ProbeByMessageID(messageID string) (string, error) {
-	return db.indexGet(bMessageID, []byte(NormalizeMessageID(messageID)))
+	return db.msgIndexGet(bMessageID, messageID)
 }
 
 // ProbeByToken returns the id of the probe with the given token, or "".
@@ -372,6 +436,16 @@ func (db *DB) indexGet(bucket, key []byte) (string, error) {
 	var id string
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		id = string(tx.Bucket(bucket).Get(key))
+		return nil
+	})
+	return id, err
+}
+
+// msgIndexGet returns the id Message-ID index bucket holds for messageID, or "".
+func (db *DB) msgIndexGet(bucket []byte, messageID string) (string, error) {
+	var id string
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		id = string(messageIndex(tx, bucket).Get([]byte(NormalizeMessageID(messageID))))
 		return nil
 	})
 	return id, err
@@ -416,20 +490,20 @@ func (db *DB) PendingProbes() ([]probe.Probe, error) {
 // to move. It returns an error wrapping ErrNotFound for an unknown reply.
 func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []string) (conflicts []string, err error) {
 	err = db.updateRecords(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bReplyIDs).Get([]byte(replyID))
+		key := replyIDs(tx).Get(replyID)
 		if key == nil {
 			return ErrNotFound
 		}
 		key = bytes.Clone(key)
 		replies := tx.Bucket(bReplies)
 		var r probe.Reply
-		if err := unmarshalReply(replies.Get(key), &r); err != nil {
+		if err := unmarshalReply(tx, key, replies.Get(key), &r); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
 		var subject string
-		if pkey := tx.Bucket(bProbeIDs).Get([]byte(r.ProbeID)); pkey != nil {
+		if pkey := probeIDs(tx).Get(r.ProbeID); pkey != nil {
 			var p probe.Probe
-			if err := unmarshalProbe(tx.Bucket(bProbes).Get(pkey), &p); err != nil {
+			if err := unmarshalProbe(tx, tx.Bucket(bProbes).Get(pkey), &p); err != nil {
 				return fmt.Errorf("probe %s: decode: %w", r.ProbeID, err)
 			}
 			subject = p.Subject
@@ -439,7 +513,7 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 			learned = *r.Learned
 		}
 		n := len(learned.ThreadIDs) + len(learned.TicketKeys)
-		idx := tx.Bucket(bMessageID)
+		idx := messageIndex(tx, bMessageID)
 		for _, m := range messageIDs {
 			k := NormalizeMessageID(m)
 			if k == "" {
@@ -482,7 +556,11 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 		}
 		// Even empty, Learned says what the reply taught was recorded: nothing.
 		r.Learned = &learned
-		return replies.Put(key, encodeReply(r))
+		rec, err := encodeReplyAt(tx, key, r)
+		if err != nil {
+			return err
+		}
+		return replies.Put(key, rec)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reply %s: record what it teaches its probe's thread: %w", replyID, err)
@@ -496,12 +574,12 @@ func (db *DB) LearnFromReply(replyID, vendor string, messageIDs, ticketKeys []st
 // error wrapping ErrNotFound.
 func (db *DB) ProbeSent(id string) (sentAt time.Time, clockSkew time.Duration, err error) {
 	err = db.bolt.View(func(tx *bbolt.Tx) error {
-		key := tx.Bucket(bProbeIDs).Get([]byte(id))
+		key := probeIDs(tx).Get(id)
 		if key == nil {
 			return ErrNotFound
 		}
 		var p probe.Probe
-		if err := unmarshalProbe(tx.Bucket(bProbes).Get(key), &p); err != nil {
+		if err := unmarshalProbe(tx, tx.Bucket(bProbes).Get(key), &p); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
 		sentAt, clockSkew = p.SentAt, p.ClockSkew
