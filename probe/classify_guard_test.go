@@ -81,14 +81,22 @@ func TestClassifyGuards(t *testing.T) {
 		{"German receipt with the title between", "Ihre Anfrage [Ticket#31005]",
 			"Ihre Anfrage (Export schlägt fehl) wurde unter der Nummer Ticket#31005 aufgenommen.\n\nIhr Vendor Support",
 			probe.KindAutoAck, ""},
-		// A language the classifier has no wording for (Czech, Hungarian): a person's
-		// answer without automatic headers stays human; with them, its length no
-		// longer outweighs the headers, and it waits for a person at worst.
+		// A language the classifier knows little wording of (Czech, Hungarian: receipts
+		// and thanks only): a person's answer without automatic headers stays human;
+		// with them, its length no longer outweighs the headers, and it waits for a
+		// person at worst.
 		{"Czech answer, no automatic headers", "Re: Export selhal",
 			"Dobrý den, problém byl v certifikátu exportního serveru, který vypršel. Vyměnil jsem ho a export teď funguje. Zkuste to prosím znovu.\n\nPetr",
 			probe.KindHuman, ""},
+		// Its thanks formula is known now ("Köszönjük megkeresését"), the rest is not:
+		// an automatic mail whose only readable words acknowledge.
 		{"Hungarian acknowledgement under automatic headers", "Jegy 40771",
 			"Köszönjük megkeresését. Kérését rögzítettük rendszerünkben, kollégánk hamarosan felveszi Önnel a kapcsolatot.\n\nÜgyfélszolgálat",
+			probe.KindAutoAck, "Auto-Submitted: auto-replied\r\nX-Freshdesk-Ticket-Id: 40771\r\n"},
+		// A language whose wording the classifier knows nothing of, under automatic
+		// headers, goes to review rather than to a person.
+		{"Estonian acknowledgement under automatic headers", "Pilet 40771",
+			"Täname pöördumise eest. Teie päring on registreeritud, meie kolleeg võtab teiega peagi ühendust.\n\nKlienditugi",
 			probe.KindNeedsReview, "Auto-Submitted: auto-replied\r\nX-Freshdesk-Ticket-Id: 40771\r\n"},
 		// Change notices weigh nothing beside an agent's comment, and decide a mail
 		// that carries none.
