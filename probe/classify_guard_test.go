@@ -175,6 +175,20 @@ func TestClassifyGuards(t *testing.T) {
 		{"a departure notice asking to resend", "Re: Pipeline automation limits",
 			"Hello,\n\nThank you for your message. Jake Morrison is no longer with Pipedrift, and this address is not being read.\n\nFor product questions, please email support@pipedrift.example. Your message has not been forwarded, so please resend your question to support.\n\nKind regards,\nPipedrift Team",
 			probe.KindOutOfOffice, ""},
+		// The typographic apostrophe: "I’m Emma" is the first person, no answer;
+		// "I’ve fixed" is work done.
+		{"receipt in the first person with a typographic apostrophe", "Re: Custom domain",
+			"Hi there,\n\nThanks so much for writing in. I’m Emma, and I wanted to let you know your message landed safely with us. Most questions get a reply within one working day.\n\nYou can change plans at any time from Settings → Billing.\n\nEmma",
+			probe.KindAutoAck, "Auto-Submitted: auto-replied\r\n"},
+		{"work done with a typographic apostrophe", "Re: Custom domain",
+			"Hi Maren, I’ve fixed the DNS record on our side; the certificate was issued a minute ago and the domain now loads over HTTPS.\n\nEmma",
+			probe.KindHuman, "Auto-Submitted: auto-generated\r\n"},
+		{"survey with a solved notice and the answer below", "[Lumora] Request #48213 has been solved",
+			"Your request (48213) has been solved. To reopen this request, reply to this email.\n\nHow would you rate the support you received?\n\nGood, I'm satisfied\nBad, I'm unsatisfied\n\nRavi Menon (Lumora)\nNov 6, 2026, 11:30\n\nHi Maren, SCIM is now enabled on your trial. You should see the SCIM token under Admin > Security > Provisioning, and it will last a year.\n\nRavi",
+			probe.KindOther, "Auto-Submitted: auto-generated\r\n"},
+		{"a Vietnamese virtual assistant's holding reply", "Re: Câu hỏi về kết nối Shopee",
+			"Xin chào anh/chị,\n\nEm là Trợ lý ảo AI của KiotSale. Cảm ơn anh/chị đã gửi yêu cầu hỗ trợ. Yêu cầu của anh/chị đã được ghi nhận với mã #VN-230981.\n\nChuyên viên hỗ trợ sẽ liên hệ lại với anh/chị trong vòng 8 giờ làm việc.",
+			probe.KindAutoAck, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
