@@ -194,54 +194,51 @@ func rekeyIndexesStep(tx *bbolt.Tx, pos []byte) ([]byte, error) {
 
 // shareTermsStep rewrites up to migrateBatch probe records of format version 1 from key
 // from on in version 2, their terms shared (encodeProbeShared), and returns the
-// position of the next part (after rekeyBuckets), nil at the end. A record already of
-// version 2 is left as it is, so a part done again after a crash changes nothing; keys
-// do not change, so no index moves.
+// position of the next part (after rekeyBuckets), nil at the end. Keys do not change,
+// so no index moves.
 func shareTermsStep(tx *bbolt.Tx, from []byte) ([]byte, error) {
 	if _, err := tx.CreateBucketIfNotExists(bTerms); err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", bTerms, err)
 	}
-	b := tx.Bucket(bProbes)
-	b.FillPercent = appendFill
-	type kv struct{ k, v []byte }
-	var batch []kv
-	c := b.Cursor()
-	k, v := c.First()
-	if len(from) > 0 {
-		k, v = c.Seek(from)
-	}
-	for ; k != nil && len(batch) < migrateBatch; k, v = c.Next() {
-		if len(v) < 2 || v[0] != codecMagic || v[1] != codecVersion {
-			continue
-		}
+	rest, err := rewriteVersion1(tx, bProbes, from, func(k, v []byte) ([]byte, error) {
 		var p probe.Probe
 		if err := decodeProbeBinary(v, &p, nil); err != nil {
-			return nil, fmt.Errorf("bucket %s: decode the record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", bProbes, k, err)
+			return nil, err
 		}
-		nv, err := encodeProbeShared(tx, p)
-		if err != nil {
-			return nil, fmt.Errorf("bucket %s: record at key %x: %w", bProbes, k, err)
-		}
-		batch = append(batch, kv{bytes.Clone(k), nv})
+		return encodeProbeShared(tx, p)
+	})
+	if err != nil {
+		return nil, err
 	}
-	next := []byte{byte(len(rekeyBuckets) + 1)} // the replies
-	if k != nil {
-		next = append([]byte{byte(len(rekeyBuckets))}, k...)
+	if rest == nil {
+		return []byte{byte(len(rekeyBuckets) + 1)}, nil // the replies
 	}
-	for _, x := range batch {
-		if err := b.Put(x.k, x.v); err != nil {
-			return nil, fmt.Errorf("bucket %s: rewrite key %x: %w", bProbes, x.k, err)
-		}
-	}
-	return next, nil
+	return append([]byte{byte(len(rekeyBuckets))}, rest...), nil
 }
 
 // repliesInContextStep rewrites up to migrateBatch reply records of format version 1
 // from key from on in version 2, against their probe (encodeReplyAt), and returns the
-// position of the next part, nil at the end. It runs after the probes are rewritten; a
-// record already of version 2 is left as it is.
+// position of the next part, nil at the end. It runs after the probes are rewritten.
 func repliesInContextStep(tx *bbolt.Tx, from []byte) ([]byte, error) {
-	b := tx.Bucket(bReplies)
+	rest, err := rewriteVersion1(tx, bReplies, from, func(k, v []byte) ([]byte, error) {
+		var r probe.Reply
+		if err := decodeReplyBinary(v, &r, nil); err != nil {
+			return nil, err
+		}
+		return encodeReplyAt(tx, k, r)
+	})
+	if rest == nil || err != nil {
+		return nil, err
+	}
+	return append([]byte{byte(len(rekeyBuckets) + 1)}, rest...), nil
+}
+
+// rewriteVersion1 rewrites up to migrateBatch records of format version 1 in bucket
+// name, from key from on, as rewrite encodes them, and returns the key the next part
+// starts at, nil when the bucket is done. A record already of version 2 is left as it
+// is, so a part done again after a crash changes nothing.
+func rewriteVersion1(tx *bbolt.Tx, name, from []byte, rewrite func(k, v []byte) ([]byte, error)) ([]byte, error) {
+	b := tx.Bucket(name)
 	b.FillPercent = appendFill
 	type kv struct{ k, v []byte }
 	var batch []kv
@@ -254,26 +251,19 @@ func repliesInContextStep(tx *bbolt.Tx, from []byte) ([]byte, error) {
 		if len(v) < 2 || v[0] != codecMagic || v[1] != codecVersion {
 			continue
 		}
-		var r probe.Reply
-		if err := decodeReplyBinary(v, &r, nil); err != nil {
-			return nil, fmt.Errorf("bucket %s: decode the record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", bReplies, k, err)
-		}
-		nv, err := encodeReplyAt(tx, k, r)
+		nv, err := rewrite(k, v)
 		if err != nil {
-			return nil, fmt.Errorf("bucket %s: record at key %x: %w", bReplies, k, err)
+			return nil, fmt.Errorf("bucket %s: rewrite the record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", name, k, err)
 		}
 		batch = append(batch, kv{bytes.Clone(k), nv})
 	}
-	var next []byte
-	if k != nil {
-		next = append([]byte{byte(len(rekeyBuckets) + 1)}, k...)
-	}
+	rest := bytes.Clone(k) // nil at the end of the bucket
 	for _, x := range batch {
 		if err := b.Put(x.k, x.v); err != nil {
-			return nil, fmt.Errorf("bucket %s: rewrite key %x: %w", bReplies, x.k, err)
+			return nil, fmt.Errorf("bucket %s: rewrite key %x: %w", name, x.k, err)
 		}
 	}
-	return next, nil
+	return rest, nil
 }
 
 // encodeRecordsStep rewrites the JSON probes, then the JSON replies, in the record
