@@ -396,7 +396,9 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	// A survey sent with a solved notice ("Request #48213 has been solved … How would you
 	// rate the support you received?") is the survey, whatever comment it carries.
 	solvedSurvey := len(surveyHits) > 0 && len(auto) > 0 && len(findPhrases(noticePhrases, subjectAndText)) > 0
-	if other := surveyHits; len(other) > 0 && (nt.weight < humanWeight || formOnly || solvedSurvey) {
+	// Nor does a survey become an answer by its length: only a person answering in it
+	// (a yes or no, work reported done) does.
+	if other := surveyHits; len(other) > 0 && (nt.weight < humanWeight || formOnly || solvedSurvey || !answersBeyondInstructions(nt.text)) {
 		ev.machine("survey wording "+quoteMatches(other), 3)
 		return KindOther, "other: survey " + quoteMatches(other) + newTextNote(nt), ev
 	}
@@ -497,9 +499,19 @@ func weigh(m Mail) (Kind, string, *kindEvidence) {
 	if nt.weight > 0 {
 		return KindHuman, fmt.Sprintf("human: %d chars of new text, no automatic signal", nt.chars), ev
 	}
+	// Nothing but links, from no program: a person pasting the documentation pages
+	// that answer ("https://docs.example/export/svg"). A program's mail says something
+	// around its links.
+	if links := linkOnlyRe.FindAllString(nt.own, -1); len(links) > 0 && len(acks) == 0 && len(desk) == 0 && strings.TrimSpace(linkOnlyRe.ReplaceAllString(nt.own, "")) == "" {
+		ev.person(fmt.Sprintf("nothing but %d links, from no program", len(links)), 2)
+		return KindHuman, fmt.Sprintf("human: nothing but %d links, no automatic signal", len(links)), ev
+	}
 	ev.machine("no new text", 1.5)
 	return KindOther, "other: no new text and no signal of a person, an acknowledgement or an automatic sender", ev
 }
+
+// linkOnlyRe is a web link standing alone, with the punctuation around it.
+var linkOnlyRe = regexp.MustCompile(`(?i)[\s<(\[]*https?://\S+[\s>)\].,;]*`)
 
 func ruleReason(r Rule) string {
 	var on []string
@@ -1049,7 +1061,7 @@ var (
 	oooAnywhereRe = regexp.MustCompile(`(?i)out of (?:the )?office|absente? du bureau|hors du bureau|fuera de la oficina|fuori ufficio|automatic reply|balasan otomatis|trả lời tự động|رد تلقائي|תשובה אוטומטית|מחוץ למשרד|ตอบกลับอัตโนมัติ|स्वचालित उत्तर|αυτόματη απάντηση|εκτός γραφείου|auto[- ]?reply|autoreply|auto[- ]?response|vacation reply|自动回复|自動回覆|自動回复|自动答复|不在办公室|不在辦公室|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|fuera de (?:la )?oficina|automatisch antwoord|risposta automatica|fuori sede|fuori ufficio|resposta autom[áa]tica|fora do escrit[óo]rio|automatiskt svar|automatisk svar|automatisk besked|autosvar|automaattinen vastaus|automatyczna odpowied[źz]|odpowied[źz] automatyczna|r[ăa]spuns automat|автоматический ответ|автоматична відповідь|otomatik yan[ıi]t|자동 응답|自動応答|poza biurem|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|otomatik (?:yan[ıi]t|cevap)|ofis d[ıi]ş[ıi]nda|автоответ|автоматический ответ|вне офиса|자동 ?응답|부재 ?중|不在通知|自動応答`)
 	oooStartRe    = regexp.MustCompile(`(?i)^(?:ooo\b|away from|on vacation|on leave|休假|外出|abwesend|absen(?:ce|t)\b|ausente|afwezig|niet aanwezig|assente|fr[åa]nvaro|frav[æa]r|frav[æa]rende|poissa|nieobecno[śs][ćc]|urlop|отсутств|отпуск|izinde|休暇|tilbake (?:mandag|tirsdag|onsdag|torsdag|fredag|den|\d)|tilbage (?:mandag|tirsdag|onsdag|torsdag|fredag|den|\d)|tillbaka (?:måndag|tisdag|onsdag|torsdag|fredag|den|\d)|urlaub|im urlaub|vacances|congés|vacaciones|férias|ferie|vakantie|semester|lomalla|tatil|休假中)`)
 	// fwdPrefixRe is a forward's subject prefix in the languages of mail clients.
-	fwdPrefixRe   = regexp.MustCompile(`(?i)^\s*(?:(?:re|aw|sv|antw)\s*:\s*)*(?:fw|fwd|wg|tr|rv|enc|doorst|vs|转发|轉寄|転送)\s*[:：]`)
+	fwdPrefixRe   = regexp.MustCompile(`(?i)^\s*(?:(?:re|aw|sv|antw)\s*:\s*)*(?:fw|fwd|wg|tr|rv|enc|doorst|vs|i|inoltro|转发|轉寄|転送)\s*[:：]`)
 	replyPrefixRe = regexp.MustCompile(`(?i)^(?:\s*(?:[\[【][^\]】\n]{0,60}[\]】]\s*)*(?:re|aw|wg|fw|fwd|sv|vs|antw|rif|res|enc|rv|回复|回覆|答复|转发|轉寄)\s*(?:\[\d+\])?\s*[:：]\s*)+`)
 )
 
@@ -1382,6 +1394,7 @@ var ackPhrases = compilePhrases([]phrase{
 	// usually reply in under 2 hours", "You don't need to do anything else for now."
 	{re: `\b(?:usually|typically|normally|generally) (?:reply|replies|respond|responds|get back|answer)(?: to you)? (?:in|within) (?:under |less than |about |around )?(?:a few|\d+|one|two|a couple of) (?:minutes?|hours?|business hours|working hours|days?|business days)\b|\byou (?:don't|do not) need to do anything (?:else )?(?:for now|right now|at this (?:time|point)|now)\b|\bno (?:further )?action is (?:needed|required) (?:from you|on your (?:side|part)|for now|at this time)`},
 	{re: `\b(?:we|i)(?:'ve| have)? (?:successfully |now )?received your (?:support |service )?(?:request|e-?mail|message|ticket|inquiry|enquiry|case|query|submission)`, strong: true},
+	{re: `\byour (?:message|request|e-?mail|ticket|inquiry|enquiry|case) is (?:now )?in (?:our|the) (?:support )?queue\b`, strong: true},
 	// A message that says it arrived, and that this note is sent automatically: "Just a
 	// quick note to let you know it landed safely in my inbox", "You're receiving this
 	// quick note automatically".
@@ -1494,7 +1507,7 @@ var noticePhrases = slices.Concat(compilePhrases([]phrase{
 	{re: `\[(?:resolved|solved|closed)\]`},
 	// "Your request status changed to Waiting for customer", "ステータスが「解決済み」に変更
 	// されました", "Статус обращения изменён": the state a record was moved to.
-	{re: `\bstatus tiket (?:anda )?[^.!?\n]{0,80}?telah diubah|\btiket\b[^.!?\n]{0,80}? telah (?:diselesaikan|ditutup)|trạng thái (?:yêu cầu|phiếu)[^.!?\n]{0,60}? đã (?:được )?(?:thay đổi|cập nhật)|\b(?:request|ticket|case|issue|incident)(?:'s)? status (?:has )?(?:been )?(?:changed|updated|set|moved) to\b|ステータス(?:が|は)[^。\n]{0,30}?(?:に)?(?:変更|更新)されました|状态(?:已)?(?:更改|变更|更新)为|狀態(?:已)?(?:變更|更新)為|상태가[^.\n]{0,30}?(?:변경|업데이트)되었습니다|статус (?:вашего )?(?:обращения|заявки|запроса)[^.!?\n]{0,30}? (?:изменён|изменен|обновлён|обновлен)|status (?:van )?(?:uw|je) (?:melding|aanvraag|ticket|verzoek) is gewijzigd|lo stato della (?:sua|tua) (?:richiesta|segnalazione) è (?:cambiato|stato aggiornato)|o status d[ao] (?:sua|seu) (?:solicitação|chamado|ticket) (?:mudou|foi alterado|foi atualizado)|el estado de (?:su|tu) (?:solicitud|caso|ticket) (?:ha cambiado|cambió)|le statut de votre (?:demande|ticket|dossier) (?:a changé|a été modifié)|der status ihrer (?:anfrage|meldung|ticket) (?:wurde|hat sich) (?:geändert|aktualisiert)`},
+	{re: `\bstatus tiket (?:anda )?[^.!?\n]{0,80}?telah diubah|\btiket\b[^.!?\n]{0,80}? telah (?:diselesaikan|ditutup)|trạng thái (?:yêu cầu|phiếu)[^.!?\n]{0,60}? đã (?:được )?(?:thay đổi|cập nhật)|\b(?:request|ticket|case|issue|incident)(?:'s)? status (?:has )?(?:been )?(?:changed|updated|set|moved) to\b|ステータス(?:が|は)[^。\n]{0,30}?(?:に)?(?:変更|更新)されました|状态(?:已)?(?:更改|变更|更新)为|狀態(?:已)?(?:變更|更新)為|상태가[^.\n]{0,30}?(?:변경|업데이트)되었습니다|статус (?:вашего )?(?:обращения|заявки|запроса)[^.!?\n]{0,30}? (?:изменён|изменен|обновлён|обновлен)|status (?:van )?(?:uw|je) (?:melding|aanvraag|ticket|verzoek|zaak)\b[^.!?\n]{0,80}? is gewijzigd|lo stato della (?:sua|tua) (?:richiesta|segnalazione) è (?:cambiato|stato aggiornato)|o status d[ao] (?:sua|seu) (?:solicitação|chamado|ticket) (?:mudou|foi alterado|foi atualizado)|el estado de (?:su|tu) (?:solicitud|caso|ticket) (?:ha cambiado|cambió)|le statut de votre (?:demande|ticket|dossier) (?:a changé|a été modifié)|der status ihrer (?:anfrage|meldung|ticket) (?:wurde|hat sich) (?:geändert|aktualisiert)`},
 	// A record merged into another, however worded: RT's "Ticket 90213 … merged into
 	// ticket 90188".
 	{re: `\bmerged into (?:ticket|request|case|issue|#)`},
@@ -1523,7 +1536,11 @@ var updatePhrases = compilePhrases([]phrase{
 // holiday, offline outside its hours.
 var teamAwayPhrases = compilePhrases([]phrase{
 	{re: `\b(?:our|the) (?:office|offices|support(?: team)?|team|help ?desk|service desk|customer (?:service|support|care)(?: team)?|company) (?:is|are|will be) (?:currently )?(?:closed|away|offline|out of (?:the )?office)\b|\bwe(?:'re| are| will be) (?:currently )?(?:closed|offline)\b|\bclosed for the (?:holidays?|day|weekend|break)\b`},
-	{re: `営業時間外|営業時間終了|休業期間|非工作时间|非營業時間|unser (?:büro|support|team) ist (?:vom .{0,30})?geschlossen|nos bureaux (?:sont|seront) fermés|nuestras oficinas (?:están|estarán) cerradas|i nostri uffici (?:sono|saranno) chiusi`},
+	// "You've reached us outside of our customer care hours": the team's hours, not a
+	// person's absence.
+	{re: `\boutside (?:of )?our (?:normal |regular |usual )?(?:customer care|customer service|customer support|support|business|office|opening|working) hours\b|\byou(?:'ve| have) (?:reached|contacted) us outside (?:of )?(?:our )?(?:normal |regular )?(?:business |office |opening |working )?hours\b`},
+	{re: `(?:il nostro|la nostra) (?:servizio|ufficio|assistenza|supporto|team|centro)[^!?\n]{0,60}? (?:resterà|rimarrà|sarà|è) chius[oa]|(?:nuestro|nuestra) (?:servicio|oficina|equipo|soporte|departamento)[^!?\n]{0,60}? (?:permanecerá|estará|está) cerrad[oa]|notre (?:service|bureau|équipe|support)[^!?\n]{0,60}? (?:sera|est|restera) fermée?|(?:nosso|nossa) (?:equipe|escritório|suporte|atendimento)[^!?\n]{0,60}? (?:estará|ficará) fechad[oa]|onze (?:klantenservice|helpdesk|servicedesk|afdeling|kantoor)[^!?\n]{0,60}? (?:is|blijft) gesloten`},
+	{re: `unser (?:büro|support(?:-?team)?|team|kundenservice|kundendienst|service-?team) ist [^!?\n]{0,120}?(?:geschlossen|nicht besetzt|nicht erreichbar)|営業時間外|営業時間終了|休業期間|非工作时间|非營業時間|unser (?:büro|support|team) ist (?:vom .{0,30})?geschlossen|nos bureaux (?:sont|seront) fermés|nuestras oficinas (?:están|estarán) cerradas|i nostri uffici (?:sono|saranno) chiusi`},
 })
 
 // urgentPhrases say where to turn with anything urgent ("For anything urgent please
