@@ -9,6 +9,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -1168,11 +1169,49 @@ func oooSubject(subject string) string {
 type phrase struct {
 	re     string
 	strong bool
-	cre    *regexp.Regexp
+	// lazy holds the compiled regular expression, built by regexp on the first text
+	// that passes the keys (mayMatch): most phrases are never compiled in a daemon that
+	// classifies little, and their programs (megabytes for all the lists) are not kept
+	// alive for every GC to walk. Shared by the copies of the phrase.
+	lazy *lazyRegexp
 	// keys are literals, case-folded (see foldCase), one of which every match contains
 	// (see requiredLiterals); nil when none is known. A text holding none of them cannot
 	// match, and the regular expression is not run on it.
 	keys []string
+}
+
+// lazyRegexp is a regular expression compiled once, on first use, safely from any
+// number of goroutines. A phrase's is compiled by phrase.compiled; one built by
+// lazyMustCompile keeps its pattern and compiles it in MatchString.
+type lazyRegexp struct {
+	once    sync.Once
+	re      *regexp.Regexp
+	pattern string
+}
+
+// lazyMustCompile returns pattern as a lazyRegexp after checking its syntax, panicking
+// on an error as regexp.MustCompile does; the program is built on the first match.
+// It is for the few standalone patterns whose program is large (a repeated Unicode
+// class) and which a daemon that has classified nothing yet does not need.
+func lazyMustCompile(pattern string) *lazyRegexp {
+	if _, err := syntax.Parse(pattern, syntax.Perl); err != nil {
+		panic(fmt.Sprintf("probe: pattern %q: %v", pattern, err))
+	}
+	return &lazyRegexp{pattern: pattern}
+}
+
+// MatchString reports whether s contains a match of l, compiling l on the first call.
+func (l *lazyRegexp) MatchString(s string) bool {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.pattern) })
+	return l.re.MatchString(s)
+}
+
+// compiled returns p's case-insensitive regular expression, compiling it on the first
+// call. Its syntax was checked when the package loaded (compilePhrases), and
+// TestEveryPhraseCompiles compiles every phrase, so this does not fail at run time.
+func (p phrase) compiled() *regexp.Regexp {
+	p.lazy.once.Do(func() { p.lazy.re = regexp.MustCompile(`(?i)` + p.re) })
+	return p.lazy.re
 }
 
 // hit is a phrase found in a text.
@@ -1183,11 +1222,18 @@ type hit struct {
 	end    int
 }
 
-// compilePhrases compiles each phrase case-insensitively, once, when the package loads.
+// compilePhrases prepares each phrase when the package loads: it parses the pattern
+// (case-insensitively), panicking on a syntax error as regexp.MustCompile did, and
+// keeps the pattern's required literals (keys). The regular expression itself is
+// compiled on first need (phrase.compiled).
 func compilePhrases(ps []phrase) []phrase {
 	for i := range ps {
-		ps[i].cre = regexp.MustCompile(`(?i)` + ps[i].re)
-		ps[i].keys = requiredLiterals(`(?i)` + ps[i].re)
+		r, err := syntax.Parse(`(?i)`+ps[i].re, syntax.Perl)
+		if err != nil {
+			panic(fmt.Sprintf("probe: phrase %q: %v", ps[i].re, err))
+		}
+		ps[i].lazy = new(lazyRegexp)
+		ps[i].keys = parsedLiterals(r)
 	}
 	return ps
 }
@@ -1213,7 +1259,7 @@ func matchesAny(s string, sets ...[]phrase) bool {
 	lower := foldCase(s)
 	for _, ps := range sets {
 		for _, p := range ps {
-			if p.mayMatch(lower) && p.cre.MatchString(s) {
+			if p.mayMatch(lower) && p.compiled().MatchString(s) {
 				return true
 			}
 		}
@@ -1245,6 +1291,11 @@ func requiredLiterals(re string) []string {
 	if err != nil {
 		return nil
 	}
+	return parsedLiterals(r)
+}
+
+// parsedLiterals is requiredLiterals for a parsed pattern.
+func parsedLiterals(r *syntax.Regexp) []string {
 	lits, ok := literalsOf(r.Simplify())
 	if !ok {
 		return nil
@@ -1355,7 +1406,7 @@ func findPhrases(ps []phrase, text string) []hit {
 		if !p.mayMatch(lower) {
 			continue
 		}
-		if loc := p.cre.FindStringIndex(text); loc != nil && loc[1] > loc[0] {
+		if loc := p.compiled().FindStringIndex(text); loc != nil && loc[1] > loc[0] {
 			hits = append(hits, hit{text: strings.Join(strings.Fields(text[loc[0]:loc[1]]), " "), strong: p.strong, at: loc[0], end: loc[1]})
 		}
 	}
@@ -2124,14 +2175,7 @@ var abbrevEndRe = regexp.MustCompile(`(?i)(?:^|[\s(])(?:ref|refs|no|nr|nos|num|a
 // isNotice reports whether text holds the wording of a help desk's acknowledgement,
 // survey or verification mail.
 func isNotice(text string) bool {
-	for _, ps := range [][]phrase{ackPhrases, subjectAckPhrases, surveyPhrases, verifyPhrases} {
-		for _, p := range ps {
-			if p.cre.MatchString(text) {
-				return true
-			}
-		}
-	}
-	return false
+	return matchesAny(text, ackPhrases, subjectAckPhrases, surveyPhrases, verifyPhrases)
 }
 
 // isTemplate reports whether sentence s is help-desk template, survey, verification,
@@ -2168,7 +2212,7 @@ var (
 	// or to be quoted.
 	filingRe = regexp.MustCompile(`(?i)\b(?:creat(?:ed|ing)|open(?:ed|ing)|logg(?:ed|ing)|rais(?:ed|ing)|register(?:ed|ing)|record(?:ed|ing)|submit(?:ted|ting)|receiv(?:ed|ing)|assign(?:ed|ing)|fil(?:ed|ing)|reference|ref|(?:number|id|no\.?) is|waiting|awaiting|pending|remind(?:er|ing)?|clos(?:ed|ing)|resolv(?:ed|ing)|solved|merged|updated|changed|status|includ(?:e|ing)|quot(?:e|ing)|mention(?:ing)?|use this|for (?:further|future|all) (?:communications?|correspondence|replies)|under (?:the )?(?:number|reference|id))\b|erfasst|registriert|eingegangen|angelegt|aufgenommen|eröffnet|enregistr|créé|registrad|recebid|abert[oa]|registrerad|geregistreerd|aangemaakt|zarejestrowan|utworzon|зарегистрирован|принят|создан|alın|oluşturul|접수|受付|受理|创建|建立|生成|提交|已收到`)
 	// formFieldRe is a line of a filled-in form: a short label, a colon, a short value.
-	formFieldRe = regexp.MustCompile(`^\p{Lu}[\p{L}\p{N} /&'()-]{0,30}[:：]\s*\S[^.!?。！？]{0,60}$`)
+	formFieldRe = lazyMustCompile(`^\p{Lu}[\p{L}\p{N} /&'()-]{0,30}[:：]\s*\S[^.!?。！？]{0,60}$`)
 )
 
 // bookkeepingOf says whether s only cites the record a request was filed under

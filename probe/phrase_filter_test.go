@@ -52,7 +52,7 @@ func TestPhraseKeysNeverHideAMatch(t *testing.T) {
 					pieces = append(pieces, strings.Split(text, "\n")...)
 				}
 				for _, piece := range pieces {
-					if !p.cre.MatchString(piece) {
+					if !p.compiled().MatchString(piece) {
 						continue
 					}
 					matched++

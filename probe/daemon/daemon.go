@@ -237,6 +237,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	runCtx, stopRunner := context.WithCancel(ctx)
 	defer stopRunner()
+	gc := startIdleGC(d.log)
+	defer gc.stop()
 	d.reloadMu.Lock()
 	runner, err := d.newRunner(d.config(), runCtx)
 	if err != nil {
@@ -280,7 +282,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// done, hand that memory back to the system at once (releaseStartupMemory).
 	var startup sync.WaitGroup
 	startup.Add(2)
-	go func() { startup.Wait(); d.releaseStartupMemory(runCtx) }()
+	go func() { startup.Wait(); d.releaseStartupMemory(runCtx); gc.enterIdle() }()
 	followupsDone := make(chan struct{})
 	go func() {
 		defer close(followupsDone)
