@@ -2353,8 +2353,12 @@ func besideHit(text string, h hit) string {
 // other than an instruction ("You can reply to this email", "please click the link"):
 // a yes or no, work reported done, a finding. Each cue is looked for on its own.
 func answersBeyondInstructions(text string) bool {
+	lower := foldCase(text)
 	for _, p := range humanCues {
-		if c := p.cre.FindString(text); c != "" && answeringCue([]hit{{text: c}}, false) && !instructionCueRe.MatchString(c) {
+		if !p.mayMatch(lower) {
+			continue
+		}
+		if c := p.compiled().FindString(text); c != "" && answeringCue([]hit{{text: c}}, false) && !instructionCueRe.MatchString(c) {
 			return true
 		}
 	}
@@ -2365,8 +2369,12 @@ func answersBeyondInstructions(text string) bool {
 // looked for on its own (findPhrases keeps the first of overlapping hits, and "I've"
 // would hide "I've refunded"); the first person alone is none.
 func answersBeside(rest string) bool {
+	lower := foldCase(rest)
 	for _, p := range humanCues {
-		if m := p.cre.FindString(rest); m != "" && answeringCue([]hit{{text: m}}, false) {
+		if !p.mayMatch(lower) {
+			continue
+		}
+		if m := p.compiled().FindString(rest); m != "" && answeringCue([]hit{{text: m}}, false) {
 			return true
 		}
 	}
