@@ -238,32 +238,8 @@ func repliesInContextStep(tx *bbolt.Tx, from []byte) ([]byte, error) {
 // starts at, nil when the bucket is done. A record already of version 2 is left as it
 // is, so a part done again after a crash changes nothing.
 func rewriteVersion1(tx *bbolt.Tx, name, from []byte, rewrite func(k, v []byte) ([]byte, error)) ([]byte, error) {
-	b := tx.Bucket(name)
-	b.FillPercent = appendFill
-	type kv struct{ k, v []byte }
-	var batch []kv
-	c := b.Cursor()
-	k, v := c.First()
-	if len(from) > 0 {
-		k, v = c.Seek(from)
-	}
-	for ; k != nil && len(batch) < migrateBatch; k, v = c.Next() {
-		if len(v) < 2 || v[0] != codecMagic || v[1] != codecVersion {
-			continue
-		}
-		nv, err := rewrite(k, v)
-		if err != nil {
-			return nil, fmt.Errorf("bucket %s: rewrite the record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", name, k, err)
-		}
-		batch = append(batch, kv{bytes.Clone(k), nv})
-	}
-	rest := bytes.Clone(k) // nil at the end of the bucket
-	for _, x := range batch {
-		if err := b.Put(x.k, x.v); err != nil {
-			return nil, fmt.Errorf("bucket %s: rewrite key %x: %w", name, x.k, err)
-		}
-	}
-	return rest, nil
+	version1 := func(v []byte) bool { return len(v) >= 2 && v[0] == codecMagic && v[1] == codecVersion }
+	return rewriteRecords(tx, name, from, version1, "rewrite", rewrite)
 }
 
 // encodeRecordsStep rewrites the JSON probes, then the JSON replies, in the record
@@ -312,9 +288,19 @@ func encodeRecordsStep(tx *bbolt.Tx, pos []byte) ([]byte, error) {
 
 // reencode replaces the JSON values of bucket name by conv's result, from key from (the
 // first key when empty) on, up to migrateBatch of them, and returns the key to go on
-// from, nil at the end of the bucket. Values are put after the cursor has read them,
-// because a cursor is not to be trusted across writes to the bucket it walks.
+// from, nil at the end of the bucket.
 func reencode(tx *bbolt.Tx, name, from []byte, conv func([]byte) ([]byte, error)) ([]byte, error) {
+	isJSON := func(v []byte) bool { return len(v) > 0 && v[0] == '{' }
+	return rewriteRecords(tx, name, from, isJSON, "decode the JSON", func(_, v []byte) ([]byte, error) { return conv(v) })
+}
+
+// rewriteRecords replaces, from key from (the first key when empty) on, up to
+// migrateBatch values of bucket name that need says need it by conv's result, and
+// returns the key the next part starts at, nil at the end of the bucket. Values are put
+// after the cursor has read them, because a cursor is not to be trusted across writes
+// to the bucket it walks; a value that needs nothing is left as it is, so a part done
+// again after a crash changes nothing. what names the step in errors.
+func rewriteRecords(tx *bbolt.Tx, name, from []byte, need func(v []byte) bool, what string, conv func(k, v []byte) ([]byte, error)) ([]byte, error) {
 	b := tx.Bucket(name)
 	b.FillPercent = appendFill
 	type kv struct{ k, v []byte }
@@ -325,19 +311,16 @@ func reencode(tx *bbolt.Tx, name, from []byte, conv func([]byte) ([]byte, error)
 		k, v = c.Seek(from)
 	}
 	for ; k != nil && len(batch) < migrateBatch; k, v = c.Next() {
-		if len(v) == 0 || v[0] != '{' {
+		if !need(v) {
 			continue
 		}
-		nv, err := conv(v)
+		nv, err := conv(k, v)
 		if err != nil {
-			return nil, fmt.Errorf("bucket %s: decode the JSON record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", name, k, err)
+			return nil, fmt.Errorf("bucket %s: %s record at key %x: %w (restore a backup, or remove the damaged record with bbolt's tools)", name, what, k, err)
 		}
 		batch = append(batch, kv{bytes.Clone(k), nv})
 	}
-	var next []byte
-	if k != nil {
-		next = bytes.Clone(k)
-	}
+	next := bytes.Clone(k) // nil at the end of the bucket
 	for _, x := range batch {
 		if err := b.Put(x.k, x.v); err != nil {
 			return nil, fmt.Errorf("bucket %s: rewrite key %x: %w", name, x.k, err)

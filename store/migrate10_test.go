@@ -4,12 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -78,18 +75,7 @@ func indexLookups(t *testing.T, db *store.DB, records []storetest.Record, unmatc
 // probe and reply record of format version 2, the same answers and probes, and new
 // writes and duplicates detected as before.
 func TestMigration10Batches(t *testing.T) {
-	if path := os.Getenv(migrate10ChildEnv); path != "" {
-		store.SetMigrationBatch(40)
-		store.SetMigrationStepHook(func(v uint64, part int) error {
-			if part == 3 {
-				syscall.Kill(os.Getpid(), syscall.SIGKILL)
-				time.Sleep(time.Minute)
-			}
-			return nil
-		})
-		store.Open(path, store.Options{})
-		t.Fatal("the child was not killed mid-way through migration 10")
-	}
+	migrateAndDieInChild(t, migrate10ChildEnv)
 
 	dir := t.TempDir()
 	path := filepath.Join(dir, "supportprobe.db")
@@ -152,13 +138,7 @@ func TestMigration10Batches(t *testing.T) {
 	// Migrate a copy, as an upgrade would the state directory, killed mid-way.
 	migrated := filepath.Join(dir, "copy.db")
 	copyFile(t, path, migrated)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMigration10Batches$", "-test.count=1")
-	cmd.Env = append(os.Environ(), migrate10ChildEnv+"="+migrated)
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("child: %v, want killed by SIGKILL; output:\n%s", err, out)
-	}
+	runMigrationChild(t, "TestMigration10Batches", migrate10ChildEnv, migrated)
 	db, err = store.OpenUnmigrated(migrated)
 	if err != nil {
 		t.Fatal(err)

@@ -28,18 +28,7 @@ const migrate8ChildEnv = "SUPPORTPROBE_TEST_MIGRATE8_CHILD"
 // next open goes on from that position (fewer parts than from the start) to version 9,
 // every record binary and every probe the same as before.
 func TestMigration8Batches(t *testing.T) {
-	if path := os.Getenv(migrate8ChildEnv); path != "" {
-		store.SetMigrationBatch(40)
-		store.SetMigrationStepHook(func(v uint64, part int) error {
-			if part == 3 {
-				syscall.Kill(os.Getpid(), syscall.SIGKILL)
-				time.Sleep(time.Minute)
-			}
-			return nil
-		})
-		store.Open(path, store.Options{})
-		t.Fatal("the child was not killed mid-way through migration 8")
-	}
+	migrateAndDieInChild(t, migrate8ChildEnv)
 
 	path := filepath.Join(t.TempDir(), "supportprobe.db")
 	db, err := store.Open(path, store.Options{})
@@ -86,13 +75,7 @@ func TestMigration8Batches(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMigration8Batches$", "-test.count=1")
-	cmd.Env = append(os.Environ(), migrate8ChildEnv+"="+path)
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("child: %v, want killed by SIGKILL; output:\n%s", err, out)
-	}
+	runMigrationChild(t, "TestMigration8Batches", migrate8ChildEnv, path)
 
 	if _, err := store.Open(path, store.Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "schema version 7") {
 		t.Errorf("read-only open of the half-migrated file = %v, want refused as schema version 7", err)
@@ -143,5 +126,39 @@ func TestMigration8Batches(t *testing.T) {
 	}
 	if err := db.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// migrateAndDieInChild, in the child process of a migration test (env names the file
+// to migrate), opens the file with migrations in parts of 40 and kills itself
+// (SIGKILL, as a crash or the OOM killer would) right after the third part is
+// committed. In the parent it does nothing.
+func migrateAndDieInChild(t *testing.T, env string) {
+	path := os.Getenv(env)
+	if path == "" {
+		return
+	}
+	store.SetMigrationBatch(40)
+	store.SetMigrationStepHook(func(v uint64, part int) error {
+		if part == 3 {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			time.Sleep(time.Minute)
+		}
+		return nil
+	})
+	store.Open(path, store.Options{})
+	t.Fatalf("the child was not killed mid-way through migrating %s", path)
+}
+
+// runMigrationChild runs test in a child process that migrates path (named in env) and
+// is killed mid-way (migrateAndDieInChild), and fails unless SIGKILL ended it.
+func runMigrationChild(t *testing.T, test, env, path string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env+"="+path)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("child: %v, want killed by SIGKILL; output:\n%s", err, out)
 	}
 }
